@@ -1,0 +1,38 @@
+# Set-up and entry points. Both targets create and use the project's virtual environment.
+# TORCH_SPEC picks the PyTorch build installed into the venv before the package: the
+# default takes the CPU wheel; override it (e.g. `make test TORCH_SPEC=torch`) elsewhere.
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_SPEC ?= torch==2.13.0
+EXTRAS ?= dev,contrib,eval,mujoco,box2d,ray
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.mtml-installed
+
+.PHONY: venv demo test lint typecheck pytest bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/mtml-rl quickstart
+
+lint: $(STAMP)
+	$(BIN)/ruff check mtml_rl tests scripts
+	$(BIN)/ruff format --check mtml_rl tests scripts
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest -q -ra
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

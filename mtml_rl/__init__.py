@@ -1,0 +1,33 @@
+"""mtml-rl: multitask and meta reinforcement learning on parameterized Gymnasium families.
+
+Importing the package registers ``mtml/<Name>-v<version>`` for every built-in spec and
+changes no other global state.
+"""
+
+from __future__ import annotations
+
+from mtml_rl.envs import MultiTaskEnv, MultiTaskVectorEnv
+from mtml_rl.registration import make, make_vec, register_builtin, register_spec
+from mtml_rl.tasks import Split, Splits, Task, TaskSpec, build_splits, builtin_specs, load_spec_file, resolve_spec
+
+__version__ = "0.1.0"
+
+register_builtin()
+
+__all__ = [
+    "MultiTaskEnv",
+    "MultiTaskVectorEnv",
+    "Split",
+    "Splits",
+    "Task",
+    "TaskSpec",
+    "__version__",
+    "build_splits",
+    "builtin_specs",
+    "load_spec_file",
+    "make",
+    "make_vec",
+    "register_builtin",
+    "register_spec",
+    "resolve_spec",
+]

@@ -1,0 +1,123 @@
+"""Observation layouts: which parts (obs, context, history) an agent sees, and how.
+
+- ``hidden``: the family's observation only;
+- ``visible``: the normalized context appended to it;
+- ``privileged``: a Dict ``{"obs", "context"}`` (for training with privileged context).
+
+With a history window of ``H > 0`` transitions the observation is a Dict that adds
+``"history"``: a flat float32 vector of ``H * D`` values, the rows ``(obs, action,
+reward)`` of the last ``H`` transitions, oldest first, zero before the episode's
+start. Discrete actions are one-hot encoded in it. ``D = obs_dim + action_dim + 1``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from mtml_rl.errors import UnknownNameError
+from mtml_rl.families.base import Family
+from mtml_rl.tasks.spec import CONTEXT_MODES, TaskSpec
+from mtml_rl.tasks.task import Task
+
+
+def action_encoding_dim(action_space: spaces.Space) -> int:
+    """Width of one action in the history (one-hot for Discrete)."""
+    if isinstance(action_space, spaces.Discrete):
+        return int(action_space.n)
+    assert isinstance(action_space, spaces.Box)
+    return int(np.prod(action_space.shape))
+
+
+class ContextCodec:
+    """Maps tasks to normalized context vectors: ``(value - center) / half_width``.
+
+    Center and half width come from each varying parameter's train region, so train
+    tasks map into [-1, 1] and held-out ones outside it.
+    """
+
+    def __init__(self, spec: TaskSpec, family: type[Family]) -> None:
+        self.names = spec.varying
+        self.center = np.array([p.center for p in spec.parameters], dtype=np.float64)
+        self.scale = np.array([p.half_width for p in spec.parameters], dtype=np.float64)
+        bounds = {s.name: s for s in family.param_specs()}
+        low = (np.array([bounds[n].low for n in self.names]) - self.center) / self.scale
+        high = (np.array([bounds[n].high for n in self.names]) - self.center) / self.scale
+        self.space = spaces.Box(low.astype(np.float32), high.astype(np.float32), dtype=np.float32)
+
+    @property
+    def dim(self) -> int:
+        """Number of context entries (the spec's varying parameters)."""
+        return len(self.names)
+
+    def encode(self, tasks: list[Task] | tuple[Task, ...]) -> np.ndarray:
+        """``(len(tasks), dim)`` float32 normalized contexts."""
+        values = np.array([[t[n] for n in self.names] for t in tasks], dtype=np.float64)
+        return ((values - self.center) / self.scale).astype(np.float32).reshape(len(tasks), self.dim)
+
+    def decode(self, context: np.ndarray) -> np.ndarray:
+        """Inverse of :meth:`encode`: physical values from normalized contexts."""
+        return np.asarray(context, dtype=np.float64) * self.scale + self.center
+
+
+class ObsLayout:
+    """Builds the observation space and assembles batched observations.
+
+    :param family: the family instance
+    :param codec: the context codec of the spec
+    :param context: ``hidden``, ``visible`` or ``privileged``
+    :param history_len: transitions in the history window (0: no history)
+    """
+
+    def __init__(self, family: Family, codec: ContextCodec, context: str, history_len: int) -> None:
+        if context not in CONTEXT_MODES:
+            raise UnknownNameError("context mode", context, CONTEXT_MODES)
+        if history_len < 0:
+            raise ValueError(f"history_len must be >= 0, got {history_len}")
+        self.context = context
+        self.history_len = history_len
+        self.base_space = family.observation_space()
+        self.obs_dim = int(self.base_space.shape[0])
+        self.action_dim = action_encoding_dim(family.action_space())
+        self.row_dim = self.obs_dim + self.action_dim + 1
+        self.codec = codec
+        self.single_space = self._build_space()
+
+    @property
+    def is_dict(self) -> bool:
+        """Whether observations are Dicts."""
+        return self.context == "privileged" or self.history_len > 0
+
+    def _obs_part_space(self) -> spaces.Box:
+        if self.context != "visible":
+            return self.base_space
+        low = np.concatenate([self.base_space.low, self.codec.space.low]).astype(np.float32)
+        high = np.concatenate([self.base_space.high, self.codec.space.high]).astype(np.float32)
+        return spaces.Box(low, high, dtype=np.float32)
+
+    def _build_space(self) -> spaces.Space:
+        obs_space = self._obs_part_space()
+        if not self.is_dict:
+            return obs_space
+        parts: dict[str, spaces.Space] = {"obs": obs_space}
+        if self.context == "privileged":
+            parts["context"] = self.codec.space
+        if self.history_len > 0:
+            size = self.history_len * self.row_dim
+            parts["history"] = spaces.Box(-np.inf, np.inf, shape=(size,), dtype=np.float32)
+        return spaces.Dict(parts)
+
+    def assemble(self, obs: np.ndarray, context: np.ndarray, history: np.ndarray | None) -> Any:
+        """Batched observation from ``(N, O)`` obs, ``(N, C)`` context, ``(N, H, D)`` history."""
+        part = np.concatenate([obs, context], axis=1) if self.context == "visible" else obs
+        if not self.is_dict:
+            return part
+        out = {"obs": part}
+        if self.context == "privileged":
+            out["context"] = context.copy()
+        if self.history_len > 0:
+            assert history is not None
+            out["history"] = history.reshape(history.shape[0], -1).copy()
+        return out

@@ -1,0 +1,162 @@
+"""The batched multi-task vector environment: N slots, a different task in each."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from mtml_rl.envs.config import coerce_task, resolve_setup
+from mtml_rl.envs.engine import TaskSlots
+from mtml_rl.envs.single import entropy_seed
+from mtml_rl.errors import TaskError
+from mtml_rl.tasks.spec import TaskSpec
+from mtml_rl.tasks.task import Task
+
+
+class MultiTaskVectorEnv(VectorEnv[Any, Any, Any]):
+    """``num_envs`` slots stepped by the family's batched dynamics in numpy.
+
+    Each slot draws its own task at every reset from a scheduler seeded per slot: a
+    vector env reset with seed ``s`` runs slot ``i`` exactly as a single env reset with
+    seed ``s + i``. Finished slots reset in the same step (``AutoresetMode.SAME_STEP``):
+    ``info["final_obs"]`` and ``info["_final_obs"]`` hold the last observation of the
+    finished episodes. The time limit only ever sets ``truncated``.
+
+    :param spec: a registered id, a spec file path or a :class:`TaskSpec`
+    :param num_envs: number of slots
+    :param split: the split to draw tasks from (default ``train``)
+    :param task: one fixed task for every slot
+    :param tasks: fixed tasks, slot ``i`` running ``tasks[i % len(tasks)]``
+    :param context: ``hidden``, ``visible`` or ``privileged`` (default: the spec's)
+    :param history_len: include the last ``history_len`` transitions in observations
+    :param max_episode_steps: the time limit (default: the spec's)
+    :param render_mode: ``None`` or ``"rgb_array"`` (renders slot 0)
+    """
+
+    metadata: dict[str, Any] = {  # noqa: RUF012
+        "render_modes": ["rgb_array"],
+        "render_fps": 50,
+        "autoreset_mode": AutoresetMode.SAME_STEP,
+    }
+
+    def __init__(
+        self,
+        spec: str | TaskSpec,
+        num_envs: int = 1,
+        split: str | None = None,
+        task: Any = None,
+        tasks: Sequence[Any] | None = None,
+        context: str | None = None,
+        history_len: int = 0,
+        max_episode_steps: int | None = None,
+        render_mode: str | None = None,
+    ) -> None:
+        if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
+            raise TaskError(f"num_envs must be a positive integer, got {num_envs!r}")
+        setup = resolve_setup(
+            spec, split=split, task=task, tasks=tasks, context=context,
+            history_len=history_len, max_episode_steps=max_episode_steps,
+        )
+        self.num_envs = num_envs
+        self.render_mode = render_mode
+        self.task_spec = setup.spec
+        self.family = setup.family
+        self.split = setup.split
+        self.context_mode = setup.context
+        self.max_episode_steps = setup.max_episode_steps
+        self._slots = TaskSlots(
+            setup.family, setup.spec, setup.tasks, num_envs,
+            sample=setup.sample, context=setup.context, history_len=setup.history_len,
+        )
+        self.single_observation_space = self._slots.layout.single_space
+        self.single_action_space = setup.family.action_space()
+        self.observation_space = batch_space(self.single_observation_space, num_envs)
+        self.action_space = batch_space(self.single_action_space, num_envs)
+        self._elapsed = np.zeros(num_envs, dtype=np.int64)
+        self._all = np.arange(num_envs, dtype=np.int64)
+
+    # -- tasks ----------------------------------------------------------------------------
+    @property
+    def slots(self) -> TaskSlots:
+        """The engine (state, parameters, tasks and streams of every slot)."""
+        return self._slots
+
+    @property
+    def tasks(self) -> tuple[Task, ...]:
+        """The tasks this env schedules."""
+        return self._slots.tasks
+
+    def current_tasks(self) -> list[Task]:
+        """The task each slot currently runs."""
+        return self._slots.current_tasks()
+
+    def set_tasks(self, tasks: Sequence[Any], *, sample: bool = False) -> None:
+        """Replace the scheduled tasks (fixed per slot unless ``sample``); applies at resets."""
+        self._slots.set_tasks([coerce_task(self.task_spec, t) for t in tasks], sample=sample)
+
+    # -- API ------------------------------------------------------------------------------
+    def reset(
+        self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        """Reset every slot, or those in ``options["reset_mask"]``.
+
+        ``seed`` may be an int (slot ``i`` gets ``seed + i``) or one seed per slot.
+        """
+        if seed is not None:
+            seeds = [seed + i for i in range(self.num_envs)] if isinstance(seed, int) else list(seed)
+            self._slots.seed(seeds)
+        elif not self._slots.seeded:
+            base = entropy_seed()
+            self._slots.seed([base + i for i in range(self.num_envs)])
+        idx = self._all
+        if options and options.get("reset_mask") is not None:
+            idx = np.flatnonzero(np.asarray(options["reset_mask"], dtype=bool))
+        self._slots.reset_slots(idx)
+        self._elapsed[idx] = 0
+        return self._slots.observation(), {"task_index": self._slots.task_index.copy()}
+
+    def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        """Step every slot; finished ones reset in the same call."""
+        if not self._slots.seeded:
+            raise TaskError("call reset() before step()")
+        reward, terminated = self._slots.step(self._check_actions(actions))
+        self._elapsed += 1
+        truncated = self._elapsed >= self.max_episode_steps
+        done = terminated | truncated
+        info: dict[str, Any] = {}
+        if done.any():
+            idx = np.flatnonzero(done)
+            info["final_obs"] = self._final_obs(idx)
+            info["_final_obs"] = done
+            self._slots.reset_slots(idx, copy_obs=False)
+            self._elapsed[idx] = 0
+        info["task_index"] = self._slots.task_index.copy()
+        return self._slots.observation(), reward, terminated, truncated, info
+
+    def _check_actions(self, actions: Any) -> np.ndarray:
+        arr = np.asarray(actions)
+        expected = self.action_space.shape
+        if arr.shape != expected:
+            raise TaskError(f"actions must have shape {expected}, got {arr.shape}")
+        return arr
+
+    def _final_obs(self, idx: np.ndarray) -> np.ndarray:
+        final = self._slots.observation(idx)
+        out = np.full(self.num_envs, None, dtype=object)
+        if isinstance(final, dict):
+            for k, slot in enumerate(idx):
+                out[slot] = {key: value[k] for key, value in final.items()}
+        else:
+            for k, slot in enumerate(idx):
+                out[slot] = final[k]
+        return out
+
+    def render(self) -> tuple[np.ndarray, ...] | None:
+        """An RGB frame of slot 0 (``render_mode="rgb_array"``)."""
+        if self.render_mode is None:
+            return None
+        return (self.family.render_rgb(self._slots.state[:, :1], self._slots.params[:, :1]),)

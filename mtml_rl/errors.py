@@ -1,0 +1,73 @@
+"""The package's error hierarchy.
+
+Every error raised for bad user input derives from :class:`MtmlError` and from the
+builtin that fits (``ValueError``, ``KeyError`` ...), so callers can catch either.
+Messages name what is wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class MtmlError(Exception):
+    """Base class of every error this package raises for bad input or state."""
+
+
+class SpecError(MtmlError, ValueError):
+    """A task-distribution spec (YAML) is invalid.
+
+    :param message: what is wrong and how to fix it
+    :param source: the file (or id) the spec came from
+    :param field: the dotted path of the offending field, if any
+    """
+
+    def __init__(self, message: str, *, source: str | None = None, field: str | None = None) -> None:
+        self.source = source
+        self.field = field
+        where = ""
+        if source:
+            where += f"{source}"
+        if field:
+            where += f"{': ' if where else ''}field '{field}'"
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class TaskError(MtmlError, ValueError):
+    """A task (parameter values) is invalid for its family or spec."""
+
+
+class UnknownNameError(MtmlError, KeyError):
+    """A name (env id, family, parameter, method ...) is not known."""
+
+    def __init__(self, kind: str, name: str, known: Iterable[str], hint: str = "") -> None:
+        self.kind = kind
+        self.name = name
+        self.known = sorted(known)
+        message = f"unknown {kind} {name!r}"
+        close = difflib.get_close_matches(str(name), self.known, n=1, cutoff=0.5)
+        if close:
+            message += f"; did you mean {close[0]!r}?"
+        if self.known:
+            message += f" Known: {', '.join(self.known)}."
+        if hint:
+            message += f" {hint}"
+        super().__init__(message)
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0])
+
+
+class ConfigError(MtmlError, ValueError):
+    """A training, evaluation or benchmark configuration is invalid."""
+
+
+class CheckpointError(MtmlError, ValueError):
+    """A run directory or checkpoint is missing, corrupt or incompatible."""
+
+
+def suggest(name: str, known: Iterable[str]) -> str:
+    """Return ``"; did you mean 'x'?"`` for the closest known name, or ``""``."""
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.5)
+    return f"; did you mean {close[0]!r}?" if close else ""

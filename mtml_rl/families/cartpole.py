@@ -1,0 +1,93 @@
+"""CartPole: a pole hinged on a cart, balanced by pushing the cart left or right.
+
+At default parameters this reproduces Gymnasium's ``CartPole-v1`` step for step (Euler
+integration, the same equations in the same floating-point order). Derived quantities
+(total mass, pole mass times half-length, force) are computed from the parameters at
+every step, so a changed mass always changes the motion.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+from gymnasium import spaces
+
+from mtml_rl.families.base import Family, StepOutput
+from mtml_rl.tasks.params import FamilyParams, param
+
+TAU = 0.02
+"""Seconds between state updates."""
+FORCE_MAG = 10.0
+"""Force in newtons of one push at actuator gain 1."""
+THETA_THRESHOLD = 12 * 2 * math.pi / 360
+X_THRESHOLD = 2.4
+RESET_LOW, RESET_HIGH = -0.05, 0.05
+
+
+@dataclass(frozen=True)
+class CartPoleParams(FamilyParams):
+    """Physical parameters of the CartPole family."""
+
+    family: ClassVar[str] = "cartpole"
+
+    gravity: float = param(9.8, low=0.1, high=100.0, unit="m/s^2", doc="gravitational acceleration")
+    cart_mass: float = param(1.0, low=0.01, high=100.0, unit="kg", doc="mass of the cart")
+    pole_mass: float = param(0.1, low=0.001, high=100.0, unit="kg", doc="mass of the pole")
+    length: float = param(1.0, low=0.05, high=20.0, unit="m", doc="full length of the pole")
+    actuator_gain: float = param(
+        1.0, low=-20.0, high=20.0, doc="multiplier of the 10 N push; negative reverses the actuator"
+    )
+
+
+class CartPole(Family):
+    """The CartPole family (discrete actions: 0 pushes left, 1 pushes right)."""
+
+    name = "cartpole"
+    params_cls = CartPoleParams
+    reference_id = "CartPole-v1"
+    n_reset_uniforms = 4
+
+    def observation_space(self) -> spaces.Box:
+        high = np.array([X_THRESHOLD * 2, np.inf, THETA_THRESHOLD * 2, np.inf], dtype=np.float32)
+        return spaces.Box(-high, high, dtype=np.float32)
+
+    def action_space(self) -> spaces.Discrete:
+        return spaces.Discrete(2)
+
+    def initial_state(self, uniforms: np.ndarray, params: np.ndarray) -> np.ndarray:
+        return (RESET_LOW + (RESET_HIGH - RESET_LOW) * uniforms).T.copy()
+
+    def step(self, state: np.ndarray, action: np.ndarray, params: np.ndarray) -> StepOutput:
+        gravity, cart_mass, pole_mass, length, gain = params
+        half_length = length / 2.0
+        total_mass = pole_mass + cart_mass
+        polemass_length = pole_mass * half_length
+        x, x_dot, theta, theta_dot = state
+        force = np.where(action == 1, FORCE_MAG, -FORCE_MAG) * gain
+        costheta = np.cos(theta)
+        sintheta = np.sin(theta)
+        temp = (force + polemass_length * np.square(theta_dot) * sintheta) / total_mass
+        thetaacc = (gravity * sintheta - costheta * temp) / (
+            half_length * (4.0 / 3.0 - pole_mass * np.square(costheta) / total_mass)
+        )
+        xacc = temp - polemass_length * thetaacc * costheta / total_mass
+        x = x + TAU * x_dot
+        x_dot = x_dot + TAU * xacc
+        theta = theta + TAU * theta_dot
+        theta_dot = theta_dot + TAU * thetaacc
+        terminated = (x < -X_THRESHOLD) | (x > X_THRESHOLD) | (theta < -THETA_THRESHOLD) | (theta > THETA_THRESHOLD)
+        return StepOutput(np.stack((x, x_dot, theta, theta_dot)), np.ones_like(x), terminated)
+
+    def observe(self, state: np.ndarray, params: np.ndarray) -> np.ndarray:
+        return state.T.astype(np.float32)
+
+    def render_rgb(self, state: np.ndarray, params: np.ndarray) -> np.ndarray:
+        from mtml_rl.families.rendering import render_reference
+
+        half = float(params[3, 0]) / 2.0
+        return render_reference(
+            "CartPole-v1", state[:, 0], attrs={"length": half, "polemass_length": float(params[2, 0]) * half}
+        )

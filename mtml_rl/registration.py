@@ -1,0 +1,56 @@
+"""Registering every spec as a Gymnasium id, and ``make`` helpers that also take paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+
+from mtml_rl.tasks.spec import TaskSpec, builtin_specs, resolve_spec
+
+ENTRY_POINT = "mtml_rl.envs.single:MultiTaskEnv"
+VECTOR_ENTRY_POINT = "mtml_rl.envs.vector:MultiTaskVectorEnv"
+
+
+def register_spec(spec: TaskSpec, spec_ref: str | None = None) -> str:
+    """Register ``spec`` under its id (re-registering replaces it); returns the id."""
+    ref = spec_ref if spec_ref is not None else spec.id
+    if spec.id in gym.registry:
+        existing = gym.registry[spec.id].kwargs.get("spec")
+        if existing == ref:
+            return spec.id
+        del gym.registry[spec.id]
+    gym.register(
+        id=spec.id,
+        entry_point=ENTRY_POINT,
+        vector_entry_point=VECTOR_ENTRY_POINT,
+        max_episode_steps=spec.max_episode_steps,
+        kwargs={"spec": ref},
+    )
+    return spec.id
+
+
+def register_builtin() -> list[str]:
+    """Register every built-in spec; returns their ids."""
+    return [register_spec(spec) for spec in builtin_specs().values()]
+
+
+def _ensure_registered(id_or_path: str | Path | TaskSpec) -> str:
+    text = str(id_or_path)
+    if isinstance(id_or_path, TaskSpec):
+        return register_spec(id_or_path, id_or_path.source)
+    if text.endswith((".yaml", ".yml")) or Path(text).is_file():
+        spec = resolve_spec(text)
+        return register_spec(spec, str(Path(text).resolve()))
+    return resolve_spec(text).id  # raises a did-you-mean error for unknown ids
+
+
+def make(id_or_path: str | Path | TaskSpec, **kwargs: Any) -> gym.Env[Any, Any]:
+    """``gym.make`` that also accepts a spec file path (registered on the fly)."""
+    return gym.make(_ensure_registered(id_or_path), **kwargs)
+
+
+def make_vec(id_or_path: str | Path | TaskSpec, num_envs: int = 1, **kwargs: Any) -> gym.vector.VectorEnv:
+    """``gym.make_vec`` that also accepts a spec file path (registered on the fly)."""
+    return gym.make_vec(_ensure_registered(id_or_path), num_envs=num_envs, **kwargs)

@@ -1,0 +1,420 @@
+"""Task-distribution specs: loading and validating ``envs/*.yaml``.
+
+A spec says which family, which parameters vary over which train region, which
+held-out regions exist, how many tasks each split holds, the seed, the episode length
+and the default context visibility. One file is one registered id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mtml_rl.errors import SpecError, suggest
+from mtml_rl.families.registry import family_names, get_family
+from mtml_rl.tasks.params import ParamSpec
+from mtml_rl.tasks.regions import Interval, Region
+
+CONTEXT_MODES = ("hidden", "visible", "privileged")
+SPLIT_NAMES = ("train", "test-interpolation", "test-extrapolation", "test-combinatorial")
+TOP_LEVEL_KEYS = {
+    "name": True,
+    "version": False,
+    "family": True,
+    "description": False,
+    "seed": True,
+    "max_episode_steps": True,
+    "context": False,
+    "parameters": True,
+    "fixed": False,
+    "combinatorial": False,
+    "splits": True,
+}
+PARAMETER_KEYS = ("train", "extrapolation")
+
+
+@dataclass(frozen=True)
+class VaryingParameter:
+    """One parameter that varies across tasks.
+
+    :param name: the family parameter's name
+    :param train: the region training tasks are drawn from (interpolation tasks too)
+    :param extrapolation: held-out region outside ``train`` (may be empty)
+    """
+
+    name: str
+    train: Region
+    extrapolation: Region | None
+
+    @property
+    def center(self) -> float:
+        """Midpoint of the train region's hull (context normalization)."""
+        return 0.5 * (self.train.low + self.train.high)
+
+    @property
+    def half_width(self) -> float:
+        """Half the width of the train region's hull (at least 1e-8)."""
+        return max(0.5 * (self.train.high - self.train.low), 1e-8)
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A validated task-distribution spec.
+
+    :param name: the environment name; the registered id is ``mtml/<name>-v<version>``
+    :param version: the id's version number
+    :param family: the family's registered name
+    :param description: one paragraph for users
+    :param seed: the seed from which every split is built
+    :param max_episode_steps: the time limit (truncation only)
+    :param context: the default context visibility
+    :param parameters: the varying parameters, in the family's declaration order
+    :param fixed: constant non-default values of parameters that do not vary
+    :param combinatorial: a held-out sub-box: the train region minus it is trained on
+    :param split_sizes: how many tasks each split holds
+    :param source: where the spec was loaded from
+    """
+
+    name: str
+    version: int
+    family: str
+    description: str
+    seed: int
+    max_episode_steps: int
+    context: str
+    parameters: tuple[VaryingParameter, ...]
+    fixed: Mapping[str, float]
+    combinatorial: Mapping[str, Interval]
+    split_sizes: Mapping[str, int]
+    source: str = field(default="<memory>", compare=False)
+
+    @property
+    def id(self) -> str:
+        """The registered Gymnasium id."""
+        return f"mtml/{self.name}-v{self.version}"
+
+    @property
+    def varying(self) -> tuple[str, ...]:
+        """Names of the varying parameters (the context's entries, in order)."""
+        return tuple(p.name for p in self.parameters)
+
+    def parameter(self, name: str) -> VaryingParameter:
+        """The varying parameter called ``name``."""
+        for p in self.parameters:
+            if p.name == name:
+                return p
+        raise SpecError(f"parameter {name!r} does not vary{suggest(name, self.varying)}", source=self.source)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The spec as plain data (the YAML schema)."""
+        params: dict[str, Any] = {}
+        for p in self.parameters:
+            entry: dict[str, Any] = {"train": p.train.as_list()}
+            if p.extrapolation is not None:
+                entry["extrapolation"] = p.extrapolation.as_list()
+            params[p.name] = entry
+        return {
+            "name": self.name,
+            "version": self.version,
+            "family": self.family,
+            "description": self.description,
+            "seed": self.seed,
+            "max_episode_steps": self.max_episode_steps,
+            "context": self.context,
+            "parameters": params,
+            "fixed": dict(self.fixed),
+            "combinatorial": {k: v.as_list() for k, v in self.combinatorial.items()},
+            "splits": dict(self.split_sizes),
+        }
+
+    def content_hash(self) -> str:
+        """A hash of everything that defines the task distribution (16 hex digits)."""
+        text = json.dumps(self.to_dict(), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------------------------
+# parsing
+# --------------------------------------------------------------------------------------------
+class _Parser:
+    """Validates raw YAML data field by field; errors name the file and the field."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, fieldname: str | None, message: str) -> SpecError:
+        return SpecError(message, source=self.source, field=fieldname)
+
+    def number(self, value: Any, fieldname: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(fieldname, f"expected a number, got {type(value).__name__} {value!r}")
+        return float(value)
+
+    def integer(self, value: Any, fieldname: str, minimum: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(fieldname, f"expected an integer, got {type(value).__name__} {value!r}")
+        if value < minimum:
+            raise self.fail(fieldname, f"must be at least {minimum}, got {value}")
+        return value
+
+    def mapping(self, value: Any, fieldname: str) -> Mapping[str, Any]:
+        if not isinstance(value, Mapping):
+            raise self.fail(fieldname, f"expected a mapping, got {type(value).__name__} {value!r}")
+        return value
+
+    def interval(self, value: Any, fieldname: str) -> Interval:
+        if not isinstance(value, (list, tuple)) or len(value) != 2:
+            raise self.fail(fieldname, f"expected an interval [min, max], got {value!r}")
+        low = self.number(value[0], f"{fieldname}[0]")
+        high = self.number(value[1], f"{fieldname}[1]")
+        if low > high:
+            raise self.fail(fieldname, f"min {low} is above max {high}; write it as [{high}, {low}]")
+        return Interval(low, high)
+
+    def region(self, value: Any, fieldname: str) -> Region:
+        """One interval ``[a, b]`` or a list of them ``[[a, b], [c, d]]``."""
+        if isinstance(value, (list, tuple)) and value and all(isinstance(v, (list, tuple)) for v in value):
+            intervals = tuple(self.interval(v, f"{fieldname}[{i}]") for i, v in enumerate(value))
+        else:
+            intervals = (self.interval(value, fieldname),)
+        ordered = sorted(intervals, key=lambda i: i.low)
+        for a, b in zip(ordered, ordered[1:], strict=False):
+            if a.overlaps(b):
+                raise self.fail(fieldname, f"intervals {a.as_list()} and {b.as_list()} overlap; merge them")
+        return Region(tuple(ordered))
+
+    def within_bounds(self, region: Region, spec: ParamSpec, fieldname: str) -> None:
+        if region.low < spec.low or region.high > spec.high:
+            raise self.fail(
+                fieldname,
+                f"{region.as_list()} leaves the physical bounds of {spec.name!r} "
+                f"[{spec.low}, {spec.high}] {spec.unit}".rstrip()
+                + "; keep the region inside them",
+            )
+
+
+def _check_keys(parser: _Parser, data: Mapping[str, Any], allowed: Mapping[str, bool], where: str) -> None:
+    for key in data:
+        if key not in allowed:
+            raise parser.fail(
+                f"{where}{key}", f"unknown field{suggest(str(key), allowed)}; allowed: {', '.join(allowed)}"
+            )
+    for key, required in allowed.items():
+        if required and key not in data:
+            raise parser.fail(f"{where}{key}", "missing required field")
+
+
+def _parse_parameters(
+    parser: _Parser, raw: Any, specs: Mapping[str, ParamSpec], family: str
+) -> tuple[VaryingParameter, ...]:
+    raw = parser.mapping(raw, "parameters")
+    if not raw:
+        raise parser.fail("parameters", "at least one parameter must vary")
+    out: dict[str, VaryingParameter] = {}
+    for name, entry in raw.items():
+        where = f"parameters.{name}"
+        if name not in specs:
+            raise parser.fail(
+                where, f"family {family!r} has no parameter {name!r}{suggest(str(name), specs)}"
+                f"; its parameters are {', '.join(specs)}"
+            )
+        entry = parser.mapping(entry, where)
+        _check_keys(parser, entry, {"train": True, "extrapolation": False}, f"{where}.")
+        train = parser.region(entry["train"], f"{where}.train")
+        parser.within_bounds(train, specs[name], f"{where}.train")
+        extrapolation = None
+        if entry.get("extrapolation") is not None:
+            extrapolation = parser.region(entry["extrapolation"], f"{where}.extrapolation")
+            parser.within_bounds(extrapolation, specs[name], f"{where}.extrapolation")
+            for e in extrapolation.intervals:
+                for t in train.intervals:
+                    if e.overlaps(t):
+                        raise parser.fail(
+                            f"{where}.extrapolation",
+                            f"held-out interval {e.as_list()} overlaps the train interval {t.as_list()}; "
+                            "held-out regions must lie outside the train region",
+                        )
+        out[name] = VaryingParameter(name, train, extrapolation)
+    order = list(specs)
+    return tuple(sorted(out.values(), key=lambda p: order.index(p.name)))
+
+
+def _parse_combinatorial(
+    parser: _Parser, raw: Any, parameters: tuple[VaryingParameter, ...]
+) -> dict[str, Interval]:
+    if raw is None:
+        return {}
+    raw = parser.mapping(raw, "combinatorial")
+    by_name = {p.name: p for p in parameters}
+    box: dict[str, Interval] = {}
+    for name, value in raw.items():
+        where = f"combinatorial.{name}"
+        if name not in by_name:
+            raise parser.fail(where, f"{name!r} does not vary{suggest(str(name), by_name)}; list varying ones")
+        interval = parser.interval(value, where)
+        train = by_name[name].train
+        if not any(t.low <= interval.low and interval.high <= t.high for t in train.intervals):
+            raise parser.fail(where, f"{interval.as_list()} must lie inside one train interval {train.as_list()}")
+        if interval.width >= train.measure:
+            raise parser.fail(where, "covers the whole train region, so its values would never be seen in training")
+        box[name] = interval
+    if len(box) < 2:
+        raise parser.fail("combinatorial", "a combinatorial hold-out needs at least two parameters")
+    return box
+
+
+def _parse_splits(parser: _Parser, raw: Any) -> dict[str, int]:
+    raw = parser.mapping(raw, "splits")
+    sizes: dict[str, int] = {}
+    for key, value in raw.items():
+        if key not in SPLIT_NAMES:
+            raise parser.fail(f"splits.{key}", f"unknown split{suggest(str(key), SPLIT_NAMES)}")
+        sizes[key] = parser.integer(value, f"splits.{key}", 0)
+    if sizes.get("train", 0) < 1:
+        raise parser.fail("splits.train", "the train split needs at least one task")
+    return sizes
+
+
+def parse_spec(data: Any, source: str = "<memory>") -> TaskSpec:
+    """Validate raw spec data (as loaded from YAML) into a :class:`TaskSpec`."""
+    parser = _Parser(source)
+    data = parser.mapping(data, None)
+    _check_keys(parser, data, TOP_LEVEL_KEYS, "")
+    family_name = data["family"]
+    if family_name not in family_names():
+        raise parser.fail("family", f"unknown family {family_name!r}{suggest(str(family_name), family_names())}"
+                          f"; known families: {', '.join(family_names())}")
+    family = get_family(family_name)
+    specs = {s.name: s for s in family.param_specs()}
+    name = data["name"]
+    if not isinstance(name, str) or not name.replace("_", "").isalnum():
+        raise parser.fail("name", f"expected a name of letters, digits and '_', got {name!r}")
+    context = data.get("context", "hidden")
+    if context not in CONTEXT_MODES:
+        raise parser.fail("context", f"unknown context mode {context!r}{suggest(str(context), CONTEXT_MODES)}; "
+                          f"use one of {', '.join(CONTEXT_MODES)}")
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise parser.fail("description", "expected a string")
+    parameters = _parse_parameters(parser, data["parameters"], specs, family_name)
+    fixed = _parse_fixed(parser, data.get("fixed"), specs, parameters)
+    combinatorial = _parse_combinatorial(parser, data.get("combinatorial"), parameters)
+    sizes = _parse_splits(parser, data["splits"])
+    _check_split_feasibility(parser, sizes, parameters, combinatorial)
+    return TaskSpec(
+        name=name,
+        version=parser.integer(data.get("version", 0), "version", 0),
+        family=family_name,
+        description=description.strip(),
+        seed=parser.integer(data["seed"], "seed", 0),
+        max_episode_steps=parser.integer(data["max_episode_steps"], "max_episode_steps", 1),
+        context=context,
+        parameters=parameters,
+        fixed=fixed,
+        combinatorial=combinatorial,
+        split_sizes=sizes,
+        source=source,
+    )
+
+
+def _parse_fixed(
+    parser: _Parser, raw: Any, specs: Mapping[str, ParamSpec], parameters: tuple[VaryingParameter, ...]
+) -> dict[str, float]:
+    if raw is None:
+        return {}
+    raw = parser.mapping(raw, "fixed")
+    varying = {p.name for p in parameters}
+    fixed: dict[str, float] = {}
+    for name, value in raw.items():
+        where = f"fixed.{name}"
+        if name not in specs:
+            raise parser.fail(where, f"unknown parameter{suggest(str(name), specs)}; known: {', '.join(specs)}")
+        if name in varying:
+            raise parser.fail(where, "this parameter also varies; fix it or vary it, not both")
+        number = parser.number(value, where)
+        if not specs[name].contains(number):
+            raise parser.fail(where, f"{number} is outside the physical bounds [{specs[name].low}, {specs[name].high}]")
+        fixed[name] = number
+    return fixed
+
+
+def _check_split_feasibility(
+    parser: _Parser,
+    sizes: Mapping[str, int],
+    parameters: tuple[VaryingParameter, ...],
+    combinatorial: Mapping[str, Interval],
+) -> None:
+    if sizes.get("test-extrapolation", 0) > 0 and not any(p.extrapolation for p in parameters):
+        raise parser.fail(
+            "splits.test-extrapolation",
+            "no parameter has an 'extrapolation' region; add one or set this split's size to 0",
+        )
+    if sizes.get("test-combinatorial", 0) > 0 and not combinatorial:
+        raise parser.fail(
+            "splits.test-combinatorial",
+            "needs a 'combinatorial' block (a sub-box of two or more varying parameters held out of training); "
+            "add one or set this split's size to 0",
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# finding specs
+# --------------------------------------------------------------------------------------------
+def spec_dir() -> Path:
+    """The folder of built-in specs: inside the wheel, or ``envs/`` of a source checkout."""
+    packaged = Path(__file__).resolve().parent.parent / "specs"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent.parent / "envs"
+
+
+def builtin_spec_files() -> list[Path]:
+    """Every built-in spec file, sorted by name."""
+    return sorted(spec_dir().glob("*.yaml"))
+
+
+def load_spec_file(path: str | Path) -> TaskSpec:
+    """Load and validate one spec file."""
+    path = Path(path)
+    source = str(path)
+    if not path.is_file():
+        raise SpecError(f"no such spec file; pass an existing .yaml path or a registered id", source=source)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise SpecError(f"not valid YAML ({exc}); fix the syntax", source=source) from None
+    return parse_spec(data, source=source)
+
+
+def builtin_specs() -> dict[str, TaskSpec]:
+    """Every built-in spec, by registered id."""
+    specs = {}
+    for path in builtin_spec_files():
+        spec = load_spec_file(path)
+        specs[spec.id] = spec
+    return specs
+
+
+def resolve_spec(id_or_path: str | Path | TaskSpec) -> TaskSpec:
+    """A spec from a registered id (``mtml/CartPole-v0``, ``CartPole``), a file path, or a spec."""
+    from mtml_rl.errors import UnknownNameError
+
+    if isinstance(id_or_path, TaskSpec):
+        return id_or_path
+    text = str(id_or_path)
+    if text.endswith((".yaml", ".yml")) or Path(text).is_file():
+        return load_spec_file(text)
+    text = text.split(":", 1)[1] if text.startswith("mtml_rl:") else text
+    specs = builtin_specs()
+    aliases = {**specs, **{s.name: s for s in specs.values()}}
+    if text in aliases:
+        return aliases[text]
+    raise UnknownNameError(
+        "environment id", text, specs, hint="Run `mtml-rl list` to see them, or pass a path to a spec .yaml."
+    )

@@ -1,0 +1,168 @@
+"""Held-out splits built deterministically from a spec's seed.
+
+- ``train``: uniform over the train region, minus the combinatorial hold-out box;
+- ``test-interpolation``: the same distribution, values never used in training;
+- ``test-extrapolation``: one parameter drawn from its held-out region outside the
+  train region, the others from their train regions;
+- ``test-combinatorial``: every parameter inside the train region but the combination
+  inside the held-out box, which training never samples.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from mtml_rl.errors import SpecError, UnknownNameError
+from mtml_rl.families.registry import get_family
+from mtml_rl.tasks.spec import SPLIT_NAMES, TaskSpec
+from mtml_rl.tasks.task import Task
+
+_MAX_DRAWS_PER_TASK = 1000
+TEST_SPLITS = SPLIT_NAMES[1:]
+
+
+@dataclass(frozen=True)
+class Split:
+    """A fixed list of tasks with a hash recorded in every result.
+
+    :param name: the split's name (``train``, ``test-interpolation`` ...)
+    :param tasks: the tasks, in a fixed order
+    """
+
+    name: str
+    tasks: tuple[Task, ...]
+
+    @property
+    def hash(self) -> str:
+        """Hash of the split's name and task ids (16 hex digits)."""
+        text = json.dumps([self.name, [t.id for t in self.tasks]])
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def __len__(self) -> int:
+        return len(self.tasks)
+
+    def __iter__(self) -> Iterator[Task]:
+        return iter(self.tasks)
+
+
+class Splits(Mapping[str, Split]):
+    """The splits of one spec, by name. ``"test"`` is the union of every test split."""
+
+    def __init__(self, spec: TaskSpec, splits: dict[str, Split]) -> None:
+        self.spec = spec
+        self._splits = splits
+
+    def __getitem__(self, name: str) -> Split:
+        if name == "test":
+            tasks = tuple(t for s in TEST_SPLITS if s in self._splits for t in self._splits[s].tasks)
+            return Split("test", tasks)
+        if name not in self._splits:
+            raise UnknownNameError(
+                f"split of {self.spec.id}", name, [*self._splits, "test"],
+                hint="Splits with size 0 in the spec are absent.",
+            )
+        return self._splits[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._splits)
+
+    def __len__(self) -> int:
+        return len(self._splits)
+
+    def hashes(self) -> dict[str, str]:
+        """Every split's hash, by name."""
+        return {name: split.hash for name, split in self._splits.items()}
+
+
+def _in_box(values: Mapping[str, float], spec: TaskSpec) -> bool:
+    box = spec.combinatorial
+    return bool(box) and all(box[k].contains(values[k]) for k in box)
+
+
+def _draw_train_region(spec: TaskSpec, rng: np.random.Generator) -> dict[str, float]:
+    return {p.name: p.train.sample(rng) for p in spec.parameters}
+
+
+def _draw_train(spec: TaskSpec, rng: np.random.Generator) -> dict[str, float] | None:
+    values = _draw_train_region(spec, rng)
+    return None if _in_box(values, spec) else values
+
+
+def _draw_extrapolation(spec: TaskSpec, rng: np.random.Generator) -> dict[str, float] | None:
+    values = _draw_train_region(spec, rng)
+    held = [p for p in spec.parameters if p.extrapolation is not None]
+    chosen = held[int(rng.integers(len(held)))]
+    assert chosen.extrapolation is not None
+    value = chosen.extrapolation.sample(rng)
+    if chosen.train.contains(value):  # only on a shared end point
+        return None
+    values[chosen.name] = value
+    return values
+
+
+def _draw_combinatorial(spec: TaskSpec, rng: np.random.Generator) -> dict[str, float] | None:
+    values = _draw_train_region(spec, rng)
+    for name, interval in spec.combinatorial.items():
+        values[name] = float(rng.uniform(interval.low, interval.high))
+    return values
+
+
+_DRAWERS: dict[str, Callable[[TaskSpec, np.random.Generator], dict[str, float] | None]] = {
+    "train": _draw_train,
+    "test-interpolation": _draw_train,
+    "test-extrapolation": _draw_extrapolation,
+    "test-combinatorial": _draw_combinatorial,
+}
+
+
+def _build_split(spec: TaskSpec, name: str, seen: set[Task]) -> Split:
+    family = get_family(spec.family)
+    size = spec.split_sizes.get(name, 0)
+    rng = np.random.default_rng([spec.seed, SPLIT_NAMES.index(name)])
+    tasks: list[Task] = []
+    draws = 0
+    while len(tasks) < size:
+        draws += 1
+        if draws > _MAX_DRAWS_PER_TASK * max(size, 1):
+            raise SpecError(
+                f"could not draw {size} distinct tasks for split {name!r}; widen its region or lower its size",
+                source=spec.source,
+                field=f"splits.{name}",
+            )
+        values = _DRAWERS[name](spec, rng)
+        if values is None:
+            continue
+        task = family.task({**spec.fixed, **values})
+        if task in seen:
+            continue
+        seen.add(task)
+        tasks.append(task)
+    return Split(name, tuple(tasks))
+
+
+_CACHE: dict[str, Splits] = {}
+
+
+def build_splits(spec: TaskSpec) -> Splits:
+    """Build every non-empty split of ``spec``; disjoint by construction and deterministic.
+
+    Results are cached by the spec's content hash (the splits are a pure function of it).
+    """
+    key = spec.content_hash()
+    if key not in _CACHE:
+        _CACHE[key] = _build_all(spec)
+    return _CACHE[key]
+
+
+def _build_all(spec: TaskSpec) -> Splits:
+    seen: set[Task] = set()
+    splits = {}
+    for name in SPLIT_NAMES:
+        if spec.split_sizes.get(name, 0) > 0:
+            splits[name] = _build_split(spec, name, seen)
+    return Splits(spec, splits)
