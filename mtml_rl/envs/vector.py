@@ -24,7 +24,9 @@ class MultiTaskVectorEnv(VectorEnv[Any, Any, Any]):
     vector env reset with seed ``s`` runs slot ``i`` exactly as a single env reset with
     seed ``s + i``. Finished slots reset in the same step (``AutoresetMode.SAME_STEP``):
     ``info["final_obs"]`` and ``info["_final_obs"]`` hold the last observation of the
-    finished episodes. The time limit only ever sets ``truncated``.
+    finished episodes, ``info["final_task_index"]`` the task index each slot ran before
+    the reset and, where the family defines success, ``info["final_is_success"]``. The
+    time limit only ever sets ``truncated``.
 
     :param spec: a registered id, a spec file path or a :class:`TaskSpec`
     :param num_envs: number of slots
@@ -132,6 +134,11 @@ class MultiTaskVectorEnv(VectorEnv[Any, Any, Any]):
             idx = np.flatnonzero(done)
             info["final_obs"] = self._final_obs(idx)
             info["_final_obs"] = done
+            info["final_task_index"] = self._slots.task_index.copy()
+            success = self._slots.family.success(self._slots.state[:, idx], self._slots.params[:, idx])
+            if success is not None:
+                info["final_is_success"] = np.zeros(self.num_envs, dtype=bool)
+                info["final_is_success"][idx] = success
             self._slots.reset_slots(idx, copy_obs=False)
             self._elapsed[idx] = 0
         info["task_index"] = self._slots.task_index.copy()
