@@ -18,12 +18,14 @@ def canonical_value(value: float) -> float:
     return float(f"{float(value):.10g}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Task:
     """One variant of a task family: the family's name and every parameter's value.
 
     Tasks are hashable, compare by value, and round-trip through JSON. ``id`` is stable
     across processes and machines: it is derived from the family and the values alone.
+    Equality and hashing ignore the order of ``params`` (as ``id`` does), so a task read
+    back from JSON with sorted keys equals the original.
 
     :param family: the family's registered name (e.g. ``"cartpole"``)
     :param params: ``(name, value)`` pairs for every parameter of the family, in the
@@ -35,6 +37,17 @@ class Task:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", tuple((str(k), canonical_value(v)) for k, v in self.params))
+
+    def _key(self) -> tuple[str, tuple[tuple[str, float], ...]]:
+        return self.family, tuple(sorted(self.params))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Task):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
 
     @classmethod
     def make(cls, family: str, values: Mapping[str, float]) -> Task:

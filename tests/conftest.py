@@ -1,0 +1,85 @@
+"""Shared fixtures: the built-in numpy-family spec ids and spec files with one change.
+
+A test that takes an argument called ``numpy_spec_id`` runs once for every built-in spec
+whose family is a numpy :class:`~mtml_rl.families.base.Family` (MuJoCo families are
+tested under ``tests/sim``).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import pytest
+import yaml
+
+import mtml_rl
+from mtml_rl.families.base import Family
+from mtml_rl.families.registry import get_family
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CARTPOLE_SPEC_FILE = REPO_ROOT / "envs" / "CartPole.yaml"
+
+SpecChange = Callable[[dict[str, Any]], None]
+"""Edits raw spec data (as loaded from YAML) in place."""
+
+
+def numpy_spec_ids() -> list[str]:
+    """Sorted ids of the built-in specs whose family is a numpy :class:`Family`."""
+    ids = []
+    for spec_id, spec in sorted(mtml_rl.builtin_specs().items()):
+        family = get_family(spec.family)
+        if isinstance(family, type) and issubclass(family, Family):
+            ids.append(spec_id)
+    return ids
+
+
+NUMPY_SPEC_IDS = numpy_spec_ids()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize every ``numpy_spec_id`` argument over :data:`NUMPY_SPEC_IDS`."""
+    if "numpy_spec_id" in metafunc.fixturenames:
+        metafunc.parametrize("numpy_spec_id", NUMPY_SPEC_IDS)
+
+
+@pytest.fixture(scope="session")
+def spec_ids() -> list[str]:
+    """Sorted ids of the built-in numpy-family specs."""
+    return list(NUMPY_SPEC_IDS)
+
+
+@pytest.fixture
+def cartpole_data() -> dict[str, Any]:
+    """A fresh copy of ``envs/CartPole.yaml`` as plain data."""
+    data: dict[str, Any] = yaml.safe_load(CARTPOLE_SPEC_FILE.read_text())
+    return data
+
+
+@pytest.fixture
+def spec_file(tmp_path: Path, cartpole_data: dict[str, Any]) -> Callable[..., Path]:
+    """A factory: ``spec_file(change, name="spec.yaml")`` writes ``envs/CartPole.yaml`` with
+    ``change`` applied to a copy of its data into ``tmp_path`` and returns the path."""
+
+    def write(change: SpecChange | None = None, name: str = "spec.yaml") -> Path:
+        data = copy.deepcopy(cartpole_data)
+        if change is not None:
+            change(data)
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        return path
+
+    return write
+
+
+@pytest.fixture(autouse=True)
+def _restore_gym_registry() -> Iterator[None]:
+    """Undo any registration a test makes, so that tests cannot leak ids into each other."""
+    before = dict(gym.registry)
+    yield
+    for env_id in set(gym.registry) - set(before):
+        del gym.registry[env_id]
+    gym.registry.update(before)
