@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -46,11 +48,32 @@ def _ensure_registered(id_or_path: str | Path | TaskSpec) -> str:
     return resolve_spec(text).id  # raises a did-you-mean error for unknown ids
 
 
+@contextmanager
+def _registry_rollback() -> Iterator[None]:
+    """Undo registrations made inside the block if it raises (nothing is left half-built)."""
+    before = dict(gym.registry)
+    try:
+        yield
+    except BaseException:
+        for env_id in set(gym.registry) - set(before):
+            del gym.registry[env_id]
+        gym.registry.update(before)
+        raise
+
+
 def make(id_or_path: str | Path | TaskSpec, **kwargs: Any) -> gym.Env[Any, Any]:
-    """``gym.make`` that also accepts a spec file path (registered on the fly)."""
-    return gym.make(_ensure_registered(id_or_path), **kwargs)
+    """``gym.make`` that also accepts a spec file path (registered on the fly).
+
+    If building the environment fails, the registry is left as it was.
+    """
+    with _registry_rollback():
+        return gym.make(_ensure_registered(id_or_path), **kwargs)
 
 
 def make_vec(id_or_path: str | Path | TaskSpec, num_envs: int = 1, **kwargs: Any) -> gym.vector.VectorEnv:
-    """``gym.make_vec`` that also accepts a spec file path (registered on the fly)."""
-    return gym.make_vec(_ensure_registered(id_or_path), num_envs=num_envs, **kwargs)
+    """``gym.make_vec`` that also accepts a spec file path (registered on the fly).
+
+    If building the environment fails, the registry is left as it was.
+    """
+    with _registry_rollback():
+        return gym.make_vec(_ensure_registered(id_or_path), num_envs=num_envs, **kwargs)

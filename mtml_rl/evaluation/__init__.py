@@ -1,0 +1,1 @@
+"""Evaluation: rollouts on held-out tasks, scores and reports."""

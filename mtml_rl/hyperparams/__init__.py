@@ -1,0 +1,1 @@
+"""Default hyperparameters per (family, algorithm), as YAML files."""

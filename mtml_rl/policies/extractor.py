@@ -1,0 +1,125 @@
+"""The meta-policy's shared encoder: an SB3 features extractor ``[ObsEncoder(o), z]``.
+
+What feeds the task latent ``z`` is the method's choice:
+
+- ``dr``: nothing (context-blind domain randomization; features are ``ObsEncoder(o)``);
+- ``oracle``: ``z = EnvEncoder(true context)``, the privileged upper bound;
+- ``history``: ``z = HistoryEncoder(last H transitions)``, trained end to end;
+- ``adapt``: phase 1 is the oracle with a low-dimensional ``z``; at deployment ``z`` is
+  replaced by the adaptation module's estimate (see :meth:`MetaExtractor.set_latent_source`).
+
+It is handed to SB3 through ``policy_kwargs={"features_extractor_class": MetaExtractor,
+"features_extractor_kwargs": {...}}``; no SB3 algorithm is subclassed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
+from torch import nn
+
+from mtml_rl.policies.history import HistoryEncoder, mlp
+
+METHOD_INPUTS: dict[str, str | None] = {"dr": None, "oracle": "context", "history": "history", "adapt": "context"}
+"""Which observation key feeds ``z`` for each method."""
+
+LatentSource = Callable[[dict[str, th.Tensor]], th.Tensor]
+
+
+def _box(space: spaces.Space, key: str) -> spaces.Box:
+    if isinstance(space, spaces.Dict):
+        if key not in space.spaces:
+            raise ValueError(f"observation has no {key!r} entry (keys: {list(space.spaces)})")
+        sub = space.spaces[key]
+    else:
+        if key != "obs":
+            raise ValueError(f"observation is not a Dict, so it has no {key!r} entry")
+        sub = space
+    assert isinstance(sub, spaces.Box)
+    return sub
+
+
+class MetaExtractor(BaseFeaturesExtractor):
+    """``features = [ObsEncoder(obs), z]`` with ``z`` from the method's input.
+
+    :param observation_space: a Box (``dr``) or a Dict with ``obs`` and, depending on the
+        method, ``context`` and/or ``history``
+    :param method: ``dr``, ``oracle``, ``history`` or ``adapt``
+    :param obs_layers: hidden sizes of the observation encoder
+    :param latent_dim: size of ``z``
+    :param context_layers: hidden sizes of the context encoder
+    :param history_len: ``H`` (needed to unflatten the history window)
+    :param history_arch: ``mlp``, ``conv`` or ``gru``
+    :param history_hidden: hidden width of the history encoder
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        method: str = "dr",
+        obs_layers: Sequence[int] = (64,),
+        latent_dim: int = 8,
+        context_layers: Sequence[int] = (64,),
+        history_len: int = 0,
+        history_arch: str = "mlp",
+        history_hidden: int = 64,
+    ) -> None:
+        super().__init__(observation_space, features_dim=1)
+        if method not in METHOD_INPUTS:
+            raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHOD_INPUTS)}")
+        self.method = method
+        self.is_dict = isinstance(observation_space, spaces.Dict)
+        obs_dim = int(_box(observation_space, "obs").shape[0])
+        self.obs_encoder = mlp([obs_dim, *obs_layers], nn.Tanh)
+        self.latent_dim = latent_dim if METHOD_INPUTS[method] else 0
+        self.env_encoder: nn.Module | None = None
+        self.history_encoder: HistoryEncoder | None = None
+        if METHOD_INPUTS[method] == "context":
+            ctx_dim = int(_box(observation_space, "context").shape[0])
+            self.env_encoder = nn.Sequential(mlp([ctx_dim, *context_layers], nn.ReLU), nn.Linear(
+                context_layers[-1] if context_layers else ctx_dim, latent_dim), nn.Tanh())
+        elif METHOD_INPUTS[method] == "history":
+            size = int(_box(observation_space, "history").shape[0])
+            if history_len < 1 or size % history_len:
+                raise ValueError(f"history_len={history_len} does not divide the history size {size}")
+            self.history_encoder = HistoryEncoder(
+                history_len, size // history_len, latent_dim, arch=history_arch, hidden=history_hidden
+            )
+        self._latent_source: LatentSource | None = None
+        self._features_dim = self._dry_run(observation_space)
+
+    def _dry_run(self, observation_space: spaces.Space) -> int:
+        sample = observation_space.sample()
+        if isinstance(sample, dict):
+            batch = {k: th.as_tensor(v, dtype=th.float32)[None] for k, v in sample.items()}
+        else:
+            batch = th.as_tensor(sample, dtype=th.float32)[None]
+        with th.no_grad():
+            return int(self.forward(batch).shape[1])
+
+    def set_latent_source(self, source: LatentSource | None) -> None:
+        """Replace where ``z`` comes from (the adaptation module at deployment), or restore."""
+        self._latent_source = source
+
+    def latent(self, observations: dict[str, th.Tensor] | th.Tensor) -> th.Tensor | None:
+        """The task latent ``z`` for a batch (``None`` for ``dr``)."""
+        if self._latent_source is not None:
+            assert isinstance(observations, dict)
+            return self._latent_source(observations)
+        if self.env_encoder is not None:
+            assert isinstance(observations, dict)
+            return self.env_encoder(observations["context"])
+        if self.history_encoder is not None:
+            assert isinstance(observations, dict)
+            return self.history_encoder(observations["history"])
+        return None
+
+    def forward(self, observations: dict[str, th.Tensor] | th.Tensor) -> th.Tensor:
+        """``[ObsEncoder(obs), z]``."""
+        obs = observations["obs"] if isinstance(observations, dict) else observations
+        encoded = self.obs_encoder(obs)
+        z = self.latent(observations)
+        return encoded if z is None else th.cat([encoded, z], dim=1)

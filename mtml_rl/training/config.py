@@ -1,0 +1,102 @@
+"""The training configuration: a dataclass whose field docs are also the CLI's help."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mtml_rl.errors import ConfigError, suggest
+
+METHODS = ("dr", "oracle", "history", "adapt")
+
+
+def _help(text: str, **kwargs: Any) -> Any:
+    return field(metadata={"help": text}, **kwargs)
+
+
+@dataclass
+class TrainConfig:
+    """Everything one training run is built from (serialized as ``config.yaml``)."""
+
+    env: str = _help("registered id (mtml/CartPole-v0) or path to a spec .yaml", default="mtml/CartPole-v0")
+    method: str = _help("what feeds the task latent z: dr, oracle, history or adapt", default="oracle")
+    algo: str = _help("SB3 algorithm: ppo, a2c (any action space), sac, td3 (continuous)", default="ppo")
+    timesteps: int | None = _help("environment steps to train (default: the shipped hyperparameters')", default=None)
+    n_envs: int | None = _help("parallel environment slots (default: the shipped hyperparameters')", default=None)
+    seed: int = _help("seed of the algorithm, the env slots and the task scheduler", default=0)
+    hyperparams: dict[str, Any] = _help("algorithm keyword overrides, e.g. {learning_rate: 0.001}",
+                                        default_factory=dict)
+    latent_dim: int = _help("size of the task latent z", default=8)
+    history_len: int = _help("transitions in the history window (history and adapt methods)", default=16)
+    history_arch: str = _help("history encoder: mlp, conv or gru", default="mlp")
+    eval_freq: int = _help("evaluate on the training tasks every this many env steps (0: never)", default=10_000)
+    eval_episodes: int = _help("episodes per task in each periodic evaluation", default=1)
+    eval_tasks: int = _help("tasks of each split in each periodic evaluation (0: all)", default=16)
+    save_freq: int = _help("write a checkpoint every this many env steps (0: only the final model)", default=25_000)
+    out: str | None = _help("run directory (default: runs/<env>-<method>-<algo>-s<seed>-<time>)", default=None)
+    num_threads: int = _help("torch CPU threads (1 makes runs reproducible)", default=1)
+    device: str = _help("torch device", default="cpu")
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Check every field; raises :class:`ConfigError` naming the field and the fix."""
+        if self.method not in METHODS:
+            raise ConfigError(f"unknown method {self.method!r}{suggest(self.method, METHODS)}; "
+                              f"choose one of {', '.join(METHODS)}")
+        positive = {"latent_dim": self.latent_dim, "history_len": self.history_len, "num_threads": self.num_threads}
+        for name, value in positive.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        for name in ("timesteps", "n_envs"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        for name in ("eval_freq", "save_freq", "eval_tasks", "seed"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ConfigError(f"{name} must be an integer >= 0, got {value!r}")
+        if self.eval_episodes < 1:
+            raise ConfigError(f"eval_episodes must be at least 1, got {self.eval_episodes}")
+        if not isinstance(self.hyperparams, dict):
+            raise ConfigError(f"hyperparams must be a mapping, got {type(self.hyperparams).__name__}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (for YAML)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "config") -> TrainConfig:
+        """Build from plain data; unknown keys are an error with a suggestion."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source}: expected a mapping of config fields, got {type(data).__name__}")
+        names = [f.name for f in dataclasses.fields(cls)]
+        for key in data:
+            if key not in names:
+                raise ConfigError(f"{source}: unknown config field {key!r}{suggest(str(key), names)}; "
+                                  f"fields: {', '.join(names)}")
+        try:
+            return cls(**data)
+        except TypeError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> TrainConfig:
+        """Load a config file."""
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist")
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+        return cls.from_dict(data, source=str(path))
+
+    def to_yaml(self) -> str:
+        """Serialize to YAML."""
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)

@@ -1,0 +1,90 @@
+"""Default hyperparameters per (family, algorithm), shipped as YAML, and their checking."""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import yaml
+from stable_baselines3.common.noise import NormalActionNoise
+
+from mtml_rl.errors import ConfigError, suggest
+from mtml_rl.training.algorithms import AlgoInfo
+
+SPECIAL_KEYS = ("n_envs", "n_timesteps", "normalize", "noise_type", "noise_std")
+"""Keys handled by mtml-rl itself rather than passed to the algorithm."""
+
+
+@dataclass
+class Hyperparams:
+    """Resolved hyperparameters of one run.
+
+    :param n_envs: environment slots
+    :param n_timesteps: default budget
+    :param normalize: wrap the env in ``VecNormalize`` (``True`` or its keyword arguments)
+    :param algo_kwargs: keyword arguments for the SB3 algorithm
+    """
+
+    n_envs: int
+    n_timesteps: int
+    normalize: bool | dict[str, Any]
+    algo_kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+def load_defaults(algo: str, family: str) -> dict[str, Any]:
+    """The shipped defaults for ``(family, algo)`` (the ``default`` entry if the family has none)."""
+    text = resources.files("mtml_rl.hyperparams").joinpath(f"{algo}.yaml").read_text()
+    table = yaml.safe_load(text) or {}
+    return dict(table.get(family, table.get("default", {})))
+
+
+def linear_schedule(start: float) -> Any:
+    """A learning-rate (or clip-range) schedule decaying linearly from ``start`` to 0."""
+
+    def schedule(progress_remaining: float) -> float:
+        return progress_remaining * start
+
+    return schedule
+
+
+def _convert(key: str, value: Any) -> Any:
+    if isinstance(value, str) and value.startswith("lin_"):
+        try:
+            return linear_schedule(float(value[4:]))
+        except ValueError:
+            raise ConfigError(f"hyperparameter {key}: {value!r} is not lin_<number>") from None
+    return value
+
+
+def allowed_keys(algo: AlgoInfo) -> list[str]:
+    """Every key an algorithm accepts (its constructor arguments plus mtml-rl's own)."""
+    params = inspect.signature(algo.cls.__init__).parameters
+    excluded = {"self", "policy", "env", "seed", "device", "tensorboard_log", "verbose", "_init_setup_model"}
+    return sorted([p for p in params if p not in excluded] + list(SPECIAL_KEYS))
+
+
+def resolve_hyperparams(
+    algo: AlgoInfo, family: str, overrides: dict[str, Any], action_dim: int | None
+) -> Hyperparams:
+    """Defaults for ``(family, algo)`` updated with ``overrides``; unknown keys are errors."""
+    merged = {**load_defaults(algo.name, family), **overrides}
+    known = allowed_keys(algo)
+    for key in merged:
+        if key not in known:
+            raise ConfigError(f"unknown hyperparameter {key!r} for {algo.name}{suggest(str(key), known)}; "
+                              f"accepted: {', '.join(known)}")
+    n_envs = int(merged.pop("n_envs", 8))
+    n_timesteps = int(merged.pop("n_timesteps", 100_000))
+    normalize = merged.pop("normalize", False)
+    noise_type = merged.pop("noise_type", None)
+    noise_std = float(merged.pop("noise_std", 0.1))
+    kwargs = {k: _convert(k, v) for k, v in merged.items()}
+    if noise_type is not None:
+        if noise_type != "normal" or action_dim is None:
+            raise ConfigError(f"noise_type must be 'normal' (continuous actions only), got {noise_type!r}")
+        kwargs["action_noise"] = NormalActionNoise(np.zeros(action_dim), noise_std * np.ones(action_dim))
+    kwargs["policy_kwargs"] = dict(kwargs.get("policy_kwargs") or {})
+    return Hyperparams(n_envs, n_timesteps, normalize, kwargs)
