@@ -1,0 +1,82 @@
+"""``mtml-rl train``: rl-baselines3-zoo-style flags over :class:`TrainConfig`."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from typing import Any
+
+import yaml
+
+from mtml_rl.errors import ConfigError
+from mtml_rl.training.config import TrainConfig
+from mtml_rl.training.train import resume, train
+
+_FLAG_TYPES = {"timesteps": int, "n_envs": int, "seed": int, "latent_dim": int, "history_len": int,
+               "eval_freq": int, "eval_episodes": int, "eval_tasks": int, "save_freq": int, "num_threads": int}
+
+
+def add_parser(sub: Any) -> None:
+    """Register the subcommand; flags are generated from the config's fields and their docs."""
+    parser = sub.add_parser("train", help="train a meta-policy on a task distribution",
+                            description="Train a meta-policy with an SB3 algorithm. Flags override --config.")
+    for f in dataclasses.fields(TrainConfig):
+        if f.name == "hyperparams":
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        parser.add_argument(flag, dest=f.name, type=_FLAG_TYPES.get(f.name, str), default=None,
+                            help=f"{f.metadata['help']} (default: {_default(f)})")
+    parser.add_argument("--hyperparams", nargs="+", metavar="KEY:VALUE", default=None,
+                        help="algorithm hyperparameter overrides, e.g. learning_rate:0.001 n_steps:128")
+    parser.add_argument("--config", metavar="FILE", default=None, help="YAML file of config fields")
+    parser.add_argument("--resume", metavar="RUN", default=None, help="continue RUN from its last checkpoint")
+    parser.add_argument("--force", action="store_true", help="replace a run already in --out")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+
+
+def _default(f: dataclasses.Field[Any]) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    return "{}"
+
+
+def parse_hyperparams(items: list[str]) -> dict[str, Any]:
+    """``["key:value", ...]`` -> dict, values parsed as YAML scalars (``0.001``, ``true``, ``[64, 64]``)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition(":")
+        if not sep or not key:
+            raise ConfigError(f"--hyperparams expects KEY:VALUE pairs, got {item!r}")
+        try:
+            out[key] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise ConfigError(f"--hyperparams {key}: cannot parse value {value!r}") from None
+    return out
+
+
+def build_config(args: argparse.Namespace) -> TrainConfig:
+    """Defaults, then ``--config``, then explicit flags."""
+    data: dict[str, Any] = {}
+    if args.config:
+        data.update(TrainConfig.from_yaml(args.config).to_dict())
+    for f in dataclasses.fields(TrainConfig):
+        value = getattr(args, f.name, None)
+        if f.name != "hyperparams" and value is not None:
+            data[f.name] = value
+    if args.hyperparams:
+        data["hyperparams"] = {**data.get("hyperparams", {}), **parse_hyperparams(args.hyperparams)}
+    return TrainConfig.from_dict(data, source=args.config or "command line")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train (or resume) and print where the run is."""
+    progress = False if args.quiet else None
+    command = "mtml-rl " + " ".join(sys.argv[1:])
+    if args.resume:
+        result = resume(args.resume, timesteps=args.timesteps, progress=progress, command=command)
+    else:
+        result = train(build_config(args), force=args.force, progress=progress, command=command)
+    print(f"run finished: {result.path} ({result.model.num_timesteps} steps)")
+    return 0
