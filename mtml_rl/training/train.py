@@ -283,6 +283,7 @@ def _evaluator(run: Run) -> Callable[[int], None]:
                     if run.normalizer is not None:
                         run.normalizer.save(str(tmp / rundir.NORMALIZER_FILE))
                     atomic_write_json(tmp / "eval.json", {"steps": steps, "train_return_mean": value})
+        run.model.logger.record("time/total_timesteps", steps)
         run.model.logger.dump(steps)
 
     return evaluate

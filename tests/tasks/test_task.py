@@ -84,7 +84,11 @@ def test_id_is_the_same_in_a_fresh_interpreter(task: Task) -> None:
         "print(CartPole.task({'length': 1.4, 'actuator_gain': -0.75}).id)"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={"PYTHONHASHSEED": "123"}
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONHASHSEED": "123"},
     )
     assert out.stdout.strip() == task.id
 
