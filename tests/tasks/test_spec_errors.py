@@ -229,7 +229,9 @@ def test_bad_spec_gets_one_clear_error(
 @pytest.mark.parametrize(
     "load", [mtml_rl.load_spec_file, mtml_rl.resolve_spec, mtml_rl.make, mtml_rl.make_vec]
 )
-def test_every_entry_point_reports_the_same_error(spec_file: SpecFile, load: Callable[[Path], Any]) -> None:
+def test_every_entry_point_reports_the_same_error(
+    spec_file: SpecFile, load: Callable[[Path | str], Any]
+) -> None:
     path = spec_file(_set("family", "cartpol"))
     with pytest.raises(SpecError, match=r"field 'family'.*did you mean 'cartpole'"):
         load(path)
