@@ -15,6 +15,7 @@ from gymnasium import spaces
 
 from mtml_rl.envs.observation import ContextCodec, ObsLayout
 from mtml_rl.envs.streams import SlotStreams
+from mtml_rl.errors import TaskError
 from mtml_rl.families.base import Family
 from mtml_rl.tasks.spec import TaskSpec
 from mtml_rl.tasks.task import Task
@@ -34,6 +35,8 @@ class TaskSlots:
         slot's seeded scheduler; if false slot ``i`` always runs ``tasks[i % len(tasks)]``
     :param context: context visibility mode
     :param history_len: transitions kept in the observation's history window
+    :param trial_episodes: episodes per trial: a slot keeps its task, and its history
+        window, for this many consecutive episodes before drawing the next task
     """
 
     def __init__(
@@ -46,7 +49,11 @@ class TaskSlots:
         sample: bool,
         context: str,
         history_len: int,
+        trial_episodes: int = 1,
     ) -> None:
+        if isinstance(trial_episodes, bool) or not isinstance(trial_episodes, int) or trial_episodes < 1:
+            raise TaskError(f"trial_episodes must be an integer >= 1, got {trial_episodes!r}")
+        self.trial_episodes = trial_episodes
         self.family = family
         self.spec = spec
         self.num_slots = num_slots
@@ -64,6 +71,7 @@ class TaskSlots:
         h = history_len
         self.history = np.zeros((n, h, self.layout.row_dim), dtype=np.float32) if h > 0 else None
         self._pending: dict[int, int] = {}
+        self.episode_in_trial = np.zeros(n, dtype=np.int64)
         self._discrete = isinstance(family.action_space(), spaces.Discrete)
 
     # -- tasks ----------------------------------------------------------------------------
@@ -121,15 +129,22 @@ class TaskSlots:
                 chosen[k] = self._pending.pop(int(slot))
         return chosen
 
-    def reset_slots(self, idx: np.ndarray, *, copy_obs: bool = True) -> None:
+    def reset_slots(self, idx: np.ndarray, *, copy_obs: bool = True, new_trial: bool = True) -> None:
         """Start a new episode in the slots ``idx``: new task, initial state, empty history.
 
         :param copy_obs: write into a fresh observation array, so that arrays handed out
             earlier are never changed (the vector env's step passes ``False`` because its
             array is fresh already)
+        :param new_trial: start a new trial (new task, empty history); if false, slots
+            whose trial has episodes left restart with the same task and history
         """
         if copy_obs:
             self.obs = self.obs.copy()
+        if self.trial_episodes > 1:
+            idx = self._continue_trials(idx, new_trial)
+            if idx.size == 0:
+                return
+        self.episode_in_trial[idx] = 0
         chosen = self._choose_tasks(idx)
         self.task_index[idx] = chosen
         params = self.params_table[:, chosen]
@@ -142,6 +157,24 @@ class TaskSlots:
         self.obs[idx] = self.family.observe(init, params)
         if self.history is not None:
             self.history[idx] = 0.0
+
+    def _continue_trials(self, idx: np.ndarray, new_trial: bool) -> np.ndarray:
+        """Restart the episode (same task, history kept) in slots whose trial goes on.
+
+        Returns the slots that start a new trial instead. ``new_trial`` (an explicit
+        ``reset()``) always starts new trials.
+        """
+        if new_trial:
+            return idx
+        going_on = self.episode_in_trial[idx] < self.trial_episodes - 1
+        same = idx[going_on]
+        if same.size:
+            self.episode_in_trial[same] += 1
+            params = self.params[:, same]
+            init = self.family.initial_state(self.init_streams.draw(same), params)
+            self.state[:, same] = init
+            self.obs[same] = self.family.observe(init, params)
+        return idx[~going_on]
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Advance every slot by one transition; returns ``(reward, terminated)``."""

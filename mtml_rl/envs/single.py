@@ -33,6 +33,8 @@ class MultiTaskEnv(gym.Env[Any, Any]):
     :param task: one fixed task: a :class:`Task` or a mapping of parameter values
     :param context: ``hidden``, ``visible`` or ``privileged`` (default: the spec's)
     :param history_len: include the last ``history_len`` transitions in the observation
+    :param trial_episodes: keep the task and history window for this many consecutive
+        resets (a trial); ``reset(seed=...)`` or ``options={"new_trial": True}`` starts anew
     :param render_mode: ``None`` or ``"rgb_array"``
     """
 
@@ -45,6 +47,7 @@ class MultiTaskEnv(gym.Env[Any, Any]):
         task: Any = None,
         context: str | None = None,
         history_len: int = 0,
+        trial_episodes: int = 1,
         render_mode: str | None = None,
     ) -> None:
         setup = resolve_setup(spec, split=split, task=task, context=context, history_len=history_len)
@@ -58,6 +61,7 @@ class MultiTaskEnv(gym.Env[Any, Any]):
         self._slots = TaskSlots(
             setup.family, setup.spec, setup.tasks, 1,
             sample=setup.sample, context=setup.context, history_len=setup.history_len,
+            trial_episodes=trial_episodes,
         )
         self.context_mode = setup.context
         self.observation_space = self._slots.layout.single_space
@@ -81,13 +85,15 @@ class MultiTaskEnv(gym.Env[Any, Any]):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
         """Start an episode; ``options={"task": ...}`` runs that task in this episode only."""
         super().reset(seed=seed)
+        new_trial = seed is not None or not self._slots.seeded or bool(options and options.get("new_trial"))
         if seed is not None:
             self._slots.seed([seed])
         elif not self._slots.seeded:
             self._slots.seed([entropy_seed()])
         if options and options.get("task") is not None:
             self._slots.force_task(0, coerce_task(self.task_spec, options["task"]))
-        self._slots.reset_slots(self._idx)
+            new_trial = True
+        self._slots.reset_slots(self._idx, new_trial=new_trial)
         return self._obs(), self._info()
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:

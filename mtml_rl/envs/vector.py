@@ -36,6 +36,8 @@ class MultiTaskVectorEnv(VectorEnv[Any, Any, Any]):
     :param context: ``hidden``, ``visible`` or ``privileged`` (default: the spec's)
     :param history_len: include the last ``history_len`` transitions in observations
     :param max_episode_steps: the time limit (default: the spec's)
+    :param trial_episodes: a slot keeps its task and history window for this many
+        consecutive episodes (a trial); ``reset()`` always starts new trials
     :param render_mode: ``None`` or ``"rgb_array"`` (renders slot 0)
     """
 
@@ -55,6 +57,7 @@ class MultiTaskVectorEnv(VectorEnv[Any, Any, Any]):
         context: str | None = None,
         history_len: int = 0,
         max_episode_steps: int | None = None,
+        trial_episodes: int = 1,
         render_mode: str | None = None,
     ) -> None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
@@ -73,6 +76,7 @@ class MultiTaskVectorEnv(VectorEnv[Any, Any, Any]):
         self._slots = TaskSlots(
             setup.family, setup.spec, setup.tasks, num_envs,
             sample=setup.sample, context=setup.context, history_len=setup.history_len,
+            trial_episodes=trial_episodes,
         )
         self.single_observation_space = self._slots.layout.single_space
         self.single_action_space = setup.family.action_space()
@@ -139,7 +143,7 @@ class MultiTaskVectorEnv(VectorEnv[Any, Any, Any]):
             if success is not None:
                 info["final_is_success"] = np.zeros(self.num_envs, dtype=bool)
                 info["final_is_success"][idx] = success
-            self._slots.reset_slots(idx, copy_obs=False)
+            self._slots.reset_slots(idx, copy_obs=False, new_trial=False)
             self._elapsed[idx] = 0
         info["task_index"] = self._slots.task_index.copy()
         return self._slots.observation(), reward, terminated, truncated, info
