@@ -7,6 +7,7 @@ and the default context visibility. One file is one registered id.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -392,11 +393,21 @@ def load_spec_file(path: str | Path) -> TaskSpec:
     return parse_spec(data, source=source)
 
 
+@functools.lru_cache(maxsize=256)
+def _load_builtin(path: str, mtime_ns: int) -> TaskSpec:
+    """:func:`load_spec_file`, cached by path and modification time (specs are immutable)."""
+    return load_spec_file(path)
+
+
 def builtin_specs() -> dict[str, TaskSpec]:
-    """Every built-in spec, by registered id."""
+    """Every built-in spec, by registered id.
+
+    Parsed files are cached (``gym.make`` resolves its id through here), so an edited
+    file is parsed again only when its modification time changes.
+    """
     specs = {}
     for path in builtin_spec_files():
-        spec = load_spec_file(path)
+        spec = _load_builtin(str(path), path.stat().st_mtime_ns)
         specs[spec.id] = spec
     return specs
 
