@@ -9,9 +9,10 @@ Squares that Gymnasium takes with ``x ** 2`` on float64 scalars (C ``pow``) use
 Derived quantities, recomputed from the parameters at every step:
 
 - centre of mass of link ``i`` at ``lc_i = l_i / 2`` (a uniform link; Gymnasium's 0.5 m);
-- moment of inertia of link ``i`` about its centre ``I_i = m_i l_i^2 * (1 kg m^2 / (1 kg * 1 m^2))``:
-  a rigid link of fixed shape scales as mass times length squared, and the constant is
-  chosen so that the default 1 kg, 1 m link has Gymnasium's ``I = 1 kg m^2``;
+- moment of inertia of link ``i`` about its centre ``I_i = k m_i l_i^2`` with ``k = 1``:
+  the inertia of a rigid link of fixed shape scales as mass times length squared, and
+  ``k`` is chosen so that the default 1 kg, 1 m link has Gymnasium's ``I = 1 kg m^2``
+  (Gymnasium's value, not a thin rod's ``1/12``, so that the defaults reproduce it);
 - the termination height: the tip must rise above ``(l_1 + l_2) / 2`` over the pivot
   (half the full reach; Gymnasium's 1 m at default lengths).
 """
