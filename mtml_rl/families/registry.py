@@ -16,6 +16,15 @@ _FAMILIES: dict[str, str] = {
     "mountaincar_continuous": "mtml_rl.families.mountaincar:MountainCarContinuous",
     "acrobot": "mtml_rl.families.acrobot:Acrobot",
     "pointnav": "mtml_rl.families.pointnav:PointNav",
+    # simulator-backed (mtml_rl.families.sim.SimFamily; MuJoCo and Box2D imported lazily)
+    "halfcheetah_vel": "mtml_rl.families.locomotion:HalfCheetahVel",
+    "halfcheetah_dir": "mtml_rl.families.locomotion:HalfCheetahDir",
+    "ant_dir": "mtml_rl.families.locomotion:AntDir",
+    "ant_goal": "mtml_rl.families.locomotion:AntGoal",
+    "hopper_params": "mtml_rl.families.rand_params:HopperParams",
+    "walker_params": "mtml_rl.families.rand_params:WalkerParams",
+    "halfcheetah_params": "mtml_rl.families.rand_params:HalfCheetahParams",
+    "lunarlander": "mtml_rl.families.lunarlander:LunarLander",
 }
 
 

@@ -1,0 +1,219 @@
+"""Reward-varying locomotion: HalfCheetahVel, HalfCheetahDir, AntDir and AntGoal.
+
+The dynamics are Gymnasium's v5 environments unchanged; a task replaces the forward term
+of the v5 reward by the published task term, and keeps v5's other terms (control cost,
+contact cost, healthy bonus) with their v5 weights unless the spec fixes another control
+cost weight:
+
+- HalfCheetahVel (Finn et al. 2017, MAML; Rakelly et al. 2019, PEARL): ``-|v_x - v*|``;
+- HalfCheetahDir (MAML; PEARL): ``d * v_x`` with ``d`` in {-1, +1};
+- AntDir (MAML; PEARL): ``cos(θ) v_x + sin(θ) v_y``, the torso velocity along heading θ;
+- AntGoal (PEARL): ``-(|x - g_x| + |y - g_y|)``, the L1 distance of the torso to the goal.
+
+At HalfCheetahDir ``d = +1`` and AntDir ``θ = 0`` (with v5's control cost weight) the
+reward is Gymnasium's, in the same floating-point order, so the environment reproduces
+HalfCheetah-v5 and Ant-v5 step for step. HalfCheetahVel and AntGoal reproduce the v5
+observations and flags at every task; no target makes their rewards equal v5's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+
+from mtml_rl.errors import TaskError
+from mtml_rl.families.sim import MujocoFamily, TaskReward
+from mtml_rl.tasks.params import FamilyParams, param
+from mtml_rl.tasks.task import Task
+
+CHEETAH_CTRL_DOC = "weight of the squared-action cost (Gymnasium v5: 0.1; MAML and PEARL: 0.05)"
+ANT_CTRL_DOC = (
+    "weight of the squared-action cost (Gymnasium v5 and PEARL's ant-dir: 0.5; PEARL's ant-goal: 0.1)"
+)
+GOAL_RADIUS = 0.5
+"""AntGoal counts as success while the torso is within this many metres of the goal."""
+
+
+def cheetah_reward(forward: float, ctrl_cost_weight: float, action: np.ndarray) -> TaskReward:
+    """HalfCheetah-v5's reward with its forward term replaced by ``forward``.
+
+    :param forward: the task's forward term
+    :param ctrl_cost_weight: weight of the squared-action cost
+    :param action: the action as passed to the simulator
+    """
+    ctrl_cost = ctrl_cost_weight * np.sum(np.square(action))
+    reward = forward - ctrl_cost
+    return TaskReward(float(reward), {"reward_forward": float(forward), "reward_ctrl": float(-ctrl_cost)})
+
+
+def ant_reward(
+    forward: float, ctrl_cost_weight: float, action: np.ndarray, info: Mapping[str, Any]
+) -> TaskReward:
+    """Ant-v5's reward with its forward term replaced by ``forward``.
+
+    The healthy bonus and contact cost are the simulator's (from ``info``); the sums are
+    formed in Ant-v5's order, so the result is bit-identical where the terms are.
+
+    :param forward: the task's forward term
+    :param ctrl_cost_weight: weight of the squared-action cost
+    :param action: the action as passed to the simulator
+    :param info: the info Ant-v5 returned
+    """
+    ctrl_cost = ctrl_cost_weight * np.sum(np.square(action))
+    contact_cost = -info["reward_contact"]
+    reward = (forward + info["reward_survive"]) - (ctrl_cost + contact_cost)
+    return TaskReward(float(reward), {"reward_forward": float(forward), "reward_ctrl": float(-ctrl_cost)})
+
+
+# --------------------------------------------------------------------------------------------
+# HalfCheetah
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class HalfCheetahVelParams(FamilyParams):
+    """Parameters of the HalfCheetahVel family."""
+
+    family: ClassVar[str] = "halfcheetah_vel"
+
+    target_velocity: float = param(
+        1.5, low=-10.0, high=10.0, unit="m/s", doc="forward velocity the reward asks for (PEARL: U[0, 3])"
+    )
+    ctrl_cost_weight: float = param(0.1, low=0.0, high=10.0, doc=CHEETAH_CTRL_DOC)
+
+
+class HalfCheetahVel(MujocoFamily[HalfCheetahVelParams]):
+    """HalfCheetah-v5 rewarded for running at a target velocity: ``-|v_x - v*| - c |a|^2``."""
+
+    name = "halfcheetah_vel"
+    params_cls = HalfCheetahVelParams
+    reference_id = "HalfCheetah-v5"
+
+    @classmethod
+    def reference_task(cls) -> Task | None:
+        """``None``: no target velocity makes the reward equal HalfCheetah-v5's."""
+        return None
+
+    def task_reward(
+        self, params: HalfCheetahVelParams, action: np.ndarray, sim_reward: float, info: Mapping[str, Any]
+    ) -> TaskReward:
+        forward = -abs(info["x_velocity"] - params.target_velocity)
+        return cheetah_reward(forward, params.ctrl_cost_weight, action)
+
+
+@dataclass(frozen=True)
+class HalfCheetahDirParams(FamilyParams):
+    """Parameters of the HalfCheetahDir family (``direction`` is -1 or +1)."""
+
+    family: ClassVar[str] = "halfcheetah_dir"
+
+    direction: float = param(1.0, low=-1.0, high=1.0, doc="+1 rewards running forward, -1 backward")
+    ctrl_cost_weight: float = param(0.1, low=0.0, high=10.0, doc=CHEETAH_CTRL_DOC)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.direction not in (-1.0, 1.0):
+            raise TaskError(
+                f"{self.family}: parameter 'direction' = {self.direction} must be -1 (backward) or "
+                "+1 (forward); in a spec write its region as [[-1, -1], [1, 1]]"
+            )
+
+
+class HalfCheetahDir(MujocoFamily[HalfCheetahDirParams]):
+    """HalfCheetah-v5 rewarded for running forward or backward: ``d v_x - c |a|^2``.
+
+    ``direction = +1`` (with v5's control cost weight 0.1) is HalfCheetah-v5 exactly.
+    """
+
+    name = "halfcheetah_dir"
+    params_cls = HalfCheetahDirParams
+    reference_id = "HalfCheetah-v5"
+
+    def task_reward(
+        self, params: HalfCheetahDirParams, action: np.ndarray, sim_reward: float, info: Mapping[str, Any]
+    ) -> TaskReward:
+        return cheetah_reward(params.direction * info["x_velocity"], params.ctrl_cost_weight, action)
+
+
+# --------------------------------------------------------------------------------------------
+# Ant
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AntDirParams(FamilyParams):
+    """Parameters of the AntDir family."""
+
+    family: ClassVar[str] = "ant_dir"
+
+    direction: float = param(
+        0.0,
+        low=-2 * math.pi,
+        high=2 * math.pi,
+        unit="rad",
+        doc="heading to run along, counter-clockwise from +x (periodic; 0 is Ant-v5's forward)",
+    )
+    ctrl_cost_weight: float = param(0.5, low=0.0, high=10.0, doc=ANT_CTRL_DOC)
+
+
+class AntDir(MujocoFamily[AntDirParams]):
+    """Ant-v5 rewarded for the torso velocity along a heading θ on the plane.
+
+    ``direction = 0`` (with v5's control cost weight 0.5) is Ant-v5 exactly.
+    """
+
+    name = "ant_dir"
+    params_cls = AntDirParams
+    reference_id = "Ant-v5"
+
+    def task_reward(
+        self, params: AntDirParams, action: np.ndarray, sim_reward: float, info: Mapping[str, Any]
+    ) -> TaskReward:
+        theta = params.direction
+        forward = math.cos(theta) * info["x_velocity"] + math.sin(theta) * info["y_velocity"]
+        return ant_reward(forward, params.ctrl_cost_weight, action, info)
+
+
+@dataclass(frozen=True)
+class AntGoalParams(FamilyParams):
+    """Parameters of the AntGoal family."""
+
+    family: ClassVar[str] = "ant_goal"
+
+    goal_x: float = param(0.0, low=-10.0, high=10.0, unit="m", doc="x coordinate of the goal on the plane")
+    goal_y: float = param(0.0, low=-10.0, high=10.0, unit="m", doc="y coordinate of the goal on the plane")
+    ctrl_cost_weight: float = param(0.5, low=0.0, high=10.0, doc=ANT_CTRL_DOC)
+
+
+class AntGoal(MujocoFamily[AntGoalParams]):
+    """Ant-v5 rewarded for the L1 distance of its torso to a goal, without termination.
+
+    As in PEARL the episode never terminates: with a reward that is negative almost
+    everywhere, ending the episode by falling over would otherwise pay. The env is built
+    with ``terminate_when_unhealthy=False``; v5's healthy bonus still pays while healthy.
+    Success: the torso within :data:`GOAL_RADIUS` of the goal.
+    """
+
+    name = "ant_goal"
+    params_cls = AntGoalParams
+    reference_id = "Ant-v5"
+    env_kwargs = MappingProxyType({"terminate_when_unhealthy": False})
+
+    @classmethod
+    def reference_task(cls) -> Task | None:
+        """``None``: no goal makes the reward equal Ant-v5's."""
+        return None
+
+    def task_reward(
+        self, params: AntGoalParams, action: np.ndarray, sim_reward: float, info: Mapping[str, Any]
+    ) -> TaskReward:
+        forward = -(abs(info["x_position"] - params.goal_x) + abs(info["y_position"] - params.goal_y))
+        return ant_reward(forward, params.ctrl_cost_weight, action, info)
+
+    def is_success(
+        self, env: gym.Env[Any, Any], params: AntGoalParams, obs: np.ndarray, info: Mapping[str, Any]
+    ) -> bool | None:
+        distance = math.hypot(info["x_position"] - params.goal_x, info["y_position"] - params.goal_y)
+        return distance <= GOAL_RADIUS

@@ -1,0 +1,243 @@
+"""Simulator-backed families: tasks applied to a Gymnasium environment that owns the physics.
+
+MuJoCo and Box2D keep their state inside a simulator, so these families cannot share the
+pure batched ``Family.step`` of the numpy families. A :class:`SimFamily` instead says
+
+- which Gymnasium environment to build (:attr:`SimFamily.reference_id` and
+  :attr:`SimFamily.env_kwargs`), behind an optional extra (``mtml-rl[mujoco]``, ``[box2d]``);
+- how to apply a task to a built environment (:meth:`SimFamily.apply_task`), always from
+  the values saved right after building (:meth:`SimFamily.snapshot`), so that switching
+  tasks and back restores the simulator exactly;
+- how the task changes the reward (:meth:`SimFamily.task_reward`) and, where defined,
+  what counts as success (:meth:`SimFamily.is_success`).
+
+The parameter schema (a frozen :class:`~mtml_rl.tasks.params.FamilyParams` dataclass) and
+its helpers are the same as a numpy family's, so specs, splits, tasks and context codecs
+treat both kinds alike. :class:`~mtml_rl.envs.sim_env.SimMultiTaskEnv` runs them.
+
+Nothing here imports a simulator: ``import mtml_rl`` works without the extras, and using a
+family without its extra raises :class:`MissingExtraError` naming the ``pip`` command.
+"""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+from abc import ABC
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, ClassVar, Generic, NamedTuple, TypeVar, cast
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from mtml_rl.errors import MtmlError, TaskError
+from mtml_rl.tasks.params import FamilyParams, ParamSpec, schema
+from mtml_rl.tasks.task import Task
+
+P = TypeVar("P", bound=FamilyParams)
+
+_SPACES: dict[type, tuple[spaces.Box, spaces.Box]] = {}
+"""Observation (float32) and action spaces of each family's built environment."""
+
+
+class MissingExtraError(MtmlError, ImportError):
+    """A simulator-backed family was used without its optional dependencies installed.
+
+    :param family: the family's name
+    :param extra: the ``mtml-rl`` extra that installs what is missing
+    :param missing: what is missing (a module name or the simulator's own message)
+    """
+
+    def __init__(self, family: str, extra: str, missing: str) -> None:
+        self.family = family
+        self.extra = extra
+        super().__init__(
+            f"family {family!r} needs {missing}, which is not installed; "
+            f'install it with: pip install "mtml-rl[{extra}]"'
+        )
+
+
+class TaskReward(NamedTuple):
+    """The reward of one transition under a task, and the terms that replace Gymnasium's."""
+
+    reward: float
+    """The task's reward."""
+    terms: dict[str, float]
+    """Entries of ``info`` the task redefines (e.g. ``reward_forward``); empty if none."""
+
+
+def require_extra(family: str, modules: tuple[str, ...], extra: str) -> None:
+    """Import ``modules`` or raise :class:`MissingExtraError` naming ``extra``.
+
+    :param family: the family's name (for the message)
+    :param modules: the modules the family's simulator needs
+    :param extra: the ``mtml-rl`` extra that installs them
+    """
+    for module in modules:
+        try:
+            with warnings.catch_warnings():
+                # SWIG-built modules (Box2D) warn while their C extension initializes; a
+                # warnings-as-errors filter turns that into a crash inside the import.
+                warnings.filterwarnings("ignore", r"builtin type \w+ has no __module__", DeprecationWarning)
+                importlib.import_module(module)
+        except ImportError:
+            raise MissingExtraError(family, extra, f"the module {module!r}") from None
+
+
+class SimFamily(ABC, Generic[P]):
+    """A task family whose dynamics run in a Gymnasium simulator environment.
+
+    Subclasses set the class attributes and override what their tasks change: the model
+    (:meth:`snapshot` and :meth:`apply_task`), the reward (:meth:`task_reward`) and success
+    (:meth:`is_success`). The defaults change nothing, so at a task that changes nothing
+    the environment is exactly :attr:`reference_id`.
+
+    Observation and action spaces are those of the built environment (observations as
+    float32, the suite's dtype) and must not depend on the task.
+    """
+
+    name: ClassVar[str]
+    """Registered name, used in specs and task ids (e.g. ``"halfcheetah_vel"``)."""
+    params_cls: ClassVar[type[FamilyParams]]
+    """The frozen parameter dataclass (schema, defaults, physical bounds)."""
+    reference_id: ClassVar[str]
+    """The Gymnasium id that is built (e.g. ``"HalfCheetah-v5"``)."""
+    env_kwargs: ClassVar[Mapping[str, Any]] = MappingProxyType({})
+    """Constructor arguments passed to :attr:`reference_id` on top of its registered ones."""
+    extra: ClassVar[str]
+    """The ``mtml-rl`` extra that installs the simulator (``"mujoco"``, ``"box2d"``)."""
+    required_modules: ClassVar[tuple[str, ...]]
+    """Modules the simulator needs (checked before building)."""
+
+    # -- schema (the same helpers as numpy families) ----------------------------------------
+    @classmethod
+    def param_specs(cls) -> tuple[ParamSpec, ...]:
+        """The parameter schema."""
+        return schema(cls.params_cls)
+
+    @classmethod
+    def param_names(cls) -> tuple[str, ...]:
+        """Parameter names in declaration order."""
+        return tuple(s.name for s in cls.param_specs())
+
+    @classmethod
+    def task(cls, values: Mapping[str, float]) -> Task:
+        """Validate a (partial) mapping of values and return the full :class:`Task`."""
+        return Task.make(cls.name, cls.params_cls.from_mapping(dict(values)).as_dict())
+
+    @classmethod
+    def default_task(cls) -> Task:
+        """The task at default parameters."""
+        return cls.task({})
+
+    @classmethod
+    def reference_task(cls) -> Task | None:
+        """The task at which the env reproduces :attr:`reference_id` step for step, reward
+        included; ``None`` where no parameter value makes the reward equal Gymnasium's."""
+        return cls.default_task()
+
+    @classmethod
+    def validate_task(cls, task: Task) -> Task:
+        """Check a task belongs to this family and its values are physically valid."""
+        if task.family != cls.name:
+            raise TaskError(f"task {task.id} belongs to family {task.family!r}, not {cls.name!r}")
+        return cls.task(task.as_dict())
+
+    def params(self, task: Task) -> P:
+        """The task's values as the family's parameter dataclass."""
+        return cast(P, self.params_cls.from_mapping(task.as_dict()))
+
+    # -- the simulator ------------------------------------------------------------------
+    def build(self, render_mode: str | None = None) -> gym.Env[Any, Any]:
+        """Build the unwrapped :attr:`reference_id` environment (no time limit, no checker).
+
+        :param render_mode: passed to the environment
+        :raises MissingExtraError: if the simulator is not installed
+        """
+        require_extra(self.name, self.required_modules, self.extra)
+        try:
+            env = gym.make(
+                self.reference_id, render_mode=render_mode, disable_env_checker=True, **self.env_kwargs
+            ).unwrapped
+        except gym.error.DependencyNotInstalled as exc:
+            raise MissingExtraError(
+                self.name, self.extra, f"a dependency of {self.reference_id} ({exc})"
+            ) from exc
+        if type(self) not in _SPACES:
+            _SPACES[type(self)] = (_float32_box(env.observation_space), cast(spaces.Box, env.action_space))
+        return env
+
+    def snapshot(self, env: gym.Env[Any, Any]) -> dict[str, np.ndarray]:
+        """Copies of the simulator values :meth:`apply_task` changes, taken after building.
+
+        :param env: the environment :meth:`build` returned
+        """
+        return {}
+
+    def apply_task(self, env: gym.Env[Any, Any], params: P, original: Mapping[str, np.ndarray]) -> None:
+        """Configure ``env`` for the task; takes effect at its next ``reset``.
+
+        Values are computed from ``original`` (never from the current ones), so that the
+        same task always gives the same simulator.
+
+        :param env: the environment :meth:`build` returned
+        :param params: the task's parameters
+        :param original: what :meth:`snapshot` returned for ``env``
+        """
+
+    def task_reward(
+        self, params: P, action: np.ndarray, sim_reward: float, info: Mapping[str, Any]
+    ) -> TaskReward:
+        """The task's reward of a transition (default: the simulator's own reward).
+
+        :param params: the task's parameters
+        :param action: the action as passed to the simulator
+        :param sim_reward: the reward the simulator returned
+        :param info: the info the simulator returned
+        """
+        return TaskReward(sim_reward, {})
+
+    def is_success(
+        self, env: gym.Env[Any, Any], params: P, obs: np.ndarray, info: Mapping[str, Any]
+    ) -> bool | None:
+        """Whether the state after a transition counts as success; ``None`` if undefined.
+
+        :param env: the environment :meth:`build` returned
+        :param params: the task's parameters
+        :param obs: the simulator's observation
+        :param info: the simulator's info
+        """
+        return None
+
+    # -- spaces -------------------------------------------------------------------------
+    def observation_space(self) -> spaces.Box:
+        """The observation space of the built environment, as float32."""
+        return self._spaces()[0]
+
+    def action_space(self) -> spaces.Box:
+        """The action space of the built environment (a Box in [-1, 1])."""
+        return self._spaces()[1]
+
+    def _spaces(self) -> tuple[spaces.Box, spaces.Box]:
+        if type(self) not in _SPACES:
+            self.build().close()
+        return _SPACES[type(self)]
+
+
+def _float32_box(space: gym.Space[Any]) -> spaces.Box:
+    assert isinstance(space, spaces.Box), f"expected a Box observation space, got {space}"
+    return spaces.Box(space.low.astype(np.float32), space.high.astype(np.float32), dtype=np.float32)
+
+
+def is_sim_family(family: object) -> bool:
+    """Whether ``family`` (a class) is a :class:`SimFamily`."""
+    return isinstance(family, type) and issubclass(family, SimFamily)
+
+
+class MujocoFamily(SimFamily[P]):
+    """A family on one of Gymnasium's MuJoCo (v5) environments (extra ``mtml-rl[mujoco]``)."""
+
+    extra = "mujoco"
+    required_modules = ("mujoco",)
