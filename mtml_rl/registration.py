@@ -9,10 +9,13 @@ from typing import Any
 
 import gymnasium as gym
 
+from mtml_rl.families.registry import get_family
+from mtml_rl.families.sim import is_sim_family
 from mtml_rl.tasks.spec import TaskSpec, builtin_specs, resolve_spec
 
 ENTRY_POINT = "mtml_rl.envs.single:MultiTaskEnv"
 VECTOR_ENTRY_POINT = "mtml_rl.envs.vector:MultiTaskVectorEnv"
+SIM_ENTRY_POINT = "mtml_rl.envs.sim_env:SimMultiTaskEnv"
 
 
 def register_spec(spec: TaskSpec, spec_ref: str | None = None) -> str:
@@ -23,14 +26,23 @@ def register_spec(spec: TaskSpec, spec_ref: str | None = None) -> str:
         if existing == ref:
             return spec.id
         del gym.registry[spec.id]
+    entry_point, vector_entry_point = _entry_points(spec)
     gym.register(
         id=spec.id,
-        entry_point=ENTRY_POINT,
-        vector_entry_point=VECTOR_ENTRY_POINT,
+        entry_point=entry_point,
+        vector_entry_point=vector_entry_point,
         max_episode_steps=spec.max_episode_steps,
         kwargs={"spec": ref},
     )
     return spec.id
+
+
+def _entry_points(spec: TaskSpec) -> tuple[str, str | None]:
+    """Numpy families get the batched vector env; simulator-backed families (one simulator
+    per env) get none, so ``gym.make_vec`` defaults to Gymnasium's ``SyncVectorEnv``."""
+    if is_sim_family(get_family(spec.family)):
+        return SIM_ENTRY_POINT, None
+    return ENTRY_POINT, VECTOR_ENTRY_POINT
 
 
 def register_builtin() -> list[str]:
