@@ -1,0 +1,103 @@
+"""SimMultiTaskEnv's task scheduling, observation layouts and random state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from sim_helpers import actions, assert_same_rollout, rollout
+
+import mtml_rl
+from mtml_rl.envs.sim_env import SimMultiTaskEnv
+from mtml_rl.tasks import build_splits
+
+SPEC_ID = "mtml/LunarLander-v0"
+
+
+def task_sequence(env: gym.Env[Any, Any], seed: int, n: int, **reset_options: Any) -> list[str]:
+    """Task ids of ``n`` episodes: the first reset seeded, the others not."""
+    ids = [env.reset(seed=seed)[1]["task"]]
+    for _ in range(n - 1):
+        ids.append(env.reset(options=reset_options or None)[1]["task"])
+    return ids
+
+
+def test_the_scheduler_draws_from_the_seeded_task_stream() -> None:
+    env = gym.make(SPEC_ID)
+    tasks = build_splits(mtml_rl.resolve_spec(SPEC_ID))["train"].tasks
+    stream = np.random.Generator(np.random.PCG64(np.random.SeedSequence(42, spawn_key=(1,))))
+    expected = [tasks[int(u * len(tasks))].id for u in stream.random(5)]
+    assert task_sequence(env, 42, 5) == expected
+    assert task_sequence(env, 42, 5) == expected
+    assert task_sequence(env, 43, 5) != expected
+    env.close()
+
+
+def test_a_forced_task_runs_one_episode_and_leaves_the_sequence_alone() -> None:
+    env = gym.make(SPEC_ID)
+    plain = task_sequence(env, 7, 4)
+    forced = {"gravity": 2.0, "wind_power": 3.0, "turbulence_power": 0.5}
+    env.reset(seed=7)
+    _, info = env.reset(options={"task": forced})
+    assert info["task_params"] == forced
+    assert [env.reset()[1]["task"] for _ in range(2)] == plain[2:]
+    env.close()
+
+
+def test_rng_state_round_trip_replays_task_and_trajectory() -> None:
+    env = gym.make(SPEC_ID)
+    env.reset(seed=3)
+    sim_env: Any = env.unwrapped
+    assert isinstance(sim_env, SimMultiTaskEnv)
+    state = sim_env.rng_state()
+    acts = actions(env.action_space, 40, seed=0)
+    first_task = env.reset()[1]["task"]
+    first = [env.step(a)[0] for a in acts]
+    sim_env.set_rng_state(state)
+    assert env.reset()[1]["task"] == first_task
+    assert all(np.array_equal(a, b) for a, b in zip(first, [env.step(a)[0] for a in acts], strict=True))
+    env.close()
+
+
+def test_visible_context_is_the_normalized_task_and_hidden_obs_is_the_prefix() -> None:
+    task = {"gravity": 8.5, "wind_power": 2.5, "turbulence_power": 0.25}
+    visible = gym.make(SPEC_ID, task=task, context="visible")
+    hidden = gym.make(SPEC_ID, task=task)
+    obs_v, _ = visible.reset(seed=0)
+    obs_h, _ = hidden.reset(seed=0)
+    spec = mtml_rl.resolve_spec(SPEC_ID)
+    expected = [(task[p.name] - p.center) / p.half_width for p in spec.parameters]
+    np.testing.assert_allclose(obs_v[-3:], expected, rtol=1e-6)
+    assert np.array_equal(obs_v[:-3], obs_h)
+    visible.close()
+    hidden.close()
+
+
+def test_history_holds_the_last_transitions_oldest_first() -> None:
+    env = gym.make(SPEC_ID, task={}, context="privileged", history_len=2)
+    obs0, _ = env.reset(seed=0)
+    assert not obs0["history"].any()
+    acts = [np.array([0.3, -2.0], dtype=np.float32), np.array([-0.7, 0.9], dtype=np.float32)]
+    obs1, r1, *_ = env.step(acts[0])
+    obs2, r2, *_ = env.step(acts[1])
+    rows = obs2["history"].reshape(2, -1)
+    assert np.array_equal(
+        rows[0], np.concatenate([obs0["obs"], [0.3, -1.0], [np.float32(r1)]]).astype(np.float32)
+    )
+    assert np.array_equal(
+        rows[1], np.concatenate([obs1["obs"], acts[1], [np.float32(r2)]]).astype(np.float32)
+    )
+    assert np.array_equal(obs2["context"], obs0["context"])
+    env.close()
+
+
+def test_fixed_task_env_reproduces_itself_from_the_same_seed() -> None:
+    env = gym.make("mtml/AntGoal-v0", task={"goal_x": 2.0, "goal_y": 1.0})
+    acts = actions(env.action_space, 30, seed=9)
+    assert_same_rollout(rollout(env, 1, acts), rollout(env, 1, acts))
+    _, info = env.reset(seed=1)
+    assert info["is_success"] is False  # the torso starts near the origin, 2.2 m away
+    _, info = env.reset(seed=1, options={"task": {"goal_x": 0.0, "goal_y": 0.1}})
+    assert info["is_success"] is True
+    env.close()
