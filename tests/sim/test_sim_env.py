@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pickle
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import yaml
 from sim_helpers import actions, assert_same_rollout, rollout
 
 import mtml_rl
@@ -100,4 +103,29 @@ def test_fixed_task_env_reproduces_itself_from_the_same_seed() -> None:
     assert info["is_success"] is False  # the torso starts near the origin, 2.2 m away
     _, info = env.reset(seed=1, options={"task": {"goal_x": 0.0, "goal_y": 0.1}})
     assert info["is_success"] is True
+    env.close()
+
+
+def test_pickle_round_trip_rebuilds_the_simulator() -> None:
+    env = gym.make("mtml/HopperParams-v0", task={"mass_exp": 1.0}).unwrapped
+    env.reset(seed=0)
+    copy = pickle.loads(pickle.dumps(env))
+    acts = actions(env.action_space, 20, seed=2)
+    assert_same_rollout(rollout(copy, 1, acts), rollout(env, 1, acts))
+    env.close()
+    copy.close()
+
+
+def test_a_user_spec_file_of_a_sim_family_builds_a_sim_env(tmp_path: Path) -> None:
+    data = yaml.safe_load((Path(__file__).resolve().parents[2] / "envs" / "HalfCheetahVel.yaml").read_text())
+    data["name"] = "MyCheetahVel"
+    data["parameters"]["target_velocity"] = {"train": [1.0, 2.0]}
+    data["splits"] = {"train": 4}
+    path = tmp_path / "my_cheetah.yaml"
+    path.write_text(yaml.safe_dump(data))
+    env = mtml_rl.make(path)
+    assert isinstance(env.unwrapped, SimMultiTaskEnv)
+    assert gym.spec("mtml/MyCheetahVel-v0").vector_entry_point is None
+    _, info = env.reset(seed=0)
+    assert 1.0 <= info["task_params"]["target_velocity"] <= 2.0
     env.close()
