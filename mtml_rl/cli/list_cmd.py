@@ -14,8 +14,11 @@ from mtml_rl.tasks.spec import builtin_specs
 
 def add_parser(sub: Any) -> None:
     """Register the subcommand."""
-    parser = sub.add_parser("list", help="list registered environments and their varying parameters",
-                            description="List every registered mtml-rl environment id.")
+    parser = sub.add_parser(
+        "list",
+        help="list registered environments and their varying parameters",
+        description="List every registered mtml-rl environment id.",
+    )
     parser.set_defaults(func=run)
 
 

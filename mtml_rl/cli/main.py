@@ -39,7 +39,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mtml-rl {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"mtml-rl {args.command}: interrupted; the last checkpoint is whole and resumable", file=sys.stderr)
+        print(
+            f"mtml-rl {args.command}: interrupted; the last checkpoint is whole and resumable",
+            file=sys.stderr,
+        )
         return 130
 
 

@@ -13,22 +13,49 @@ from mtml_rl.errors import ConfigError
 from mtml_rl.training.config import TrainConfig
 from mtml_rl.training.train import resume, train
 
-_FLAG_TYPES = {"timesteps": int, "n_envs": int, "seed": int, "latent_dim": int, "history_len": int,
-               "eval_freq": int, "eval_episodes": int, "eval_tasks": int, "save_freq": int, "num_threads": int}
+_FLAG_TYPES = {
+    "timesteps": int,
+    "n_envs": int,
+    "seed": int,
+    "latent_dim": int,
+    "history_len": int,
+    "eval_freq": int,
+    "adapt_timesteps": int,
+    "adapt_iterations": int,
+    "adapt_epochs": int,
+    "trial_episodes": int,
+    "eval_episodes": int,
+    "eval_tasks": int,
+    "save_freq": int,
+    "num_threads": int,
+}
 
 
 def add_parser(sub: Any) -> None:
     """Register the subcommand; flags are generated from the config's fields and their docs."""
-    parser = sub.add_parser("train", help="train a meta-policy on a task distribution",
-                            description="Train a meta-policy with an SB3 algorithm. Flags override --config.")
+    parser = sub.add_parser(
+        "train",
+        help="train a meta-policy on a task distribution",
+        description="Train a meta-policy with an SB3 algorithm. Flags override --config.",
+    )
     for f in dataclasses.fields(TrainConfig):
         if f.name == "hyperparams":
             continue
         flag = "--" + f.name.replace("_", "-")
-        parser.add_argument(flag, dest=f.name, type=_FLAG_TYPES.get(f.name, str), default=None,
-                            help=f"{f.metadata['help']} (default: {_default(f)})")
-    parser.add_argument("--hyperparams", nargs="+", metavar="KEY:VALUE", default=None,
-                        help="algorithm hyperparameter overrides, e.g. learning_rate:0.001 n_steps:128")
+        parser.add_argument(
+            flag,
+            dest=f.name,
+            type=_FLAG_TYPES.get(f.name, str),
+            default=None,
+            help=f"{f.metadata['help']} (default: {_default(f)})",
+        )
+    parser.add_argument(
+        "--hyperparams",
+        nargs="+",
+        metavar="KEY:VALUE",
+        default=None,
+        help="algorithm hyperparameter overrides, e.g. learning_rate:0.001 n_steps:128",
+    )
     parser.add_argument("--config", metavar="FILE", default=None, help="YAML file of config fields")
     parser.add_argument("--resume", metavar="RUN", default=None, help="continue RUN from its last checkpoint")
     parser.add_argument("--force", action="store_true", help="replace a run already in --out")

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from mtml_rl.errors import TaskError, UnknownNameError
-from mtml_rl.families.registry import get_family
 from mtml_rl.families.base import Family
+from mtml_rl.families.registry import get_family
 from mtml_rl.tasks.spec import CONTEXT_MODES, TaskSpec, resolve_spec
 from mtml_rl.tasks.splits import build_splits
 from mtml_rl.tasks.task import Task
@@ -75,6 +75,7 @@ def resolve_setup(
         raise UnknownNameError("context mode", str(context), CONTEXT_MODES)
     if isinstance(history_len, bool) or not isinstance(history_len, int) or history_len < 0:
         raise TaskError(f"history_len must be an integer >= 0, got {history_len!r}")
+    chosen: tuple[Task, ...]
     if task is not None:
         chosen, sample, split_name = (coerce_task(resolved, task),), False, None
     elif tasks is not None:

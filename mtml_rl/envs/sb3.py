@@ -34,7 +34,7 @@ class SB3VecEnv(VecEnv):
     def reset(self) -> VecEnvObs:
         """Reset every slot (with the seeds given to :meth:`seed`, if any)."""
         seeds = self._seeds
-        seed = None if seeds[0] is None else [int(s) for s in seeds]  # type: ignore[union-attr]
+        seed = None if any(s is None for s in seeds) else [int(s) for s in seeds if s is not None]
         obs, info = self.venv.reset(seed=seed)
         self.reset_infos = [{"task_index": int(i)} for i in info["task_index"]]
         self._reset_seeds()
@@ -83,7 +83,9 @@ class SB3VecEnv(VecEnv):
         """Set an attribute on the vector env."""
         setattr(self.venv, attr_name, value)
 
-    def env_method(self, method_name: str, *method_args: Any, indices: VecEnvIndices = None, **method_kwargs: Any) -> list[Any]:
+    def env_method(
+        self, method_name: str, *method_args: Any, indices: VecEnvIndices = None, **method_kwargs: Any
+    ) -> list[Any]:
         """Call a method of the vector env once."""
         result = getattr(self.venv, method_name)(*method_args, **method_kwargs)
         return [result for _ in self._get_indices(indices)]

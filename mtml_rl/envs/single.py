@@ -59,8 +59,13 @@ class MultiTaskEnv(gym.Env[Any, Any]):
         self.split = setup.split
         self.metadata = {**self.metadata, "render_fps": setup.family.render_fps}
         self._slots = TaskSlots(
-            setup.family, setup.spec, setup.tasks, 1,
-            sample=setup.sample, context=setup.context, history_len=setup.history_len,
+            setup.family,
+            setup.spec,
+            setup.tasks,
+            1,
+            sample=setup.sample,
+            context=setup.context,
+            history_len=setup.history_len,
             trial_episodes=trial_episodes,
         )
         self.context_mode = setup.context
@@ -82,7 +87,9 @@ class MultiTaskEnv(gym.Env[Any, Any]):
         """Fix the task (a :class:`Task` or a mapping of values) from the next reset on."""
         self._slots.set_tasks((coerce_task(self.task_spec, task),), sample=False)
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
         """Start an episode; ``options={"task": ...}`` runs that task in this episode only."""
         super().reset(seed=seed)
         new_trial = seed is not None or not self._slots.seeded or bool(options and options.get("new_trial"))
@@ -125,7 +132,7 @@ class MultiTaskEnv(gym.Env[Any, Any]):
             info["is_success"] = bool(success[0])
         return info
 
-    def render(self) -> np.ndarray | None:  # type: ignore[override]
+    def render(self) -> np.ndarray | None:
         """An RGB frame of the current state (``render_mode="rgb_array"``)."""
         if self.render_mode is None:
             gym.logger.warn("render() called without render_mode='rgb_array'; returning None")

@@ -63,8 +63,13 @@ class MultiTaskVectorEnv(VectorEnv[Any, Any, Any]):
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
             raise TaskError(f"num_envs must be a positive integer, got {num_envs!r}")
         setup = resolve_setup(
-            spec, split=split, task=task, tasks=tasks, context=context,
-            history_len=history_len, max_episode_steps=max_episode_steps,
+            spec,
+            split=split,
+            task=task,
+            tasks=tasks,
+            context=context,
+            history_len=history_len,
+            max_episode_steps=max_episode_steps,
         )
         self.num_envs = num_envs
         self.render_mode = render_mode
@@ -74,8 +79,13 @@ class MultiTaskVectorEnv(VectorEnv[Any, Any, Any]):
         self.context_mode = setup.context
         self.max_episode_steps = setup.max_episode_steps
         self._slots = TaskSlots(
-            setup.family, setup.spec, setup.tasks, num_envs,
-            sample=setup.sample, context=setup.context, history_len=setup.history_len,
+            setup.family,
+            setup.spec,
+            setup.tasks,
+            num_envs,
+            sample=setup.sample,
+            context=setup.context,
+            history_len=setup.history_len,
             trial_episodes=trial_episodes,
         )
         self.single_observation_space = self._slots.layout.single_space

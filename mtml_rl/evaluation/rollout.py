@@ -49,8 +49,9 @@ def rollout_tasks(
     Slot ``i`` is seeded with ``seed + i``, so each task's episodes start from distinct,
     reproducible initial states.
     """
-    venv = MultiTaskVectorEnv(spec, num_envs=len(tasks), tasks=list(tasks), context=context,
-                              history_len=history_len)
+    venv = MultiTaskVectorEnv(
+        spec, num_envs=len(tasks), tasks=list(tasks), context=context, history_len=history_len
+    )
     obs, _ = venv.reset(seed=seed)
     n = len(tasks)
     returns = np.zeros(n)
@@ -61,13 +62,101 @@ def rollout_tasks(
         obs, reward, terminated, truncated, info = venv.step(policy(obs))
         returns += reward
         lengths += 1
-        for i in np.flatnonzero(terminated | truncated):
+        for i in np.flatnonzero(terminated | truncated).tolist():
             if counts[i] < episodes:
                 success = info["final_is_success"][i] if "final_is_success" in info else None
-                records.append(EpisodeRecord(tasks[i], int(counts[i]), float(returns[i]), int(lengths[i]),
-                                             None if success is None else bool(success)))
+                records.append(
+                    EpisodeRecord(
+                        tasks[i],
+                        int(counts[i]),
+                        float(returns[i]),
+                        int(lengths[i]),
+                        None if success is None else bool(success),
+                    )
+                )
             counts[i] += 1
             returns[i] = 0.0
             lengths[i] = 0
     venv.close()
     return sorted(records, key=lambda r: (tasks.index(r.task), r.episode))
+
+
+@dataclass(frozen=True)
+class TrialEpisode:
+    """One finished episode of an agent's trial.
+
+    :param task: the task
+    :param trial: the trial's index among the task's trials
+    :param episode: the episode's index within its trial
+    :param ret: the undiscounted return
+    :param length: steps
+    :param success: success flag where defined
+    :param rewards: the per-step rewards
+    """
+
+    task: Task
+    trial: int
+    episode: int
+    ret: float
+    length: int
+    success: bool | None
+    rewards: tuple[float, ...]
+
+
+def rollout_agent(
+    agent: Any,
+    spec: TaskSpec | str,
+    tasks: Sequence[Task],
+    *,
+    trials: int = 1,
+    trial_episodes: int = 1,
+    seed: int = 0,
+    deterministic: bool = True,
+) -> list[TrialEpisode]:
+    """Run ``trials`` trials of ``trial_episodes`` episodes of every task with an agent.
+
+    The environment is built to the agent's requirements (context withheld unless the
+    agent is privileged); slot ``i`` runs ``tasks[i]`` with reset seed ``seed + i``.
+    """
+    req = agent.requirements
+    venv = MultiTaskVectorEnv(
+        spec,
+        num_envs=len(tasks),
+        tasks=list(tasks),
+        context=req.context,
+        history_len=req.history_len,
+        trial_episodes=trial_episodes,
+    )
+    obs, _ = venv.reset(seed=seed)
+    agent.reset(len(tasks))
+    n, total = len(tasks), trials * trial_episodes
+    counts = np.zeros(n, dtype=np.int64)
+    rewards: list[list[float]] = [[] for _ in range(n)]
+    out: list[TrialEpisode] = []
+    while counts.min() < total:
+        actions = agent.act(obs, deterministic=deterministic)
+        obs, reward, terminated, truncated, info = venv.step(actions)
+        dones = terminated | truncated
+        trial_starts = dones & (venv.slots.episode_in_trial == 0)
+        agent.observe(actions, reward, dones, trial_starts)
+        for i in range(n):
+            rewards[i].append(float(reward[i]))
+        for i in np.flatnonzero(dones).tolist():
+            if counts[i] < total:
+                success = info["final_is_success"][i] if "final_is_success" in info else None
+                k = int(counts[i])
+                out.append(
+                    TrialEpisode(
+                        tasks[i],
+                        k // trial_episodes,
+                        k % trial_episodes,
+                        float(sum(rewards[i])),
+                        len(rewards[i]),
+                        None if success is None else bool(success),
+                        tuple(rewards[i]),
+                    )
+                )
+            counts[i] += 1
+            rewards[i] = []
+    venv.close()
+    return out

@@ -78,7 +78,9 @@ class CartPole(Family):
         x_dot = x_dot + TAU * xacc
         theta = theta + TAU * theta_dot
         theta_dot = theta_dot + TAU * thetaacc
-        terminated = (x < -X_THRESHOLD) | (x > X_THRESHOLD) | (theta < -THETA_THRESHOLD) | (theta > THETA_THRESHOLD)
+        terminated = (
+            (x < -X_THRESHOLD) | (x > X_THRESHOLD) | (theta < -THETA_THRESHOLD) | (theta > THETA_THRESHOLD)
+        )
         return StepOutput(np.stack((x, x_dot, theta, theta_dot)), np.ones_like(x), terminated)
 
     def observe(self, state: np.ndarray, params: np.ndarray) -> np.ndarray:

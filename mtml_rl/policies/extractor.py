@@ -23,7 +23,12 @@ from torch import nn
 
 from mtml_rl.policies.history import HistoryEncoder, mlp
 
-METHOD_INPUTS: dict[str, str | None] = {"dr": None, "oracle": "context", "history": "history", "adapt": "context"}
+METHOD_INPUTS: dict[str, str | None] = {
+    "dr": None,
+    "oracle": "context",
+    "history": "history",
+    "adapt": "context",
+}
 """Which observation key feeds ``z`` for each method."""
 
 LatentSource = Callable[[dict[str, th.Tensor]], th.Tensor]
@@ -79,8 +84,11 @@ class MetaExtractor(BaseFeaturesExtractor):
         self.history_encoder: HistoryEncoder | None = None
         if METHOD_INPUTS[method] == "context":
             ctx_dim = int(_box(observation_space, "context").shape[0])
-            self.env_encoder = nn.Sequential(mlp([ctx_dim, *context_layers], nn.ReLU), nn.Linear(
-                context_layers[-1] if context_layers else ctx_dim, latent_dim), nn.Tanh())
+            self.env_encoder = nn.Sequential(
+                mlp([ctx_dim, *context_layers], nn.ReLU),
+                nn.Linear(context_layers[-1] if context_layers else ctx_dim, latent_dim),
+                nn.Tanh(),
+            )
         elif METHOD_INPUTS[method] == "history":
             size = int(_box(observation_space, "history").shape[0])
             if history_len < 1 or size % history_len:
@@ -92,11 +100,12 @@ class MetaExtractor(BaseFeaturesExtractor):
         self._features_dim = self._dry_run(observation_space)
 
     def _dry_run(self, observation_space: spaces.Space) -> int:
-        sample = observation_space.sample()
-        if isinstance(sample, dict):
-            batch = {k: th.as_tensor(v, dtype=th.float32)[None] for k, v in sample.items()}
+        """Find the output size with one forward pass over a zero observation."""
+        batch: dict[str, th.Tensor] | th.Tensor
+        if isinstance(observation_space, spaces.Dict):
+            batch = {k: th.zeros((1, *s.shape)) for k, s in observation_space.spaces.items() if s.shape}
         else:
-            batch = th.as_tensor(sample, dtype=th.float32)[None]
+            batch = th.zeros((1, *(observation_space.shape or ())))
         with th.no_grad():
             return int(self.forward(batch).shape[1])
 

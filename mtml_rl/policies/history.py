@@ -13,7 +13,9 @@ from torch import nn
 HISTORY_ARCHS = ("mlp", "conv", "gru")
 
 
-def mlp(sizes: list[int], activation: type[nn.Module] = nn.ReLU, last_activation: bool = True) -> nn.Sequential:
+def mlp(
+    sizes: list[int], activation: type[nn.Module] = nn.ReLU, last_activation: bool = True
+) -> nn.Sequential:
     """A plain MLP with ``activation`` between layers (and after the last one if asked)."""
     layers: list[nn.Module] = []
     for i in range(len(sizes) - 1):
@@ -33,7 +35,9 @@ class HistoryEncoder(nn.Module):
     :param hidden: hidden width
     """
 
-    def __init__(self, history_len: int, row_dim: int, out_dim: int, arch: str = "mlp", hidden: int = 64) -> None:
+    def __init__(
+        self, history_len: int, row_dim: int, out_dim: int, arch: str = "mlp", hidden: int = 64
+    ) -> None:
         super().__init__()
         if arch not in HISTORY_ARCHS:
             raise ValueError(f"unknown history encoder {arch!r}; choose one of {', '.join(HISTORY_ARCHS)}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -164,7 +165,7 @@ class _Parser:
             raise self.fail(fieldname, f"must be at least {minimum}, got {value}")
         return value
 
-    def mapping(self, value: Any, fieldname: str) -> Mapping[str, Any]:
+    def mapping(self, value: Any, fieldname: str | None) -> Mapping[str, Any]:
         if not isinstance(value, Mapping):
             raise self.fail(fieldname, f"expected a mapping, got {type(value).__name__} {value!r}")
         return value
@@ -185,7 +186,7 @@ class _Parser:
         else:
             intervals = (self.interval(value, fieldname),)
         ordered = sorted(intervals, key=lambda i: i.low)
-        for a, b in zip(ordered, ordered[1:], strict=False):
+        for a, b in itertools.pairwise(ordered):
             if a.overlaps(b):
                 raise self.fail(fieldname, f"intervals {a.as_list()} and {b.as_list()} overlap; merge them")
         return Region(tuple(ordered))
@@ -222,8 +223,9 @@ def _parse_parameters(
         where = f"parameters.{name}"
         if name not in specs:
             raise parser.fail(
-                where, f"family {family!r} has no parameter {name!r}{suggest(str(name), specs)}"
-                f"; its parameters are {', '.join(specs)}"
+                where,
+                f"family {family!r} has no parameter {name!r}{suggest(str(name), specs)}"
+                f"; its parameters are {', '.join(specs)}",
             )
         entry = parser.mapping(entry, where)
         _check_keys(parser, entry, {"train": True, "extrapolation": False}, f"{where}.")
@@ -257,13 +259,19 @@ def _parse_combinatorial(
     for name, value in raw.items():
         where = f"combinatorial.{name}"
         if name not in by_name:
-            raise parser.fail(where, f"{name!r} does not vary{suggest(str(name), by_name)}; list varying ones")
+            raise parser.fail(
+                where, f"{name!r} does not vary{suggest(str(name), by_name)}; list varying ones"
+            )
         interval = parser.interval(value, where)
         train = by_name[name].train
         if not any(t.low <= interval.low and interval.high <= t.high for t in train.intervals):
-            raise parser.fail(where, f"{interval.as_list()} must lie inside one train interval {train.as_list()}")
+            raise parser.fail(
+                where, f"{interval.as_list()} must lie inside one train interval {train.as_list()}"
+            )
         if interval.width >= train.measure:
-            raise parser.fail(where, "covers the whole train region, so its values would never be seen in training")
+            raise parser.fail(
+                where, "covers the whole train region, so its values would never be seen in training"
+            )
         box[name] = interval
     if len(box) < 2:
         raise parser.fail("combinatorial", "a combinatorial hold-out needs at least two parameters")
@@ -289,8 +297,11 @@ def parse_spec(data: Any, source: str = "<memory>") -> TaskSpec:
     _check_keys(parser, data, TOP_LEVEL_KEYS, "")
     family_name = data["family"]
     if family_name not in family_names():
-        raise parser.fail("family", f"unknown family {family_name!r}{suggest(str(family_name), family_names())}"
-                          f"; known families: {', '.join(family_names())}")
+        raise parser.fail(
+            "family",
+            f"unknown family {family_name!r}{suggest(str(family_name), family_names())}"
+            f"; known families: {', '.join(family_names())}",
+        )
     family = get_family(family_name)
     specs = {s.name: s for s in family.param_specs()}
     name = data["name"]
@@ -298,8 +309,11 @@ def parse_spec(data: Any, source: str = "<memory>") -> TaskSpec:
         raise parser.fail("name", f"expected a name of letters, digits and '_', got {name!r}")
     context = data.get("context", "hidden")
     if context not in CONTEXT_MODES:
-        raise parser.fail("context", f"unknown context mode {context!r}{suggest(str(context), CONTEXT_MODES)}; "
-                          f"use one of {', '.join(CONTEXT_MODES)}")
+        raise parser.fail(
+            "context",
+            f"unknown context mode {context!r}{suggest(str(context), CONTEXT_MODES)}; "
+            f"use one of {', '.join(CONTEXT_MODES)}",
+        )
     description = data.get("description", "")
     if not isinstance(description, str):
         raise parser.fail("description", "expected a string")
@@ -335,12 +349,16 @@ def _parse_fixed(
     for name, value in raw.items():
         where = f"fixed.{name}"
         if name not in specs:
-            raise parser.fail(where, f"unknown parameter{suggest(str(name), specs)}; known: {', '.join(specs)}")
+            raise parser.fail(
+                where, f"unknown parameter{suggest(str(name), specs)}; known: {', '.join(specs)}"
+            )
         if name in varying:
             raise parser.fail(where, "this parameter also varies; fix it or vary it, not both")
         number = parser.number(value, where)
         if not specs[name].contains(number):
-            raise parser.fail(where, f"{number} is outside the physical bounds [{specs[name].low}, {specs[name].high}]")
+            raise parser.fail(
+                where, f"{number} is outside the physical bounds [{specs[name].low}, {specs[name].high}]"
+            )
         fixed[name] = number
     return fixed
 
@@ -359,8 +377,8 @@ def _check_split_feasibility(
     if sizes.get("test-combinatorial", 0) > 0 and not combinatorial:
         raise parser.fail(
             "splits.test-combinatorial",
-            "needs a 'combinatorial' block (a sub-box of two or more varying parameters held out of training); "
-            "add one or set this split's size to 0",
+            "needs a 'combinatorial' block (a sub-box of two or more varying parameters "
+            "held out of training); add one or set this split's size to 0",
         )
 
 
@@ -385,7 +403,7 @@ def load_spec_file(path: str | Path) -> TaskSpec:
     path = Path(path)
     source = str(path)
     if not path.is_file():
-        raise SpecError(f"no such spec file; pass an existing .yaml path or a registered id", source=source)
+        raise SpecError("no such spec file; pass an existing .yaml path or a registered id", source=source)
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:

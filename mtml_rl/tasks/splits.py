@@ -63,7 +63,9 @@ class Splits(Mapping[str, Split]):
             return Split("test", tasks)
         if name not in self._splits:
             raise UnknownNameError(
-                f"split of {self.spec.id}", name, [*self._splits, "test"],
+                f"split of {self.spec.id}",
+                name,
+                [*self._splits, "test"],
                 hint="Splits with size 0 in the spec are absent.",
             )
         return self._splits[name]
@@ -130,7 +132,8 @@ def _build_split(spec: TaskSpec, name: str, seen: set[Task]) -> Split:
         draws += 1
         if draws > _MAX_DRAWS_PER_TASK * max(size, 1):
             raise SpecError(
-                f"could not draw {size} distinct tasks for split {name!r}; widen its region or lower its size",
+                f"could not draw {size} distinct tasks for split {name!r}; "
+                "widen its region or lower its size",
                 source=spec.source,
                 field=f"splits.{name}",
             )

@@ -58,8 +58,14 @@ def normalize_kwargs(setting: Any, gamma: float) -> dict[str, Any] | None:
 def build_env(config: TrainConfig, spec: TaskSpec, hp: Hyperparams, n_envs: int) -> EnvStack:
     """The training env: train split, the method's context mode and history, seeded."""
     layout = method_env(config)
-    venv = MultiTaskVectorEnv(spec, num_envs=n_envs, split="train", context=layout.context,
-                              history_len=layout.history_len)
+    venv = MultiTaskVectorEnv(
+        spec,
+        num_envs=n_envs,
+        split="train",
+        context=layout.context,
+        history_len=layout.history_len,
+        trial_episodes=config.trial_episodes,
+    )
     sb3_env = SB3VecEnv(venv)
     sb3_env.seed(config.seed)
     monitor = TaskEpisodeMonitor(sb3_env)
@@ -78,5 +84,12 @@ def build_model(config: TrainConfig, algo: AlgoInfo, hp: Hyperparams, stack: Env
     kwargs = dict(hp.algo_kwargs)
     policy_kwargs = extractor_kwargs(config, dict(kwargs.pop("policy_kwargs", {})))
     is_dict = isinstance(stack.venv.single_observation_space, gym.spaces.Dict)
-    return algo.cls(policy_name(is_dict), stack.env, seed=config.seed, device=config.device, verbose=0,
-                    policy_kwargs=policy_kwargs, **kwargs)
+    return algo.cls(
+        policy_name(is_dict),
+        stack.env,
+        seed=config.seed,
+        device=config.device,
+        verbose=0,
+        policy_kwargs=policy_kwargs,
+        **kwargs,
+    )

@@ -8,7 +8,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.text import Text
 from stable_baselines3.common.callbacks import BaseCallback
 
@@ -109,17 +118,23 @@ class RichProgress(BaseCallback):
         self.description = description
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
         self._progress: Progress | None = None
-        self._task_id: int | None = None
+        self._task_id: TaskID | None = None
 
     def _on_training_start(self) -> None:
         if not self.enabled:
             return
         self._progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), _StepsPerSecond(),
-            TimeRemainingColumn(), transient=False,
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            _StepsPerSecond(),
+            TimeRemainingColumn(),
+            transient=False,
         )
         self._progress.start()
-        self._task_id = self._progress.add_task(self.description, total=self.total, completed=self.num_timesteps)
+        self._task_id = self._progress.add_task(
+            self.description, total=self.total, completed=self.num_timesteps
+        )
 
     def _on_step(self) -> bool:
         if self._progress is not None and self._task_id is not None:

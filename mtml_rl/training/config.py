@@ -25,19 +25,36 @@ class TrainConfig:
     env: str = _help("registered id (mtml/CartPole-v0) or path to a spec .yaml", default="mtml/CartPole-v0")
     method: str = _help("what feeds the task latent z: dr, oracle, history or adapt", default="oracle")
     algo: str = _help("SB3 algorithm: ppo, a2c (any action space), sac, td3 (continuous)", default="ppo")
-    timesteps: int | None = _help("environment steps to train (default: the shipped hyperparameters')", default=None)
-    n_envs: int | None = _help("parallel environment slots (default: the shipped hyperparameters')", default=None)
+    timesteps: int | None = _help(
+        "environment steps to train (default: the shipped hyperparameters')", default=None
+    )
+    n_envs: int | None = _help(
+        "parallel environment slots (default: the shipped hyperparameters')", default=None
+    )
     seed: int = _help("seed of the algorithm, the env slots and the task scheduler", default=0)
-    hyperparams: dict[str, Any] = _help("algorithm keyword overrides, e.g. {learning_rate: 0.001}",
-                                        default_factory=dict)
+    hyperparams: dict[str, Any] = _help(  # noqa: RUF009
+        "algorithm keyword overrides, e.g. {learning_rate: 0.001}", default_factory=dict
+    )
     latent_dim: int = _help("size of the task latent z", default=8)
     history_len: int = _help("transitions in the history window (history and adapt methods)", default=16)
     history_arch: str = _help("history encoder: mlp, conv or gru", default="mlp")
-    eval_freq: int = _help("evaluate on the training tasks every this many env steps (0: never)", default=10_000)
+    adapt_timesteps: int = _help("adapt phase 2: environment steps of DAgger rollouts", default=30_000)
+    adapt_iterations: int = _help("adapt phase 2: rollout/regression rounds", default=10)
+    adapt_epochs: int = _help("adapt phase 2: passes over the aggregated data per round", default=4)
+    trial_episodes: int = _help(
+        "episodes per trial: the task and history carry over this many episodes", default=1
+    )
+    eval_freq: int = _help(
+        "evaluate on the training tasks every this many env steps (0: never)", default=10_000
+    )
     eval_episodes: int = _help("episodes per task in each periodic evaluation", default=1)
     eval_tasks: int = _help("tasks of each split in each periodic evaluation (0: all)", default=16)
-    save_freq: int = _help("write a checkpoint every this many env steps (0: only the final model)", default=25_000)
-    out: str | None = _help("run directory (default: runs/<env>-<method>-<algo>-s<seed>-<time>)", default=None)
+    save_freq: int = _help(
+        "write a checkpoint every this many env steps (0: only the final model)", default=25_000
+    )
+    out: str | None = _help(
+        "run directory (default: runs/<env>-<method>-<algo>-s<seed>-<time>)", default=None
+    )
     num_threads: int = _help("torch CPU threads (1 makes runs reproducible)", default=1)
     device: str = _help("torch device", default="cpu")
 
@@ -47,9 +64,19 @@ class TrainConfig:
     def validate(self) -> None:
         """Check every field; raises :class:`ConfigError` naming the field and the fix."""
         if self.method not in METHODS:
-            raise ConfigError(f"unknown method {self.method!r}{suggest(self.method, METHODS)}; "
-                              f"choose one of {', '.join(METHODS)}")
-        positive = {"latent_dim": self.latent_dim, "history_len": self.history_len, "num_threads": self.num_threads}
+            raise ConfigError(
+                f"unknown method {self.method!r}{suggest(self.method, METHODS)}; "
+                f"choose one of {', '.join(METHODS)}"
+            )
+        positive = {
+            "latent_dim": self.latent_dim,
+            "history_len": self.history_len,
+            "num_threads": self.num_threads,
+            "adapt_timesteps": self.adapt_timesteps,
+            "adapt_iterations": self.adapt_iterations,
+            "adapt_epochs": self.adapt_epochs,
+            "trial_episodes": self.trial_episodes,
+        }
         for name, value in positive.items():
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
@@ -78,8 +105,10 @@ class TrainConfig:
         names = [f.name for f in dataclasses.fields(cls)]
         for key in data:
             if key not in names:
-                raise ConfigError(f"{source}: unknown config field {key!r}{suggest(str(key), names)}; "
-                                  f"fields: {', '.join(names)}")
+                raise ConfigError(
+                    f"{source}: unknown config field {key!r}{suggest(str(key), names)}; "
+                    f"fields: {', '.join(names)}"
+                )
         try:
             return cls(**data)
         except TypeError as exc:

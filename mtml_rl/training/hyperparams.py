@@ -74,8 +74,10 @@ def resolve_hyperparams(
     known = allowed_keys(algo)
     for key in merged:
         if key not in known:
-            raise ConfigError(f"unknown hyperparameter {key!r} for {algo.name}{suggest(str(key), known)}; "
-                              f"accepted: {', '.join(known)}")
+            raise ConfigError(
+                f"unknown hyperparameter {key!r} for {algo.name}{suggest(str(key), known)}; "
+                f"accepted: {', '.join(known)}"
+            )
     n_envs = int(merged.pop("n_envs", 8))
     n_timesteps = int(merged.pop("n_timesteps", 100_000))
     normalize = merged.pop("normalize", False)

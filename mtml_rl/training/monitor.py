@@ -44,8 +44,9 @@ class TaskEpisodeMonitor(VecMonitor):
             episode = info.get("episode")
             if episode is not None and "episode_task" in info:
                 self.finished.append(
-                    FinishedEpisode(info["episode_task"], float(episode["r"]), int(episode["l"]),
-                                    info.get("is_success"))
+                    FinishedEpisode(
+                        info["episode_task"], float(episode["r"]), int(episode["l"]), info.get("is_success")
+                    )
                 )
         return obs, rewards, dones, infos
 
@@ -64,12 +65,12 @@ class ResumableCSVOutputFormat(CSVOutputFormat):
         if path.exists() and path.stat().st_size > 0:
             if keep_until_step is not None:
                 _truncate_after(path, keep_until_step)
-            self.file = open(path, "r+")  # noqa: SIM115 (closed by close())
+            self.file = open(path, "r+")
             header = self.file.readline().strip()
             self.keys = header.split(",") if header else []
             self.file.seek(0, os.SEEK_END)
         else:
-            self.file = open(path, "w+")  # noqa: SIM115
+            self.file = open(path, "w+")
             self.keys = []
         self.separator = ","
         self.quotechar = '"'

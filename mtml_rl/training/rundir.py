@@ -63,18 +63,22 @@ def is_run_dir(path: Path) -> bool:
     return (path / "config.yaml").is_file()
 
 
-def write_metadata(path: Path, config: TrainConfig, spec: TaskSpec, hyperparams: dict[str, Any],
-                   command: str) -> None:
+def write_metadata(
+    path: Path, config: TrainConfig, spec: TaskSpec, hyperparams: dict[str, Any], command: str
+) -> None:
     """Write the run's config, command, spec snapshot, split hashes, versions and hyperparameters."""
     splits = build_splits(spec)
     atomic_write_yaml(path / "config.yaml", config.to_dict())
     atomic_write_text(path / "command.txt", command + "\n")
     atomic_write_yaml(path / "spec.yaml", spec.to_dict())
-    atomic_write_json(path / "splits.json", {
-        "spec_hash": spec.content_hash(),
-        "hashes": splits.hashes(),
-        "tasks": {name: [t.to_json_dict() for t in split.tasks] for name, split in splits.items()},
-    })
+    atomic_write_json(
+        path / "splits.json",
+        {
+            "spec_hash": spec.content_hash(),
+            "hashes": splits.hashes(),
+            "tasks": {name: [t.to_json_dict() for t in split.tasks] for name, split in splits.items()},
+        },
+    )
     atomic_write_json(path / "versions.json", package_versions())
     atomic_write_yaml(path / "hyperparams.yaml", hyperparams)
 
@@ -90,7 +94,9 @@ def recorded_spec_hash(path: Path) -> str:
     try:
         return str(json.loads((path / "splits.json").read_text())["spec_hash"])
     except (OSError, ValueError, KeyError) as exc:
-        raise CheckpointError(f"{path}: splits.json is missing or corrupt ({exc}); this is not a whole run") from None
+        raise CheckpointError(
+            f"{path}: splits.json is missing or corrupt ({exc}); this is not a whole run"
+        ) from None
 
 
 def write_status(path: Path, status: str, steps: int) -> None:
@@ -106,8 +112,9 @@ class Checkpoint:
     steps: int
 
 
-def save_checkpoint(target: Path, model: BaseAlgorithm, normalizer: VecNormalize | None,
-                    scheduler_state: Any, *, replay: bool) -> None:
+def save_checkpoint(
+    target: Path, model: BaseAlgorithm, normalizer: VecNormalize | None, scheduler_state: Any, *, replay: bool
+) -> None:
     """Save a model (+ normalization stats, scheduler RNG state, replay buffer) atomically."""
     with atomic_dir(target) as tmp:
         model.save(tmp / MODEL_FILE)
@@ -136,9 +143,13 @@ def latest_checkpoint(path: Path) -> Checkpoint:
     """The newest complete checkpoint; a clear error if there is none or it is damaged."""
     checkpoints = list_checkpoints(path)
     if not checkpoints:
-        raise CheckpointError(f"{path} has no complete checkpoint under checkpoints/; "
-                              "it cannot be resumed (train again with --force)")
+        raise CheckpointError(
+            f"{path} has no complete checkpoint under checkpoints/; "
+            "it cannot be resumed (train again with --force)"
+        )
     latest = checkpoints[-1]
     if not (latest.path / MODEL_FILE).is_file():
-        raise CheckpointError(f"checkpoint {latest.path} has no {MODEL_FILE}; delete it to resume from an older one")
+        raise CheckpointError(
+            f"checkpoint {latest.path} has no {MODEL_FILE}; delete it to resume from an older one"
+        )
     return latest

@@ -19,6 +19,8 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import VecNormalize
 
+from mtml_rl.adaptation.module import MODULE_FILE
+from mtml_rl.adaptation.phase2 import Phase2Config, split_latent_error, train_adaptation
 from mtml_rl.errors import CheckpointError, ConfigError
 from mtml_rl.evaluation.rollout import EpisodeRecord, rollout_tasks
 from mtml_rl.io import atomic_dir, atomic_write_json
@@ -61,20 +63,35 @@ class Run:
         actions, _ = self.model.predict(obs, deterministic=deterministic)
         return np.asarray(actions)
 
-    def evaluate(self, split: str = "train", episodes: int = 1, seed: int = EVAL_SEED,
-                 tasks: Sequence[Task] | None = None, deterministic: bool = True) -> list[EpisodeRecord]:
+    def evaluate(
+        self,
+        split: str = "train",
+        episodes: int = 1,
+        seed: int = EVAL_SEED,
+        tasks: Sequence[Task] | None = None,
+        deterministic: bool = True,
+    ) -> list[EpisodeRecord]:
         """Roll the policy out on a split's tasks (or given tasks), in its training layout."""
         chosen = list(tasks) if tasks is not None else list(build_splits(self.spec)[split].tasks)
         layout = method_env(self.config)
-        return rollout_tasks(lambda o: self.act(o, deterministic), self.spec, chosen, episodes=episodes,
-                             seed=seed, context=layout.context, history_len=layout.history_len)
+        return rollout_tasks(
+            lambda o: self.act(o, deterministic),
+            self.spec,
+            chosen,
+            episodes=episodes,
+            seed=seed,
+            context=layout.context,
+            history_len=layout.history_len,
+        )
 
     @classmethod
     def load(cls, path: str | Path, which: str = "final") -> Run:
         """Load a run's model: ``final``, ``best`` or ``latest`` (checkpoint)."""
         path = Path(path)
         if not rundir.is_run_dir(path):
-            raise CheckpointError(f"{path} is not a run directory (no config.yaml); pass a folder made by train")
+            raise CheckpointError(
+                f"{path} is not a run directory (no config.yaml); pass a folder made by train"
+            )
         config = TrainConfig.from_yaml(path / "config.yaml")
         spec = _checked_spec(path, config)
         folder = {"final": path / "final", "best": path / "best"}.get(which)
@@ -100,13 +117,16 @@ def _checked_spec(path: Path, config: TrainConfig) -> TaskSpec:
 def _load_model(config: TrainConfig, folder: Path) -> tuple[BaseAlgorithm, VecNormalize | None]:
     model_file = folder / rundir.MODEL_FILE
     if not model_file.is_file():
-        raise CheckpointError(f"{folder} has no {rundir.MODEL_FILE}; the run did not save it (was it finished?)")
+        raise CheckpointError(
+            f"{folder} has no {rundir.MODEL_FILE}; the run did not save it (was it finished?)"
+        )
     algo = get_algo(config.algo)
     try:
         model = algo.cls.load(model_file, device=config.device)
     except Exception as exc:  # a damaged zip raises many kinds of error
-        raise CheckpointError(f"{model_file} is corrupt ({type(exc).__name__}: {exc}); "
-                              "use an older checkpoint or retrain") from None
+        raise CheckpointError(
+            f"{model_file} is corrupt ({type(exc).__name__}: {exc}); use an older checkpoint or retrain"
+        ) from None
     normalizer = None
     norm_file = folder / rundir.NORMALIZER_FILE
     if norm_file.is_file():
@@ -133,8 +153,9 @@ def _prepare_dir(path: Path, force: bool) -> None:
         if not rundir.is_run_dir(path) and not force:
             raise ConfigError(f"output directory {path} exists and is not empty; choose another --out")
         if not force:
-            raise ConfigError(f"{path} already holds a run; pass --resume {path} to continue it, "
-                              "or --force to replace it")
+            raise ConfigError(
+                f"{path} already holds a run; pass --resume {path} to continue it, or --force to replace it"
+            )
         shutil.rmtree(path)
     path.mkdir(parents=True, exist_ok=True)
 
@@ -143,8 +164,9 @@ def _command_line() -> str:
     return " ".join(sys.argv)
 
 
-def train(config: TrainConfig, *, force: bool = False, progress: bool | None = None,
-          command: str | None = None) -> Run:
+def train(
+    config: TrainConfig, *, force: bool = False, progress: bool | None = None, command: str | None = None
+) -> Run:
     """Train ``config`` in a new run directory and return the finished :class:`Run`.
 
     :param config: the training config
@@ -158,8 +180,12 @@ def train(config: TrainConfig, *, force: bool = False, progress: bool | None = N
     path = Path(config.out) if config.out else default_run_dir(config, spec)
     _prepare_dir(path, force)
     config.out = str(path)
-    resolved = {"n_envs": config.n_envs or hp.n_envs, "n_timesteps": config.timesteps or hp.n_timesteps,
-                "normalize": hp.normalize, **{k: _describe(v) for k, v in hp.algo_kwargs.items()}}
+    resolved = {
+        "n_envs": config.n_envs or hp.n_envs,
+        "n_timesteps": config.timesteps or hp.n_timesteps,
+        "normalize": hp.normalize,
+        **{k: _describe(v) for k, v in hp.algo_kwargs.items()},
+    }
     rundir.write_metadata(path, config, spec, resolved, command or _command_line())
     _seed_everything(config.seed, config.num_threads)
     stack = build_env(config, spec, hp, config.n_envs or hp.n_envs)
@@ -169,8 +195,13 @@ def train(config: TrainConfig, *, force: bool = False, progress: bool | None = N
     return _learn(path, config, spec, model, stack, total, progress, reset=True)
 
 
-def resume(path: str | Path, *, timesteps: int | None = None, progress: bool | None = None,
-           command: str | None = None) -> Run:
+def resume(
+    path: str | Path,
+    *,
+    timesteps: int | None = None,
+    progress: bool | None = None,
+    command: str | None = None,
+) -> Run:
     """Continue a run from its last checkpoint; the step counter goes on from there."""
     path = Path(path)
     if not rundir.is_run_dir(path):
@@ -178,7 +209,7 @@ def resume(path: str | Path, *, timesteps: int | None = None, progress: bool | N
     config = TrainConfig.from_yaml(path / "config.yaml")
     spec = _checked_spec(path, config)
     checkpoint = rundir.latest_checkpoint(path)
-    algo, hp = resolve_algo(config, spec)
+    _algo, hp = resolve_algo(config, spec)
     _seed_everything(config.seed + checkpoint.steps, config.num_threads)
     stack = build_env(config, spec, hp, config.n_envs or hp.n_envs)
     model = _restore(checkpoint.path, config, stack)
@@ -208,8 +239,10 @@ def _restore(folder: Path, config: TrainConfig, stack: EnvStack) -> BaseAlgorith
     except CheckpointError:
         raise
     except Exception as exc:
-        raise CheckpointError(f"checkpoint {folder} is corrupt ({type(exc).__name__}: {exc}); "
-                              "delete it to resume from an older one") from None
+        raise CheckpointError(
+            f"checkpoint {folder} is corrupt ({type(exc).__name__}: {exc}); "
+            "delete it to resume from an older one"
+        ) from None
     model.set_random_seed(config.seed + model.num_timesteps)
     return model
 
@@ -227,20 +260,82 @@ def _describe(value: Any) -> Any:
     return repr(value)
 
 
-def _learn(path: Path, config: TrainConfig, spec: TaskSpec, model: BaseAlgorithm, stack: EnvStack,
-           total: int, progress: bool | None, *, reset: bool) -> Run:
+def _learn(
+    path: Path,
+    config: TrainConfig,
+    spec: TaskSpec,
+    model: BaseAlgorithm,
+    stack: EnvStack,
+    total: int,
+    progress: bool | None,
+    *,
+    reset: bool,
+) -> Run:
     run = Run(path, config, spec, model, stack.normalizer)
     callbacks = _callbacks(run, stack, total, progress)
     rundir.write_status(path, "running", int(model.num_timesteps))
     try:
-        model.learn(total_timesteps=total - model.num_timesteps, callback=callbacks,
-                    reset_num_timesteps=reset, tb_log_name="", progress_bar=False)
+        model.learn(
+            total_timesteps=total - model.num_timesteps,
+            callback=callbacks,
+            reset_num_timesteps=reset,
+            tb_log_name="",
+            progress_bar=False,
+        )
     except BaseException:
         rundir.write_status(path, "interrupted", int(model.num_timesteps))
         raise
     _save(path / "final", run, stack)
+    if config.method == "adapt":
+        rundir.write_status(path, "phase2", int(model.num_timesteps))
+        run_phase2(run, stack.venv.num_envs)
     rundir.write_status(path, "finished", int(model.num_timesteps))
     return run
+
+
+def run_phase2(run: Run, n_envs: int) -> None:
+    """Train and save the adaptation module of an ``adapt`` run (phase 2), logging latent errors."""
+    config = run.config
+    cfg = Phase2Config(
+        timesteps=config.adapt_timesteps,
+        n_envs=n_envs,
+        iterations=config.adapt_iterations,
+        epochs=config.adapt_epochs,
+        arch=config.history_arch,
+        history_len=config.history_len,
+        seed=config.seed,
+    )
+    logger = run.model.logger
+    offset = int(run.model.num_timesteps)
+
+    def log(step: int, metrics: dict[str, float]) -> None:
+        for key, value in metrics.items():
+            logger.record(key, value)
+        logger.record("time/total_timesteps", offset + step)
+        logger.dump(offset + step)
+
+    module = train_adaptation(run.model, run.normalizer, run.spec, cfg, log)
+    errors: dict[str, dict[str, float]] = {}
+    limit = config.eval_tasks or None
+    for name, split in build_splits(run.spec).items():
+        measured = split_latent_error(
+            run.model,
+            run.normalizer,
+            module,
+            run.spec,
+            list(split.tasks[:limit]),
+            config.history_len,
+            EVAL_SEED,
+        )
+        errors[name] = {"latent_error": measured.module, "mean_latent_error": measured.mean_latent}
+        logger.record(f"adapt/{name}/latent_error", measured.module)
+        logger.record(f"adapt/{name}/mean_latent_error", measured.mean_latent)
+    logger.record("time/total_timesteps", offset + config.adapt_timesteps)
+    logger.dump(offset + config.adapt_timesteps)
+    module.save(run.path / "final" / MODULE_FILE)
+    atomic_write_json(
+        run.path / "final" / "adaptation.json", {"phase2": cfg.__dict__, "latent_errors": errors}
+    )
 
 
 def _save(target: Path, run: Run, stack: EnvStack, *, replay: bool = False) -> None:

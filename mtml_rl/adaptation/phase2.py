@@ -1,0 +1,218 @@
+"""Phase 2 of ``adapt``: train the adaptation module by DAgger with the policy frozen.
+
+Rollouts on the train split act with ``ẑ`` from the module (so it learns on the states
+its own estimates lead to); every visited state's history is paired with the target
+``z = EnvEncoder(true context)`` and the module regresses ``ẑ`` onto ``z`` over the
+aggregated data. The latent error ``|ẑ − z|`` (mean over latent entries) is measured
+on each batch of fresh rollouts before training on it, next to the error of the best
+constant prediction (the mean latent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch as th
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.vec_env import VecNormalize
+
+from mtml_rl.adaptation.module import AdaptationModule, acting_extractor, acting_with
+from mtml_rl.envs.vector import MultiTaskVectorEnv
+from mtml_rl.tasks.spec import TaskSpec
+from mtml_rl.tasks.task import Task
+
+MAX_DATASET = 200_000
+"""Aggregated (history, z) pairs kept; the oldest are dropped beyond it."""
+
+
+@dataclass(frozen=True)
+class Phase2Config:
+    """Budget and optimizer of phase 2.
+
+    :param timesteps: environment steps of DAgger rollouts
+    :param n_envs: parallel slots
+    :param iterations: rollout/regression rounds the budget is split into
+    :param epochs: passes over the aggregated data per round
+    :param batch_size: regression minibatch size
+    :param learning_rate: Adam's step size
+    :param arch: history encoder architecture
+    :param history_len: ``H``
+    :param seed: seed of rollouts and initialization
+    """
+
+    timesteps: int
+    n_envs: int
+    iterations: int = 10
+    epochs: int = 4
+    batch_size: int = 256
+    learning_rate: float = 1e-3
+    arch: str = "mlp"
+    history_len: int = 16
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class LatentErrors:
+    """Latent errors on one set of rollouts."""
+
+    module: float
+    """Mean ``|ẑ − z|`` of the module."""
+    mean_latent: float
+    """Mean ``|z̄ − z|`` of predicting ``z̄``, the mean latent over phase 2's training data."""
+
+
+class _Normalizer:
+    def __init__(self, normalizer: VecNormalize | None) -> None:
+        self.normalizer = normalizer
+
+    def __call__(self, obs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        if self.normalizer is None:
+            return obs
+        return self.normalizer.normalize_obs(obs)  # type: ignore[return-value]
+
+
+def _tensor(x: np.ndarray) -> th.Tensor:
+    return th.as_tensor(x, dtype=th.float32)
+
+
+def collect(
+    model: BaseAlgorithm,
+    module: AdaptationModule,
+    venv: MultiTaskVectorEnv,
+    obs: dict[str, np.ndarray],
+    steps: int,
+    normalize: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]],
+    deterministic: bool = False,
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Act with ``ẑ`` for ``steps`` batched steps; return histories, target latents, last obs."""
+    encoder = acting_extractor(model.policy).env_encoder
+    assert encoder is not None, "adapt needs the privileged context encoder of phase 1"
+    histories, targets = [], []
+    for _ in range(steps):
+        normalized = normalize(obs)
+        with th.no_grad():
+            targets.append(encoder(_tensor(normalized["context"])).numpy())
+        histories.append(normalized["history"].astype(np.float32))
+        with acting_with(model.policy, module):
+            actions, _ = model.predict(normalized, deterministic=deterministic)
+        obs, *_ = venv.step(actions)
+    return np.concatenate(histories), np.concatenate(targets), obs
+
+
+def latent_errors(module: AdaptationModule, histories: np.ndarray, targets: np.ndarray) -> LatentErrors:
+    """The module's errors on given pairs, and those of predicting the training mean latent."""
+    with th.no_grad():
+        predicted = module(_tensor(histories)).numpy()
+    mean = module.mean_latent.numpy()
+    return LatentErrors(float(np.abs(predicted - targets).mean()), float(np.abs(mean - targets).mean()))
+
+
+def regress(
+    module: AdaptationModule,
+    optimizer: th.optim.Optimizer,
+    histories: np.ndarray,
+    targets: np.ndarray,
+    epochs: int,
+    batch_size: int,
+    generator: th.Generator,
+) -> float:
+    """Minimize ``mean (ẑ − z)²`` over the data; returns the last epoch's mean loss."""
+    x, y = _tensor(histories), _tensor(targets)
+    module.train()
+    loss_sum, batches = 0.0, 0
+    for _ in range(epochs):
+        loss_sum, batches = 0.0, 0
+        order = th.randperm(len(x), generator=generator)
+        for start in range(0, len(x), batch_size):
+            idx = order[start : start + batch_size]
+            loss = th.mean((module(x[idx]) - y[idx]) ** 2)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            loss_sum += float(loss.detach())
+            batches += 1
+    module.eval()
+    return loss_sum / max(batches, 1)
+
+
+def train_adaptation(
+    model: BaseAlgorithm,
+    normalizer: VecNormalize | None,
+    spec: TaskSpec,
+    cfg: Phase2Config,
+    log: Callable[[int, dict[str, float]], None],
+) -> AdaptationModule:
+    """DAgger on the train split; the policy and its encoders stay frozen.
+
+    :param model: the phase-1 model (privileged context, with history in its observations)
+    :param normalizer: its observation normalizer (used frozen), if any
+    :param spec: the task distribution
+    :param cfg: budget and optimizer
+    :param log: receives ``(phase-2 step, metrics)`` after every round
+    """
+    th.manual_seed(cfg.seed)
+    latent_dim = acting_extractor(model.policy).latent_dim
+    venv = MultiTaskVectorEnv(
+        spec, num_envs=cfg.n_envs, split="train", context="privileged", history_len=cfg.history_len
+    )
+    row_dim = venv.slots.layout.row_dim
+    module = AdaptationModule(cfg.history_len, row_dim, latent_dim, arch=cfg.arch)
+    module.eval()
+    optimizer = th.optim.Adam(module.parameters(), lr=cfg.learning_rate)
+    generator = th.Generator().manual_seed(cfg.seed)
+    model.policy.set_training_mode(False)
+    for p in model.policy.parameters():
+        p.requires_grad_(False)
+    normalize = _Normalizer(normalizer)
+    obs, _ = venv.reset(seed=cfg.seed)
+    per_round = max(1, cfg.timesteps // (cfg.iterations * cfg.n_envs))
+    data_x, data_y = (
+        np.zeros((0, cfg.history_len * row_dim), np.float32),
+        np.zeros((0, latent_dim), np.float32),
+    )
+    for it in range(cfg.iterations):
+        histories, targets, obs = collect(model, module, venv, obs, per_round, normalize)
+        if it == 0:
+            module.mean_latent.copy_(_tensor(targets.mean(axis=0)))
+        errors = latent_errors(module, histories, targets)
+        data_x = np.concatenate([data_x, histories])[-MAX_DATASET:]
+        data_y = np.concatenate([data_y, targets])[-MAX_DATASET:]
+        module.mean_latent.copy_(_tensor(data_y.mean(axis=0)))
+        loss = regress(module, optimizer, data_x, data_y, cfg.epochs, cfg.batch_size, generator)
+        log(
+            (it + 1) * per_round * cfg.n_envs,
+            {
+                "adapt/latent_error": errors.module,
+                "adapt/mean_latent_error": errors.mean_latent,
+                "adapt/regression_loss": loss,
+                "adapt/dataset_size": len(data_x),
+            },
+        )
+    for p in model.policy.parameters():
+        p.requires_grad_(True)
+    venv.close()
+    return module
+
+
+def split_latent_error(
+    model: BaseAlgorithm,
+    normalizer: VecNormalize | None,
+    module: AdaptationModule,
+    spec: TaskSpec,
+    tasks: list[Task],
+    history_len: int,
+    seed: int,
+) -> LatentErrors:
+    """Latent errors over one episode of each task, acting with ``ẑ`` (deployed behaviour)."""
+    venv = MultiTaskVectorEnv(
+        spec, num_envs=len(tasks), tasks=tasks, context="privileged", history_len=history_len
+    )
+    obs, _ = venv.reset(seed=seed)
+    horizon = venv.max_episode_steps
+    histories, targets, _ = collect(
+        model, module, venv, obs, horizon, _Normalizer(normalizer), deterministic=True
+    )
+    venv.close()
+    return latent_errors(module, histories, targets)

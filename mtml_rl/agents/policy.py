@@ -1,0 +1,83 @@
+"""Agents backed by a trained run's SB3 policy: ``dr``, ``oracle``, ``history``, ``adapt``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from mtml_rl.adaptation.module import MODULE_FILE, AdaptationModule, acting_with
+from mtml_rl.agents.base import ObsRequirements
+from mtml_rl.training.methods import method_env
+from mtml_rl.training.train import Run
+
+
+class PolicyAgent:
+    """A policy deployed exactly as it was trained (``dr``, ``history``; ``oracle`` is privileged).
+
+    :param run: the trained run
+    """
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.name = run.config.method
+        layout = method_env(run.config)
+        self.privileged = layout.context == "privileged"
+        self.requirements = ObsRequirements(layout.context, layout.history_len)
+
+    def reset(self, num_envs: int) -> None:
+        """Stateless: nothing to forget."""
+
+    def act(self, obs: Any, deterministic: bool = True) -> np.ndarray:
+        """The policy's actions (observations normalized as in training)."""
+        return self.run.act(obs, deterministic)
+
+    def observe(
+        self, actions: np.ndarray, rewards: np.ndarray, dones: np.ndarray, trial_starts: np.ndarray
+    ) -> None:
+        """Stateless: the history window, if any, is in the observation."""
+
+
+class AdaptAgent:
+    """The deployed ``adapt`` policy: acts with ``ẑ = AdaptationModule(history)``.
+
+    Its environment withholds the context (``hidden``). The policy network was trained
+    with a ``context`` entry, so the agent fills that entry with NaN: nothing downstream
+    reads it while the adaptation module supplies ``z``, and a NaN would show if it did.
+
+    :param run: an ``adapt`` run whose phase 2 has finished
+    :param module: its adaptation module (loaded from the run if omitted)
+    """
+
+    name = "adapt"
+    privileged = False
+
+    def __init__(self, run: Run, module: AdaptationModule | None = None) -> None:
+        self.run = run
+        self.module = (
+            module if module is not None else AdaptationModule.load(run.path / "final" / MODULE_FILE)
+        )
+        self.requirements = ObsRequirements("hidden", run.config.history_len)
+        space = run.model.observation_space
+        self.context_dim = int(space["context"].shape[0])  # type: ignore[index]
+
+    def reset(self, num_envs: int) -> None:
+        """Stateless: the history window is in the observation."""
+
+    def _with_context_slot(self, obs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        n = obs["obs"].shape[0]
+        return {**obs, "context": np.full((n, self.context_dim), np.nan, dtype=np.float32)}
+
+    def act(self, obs: Any, deterministic: bool = True) -> np.ndarray:
+        """Actions with ``z`` estimated from the history window."""
+        full = self._with_context_slot(obs)
+        if self.run.normalizer is not None:
+            full = self.run.normalizer.normalize_obs(full)  # type: ignore[assignment]
+        with acting_with(self.run.model.policy, self.module):
+            actions, _ = self.run.model.predict(full, deterministic=deterministic)
+        return np.asarray(actions)
+
+    def observe(
+        self, actions: np.ndarray, rewards: np.ndarray, dones: np.ndarray, trial_starts: np.ndarray
+    ) -> None:
+        """Stateless: the history window is in the observation."""
