@@ -11,7 +11,9 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from mtml_rl.envs.sb3 import SB3VecEnv
 from mtml_rl.envs.vector import MultiTaskVectorEnv
+from mtml_rl.errors import ConfigError
 from mtml_rl.families.registry import get_family
+from mtml_rl.families.sim import is_sim_family
 from mtml_rl.tasks.spec import TaskSpec
 from mtml_rl.training.algorithms import AlgoInfo, get_algo
 from mtml_rl.training.config import TrainConfig
@@ -38,7 +40,13 @@ class EnvStack:
 
 def resolve_algo(config: TrainConfig, spec: TaskSpec) -> tuple[AlgoInfo, Hyperparams]:
     """The algorithm (checked against the family's action space) and its hyperparameters."""
-    family = get_family(spec.family)()
+    family_cls = get_family(spec.family)
+    if is_sim_family(family_cls):
+        raise ConfigError(
+            f"{spec.id} runs on a simulator (family {spec.family!r}); training runs on the batched numpy "
+            "families only in this version. Use its environments directly with gym.make / SB3."
+        )
+    family = family_cls()
     action_space = family.action_space()
     algo = get_algo(config.algo, action_space)
     action_dim = int(action_space.shape[0]) if isinstance(action_space, gym.spaces.Box) else None
