@@ -35,5 +35,8 @@ def run(args: argparse.Namespace) -> int:
         varying = "; ".join(f"{p.name} {p.train.as_list()}" for p in spec.parameters)
         splits = ", ".join(f"{k}:{v}" for k, v in spec.split_sizes.items() if v)
         table.add_row(spec_id, spec.family, varying, splits, str(spec.max_episode_steps))
-    Console().print(table)
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=200)
+    console.print(table)
     return 0
