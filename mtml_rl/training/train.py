@@ -210,15 +210,15 @@ def resume(
     spec = _checked_spec(path, config)
     checkpoint = rundir.latest_checkpoint(path)
     _algo, hp = resolve_algo(config, spec)
+    if timesteps is not None:
+        config.timesteps = timesteps
+    total = config.timesteps or hp.n_timesteps
+    if total <= checkpoint.steps:  # checked before anything in the run is touched
+        raise ConfigError(f"{path} is at step {checkpoint.steps} already; pass --timesteps above it to go on")
     _seed_everything(config.seed + checkpoint.steps, config.num_threads)
     stack = build_env(config, spec, hp, config.n_envs or hp.n_envs)
     model = _restore(checkpoint.path, config, stack)
     model.set_logger(make_logger(path / "logs", keep_until_step=checkpoint.steps))
-    if timesteps is not None:
-        config.timesteps = timesteps
-    total = config.timesteps or hp.n_timesteps
-    if total <= checkpoint.steps:
-        raise ConfigError(f"{path} is at step {checkpoint.steps} already; pass --timesteps above it to go on")
     rundir.append_command(path, command or _command_line())
     return _learn(path, config, spec, model, stack, total, progress, reset=False)
 
@@ -285,12 +285,21 @@ def _learn(
     except BaseException:
         rundir.write_status(path, "interrupted", int(model.num_timesteps))
         raise
+    _flush_logs(model)
     _save(path / "final", run, stack)
     if config.method == "adapt":
         rundir.write_status(path, "phase2", int(model.num_timesteps))
         run_phase2(run, stack.venv.num_envs)
     rundir.write_status(path, "finished", int(model.num_timesteps))
     return run
+
+
+def _flush_logs(model: BaseAlgorithm) -> None:
+    """Write what the last update recorded: SB3 dumps logs before each update, so the losses
+    of the final one would otherwise never reach the logs."""
+    if model.logger.name_to_value:
+        model.logger.record("time/total_timesteps", model.num_timesteps)
+        model.logger.dump(model.num_timesteps)
 
 
 def run_phase2(run: Run, n_envs: int) -> None:
