@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from mtml_rl.errors import ConfigError, suggest
+from mtml_rl.policies.history import HISTORY_ARCHS
 
 METHODS = ("dr", "oracle", "history", "adapt")
 
@@ -88,6 +89,11 @@ class TrainConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ConfigError(f"{name} must be an integer >= 0, got {value!r}")
+        if self.history_arch not in HISTORY_ARCHS:
+            raise ConfigError(
+                f"unknown history_arch {self.history_arch!r}{suggest(self.history_arch, HISTORY_ARCHS)}; "
+                f"choose one of {', '.join(HISTORY_ARCHS)}"
+            )
         if self.eval_episodes < 1:
             raise ConfigError(f"eval_episodes must be at least 1, got {self.eval_episodes}")
         if not isinstance(self.hyperparams, dict):
