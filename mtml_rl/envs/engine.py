@@ -124,9 +124,10 @@ class TaskSlots:
             chosen = np.minimum((u * len(self.tasks)).astype(np.int64), len(self.tasks) - 1)
         else:
             chosen = idx % len(self.tasks)
-        for k, slot in enumerate(idx):
-            if int(slot) in self._pending:
-                chosen[k] = self._pending.pop(int(slot))
+        if self._pending:
+            for k, slot in enumerate(idx.tolist()):
+                if slot in self._pending:
+                    chosen[k] = self._pending.pop(slot)
         return chosen
 
     def reset_slots(self, idx: np.ndarray, *, copy_obs: bool = True, new_trial: bool = True) -> None:
@@ -144,7 +145,8 @@ class TaskSlots:
             idx = self._continue_trials(idx, new_trial)
             if idx.size == 0:
                 return
-        self.episode_in_trial[idx] = 0
+        if self.trial_episodes > 1:
+            self.episode_in_trial[idx] = 0
         chosen = self._choose_tasks(idx)
         self.task_index[idx] = chosen
         params = self.params_table[:, chosen]
@@ -203,7 +205,8 @@ class TaskSlots:
         if idx is None:
             return self.layout.assemble(self.obs, self.context, self.history)
         history = None if self.history is None else self.history[idx]
-        return self.layout.assemble(self.obs[idx], self.context[idx], history)
+        context = self.context[idx] if self.layout.uses_context else self.context  # unused when hidden
+        return self.layout.assemble(self.obs[idx], context, history)
 
     def success(self) -> np.ndarray | None:
         """Per-slot success flags, where the family defines success."""

@@ -86,6 +86,11 @@ class ObsLayout:
         self.single_space = self._build_space()
 
     @property
+    def uses_context(self) -> bool:
+        """Whether observations include the context (``visible`` or ``privileged``)."""
+        return self.context != "hidden"
+
+    @property
     def is_dict(self) -> bool:
         """Whether observations are Dicts."""
         return self.context == "privileged" or self.history_len > 0

@@ -144,15 +144,15 @@ class MultiTaskVectorEnv(VectorEnv[Any, Any, Any]):
         truncated = self._elapsed >= self.max_episode_steps
         done = terminated | truncated
         info: dict[str, Any] = {}
-        if done.any():
-            idx = np.flatnonzero(done)
+        idx = np.flatnonzero(done)
+        if idx.size:
             info["final_obs"] = self._final_obs(idx)
             info["_final_obs"] = done
             info["final_task_index"] = self._slots.task_index.copy()
-            success = self._slots.family.success(self._slots.state[:, idx], self._slots.params[:, idx])
+            success = self._slots.success()
             if success is not None:
                 info["final_is_success"] = np.zeros(self.num_envs, dtype=bool)
-                info["final_is_success"][idx] = success
+                info["final_is_success"][idx] = success[idx]
             self._slots.reset_slots(idx, copy_obs=False, new_trial=False)
             self._elapsed[idx] = 0
         info["task_index"] = self._slots.task_index.copy()
@@ -167,13 +167,12 @@ class MultiTaskVectorEnv(VectorEnv[Any, Any, Any]):
 
     def _final_obs(self, idx: np.ndarray) -> np.ndarray:
         final = self._slots.observation(idx)
-        out = np.full(self.num_envs, None, dtype=object)
+        out = np.empty(self.num_envs, dtype=object)  # filled with None
         if isinstance(final, dict):
-            for k, slot in enumerate(idx):
+            for k, slot in enumerate(idx.tolist()):
                 out[slot] = {key: value[k] for key, value in final.items()}
         else:
-            for k, slot in enumerate(idx):
-                out[slot] = final[k]
+            out[idx] = np.fromiter(final, dtype=object, count=len(idx))  # the rows, as arrays
         return out
 
     def render(self) -> tuple[np.ndarray, ...] | None:
