@@ -24,6 +24,7 @@ _FLAG_TYPES = {
     "adapt_iterations": int,
     "adapt_epochs": int,
     "trial_episodes": int,
+    "finetune_timesteps": int,
     "eval_episodes": int,
     "eval_tasks": int,
     "save_freq": int,

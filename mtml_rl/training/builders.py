@@ -9,16 +9,17 @@ import gymnasium as gym
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
+from mtml_rl.baselines.rl2 import RL2VecEnv
 from mtml_rl.envs.sb3 import SB3VecEnv
 from mtml_rl.envs.vector import MultiTaskVectorEnv
 from mtml_rl.errors import ConfigError
 from mtml_rl.families.registry import get_family
 from mtml_rl.families.sim import is_sim_family
 from mtml_rl.tasks.spec import TaskSpec
-from mtml_rl.training.algorithms import AlgoInfo, get_algo
+from mtml_rl.training.algorithms import AlgoInfo, method_algo
 from mtml_rl.training.config import TrainConfig
 from mtml_rl.training.hyperparams import Hyperparams, resolve_hyperparams
-from mtml_rl.training.methods import extractor_kwargs, method_env, policy_name
+from mtml_rl.training.methods import RECURRENT_METHODS, extractor_kwargs, method_env, policy_name
 from mtml_rl.training.monitor import TaskEpisodeMonitor
 
 
@@ -28,7 +29,8 @@ class EnvStack:
 
     :param venv: the batched multi-task vector env (task scheduler, slots)
     :param monitor: records finished episodes with their tasks
-    :param env: what the algorithm steps (the monitor, or VecNormalize over it)
+    :param env: what the algorithm steps (the monitor, or VecNormalize over it; for ``rl2``
+        the :class:`~mtml_rl.baselines.rl2.RL2VecEnv` over the monitor, then VecNormalize)
     :param normalizer: the VecNormalize layer, if any
     """
 
@@ -48,7 +50,7 @@ def resolve_algo(config: TrainConfig, spec: TaskSpec) -> tuple[AlgoInfo, Hyperpa
         )
     family = family_cls()
     action_space = family.action_space()
-    algo = get_algo(config.algo, action_space)
+    algo = method_algo(config.method, config.algo, action_space)
     action_dim = int(action_space.shape[0]) if isinstance(action_space, gym.spaces.Box) else None
     return algo, resolve_hyperparams(algo, spec.family, dict(config.hyperparams), action_dim)
 
@@ -72,18 +74,19 @@ def build_env(config: TrainConfig, spec: TaskSpec, hp: Hyperparams, n_envs: int)
         split="train",
         context=layout.context,
         history_len=layout.history_len,
-        trial_episodes=config.trial_episodes,
+        trial_episodes=layout.trial_episodes,
     )
     sb3_env = SB3VecEnv(venv)
     sb3_env.seed(config.seed)
     monitor = TaskEpisodeMonitor(sb3_env)
+    top: VecEnv = RL2VecEnv(monitor) if config.method == "rl2" else monitor
     kwargs = normalize_kwargs(hp.normalize, float(hp.algo_kwargs.get("gamma", 0.99)))
     if kwargs is None:
-        return EnvStack(venv, monitor, monitor, None)
+        return EnvStack(venv, monitor, top, None)
     if isinstance(venv.single_observation_space, gym.spaces.Dict):
         keys = [k for k in venv.single_observation_space.spaces if k != "context"]
         kwargs.setdefault("norm_obs_keys", keys)
-    normalizer = VecNormalize(monitor, **kwargs)
+    normalizer = VecNormalize(top, **kwargs)
     return EnvStack(venv, monitor, normalizer, normalizer)
 
 
@@ -93,7 +96,7 @@ def build_model(config: TrainConfig, algo: AlgoInfo, hp: Hyperparams, stack: Env
     policy_kwargs = extractor_kwargs(config, dict(kwargs.pop("policy_kwargs", {})))
     is_dict = isinstance(stack.venv.single_observation_space, gym.spaces.Dict)
     return algo.cls(
-        policy_name(is_dict),
+        policy_name(is_dict, recurrent=config.method in RECURRENT_METHODS),
         stack.env,
         seed=config.seed,
         device=config.device,

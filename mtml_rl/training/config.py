@@ -12,7 +12,20 @@ import yaml
 from mtml_rl.errors import ConfigError, suggest
 from mtml_rl.policies.history import HISTORY_ARCHS
 
-METHODS = ("dr", "oracle", "history", "adapt")
+META_METHODS = ("dr", "oracle", "history", "adapt")
+"""Methods trained as the meta-policy (:class:`~mtml_rl.policies.extractor.MetaExtractor`)."""
+BASELINE_METHODS = ("rl2", "finetune")
+"""Baselines with their own policy or deployment (:mod:`mtml_rl.baselines`)."""
+METHODS = META_METHODS + BASELINE_METHODS
+
+DEFAULT_TRIAL_EPISODES = {"rl2": 2}
+"""Episodes per trial when the config leaves ``trial_episodes`` unset (1 for other methods)."""
+
+
+def default_trial_episodes(method: str) -> int:
+    """The trial length a method uses unless told: 2 for ``rl2`` (so that it can learn to
+    exploit what it saw in an earlier episode), 1 for every other method."""
+    return DEFAULT_TRIAL_EPISODES.get(method, 1)
 
 
 def _help(text: str, **kwargs: Any) -> Any:
@@ -24,8 +37,15 @@ class TrainConfig:
     """Everything one training run is built from (serialized as ``config.yaml``)."""
 
     env: str = _help("registered id (mtml/CartPole-v0) or path to a spec .yaml", default="mtml/CartPole-v0")
-    method: str = _help("what feeds the task latent z: dr, oracle, history or adapt", default="oracle")
-    algo: str = _help("SB3 algorithm: ppo, a2c (any action space), sac, td3 (continuous)", default="ppo")
+    method: str = _help(
+        "what feeds the task latent z: dr, oracle, history or adapt; or a baseline: rl2 "
+        "(recurrent PPO over trials), finetune (dr fine-tuned on each test task)",
+        default="oracle",
+    )
+    algo: str = _help(
+        "SB3 algorithm: ppo, a2c (any action space), sac, td3 (continuous); rl2 needs ppo",
+        default="ppo",
+    )
     timesteps: int | None = _help(
         "environment steps to train (default: the shipped hyperparameters')", default=None
     )
@@ -42,8 +62,13 @@ class TrainConfig:
     adapt_timesteps: int = _help("adapt phase 2: environment steps of DAgger rollouts", default=30_000)
     adapt_iterations: int = _help("adapt phase 2: rollout/regression rounds", default=10)
     adapt_epochs: int = _help("adapt phase 2: passes over the aggregated data per round", default=4)
-    trial_episodes: int = _help(
-        "episodes per trial: the task and history carry over this many episodes", default=1
+    trial_episodes: int | None = _help(
+        "episodes per trial: the task and history (rl2: its memory) carry over this many episodes "
+        "(unset: 2 for rl2, 1 for every other method)",
+        default=None,
+    )
+    finetune_timesteps: int = _help(
+        "finetune: environment steps of training on each test task before acting on it", default=5_000
     )
     eval_freq: int = _help(
         "evaluate on the training tasks every this many env steps (0: never)", default=10_000
@@ -60,6 +85,8 @@ class TrainConfig:
     device: str = _help("torch device", default="cpu")
 
     def __post_init__(self) -> None:
+        if self.trial_episodes is None and isinstance(self.method, str):
+            self.trial_episodes = default_trial_episodes(self.method)
         self.validate()
 
     def validate(self) -> None:
@@ -77,6 +104,7 @@ class TrainConfig:
             "adapt_iterations": self.adapt_iterations,
             "adapt_epochs": self.adapt_epochs,
             "trial_episodes": self.trial_episodes,
+            "finetune_timesteps": self.finetune_timesteps,
         }
         for name, value in positive.items():
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:

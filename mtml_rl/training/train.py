@@ -21,6 +21,7 @@ from stable_baselines3.common.vec_env import VecNormalize
 
 from mtml_rl.adaptation.module import MODULE_FILE
 from mtml_rl.adaptation.phase2 import Phase2Config, split_latent_error, train_adaptation
+from mtml_rl.baselines.rl2 import evaluate_rl2
 from mtml_rl.errors import CheckpointError, ConfigError
 from mtml_rl.evaluation.rollout import EpisodeRecord, rollout_tasks
 from mtml_rl.io import atomic_dir, atomic_write_json
@@ -28,7 +29,7 @@ from mtml_rl.tasks.spec import TaskSpec, resolve_spec
 from mtml_rl.tasks.splits import build_splits
 from mtml_rl.tasks.task import Task
 from mtml_rl.training import rundir
-from mtml_rl.training.algorithms import get_algo
+from mtml_rl.training.algorithms import method_algo
 from mtml_rl.training.builders import EnvStack, build_env, build_model, resolve_algo
 from mtml_rl.training.callbacks import PeriodicCallback, RichProgress, TaskReturnLogger
 from mtml_rl.training.config import TrainConfig
@@ -58,6 +59,11 @@ class Run:
 
     def act(self, obs: Any, deterministic: bool = True) -> np.ndarray:
         """Actions for a batch of observations (normalized as in training)."""
+        if self.config.method == "rl2":
+            raise ConfigError(
+                "an rl2 policy is recurrent and reads the previous transition: act through "
+                "mtml_rl.baselines.rl2.RL2Agent (or mtml_rl.agents.loading.load_agent)"
+            )
         if self.normalizer is not None:
             obs = self.normalizer.normalize_obs(obs)
         actions, _ = self.model.predict(obs, deterministic=deterministic)
@@ -71,8 +77,13 @@ class Run:
         tasks: Sequence[Task] | None = None,
         deterministic: bool = True,
     ) -> list[EpisodeRecord]:
-        """Roll the policy out on a split's tasks (or given tasks), in its training layout."""
+        """Roll the policy out on a split's tasks (or given tasks), in its training layout.
+
+        An ``rl2`` policy plays whole trials (see :func:`mtml_rl.baselines.rl2.evaluate_rl2`).
+        """
         chosen = list(tasks) if tasks is not None else list(build_splits(self.spec)[split].tasks)
+        if self.config.method == "rl2":
+            return evaluate_rl2(self, chosen, episodes=episodes, seed=seed, deterministic=deterministic)
         layout = method_env(self.config)
         return rollout_tasks(
             lambda o: self.act(o, deterministic),
@@ -120,7 +131,7 @@ def _load_model(config: TrainConfig, folder: Path) -> tuple[BaseAlgorithm, VecNo
         raise CheckpointError(
             f"{folder} has no {rundir.MODEL_FILE}; the run did not save it (was it finished?)"
         )
-    algo = get_algo(config.algo)
+    algo = method_algo(config.method, config.algo)
     try:
         model = algo.cls.load(model_file, device=config.device)
     except Exception as exc:  # a damaged zip raises many kinds of error
@@ -224,7 +235,7 @@ def resume(
 
 
 def _restore(folder: Path, config: TrainConfig, stack: EnvStack) -> BaseAlgorithm:
-    algo = get_algo(config.algo)
+    algo = method_algo(config.method, config.algo)
     try:
         model = algo.cls.load(folder / rundir.MODEL_FILE, env=stack.env, device=config.device)
         with open(folder / rundir.SCHEDULER_FILE, "rb") as handle:
