@@ -1,0 +1,163 @@
+"""Fine-tuning: the ``dr`` policy, cloned and trained further on each test task.
+
+A ``finetune`` run trains exactly like ``dr`` (context-blind, the whole train split). At
+evaluation, :meth:`FinetuneAgent.adapt` loads a fresh copy of the run's saved model (and
+its observation normalizer) from disk, trains that clone for ``finetune_timesteps``
+environment steps on the one task, with the run's algorithm, hyperparameters and number
+of slots, and then acts with the clone. The saved files and any model already in memory
+are never modified. The normalizer's statistics stay frozen while fine-tuning, so the
+clone sees inputs scaled as in training.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.logger import Logger
+from stable_baselines3.common.vec_env import VecEnv, VecNormalize
+
+from mtml_rl.agents.base import ObsRequirements
+from mtml_rl.envs.sb3 import SB3VecEnv
+from mtml_rl.envs.vector import MultiTaskVectorEnv
+from mtml_rl.errors import CheckpointError, ConfigError
+from mtml_rl.tasks.spec import TaskSpec
+from mtml_rl.tasks.task import Task
+from mtml_rl.training import rundir
+from mtml_rl.training.algorithms import method_algo
+from mtml_rl.training.train import Run
+
+
+@dataclass
+class FinetunedPolicy:
+    """A clone of a run's policy, trained further on one task.
+
+    :param task: the task it was fine-tuned on
+    :param model: the clone
+    :param normalizer: its (frozen) observation normalizer, if the run used one
+    :param timesteps: environment steps of fine-tuning
+    """
+
+    task: Task
+    model: BaseAlgorithm
+    normalizer: VecNormalize | None
+    timesteps: int
+
+    def act(self, obs: Any, deterministic: bool = True) -> np.ndarray:
+        """The clone's actions (observations normalized as in training)."""
+        if self.normalizer is not None:
+            obs = self.normalizer.normalize_obs(obs)
+        actions, _ = self.model.predict(obs, deterministic=deterministic)
+        return np.asarray(actions)
+
+
+def task_env(
+    run: Run, spec: TaskSpec, task: Task, folder: Path, seed: int
+) -> tuple[VecEnv, VecNormalize | None]:
+    """The fine-tuning env: every slot runs ``task``, context hidden, seeded; wrapped in a
+    frozen copy of the normalizer saved in ``folder``, if there is one."""
+    venv = MultiTaskVectorEnv(spec, num_envs=run.model.n_envs, task=task, context="hidden")
+    env = SB3VecEnv(venv)
+    env.seed(seed)
+    norm_file = folder / rundir.NORMALIZER_FILE
+    if not norm_file.is_file():
+        return env, None
+    try:
+        normalizer = VecNormalize.load(str(norm_file), env)
+    except Exception as exc:
+        raise CheckpointError(f"{norm_file} is corrupt ({exc})") from None
+    normalizer.training = False
+    return normalizer, normalizer
+
+
+def finetune_clone(
+    run: Run, spec: TaskSpec, task: Task, *, timesteps: int, seed: int, folder: Path | None = None
+) -> FinetunedPolicy:
+    """Load a fresh copy of ``run``'s saved model and train it ``timesteps`` steps on ``task``.
+
+    :param run: a ``finetune`` (or ``dr``) run
+    :param spec: the spec ``task`` belongs to
+    :param task: the task to fine-tune on
+    :param timesteps: environment steps of fine-tuning
+    :param seed: seed of the clone's training and of its env
+    :param folder: the saved model's folder (default: the run's ``final``)
+    """
+    folder = folder if folder is not None else run.path / "final"
+    env, normalizer = task_env(run, spec, task, folder, seed)
+    algo = method_algo(run.config.method, run.config.algo)
+    try:
+        clone = algo.cls.load(folder / rundir.MODEL_FILE, env=env, device=run.config.device)
+    except Exception as exc:  # a missing or damaged zip raises many kinds of error
+        raise CheckpointError(
+            f"cannot load {folder / rundir.MODEL_FILE} ({type(exc).__name__}: {exc})"
+        ) from None
+    warn_single_rollout(clone, timesteps)
+    clone.set_random_seed(seed)
+    clone.set_logger(Logger(folder=None, output_formats=[]))
+    clone.learn(total_timesteps=timesteps, reset_num_timesteps=True, progress_bar=False)
+    return FinetunedPolicy(task, clone, normalizer, timesteps)
+
+
+def warn_single_rollout(model: BaseAlgorithm, timesteps: int) -> None:
+    """Warn when an on-policy clone's budget fits in one rollout: its only update then comes
+    at the end of its schedules (a linear learning rate is 0 there), so it learns nothing."""
+    rollout = int(getattr(model, "n_steps", 0)) * model.n_envs
+    if rollout and timesteps <= rollout:
+        warnings.warn(
+            f"finetune timesteps {timesteps} fit in one rollout of {rollout} steps (n_steps x n_envs): "
+            f"the clone is updated once, at the end of its learning-rate schedule; "
+            f"use at least {2 * rollout} steps",
+            stacklevel=3,
+        )
+
+
+class FinetuneAgent:
+    """The deployed ``finetune`` baseline: :meth:`adapt` fine-tunes a clone on the task.
+
+    Call :meth:`adapt` before each task's episodes; the agent then acts with that task's
+    clone (one task at a time, in every slot).
+
+    :param run: a trained ``finetune`` run
+    :param timesteps: fine-tuning steps per task (default: the run's ``finetune_timesteps``)
+    :param folder: the saved model to clone (default: the run's ``final`` folder)
+    """
+
+    name = "finetune"
+    privileged = False
+
+    def __init__(self, run: Run, timesteps: int | None = None, folder: Path | None = None) -> None:
+        if run.config.method != "finetune":
+            raise ConfigError(f"FinetuneAgent needs a finetune run, got method {run.config.method!r}")
+        self.run = run
+        self.timesteps = run.config.finetune_timesteps if timesteps is None else timesteps
+        if isinstance(self.timesteps, bool) or not isinstance(self.timesteps, int) or self.timesteps < 1:
+            raise ConfigError(f"finetune timesteps must be a positive integer, got {self.timesteps!r}")
+        self.folder = folder if folder is not None else run.path / "final"
+        self.requirements = ObsRequirements("hidden", 0)
+        self.current: FinetunedPolicy | None = None
+
+    def adapt(self, spec: TaskSpec, task: Task, seed: int) -> None:
+        """Fine-tune a fresh clone of the saved policy on ``task``; act with it from now on."""
+        self.current = finetune_clone(
+            self.run, spec, task, timesteps=self.timesteps, seed=seed, folder=self.folder
+        )
+
+    def reset(self, num_envs: int) -> None:
+        """Stateless within a task: nothing to forget."""
+
+    def act(self, obs: Any, deterministic: bool = True) -> np.ndarray:
+        """The current task's clone's actions."""
+        if self.current is None:
+            raise ConfigError(
+                "call adapt(spec, task, seed) before act: finetune acts with a clone trained on that task"
+            )
+        return self.current.act(obs, deterministic)
+
+    def observe(
+        self, actions: np.ndarray, rewards: np.ndarray, dones: np.ndarray, trial_starts: np.ndarray
+    ) -> None:
+        """Stateless: fine-tuning happens in :meth:`adapt`."""
