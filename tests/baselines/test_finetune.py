@@ -1,0 +1,88 @@
+"""finetune end to end: trains like dr, adapts a clone per task, never touches the original."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.base_class import BaseAlgorithm
+
+from mtml_rl.baselines.finetune import FinetuneAgent
+from mtml_rl.errors import ConfigError
+from mtml_rl.evaluation.rollout import rollout_agent
+from mtml_rl.policies import MetaExtractor
+from mtml_rl.tasks.splits import build_splits
+from mtml_rl.training import Run
+
+SEED = 4
+
+
+def file_digest(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file of a saved model folder."""
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def params_of(model: BaseAlgorithm) -> dict[str, th.Tensor]:
+    """A detached copy of every policy tensor."""
+    return {k: v.detach().clone() for k, v in model.policy.state_dict().items()}
+
+
+def same_params(a: dict[str, th.Tensor], b: dict[str, th.Tensor]) -> bool:
+    """Whether two parameter sets are bit-identical."""
+    return a.keys() == b.keys() and all(th.equal(a[k], b[k]) for k in a)
+
+
+def test_finetune_trains_like_dr(finetune_run: Run) -> None:
+    assert isinstance(finetune_run.model.observation_space, spaces.Box), "context-blind"
+    extractors = [m for m in finetune_run.model.policy.modules() if isinstance(m, MetaExtractor)]
+    assert extractors and all(e.method == "dr" for e in extractors)
+    assert finetune_run.config.finetune_timesteps == 256
+
+
+def test_adapt_fine_tunes_a_clone_and_never_touches_the_original(finetune_run: Run) -> None:
+    final = finetune_run.path / "final"
+    files_before, params_before = file_digest(final), params_of(finetune_run.model)
+    agent = FinetuneAgent(finetune_run)
+    spec = finetune_run.spec
+    for i, task in enumerate(build_splits(spec)["test-interpolation"].tasks[:2]):
+        agent.adapt(spec, task, seed=SEED + i)
+        assert agent.current is not None and agent.current.task == task
+        clone = agent.current.model
+        assert clone is not finetune_run.model and clone.num_timesteps >= 256
+        assert not same_params(params_of(clone), params_before), "the clone was trained"
+        played = rollout_agent(agent, spec, [task], trials=1, trial_episodes=2, seed=SEED)
+        assert [(e.task, e.episode) for e in played] == [(task, 0), (task, 1)]
+        assert all(np.isfinite(e.ret) for e in played)
+    assert file_digest(final) == files_before, "the saved dr model changed"
+    assert same_params(params_of(finetune_run.model), params_before), "the in-memory dr policy changed"
+
+
+def test_adapt_is_seeded(finetune_run: Run) -> None:
+    task = build_splits(finetune_run.spec)["test-extrapolation"].tasks[0]
+    agents = [FinetuneAgent(finetune_run) for _ in range(2)]
+    for agent in agents:
+        agent.adapt(finetune_run.spec, task, seed=SEED)
+    clones = [a.current.model for a in agents if a.current is not None]
+    assert len(clones) == 2 and same_params(params_of(clones[0]), params_of(clones[1]))
+
+
+def test_a_budget_of_one_rollout_warns(finetune_run: Run) -> None:
+    agent = FinetuneAgent(finetune_run, timesteps=128)  # n_steps 32 x 4 slots
+    task = build_splits(finetune_run.spec)["train"].tasks[0]
+    with pytest.warns(UserWarning, match="one rollout"):
+        agent.adapt(finetune_run.spec, task, seed=SEED)
+
+
+def test_act_before_adapt_and_bad_budgets_are_errors(finetune_run: Run, rl2_run: Run) -> None:
+    agent = FinetuneAgent(finetune_run)
+    agent.reset(1)
+    with pytest.raises(ConfigError, match="adapt"):
+        agent.act(np.zeros((1, 4), dtype=np.float32))
+    with pytest.raises(ConfigError, match="positive"):
+        FinetuneAgent(finetune_run, timesteps=0)
+    with pytest.raises(ConfigError, match="finetune run"):
+        FinetuneAgent(rl2_run)
