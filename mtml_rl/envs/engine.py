@@ -80,13 +80,19 @@ class TaskSlots:
         if not tasks:
             raise ValueError("at least one task is needed")
         self.tasks = tuple(tasks)
+        self.n_scheduled = len(self.tasks)
         self.sample = sample
         self.params_table = type(self.family).params_array(list(self.tasks))
         self.context_table = self.codec.encode(self.tasks)
         self._pending = {}
 
     def force_task(self, slot: int, task: Task) -> None:
-        """Make ``slot`` run ``task`` from its next reset on (appending it if new)."""
+        """Make ``slot`` run ``task`` at its next reset only.
+
+        A new task is appended to :attr:`tasks` (so that ``task_index`` can name it) but
+        not to the scheduled tasks, the first :attr:`n_scheduled`: the scheduler never
+        draws it, and the task sequence that follows is the one it would have been.
+        """
         if task not in self.tasks:
             self.tasks = (*self.tasks, task)
             self.params_table = type(self.family).params_array(list(self.tasks))
@@ -121,9 +127,9 @@ class TaskSlots:
     def _choose_tasks(self, idx: np.ndarray) -> np.ndarray:
         if self.sample:
             u = self.task_streams.draw(idx)[:, 0]
-            chosen = np.minimum((u * len(self.tasks)).astype(np.int64), len(self.tasks) - 1)
+            chosen = np.minimum((u * self.n_scheduled).astype(np.int64), self.n_scheduled - 1)
         else:
-            chosen = idx % len(self.tasks)
+            chosen = idx % self.n_scheduled
         if self._pending:
             for k, slot in enumerate(idx.tolist()):
                 if slot in self._pending:

@@ -80,8 +80,8 @@ class MultiTaskEnv(gym.Env[Any, Any]):
 
     @property
     def tasks(self) -> tuple[Task, ...]:
-        """The tasks this env schedules."""
-        return self._slots.tasks
+        """The tasks this env schedules (a task forced through ``reset(options=...)`` is not one)."""
+        return self._slots.tasks[: self._slots.n_scheduled]
 
     def set_task(self, task: Any) -> None:
         """Fix the task (a :class:`Task` or a mapping of values) from the next reset on."""

@@ -206,6 +206,20 @@ def test_same_seed_gives_the_same_single_env_task_sequence(numpy_spec_id: str) -
     assert sequence(SEED) != sequence(SEED + 1)
 
 
+def test_task_forced_for_one_episode_leaves_the_schedule_alone(numpy_spec_id: str) -> None:
+    """``reset(options={"task": ...})`` runs that task once; the split's sequence goes on as before."""
+    held_out = build_splits(mtml_rl.resolve_spec(numpy_spec_id))["test"].tasks[0]
+    plain, forced = gym.make(numpy_spec_id), gym.make(numpy_spec_id)
+    plain.reset(seed=SEED)
+    _, info = forced.reset(seed=SEED, options={"task": held_out})
+    assert info["task"] == held_out.id
+    after_plain = [plain.reset()[1]["task"] for _ in range(300)]
+    after_forced = [forced.reset()[1]["task"] for _ in range(300)]
+    assert after_forced == after_plain
+    assert held_out.id not in after_forced
+    assert forced.unwrapped.tasks == plain.unwrapped.tasks  # type: ignore[attr-defined]
+
+
 def test_reset_with_a_seed_restarts_the_sequence() -> None:
     venv = gym.make_vec(CARTPOLE_ID, num_envs=NUM_ENVS)
     first = venv.reset(seed=SEED)
