@@ -73,6 +73,11 @@ def resolve_setup(
     context = resolved.context if context is None else context
     if context not in CONTEXT_MODES:
         raise UnknownNameError("context mode", str(context), CONTEXT_MODES)
+    if context != "hidden" and not resolved.privileged_context:
+        raise TaskError(
+            f"{resolved.id} declares privileged_context: false, so its context cannot be shown "
+            f"(context={context!r}); use context='hidden'"
+        )
     if isinstance(history_len, bool) or not isinstance(history_len, int) or history_len < 0:
         raise TaskError(f"history_len must be an integer >= 0, got {history_len!r}")
     chosen: tuple[Task, ...]

@@ -3,6 +3,11 @@
 A spec says which family, which parameters vary over which train region, which
 held-out regions exist, how many tasks each split holds, the seed, the episode length
 and the default context visibility. One file is one registered id.
+
+A spec whose tasks have no trustworthy parameters to show a policy (a family where the
+context is unknown even at training time, say) sets ``privileged_context: false``: its
+environments then refuse the ``visible`` and ``privileged`` context modes, and training
+refuses the methods that read the context (``oracle``, ``adapt``).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ TOP_LEVEL_KEYS = {
     "seed": True,
     "max_episode_steps": True,
     "context": False,
+    "privileged_context": False,
     "parameters": True,
     "fixed": False,
     "combinatorial": False,
@@ -80,6 +86,8 @@ class TaskSpec:
     :param fixed: constant non-default values of parameters that do not vary
     :param combinatorial: a held-out sub-box: the train region minus it is trained on
     :param split_sizes: how many tasks each split holds
+    :param privileged_context: whether the true context may be shown to a policy during
+        training (``visible``/``privileged`` modes, the ``oracle`` and ``adapt`` methods)
     :param source: where the spec was loaded from
     """
 
@@ -94,6 +102,7 @@ class TaskSpec:
     fixed: Mapping[str, float]
     combinatorial: Mapping[str, Interval]
     split_sizes: Mapping[str, int]
+    privileged_context: bool = True
     source: str = field(default="<memory>", compare=False)
 
     @property
@@ -114,14 +123,18 @@ class TaskSpec:
         raise SpecError(f"parameter {name!r} does not vary{suggest(name, self.varying)}", source=self.source)
 
     def to_dict(self) -> dict[str, Any]:
-        """The spec as plain data (the YAML schema)."""
+        """The spec as plain data (the YAML schema).
+
+        ``privileged_context`` appears only when it is ``false`` (its default is left
+        out, so the content hashes of specs that do not set it stay what they were).
+        """
         params: dict[str, Any] = {}
         for p in self.parameters:
             entry: dict[str, Any] = {"train": p.train.as_list()}
             if p.extrapolation is not None:
                 entry["extrapolation"] = p.extrapolation.as_list()
             params[p.name] = entry
-        return {
+        data: dict[str, Any] = {
             "name": self.name,
             "version": self.version,
             "family": self.family,
@@ -129,6 +142,11 @@ class TaskSpec:
             "seed": self.seed,
             "max_episode_steps": self.max_episode_steps,
             "context": self.context,
+        }
+        if not self.privileged_context:
+            data["privileged_context"] = False
+        return {
+            **data,
             "parameters": params,
             "fixed": dict(self.fixed),
             "combinatorial": {k: v.as_list() for k, v in self.combinatorial.items()},
@@ -163,6 +181,11 @@ class _Parser:
             raise self.fail(fieldname, f"expected an integer, got {type(value).__name__} {value!r}")
         if value < minimum:
             raise self.fail(fieldname, f"must be at least {minimum}, got {value}")
+        return value
+
+    def boolean(self, value: Any, fieldname: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(fieldname, f"expected true or false, got {type(value).__name__} {value!r}")
         return value
 
     def mapping(self, value: Any, fieldname: str | None) -> Mapping[str, Any]:
@@ -307,13 +330,7 @@ def parse_spec(data: Any, source: str = "<memory>") -> TaskSpec:
     name = data["name"]
     if not isinstance(name, str) or not name.replace("_", "").isalnum():
         raise parser.fail("name", f"expected a name of letters, digits and '_', got {name!r}")
-    context = data.get("context", "hidden")
-    if context not in CONTEXT_MODES:
-        raise parser.fail(
-            "context",
-            f"unknown context mode {context!r}{suggest(str(context), CONTEXT_MODES)}; "
-            f"use one of {', '.join(CONTEXT_MODES)}",
-        )
+    context, privileged = _parse_context(parser, data)
     description = data.get("description", "")
     if not isinstance(description, str):
         raise parser.fail("description", "expected a string")
@@ -334,8 +351,28 @@ def parse_spec(data: Any, source: str = "<memory>") -> TaskSpec:
         fixed=fixed,
         combinatorial=combinatorial,
         split_sizes=sizes,
+        privileged_context=privileged,
         source=source,
     )
+
+
+def _parse_context(parser: _Parser, data: Mapping[str, Any]) -> tuple[str, bool]:
+    """The default context mode and ``privileged_context`` (which forbids showing it)."""
+    context = data.get("context", "hidden")
+    if context not in CONTEXT_MODES:
+        raise parser.fail(
+            "context",
+            f"unknown context mode {context!r}{suggest(str(context), CONTEXT_MODES)}; "
+            f"use one of {', '.join(CONTEXT_MODES)}",
+        )
+    privileged = parser.boolean(data.get("privileged_context", True), "privileged_context")
+    if not privileged and context != "hidden":
+        raise parser.fail(
+            "context",
+            f"context {context!r} shows the context, but privileged_context is false; "
+            "use context: hidden (or set privileged_context: true)",
+        )
+    return context, privileged
 
 
 def _parse_fixed(
