@@ -40,8 +40,22 @@ class EnvStack:
     normalizer: VecNormalize | None
 
 
+CONTEXT_METHODS = ("oracle", "adapt")
+"""Methods that read the true context in training (refused where the spec forbids it)."""
+
+
+def check_context_access(config: TrainConfig, spec: TaskSpec) -> None:
+    """Refuse ``oracle``/``adapt`` on a spec that declares ``privileged_context: false``."""
+    if config.method in CONTEXT_METHODS and not spec.privileged_context:
+        raise ConfigError(
+            f"method {config.method} trains on the true context, but {spec.id} ({spec.source}) declares "
+            "privileged_context: false; use a method that infers the task instead: dr, history or rl2"
+        )
+
+
 def resolve_algo(config: TrainConfig, spec: TaskSpec) -> tuple[AlgoInfo, Hyperparams]:
     """The algorithm (checked against the family's action space) and its hyperparameters."""
+    check_context_access(config, spec)
     family_cls = get_family(spec.family)
     if is_sim_family(family_cls):
         raise ConfigError(
