@@ -35,6 +35,9 @@ class AdaptationModule(nn.Module):
         self, history_len: int, row_dim: int, latent_dim: int, arch: str = "mlp", hidden: int = 64
     ) -> None:
         super().__init__()
+        for name, value in {"history_len": history_len, "row_dim": row_dim, "latent_dim": latent_dim}.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
         self.hparams = {
             "history_len": history_len,
             "row_dim": row_dim,

@@ -41,6 +41,10 @@ class HistoryEncoder(nn.Module):
         super().__init__()
         if arch not in HISTORY_ARCHS:
             raise ValueError(f"unknown history encoder {arch!r}; choose one of {', '.join(HISTORY_ARCHS)}")
+        sizes = {"history_len": history_len, "row_dim": row_dim, "out_dim": out_dim, "hidden": hidden}
+        for name, value in sizes.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
         self.history_len = history_len
         self.row_dim = row_dim
         self.arch = arch
