@@ -1,0 +1,22 @@
+"""Fixtures of the adaptation tests (helpers live in ``adaptation_helpers``)."""
+
+from __future__ import annotations
+
+import pytest
+from adaptation_helpers import TinyRun, tiny_config
+
+from mtml_rl.training.train import Run, train
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> TinyRun:
+    """``tiny_run(method)``: a tiny seeded CartPole run of ``method``, trained once per module."""
+    cache: dict[str, Run] = {}
+
+    def get(method: str) -> Run:
+        if method not in cache:
+            out = tmp_path_factory.mktemp(f"tiny-{method}") / "run"
+            cache[method] = train(tiny_config(out, method), progress=False)
+        return cache[method]
+
+    return get
