@@ -104,6 +104,12 @@ def roll_out(env: gym.Env[Any, Any], task: dict[str, float], seed: int) -> None:
             obs, info = env.reset()
 
 
+def skip_unless_context_shown(spec_id: str, context: str) -> None:
+    """Skip ``visible``/``privileged`` runs of specs that declare ``privileged_context: false``."""
+    if context != "hidden" and not mtml_rl.resolve_spec(spec_id).privileged_context:
+        pytest.skip(f"{spec_id} declares privileged_context: false")
+
+
 def _make(spec_id: str, **kwargs: Any) -> MultiTaskEnv:
     env = gym.make(spec_id, **kwargs).unwrapped
     assert isinstance(env, MultiTaskEnv)
@@ -114,6 +120,7 @@ def _make(spec_id: str, **kwargs: Any) -> MultiTaskEnv:
 @pytest.mark.parametrize("context", CONTEXTS)
 def test_every_split_passes_check_env(numpy_spec_id: str, context: str, history_len: int) -> None:
     """Split envs, tasks drawn by the env's own scheduler at every reset; rendering too."""
+    skip_unless_context_shown(numpy_spec_id, context)
     splits = build_splits(mtml_rl.resolve_spec(numpy_spec_id))
     for split in [*splits, "test"]:
         env = _make(numpy_spec_id, split=split, context=context, history_len=history_len)
@@ -142,6 +149,7 @@ def test_sampled_tasks_and_corners_pass_check_env_hidden(numpy_spec_id: str) -> 
     [(c, h) for c in CONTEXTS for h in (0, HISTORY_LEN) if (c, h) != ("hidden", 0)],
 )
 def test_sampled_tasks_and_corners_pass_check_env(numpy_spec_id: str, context: str, history_len: int) -> None:
+    skip_unless_context_shown(numpy_spec_id, context)
     _check_tasks(numpy_spec_id, context, history_len, roll=False)
 
 
@@ -157,6 +165,7 @@ def test_corner_tasks_cover_every_region_end_point(numpy_spec_id: str) -> None:
 
 def test_context_of_held_out_corners_stays_in_the_context_space(numpy_spec_id: str) -> None:
     """Extrapolation contexts leave [-1, 1] but never the declared context space."""
+    skip_unless_context_shown(numpy_spec_id, "privileged")
     spec = mtml_rl.resolve_spec(numpy_spec_id)
     env = _make(numpy_spec_id, context="privileged")
     space = env.observation_space["context"]  # type: ignore[index]

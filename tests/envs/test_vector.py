@@ -68,6 +68,12 @@ def slot(obs: Any, i: int) -> Any:
     return {k: v[i] for k, v in obs.items()} if isinstance(obs, dict) else obs[i]
 
 
+def skip_unless_context_shown(spec_id: str, context: str) -> None:
+    """Skip ``visible``/``privileged`` runs of specs that declare ``privileged_context: false``."""
+    if context != "hidden" and not mtml_rl.resolve_spec(spec_id).privileged_context:
+        pytest.skip(f"{spec_id} declares privileged_context: false")
+
+
 @dataclass
 class SingleEnvs:
     """``n`` single envs stepped in lockstep, each reset after its episode ends."""
@@ -131,6 +137,7 @@ def test_vector_env_equals_single_envs(
 ) -> None:
     if split not in build_splits(mtml_rl.resolve_spec(numpy_spec_id)) and split != "test":
         pytest.skip(f"{numpy_spec_id} has no {split} split")
+    skip_unless_context_shown(numpy_spec_id, context)
     counts = run_and_compare(
         numpy_spec_id, context=context, history_len=history_len, split=split, trial_episodes=trial_episodes
     )
@@ -249,6 +256,7 @@ def test_reset_mask_resets_only_masked_slots() -> None:
 
 # -- observation layout -------------------------------------------------------------------------
 def test_context_is_the_normalized_task_of_each_slot(numpy_spec_id: str) -> None:
+    skip_unless_context_shown(numpy_spec_id, "privileged")
     spec = mtml_rl.resolve_spec(numpy_spec_id)
     venv = gym.make_vec(numpy_spec_id, num_envs=8, context="privileged", split="train")
     obs, info = venv.reset(seed=SEED)
@@ -261,6 +269,7 @@ def test_context_is_the_normalized_task_of_each_slot(numpy_spec_id: str) -> None
 
 
 def test_visible_context_is_appended_to_the_observation(numpy_spec_id: str) -> None:
+    skip_unless_context_shown(numpy_spec_id, "visible")
     hidden = gym.make(numpy_spec_id, context="hidden")
     visible = gym.make(numpy_spec_id, context="visible")
     privileged = gym.make(numpy_spec_id, context="privileged")

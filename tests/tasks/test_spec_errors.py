@@ -295,6 +295,22 @@ def test_bad_keyword_on_a_new_spec_leaves_nothing_registered(spec_file: SpecFile
     assert env.spec is not None and env.spec.id == "mtml/MyCartPole-v0"
 
 
+@pytest.mark.parametrize("context", ["visible", "privileged"])
+def test_spec_without_privileged_context_refuses_to_show_it(spec_file: SpecFile, context: str) -> None:
+    def no_context(data: dict[str, Any]) -> None:
+        data["name"] = "BlindCartPole"
+        data["privileged_context"] = False
+
+    path = spec_file(no_context)
+    before = dict(gym.registry)
+    with pytest.raises(TaskError, match=r"declares privileged_context: false.*use context='hidden'"):
+        mtml_rl.make(path, context=context)
+    with pytest.raises(TaskError, match=r"declares privileged_context: false"):
+        mtml_rl.make_vec(path, num_envs=2, context=context)
+    assert dict(gym.registry) == before
+    assert mtml_rl.make(path).observation_space.shape == (4,)
+
+
 # -- unknown ids ------------------------------------------------------------------------------
 def test_gym_make_unknown_id_suggests_the_close_one() -> None:
     with pytest.raises(gym.error.NameNotFound, match="Did you mean: `CartPole`"):
