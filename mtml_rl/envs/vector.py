@@ -26,7 +26,9 @@ class MultiTaskVectorEnv(VectorEnv[Any, Any, Any]):
     ``info["final_obs"]`` and ``info["_final_obs"]`` hold the last observation of the
     finished episodes, ``info["final_task_index"]`` the task index each slot ran before
     the reset and, where the family defines success, ``info["final_is_success"]``. The
-    time limit only ever sets ``truncated``.
+    time limit only ever sets ``truncated``. ``autoreset_mode=AutoresetMode.NEXT_STEP``
+    selects Gymnasium's other convention (what its batched CartPole uses): a finished
+    slot returns its final observation and resets on the next call.
 
     :param spec: a registered id, a spec file path or a :class:`TaskSpec`
     :param num_envs: number of slots
@@ -39,6 +41,7 @@ class MultiTaskVectorEnv(VectorEnv[Any, Any, Any]):
     :param trial_episodes: a slot keeps its task and history window for this many
         consecutive episodes (a trial); ``reset()`` always starts new trials
     :param render_mode: ``None`` or ``"rgb_array"`` (renders slot 0)
+    :param autoreset_mode: ``SAME_STEP`` (default; what SB3 expects) or ``NEXT_STEP``
     """
 
     metadata: dict[str, Any] = {  # noqa: RUF012
@@ -59,6 +62,7 @@ class MultiTaskVectorEnv(VectorEnv[Any, Any, Any]):
         max_episode_steps: int | None = None,
         trial_episodes: int = 1,
         render_mode: str | None = None,
+        autoreset_mode: str | AutoresetMode = AutoresetMode.SAME_STEP,
     ) -> None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
             raise TaskError(f"num_envs must be a positive integer, got {num_envs!r}")
@@ -94,6 +98,9 @@ class MultiTaskVectorEnv(VectorEnv[Any, Any, Any]):
         self.action_space = batch_space(self.single_action_space, num_envs)
         self._elapsed = np.zeros(num_envs, dtype=np.int64)
         self._all = np.arange(num_envs, dtype=np.int64)
+        self.autoreset_mode = _autoreset_mode(autoreset_mode)
+        self.metadata = {**self.metadata, "autoreset_mode": self.autoreset_mode}
+        self._prev_done = np.zeros(num_envs, dtype=bool)
 
     # -- tasks ----------------------------------------------------------------------------
     @property
@@ -133,12 +140,15 @@ class MultiTaskVectorEnv(VectorEnv[Any, Any, Any]):
             idx = np.flatnonzero(np.asarray(options["reset_mask"], dtype=bool))
         self._slots.reset_slots(idx)
         self._elapsed[idx] = 0
+        self._prev_done[idx] = False
         return self._slots.observation(), {"task_index": self._slots.task_index.copy()}
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
-        """Step every slot; finished ones reset in the same call."""
+        """Step every slot; finished ones reset in this call (or the next, in NEXT_STEP mode)."""
         if not self._slots.seeded:
             raise TaskError("call reset() before step()")
+        if self.autoreset_mode == AutoresetMode.NEXT_STEP:
+            return self._step_next(self._check_actions(actions))
         reward, terminated = self._slots.step(self._check_actions(actions))
         self._elapsed += 1
         truncated = self._elapsed >= self.max_episode_steps
@@ -156,6 +166,33 @@ class MultiTaskVectorEnv(VectorEnv[Any, Any, Any]):
             self._slots.reset_slots(idx, copy_obs=False, new_trial=False)
             self._elapsed[idx] = 0
         info["task_index"] = self._slots.task_index.copy()
+        return self._slots.observation(), reward, terminated, truncated, info
+
+    def _step_next(
+        self, actions: np.ndarray
+    ) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        """Gymnasium's NEXT_STEP autoreset: slots that finished last step reset now.
+
+        Their action is ignored, their reward is 0 and their flags are false, as in
+        Gymnasium's own batched environments; the observation returned when an episode
+        ends is its final observation.
+        """
+        reward, terminated = self._slots.step(actions)
+        self._elapsed += 1
+        truncated = self._elapsed >= self.max_episode_steps
+        idx = np.flatnonzero(self._prev_done)
+        if idx.size:
+            self._slots.reset_slots(idx, copy_obs=False, new_trial=False)
+            self._elapsed[idx] = 0
+            reward[idx] = 0.0
+            terminated[idx] = False
+            truncated[idx] = False
+        self._prev_done = terminated | truncated
+        info: dict[str, Any] = {"task_index": self._slots.task_index.copy()}
+        if self._prev_done.any():
+            success = self._slots.success()
+            if success is not None:
+                info["is_success"] = success & self._prev_done
         return self._slots.observation(), reward, terminated, truncated, info
 
     def _check_actions(self, actions: Any) -> np.ndarray:
@@ -180,3 +217,14 @@ class MultiTaskVectorEnv(VectorEnv[Any, Any, Any]):
         if self.render_mode is None:
             return None
         return (self.family.render_rgb(self._slots.state[:, :1], self._slots.params[:, :1]),)
+
+
+def _autoreset_mode(mode: str | AutoresetMode) -> AutoresetMode:
+    """Parse an autoreset mode; only SAME_STEP and NEXT_STEP are supported."""
+    try:
+        parsed = AutoresetMode(mode)
+    except ValueError:
+        raise TaskError(f"autoreset_mode must be 'SameStep' or 'NextStep', got {mode!r}") from None
+    if parsed not in (AutoresetMode.SAME_STEP, AutoresetMode.NEXT_STEP):
+        raise TaskError(f"autoreset_mode {parsed.value!r} is not supported; use SameStep or NextStep")
+    return parsed

@@ -18,6 +18,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium import spaces
+from gymnasium.vector import AutoresetMode
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
 import mtml_rl
@@ -158,6 +159,46 @@ def test_vector_env_equals_single_envs_with_fixed_tasks(numpy_spec_id: str) -> N
         for i in range(NUM_ENVS):
             assert_obs_equal(slot(obs, i), first[i])
     assert venv.unwrapped.current_tasks() == expected  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("history_len", [0, 3])
+def test_next_step_autoreset_equals_single_envs(numpy_spec_id: str, history_len: int) -> None:
+    """NEXT_STEP: a finished slot returns its final observation, then resets on the next step
+    (action ignored, reward 0, flags false), exactly like a single env reset by hand."""
+    venv = gym.make_vec(
+        numpy_spec_id,
+        num_envs=NUM_ENVS,
+        max_episode_steps=TIME_LIMIT,
+        history_len=history_len,
+        autoreset_mode=AutoresetMode.NEXT_STEP,
+    )
+    assert venv.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP
+    singles = [
+        gym.make(numpy_spec_id, max_episode_steps=TIME_LIMIT, history_len=history_len) for _ in range(4)
+    ]
+    obs, _ = venv.reset(seed=SEED)
+    expected = [env.reset(seed=SEED + i)[0] for i, env in enumerate(singles)]
+    pending = [False] * NUM_ENVS
+    resets = 0
+    for t, actions in enumerate(random_actions(venv.action_space, STEPS, seed=SEED)):
+        for i in range(NUM_ENVS):
+            assert_obs_equal(slot(obs, i), expected[i], f"step {t} slot {i} obs")
+        obs, reward, terminated, truncated, _ = venv.step(actions)
+        for i, env in enumerate(singles):
+            if pending[i]:
+                expected[i], _ = env.reset()
+                assert (reward[i], terminated[i], truncated[i]) == (0.0, False, False)
+                pending[i], resets = False, resets + 1
+                continue
+            expected[i], r, term, trunc, _ = env.step(slot(actions, i))
+            assert (reward[i], terminated[i], truncated[i]) == (r, term, trunc), f"step {t} slot {i}"
+            pending[i] = term or trunc
+    assert resets > 0
+
+
+def test_unknown_autoreset_mode_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="autoreset_mode"):
+        MultiTaskVectorEnv(CARTPOLE_ID, num_envs=2, autoreset_mode="sometimes")
 
 
 def test_cartpole_run_covers_termination_and_time_limit() -> None:
