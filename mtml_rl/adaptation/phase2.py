@@ -39,6 +39,8 @@ class Phase2Config:
     :param learning_rate: Adam's step size
     :param arch: history encoder architecture
     :param history_len: ``H``
+    :param trial_episodes: episodes per trial of the rollouts (the history carries over
+        them, as in phase 1 and at deployment)
     :param seed: seed of rollouts and initialization
     """
 
@@ -50,6 +52,7 @@ class Phase2Config:
     learning_rate: float = 1e-3
     arch: str = "mlp"
     history_len: int = 16
+    trial_episodes: int = 1
     seed: int = 0
 
 
@@ -155,7 +158,12 @@ def train_adaptation(
     th.manual_seed(cfg.seed)
     latent_dim = acting_extractor(model.policy).latent_dim
     venv = MultiTaskVectorEnv(
-        spec, num_envs=cfg.n_envs, split="train", context="privileged", history_len=cfg.history_len
+        spec,
+        num_envs=cfg.n_envs,
+        split="train",
+        context="privileged",
+        history_len=cfg.history_len,
+        trial_episodes=cfg.trial_episodes,
     )
     row_dim = venv.slots.layout.row_dim
     module = AdaptationModule(cfg.history_len, row_dim, latent_dim, arch=cfg.arch)

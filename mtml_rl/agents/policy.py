@@ -45,6 +45,9 @@ class AdaptAgent:
     with a ``context`` entry, so the agent fills that entry with NaN: nothing downstream
     reads it while the adaptation module supplies ``z``, and a NaN would show if it did.
 
+    Run it with ``trial_episodes`` equal to :attr:`trial_episodes` (the run's) to deploy
+    it as trained: the history window then carries over the episodes of a trial.
+
     :param run: an ``adapt`` run whose phase 2 has finished
     :param module: its adaptation module (loaded from the run if omitted)
     """
@@ -58,6 +61,7 @@ class AdaptAgent:
             module if module is not None else AdaptationModule.load(run.path / "final" / MODULE_FILE)
         )
         self.requirements = ObsRequirements("hidden", run.config.history_len)
+        self.trial_episodes = run.config.trial_episodes or 1
         space = run.model.observation_space
         self.context_dim = int(space["context"].shape[0])  # type: ignore[index]
 

@@ -323,6 +323,7 @@ def run_phase2(run: Run, n_envs: int) -> None:
         epochs=config.adapt_epochs,
         arch=config.history_arch,
         history_len=config.history_len,
+        trial_episodes=config.trial_episodes or 1,
         seed=config.seed,
     )
     logger = run.model.logger
