@@ -1,0 +1,207 @@
+"""Bad input: one clear message, exit code 2 from the CLI, no traceback, the old run untouched."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from training_helpers import CARTPOLE, ConfigFactory, file_hashes, small_config
+
+from mtml_rl.cli.main import main
+from mtml_rl.errors import CheckpointError, ConfigError, MtmlError, UnknownNameError
+from mtml_rl.training import Run, TrainConfig, resume, train
+
+CHEAP_FLAGS = [
+    "--timesteps", "256", "--n-envs", "4", "--eval-freq", "0", "--save-freq", "0", "--quiet",
+    "--hyperparams", "n_steps:64", "batch_size:64", "n_epochs:1",
+]  # fmt: skip
+
+
+def cli_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    """Run the CLI, expect exit code 2 and one error line without a traceback; return it."""
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "Traceback" not in err
+    assert err.startswith("mtml-rl train: error: ")
+    assert err.strip().count("\n") == 0, f"expected one line, got:\n{err}"
+    return err
+
+
+@pytest.fixture(scope="module")
+def checkpointed_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished small run with checkpoints at steps 512 and 1024 (copy it before changing it)."""
+    out = tmp_path_factory.mktemp("checkpointed") / "run"
+    train(small_config(out, timesteps=1024, save_freq=512), progress=False)
+    return out
+
+
+@pytest.fixture
+def run_copy(checkpointed_run: Path, tmp_path: Path) -> Path:
+    """A private copy of the checkpointed run."""
+    target = tmp_path / "copy"
+    shutil.copytree(checkpointed_run, target)
+    return target
+
+
+# -- unknown names --------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (["--method", "oracel"], "did you mean 'oracle'"),
+        (["--algo", "ppo2"], "did you mean 'ppo'"),
+        (["--hyperparams", "learning_rat:0.001"], "did you mean 'learning_rate'"),
+        (["--algo", "sac"], "does not support discrete action spaces"),
+        (["--algo", "td3"], "use one of ppo, a2c"),
+        (["--env", "mtml/CartPol-v0"], "CartPole-v0"),
+        (["--history-arch", "lstm"], "gru"),
+    ],
+    ids=["method", "algo", "hyperparameter", "sac-discrete", "td3-discrete", "env", "history-arch"],
+)
+def test_cli_rejects_unknown_names(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, flags: list[str], expected: str
+) -> None:
+    out = tmp_path / "run"
+    err = cli_error(capsys, ["train", "--env", CARTPOLE, "--out", str(out), *CHEAP_FLAGS, *flags])
+    assert expected in err
+    assert not out.exists(), "a rejected config must not create its run directory"
+
+
+@pytest.mark.parametrize(
+    ("fields", "error", "expected"),
+    [
+        ({"method": "oracel"}, ConfigError, "did you mean 'oracle'"),
+        ({"algo": "ppo2"}, UnknownNameError, "did you mean 'ppo'"),
+        ({"hyperparams": {"learning_rat": 0.001}}, ConfigError, "did you mean 'learning_rate'"),
+        ({"hyperparams": {"n_step": 64}}, ConfigError, "did you mean 'n_steps'"),
+        ({"algo": "sac", "hyperparams": {}}, ConfigError, "does not support discrete"),
+        ({"timesteps": 0}, ConfigError, "timesteps must be a positive integer"),
+    ],
+)
+def test_api_rejects_bad_config(
+    config: ConfigFactory, fields: dict[str, Any], error: type[MtmlError], expected: str
+) -> None:
+    with pytest.raises(error, match=expected):
+        train(config(**fields), progress=False)
+
+
+def test_unknown_config_field_suggests(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="did you mean 'timesteps'"):
+        TrainConfig.from_dict({"timestep": 100})
+    bad = tmp_path / "config.yaml"
+    bad.write_text("method: oracle\nn_env: 4\n")
+    with pytest.raises(ConfigError, match="did you mean 'n_envs'"):
+        TrainConfig.from_yaml(bad)
+
+
+# -- an output directory that already holds a run -------------------------------------------
+def test_existing_run_is_refused_and_kept(capsys: pytest.CaptureFixture[str], run_copy: Path) -> None:
+    before = file_hashes(run_copy)
+    err = cli_error(capsys, ["train", "--env", CARTPOLE, "--out", str(run_copy), *CHEAP_FLAGS])
+    assert "already holds a run" in err and "--resume" in err and "--force" in err
+    assert file_hashes(run_copy) == before
+    with pytest.raises(ConfigError, match="already holds a run"):
+        train(small_config(run_copy), progress=False)
+    assert file_hashes(run_copy) == before
+
+
+def test_force_replaces_a_run(capsys: pytest.CaptureFixture[str], run_copy: Path) -> None:
+    code = main(["train", "--env", CARTPOLE, "--out", str(run_copy), "--force", *CHEAP_FLAGS])
+    assert code == 0, capsys.readouterr().err
+    assert not (run_copy / "checkpoints").exists(), "the old run's checkpoints must be gone"
+    assert Run.load(run_copy).model.num_timesteps == 256
+
+
+def test_non_empty_folder_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out = tmp_path / "notes"
+    out.mkdir()
+    (out / "todo.txt").write_text("keep me\n")
+    err = cli_error(capsys, ["train", "--env", CARTPOLE, "--out", str(out), *CHEAP_FLAGS])
+    assert "not empty" in err
+    assert (out / "todo.txt").read_text() == "keep me\n"
+
+
+# -- resume of a run that cannot go on ------------------------------------------------------
+def test_resume_after_spec_change_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, spec_file: Callable[..., Path]
+) -> None:
+    path = spec_file()
+    out = tmp_path / "run"
+    train(small_config(out, env=str(path), timesteps=1024, save_freq=512), progress=False)
+
+    def fewer_train_tasks(data: dict[str, Any]) -> None:
+        data["splits"]["train"] = 48
+
+    spec_file(fewer_train_tasks)
+    before = file_hashes(out)
+    err = cli_error(capsys, ["train", "--resume", str(out), "--timesteps", "2048", "--quiet"])
+    assert "changed since this run was trained" in err
+    with pytest.raises(CheckpointError, match="changed since this run was trained"):
+        Run.load(out)
+    assert file_hashes(out) == before
+
+
+def test_resume_without_checkpoint_is_refused(
+    capsys: pytest.CaptureFixture[str], config: ConfigFactory
+) -> None:
+    run = train(config(timesteps=512, save_freq=0), progress=False)
+    before = file_hashes(run.path)
+    err = cli_error(capsys, ["train", "--resume", str(run.path), "--timesteps", "1024", "--quiet"])
+    assert "no complete checkpoint" in err
+    assert file_hashes(run.path) == before
+
+
+def truncate(path: Path) -> None:
+    """Cut a file to half its length, as a crash or a full disk would."""
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def test_resume_of_corrupt_checkpoint_is_refused(capsys: pytest.CaptureFixture[str], run_copy: Path) -> None:
+    truncate(run_copy / "checkpoints" / "step_1024" / "model.zip")
+    before = file_hashes(run_copy)
+    err = cli_error(capsys, ["train", "--resume", str(run_copy), "--timesteps", "2048", "--quiet"])
+    assert "step_1024" in err and "corrupt" in err
+    assert file_hashes(run_copy) == before
+
+
+def test_resume_of_checkpoint_without_model_is_refused(
+    capsys: pytest.CaptureFixture[str], run_copy: Path
+) -> None:
+    (run_copy / "checkpoints" / "step_1024" / "model.zip").unlink()
+    before = file_hashes(run_copy)
+    err = cli_error(capsys, ["train", "--resume", str(run_copy), "--timesteps", "2048", "--quiet"])
+    assert "has no model.zip" in err
+    assert file_hashes(run_copy) == before
+
+
+def test_resume_of_a_folder_that_is_no_run(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    err = cli_error(capsys, ["train", "--resume", str(tmp_path / "nowhere"), "--quiet"])
+    assert "not a run directory" in err
+
+
+def test_resume_past_the_budget_is_refused(capsys: pytest.CaptureFixture[str], run_copy: Path) -> None:
+    before = file_hashes(run_copy)
+    err = cli_error(capsys, ["train", "--resume", str(run_copy), "--quiet"])
+    assert "at step 1024 already" in err
+    assert file_hashes(run_copy) == before
+
+
+@pytest.mark.parametrize("which", ["final", "best"])
+def test_load_of_missing_or_corrupt_model(run_copy: Path, which: str) -> None:
+    if which == "best":  # the checkpointed run evaluates never, so it has no best model
+        with pytest.raises(CheckpointError, match=r"has no model\.zip"):
+            Run.load(run_copy, which=which)
+        return
+    truncate(run_copy / which / "model.zip")
+    with pytest.raises(CheckpointError, match="corrupt"):
+        Run.load(run_copy, which=which)
+
+
+def test_resume_api_errors(run_copy: Path) -> None:
+    truncate(run_copy / "checkpoints" / "step_1024" / "model.zip")
+    with pytest.raises(CheckpointError, match="corrupt"):
+        resume(run_copy, timesteps=2048, progress=False)

@@ -1,0 +1,159 @@
+"""Resume: the step counter and logs go on from the last checkpoint; reproducible; atomic saves."""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import BaseCallback
+from training_helpers import PENDULUM, assert_same_params, file_hashes, small_config
+
+from mtml_rl.training import Run, resume, train
+from mtml_rl.training.rundir import list_checkpoints
+
+train_module = importlib.import_module("mtml_rl.training.train")  # the package exports train()
+
+INTERRUPT_AT = 1600
+"""The step at which the interrupted run stops: past its checkpoint at 1024 and its log at 1536."""
+
+
+class Interrupt(BaseCallback):
+    """Raises ``KeyboardInterrupt`` once ``at`` steps are done, like Ctrl-C would."""
+
+    def __init__(self, at: int) -> None:
+        super().__init__()
+        self.at = at
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps >= self.at:
+            raise KeyboardInterrupt
+        return True
+
+
+def interrupted_run(out: Path, monkeypatch: pytest.MonkeyPatch, **fields: Any) -> Path:
+    """Train ``fields`` with checkpoints every 512 steps and stop it at :data:`INTERRUPT_AT`."""
+    original: Callable[..., list[BaseCallback]] = train_module._callbacks
+    with monkeypatch.context() as patch:
+        patch.setattr(
+            train_module, "_callbacks", lambda *a, **k: [*original(*a, **k), Interrupt(INTERRUPT_AT)]
+        )
+        with pytest.raises(KeyboardInterrupt):
+            train(small_config(out, timesteps=3072, save_freq=1024, **fields), progress=False)
+    return out
+
+
+def logged_rows(run_dir: Path) -> list[dict[str, str]]:
+    """The rows of the run's CSV log that carry a step count."""
+    with open(run_dir / "logs" / "progress.csv", newline="") as handle:
+        return [row for row in csv.DictReader(handle) if row.get("time/total_timesteps")]
+
+
+def steps_of(rows: list[dict[str, str]]) -> list[int]:
+    return [int(float(row["time/total_timesteps"])) for row in rows]
+
+
+@pytest.fixture(scope="module")
+def interrupted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run stopped at step 1600 whose last checkpoint is at 1024 (copy it before use)."""
+    with pytest.MonkeyPatch.context() as patch:
+        return interrupted_run(tmp_path_factory.mktemp("interrupted") / "run", patch)
+
+
+def copy_of(run_dir: Path, target: Path) -> Path:
+    shutil.copytree(run_dir, target)
+    return target
+
+
+def test_interrupted_run_is_recorded(interrupted: Path) -> None:
+    status = json.loads((interrupted / "run.json").read_text())
+    assert status == {"status": "interrupted", "steps": INTERRUPT_AT}
+    assert [c.steps for c in list_checkpoints(interrupted)] == [1024]
+    assert not (interrupted / "final").exists()
+
+
+def test_resume_continues_from_last_checkpoint(interrupted: Path, tmp_path: Path) -> None:
+    run_dir = copy_of(interrupted, tmp_path / "run")
+    before = logged_rows(run_dir)
+    assert max(steps_of(before)) > 1024, "the interrupted run logged past its checkpoint"
+    run = resume(run_dir, progress=False)
+    assert run.model.num_timesteps == 3072
+    after = logged_rows(run_dir)
+    kept = [row for row in before if int(float(row["time/total_timesteps"])) <= 1024]
+    for old_row, new_row in zip(kept, after[: len(kept)], strict=True):  # new columns may be added
+        assert {k: new_row[k] for k in old_row} == old_row, "rows up to the checkpoint are kept as they were"
+        assert not any(new_row[k] for k in new_row.keys() - old_row.keys())
+    new_steps = steps_of(after[len(kept) :])
+    assert new_steps and min(new_steps) > 1024 and max(new_steps) == 3072
+    assert new_steps == sorted(new_steps), "the step counter goes on from the checkpoint"
+    assert [c.steps for c in list_checkpoints(run_dir)] == [1024, 2048, 3072]
+    assert json.loads((run_dir / "run.json").read_text()) == {"status": "finished", "steps": 3072}
+    assert len((run_dir / "command.txt").read_text().splitlines()) == 2
+    assert Run.load(run_dir).model.num_timesteps == 3072
+
+
+def test_resume_twice_gives_identical_parameters(interrupted: Path, tmp_path: Path) -> None:
+    first = resume(copy_of(interrupted, tmp_path / "a"), progress=False)
+    second = resume(copy_of(interrupted, tmp_path / "b"), progress=False)
+    assert_same_params(first.model, second.model)
+    assert [r.ret for r in first.evaluate("test-interpolation")] == [
+        r.ret for r in second.evaluate("test-interpolation")
+    ]
+
+
+def test_resume_off_policy_with_normalization(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SAC resumes with its replay buffer and normalization statistics, reproducibly."""
+    hyperparams = {
+        "learning_starts": 64,
+        "batch_size": 32,
+        "train_freq": 2,
+        "buffer_size": 4096,
+        "normalize": True,
+        "policy_kwargs": {"net_arch": [16]},
+    }
+    fields = {"env": PENDULUM, "algo": "sac", "n_envs": 4, "hyperparams": hyperparams}
+    base = interrupted_run(tmp_path / "base", monkeypatch, **fields)
+    assert (base / "checkpoints" / "step_1024" / "replay_buffer.pkl").is_file()
+    assert (base / "checkpoints" / "step_1024" / "vecnormalize.pkl").is_file()
+    runs = [resume(copy_of(base, tmp_path / name), progress=False) for name in ("a", "b")]
+    assert_same_params(runs[0].model, runs[1].model)
+    for run in runs:
+        assert run.normalizer is not None and run.normalizer.obs_rms["obs"].count > 3072
+
+
+def test_resume_with_more_timesteps(tmp_path: Path) -> None:
+    run = train(small_config(tmp_path / "run", timesteps=1024, save_freq=512), progress=False)
+    longer = resume(run.path, timesteps=2048, progress=False)
+    assert longer.model.num_timesteps == 2048
+    assert steps_of(logged_rows(run.path))[-1] == 2048
+
+
+def test_failed_checkpoint_leaves_no_partial_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A save that fails midway leaves no ``checkpoints/step_*`` folder; the previous one is intact."""
+    out = tmp_path / "run"
+    checkpoints = out / "checkpoints"
+    original_save = PPO.save
+    seen: dict[str, dict[str, str]] = {}
+
+    def failing_save(self: PPO, path: Any, *args: Any, **kwargs: Any) -> None:
+        if not (checkpoints / "step_512").is_dir():
+            original_save(self, path, *args, **kwargs)
+            return
+        seen["before"] = file_hashes(checkpoints / "step_512")
+        Path(path).write_bytes(b"PK\x03\x04 half a zip")  # the disk fills up midway
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(PPO, "save", failing_save)
+    with pytest.raises(OSError, match="No space left"):
+        train(small_config(out, timesteps=2048, save_freq=512), progress=False)
+    assert sorted(p.name for p in checkpoints.iterdir()) == ["step_512"], "no partial or temporary folder"
+    assert file_hashes(checkpoints / "step_512") == seen["before"]
+    assert json.loads((out / "run.json").read_text())["status"] == "interrupted"
+    monkeypatch.setattr(PPO, "save", original_save)
+    assert resume(out, progress=False).model.num_timesteps == 2048
