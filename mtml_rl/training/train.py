@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 import shutil
 import sys
@@ -378,9 +379,17 @@ def _callbacks(run: Run, stack: EnvStack, total: int, progress: bool | None) -> 
     ]
 
 
+def _recorded_best(path: Path) -> float:
+    """The train return of the run's best model so far (a resumed run keeps it unless beaten)."""
+    try:
+        return float(json.loads((path / "best" / "eval.json").read_text())["train_return_mean"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return -np.inf
+
+
 def _evaluator(run: Run) -> Callable[[int], None]:
     """Evaluate on every split's first tasks; keep the best model by the train split."""
-    best = {"value": -np.inf}
+    best = {"value": _recorded_best(run.path)}
     splits = build_splits(run.spec)
 
     def evaluate(steps: int) -> None:

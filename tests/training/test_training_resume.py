@@ -157,3 +157,17 @@ def test_failed_checkpoint_leaves_no_partial_folder(tmp_path: Path, monkeypatch:
     assert json.loads((out / "run.json").read_text())["status"] == "interrupted"
     monkeypatch.setattr(PPO, "save", original_save)
     assert resume(out, progress=False).model.num_timesteps == 2048
+
+
+def test_resume_keeps_a_better_best_model(tmp_path: Path) -> None:
+    """The best model of a resumed run is replaced only by a better evaluation than before."""
+    run = train(small_config(tmp_path / "run", timesteps=1024, save_freq=512, eval_freq=512), progress=False)
+    record = run.path / "best" / "eval.json"
+    unbeatable = {"steps": 1024, "train_return_mean": 1e9}
+    record.write_text(json.dumps(unbeatable))
+    kept = file_hashes(run.path / "best")
+    resume(run.path, timesteps=2048, progress=False)
+    assert file_hashes(run.path / "best") == kept
+    record.write_text(json.dumps({"steps": 1024, "train_return_mean": -1e9}))
+    resume(run.path, timesteps=3072, progress=False)
+    assert json.loads(record.read_text())["steps"] > 2048
