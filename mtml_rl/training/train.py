@@ -16,6 +16,7 @@ import numpy as np
 import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import VecNormalize
@@ -296,14 +297,24 @@ def _learn(
         )
     except BaseException:
         rundir.write_status(path, "interrupted", int(model.num_timesteps))
+        _close_logs(model)
         raise
     _flush_logs(model)
     _save(path / "final", run, stack)
-    if config.method == "adapt":
-        rundir.write_status(path, "phase2", int(model.num_timesteps))
-        run_phase2(run, stack.venv.num_envs)
+    try:
+        if config.method == "adapt":
+            rundir.write_status(path, "phase2", int(model.num_timesteps))
+            run_phase2(run, stack.venv.num_envs)
+    finally:
+        _close_logs(model)
     rundir.write_status(path, "finished", int(model.num_timesteps))
     return run
+
+
+def _close_logs(model: BaseAlgorithm) -> None:
+    """Close the run's log files; later calls on the model log nowhere instead."""
+    model.logger.close()
+    model.set_logger(Logger(folder=None, output_formats=[]))
 
 
 def _flush_logs(model: BaseAlgorithm) -> None:
