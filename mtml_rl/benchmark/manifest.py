@@ -1,0 +1,119 @@
+"""``<out>/trials.json``: every trial of a benchmark with its status and last error.
+
+The manifest is the benchmark's memory across invocations: a failed trial keeps its
+error text and traceback until a later run finishes it. Whether a trial is done is
+decided from its run directory (``run.json``) and evaluation, not from the manifest,
+so a deleted run is retrained even if the manifest says it finished.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mtml_rl.benchmark.trials import FAILED, FINISHED, Trial, TrialOutcome
+from mtml_rl.io import atomic_write_json
+
+MANIFEST_FILE = "trials.json"
+MANIFEST_VERSION = 1
+PENDING = "pending"
+RUNNING = "running"
+INTERRUPTED = "interrupted"
+
+
+@dataclass
+class TrialRecord:
+    """A trial's entry in the manifest.
+
+    :param name: ``<spec>-<method>-s<seed>``
+    :param env: spec id or absolute spec path
+    :param method: the method
+    :param seed: the seed
+    :param run_dir: absolute run directory
+    :param status: ``pending``, ``running``, ``finished``, ``failed`` or ``interrupted``
+    :param error: the last failure's ``"<Type>: <message>"`` (``None`` once finished)
+    :param traceback: the last failure's traceback
+    :param attempts: how many times it was started
+    :param wall_s: seconds of the last attempt
+    :param updated: when the entry last changed (ISO 8601, UTC)
+    """
+
+    name: str
+    env: str
+    method: str
+    seed: int
+    run_dir: str
+    status: str = PENDING
+    error: str | None = None
+    traceback: str | None = None
+    attempts: int = 0
+    wall_s: float = 0.0
+    updated: str = field(default_factory=lambda: _now())
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+class Manifest:
+    """The trials of one benchmark folder, saved atomically after every change.
+
+    :param path: the ``trials.json`` file
+    :param benchmark: the benchmark config (plain data) recorded with it
+    :param records: the trials' entries by name
+    """
+
+    def __init__(self, path: Path, benchmark: dict[str, Any], records: dict[str, TrialRecord]) -> None:
+        self.path = path
+        self.benchmark = benchmark
+        self.records = records
+
+    @classmethod
+    def open(cls, path: Path, benchmark: dict[str, Any], trials: list[Trial]) -> Manifest:
+        """Load ``path`` (if any), keep its entries of ``trials``, add the missing ones."""
+        old: dict[str, TrialRecord] = {}
+        try:
+            data = json.loads(path.read_text())
+            old = {r["name"]: TrialRecord(**r) for r in data.get("trials", [])}
+        except (OSError, ValueError, TypeError, KeyError):
+            pass
+        records = {
+            t.name: old.get(t.name) or TrialRecord(t.name, t.env, t.method, t.seed, t.run_dir) for t in trials
+        }
+        return cls(path, benchmark, records)
+
+    def save(self) -> None:
+        """Write the manifest."""
+        atomic_write_json(
+            self.path,
+            {
+                "version": MANIFEST_VERSION,
+                "benchmark": self.benchmark,
+                "updated": _now(),
+                "trials": [asdict(r) for r in self.records.values()],
+            },
+        )
+
+    def mark(self, name: str, status: str, *, started: bool = False) -> None:
+        """Set a trial's status (``started`` counts an attempt)."""
+        record = self.records[name]
+        record.status = status
+        record.attempts += int(started)
+        record.updated = _now()
+        if status == FINISHED:
+            record.error = record.traceback = None
+
+    def record(self, outcome: TrialOutcome) -> None:
+        """Store a trial's outcome and save."""
+        record = self.records[outcome.name]
+        record.status = outcome.status
+        record.wall_s = round(outcome.wall_s, 2)
+        record.updated = _now()
+        if outcome.status == FAILED:
+            record.error, record.traceback = outcome.error, outcome.traceback
+        else:
+            record.error = record.traceback = None
+        self.save()

@@ -1,0 +1,176 @@
+"""``run_benchmark``: plan the grid, skip what is done, run the rest, then compare."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from mtml_rl.benchmark.backends import TrialFn, run_local, run_ray
+from mtml_rl.benchmark.config import BenchmarkConfig
+from mtml_rl.benchmark.evaluation import compare_trials
+from mtml_rl.benchmark.interim import Comparison
+from mtml_rl.benchmark.manifest import INTERRUPTED, MANIFEST_FILE, RUNNING, Manifest, TrialRecord
+from mtml_rl.benchmark.trials import FINISHED, Trial, TrialOutcome, plan_trials, run_trial, trial_done
+
+REPORT_DIR = "report"
+
+
+@dataclass(frozen=True)
+class BenchmarkResult:
+    """What a benchmark invocation did.
+
+    :param out_dir: the benchmark folder
+    :param records: every trial's manifest entry
+    :param ran: trials run (trained and/or evaluated) and finished by this invocation
+    :param skipped: trials already done before it
+    :param failed: trials that failed (their errors are in ``records`` and ``trials.json``)
+    :param comparison: the compare report (``None`` if evaluation is off or nothing finished)
+    """
+
+    out_dir: Path
+    records: list[TrialRecord]
+    ran: list[str]
+    skipped: list[str]
+    failed: list[str]
+    comparison: Comparison | None
+
+    @property
+    def ok(self) -> bool:
+        """Whether every trial of the grid is finished."""
+        return not self.failed
+
+
+class TrialProgress:
+    """A rich progress bar over trials, with one line per ended trial.
+
+    :param total: trials in the grid
+    :param enabled: show anything at all
+    """
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.console = Console(stderr=True)
+        self.enabled = enabled
+        self.progress = Progress(
+            TextColumn("[bold]trials"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}"),
+            console=self.console,
+            disable=not enabled,
+        )
+        self.task = self.progress.add_task("", total=total)
+
+    def __enter__(self) -> TrialProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.progress.stop()
+
+    def skipped(self, names: Sequence[str]) -> None:
+        """Count trials that were already done."""
+        if names and self.enabled:
+            self.progress.console.print(f"[dim]skipping {len(names)} finished trial(s)[/dim]")
+        self.progress.advance(self.task, len(names))
+
+    def ended(self, outcome: TrialOutcome) -> None:
+        """Count a trial that ended and say how."""
+        if self.enabled:
+            if outcome.status == FINISHED:
+                line = f"[green]done[/green]   {outcome.name} ({outcome.wall_s:.0f}s)"
+            else:
+                line = f"[red]failed[/red] {outcome.name}: {outcome.error}"
+            self.progress.console.print(line, markup=True, highlight=False)
+        self.progress.update(self.task, advance=1, description=outcome.name)
+
+
+def run_benchmark(
+    config: BenchmarkConfig,
+    *,
+    force: bool = False,
+    progress: bool | None = None,
+    trial_fn: TrialFn = run_trial,
+) -> BenchmarkResult:
+    """Run every trial of the grid that is not done yet, then write the compare report.
+
+    :param config: the grid
+    :param force: retrain (and re-evaluate) every trial, replacing finished ones
+    :param progress: show the progress bar (default: when stderr is a terminal)
+    :param trial_fn: what a worker runs per trial (module-level; the default trains and evaluates)
+    """
+    trials = plan_trials(config)
+    out = config.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    if force:
+        _clear(trials)
+    done = [t for t in trials if trial_done(t)]
+    todo = [t for t in trials if t not in done]
+    manifest = Manifest.open(out / MANIFEST_FILE, config.to_dict(), trials)
+    for trial in done:
+        manifest.mark(trial.name, FINISHED)
+    for trial in todo:
+        manifest.mark(trial.name, RUNNING, started=True)
+    manifest.save()
+    ran: list[str] = []
+    enabled = sys.stderr.isatty() if progress is None else progress
+    with TrialProgress(len(trials), enabled) as bar:
+        bar.skipped([t.name for t in done])
+
+        def on_done(trial: Trial, outcome: TrialOutcome) -> None:
+            manifest.record(outcome)
+            bar.ended(outcome)
+            if outcome.status == FINISHED:
+                ran.append(trial.name)
+
+        try:
+            _dispatch(config, todo, trial_fn, on_done)
+        except BaseException:
+            _mark_interrupted(manifest, todo)
+            raise
+    return _result(config, trials, manifest, ran, [t.name for t in done])
+
+
+def _dispatch(config: BenchmarkConfig, todo: list[Trial], trial_fn: TrialFn, on_done: Any) -> None:
+    threads = config.threads_per_worker
+    if config.backend == "ray":
+        num_cpus = config.workers * threads if config.workers else None
+        run_ray(todo, config.address, threads, trial_fn, on_done, num_cpus=num_cpus)
+    else:
+        run_local(todo, config.resolved_workers(), threads, trial_fn, on_done)
+
+
+def _clear(trials: Sequence[Trial]) -> None:
+    for trial in trials:
+        shutil.rmtree(trial.run_dir, ignore_errors=True)
+        shutil.rmtree(trial.eval_dir, ignore_errors=True)
+
+
+def _mark_interrupted(manifest: Manifest, todo: Sequence[Trial]) -> None:
+    for trial in todo:
+        if manifest.records[trial.name].status == RUNNING:
+            manifest.mark(trial.name, INTERRUPTED)
+    manifest.save()
+
+
+def _result(
+    config: BenchmarkConfig, trials: Sequence[Trial], manifest: Manifest, ran: list[str], skipped: list[str]
+) -> BenchmarkResult:
+    finished = [t for t in trials if manifest.records[t.name].status == FINISHED]
+    failed = [t.name for t in trials if manifest.records[t.name].status != FINISHED]
+    comparison = None
+    if config.evaluation.enabled and finished:
+        comparison = compare_trials(
+            [Path(t.eval_dir) for t in finished], config.out_dir / REPORT_DIR, config.name
+        )
+    return BenchmarkResult(config.out_dir, list(manifest.records.values()), ran, skipped, failed, comparison)

@@ -1,0 +1,212 @@
+"""Trials of a benchmark grid: planning them, deciding which are done, and running one.
+
+A trial is one (spec, method, seed) training run in ``<out>/runs/<spec>-<method>-s<seed>/``
+followed by its evaluation in ``<out>/eval/<spec>-<method>-s<seed>/``. Every path is
+absolute, so that a worker on another machine (Ray) writes where the driver reads.
+:func:`run_trial` is what a worker executes; it never raises for a failed trial but
+returns the error, so one crash cannot take the others down.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch as th
+
+from mtml_rl.benchmark.config import BenchmarkConfig, EvalSettings
+from mtml_rl.benchmark.evaluation import evaluate_trial, evaluation_is_current
+from mtml_rl.errors import ConfigError
+from mtml_rl.tasks.spec import resolve_spec
+from mtml_rl.training.builders import resolve_algo
+from mtml_rl.training.config import TrainConfig
+from mtml_rl.training.train import train
+
+FINISHED = "finished"
+FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One cell of the grid, with everything a worker needs (plain, picklable data).
+
+    :param name: ``<spec>-<method>-s<seed>``
+    :param env: the spec id, or the absolute path of a spec file
+    :param method: the method
+    :param seed: the training seed
+    :param run_dir: absolute path of its run directory
+    :param eval_dir: absolute path of its evaluation output
+    :param config: the resolved :class:`TrainConfig` as plain data
+    :param evaluation: the evaluation settings as plain data (``None``: no evaluation)
+    """
+
+    name: str
+    env: str
+    method: str
+    seed: int
+    run_dir: str
+    eval_dir: str
+    config: dict[str, Any]
+    evaluation: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    """What running a trial gave.
+
+    :param name: the trial's name
+    :param status: ``finished`` or ``failed``
+    :param trained: whether this attempt trained (``False``: a finished run was reused)
+    :param error: ``"<Type>: <message>"`` of a failure
+    :param traceback: the failure's formatted traceback
+    :param wall_s: seconds the attempt took
+    """
+
+    name: str
+    status: str
+    trained: bool = False
+    error: str | None = None
+    traceback: str | None = None
+    wall_s: float = 0.0
+
+
+def plan_trials(config: BenchmarkConfig) -> list[Trial]:
+    """Every (env, method, seed) trial of the grid, validated before anything runs.
+
+    Unknown envs or methods, methods a spec refuses (``oracle`` without privileged
+    context, simulator-backed specs) and bad TrainConfig fields raise here, with the fix.
+    """
+    out = config.out_dir
+    evaluation = _eval_data(config.evaluation)
+    trials: list[Trial] = []
+    for env in config.envs:
+        spec = resolve_spec(env)
+        env_id = str(Path(env).resolve()) if Path(env).is_file() else env
+        for method in config.methods:
+            for seed in config.seeds:
+                name = f"{spec.name}-{method}-s{seed}"
+                train_config = trial_config(config, env, env_id, method, seed, out / "runs" / name)
+                resolve_algo(train_config, spec)
+                trials.append(
+                    Trial(
+                        name,
+                        env_id,
+                        method,
+                        seed,
+                        str(out / "runs" / name),
+                        str(out / "eval" / name),
+                        train_config.to_dict(),
+                        evaluation,
+                    )
+                )
+    _check_unique(trials)
+    return trials
+
+
+def _eval_data(settings: EvalSettings) -> dict[str, Any] | None:
+    if not settings.enabled:
+        return None
+    return {
+        "splits": list(settings.splits),
+        "episodes": settings.episodes,
+        "seed": settings.seed,
+        "deterministic": settings.deterministic,
+    }
+
+
+def trial_config(
+    config: BenchmarkConfig, env: str, env_id: str, method: str, seed: int, run_dir: Path
+) -> TrainConfig:
+    """The trial's TrainConfig: ``train``, then the env's, then the method's overrides
+    (``hyperparams`` merged key by key), then the grid's own fields."""
+    values: dict[str, Any] = {}
+    if config.timesteps is not None:
+        values["timesteps"] = config.timesteps
+    for layer in (config.train, config.env_overrides.get(env, {}), config.method_overrides.get(method, {})):
+        for key, value in layer.items():
+            if key == "hyperparams" and isinstance(value, dict):
+                values["hyperparams"] = {**values.get("hyperparams", {}), **value}
+            else:
+                values[key] = value
+    values.update(
+        env=env_id, method=method, seed=seed, out=str(run_dir), num_threads=config.threads_per_worker
+    )
+    return TrainConfig.from_dict(values, source=f"trial {method} s{seed} on {env}")
+
+
+def _check_unique(trials: list[Trial]) -> None:
+    seen: dict[str, str] = {}
+    for trial in trials:
+        if trial.name in seen and seen[trial.name] != trial.env:
+            raise ConfigError(
+                f"envs {seen[trial.name]} and {trial.env} share the spec name of trial {trial.name}; "
+                "give one spec another name"
+            )
+        seen[trial.name] = trial.env
+
+
+def read_json_or_none(path: Path) -> Any:
+    """The JSON in ``path``, or ``None`` if it is missing or unreadable."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def run_finished(trial: Trial) -> bool:
+    """Whether the trial's run directory holds a finished run of exactly its config.
+
+    A finished run with a different config is an error: reusing it would mix budgets.
+    """
+    path = Path(trial.run_dir)
+    status = read_json_or_none(path / "run.json")
+    if not status or status.get("status") != FINISHED:
+        return False
+    recorded = TrainConfig.from_yaml(path / "config.yaml").to_dict()
+    changed = sorted(k for k in set(recorded) | set(trial.config) if recorded.get(k) != trial.config.get(k))
+    if changed:
+        raise ConfigError(
+            f"{path} holds a finished run whose config differs from this benchmark's in "
+            f"{', '.join(changed)}; use another --out, or pass --force to retrain every trial"
+        )
+    return True
+
+
+def trial_done(trial: Trial) -> bool:
+    """Whether the trial is trained and (if asked) evaluated with the current settings."""
+    if not run_finished(trial):
+        return False
+    return trial.evaluation is None or evaluation_is_current(Path(trial.eval_dir), trial.evaluation)
+
+
+def run_trial(trial: Trial) -> TrialOutcome:
+    """Train the trial unless its run is finished, then evaluate it unless that is current.
+
+    Runs in a worker process (local pool or Ray task). Failures are returned, not raised.
+    """
+    start = time.monotonic()
+    trained = False
+    try:
+        th.set_num_threads(int(trial.config["num_threads"]))
+        if not run_finished(trial):
+            shutil.rmtree(trial.eval_dir, ignore_errors=True)
+            config = TrainConfig.from_dict(dict(trial.config), source=trial.name)
+            train(config, force=True, progress=False, command=f"mtml-rl benchmark (trial {trial.name})")
+            trained = True
+        if trial.evaluation is not None and not evaluation_is_current(Path(trial.eval_dir), trial.evaluation):
+            evaluate_trial(Path(trial.run_dir), Path(trial.eval_dir), trial.evaluation)
+    except Exception as exc:
+        return TrialOutcome(
+            trial.name,
+            FAILED,
+            trained,
+            f"{type(exc).__name__}: {exc}",
+            traceback.format_exc(),
+            time.monotonic() - start,
+        )
+    return TrialOutcome(trial.name, FINISHED, trained, wall_s=time.monotonic() - start)
