@@ -1,0 +1,174 @@
+"""Grid files and flags: strict validation, overrides, planning; bad input exits 2 with one message."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from benchmark_helpers import CARTPOLE, tiny_grid
+
+from mtml_rl.benchmark.config import BenchmarkConfig
+from mtml_rl.benchmark.runner import run_benchmark
+from mtml_rl.benchmark.trials import plan_trials
+from mtml_rl.cli.main import main
+from mtml_rl.errors import ConfigError, MtmlError
+
+
+def write_grid(path: Path, data: dict[str, object]) -> Path:
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def cli_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    """Run the CLI, require exit code 2 and exactly one line on stderr; return it."""
+    assert main(argv) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"mtml-rl {argv[0]}: error: ")
+    return lines[0]
+
+
+def test_grid_file_loads_with_counts_overrides_and_relative_paths(tmp_path: Path) -> None:
+    spec = tmp_path / "MySpec.yaml"
+    data = yaml.safe_load((Path(__file__).parents[2] / "envs" / "CartPole.yaml").read_text())
+    spec.write_text(yaml.safe_dump({**data, "name": "MyCartPole"}))
+    grid = write_grid(
+        tmp_path / "grid.yaml",
+        {
+            "envs": ["MySpec.yaml", CARTPOLE],
+            "methods": ["dr", "adapt"],
+            "seeds": 2,
+            "timesteps": 500,
+            "out": str(tmp_path / "results"),
+            "train": {"n_envs": 4, "hyperparams": {"n_steps": 32, "n_epochs": 1}},
+            "env_overrides": {CARTPOLE: {"timesteps": 700}, "MySpec.yaml": {"n_envs": 2}},
+            "method_overrides": {"adapt": {"adapt_timesteps": 100, "hyperparams": {"n_epochs": 2}}},
+        },
+    )
+    config = BenchmarkConfig.from_yaml(grid)
+    assert config.seeds == [0, 1]
+    assert config.envs[0] == str(spec)
+    trials = {t.name: t for t in plan_trials(config)}
+    assert len(trials) == 2 * 2 * 2
+    assert trials["MyCartPole-dr-s0"].env == str(spec)
+    assert trials["MyCartPole-dr-s0"].config["n_envs"] == 2
+    assert trials["MyCartPole-dr-s0"].config["timesteps"] == 500
+    cart_adapt = next(t for t in trials.values() if t.env == CARTPOLE and t.method == "adapt" and t.seed == 1)
+    assert cart_adapt.config["timesteps"] == 700
+    assert cart_adapt.config["adapt_timesteps"] == 100
+    assert cart_adapt.config["hyperparams"] == {"n_steps": 32, "n_epochs": 2}
+    assert cart_adapt.config["num_threads"] == 1
+    assert Path(cart_adapt.run_dir).is_absolute()
+    assert Path(cart_adapt.run_dir) == (tmp_path / "results" / "runs" / cart_adapt.name).resolve()
+
+
+def test_two_specs_of_one_name_are_refused(tmp_path: Path) -> None:
+    spec = tmp_path / "CartPole.yaml"
+    spec.write_text((Path(__file__).parents[2] / "envs" / "CartPole.yaml").read_text())
+    with pytest.raises(ConfigError, match="share the spec name"):
+        plan_trials(tiny_grid(tmp_path / "out", envs=[str(spec), CARTPOLE]))
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"envs": [CARTPOLE], "method": ["dr"]}, "unknown key 'method'; did you mean 'methods'"),
+        (
+            {"envs": [CARTPOLE], "evaluation": {"episode": 2}},
+            "unknown key 'episode'; did you mean 'episodes'",
+        ),
+        ({"envs": [CARTPOLE], "train": {"timestep": 5}}, "unknown TrainConfig field 'timestep'"),
+        ({"envs": [CARTPOLE], "train": {"seed": 5}}, "'seed' is set by the grid"),
+        ({"envs": [CARTPOLE], "methods": ["adpat"]}, "unknown method 'adpat'; did you mean 'adapt'"),
+        ({"envs": [CARTPOLE], "backend": "slurm"}, "unknown backend 'slurm'"),
+        ({"envs": [CARTPOLE], "seeds": [0, 0]}, "seeds lists a value twice"),
+        ({"envs": [CARTPOLE], "address": "1.2.3.4:6379"}, "address is for the ray backend"),
+        ({"methods": ["dr"]}, "missing required key(s) envs"),
+        ({"envs": [CARTPOLE], "env_overrides": {"mtml/Pendulum-v0": {}}}, "not one of the grid's envs"),
+    ],
+)
+def test_bad_grid_files_name_the_key_and_the_fix(
+    tmp_path: Path, data: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        BenchmarkConfig.from_yaml(write_grid(tmp_path / "grid.yaml", data))
+    assert message in str(info.value)
+    assert str(tmp_path / "grid.yaml") in str(info.value)
+
+
+def test_cli_unknown_key_in_grid_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    grid = write_grid(tmp_path / "grid.yaml", {"envs": [CARTPOLE], "seed": [0]})
+    line = cli_error(capsys, ["benchmark", "--config", str(grid), "--quiet"])
+    assert "unknown key 'seed'; did you mean 'seeds'?" in line
+    assert not (tmp_path / "benchmark").exists()
+
+
+def test_cli_unknown_method(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    line = cli_error(capsys, ["benchmark", "--envs", CARTPOLE, "--methods", "oracel", "--out", str(out)])
+    assert "unknown method 'oracel'; did you mean 'oracle'?" in line
+    assert not out.exists()
+
+
+def test_cli_unknown_env(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    line = cli_error(capsys, ["benchmark", "--envs", "mtml/CartPol-v0", "--out", str(out)])
+    assert "unknown environment id 'mtml/CartPol-v0'; did you mean 'mtml/CartPole-v0'?" in line
+    assert not out.exists()
+
+
+def test_cli_method_the_spec_refuses(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    line = cli_error(
+        capsys, ["benchmark", "--envs", "mtml/AntDir-v0", "--methods", "dr", "--out", str(tmp_path)]
+    )
+    assert "simulator" in line
+
+
+def test_cli_unreachable_ray_address(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = [
+        "benchmark",
+        "--envs",
+        CARTPOLE,
+        "--methods",
+        "dr",
+        "--timesteps",
+        "100",
+        "--out",
+        str(tmp_path / "o"),
+    ]
+    line = cli_error(capsys, [*argv, "--backend", "ray", "--address", "127.0.0.1:1", "--quiet"])
+    assert "cannot reach a Ray cluster at 127.0.0.1:1" in line
+    assert "ray start --head" in line
+    assert not list((tmp_path / "o" / "runs").glob("*")) if (tmp_path / "o" / "runs").exists() else True
+
+
+def test_cli_malformed_ray_address(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = [
+        "benchmark",
+        "--envs",
+        CARTPOLE,
+        "--methods",
+        "dr",
+        "--out",
+        str(tmp_path),
+        "--address",
+        "nowhere",
+    ]
+    assert "is not host:port" in cli_error(capsys, argv)
+
+
+def test_cli_without_envs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert "pass --config FILE or --envs" in cli_error(capsys, ["benchmark"])
+
+
+def test_a_finished_run_of_another_config_is_not_reused(tmp_path: Path) -> None:
+    config = tiny_grid(tmp_path / "out", seeds=[0])
+    trial = plan_trials(config)[0]
+    run = Path(trial.run_dir)
+    run.mkdir(parents=True)
+    (run / "run.json").write_text(json.dumps({"status": "finished", "steps": 64}))
+    (run / "config.yaml").write_text(yaml.safe_dump({**trial.config, "timesteps": 64}))
+    with pytest.raises(MtmlError, match="differs from this benchmark's in timesteps; use another --out"):
+        run_benchmark(config, progress=False)

@@ -1,0 +1,80 @@
+"""The local backend on a 2-trial grid: both trials train and evaluate, a report is written,
+a rerun skips both without touching them, and a packed trial unpacks to the same files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from benchmark_helpers import file_state, tiny_grid
+
+from mtml_rl.benchmark.backends import _pack, unpack
+from mtml_rl.benchmark.config import BenchmarkConfig
+from mtml_rl.benchmark.runner import BenchmarkResult, run_benchmark
+from mtml_rl.benchmark.trials import plan_trials
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def grid(tmp_path_factory: pytest.TempPathFactory) -> BenchmarkConfig:
+    return tiny_grid(tmp_path_factory.mktemp("local") / "bench")
+
+
+@pytest.fixture(scope="module")
+def first(grid: BenchmarkConfig) -> BenchmarkResult:
+    return run_benchmark(grid, progress=False)
+
+
+def test_every_trial_finishes_in_its_absolute_run_dir(grid: BenchmarkConfig, first: BenchmarkResult) -> None:
+    assert first.ok
+    assert sorted(first.ran) == ["CartPole-dr-s0", "CartPole-dr-s1"]
+    for trial in plan_trials(grid):
+        run = Path(trial.run_dir)
+        assert run.is_absolute() and run.parent == grid.out_dir / "runs"
+        assert json.loads((run / "run.json").read_text()) == {"status": "finished", "steps": 1024}
+        assert (run / "final" / "model.zip").is_file()
+        assert (Path(trial.eval_dir) / "summary.json").is_file()
+
+
+def test_manifest_lists_every_trial_as_finished(grid: BenchmarkConfig, first: BenchmarkResult) -> None:
+    manifest = json.loads((grid.out_dir / "trials.json").read_text())
+    assert manifest["benchmark"]["envs"] == grid.envs
+    assert {t["name"]: (t["status"], t["error"], t["attempts"]) for t in manifest["trials"]} == {
+        "CartPole-dr-s0": ("finished", None, 1),
+        "CartPole-dr-s1": ("finished", None, 1),
+    }
+
+
+def test_compare_report_covers_both_seeds(first: BenchmarkResult) -> None:
+    assert first.comparison is not None
+    (row,) = first.comparison.rows
+    assert (row.method, row.split, row.runs, row.tasks) == ("dr", "test-interpolation", 2, 16)
+    report = first.comparison.report.read_text()
+    assert "| CartPole | dr |" in report
+    for name in ("results.json", "results.csv"):
+        assert (first.comparison.report_dir / name).is_file()
+
+
+def test_rerun_skips_finished_trials_and_keeps_their_files(
+    grid: BenchmarkConfig, first: BenchmarkResult
+) -> None:
+    before = file_state(grid.out_dir / "runs")
+    again = run_benchmark(grid, progress=False)
+    assert again.ok and again.ran == [] and sorted(again.skipped) == sorted(first.ran)
+    assert file_state(grid.out_dir / "runs") == before
+
+
+def test_a_packed_trial_unpacks_where_the_driver_expects_it(
+    grid: BenchmarkConfig, first: BenchmarkResult
+) -> None:
+    trial = plan_trials(grid)[0]
+    before = {k: v[0] for k, v in file_state(Path(trial.run_dir)).items()}
+    archive = _pack(trial)
+    shutil.rmtree(trial.run_dir)
+    shutil.rmtree(trial.eval_dir)
+    unpack(trial, archive)
+    assert {k: v[0] for k, v in file_state(Path(trial.run_dir)).items()} == before
+    assert (Path(trial.eval_dir) / "summary.json").is_file()

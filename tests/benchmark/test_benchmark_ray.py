@@ -1,0 +1,59 @@
+"""The ray backend against a local Ray started by the test: one task per trial, results in
+the benchmark folder, a rerun skips them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from benchmark_helpers import CARTPOLE, tiny_grid
+
+from mtml_rl.benchmark.runner import run_benchmark
+
+ray = pytest.importorskip("ray")
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def ray_address() -> Iterator[str]:
+    """A 2-CPU Ray on this machine; its address."""
+    context = ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield str(context.address_info["gcs_address"])
+    ray.shutdown()
+
+
+def test_grid_runs_as_ray_tasks(tmp_path: Path, ray_address: str) -> None:
+    grid = tiny_grid(tmp_path / "bench", backend="ray", address=ray_address, workers=None)
+    result = run_benchmark(grid, progress=False)
+    assert result.ok, [r.error for r in result.records]
+    assert sorted(result.ran) == ["CartPole-dr-s0", "CartPole-dr-s1"]
+    for name in result.ran:
+        run = grid.out_dir / "runs" / name
+        assert json.loads((run / "run.json").read_text())["status"] == "finished"
+        assert (grid.out_dir / "eval" / name / "summary.json").is_file()
+    assert result.comparison is not None and result.comparison.report.is_file()
+    assert ray.is_initialized()  # a Ray it did not start is left running
+
+    again = run_benchmark(grid, progress=False)
+    assert again.ran == [] and sorted(again.skipped) == sorted(result.ran)
+
+
+def test_cli_connects_to_the_cluster_by_address(tmp_path: Path, ray_address: str) -> None:
+    """A separate driver (the CLI in a subprocess) joins the test's Ray by its address."""
+    out = tmp_path / "bench"
+    argv = ["benchmark", "--envs", CARTPOLE, "--methods", "dr", "--timesteps", "500", "--out", str(out)]
+    argv += ["--backend", "ray", "--address", ray_address, "--no-eval", "--quiet"]
+    done = subprocess.run(
+        [sys.executable, "-m", "mtml_rl.cli.main", *argv],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "1 trial(s): 1 finished (1 run now, 0 already done), 0 failed" in done.stdout
+    assert json.loads((out / "runs" / "CartPole-dr-s0" / "run.json").read_text())["status"] == "finished"

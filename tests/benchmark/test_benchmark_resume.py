@@ -1,0 +1,59 @@
+"""A failed or killed trial is reported with its error and retried by the next run, which
+completes only the missing trial and loses (or touches) nothing that had finished."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from benchmark_helpers import BAD_HYPERPARAMETER, file_state, killing_trial, raising_trial, tiny_grid
+
+from mtml_rl.benchmark.runner import run_benchmark
+
+pytestmark = pytest.mark.slow
+
+
+def manifest(out: Path) -> dict[str, dict[str, object]]:
+    return {t["name"]: t for t in json.loads((out / "trials.json").read_text())["trials"]}
+
+
+def test_rerun_completes_only_the_failed_trial(tmp_path: Path) -> None:
+    grid = tiny_grid(tmp_path / "bench")
+    first = run_benchmark(grid, progress=False, trial_fn=raising_trial)
+    assert first.ran == ["CartPole-dr-s0"] and first.failed == ["CartPole-dr-s1"]
+    entry = manifest(grid.out_dir)["CartPole-dr-s1"]
+    assert entry["status"] == "failed"
+    assert f"ConfigError: unknown hyperparameter '{BAD_HYPERPARAMETER}'" in str(entry["error"])
+    assert "Traceback" in str(entry["traceback"])
+    assert first.comparison is not None and first.comparison.rows[0].runs == 1
+    finished = file_state(grid.out_dir / "runs" / "CartPole-dr-s0")
+    evaluated = file_state(grid.out_dir / "eval" / "CartPole-dr-s0")
+
+    second = run_benchmark(grid, progress=False)
+    assert second.ok
+    assert second.ran == ["CartPole-dr-s1"] and second.skipped == ["CartPole-dr-s0"]
+    assert file_state(grid.out_dir / "runs" / "CartPole-dr-s0") == finished
+    assert file_state(grid.out_dir / "eval" / "CartPole-dr-s0") == evaluated
+    retried = grid.out_dir / "runs" / "CartPole-dr-s1"
+    assert json.loads((retried / "run.json").read_text())["status"] == "finished"
+    assert not (retried / "partial.txt").exists()  # the crashed attempt's leftovers are replaced
+    entries = manifest(grid.out_dir)
+    assert {n: (e["status"], e["error"]) for n, e in entries.items()} == {
+        "CartPole-dr-s0": ("finished", None),
+        "CartPole-dr-s1": ("finished", None),
+    }
+    assert entries["CartPole-dr-s1"]["attempts"] == 2 and entries["CartPole-dr-s0"]["attempts"] == 1
+    assert second.comparison is not None and second.comparison.rows[0].runs == 2
+
+
+def test_a_killed_worker_fails_only_its_trial(tmp_path: Path) -> None:
+    grid = tiny_grid(tmp_path / "bench", workers=1)
+    result = run_benchmark(grid, progress=False, trial_fn=killing_trial)
+    assert result.ran == ["CartPole-dr-s0"] and result.failed == ["CartPole-dr-s1"]
+    entry = manifest(grid.out_dir)["CartPole-dr-s1"]
+    assert entry["status"] == "failed" and str(entry["error"]).startswith("WorkerDied:")
+    assert (
+        json.loads((grid.out_dir / "runs" / "CartPole-dr-s0" / "run.json").read_text())["status"]
+        == "finished"
+    )

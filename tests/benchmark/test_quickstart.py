@@ -1,0 +1,67 @@
+"""The quickstart end to end at a reduced budget: trains dr, oracle and adapt, evaluates them
+on three splits, prints the table and writes the report with its pictures."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mtml_rl.benchmark.quickstart import (
+    DEFAULT_TIMESTEPS,
+    TIMESTEPS_VARIABLE,
+    quickstart_config,
+    resolve_timesteps,
+)
+from mtml_rl.cli.main import main
+from mtml_rl.errors import ConfigError
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def test_budget_comes_from_the_flag_then_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(TIMESTEPS_VARIABLE, raising=False)
+    assert resolve_timesteps(None) == DEFAULT_TIMESTEPS
+    monkeypatch.setenv(TIMESTEPS_VARIABLE, "3000")
+    assert resolve_timesteps(None) == 3000
+    assert resolve_timesteps(500) == 500
+    monkeypatch.setenv(TIMESTEPS_VARIABLE, "lots")
+    with pytest.raises(ConfigError, match=TIMESTEPS_VARIABLE):
+        resolve_timesteps(None)
+
+
+def test_default_grid_is_the_measured_one(tmp_path: Path) -> None:
+    config = quickstart_config(DEFAULT_TIMESTEPS, tmp_path)
+    assert (config.envs, config.methods, config.seeds) == (
+        ["mtml/CartPole-v0"],
+        ["dr", "oracle", "adapt"],
+        [0],
+    )
+    assert config.timesteps == 60_000
+    assert config.method_overrides["adapt"]["adapt_timesteps"] == 20_000
+    assert config.evaluation.splits == ["train", "test-interpolation", "test-extrapolation"]
+
+
+@pytest.mark.slow
+def test_quickstart_end_to_end_at_a_reduced_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(TIMESTEPS_VARIABLE, "1500")
+    out = tmp_path / "quick"
+    assert main(["quickstart", "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    for method in ("dr", "oracle", "adapt"):
+        assert re.search(rf"│ {method} +│ .*\[.*\].*│", printed), printed
+    assert f"report with pictures: {out.resolve() / 'report' / 'report.md'}" in printed
+    for method in ("dr", "oracle", "adapt"):
+        config = yaml.safe_load((out / "runs" / f"CartPole-{method}-s0" / "config.yaml").read_text())
+        assert config["timesteps"] == 1500
+    report = (out / "report" / "report.md").read_text()
+    for split in ("train", "interpolation", "extrapolation"):
+        assert split in report
+    pictures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
+    assert pictures
+    for name in pictures:
+        assert (out / "report" / name).read_bytes().startswith(PNG_MAGIC)
