@@ -6,10 +6,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from mtml_rl.cli import benchmark_cmd, list_cmd, quickstart_cmd, train_cmd
+from mtml_rl.cli import benchmark_cmd, compare_cmd, evaluate_cmd, list_cmd, quickstart_cmd, train_cmd
 from mtml_rl.errors import MtmlError
 
-SUBCOMMANDS = (list_cmd, train_cmd, benchmark_cmd, quickstart_cmd)
+SUBCOMMANDS = (list_cmd, train_cmd, evaluate_cmd, compare_cmd, benchmark_cmd, quickstart_cmd)
 
 
 class _Parser(argparse.ArgumentParser):

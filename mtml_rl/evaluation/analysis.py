@@ -1,0 +1,218 @@
+"""Derive the scores of :class:`~mtml_rl.evaluation.results.Results` from its raw measurements.
+
+:func:`analyze` fills in the references, the normalized return of every episode, per-task
+scores, the rliable aggregates of every method on every split and the probability of
+improvement between methods. It is a pure function of the raw data, so ``compare`` can
+merge raw results from several evaluations and derive everything again.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from itertools import combinations
+
+import numpy as np
+
+from mtml_rl.evaluation import scores
+from mtml_rl.evaluation.results import Aggregate, GridResult, Improvement, Results, TaskRecord, TaskScore
+
+LABEL_ORDER = ("adapt", "history", "rl2", "finetune", "dr")
+"""Deployed methods first (the method under study leading), the privileged oracle last."""
+ORACLE = "oracle"
+ORACLE_LABEL = "oracle (privileged)"
+"""The oracle reads the true context: it is reported as the privileged reference."""
+
+TaskKey = tuple[str, str, str]
+"""``(spec, split, task_id)``."""
+
+
+def label_for(method: str) -> str:
+    """The name a method is reported under."""
+    return ORACLE_LABEL if method == ORACLE else method
+
+
+def label_rank(label: str) -> tuple[int, str]:
+    """Sort key of labels: :data:`LABEL_ORDER`, then others, the oracle last."""
+    if label == ORACLE_LABEL:
+        return (len(LABEL_ORDER) + 1, label)
+    return (LABEL_ORDER.index(label), label) if label in LABEL_ORDER else (len(LABEL_ORDER), label)
+
+
+def analyze(results: Results) -> Results:
+    """Fill the derived fields of ``results`` in place (and return it)."""
+    protocol = results.protocol
+    per_run = _per_run_task_means(results)
+    _set_references(results, per_run)
+    _normalize_episodes(results)
+    results.task_scores = _task_scores(results)
+    for grid in results.grids:
+        _normalize_grid(results, grid, protocol.gap_floor)
+    results.aggregates, results.improvements = _aggregates(results)
+    return results
+
+
+def _per_run_task_means(results: Results) -> dict[tuple[str, TaskKey], float]:
+    returns: dict[tuple[str, TaskKey], list[float]] = defaultdict(list)
+    for e in results.episodes:
+        returns[(e.run, (e.spec, e.split, e.task_id))].append(e.ret)
+    return {key: float(np.mean(values)) for key, values in returns.items()}
+
+
+def _set_references(results: Results, per_run: dict[tuple[str, TaskKey], float]) -> None:
+    oracle_runs = {r.id for r in results.runs if r.method == ORACLE}
+    oracle: dict[TaskKey, list[float]] = defaultdict(list)
+    for (run, key), value in per_run.items():
+        if run in oracle_runs:
+            oracle[key].append(value)
+    for task in results.tasks:
+        measured = oracle.get((task.spec, task.split, task.task_id))
+        task.oracle_return = float(np.mean(measured)) if measured else None
+        _choose_reference(task, results.protocol.gap_floor)
+
+
+def _choose_reference(task: TaskRecord, floor: float) -> None:
+    if task.oracle_return is not None:
+        task.reference_return, task.reference_source = task.oracle_return, "oracle"
+    elif task.family_reference is not None:
+        task.reference_return, task.reference_source = task.family_reference, "family"
+    else:
+        task.reference_return, task.reference_source, task.gap_floored = None, None, False
+        return
+    _, task.gap_floored = scores.normalization_gap(task.random_return, task.reference_return, floor)
+
+
+def _task_index(results: Results) -> dict[TaskKey, TaskRecord]:
+    return {(t.spec, t.split, t.task_id): t for t in results.tasks}
+
+
+def _normalize_episodes(results: Results) -> None:
+    tasks = _task_index(results)
+    floor = results.protocol.gap_floor
+    for e in results.episodes:
+        task = tasks[(e.spec, e.split, e.task_id)]
+        if task.reference_return is None:
+            e.normalized = None
+        else:
+            e.normalized = scores.normalize(e.ret, task.random_return, task.reference_return, floor)
+
+
+def _task_scores(results: Results) -> list[TaskScore]:
+    grouped: dict[tuple[str, TaskKey], list] = defaultdict(list)
+    for e in results.episodes:
+        grouped[(e.run, (e.spec, e.split, e.task_id))].append(e)
+    out = []
+    for (run, (spec, split, task_id)), episodes in grouped.items():
+        normalized = [e.normalized for e in episodes]
+        out.append(
+            TaskScore(
+                run=run,
+                spec=spec,
+                split=split,
+                task_id=task_id,
+                mean_return=float(np.mean([e.ret for e in episodes])),
+                success_rate=scores.mean_or_none([e.success for e in episodes]),
+                normalized=None if None in normalized else float(np.mean(normalized)),
+            )
+        )
+    return out
+
+
+def score_matrices(results: Results) -> dict[tuple[str, str], dict[str, np.ndarray]]:
+    """``{(spec, split): {label: (runs, tasks) normalized scores}}`` where every task has a
+    reference; runs in seed order, tasks in the split's order."""
+    runs = {r.id: r for r in results.runs}
+    order: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for t in results.tasks:
+        order[(t.spec, t.split)].append(t.task_id)
+    cells: dict[tuple[str, str], dict[str, dict[str, float | None]]] = defaultdict(lambda: defaultdict(dict))
+    for s in results.task_scores:
+        cells[(s.spec, s.split)][s.run][s.task_id] = s.normalized
+    out: dict[tuple[str, str], dict[str, np.ndarray]] = {}
+    for group, by_run in cells.items():
+        tasks = order[group]
+        rows: dict[str, list[list[float]]] = defaultdict(list)
+        complete = True
+        for run_id in sorted(by_run, key=lambda r: (runs[r].seed, r)):
+            row = [by_run[run_id].get(t) for t in tasks]
+            if any(v is None for v in row):
+                complete = False
+                break
+            rows[runs[run_id].label].append([float(v) for v in row if v is not None])
+        if complete:
+            out[group] = {k: np.array(v) for k, v in sorted(rows.items(), key=lambda kv: label_rank(kv[0]))}
+    return out
+
+
+def _aggregates(results: Results) -> tuple[list[Aggregate], list[Improvement]]:
+    protocol = results.protocol
+    aggregates: list[Aggregate] = []
+    improvements: list[Improvement] = []
+    raw = _raw_means(results)
+    for (spec, split), matrices in score_matrices(results).items():
+        seed = protocol.seed
+        intervals = scores.aggregate_intervals(
+            matrices, reps=protocol.bootstrap_reps, seed=seed, confidence=protocol.confidence
+        )
+        for label, matrix in matrices.items():
+            mean_return, success = raw[(spec, split, label)]
+            aggregates.append(
+                Aggregate(
+                    spec,
+                    split,
+                    label,
+                    matrix.shape[0],
+                    matrix.shape[1],
+                    **intervals[label],
+                    mean_return=mean_return,
+                    success_rate=success,
+                )
+            )
+        pairs = list(combinations(matrices, 2))
+        probabilities = scores.improvement_probabilities(
+            matrices, pairs, reps=protocol.bootstrap_reps, seed=seed, confidence=protocol.confidence
+        )
+        improvements += [Improvement(spec, split, x, y, p) for (x, y), p in probabilities.items()]
+    _note_missing(results, {(a.spec, a.split) for a in aggregates})
+    return aggregates, improvements
+
+
+def _raw_means(results: Results) -> dict[tuple[str, str, str], tuple[float, float | None]]:
+    runs = {r.id: r for r in results.runs}
+    grouped: dict[tuple[str, str, str], list] = defaultdict(list)
+    for s in results.task_scores:
+        grouped[(s.spec, s.split, runs[s.run].label)].append(s)
+    return {
+        key: (
+            float(np.mean([s.mean_return for s in group])),
+            scores.mean_or_none([s.success_rate for s in group]),
+        )
+        for key, group in grouped.items()
+    }
+
+
+def _note_missing(results: Results, done: set[tuple[str, str]]) -> None:
+    missing = sorted({(t.spec, t.split) for t in results.tasks if t.reference_return is None} - done)
+    for spec, split in missing:
+        note = (
+            f"{spec} {split}: no normalized scores (the family has no documented reference return); "
+            "evaluate an oracle run alongside to normalize it"
+        )
+        if note not in results.notes:
+            results.notes.append(note)
+
+
+def _normalize_grid(results: Results, grid: GridResult, floor: float) -> None:
+    oracle = [np.array(v) for run, v in grid.returns.items() if results.run(run).method == ORACLE]
+    random = np.array(grid.random_return)
+    if oracle:
+        reference = np.mean(oracle, axis=0)
+    elif grid.family_reference is not None:
+        reference = np.full_like(random, grid.family_reference)
+    else:
+        grid.reference_return, grid.normalized = None, {}
+        return
+    grid.reference_return = reference.tolist()
+    vectorized = np.vectorize(lambda r, lo, hi: scores.normalize(r, lo, hi, floor))
+    grid.normalized = {
+        run: vectorized(np.array(values), random, reference).tolist() for run, values in grid.returns.items()
+    }

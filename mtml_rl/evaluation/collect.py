@@ -1,0 +1,198 @@
+"""Playing the episodes: an agent (or the random baseline) on a list of tasks, and the
+records made from them (episode rows, adaptation curves, the generalization grid)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch as th
+
+from mtml_rl.agents.base import Agent, has_adapt_step
+from mtml_rl.evaluation.probes import InstrumentedAgent, RandomAgent, latent_probe
+from mtml_rl.evaluation.results import AdaptationCurve, EpisodeRow, GridResult
+from mtml_rl.evaluation.rollout import rollout_agent
+from mtml_rl.families.registry import get_family
+from mtml_rl.tasks.spec import TaskSpec, VaryingParameter
+from mtml_rl.tasks.task import Task
+
+Advance = Callable[[int], None]
+"""Called with the number of tasks just finished (drives the progress bar)."""
+
+
+@dataclass(frozen=True)
+class Played:
+    """One played episode of a task.
+
+    :param task_index: the task's index in the list played
+    :param trial: the trial's index
+    :param episode: the episode's index within its trial
+    :param index: the episode's index among the task's episodes
+    :param ret: return
+    :param length: steps
+    :param success: success flag (``None`` where undefined)
+    :param rewards: per-step rewards
+    :param latent: per-step latent errors (``None``: not measured)
+    """
+
+    task_index: int
+    trial: int
+    episode: int
+    index: int
+    ret: float
+    length: int
+    success: bool | None
+    rewards: tuple[float, ...]
+    latent: tuple[float, ...] | None
+
+
+def play(
+    agent: Agent,
+    spec: TaskSpec,
+    tasks: Sequence[Task],
+    *,
+    episodes: int,
+    trial_episodes: int,
+    seed: int,
+    deterministic: bool = True,
+    advance: Advance | None = None,
+) -> list[Played]:
+    """``episodes`` episodes of every task (in trials of ``trial_episodes``), sorted by task.
+
+    Task ``i`` is reset with seed ``seed + i`` whether tasks run batched (one slot each) or
+    one at a time (agents with an adapt step, adapted to each task first with that seed).
+    """
+    th.manual_seed(seed)  # stochastic actions sample from torch's generator
+    trials = episodes // trial_episodes
+    if not has_adapt_step(agent):
+        return _play_batch(agent, spec, list(tasks), trials, trial_episodes, seed, deterministic, advance)
+    out: list[Played] = []
+    for i, task in enumerate(tasks):
+        agent.adapt(spec, task, seed + i)  # type: ignore[attr-defined]
+        played = _play_batch(agent, spec, [task], trials, trial_episodes, seed + i, deterministic, advance)
+        out += [_reindex(p, i) for p in played]
+    return out
+
+
+def _reindex(p: Played, index: int) -> Played:
+    return Played(index, p.trial, p.episode, p.index, p.ret, p.length, p.success, p.rewards, p.latent)
+
+
+def _play_batch(
+    agent: Agent,
+    spec: TaskSpec,
+    tasks: list[Task],
+    trials: int,
+    k: int,
+    seed: int,
+    deterministic: bool,
+    advance: Advance | None,
+) -> list[Played]:
+    probe = latent_probe(agent, tasks)
+    wrapped = InstrumentedAgent(agent, len(tasks), trials * k, probe, advance)
+    episodes = rollout_agent(
+        wrapped, spec, tasks, trials=trials, trial_episodes=k, seed=seed, deterministic=deterministic
+    )
+    index = {task: i for i, task in enumerate(tasks)}
+    out = []
+    for e in episodes:
+        i, n = index[e.task], e.trial * k + e.episode
+        latent = wrapped.latent[i][n] if probe is not None else None
+        out.append(Played(i, e.trial, e.episode, n, e.ret, e.length, e.success, e.rewards, latent))
+    return sorted(out, key=lambda p: (p.task_index, p.index))
+
+
+def random_returns(
+    spec: TaskSpec, tasks: Sequence[Task], *, episodes: int, seed: int, advance: Advance | None = None
+) -> list[float]:
+    """Mean return of a uniform random agent on every task (the same reset seeds as :func:`play`)."""
+    family = get_family(spec.family)()
+    agent = RandomAgent(family.action_space(), seed)
+    played = play(agent, spec, tasks, episodes=episodes, trial_episodes=1, seed=seed, advance=advance)
+    sums = np.zeros(len(tasks))
+    np.add.at(sums, [p.task_index for p in played], [p.ret for p in played])
+    return (sums / episodes).tolist()
+
+
+def episode_rows(
+    run: str, spec: str, split: str, tasks: Sequence[Task], played: list[Played]
+) -> list[EpisodeRow]:
+    """One :class:`EpisodeRow` per played episode."""
+    return [
+        EpisodeRow(
+            run, spec, split, tasks[p.task_index].id, p.trial, p.episode, p.index, p.ret, p.length, p.success
+        )
+        for p in played
+    ]
+
+
+def adaptation_curve(
+    run: str, spec: TaskSpec, split: str, played: list[Played], trial_episodes: int
+) -> AdaptationCurve:
+    """Mean cumulative reward by step, mean return by episode of a trial, latent error by step."""
+    horizon = spec.max_episode_steps
+    cumulative = np.zeros((len(played), horizon))
+    for row, p in enumerate(played):
+        sums = np.cumsum(p.rewards)
+        cumulative[row, : len(sums)] = sums
+        cumulative[row, len(sums) :] = sums[-1] if len(sums) else 0.0
+    by_episode = [float(np.mean([p.ret for p in played if p.episode == j])) for j in range(trial_episodes)]
+    return AdaptationCurve(
+        run,
+        spec.id,
+        split,
+        cumulative.mean(axis=0).tolist(),
+        by_episode,
+        _latent_curve(played, horizon),
+    )
+
+
+def _latent_curve(played: list[Played], horizon: int) -> list[float | None] | None:
+    series = [p.latent for p in played if p.latent is not None]
+    if not series:
+        return None
+    sums, counts = np.zeros(horizon), np.zeros(horizon)
+    for errors in series:
+        n = min(len(errors), horizon)
+        sums[:n] += errors[:n]
+        counts[:n] += 1
+    return [float(s / c) if c else None for s, c in zip(sums, counts, strict=True)]
+
+
+# --------------------------------------------------------------------------------------------
+# the generalization grid
+# --------------------------------------------------------------------------------------------
+def _axis(p: VaryingParameter, size: int) -> list[float]:
+    low, high = p.train.low, p.train.high
+    if p.extrapolation is not None:
+        low, high = min(low, p.extrapolation.low), max(high, p.extrapolation.high)
+    return np.linspace(low, high, size).tolist()
+
+
+def _held_value(spec: TaskSpec, p: VaryingParameter) -> float:
+    """The family default if the train region holds it, else the first train interval's middle."""
+    default = get_family(spec.family).params_cls().as_dict()[p.name]
+    if p.train.contains(default):
+        return float(default)
+    first = p.train.intervals[0]
+    return 0.5 * (first.low + first.high)
+
+
+def grid_layout(spec: TaskSpec, params: tuple[str, str], size: int) -> tuple[GridResult, list[Task]]:
+    """An empty :class:`GridResult` over ``params`` and its tasks, row-major (``y`` then ``x``)."""
+    a, b = (spec.parameter(name) for name in params)
+    xs, ys = _axis(a, size), _axis(b, size)
+    others = {p.name: _held_value(spec, p) for p in spec.parameters if p.name not in params}
+    family = get_family(spec.family)
+    tasks = [family.task({**spec.fixed, **others, a.name: x, b.name: y}) for y in ys for x in xs]
+    boxes = [[i.as_list(), j.as_list()] for i in a.train.intervals for j in b.train.intervals]
+    box = spec.combinatorial
+    held = [box[a.name].as_list(), box[b.name].as_list()] if a.name in box and b.name in box else None
+    grid = GridResult(spec.id, list(params), xs, ys, others, boxes, held, [], None, {})
+    return grid, tasks
+
+
+def to_grid(values: Sequence[float], size: int) -> list[list[float]]:
+    """Row-major values (``y`` then ``x``) as ``[y][x]`` lists."""
+    return np.asarray(values, dtype=np.float64).reshape(size, size).tolist()

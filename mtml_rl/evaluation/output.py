@@ -1,0 +1,36 @@
+"""Writing an evaluation's outputs into its (temporary) folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mtml_rl.errors import ConfigError
+from mtml_rl.evaluation import plots, report
+from mtml_rl.evaluation.results import Results, csv_text, validate
+from mtml_rl.io import atomic_write_json, atomic_write_text
+
+RESULTS_FILE = "results.json"
+CSV_FILE = "results.csv"
+REPORT_FILE = "report.md"
+FIGURES = "figures"
+
+
+def check_output_dir(path: Path) -> None:
+    """Refuse an output folder that exists and is not an earlier evaluation (that is replaced)."""
+    if not path.exists():
+        return
+    if not path.is_dir():
+        raise ConfigError(f"--out {path} is a file; choose a folder")
+    if any(path.iterdir()) and not (path / RESULTS_FILE).is_file():
+        raise ConfigError(f"--out {path} exists, is not empty and holds no evaluation; choose another folder")
+
+
+def write_outputs(results: Results, folder: Path, title: str) -> None:
+    """Pictures, ``results.json`` (validated against its schema first), ``results.csv`` and
+    ``report.md`` into ``folder``."""
+    results.pictures = plots.make_pictures(results, folder, FIGURES)
+    document = results.to_json()
+    validate(document, RESULTS_FILE)
+    atomic_write_json(folder / RESULTS_FILE, document)
+    atomic_write_text(folder / CSV_FILE, csv_text(results))
+    atomic_write_text(folder / REPORT_FILE, report.render(results, title))

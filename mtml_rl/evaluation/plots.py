@@ -1,0 +1,387 @@
+"""The pictures of a report (matplotlib, Agg canvas, PNG), each readable on its own.
+
+- learning curves from the runs' ``logs/progress.csv``;
+- adaptation curves: mean cumulative reward by step within an episode, mean return by
+  episode within a trial, latent error ``|ẑ − z|`` by step;
+- the generalization heat map of normalized return over two parameters, the train region
+  drawn on it, one panel per method;
+- performance profiles and aggregate interval estimates (rliable's plotting functions).
+
+Figures are built as :class:`matplotlib.figure.Figure` objects on an Agg canvas, so making
+them never touches pyplot's global state or needs a display; rliable's interval plot, which
+creates its figure through pyplot, is closed as soon as it is saved.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import warnings
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from mtml_rl.evaluation import scores
+from mtml_rl.evaluation.analysis import label_rank, score_matrices
+from mtml_rl.evaluation.results import GridResult, Results
+
+SPLIT_STYLES = {
+    "train": "-",
+    "test-interpolation": "--",
+    "test-extrapolation": ":",
+    "test-combinatorial": "-.",
+}
+TRAIN_RETURN_COLUMNS = ("returns/train_episode_mean", "rollout/ep_rew_mean")
+STEPS_COLUMN = "time/total_timesteps"
+DPI = 110
+
+
+def _figure(panels: int, width: float = 5.0, height: float = 3.8) -> tuple[Figure, list[Axes]]:
+    fig = Figure(figsize=(width * panels, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, panels, squeeze=False)[0]
+    return fig, list(axes)
+
+
+def _save(fig: Figure, folder: Path, name: str) -> str:
+    folder.mkdir(parents=True, exist_ok=True)
+    fig.savefig(folder / name, format="png", bbox_inches="tight")
+    return f"{folder.name}/{name}"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._=-]+", "_", text).strip("_")
+
+
+def colors(labels: list[str]) -> dict[str, tuple[float, ...]]:
+    """A fixed color per label (tab10 in report order)."""
+    from matplotlib import colormaps
+
+    palette = colormaps["tab10"]
+    ordered = sorted(set(labels), key=label_rank)
+    return {label: tuple(palette(i % 10)) for i, label in enumerate(ordered)}
+
+
+def make_pictures(results: Results, folder: Path, sub: str) -> list[str]:
+    """Draw every picture the results support into ``folder / sub``; returns relative paths."""
+    target = folder / sub
+    palette = colors([r.label for r in results.runs])
+    made: list[str] = []
+    makers: list[Callable[[Results, Path, dict[str, tuple[float, ...]]], list[str]]] = [
+        learning_curves,
+        adaptation_figures,
+        heat_maps,
+        profile_figures,
+        interval_figures,
+    ]
+    for maker in makers:
+        made += maker(results, target, palette)
+    return made
+
+
+# --------------------------------------------------------------------------------------------
+# learning curves
+# --------------------------------------------------------------------------------------------
+def read_progress(run_path: Path) -> dict[str, np.ndarray]:
+    """Numeric columns of a run's ``logs/progress.csv`` (empty cells as NaN); ``{}`` if absent."""
+    file = run_path / "logs" / "progress.csv"
+    if not file.is_file():
+        return {}
+    with open(file, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    columns: dict[str, list[float]] = defaultdict(list)
+    for row in rows:
+        for key, value in row.items():
+            try:
+                columns[key].append(float(value) if value not in ("", None) else np.nan)
+            except ValueError:
+                columns[key].append(np.nan)
+    return {k: np.array(v) for k, v in columns.items()}
+
+
+def _plot_column(ax: Axes, log: dict[str, np.ndarray], column: str, **style: Any) -> bool:
+    if column not in log or STEPS_COLUMN not in log:
+        return False
+    x, y = log[STEPS_COLUMN], log[column]
+    keep = ~np.isnan(x) & ~np.isnan(y)
+    if not keep.any():
+        return False
+    ax.plot(x[keep], y[keep], **style)
+    return True
+
+
+def learning_curves(results: Results, folder: Path, palette: dict[str, tuple[float, ...]]) -> list[str]:
+    """Per spec: training return and periodic evaluation return against environment steps."""
+    made = []
+    for spec in sorted({r.spec for r in results.runs}):
+        fig, (train_ax, eval_ax) = _figure(2)
+        drawn = False
+        for run in sorted(
+            (r for r in results.runs if r.spec == spec), key=lambda r: (label_rank(r.label), r.seed)
+        ):
+            log = read_progress(Path(run.path))
+            style = {"color": palette[run.label], "label": f"{run.label} s{run.seed}", "linewidth": 1.2}
+            column = next((c for c in TRAIN_RETURN_COLUMNS if c in log), "")
+            drawn |= _plot_column(train_ax, log, column, **style)
+            for split, dash in SPLIT_STYLES.items():
+                styled = {**style, "linestyle": dash, "label": f"{run.label} s{run.seed} {split}"}
+                drawn |= _plot_column(eval_ax, log, f"eval/{split}/return_mean", **styled)
+        if not drawn:
+            continue
+        _decorate(train_ax, "Training episodes (train split)", "environment steps", "mean episode return")
+        _decorate(eval_ax, "Periodic evaluation (deterministic)", "environment steps", "mean return")
+        fig.suptitle(f"Learning curves: {spec}")
+        made.append(_save(fig, folder, f"learning-{_slug(spec)}.png"))
+    return made
+
+
+def _decorate(ax: Axes, title: str, xlabel: str, ylabel: str) -> None:
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    handles, _ = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(fontsize="small")
+    else:
+        ax.text(
+            0.5,
+            0.5,
+            "nothing logged (no periodic evaluation)",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# adaptation
+# --------------------------------------------------------------------------------------------
+def _curves_by_label(results: Results, spec: str, split: str, key: str) -> dict[str, np.ndarray]:
+    """Mean over a label's runs of one curve (``None`` entries as NaN)."""
+    labels = {r.id: r.label for r in results.runs}
+    grouped: dict[str, list[np.ndarray]] = defaultdict(list)
+    for curve in results.adaptation:
+        values = getattr(curve, key)
+        if curve.spec == spec and curve.split == split and values is not None:
+            grouped[labels[curve.run]].append(
+                np.array([np.nan if v is None else v for v in values], dtype=float)
+            )
+    out = {}
+    for label, curves in grouped.items():
+        width = max(len(c) for c in curves)
+        padded = np.full((len(curves), width), np.nan)
+        for i, c in enumerate(curves):
+            padded[i, : len(c)] = c
+        with warnings.catch_warnings():  # steps no episode reached stay NaN (not drawn)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out[label] = np.nanmean(padded, axis=0)
+    return dict(sorted(out.items(), key=lambda kv: label_rank(kv[0])))
+
+
+def _adaptation_panel(
+    results: Results, spec: str, splits: list[str], key: str, palette: dict[str, tuple[float, ...]]
+) -> tuple[Figure, bool]:
+    fig, axes = _figure(len(splits), width=4.6)
+    drawn = False
+    for ax, split in zip(axes, splits, strict=True):
+        for label, curve in _curves_by_label(results, spec, split, key).items():
+            x = np.arange(1, len(curve) + 1)
+            marker = "o" if key == "episode_return" else None
+            ax.plot(x, curve, color=palette[label], label=label, marker=marker)
+            drawn = True
+        xlabel = "episode within trial" if key == "episode_return" else "step within episode"
+        ylabel = {"step_return": "mean cumulative reward", "episode_return": "mean episode return"}.get(
+            key, "mean |ẑ − z| (latent error)"
+        )
+        _decorate(ax, split, xlabel, ylabel)
+        if key == "episode_return":
+            ax.set_xticks(x if drawn else [1])
+    return fig, drawn
+
+
+def adaptation_figures(results: Results, folder: Path, palette: dict[str, tuple[float, ...]]) -> list[str]:
+    """Per spec: return by step, return by episode of a trial, latent error by step."""
+    titles = {
+        "step_return": ("Return accumulated within an episode", "adaptation-steps"),
+        "episode_return": ("Return by episode within a trial", "adaptation-episodes"),
+        "latent_error": ("Latent error |ẑ − z| within an episode (adapt)", "latent-error"),
+    }
+    made = []
+    for spec in sorted({c.spec for c in results.adaptation}):
+        splits = [
+            s
+            for s in results.protocol.splits
+            if any(c.spec == spec and c.split == s for c in results.adaptation)
+        ]
+        for key, (title, stem) in titles.items():
+            fig, drawn = _adaptation_panel(results, spec, splits, key, palette)
+            if drawn:
+                fig.suptitle(f"{title}: {spec}")
+                made.append(_save(fig, folder, f"{stem}-{_slug(spec)}.png"))
+    return made
+
+
+# --------------------------------------------------------------------------------------------
+# generalization heat map
+# --------------------------------------------------------------------------------------------
+def _grid_by_label(results: Results, grid: GridResult) -> tuple[dict[str, np.ndarray], bool]:
+    normalized = bool(grid.normalized)
+    source = grid.normalized if normalized else grid.returns
+    grouped: dict[str, list[np.ndarray]] = defaultdict(list)
+    for run_id, values in source.items():
+        grouped[results.run(run_id).label].append(np.array(values))
+    means = {label: np.mean(v, axis=0) for label, v in grouped.items()}
+    return dict(sorted(means.items(), key=lambda kv: label_rank(kv[0]))), normalized
+
+
+def _draw_regions(ax: Axes, grid: GridResult, first: bool) -> None:
+    for i, ((x0, x1), (y0, y1)) in enumerate(grid.train_boxes):
+        label = "train region" if first and i == 0 else None
+        ax.add_patch(
+            Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor="white", linewidth=2, label=label)
+        )
+    if grid.held_out_box is not None:
+        (x0, x1), (y0, y1) = grid.held_out_box
+        label = "combinatorial hold-out" if first else None
+        ax.add_patch(
+            Rectangle(
+                (x0, y0),
+                x1 - x0,
+                y1 - y0,
+                fill=False,
+                edgecolor="red",
+                linestyle="--",
+                linewidth=2,
+                label=label,
+            )
+        )
+
+
+def heat_map(results: Results, grid: GridResult, folder: Path) -> str | None:
+    """One panel per method: mean normalized return (raw return without a reference) per cell."""
+    by_label, normalized = _grid_by_label(results, grid)
+    if not by_label:
+        return None
+    fig, axes = _figure(len(by_label), width=4.4, height=4.0)
+    xs, ys = np.array(grid.x_values), np.array(grid.y_values)
+    dx, dy = (xs[1] - xs[0]) / 2, (ys[1] - ys[0]) / 2
+    extent = (xs[0] - dx, xs[-1] + dx, ys[0] - dy, ys[-1] + dy)
+    limits = (
+        (0.0, 1.0)
+        if normalized
+        else (min(v.min() for v in by_label.values()), max(v.max() for v in by_label.values()))
+    )
+    for k, (ax, (label, values)) in enumerate(zip(axes, by_label.items(), strict=True)):
+        ax.imshow(
+            values,
+            origin="lower",
+            extent=extent,
+            aspect="auto",
+            cmap="viridis",
+            vmin=limits[0],
+            vmax=limits[1],
+        )
+        _draw_regions(ax, grid, first=k == 0)
+        ax.set_title(label)
+        ax.set_xlabel(grid.params[0])
+        if k == 0:
+            ax.set_ylabel(grid.params[1])
+    axes[0].legend(loc="upper left", fontsize="small", framealpha=0.8)
+    what = "normalized return" if normalized else "mean return"
+    fig.colorbar(axes[0].images[0], ax=axes, label=what + (" (clipped to [0, 1])" if normalized else ""))
+    held = ", ".join(f"{k}={v:g}" for k, v in grid.others.items())
+    fig.suptitle(
+        f"Generalization: {what} over {grid.params[0]} x {grid.params[1]} ({grid.spec})"
+        + (f"\nheld: {held}" if held else "")
+    )
+    return _save(
+        fig, folder, f"heatmap-{_slug(grid.spec)}-{_slug(grid.params[0])}-{_slug(grid.params[1])}.png"
+    )
+
+
+def heat_maps(results: Results, folder: Path, palette: dict[str, tuple[float, ...]]) -> list[str]:
+    """A heat map per grid."""
+    return [p for grid in results.grids if (p := heat_map(results, grid, folder)) is not None]
+
+
+# --------------------------------------------------------------------------------------------
+# rliable pictures
+# --------------------------------------------------------------------------------------------
+def profile_figures(results: Results, folder: Path, palette: dict[str, tuple[float, ...]]) -> list[str]:
+    """Per spec: performance profiles (fraction of runs x tasks above a normalized score), one
+    panel per split, with 95% stratified bootstrap bands (rliable)."""
+    from rliable import plot_utils
+
+    matrices = score_matrices(results)
+    made = []
+    for spec in sorted({s for s, _ in matrices}):
+        splits = [split for split in results.protocol.splits if (spec, split) in matrices]
+        fig, axes = _figure(len(splits), width=4.8)
+        for ax, split in zip(axes, splits, strict=True):
+            data = matrices[(spec, split)]
+            taus = scores.profile_taus(data)
+            profiles, cis = scores.performance_profiles(
+                data, taus, reps=results.protocol.bootstrap_reps, seed=results.protocol.seed
+            )
+            plot_utils.plot_performance_profiles(
+                profiles,
+                taus,
+                performance_profile_cis=cis,
+                colors=palette,
+                ax=ax,
+                xlabel=r"normalized score $\tau$",
+                ylabel=r"fraction of runs x tasks with score $> \tau$",
+                labelsize="medium",
+                ticklabelsize="small",
+            )
+            ax.set_title(split)
+            ax.legend(fontsize="small", loc="lower left")
+        fig.suptitle(f"Performance profiles: {spec}")
+        made.append(_save(fig, folder, f"profiles-{_slug(spec)}.png"))
+    return made
+
+
+def interval_figures(results: Results, folder: Path, palette: dict[str, tuple[float, ...]]) -> list[str]:
+    """Per spec and split: IQM, mean, median and optimality gap with 95% intervals (rliable)."""
+    import matplotlib.pyplot as plt
+    from rliable import plot_utils
+
+    made = []
+    groups = sorted({(a.spec, a.split) for a in results.aggregates})
+    for spec, split in groups:
+        rows = sorted(
+            (a for a in results.aggregates if (a.spec, a.split) == (spec, split)),
+            key=lambda a: label_rank(a.label),
+        )
+        labels = [a.label for a in rows]
+        points = {a.label: np.array([getattr(a, m).point for m in scores.METRICS]) for a in rows}
+        cis = {
+            a.label: np.array(
+                [[getattr(a, m).low for m in scores.METRICS], [getattr(a, m).high for m in scores.METRICS]]
+            )
+            for a in rows
+        }
+        fig, _ = plot_utils.plot_interval_estimates(
+            points,
+            cis,
+            metric_names=[scores.METRIC_TITLES[m] for m in scores.METRICS],
+            algorithms=labels,
+            colors=palette,
+            xlabel="normalized score (95% stratified bootstrap CI)",
+            subfigure_width=3.6,
+            row_height=0.6,
+            xlabel_y_coordinate=-0.3 if len(labels) < 3 else -0.15,
+        )
+        top = 1.0 + 0.55 / fig.get_figheight()  # above the metric titles
+        fig.suptitle(f"Aggregate normalized scores: {spec} {split}", y=top, fontsize="x-large")
+        made.append(_save(fig, folder, f"intervals-{_slug(spec)}-{_slug(split)}.png"))
+        plt.close(fig)
+    return made

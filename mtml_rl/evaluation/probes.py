@@ -1,0 +1,146 @@
+"""Agents that evaluation adds: the uniform random baseline and an instrumenting wrapper.
+
+:class:`InstrumentedAgent` wraps any :class:`~mtml_rl.agents.base.Agent` without changing
+what it sees or does. It reports each task whose episodes are all done (for a progress bar)
+and, for agents with an adaptation module, measures the latent error ``|ẑ − z|`` at every
+step. The true context it needs for ``z`` comes from the task list it is given (slot ``i``
+runs ``tasks[i]``), never from the environment, which keeps withholding it from the agent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+
+from mtml_rl.adaptation.module import acting_extractor
+from mtml_rl.agents.base import Agent, ObsRequirements
+from mtml_rl.envs.observation import ContextCodec
+from mtml_rl.families.registry import get_family
+from mtml_rl.tasks.task import Task
+
+
+class RandomAgent:
+    """Uniform random actions, seeded: the ``R_random`` of normalized scores.
+
+    :param action_space: the family's single-slot action space
+    :param seed: seed of the action sampler
+    """
+
+    name = "random"
+    privileged = False
+    requirements = ObsRequirements("hidden", 0)
+
+    def __init__(self, action_space: spaces.Space, seed: int) -> None:
+        self.space = action_space
+        self.space.seed(seed)
+
+    def reset(self, num_envs: int) -> None:
+        """Stateless."""
+
+    def act(self, obs: Any, deterministic: bool = True) -> np.ndarray:
+        """One uniform sample per slot."""
+        return np.stack([np.asarray(self.space.sample()) for _ in range(len(obs))])
+
+    def observe(
+        self, actions: np.ndarray, rewards: np.ndarray, dones: np.ndarray, trial_starts: np.ndarray
+    ) -> None:
+        """Stateless."""
+
+
+class LatentProbe:
+    """``|ẑ − z|`` (mean over latent entries) of an ``adapt`` agent, per slot.
+
+    ``z = EnvEncoder(context)`` is computed from the true context of each slot's task, which
+    the probe is given; ``ẑ = AdaptationModule(history)`` from the history in the
+    observation. Both inputs are normalized as the policy saw them in training.
+
+    :param agent: an :class:`~mtml_rl.agents.policy.AdaptAgent`
+    :param tasks: the task of every slot
+    """
+
+    def __init__(self, agent: Any, tasks: Sequence[Task]) -> None:
+        run = agent.run
+        self.module = agent.module
+        self.normalizer = run.normalizer
+        encoder = acting_extractor(run.model.policy).env_encoder
+        if encoder is None:
+            raise TypeError("the adapt run's policy has no privileged context encoder")
+        self.encoder: th.nn.Module = encoder
+        codec = ContextCodec(run.spec, get_family(run.spec.family))
+        self.contexts = codec.encode(list(tasks))
+
+    def errors(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+        """``(N,)`` latent errors of the current step."""
+        full: dict[str, np.ndarray] = {**obs, "context": self.contexts}
+        if self.normalizer is not None:
+            full = self.normalizer.normalize_obs(full)
+        with th.no_grad():
+            z = self.encoder(th.as_tensor(full["context"], dtype=th.float32))
+            z_hat = self.module(th.as_tensor(full["history"], dtype=th.float32))
+        return np.abs(z_hat - z).mean(dim=1).numpy().astype(np.float64)
+
+
+def latent_probe(agent: Agent, tasks: Sequence[Task]) -> LatentProbe | None:
+    """A :class:`LatentProbe` if ``agent`` acts with an adaptation module, else ``None``."""
+    from mtml_rl.agents.policy import AdaptAgent
+
+    return LatentProbe(agent, tasks) if isinstance(agent, AdaptAgent) else None
+
+
+class InstrumentedAgent:
+    """Forwards everything to ``agent``; counts finished episodes and records latent errors.
+
+    :param agent: the agent
+    :param num_tasks: slots (one task each)
+    :param total: episodes each slot must finish
+    :param probe: measures the latent error at each step (``None``: not measured)
+    :param on_task_done: called with 1 whenever a slot finishes its ``total`` episodes
+    """
+
+    def __init__(
+        self,
+        agent: Agent,
+        num_tasks: int,
+        total: int,
+        probe: LatentProbe | None = None,
+        on_task_done: Callable[[int], None] | None = None,
+    ) -> None:
+        self.agent = agent
+        self.name = agent.name
+        self.privileged = agent.privileged
+        self.requirements = agent.requirements
+        self.total = total
+        self.probe = probe
+        self.on_task_done = on_task_done
+        self.counts = np.zeros(num_tasks, dtype=np.int64)
+        self._current: list[list[float]] = [[] for _ in range(num_tasks)]
+        self.latent: list[list[tuple[float, ...]]] = [[] for _ in range(num_tasks)]
+        """Per slot, the latent errors of each of its first ``total`` episodes."""
+
+    def reset(self, num_envs: int) -> None:
+        """Forwarded."""
+        self.agent.reset(num_envs)
+
+    def act(self, obs: Any, deterministic: bool = True) -> np.ndarray:
+        """Forwarded (after measuring the latent error on the same observation)."""
+        if self.probe is not None:
+            for i, err in enumerate(self.probe.errors(obs).tolist()):
+                self._current[i].append(err)
+        return self.agent.act(obs, deterministic)
+
+    def observe(
+        self, actions: np.ndarray, rewards: np.ndarray, dones: np.ndarray, trial_starts: np.ndarray
+    ) -> None:
+        """Forwarded; closes the episodes that ended."""
+        self.agent.observe(actions, rewards, dones, trial_starts)
+        for i in np.flatnonzero(dones).tolist():
+            if self.counts[i] < self.total:
+                self.latent[i].append(tuple(self._current[i]))
+                self.counts[i] += 1
+                if self.counts[i] == self.total and self.on_task_done is not None:
+                    self.on_task_done(1)
+            self._current[i] = []

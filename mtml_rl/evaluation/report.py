@@ -1,0 +1,165 @@
+"""``report.md``: the protocol, the tables and the pictures (relative links), GitHub-readable."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from mtml_rl.evaluation.analysis import ORACLE_LABEL, label_rank
+from mtml_rl.evaluation.references import FAMILY_REFERENCES
+from mtml_rl.evaluation.results import Interval, Results
+
+PICTURE_SECTIONS = (
+    ("intervals-", "Aggregate intervals"),
+    ("profiles-", "Performance profiles"),
+    ("adaptation-steps-", "Adaptation within an episode"),
+    ("adaptation-episodes-", "Adaptation across the episodes of a trial"),
+    ("latent-error-", "Latent error of the adaptation module"),
+    ("heatmap-", "Generalization heat maps"),
+    ("learning-", "Learning curves"),
+)
+
+
+def _ci(value: Interval) -> str:
+    return f"{value.point:.3f} [{value.low:.3f}, {value.high:.3f}]"
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(row) + " |" for row in rows]
+
+
+def _protocol(results: Results) -> list[str]:
+    p = results.protocol
+    trials = sorted({r.trial_episodes for r in results.runs})
+    return [
+        "## Protocol",
+        "",
+        f"- **Episodes per task:** {p.episodes}, in trials of {', '.join(map(str, trials))} episode(s) "
+        "(the task, and an adapting agent's memory, carry over the episodes of a trial).",
+        f"- **Seeds:** task *i* of a split is reset with seed {p.seed} + *i*; its episodes continue that "
+        "stream, so each starts from a distinct state. The random baseline plays the same tasks and seeds.",
+        f"- **Actions:** {'deterministic' if p.deterministic else 'sampled (stochastic)'}.",
+        "- **Context:** withheld from every deployed method; the oracle reads the true context and is "
+        f"reported as the privileged reference ({ORACLE_LABEL}).",
+        f"- **Splits:** {', '.join(p.splits)}.",
+        "- **Normalized score:** (R − R_random) / (R_reference − R_random) per task; R_reference is the "
+        "oracle's mean return on the task when an oracle run is evaluated alongside, else the family's "
+        f"documented value; gaps below {p.gap_floor} × max(|R_random|, |R_reference|, 1) are floored.",
+        f"- **Aggregates:** IQM, mean, median and optimality gap over runs × tasks with "
+        f"{int(p.confidence * 100)}% stratified bootstrap intervals ({p.bootstrap_reps} replications, "
+        "rliable); probability of improvement between methods (rliable).",
+        "",
+    ]
+
+
+def _runs(results: Results) -> list[str]:
+    rows = [
+        [
+            r.id,
+            r.label,
+            r.method,
+            r.algo,
+            str(r.seed),
+            r.spec,
+            str(r.steps),
+            str(r.trial_episodes),
+            f"`{r.path}`",
+        ]
+        for r in sorted(results.runs, key=lambda r: (r.spec, label_rank(r.label), r.seed))
+    ]
+    header = ["run", "label", "method", "algo", "seed", "spec", "steps", "trial", "path"]
+    return ["## Runs", "", *_table(header, rows), ""]
+
+
+def _scores(results: Results, spec: str, split: str) -> list[str]:
+    rows = [
+        [
+            a.label,
+            str(a.runs),
+            str(a.tasks),
+            _ci(a.iqm),
+            _ci(a.mean),
+            _ci(a.median),
+            _ci(a.optimality_gap),
+            _num(a.mean_return),
+            _num(a.success_rate),
+        ]
+        for a in sorted(results.aggregates, key=lambda a: label_rank(a.label))
+        if (a.spec, a.split) == (spec, split)
+    ]
+    header = ["method", "runs", "tasks", "IQM", "mean", "median", "optimality gap", "mean return", "success"]
+    out = _table(header, rows) if rows else ["No normalized scores (no reference return, see the notes)."]
+    if rows and min(int(r[1]) for r in rows) < 2:
+        out += ["", "_A method with one run has no seed variance to resample: its interval is a point._"]
+    improvements = [i for i in results.improvements if (i.spec, i.split) == (spec, split)]
+    if improvements:
+        out += [
+            "",
+            *_table(["X", "Y", "P(X > Y) [95% CI]"], [[i.x, i.y, _ci(i.probability)] for i in improvements]),
+        ]
+    return out
+
+
+def _references(results: Results, spec: str, split: str) -> list[str]:
+    tasks = [t for t in results.tasks if (t.spec, t.split) == (spec, split)]
+    sources = sorted({str(t.reference_source) for t in tasks})
+    refs = [t.reference_return for t in tasks if t.reference_return is not None]
+    return [
+        f"References: {len(tasks)} tasks, mean R_random {np.mean([t.random_return for t in tasks]):.2f}, "
+        f"mean R_reference {_num(float(np.mean(refs)) if refs else None)} (source: {', '.join(sources)}; "
+        f"{sum(t.gap_floored for t in tasks)} gap(s) floored)."
+    ]
+
+
+def _score_sections(results: Results) -> list[str]:
+    groups: dict[str, list[str]] = defaultdict(list)
+    for t in results.tasks:
+        if t.split not in groups[t.spec]:
+            groups[t.spec].append(t.split)
+    out = []
+    for spec, splits in sorted(groups.items()):
+        out += [f"## Scores: {spec}", ""]
+        for split in [s for s in results.protocol.splits if s in splits]:
+            out += [
+                f"### {split}",
+                "",
+                *_scores(results, spec, split),
+                "",
+                *_references(results, spec, split),
+                "",
+            ]
+    return out
+
+
+def _pictures(results: Results) -> list[str]:
+    out = []
+    for prefix, title in PICTURE_SECTIONS:
+        chosen = [p for p in results.pictures if p.split("/")[-1].startswith(prefix)]
+        if chosen:
+            out += [f"## {title}", ""]
+            out += [f"![{title}: {p.split('/')[-1][:-4]}]({p})\n" for p in chosen]
+    return out
+
+
+def _family_notes() -> list[str]:
+    rows = [[name, ref.reason] for name, ref in sorted(FAMILY_REFERENCES.items())]
+    return ["## Documented family references", "", *_table(["family", "reference return"], rows), ""]
+
+
+def render(results: Results, title: str) -> str:
+    """The report's Markdown."""
+    lines = [f"# {title}", "", "Written by `mtml-rl`; the data are in `results.json` and `results.csv`.", ""]
+    lines += _protocol(results) + _runs(results) + _score_sections(results) + _pictures(results)
+    if results.videos:
+        lines += ["## Videos", "", *[f"- [{v.split('/')[-1]}]({v})" for v in results.videos], ""]
+    if results.notes:
+        lines += ["## Notes", "", *[f"- {n}" for n in results.notes], ""]
+    if any(t.reference_source == "family" for t in results.tasks):
+        lines += _family_notes()
+    return "\n".join(lines).rstrip() + "\n"

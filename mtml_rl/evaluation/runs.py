@@ -1,0 +1,84 @@
+"""Opening runs for evaluation: every check that can refuse a run happens here, up front."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from mtml_rl.agents.base import Agent
+from mtml_rl.agents.loading import load_agent
+from mtml_rl.errors import CheckpointError
+from mtml_rl.evaluation.analysis import label_for
+from mtml_rl.evaluation.results import RunRecord
+from mtml_rl.tasks.splits import build_splits
+from mtml_rl.training import rundir
+from mtml_rl.training.train import Run
+
+
+@dataclass
+class LoadedRun:
+    """A run ready to evaluate: the run, its deployed agent and its record.
+
+    :param run: the loaded run
+    :param agent: the agent that deploys it (context withheld unless it is the oracle)
+    :param record: what results say about it
+    """
+
+    run: Run
+    agent: Agent
+    record: RunRecord
+
+
+def open_run(path: str | Path, run_id: str, trial: int | None = None) -> LoadedRun:
+    """Load a run and its agent; a clear :class:`CheckpointError` if it cannot be evaluated.
+
+    Refuses a missing or corrupt run directory, a spec that changed since training (its hash)
+    and splits that differ from those the run recorded (their hashes).
+
+    :param path: the run directory
+    :param run_id: its id in the results
+    :param trial: episodes per trial (default: the run's own trial length)
+    """
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"run directory {path} does not exist")
+    if not path.is_dir() or not rundir.is_run_dir(path):
+        raise CheckpointError(f"{path} is not a run directory (no config.yaml); pass a folder made by train")
+    run = Run.load(path)  # checks the spec hash, loads model and normalizer
+    hashes = check_split_hashes(run)
+    agent = load_agent(run)
+    k = trial if trial is not None else int(getattr(agent, "trial_episodes", run.config.trial_episodes or 1))
+    record = RunRecord(
+        id=run_id,
+        path=str(path.resolve()),
+        label=label_for(run.config.method),
+        method=run.config.method,
+        algo=run.config.algo,
+        seed=run.config.seed,
+        spec=run.spec.id,
+        spec_hash=run.spec.content_hash(),
+        split_hashes=hashes,
+        privileged=bool(agent.privileged),
+        trial_episodes=k,
+        steps=int(run.model.num_timesteps),
+    )
+    return LoadedRun(run, agent, record)
+
+
+def check_split_hashes(run: Run) -> dict[str, str]:
+    """The splits' hashes, checked against those the run recorded in ``splits.json``."""
+    file = run.path / "splits.json"
+    try:
+        recorded = dict(json.loads(file.read_text())["hashes"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"{file} is missing or corrupt ({exc}); this is not a whole run") from None
+    current = build_splits(run.spec).hashes()
+    for name in sorted(set(recorded) | set(current)):
+        if recorded.get(name) != current.get(name):
+            raise CheckpointError(
+                f"{run.path}: split {name!r} of {run.spec.id} has hash {current.get(name)} now but "
+                f"{recorded.get(name)} when the run was trained, so its tasks differ; evaluate with the "
+                "code and spec the run was trained with, or train a new run"
+            )
+    return current
