@@ -1,0 +1,102 @@
+"""What a published table must say about itself: commit, date, machine and budgets."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from mtml_rl.benchmark.trials import Trial
+
+
+def git_commit(folder: Path | None = None) -> str:
+    """The short commit of the checkout holding ``folder`` (default: this package), with
+    ``-dirty`` if it has uncommitted changes; ``unknown`` outside a git checkout."""
+    where = folder or Path(__file__).resolve().parents[2]
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", *args], cwd=where, capture_output=True, text=True, check=True, timeout=30
+        )
+        return done.stdout.strip()
+
+    try:
+        commit = git("rev-parse", "--short=10", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return commit + ("-dirty" if dirty else "")
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where and when a table was made.
+
+    :param commit: :func:`git_commit`
+    :param date: UTC date and time
+    :param machine: platform and CPU count
+    """
+
+    commit: str
+    date: str
+    machine: str
+
+    @classmethod
+    def now(cls) -> Provenance:
+        """The provenance of a table made now, on this machine, from this checkout."""
+        machine = f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores"
+        return cls(git_commit(), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), machine)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The environment steps one (spec, method) was trained for.
+
+    :param spec: the spec's name
+    :param method: the method
+    :param timesteps: training steps (phase 1 for ``adapt``)
+    :param extra: the method's extra steps, in words (phase 2, per-task fine-tuning)
+    """
+
+    spec: str
+    method: str
+    timesteps: int
+    extra: str
+
+
+def trial_budget(trial: Trial) -> Budget:
+    """The budget a trial was trained with, read from its run (the shipped default if unset)."""
+    config = trial.config
+    steps = config.get("timesteps")
+    if steps is None:
+        resolved = yaml.safe_load((Path(trial.run_dir) / "hyperparams.yaml").read_text())
+        steps = resolved["n_timesteps"]
+    extra = ""
+    if trial.method == "adapt":
+        extra = f"+ {config['adapt_timesteps']:,} phase-2 steps"
+    elif trial.method == "finetune":
+        extra = f"+ {config['finetune_timesteps']:,} steps on each test task"
+    elif trial.method == "rl2":
+        extra = f"trials of {config['trial_episodes']} episodes"
+    spec = trial.name.rsplit("-", 2)[0]
+    return Budget(spec, trial.method, int(steps), extra)
+
+
+def budgets_markdown(trials: Sequence[Trial]) -> str:
+    """A markdown table of the budgets of the trials whose runs exist (one row per spec and method)."""
+    budgets = {}
+    for trial in trials:
+        if (Path(trial.run_dir) / "hyperparams.yaml").is_file():
+            budget = trial_budget(trial)
+            budgets[(budget.spec, budget.method)] = budget
+    lines = ["| spec | method | environment steps |", "|---|---|---|"]
+    for budget in budgets.values():
+        steps = f"{budget.timesteps:,}" + (f" {budget.extra}" if budget.extra else "")
+        lines.append(f"| {budget.spec} | {budget.method} | {steps} |")
+    return "\n".join(lines)

@@ -1,0 +1,119 @@
+"""Reproduce the README's results table: every classic-control spec x six methods x three seeds.
+
+    python scripts/reproduce.py                                   # benchmarks/reproduce.yaml, local pool
+    python scripts/reproduce.py --backend ray --address HOST:PORT # on a Ray cluster
+    python scripts/reproduce.py --timesteps 2000 --seeds 0 --out /tmp/tiny   # a smoke test
+
+The grid is ``benchmarks/reproduce.yaml`` (flags override it). Finished trials are skipped
+on a rerun and failed ones retried, so an interrupted reproduction continues where it
+stopped. The script prints a markdown section for the README (scores with intervals, the
+dr-to-oracle gap per family, the budgets, the commit, date and machine) and writes it to
+``<out>/results_table.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from mtml_rl.benchmark.config import BACKENDS, BenchmarkConfig
+from mtml_rl.benchmark.provenance import Provenance, budgets_markdown
+from mtml_rl.benchmark.runner import BenchmarkResult, run_benchmark
+from mtml_rl.benchmark.tables import gap_markdown, scores_markdown
+from mtml_rl.benchmark.trials import plan_trials
+from mtml_rl.errors import MtmlError
+
+GRID = Path(__file__).resolve().parent.parent / "benchmarks" / "reproduce.yaml"
+TABLE_FILE = "results_table.md"
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--config", default=str(GRID), help="grid file (default: benchmarks/reproduce.yaml)")
+    parser.add_argument("--envs", nargs="+", help="only these specs")
+    parser.add_argument("--methods", nargs="+", help="only these methods")
+    parser.add_argument("--seeds", nargs="+", type=int, help="only these seeds")
+    parser.add_argument("--timesteps", type=int, help="steps per trial (default: the shipped budgets)")
+    parser.add_argument("--adapt-timesteps", type=int, help="adapt: phase-2 steps")
+    parser.add_argument("--finetune-timesteps", type=int, help="finetune: steps on each test task")
+    parser.add_argument("--out", help="benchmark folder (default: the grid file's)")
+    parser.add_argument("--backend", choices=BACKENDS)
+    parser.add_argument("--address", help="ray: cluster address")
+    parser.add_argument("--workers", type=int, help="local: parallel trials")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser.parse_args(argv)
+
+
+def build_config(args: argparse.Namespace) -> BenchmarkConfig:
+    """The grid file with the flags applied."""
+    data: dict[str, Any] = BenchmarkConfig.from_yaml(args.config).to_dict()
+    for name in ("envs", "methods", "seeds", "timesteps", "out", "backend", "address", "workers"):
+        if getattr(args, name) is not None:
+            data[name] = getattr(args, name)
+    for name in ("adapt_timesteps", "finetune_timesteps"):
+        if getattr(args, name) is not None:
+            data["train"][name] = getattr(args, name)
+    if args.address is not None:
+        data["backend"] = "ray"
+    return BenchmarkConfig.from_dict(data, source=args.config)
+
+
+def _hours(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes // 60}h {minutes % 60:02d}m" if minutes >= 60 else f"{seconds / 60:.1f} min"
+
+
+def results_markdown(
+    result: BenchmarkResult, grid: BenchmarkConfig, provenance: Provenance, wall_s: float
+) -> str:
+    """The README section: provenance, scores, the dr-to-oracle gap and the budgets."""
+    trials = plan_trials(grid)
+    worker_s = sum(r.wall_s for r in result.records)
+    backend = f"{grid.backend} backend" + (
+        f", {grid.resolved_workers()} workers" if grid.backend == "local" else ""
+    )
+    rows = result.comparison.rows if result.comparison is not None else []
+    lines = [
+        f"### {grid.name}",
+        "",
+        f"Commit `{provenance.commit}`, {provenance.date}, {provenance.machine}; "
+        f"{len(trials)} trials ({len(grid.envs)} specs × {len(grid.methods)} methods × "
+        f"{len(grid.seeds)} seeds), "
+        f"{backend}; wall time of this invocation {_hours(wall_s)}, of the trials' last attempts "
+        f"{_hours(worker_s)} of worker time. Reproduce: `python scripts/reproduce.py`.",
+    ]
+    if result.failed:
+        lines += ["", f"**Incomplete:** {len(result.failed)} trial(s) failed: {', '.join(result.failed)}."]
+    lines += ["", "Normalized score: (R − R_random) / (R_oracle − R_random); IQM over seeds × tasks "]
+    lines[-1] += "[95% bootstrap interval] (mean return). Deployed methods never see the true context."
+    lines += ["", scores_markdown(rows), "", "#### The dr-to-oracle gap per family", "", gap_markdown(rows)]
+    lines += ["", "#### Budgets", "", budgets_markdown(trials), ""]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run (or continue) the reproduction and print the table; exit 2 on bad input, 1 if trials failed."""
+    args = parse_args(argv)
+    try:
+        grid = build_config(args)
+        start = time.monotonic()
+        result = run_benchmark(grid, progress=False if args.quiet else None)
+    except MtmlError as exc:
+        print(f"reproduce: error: {exc}", file=sys.stderr)
+        return 2
+    text = results_markdown(result, grid, Provenance.now(), time.monotonic() - start)
+    (grid.out_dir / TABLE_FILE).write_text(text)
+    print(text)
+    print(f"(written to {grid.out_dir / TABLE_FILE})", file=sys.stderr)
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""``scripts/reproduce.py`` and ``benchmarks/reproduce.yaml``: the full grid plans every
+classic-control spec x six methods x three seeds at the shipped budgets; at a tiny budget
+the script runs and prints the README section (scores, gap, budgets, commit, date)."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import yaml
+
+from mtml_rl.benchmark.config import BenchmarkConfig
+from mtml_rl.benchmark.trials import plan_trials
+
+ROOT = Path(__file__).resolve().parents[2]
+GRID = ROOT / "benchmarks" / "reproduce.yaml"
+CLASSIC = [
+    "mtml/CartPole-v0",
+    "mtml/Pendulum-v0",
+    "mtml/MountainCarContinuous-v0",
+    "mtml/Acrobot-v0",
+    "mtml/PointNav-v0",
+]
+
+
+def load_script(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_reproduce_grid_covers_every_classic_spec_method_and_seed() -> None:
+    config = BenchmarkConfig.from_yaml(GRID)
+    assert config.envs == CLASSIC
+    assert config.methods == ["dr", "oracle", "adapt", "history", "rl2", "finetune"]
+    assert config.seeds == [0, 1, 2]
+    assert config.timesteps is None  # the shipped per-family budgets
+    trials = plan_trials(config)
+    assert len(trials) == 5 * 6 * 3
+    assert all(t.config["timesteps"] is None for t in trials)
+    assert set(config.evaluation.splits) == {"test-interpolation", "test-extrapolation", "test-combinatorial"}
+
+
+@pytest.mark.slow
+def test_reproduce_at_a_tiny_budget_prints_the_readme_section(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data: dict[str, Any] = yaml.safe_load(GRID.read_text())
+    data.update(envs=["mtml/CartPole-v0"], methods=["dr", "oracle", "adapt", "finetune"], seeds=[0])
+    data["train"].update(n_envs=4, hyperparams={"n_steps": 32, "batch_size": 64, "n_epochs": 1})
+    data["evaluation"]["splits"] = ["test-interpolation"]
+    grid = tmp_path / "tiny.yaml"
+    grid.write_text(yaml.safe_dump(data))
+    reproduce = load_script("reproduce")
+    argv = ["--config", str(grid), "--timesteps", "256", "--adapt-timesteps", "128"]
+    argv += ["--finetune-timesteps", "128", "--out", str(tmp_path / "out"), "--quiet"]
+    assert reproduce.main(argv) == 0
+    printed = capsys.readouterr().out
+    assert printed.strip() == (tmp_path / "out" / "results_table.md").read_text().strip()
+    assert re.search(r"Commit `(\w{10}(-dirty)?|unknown)`, \d{4}-\d\d-\d\d \d\d:\d\d UTC", printed)
+    assert "4 trials (1 specs × 4 methods × 1 seeds)" in printed
+    for method in ("dr", "oracle", "adapt", "finetune"):
+        assert re.search(rf"\| CartPole \| {method} \| -?\d+\.\d\d \[", printed), method
+    assert re.search(r"\| CartPole \| interpolation \| [-\d.]+ \| [-\d.]+ \| [-+\d.]+ \|", printed)
+    assert "| CartPole | adapt | 256 + 128 phase-2 steps |" in printed
+    assert "| CartPole | finetune | 256 + 128 steps on each test task |" in printed
+
+
+def test_reproduce_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    reproduce = load_script("reproduce")
+    assert reproduce.main(["--methods", "dr", "orcale", "--out", str(tmp_path)]) == 2
+    assert "unknown method 'orcale'; did you mean 'oracle'?" in capsys.readouterr().err
