@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch as th
 
-from mtml_rl.errors import ConfigError
+from mtml_rl.errors import ConfigError, suggest
 from mtml_rl.evaluation import collect
 from mtml_rl.evaluation.analysis import analyze
 from mtml_rl.evaluation.merge import merge_results
@@ -143,9 +143,12 @@ def _check_spec(spec: TaskSpec, config: EvalConfig) -> None:
             f"{spec.id}: evaluation of simulator-backed families ({spec.family}) is not supported yet; "
             "use a numpy family"
         )
-    if config.grid is not None:
-        for name in config.grid:
-            spec.parameter(name)  # raises if it does not vary, with a suggestion
+    for name in config.grid or ():
+        if name not in spec.varying:
+            raise ConfigError(
+                f"--grid: parameter {name!r} does not vary in {spec.id}{suggest(name, spec.varying)}; "
+                f"its varying parameters are {', '.join(spec.varying)}"
+            )
     if config.video:
         from mtml_rl.families.base import Family
 

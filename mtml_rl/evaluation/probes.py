@@ -81,7 +81,7 @@ class LatentProbe:
         with th.no_grad():
             z = self.encoder(th.as_tensor(full["context"], dtype=th.float32))
             z_hat = self.module(th.as_tensor(full["history"], dtype=th.float32))
-        return np.abs(z_hat - z).mean(dim=1).numpy().astype(np.float64)
+        return (z_hat - z).abs().mean(dim=1).numpy().astype(np.float64)
 
 
 def latent_probe(agent: Agent, tasks: Sequence[Task]) -> LatentProbe | None:

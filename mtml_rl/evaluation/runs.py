@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mtml_rl.agents.base import Agent
 from mtml_rl.agents.loading import load_agent
-from mtml_rl.errors import CheckpointError
+from mtml_rl.errors import CheckpointError, ConfigError
 from mtml_rl.evaluation.analysis import label_for
 from mtml_rl.evaluation.results import RunRecord
 from mtml_rl.tasks.splits import build_splits
@@ -45,7 +45,10 @@ def open_run(path: str | Path, run_id: str, trial: int | None = None) -> LoadedR
         raise CheckpointError(f"run directory {path} does not exist")
     if not path.is_dir() or not rundir.is_run_dir(path):
         raise CheckpointError(f"{path} is not a run directory (no config.yaml); pass a folder made by train")
-    run = Run.load(path)  # checks the spec hash, loads model and normalizer
+    try:
+        run = Run.load(path)  # checks the spec hash, loads model and normalizer
+    except ConfigError as exc:  # config.yaml unreadable or invalid
+        raise CheckpointError(f"{path} is corrupt: {' '.join(str(exc).split())}") from None
     hashes = check_split_hashes(run)
     agent = load_agent(run)
     k = trial if trial is not None else int(getattr(agent, "trial_episodes", run.config.trial_episodes or 1))

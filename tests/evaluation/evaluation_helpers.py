@@ -1,0 +1,46 @@
+"""Helpers of the evaluation tests: tiny run configs and small evaluation settings.
+
+Runs train a few thousand CartPole steps with one torch thread and a fixed seed; evaluations
+use two episodes per task, a few hundred bootstrap replications and a subset of the splits,
+so that the folder stays fast while every output is still produced.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mtml_rl.evaluation.evaluate import EvalConfig
+from mtml_rl.training import TrainConfig
+
+CARTPOLE = "mtml/CartPole-v0"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+SPLITS = ("train", "test-interpolation")
+
+
+def tiny_config(out: Path, method: str, **fields: Any) -> TrainConfig:
+    """A cheap, seeded, one-thread CartPole config of ``method`` (no periodic evaluation)."""
+    values: dict[str, Any] = {
+        "env": CARTPOLE,
+        "method": method,
+        "timesteps": 1024,
+        "n_envs": 4,
+        "seed": 0,
+        "eval_freq": 0,
+        "save_freq": 0,
+        "num_threads": 1,
+        "out": str(out),
+        "hyperparams": {"n_steps": 64, "batch_size": 128, "n_epochs": 1},
+        "adapt_timesteps": 256,
+        "adapt_iterations": 2,
+        "adapt_epochs": 1,
+    }
+    values.update(fields)
+    return TrainConfig(**values)
+
+
+def small_eval(**fields: Any) -> EvalConfig:
+    """A quick :class:`EvalConfig`: two episodes, two splits, 200 bootstrap replications."""
+    values: dict[str, Any] = {"episodes": 2, "splits": SPLITS, "bootstrap_reps": 200, "progress": False}
+    values.update(fields)
+    return EvalConfig(**values)

@@ -1,0 +1,78 @@
+"""``compare`` merges evaluations and runs into one table by method x split."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from evaluation_helpers import small_eval
+
+from mtml_rl.cli.main import main
+from mtml_rl.evaluation.analysis import ORACLE_LABEL
+from mtml_rl.evaluation.evaluate import compare, evaluate
+from mtml_rl.evaluation.results import load_results
+
+SPLIT = ("test-interpolation",)
+
+
+@pytest.fixture(scope="module")
+def separate(runs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """``dr`` and ``oracle`` evaluated separately (so dr alone is normalized by the family value)."""
+    root = tmp_path_factory.mktemp("separate")
+    for method in ("dr", "oracle"):
+        evaluate([runs[method]], small_eval(splits=SPLIT), root / method)
+    return {m: root / m for m in ("dr", "oracle")}
+
+
+def test_merged_results_are_normalized_by_the_oracle(separate: dict[str, Path], tmp_path: Path) -> None:
+    alone = load_results(separate["dr"])
+    assert {t.reference_source for t in alone.tasks} == {"family"}
+    results, out = compare(
+        [separate["dr"] / "results.json", separate["oracle"]], small_eval(), tmp_path / "cmp"
+    )
+    assert {t.reference_source for t in results.tasks} == {"oracle"}
+    assert {(a.split, a.label) for a in results.aggregates} == {(SPLIT[0], "dr"), (SPLIT[0], ORACLE_LABEL)}
+    assert [r.id for r in results.runs] == ["run0", "run1"]
+    assert len(results.episodes) == len(alone.episodes) * 2
+    assert (out / "report.md").is_file() and load_results(out).to_json() == results.to_json()
+
+
+def test_runs_are_evaluated_under_the_protocol_of_the_results(
+    separate: dict[str, Path], runs: dict[str, Path], tmp_path: Path
+) -> None:
+    code = main(
+        [
+            "compare",
+            str(separate["oracle"]),
+            str(runs["dr"]),
+            "--split",
+            *SPLIT,
+            "--bootstrap-reps",
+            "50",
+            "--quiet",
+            "--out",
+            str(tmp_path / "cmp"),
+        ]
+    )
+    assert code == 0
+    results = load_results(tmp_path / "cmp")
+    assert results.protocol.episodes == 2
+    assert {r.method for r in results.runs} == {"oracle", "dr"}
+
+
+def test_different_protocols_are_refused(
+    separate: dict[str, Path], runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [
+        "compare",
+        str(separate["oracle"]),
+        str(runs["dr"]),
+        "--split",
+        *SPLIT,
+        "--episodes",
+        "4",
+        "--quiet",
+    ]
+    assert main([*argv, "--out", str(tmp_path / "cmp")]) == 2
+    assert "different protocols (episodes 2 vs 4)" in capsys.readouterr().err
+    assert not (tmp_path / "cmp").exists()

@@ -1,0 +1,104 @@
+"""``evaluate`` on tiny trained runs writes every output, and the outputs agree."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+
+import jsonschema
+import matplotlib.image
+import pytest
+from conftest import Evaluated
+from evaluation_helpers import PNG_SIGNATURE, SPLITS
+
+from mtml_rl.evaluation.analysis import ORACLE_LABEL
+from mtml_rl.evaluation.results import CSV_COLUMNS, SCHEMA_FILE, SCHEMA_VERSION, load_results
+
+
+def test_every_output_is_written(evaluated: Evaluated) -> None:
+    names = {p.name for p in evaluated.out.iterdir()}
+    assert {"results.json", "results.csv", "report.md", "figures"} <= names
+    assert not [p for p in evaluated.out.parent.iterdir() if p.name.startswith(".")], "temporary folder left"
+    pictures = {p.split("/")[-1].split("-")[0] for p in evaluated.results.pictures}
+    assert {"learning", "adaptation", "latent", "heatmap", "profiles", "intervals"} <= pictures
+
+
+def test_results_json_validates_against_the_shipped_schema(evaluated: Evaluated) -> None:
+    document = json.loads((evaluated.out / "results.json").read_text())
+    jsonschema.validate(document, json.loads(SCHEMA_FILE.read_text()))
+    assert document["schema_version"] == SCHEMA_VERSION
+    assert load_results(evaluated.out).to_json() == document  # reads back whole
+
+
+def test_csv_rows_match_the_json(evaluated: Evaluated) -> None:
+    document = json.loads((evaluated.out / "results.json").read_text())
+    with open(evaluated.out / "results.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    assert len(rows) == len(document["episodes"]) == 3 * 2 * (64 + 16)  # runs x episodes x tasks
+    params = {(t["spec"], t["split"], t["task_id"]): t["params"] for t in document["tasks"]}
+    for row, episode in zip(rows, document["episodes"], strict=True):
+        key = (episode["spec"], episode["split"], episode["task_id"])
+        assert (row["run"], row["spec"], row["split"], row["task_id"]) == (episode["run"], *key)
+        assert (int(row["trial"]), int(row["episode"]), int(row["index"])) == (
+            episode["trial"],
+            episode["episode"],
+            episode["index"],
+        )
+        assert float(row["return"]) == episode["ret"] and int(row["length"]) == episode["length"]
+        assert float(row["normalized"]) == episode["normalized"]
+        assert json.loads(row["params"]) == params[key]
+
+
+def test_the_report_links_every_picture_and_each_is_a_valid_png(evaluated: Evaluated) -> None:
+    report = (evaluated.out / "report.md").read_text()
+    linked = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
+    assert sorted(linked) == sorted(evaluated.results.pictures)
+    for link in linked:
+        path = evaluated.out / link
+        assert path.is_file(), link
+        assert path.read_bytes()[:8] == PNG_SIGNATURE, link
+        image = matplotlib.image.imread(path)
+        assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100
+
+
+def test_scores_cover_every_method_and_split_and_label_the_oracle(evaluated: Evaluated) -> None:
+    results = evaluated.results
+    assert {(a.split, a.label) for a in results.aggregates} == {
+        (s, label) for s in SPLITS for label in ("adapt", "dr", ORACLE_LABEL)
+    }
+    oracle = next(r for r in results.runs if r.method == "oracle")
+    assert oracle.privileged and oracle.label == ORACLE_LABEL
+    assert not any(r.privileged for r in results.runs if r.method != "oracle")
+    assert {t.reference_source for t in results.tasks} == {"oracle"}
+    assert all(t.family_reference == 500.0 for t in results.tasks)  # both references recorded
+    assert all(a.iqm.low <= a.iqm.point <= a.iqm.high for a in results.aggregates)
+    assert len(results.improvements) == 3 * len(SPLITS)  # every pair, every split
+    assert ORACLE_LABEL in (evaluated.out / "report.md").read_text()
+
+
+def test_adaptation_is_measured(evaluated: Evaluated) -> None:
+    results = evaluated.results
+    assert len(results.adaptation) == 3 * len(SPLITS)
+    for curve in results.adaptation:
+        assert len(curve.step_return) == 500 and len(curve.episode_return) == 1
+        assert curve.step_return == sorted(curve.step_return)  # CartPole's reward is +1 per step
+        method = results.run(curve.run).method
+        if method == "adapt":
+            assert curve.latent_error is not None and curve.latent_error[0] is not None
+            assert all(v is None or v >= 0 for v in curve.latent_error)
+        else:
+            assert curve.latent_error is None
+
+
+def test_the_heat_map_grid_is_normalized_per_run(evaluated: Evaluated) -> None:
+    (grid,) = evaluated.results.grids
+    assert grid.params == ["length", "actuator_gain"]
+    assert grid.x_values == pytest.approx([0.25, 1.375, 2.5]) and grid.y_values == pytest.approx(
+        [-2.0, 0.0, 2.0]
+    )
+    assert grid.train_boxes == [[[0.5, 1.5], [-1.5, -0.5]], [[0.5, 1.5], [0.5, 1.5]]]
+    assert grid.held_out_box == [[1.2, 1.5], [1.0, 1.5]]
+    assert set(grid.normalized) == {r.id for r in evaluated.results.runs}
+    assert all(len(row) == 3 for values in grid.normalized.values() for row in values)
