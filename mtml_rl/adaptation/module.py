@@ -32,7 +32,7 @@ class AdaptationModule(nn.Module):
     """
 
     def __init__(
-        self, history_len: int, row_dim: int, latent_dim: int, arch: str = "mlp", hidden: int = 64
+        self, history_len: int, row_dim: int, latent_dim: int, arch: str = "conv", hidden: int = 64
     ) -> None:
         super().__init__()
         for name, value in {"history_len": history_len, "row_dim": row_dim, "latent_dim": latent_dim}.items():

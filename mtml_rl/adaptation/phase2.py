@@ -50,7 +50,7 @@ class Phase2Config:
     epochs: int = 4
     batch_size: int = 256
     learning_rate: float = 1e-3
-    arch: str = "mlp"
+    arch: str = "conv"
     history_len: int = 16
     trial_episodes: int = 1
     seed: int = 0

@@ -58,7 +58,9 @@ class TrainConfig:
     )
     latent_dim: int = _help("size of the task latent z", default=8)
     history_len: int = _help("transitions in the history window (history and adapt methods)", default=16)
-    history_arch: str = _help("history encoder: mlp, conv or gru", default="mlp")
+    history_arch: str = _help(
+        "history encoder: conv (1-D temporal convolution, as in RMA), mlp or gru", default="conv"
+    )
     adapt_timesteps: int = _help("adapt phase 2: environment steps of DAgger rollouts", default=30_000)
     adapt_iterations: int = _help("adapt phase 2: rollout/regression rounds", default=10)
     adapt_epochs: int = _help("adapt phase 2: passes over the aggregated data per round", default=4)

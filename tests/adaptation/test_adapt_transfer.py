@@ -1,9 +1,10 @@
 """``adapt`` on CartPole: the module infers the task, and the deployed agent transfers.
 
-At a small budget (40k phase-1 steps, 10k phase-2 steps, seed 0) the adaptation module's
-latent error on the training tasks must fall well below that of predicting the mean
-latent, and the deployed agent (acting with ``ẑ``, context withheld) must beat ``dr``
-trained at the same budget on the held-out interpolation tasks. The margins are far
+At a small budget (40k phase-1 steps, 20k phase-2 steps, seed 0, the default ``conv``
+encoder) the adaptation module's latent error on the training tasks must fall well
+below that of predicting the mean latent, and the deployed agent (acting with ``ẑ``,
+context withheld) must beat ``dr`` trained at the same budget on the held-out
+interpolation tasks. The margins are far
 inside what seeds 0 to 4 all showed (``docs/adaptation.md``).
 """
 
@@ -24,11 +25,11 @@ from mtml_rl.training.train import Run, train
 pytestmark = pytest.mark.slow
 
 LATENT_RATIO = 0.6
-"""The module's latent error must be below this fraction of the mean latent's (seeds 0-4: 0.24-0.32)."""
+"""The module's latent error must be below this fraction of the mean latent's (seeds 0-4: 0.12-0.24)."""
 RETURN_MARGIN = 50.0
-"""``adapt`` must beat ``dr`` on interpolation by this much return (seeds 0-4: 149 to 310)."""
+"""``adapt`` must beat ``dr`` on interpolation by this much return (seeds 0-4: 149 to 328)."""
 GAP_CLOSED = 0.5
-"""Share of the ``dr``-to-oracle gap ``adapt`` must close on interpolation (seeds 0-4: 0.82 to 1.0)."""
+"""Share of the ``dr``-to-oracle gap ``adapt`` must close on interpolation (seeds 0-4: 0.60 to 1.0)."""
 
 
 @pytest.fixture(scope="module")
