@@ -191,6 +191,17 @@ def _raw_means(results: Results) -> dict[tuple[str, str, str], tuple[float, floa
 
 
 def _note_missing(results: Results, done: set[tuple[str, str]]) -> None:
+    floored: dict[tuple[str, str], int] = defaultdict(int)
+    for t in results.tasks:
+        floored[(t.spec, t.split)] += t.gap_floored
+    for (spec, split), count in sorted(floored.items()):
+        if count:
+            note = (
+                f"{spec} {split}: on {count} task(s) the reference return is not above the random one "
+                "(gap floored): their normalized scores are unreliable (an undertrained oracle?)"
+            )
+            if note not in results.notes:
+                results.notes.append(note)
     missing = sorted({(t.spec, t.split) for t in results.tasks if t.reference_return is None} - done)
     for spec, split in missing:
         note = (
