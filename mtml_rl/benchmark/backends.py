@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mtml_rl.benchmark.evaluation import SUMMARY_FILE
+from mtml_rl.benchmark.evaluation import MARKER_FILE
 from mtml_rl.benchmark.trials import FAILED, FINISHED, Trial, TrialOutcome, read_json_or_none
 from mtml_rl.errors import ConfigError
 
@@ -174,7 +174,7 @@ def unpack(trial: Trial, archive: bytes) -> None:
     """Write a packed trial's folders where the driver expects them, unless they are there
     already (a shared file system)."""
     status = read_json_or_none(Path(trial.run_dir) / "run.json") or {}
-    evaluated = trial.evaluation is None or (Path(trial.eval_dir) / SUMMARY_FILE).is_file()
+    evaluated = trial.evaluation is None or (Path(trial.eval_dir) / MARKER_FILE).is_file()
     if not archive or (status.get("status") == FINISHED and evaluated):
         return
     for folder in (trial.run_dir, trial.eval_dir):

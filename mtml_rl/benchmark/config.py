@@ -38,9 +38,10 @@ class EvalSettings:
         "splits to evaluate on (missing ones in a spec are skipped)",
         default_factory=lambda: list(DEFAULT_EVAL_SPLITS),
     )
-    episodes: int = _help("trials (of the run's trial length) per task", default=1)
+    episodes: int = _help("episodes per task (a multiple of every method's trial length)", default=10)
     seed: int = _help("reset seed of the first task's episodes (task i uses seed + i)", default=100)
     deterministic: bool = _help("deterministic actions", default=True)
+    bootstrap_reps: int = _help("bootstrap replications of the compare report's intervals", default=2000)
 
     def validate(self) -> None:
         """Check the fields; raises :class:`ConfigError` naming the fix."""
@@ -48,7 +49,12 @@ class EvalSettings:
             raise ConfigError(
                 f"evaluation.splits must be a non-empty list of split names, got {self.splits!r}"
             )
-        for name, value, low in (("episodes", self.episodes, 1), ("seed", self.seed, 0)):
+        checks = (
+            ("episodes", self.episodes, 1),
+            ("seed", self.seed, 0),
+            ("bootstrap_reps", self.bootstrap_reps, 1),
+        )
+        for name, value, low in checks:
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ConfigError(f"evaluation.{name} must be an integer >= {low}, got {value!r}")
 

@@ -1,58 +1,140 @@
-"""The benchmark's evaluation step, behind two functions.
+"""The benchmark's evaluation step, behind two functions over :mod:`mtml_rl.evaluation`.
 
-:func:`evaluate_trial` evaluates one finished run (in the trial's worker) and
-:func:`compare_trials` aggregates every trial's evaluation into one report (in the
-driver). Both are deliberately small: they are the only places the benchmark touches
-evaluation, so that they can delegate to :mod:`mtml_rl.evaluation`'s ``evaluate`` and
-``compare`` once those exist. Until then they roll agents out with
-:func:`mtml_rl.evaluation.rollout.rollout_agent` and report interim scores
-(:mod:`mtml_rl.benchmark.interim`).
+:func:`evaluate_trial` evaluates one finished run (in the trial's worker, with
+:func:`mtml_rl.evaluation.evaluate.evaluate`) and :func:`compare_trials` merges every
+trial's evaluation into one report (in the driver, with
+:func:`mtml_rl.evaluation.evaluate.compare`). They are the only places the benchmark
+touches evaluation.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mtml_rl.benchmark.interim import Comparison, compare_summaries, evaluate_run
-from mtml_rl.io import atomic_dir, atomic_write_json
+import yaml
 
-SUMMARY_FILE = "summary.json"
-"""The per-trial evaluation file (in the trial's evaluation folder)."""
+from mtml_rl.evaluation.analysis import ORACLE, ORACLE_LABEL
+from mtml_rl.evaluation.evaluate import EvalConfig, compare, evaluate
+from mtml_rl.evaluation.output import REPORT_FILE, RESULTS_FILE
+from mtml_rl.evaluation.results import Aggregate
+from mtml_rl.io import atomic_write_json
+from mtml_rl.tasks.spec import resolve_spec
+from mtml_rl.tasks.splits import build_splits
+
+MARKER_FILE = "benchmark.json"
+"""Written into a trial's evaluation folder once it is complete, with the settings it used."""
+TRIAL_BOOTSTRAP_REPS = 100
+"""Bootstrap replications of a single trial's evaluation: its intervals over one run are
+degenerate and superseded by the compare report's, so they are not worth 2000."""
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    """One (spec, method, split) cell of the comparison.
+
+    :param spec: the spec's name
+    :param method: the method
+    :param split: the split
+    :param runs: runs (seeds) aggregated
+    :param tasks: tasks per run
+    :param mean_return: mean raw return over runs × tasks
+    :param iqm: IQM of normalized scores (``None`` where there is no reference to normalize by)
+    :param low: lower end of its 95% stratified bootstrap interval
+    :param high: upper end of that interval
+    """
+
+    spec: str
+    method: str
+    split: str
+    runs: int
+    tasks: int
+    mean_return: float
+    iqm: float | None = None
+    low: float | None = None
+    high: float | None = None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The benchmark's compare report: its rows and its folder.
+
+    :param report_dir: the folder of report.md, results.json, results.csv and the figures
+    :param rows: one per (spec, method, split)
+    :param notes: the evaluation's caveats (e.g. splits whose reference is not above random)
+    """
+
+    report_dir: Path
+    rows: list[ScoreRow]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def report(self) -> Path:
+        """The markdown report."""
+        return self.report_dir / REPORT_FILE
+
+
+def eval_config(settings: dict[str, Any], splits: Sequence[str] | None, bootstrap_reps: int) -> EvalConfig:
+    """The evaluation API's config of the benchmark's evaluation settings (no progress bar)."""
+    return EvalConfig(
+        splits=tuple(splits) if splits is not None else None,
+        episodes=int(settings["episodes"]),
+        seed=int(settings["seed"]),
+        deterministic=bool(settings["deterministic"]),
+        bootstrap_reps=bootstrap_reps,
+        progress=False,
+    )
 
 
 def evaluation_is_current(eval_dir: Path, settings: dict[str, Any]) -> bool:
-    """Whether ``eval_dir`` holds an evaluation made with ``settings``."""
+    """Whether ``eval_dir`` holds a complete evaluation made with ``settings``."""
     try:
-        recorded = json.loads((eval_dir / SUMMARY_FILE).read_text())["settings"]
+        recorded = json.loads((eval_dir / MARKER_FILE).read_text())["settings"]
     except (OSError, ValueError, KeyError, TypeError):
         return False
-    return bool(recorded == settings)
+    return bool(recorded == settings) and (eval_dir / RESULTS_FILE).is_file()
 
 
 def evaluate_trial(run_dir: Path, eval_dir: Path, settings: dict[str, Any]) -> Path:
-    """Evaluate the finished run in ``run_dir`` into ``eval_dir`` (written whole or not at all).
-
-    :param run_dir: a finished run directory
-    :param eval_dir: where its evaluation goes
-    :param settings: ``splits``, ``episodes``, ``seed`` and ``deterministic``
-    :return: the evaluation file
-    """
-    summary = evaluate_run(run_dir, settings)
-    summary["settings"] = settings
-    with atomic_dir(eval_dir) as tmp:
-        atomic_write_json(tmp / SUMMARY_FILE, summary)
-    return eval_dir / SUMMARY_FILE
+    """Evaluate the finished run in ``run_dir`` into ``eval_dir`` on the settings' splits
+    that its spec has; returns the ``results.json``."""
+    spec = resolve_spec(str(yaml.safe_load((run_dir / "config.yaml").read_text())["env"]))
+    present = build_splits(spec)
+    splits = [s for s in settings["splits"] if s in present]
+    evaluate([run_dir], eval_config(settings, splits, TRIAL_BOOTSTRAP_REPS), out=eval_dir)
+    atomic_write_json(eval_dir / MARKER_FILE, {"settings": settings})
+    return eval_dir / RESULTS_FILE
 
 
-def compare_trials(eval_dirs: Sequence[Path], report_dir: Path, title: str) -> Comparison:
-    """Aggregate the trials' evaluations into ``report_dir`` (report.md, results.json/csv, PNGs).
+def score_row(aggregate: Aggregate) -> ScoreRow:
+    """A :class:`ScoreRow` of the evaluation API's aggregate."""
+    method = ORACLE if aggregate.label == ORACLE_LABEL else aggregate.label
+    return ScoreRow(
+        resolve_spec(aggregate.spec).name,
+        method,
+        aggregate.split,
+        aggregate.runs,
+        aggregate.tasks,
+        float(aggregate.mean_return),
+        float(aggregate.iqm.point),
+        float(aggregate.iqm.low),
+        float(aggregate.iqm.high),
+    )
+
+
+def compare_trials(
+    eval_dirs: Sequence[Path], report_dir: Path, settings: dict[str, Any], bootstrap_reps: int
+) -> Comparison:
+    """Merge the trials' evaluations into one report in ``report_dir`` (replaced whole).
 
     :param eval_dirs: the evaluation folders of the finished trials
-    :param report_dir: where the report goes (replaced whole)
-    :param title: the report's title
+    :param report_dir: where the report goes
+    :param settings: the evaluation settings (their protocol must match the evaluations')
+    :param bootstrap_reps: bootstrap replications of the report's intervals
     """
-    summaries = [json.loads((Path(d) / SUMMARY_FILE).read_text()) for d in eval_dirs]
-    return compare_summaries(summaries, report_dir, title)
+    config = eval_config(settings, None, bootstrap_reps)
+    results, folder = compare([str(d) for d in eval_dirs], config, out=report_dir)
+    return Comparison(Path(folder), [score_row(a) for a in results.aggregates], list(results.notes))

@@ -24,6 +24,10 @@ METHODS = ["dr", "oracle", "adapt"]
 SPLITS = ["train", "test-interpolation", "test-extrapolation"]
 DEFAULT_TIMESTEPS = 60_000
 """PPO steps per method (``adapt``: phase 1), unless ``--timesteps`` or the variable say otherwise."""
+SEEDS = [0, 1]
+"""Two seeds: the intervals resample runs within each task, so one seed would give none."""
+EPISODES = 5
+"""Evaluation episodes per task (from fixed, distinct reset seeds)."""
 TIMESTEPS_VARIABLE = "MTML_QUICKSTART_TIMESTEPS"
 """Environment variable with a reduced budget (CI)."""
 PPO: dict[str, Any] = {
@@ -65,13 +69,13 @@ def quickstart_config(
     :param timesteps: PPO steps per method
     :param out: the run folder
     :param workers: parallel trials (default: one per core)
-    :param seeds: training seeds (default: 0)
+    :param seeds: training seeds (default: :data:`SEEDS`)
     """
     adapt_timesteps = max(timesteps // 3, 64)
     return BenchmarkConfig(
         envs=[ENV],
         methods=list(METHODS),
-        seeds=list(seeds or [0]),
+        seeds=list(seeds or SEEDS),
         timesteps=timesteps,
         out=str(out),
         name=f"mtml-rl quickstart: CartPole, {timesteps} PPO steps",
@@ -83,7 +87,7 @@ def quickstart_config(
             }
         },
         workers=workers,
-        evaluation=EvalSettings(splits=list(SPLITS)),
+        evaluation=EvalSettings(splits=list(SPLITS), episodes=EPISODES),
     )
 
 
@@ -106,6 +110,7 @@ def run_quickstart(
     out: str | Path | None = None,
     *,
     workers: int | None = None,
+    seeds: list[int] | None = None,
     progress: bool | None = None,
 ) -> QuickstartResult:
     """Train, evaluate and compare ``dr``, ``oracle`` and ``adapt`` on CartPole.
@@ -113,10 +118,11 @@ def run_quickstart(
     :param timesteps: PPO steps per method (default: :func:`resolve_timesteps`)
     :param out: the run folder (default: ``runs/quickstart-<time>``)
     :param workers: parallel trials (default: one per core)
+    :param seeds: training seeds (default: :data:`SEEDS`)
     :param progress: show progress (default: when stderr is a terminal)
     """
     steps = resolve_timesteps(timesteps)
     folder = Path(out) if out is not None else Path("runs") / f"quickstart-{time.strftime('%Y%m%d-%H%M%S')}"
     start = time.monotonic()
-    result = run_benchmark(quickstart_config(steps, folder, workers), progress=progress)
+    result = run_benchmark(quickstart_config(steps, folder, workers, seeds), progress=progress)
     return QuickstartResult(result, steps, time.monotonic() - start)

@@ -15,8 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from mtml_rl.benchmark.backends import TrialFn, run_local, run_ray
 from mtml_rl.benchmark.config import BenchmarkConfig
-from mtml_rl.benchmark.evaluation import compare_trials
-from mtml_rl.benchmark.interim import Comparison
+from mtml_rl.benchmark.evaluation import Comparison, compare_trials
 from mtml_rl.benchmark.manifest import INTERRUPTED, MANIFEST_FILE, RUNNING, Manifest, TrialRecord
 from mtml_rl.benchmark.trials import FINISHED, Trial, TrialOutcome, plan_trials, run_trial, trial_done
 
@@ -115,7 +114,7 @@ def run_benchmark(
     if force:
         _clear(trials)
     done = [t for t in trials if trial_done(t)]
-    todo = [t for t in trials if t not in done]
+    todo = sorted((t for t in trials if t not in done), key=estimated_cost, reverse=True)
     manifest = Manifest.open(out / MANIFEST_FILE, config.to_dict(), trials)
     for trial in done:
         manifest.mark(trial.name, FINISHED)
@@ -139,6 +138,18 @@ def run_benchmark(
             _mark_interrupted(manifest, todo)
             raise
     return _result(config, trials, manifest, ran, [t.name for t in done])
+
+
+def estimated_cost(trial: Trial) -> int:
+    """Environment steps a trial will take, roughly, so that the longest start first (a pool
+    then ends together instead of waiting for a long trial started last)."""
+    config = trial.config
+    steps = int(config.get("timesteps") or 0)
+    if trial.method == "adapt":
+        steps += int(config["adapt_timesteps"])
+    if trial.method in ("rl2", "finetune"):  # recurrent steps, or per-task fine-tuning at evaluation
+        steps *= 2
+    return steps
 
 
 def _dispatch(config: BenchmarkConfig, todo: list[Trial], trial_fn: TrialFn, on_done: Any) -> None:
@@ -169,8 +180,12 @@ def _result(
     finished = [t for t in trials if manifest.records[t.name].status == FINISHED]
     failed = [t.name for t in trials if manifest.records[t.name].status != FINISHED]
     comparison = None
-    if config.evaluation.enabled and finished:
+    settings = finished[0].evaluation if finished else None
+    if settings is not None:
         comparison = compare_trials(
-            [Path(t.eval_dir) for t in finished], config.out_dir / REPORT_DIR, config.name
+            [Path(t.eval_dir) for t in finished],
+            config.out_dir / REPORT_DIR,
+            settings,
+            config.evaluation.bootstrap_reps,
         )
     return BenchmarkResult(config.out_dir, list(manifest.records.values()), ran, skipped, failed, comparison)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from rich.table import Table
 
-from mtml_rl.benchmark.interim import ScoreRow
+from mtml_rl.benchmark.evaluation import ScoreRow
 
 SPLIT_LABELS = {
     "train": "train",

@@ -92,6 +92,7 @@ def plan_trials(config: BenchmarkConfig) -> list[Trial]:
                 name = f"{spec.name}-{method}-s{seed}"
                 train_config = trial_config(config, env, env_id, method, seed, out / "runs" / name)
                 resolve_algo(train_config, spec)
+                _check_episodes(config.evaluation, train_config)
                 trials.append(
                     Trial(
                         name,
@@ -106,6 +107,16 @@ def plan_trials(config: BenchmarkConfig) -> list[Trial]:
                 )
     _check_unique(trials)
     return trials
+
+
+def _check_episodes(settings: EvalSettings, train_config: TrainConfig) -> None:
+    """Evaluation plays whole trials: episodes must be a multiple of every method's trial length."""
+    trial_len = train_config.trial_episodes or 1
+    if settings.enabled and settings.episodes % trial_len:
+        raise ConfigError(
+            f"evaluation.episodes {settings.episodes} is not a multiple of the trial length {trial_len} "
+            f"of method {train_config.method}; pass a multiple of it (e.g. {trial_len * 5})"
+        )
 
 
 def _eval_data(settings: EvalSettings) -> dict[str, Any] | None:

@@ -98,6 +98,8 @@ def summarize(result: BenchmarkResult, console: Console) -> None:
         )
     if result.comparison is not None:
         console.print(scores_rich(result.comparison.rows, "normalized score"))
+        for note in result.comparison.notes:
+            console.print(f"note: {note}", highlight=False)
         console.print(f"report: {result.comparison.report}")
 
 

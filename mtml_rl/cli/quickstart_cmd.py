@@ -10,12 +10,14 @@ from rich.console import Console
 
 from mtml_rl.benchmark.quickstart import (
     DEFAULT_TIMESTEPS,
+    SEEDS,
     TIMESTEPS_VARIABLE,
     QuickstartResult,
     run_quickstart,
 )
 from mtml_rl.benchmark.tables import SPLIT_LABELS, scores_rich
 from mtml_rl.cli.benchmark_cmd import summarize
+from mtml_rl.errors import ConfigError
 
 
 def add_parser(sub: Any) -> None:
@@ -39,6 +41,9 @@ def add_parser(sub: Any) -> None:
         help=f"PPO steps per method (default: ${TIMESTEPS_VARIABLE} or {DEFAULT_TIMESTEPS})",
     )
     parser.add_argument("--out", metavar="DIR", help="run folder (default: runs/quickstart-<time>)")
+    parser.add_argument(
+        "--seeds", type=int, default=len(SEEDS), help=f"training seeds (default: {len(SEEDS)})"
+    )
     parser.add_argument("--workers", type=int, help="parallel trainings (default: one per core)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
@@ -64,8 +69,14 @@ def held_out_lines(result: QuickstartResult) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     """Run the quickstart and print the table, the verdict and where everything is."""
+    if args.seeds < 1:
+        raise ConfigError(f"--seeds must be at least 1, got {args.seeds}")
     result = run_quickstart(
-        args.timesteps, args.out, workers=args.workers, progress=False if args.quiet else None
+        args.timesteps,
+        args.out,
+        workers=args.workers,
+        seeds=list(range(args.seeds)),
+        progress=False if args.quiet else None,
     )
     console = Console(width=None if sys.stdout.isatty() else 160)
     bench = result.benchmark
@@ -73,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
         summarize(bench, console)
         return 1
     console.print(scores_rich(bench.comparison.rows, f"CartPole, {result.timesteps} PPO steps per method"))
+    for note in bench.comparison.notes:
+        console.print(f"note: {note}", highlight=False)
     for line in held_out_lines(result):
         console.print(line, highlight=False)
     console.print(f"finished in {result.wall_s:.0f}s")

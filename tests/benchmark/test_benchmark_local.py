@@ -36,7 +36,8 @@ def test_every_trial_finishes_in_its_absolute_run_dir(grid: BenchmarkConfig, fir
         assert run.is_absolute() and run.parent == grid.out_dir / "runs"
         assert json.loads((run / "run.json").read_text()) == {"status": "finished", "steps": 1024}
         assert (run / "final" / "model.zip").is_file()
-        assert (Path(trial.eval_dir) / "summary.json").is_file()
+        assert (Path(trial.eval_dir) / "results.json").is_file()
+        assert (Path(trial.eval_dir) / "benchmark.json").is_file()
 
 
 def test_manifest_lists_every_trial_as_finished(grid: BenchmarkConfig, first: BenchmarkResult) -> None:
@@ -52,10 +53,10 @@ def test_compare_report_covers_both_seeds(first: BenchmarkResult) -> None:
     assert first.comparison is not None
     (row,) = first.comparison.rows
     assert (row.method, row.split, row.runs, row.tasks) == ("dr", "test-interpolation", 2, 16)
-    report = first.comparison.report.read_text()
-    assert "| CartPole | dr |" in report
-    for name in ("results.json", "results.csv"):
-        assert (first.comparison.report_dir / name).is_file()
+    assert first.comparison.report.is_file()
+    results = json.loads((first.comparison.report_dir / "results.json").read_text())
+    assert sorted(Path(r["path"]).name for r in results["runs"]) == ["CartPole-dr-s0", "CartPole-dr-s1"]
+    assert results["protocol"]["episodes"] == 2
 
 
 def test_rerun_skips_finished_trials_and_keeps_their_files(
@@ -77,4 +78,4 @@ def test_a_packed_trial_unpacks_where_the_driver_expects_it(
     shutil.rmtree(trial.eval_dir)
     unpack(trial, archive)
     assert {k: v[0] for k, v in file_state(Path(trial.run_dir)).items()} == before
-    assert (Path(trial.eval_dir) / "summary.json").is_file()
+    assert (Path(trial.eval_dir) / "results.json").is_file()

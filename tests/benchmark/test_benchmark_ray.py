@@ -34,7 +34,7 @@ def test_grid_runs_as_ray_tasks(tmp_path: Path, ray_address: str) -> None:
     for name in result.ran:
         run = grid.out_dir / "runs" / name
         assert json.loads((run / "run.json").read_text())["status"] == "finished"
-        assert (grid.out_dir / "eval" / name / "summary.json").is_file()
+        assert (grid.out_dir / "eval" / name / "results.json").is_file()
     assert result.comparison is not None and result.comparison.report.is_file()
     assert ray.is_initialized()  # a Ray it did not start is left running
 

@@ -48,7 +48,7 @@ def test_rerun_completes_only_the_failed_trial(tmp_path: Path) -> None:
 
 
 def test_a_killed_worker_fails_only_its_trial(tmp_path: Path) -> None:
-    grid = tiny_grid(tmp_path / "bench", workers=1)
+    grid = tiny_grid(tmp_path / "bench", workers=1, evaluation={"enabled": False})
     result = run_benchmark(grid, progress=False, trial_fn=killing_trial)
     assert result.ran == ["CartPole-dr-s0"] and result.failed == ["CartPole-dr-s1"]
     entry = manifest(grid.out_dir)["CartPole-dr-s1"]

@@ -54,7 +54,7 @@ def test_reproduce_at_a_tiny_budget_prints_the_readme_section(
     data: dict[str, Any] = yaml.safe_load(GRID.read_text())
     data.update(envs=["mtml/CartPole-v0"], methods=["dr", "oracle", "adapt", "finetune"], seeds=[0])
     data["train"].update(n_envs=4, hyperparams={"n_steps": 32, "batch_size": 64, "n_epochs": 1})
-    data["evaluation"]["splits"] = ["test-interpolation"]
+    data["evaluation"].update(splits=["test-interpolation"], episodes=1)
     grid = tmp_path / "tiny.yaml"
     grid.write_text(yaml.safe_dump(data))
     reproduce = load_script("reproduce")
