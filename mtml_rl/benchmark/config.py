@@ -15,7 +15,8 @@ from typing import Any
 
 import yaml
 
-from mtml_rl.errors import ConfigError, suggest
+from mtml_rl.errors import ConfigError, MtmlError, suggest
+from mtml_rl.tasks.spec import resolve_spec
 from mtml_rl.training.config import METHODS, TrainConfig
 
 BACKENDS = ("local", "ray")
@@ -75,7 +76,8 @@ class BenchmarkConfig:
         "TrainConfig fields shared by every trial", default_factory=dict
     )
     env_overrides: dict[str, dict[str, Any]] = _help(  # noqa: RUF009
-        "TrainConfig fields per env (e.g. its budget)", default_factory=dict
+        "TrainConfig fields per env (e.g. its budget or algorithm; envs not in the grid are ignored)",
+        default_factory=dict,
     )
     method_overrides: dict[str, dict[str, Any]] = _help(  # noqa: RUF009
         "TrainConfig fields per method (applied after env_overrides)", default_factory=dict
@@ -115,11 +117,10 @@ class BenchmarkConfig:
         self._check_scalars()
         _check_train_fields("train", self.train)
         for env, fields in self.env_overrides.items():
-            if env not in self.envs:
-                raise ConfigError(
-                    f"env_overrides: {env!r} is not one of the grid's envs{suggest(str(env), self.envs)} "
-                    f"({', '.join(self.envs)})"
-                )
+            try:
+                env_key(env)
+            except MtmlError as exc:
+                raise ConfigError(f"env_overrides: {exc}") from None
             _check_train_fields(f"env_overrides.{env}", fields)
         for method, fields in self.method_overrides.items():
             if method not in METHODS:
@@ -225,6 +226,14 @@ def _build(cls: Any, data: Any, source: str) -> Any:
         raise ConfigError(f"{source}: {exc}") from None
     except TypeError as exc:
         raise ConfigError(f"{source}: {exc}") from None
+
+
+def env_key(env: str) -> str:
+    """What identifies an env across spellings: the absolute path of a spec file, else the
+    registered id (``CartPole`` and ``mtml/CartPole-v0`` are one env)."""
+    if Path(env).is_file():
+        return str(Path(env).resolve())
+    return resolve_spec(env).id
 
 
 def _is_int(value: Any, low: int) -> bool:

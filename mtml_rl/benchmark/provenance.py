@@ -10,8 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from mtml_rl.benchmark.trials import Trial
 
 
@@ -60,43 +58,40 @@ class Budget:
 
     :param spec: the spec's name
     :param method: the method
+    :param algo: the SB3 algorithm
     :param timesteps: training steps (phase 1 for ``adapt``)
     :param extra: the method's extra steps, in words (phase 2, per-task fine-tuning)
     """
 
     spec: str
     method: str
+    algo: str
     timesteps: int
     extra: str
 
 
 def trial_budget(trial: Trial) -> Budget:
-    """The budget a trial was trained with, read from its run (the shipped default if unset)."""
+    """The budget a trial trains with (its timesteps, else its family's shipped default)."""
     config = trial.config
-    steps = config.get("timesteps")
-    if steps is None:
-        resolved = yaml.safe_load((Path(trial.run_dir) / "hyperparams.yaml").read_text())
-        steps = resolved["n_timesteps"]
     extra = ""
     if trial.method == "adapt":
         extra = f"+ {config['adapt_timesteps']:,} phase-2 steps"
     elif trial.method == "finetune":
         extra = f"+ {config['finetune_timesteps']:,} steps on each test task"
     elif trial.method == "rl2":
-        extra = f"trials of {config['trial_episodes']} episodes"
-    spec = trial.name.rsplit("-", 2)[0]
-    return Budget(spec, trial.method, int(steps), extra)
+        extra = f"(trials of {config['trial_episodes']} episodes)"
+    algo = "recurrent ppo" if trial.method == "rl2" else str(config["algo"])
+    return Budget(trial.name.rsplit("-", 2)[0], trial.method, algo, trial.steps, extra)
 
 
 def budgets_markdown(trials: Sequence[Trial]) -> str:
-    """A markdown table of the budgets of the trials whose runs exist (one row per spec and method)."""
+    """A markdown table of the trials' budgets (one row per spec and method)."""
     budgets = {}
     for trial in trials:
-        if (Path(trial.run_dir) / "hyperparams.yaml").is_file():
-            budget = trial_budget(trial)
-            budgets[(budget.spec, budget.method)] = budget
-    lines = ["| spec | method | environment steps |", "|---|---|---|"]
+        budget = trial_budget(trial)
+        budgets[(budget.spec, budget.method)] = budget
+    lines = ["| spec | method | algorithm | environment steps |", "|---|---|---|---|"]
     for budget in budgets.values():
         steps = f"{budget.timesteps:,}" + (f" {budget.extra}" if budget.extra else "")
-        lines.append(f"| {budget.spec} | {budget.method} | {steps} |")
+        lines.append(f"| {budget.spec} | {budget.method} | {budget.algo} | {steps} |")
     return "\n".join(lines)

@@ -143,10 +143,9 @@ def run_benchmark(
 def estimated_cost(trial: Trial) -> int:
     """Environment steps a trial will take, roughly, so that the longest start first (a pool
     then ends together instead of waiting for a long trial started last)."""
-    config = trial.config
-    steps = int(config.get("timesteps") or 0)
+    steps = trial.steps
     if trial.method == "adapt":
-        steps += int(config["adapt_timesteps"])
+        steps += int(trial.config["adapt_timesteps"])
     if trial.method in ("rl2", "finetune"):  # recurrent steps, or per-task fine-tuning at evaluation
         steps *= 2
     return steps

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch as th
 
-from mtml_rl.benchmark.config import BenchmarkConfig, EvalSettings
+from mtml_rl.benchmark.config import BenchmarkConfig, EvalSettings, env_key
 from mtml_rl.benchmark.evaluation import evaluate_trial, evaluation_is_current
 from mtml_rl.errors import ConfigError
 from mtml_rl.tasks.spec import resolve_spec
@@ -43,6 +43,7 @@ class Trial:
     :param eval_dir: absolute path of its evaluation output
     :param config: the resolved :class:`TrainConfig` as plain data
     :param evaluation: the evaluation settings as plain data (``None``: no evaluation)
+    :param steps: training steps (``config``'s timesteps, else the shipped default it resolves to)
     """
 
     name: str
@@ -53,6 +54,7 @@ class Trial:
     eval_dir: str
     config: dict[str, Any]
     evaluation: dict[str, Any] | None
+    steps: int = 0
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ def plan_trials(config: BenchmarkConfig) -> list[Trial]:
             for seed in config.seeds:
                 name = f"{spec.name}-{method}-s{seed}"
                 train_config = trial_config(config, env, env_id, method, seed, out / "runs" / name)
-                resolve_algo(train_config, spec)
+                _algo, hyperparams = resolve_algo(train_config, spec)
                 _check_episodes(config.evaluation, train_config)
                 trials.append(
                     Trial(
@@ -103,6 +105,7 @@ def plan_trials(config: BenchmarkConfig) -> list[Trial]:
                         str(out / "eval" / name),
                         train_config.to_dict(),
                         evaluation,
+                        train_config.timesteps or hyperparams.n_timesteps,
                     )
                 )
     _check_unique(trials)
@@ -138,7 +141,12 @@ def trial_config(
     values: dict[str, Any] = {}
     if config.timesteps is not None:
         values["timesteps"] = config.timesteps
-    for layer in (config.train, config.env_overrides.get(env, {}), config.method_overrides.get(method, {})):
+    key = env_key(env)
+    env_layer: dict[str, Any] = {}
+    for name, fields in config.env_overrides.items():
+        if env_key(name) == key:
+            env_layer.update(fields)
+    for layer in (config.train, env_layer, config.method_overrides.get(method, {})):
         for key, value in layer.items():
             if key == "hyperparams" and isinstance(value, dict):
                 values["hyperparams"] = {**values.get("hyperparams", {}), **value}

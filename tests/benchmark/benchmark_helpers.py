@@ -41,7 +41,7 @@ def tiny_grid(out: Path, **fields: Any) -> BenchmarkConfig:
         "out": str(out),
         "train": dict(TINY_TRAIN),
         "workers": 2,
-        "evaluation": {"splits": ["test-interpolation"], "episodes": 2},
+        "evaluation": {"splits": ["test-interpolation"], "episodes": 2, "bootstrap_reps": 200},
     }
     values.update(fields)
     return BenchmarkConfig.from_dict(values, source="test grid")

@@ -43,7 +43,11 @@ def test_grid_file_loads_with_counts_overrides_and_relative_paths(tmp_path: Path
             "timesteps": 500,
             "out": str(tmp_path / "results"),
             "train": {"n_envs": 4, "hyperparams": {"n_steps": 32, "n_epochs": 1}},
-            "env_overrides": {CARTPOLE: {"timesteps": 700}, "MySpec.yaml": {"n_envs": 2}},
+            "env_overrides": {
+                "CartPole": {"timesteps": 700},
+                "MySpec.yaml": {"n_envs": 2},
+                "mtml/Pendulum-v0": {"algo": "sac"},
+            },
             "method_overrides": {"adapt": {"adapt_timesteps": 100, "hyperparams": {"n_epochs": 2}}},
         },
     )
@@ -86,7 +90,7 @@ def test_two_specs_of_one_name_are_refused(tmp_path: Path) -> None:
         ({"envs": [CARTPOLE], "seeds": [0, 0]}, "seeds lists a value twice"),
         ({"envs": [CARTPOLE], "address": "1.2.3.4:6379"}, "address is for the ray backend"),
         ({"methods": ["dr"]}, "missing required key(s) envs"),
-        ({"envs": [CARTPOLE], "env_overrides": {"mtml/Pendulum-v0": {}}}, "not one of the grid's envs"),
+        ({"envs": [CARTPOLE], "env_overrides": {"mtml/Pendulm-v0": {}}}, "did you mean 'mtml/Pendulum-v0'"),
     ],
 )
 def test_bad_grid_files_name_the_key_and_the_fix(

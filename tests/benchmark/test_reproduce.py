@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from mtml_rl.benchmark.config import BenchmarkConfig
+from mtml_rl.benchmark.provenance import budgets_markdown
 from mtml_rl.benchmark.trials import plan_trials
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,6 +46,21 @@ def test_reproduce_grid_covers_every_classic_spec_method_and_seed() -> None:
     assert len(trials) == 5 * 6 * 3
     assert all(t.config["timesteps"] is None for t in trials)
     assert set(config.evaluation.splits) == {"test-interpolation", "test-extrapolation", "test-combinatorial"}
+    assert config.evaluation.episodes % 2 == 0  # whole rl2 trials
+
+
+def test_reproduce_budgets_state_algorithm_and_steps_of_every_family() -> None:
+    table = budgets_markdown(plan_trials(BenchmarkConfig.from_yaml(GRID)))
+    rows = table.splitlines()[2:]
+    assert len(rows) == 5 * 6
+    assert re.search(r"^\| Pendulum \| dr \| sac \| [\d,]+ \|$", table, re.M)
+    assert re.search(
+        r"^\| Pendulum \| rl2 \| recurrent ppo \| [\d,]+ \(trials of 2 episodes\) \|$", table, re.M
+    )
+    assert re.search(r"^\| CartPole \| adapt \| ppo \| [\d,]+ \+ 30,000 phase-2 steps \|$", table, re.M)
+    assert re.search(
+        r"^\| Acrobot \| finetune \| ppo \| [\d,]+ \+ 5,000 steps on each test task \|$", table, re.M
+    )
 
 
 @pytest.mark.slow
@@ -52,24 +68,23 @@ def test_reproduce_at_a_tiny_budget_prints_the_readme_section(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data: dict[str, Any] = yaml.safe_load(GRID.read_text())
-    data.update(envs=["mtml/CartPole-v0"], methods=["dr", "oracle", "adapt", "finetune"], seeds=[0])
+    data.update(envs=["mtml/CartPole-v0"], methods=["dr", "oracle", "adapt"], seeds=[0])
     data["train"].update(n_envs=4, hyperparams={"n_steps": 32, "batch_size": 64, "n_epochs": 1})
-    data["evaluation"].update(splits=["test-interpolation"], episodes=1)
+    data["evaluation"].update(splits=["test-interpolation"], episodes=1, bootstrap_reps=200)
     grid = tmp_path / "tiny.yaml"
     grid.write_text(yaml.safe_dump(data))
     reproduce = load_script("reproduce")
     argv = ["--config", str(grid), "--timesteps", "256", "--adapt-timesteps", "128"]
-    argv += ["--finetune-timesteps", "128", "--out", str(tmp_path / "out"), "--quiet"]
+    argv += ["--out", str(tmp_path / "out"), "--quiet"]
     assert reproduce.main(argv) == 0
     printed = capsys.readouterr().out
     assert printed.strip() == (tmp_path / "out" / "results_table.md").read_text().strip()
     assert re.search(r"Commit `(\w{10}(-dirty)?|unknown)`, \d{4}-\d\d-\d\d \d\d:\d\d UTC", printed)
-    assert "4 trials (1 specs × 4 methods × 1 seeds)" in printed
-    for method in ("dr", "oracle", "adapt", "finetune"):
+    assert "3 trials (1 specs × 3 methods × 1 seeds)" in printed
+    for method in ("dr", "oracle", "adapt"):
         assert re.search(rf"\| CartPole \| {method} \| -?\d+\.\d\d \[", printed), method
     assert re.search(r"\| CartPole \| interpolation \| [-\d.]+ \| [-\d.]+ \| [-+\d.]+ \|", printed)
-    assert "| CartPole | adapt | 256 + 128 phase-2 steps |" in printed
-    assert "| CartPole | finetune | 256 + 128 steps on each test task |" in printed
+    assert "| CartPole | adapt | ppo | 256 + 128 phase-2 steps |" in printed
 
 
 def test_reproduce_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
