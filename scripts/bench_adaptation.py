@@ -1,0 +1,353 @@
+"""Benchmark the adaptation module against its baselines on held-out task variants.
+
+Trains ``dr``, ``oracle``, ``adapt``, ``history`` and ``rl2`` on the CartPole, Pendulum
+and PointNav specs, with 3 seeds each, at equal environment-step budgets per family
+(``adapt`` spends part of its budget on phase 2: phase 1 + phase 2 = the budget), and
+evaluates each deployed agent (context withheld except for the oracle) with one
+deterministic episode per task on the train, interpolation and extrapolation splits.
+``rl2`` plays trials of its own length; its first episode (zero-shot, like every other
+method's) is scored, and the mean over its whole trial is printed beside it.
+
+Scores are normalized per task, ``(R - R_random) / (R_oracle - R_random)``: ``R_random``
+is a uniform random policy's mean return over 3 episodes, ``R_oracle`` the oracle's mean
+over the seeds (so the oracle averages about 1); the denominator is floored at a tenth
+of the split's mean ``R_oracle - R_random`` so that a task the oracle cannot solve
+either does not blow up. Means and IQMs come with 95% stratified bootstrap intervals
+(rliable). For every family the script prints the share of the ``dr``-to-``oracle`` gap
+that ``adapt`` closes, or says that the spec shows no such gap.
+
+Usage::
+
+    python scripts/bench_adaptation.py                   # the full benchmark (long)
+    python scripts/bench_adaptation.py --quick           # a tenth of every budget
+    python scripts/bench_adaptation.py --load DIR/results.jsonl   # summarize saved (partial) results
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib.util
+import json
+import tempfile
+import warnings
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+
+from mtml_rl.agents.base import ObsRequirements
+from mtml_rl.evaluation.rollout import TrialEpisode, rollout_agent
+from mtml_rl.families.registry import get_family
+from mtml_rl.tasks.spec import TaskSpec, resolve_spec
+from mtml_rl.tasks.splits import build_splits
+from mtml_rl.training import TrainConfig, train
+from mtml_rl.training.config import METHODS
+
+FAMILIES = ("CartPole", "Pendulum", "PointNav")
+BUDGETS = {"CartPole": 80_000, "Pendulum": 200_000, "PointNav": 200_000}
+"""Environment steps of every run of a family (``adapt``: phase 1 + phase 2)."""
+PHASE2 = {"CartPole": 20_000, "Pendulum": 30_000, "PointNav": 30_000}
+"""``adapt``'s phase-2 (DAgger) share of the budget."""
+BENCH_METHODS = ("dr", "oracle", "adapt", "history", "rl2")
+SPLITS = ("train", "test-interpolation", "test-extrapolation")
+EVAL_SEED = 100
+RANDOM_EPISODES = 3
+GAP_FLOOR = 0.1
+"""Per-task denominators are floored at this fraction of the split's mean oracle-random gap."""
+MIN_GAP = 0.1
+"""A normalized ``oracle - dr`` gap below this counts as no gap."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One training run: family, method, seed, budget and output folder."""
+
+    family: str
+    method: str
+    seed: int
+    timesteps: int
+    adapt_timesteps: int
+    out: str
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """Per-task returns of one run on every split, in the split's task order.
+
+    :param first: the first episode of each task's trial (zero-shot)
+    :param trial: the mean over each task's trial (equal to ``first`` for one-episode trials)
+    """
+
+    family: str
+    method: str
+    seed: int
+    first: dict[str, list[float]]
+    trial: dict[str, list[float]]
+
+
+class RandomAgent:
+    """Uniform random actions (the ``R_random`` reference), seeded.
+
+    :param action_space: the family's single action space
+    :param seed: seed of the action sampler
+    """
+
+    name = "random"
+    privileged = False
+    requirements = ObsRequirements("hidden", 0)
+
+    def __init__(self, action_space: spaces.Space, seed: int) -> None:
+        self.space = action_space
+        self.space.seed(seed)
+
+    def reset(self, num_envs: int) -> None:
+        """Stateless."""
+
+    def act(self, obs: Any, deterministic: bool = True) -> np.ndarray:
+        """One uniform sample per slot."""
+        return np.stack([self.space.sample() for _ in range(len(obs))])
+
+    def observe(
+        self, actions: np.ndarray, rewards: np.ndarray, dones: np.ndarray, trial_starts: np.ndarray
+    ) -> None:
+        """Stateless."""
+
+
+def per_task(
+    spec: TaskSpec, split: str, episodes: Sequence[TrialEpisode], pick: Callable[..., float]
+) -> list[float]:
+    """``pick(episodes of a task)`` for every task of ``split``, in the split's order."""
+    tasks = list(build_splits(spec)[split].tasks)
+    by_task: dict[Any, list[TrialEpisode]] = {t: [] for t in tasks}
+    for e in episodes:
+        by_task[e.task].append(e)
+    return [pick(sorted(by_task[t], key=lambda e: (e.trial, e.episode))) for t in tasks]
+
+
+def evaluate(
+    agent: Any, spec: TaskSpec, trial_episodes: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """First-episode and whole-trial mean returns per task on every split."""
+    first, trial = {}, {}
+    for split in SPLITS:
+        tasks = list(build_splits(spec)[split].tasks)
+        episodes = rollout_agent(agent, spec, tasks, trial_episodes=trial_episodes, seed=EVAL_SEED)
+        first[split] = per_task(spec, split, episodes, lambda es: es[0].ret)
+        trial[split] = per_task(spec, split, episodes, lambda es: float(np.mean([e.ret for e in es])))
+    return first, trial
+
+
+def run_job(job: Job) -> JobResult:
+    """Train one run and evaluate its deployed agent (in a worker, one torch thread)."""
+    from mtml_rl.agents.loading import load_agent
+
+    th.set_num_threads(1)
+    phase1 = job.timesteps - job.adapt_timesteps if job.method == "adapt" else job.timesteps
+    config = TrainConfig(
+        env=f"mtml/{job.family}-v0",
+        method=job.method,
+        timesteps=phase1,
+        adapt_timesteps=job.adapt_timesteps,
+        seed=job.seed,
+        eval_freq=0,
+        save_freq=0,
+        num_threads=1,
+        out=job.out,
+    )
+    run = train(config, force=True, progress=False)
+    agent = load_agent(run)
+    k = int(getattr(agent, "trial_episodes", 1))
+    first, trial = evaluate(agent, run.spec, k)
+    print(f"done {job.family} {job.method} seed {job.seed}", flush=True)
+    return JobResult(job.family, job.method, job.seed, first, trial)
+
+
+def random_returns(family: str) -> dict[str, list[float]]:
+    """``R_random`` per task of every split."""
+    spec = resolve_spec(f"mtml/{family}-v0")
+    agent = RandomAgent(get_family(spec.family)().action_space(), seed=0)
+    out = {}
+    for split in SPLITS:
+        tasks = list(build_splits(spec)[split].tasks)
+        episodes = rollout_agent(agent, spec, tasks, trials=RANDOM_EPISODES, seed=EVAL_SEED)
+        out[split] = per_task(spec, split, episodes, lambda es: float(np.mean([e.ret for e in es])))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# summary
+# --------------------------------------------------------------------------------------------
+def normalized(
+    results: Sequence[JobResult], randoms: dict[str, dict[str, list[float]]], family: str, split: str
+) -> dict[str, np.ndarray]:
+    """Normalized scores ``(seeds, tasks)`` per method of one family and split."""
+    rows = [r for r in results if r.family == family]
+    raw = {m: np.array([r.first[split] for r in rows if r.method == m]) for m in {r.method for r in rows}}
+    low = np.array(randoms[family][split])
+    gap = raw["oracle"].mean(axis=0) - low
+    scale = np.maximum(gap, GAP_FLOOR * max(abs(float(gap.mean())), 1e-8))
+    return {m: (v - low) / scale for m, v in raw.items()}
+
+
+def intervals(scores: dict[str, np.ndarray], seed: int = 0) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Mean and IQM with 95% stratified bootstrap intervals per method (rliable)."""
+    try:
+        from rliable import library as rly
+        from rliable import metrics
+    except Exception as exc:  # rliable's dependency arch fails to import under pandas 3
+        raise SystemExit(
+            f"rliable cannot be imported ({type(exc).__name__}: {exc}); with rliable 1.2 and arch 7 "
+            'pandas must be below 3: pip install "pandas<3"'
+        ) from None
+
+    def aggregate(x: np.ndarray) -> np.ndarray:
+        return np.array([metrics.aggregate_mean(x), metrics.aggregate_iqm(x)])
+
+    with warnings.catch_warnings():  # arch deprecates the random_state rliable passes it
+        warnings.simplefilter("ignore", FutureWarning)
+        points, cis = rly.get_interval_estimates(
+            scores, aggregate, reps=5000, random_state=np.random.RandomState(seed)
+        )
+    return {m: (points[m], cis[m]) for m in scores}
+
+
+def _fmt(point: np.ndarray, ci: np.ndarray, which: int) -> str:
+    return f"{point[which]:.2f} [{ci[0, which]:.2f}, {ci[1, which]:.2f}]"
+
+
+def gap_share(est: dict[str, tuple[np.ndarray, np.ndarray]]) -> str:
+    """``adapt``'s share of the normalized mean ``dr``-to-``oracle`` gap, or ``no gap``."""
+    if not {"dr", "oracle", "adapt"} <= set(est):
+        return "n/a"
+    dr, oracle, adapt = (float(est[m][0][0]) for m in ("dr", "oracle", "adapt"))
+    if oracle - dr < MIN_GAP:
+        return f"no gap (oracle {oracle:.2f}, dr {dr:.2f})"
+    separated = est["adapt"][1][0, 0] > est["dr"][1][1, 0]
+    return f"{100 * (adapt - dr) / (oracle - dr):.0f}%" + (" (CI above dr)" if separated else "")
+
+
+def summarize(results: Sequence[JobResult], randoms: dict[str, dict[str, list[float]]]) -> str:
+    """Markdown tables: normalized mean and IQM per family, method and split; gap shares."""
+    head = "| family | method | " + " | ".join(f"{s} mean [95% CI] | {s} IQM" for s in SPLITS) + " |"
+    lines = [head, "|---|---|" + "---|---|" * len(SPLITS)]
+    gaps = ["| family | " + " | ".join(SPLITS) + " |", "|---|" + "---|" * len(SPLITS)]
+    families = [f for f in FAMILIES if any(r.family == f for r in results)]
+    for family in families:
+        estimates = {s: intervals(normalized(results, randoms, family, s)) for s in SPLITS}
+        for method in [m for m in BENCH_METHODS if m in estimates[SPLITS[0]]]:
+            cells = []
+            for s in SPLITS:
+                point, ci = estimates[s][method]
+                cells += [_fmt(point, ci, 0), _fmt(point, ci, 1)]
+            lines.append(f"| {family} | {method} | " + " | ".join(cells) + " |")
+        gaps.append(f"| {family} | " + " | ".join(gap_share(estimates[s]) for s in SPLITS) + " |")
+    return "\n".join(
+        [*lines, "", "Share of the dr-to-oracle gap (normalized means) that adapt closes:", "", *gaps]
+    )
+
+
+def rl2_trial_note(results: Sequence[JobResult]) -> str:
+    """Raw mean returns of rl2's first episode against its whole trial."""
+    rows = [r for r in results if r.method == "rl2"]
+    notes = []
+    for family in FAMILIES:
+        mine = [r for r in rows if r.family == family]
+        if mine:
+            first = np.mean([np.mean(r.first["test-interpolation"]) for r in mine])
+            trial = np.mean([np.mean(r.trial["test-interpolation"]) for r in mine])
+            notes.append(
+                f"{family}: interpolation raw return, first episode {first:.1f}, trial mean {trial:.1f}"
+            )
+    return "rl2 " + "; ".join(notes) if notes else ""
+
+
+# --------------------------------------------------------------------------------------------
+# command line
+# --------------------------------------------------------------------------------------------
+def available_methods(wanted: Sequence[str]) -> list[str]:
+    """The wanted methods that this installation can train (rl2 needs the baselines)."""
+    methods = []
+    for method in wanted:
+        if method == "rl2" and ("rl2" not in METHODS or importlib.util.find_spec("sb3_contrib") is None):
+            print("note: rl2 is skipped (mtml_rl.baselines or sb3-contrib is not installed)")
+            continue
+        methods.append(method)
+    return methods
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=FAMILIES)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--methods", nargs="+", default=list(BENCH_METHODS), choices=BENCH_METHODS)
+    parser.add_argument("--quick", action="store_true", help="a tenth of every budget (checks the script)")
+    parser.add_argument("--workers", type=int, default=2, help="processes (one torch thread each)")
+    parser.add_argument("--out", default=None, help="folder of the runs (default: a temporary one)")
+    parser.add_argument(
+        "--load", default=None, help="summarize the results.jsonl of a (partial) run; train nothing"
+    )
+    return parser.parse_args(argv)
+
+
+def budget(family: str, quick: bool) -> tuple[int, int]:
+    """``(steps per run, adapt's phase-2 steps)`` of a family, a tenth of each if ``quick``."""
+    scale = 0.1 if quick else 1.0
+    return int(BUDGETS[family] * scale), int(PHASE2[family] * scale)
+
+
+def jobs_for(args: argparse.Namespace, root: str) -> list[Job]:
+    """Every (family, method, seed) run, family by family; ``rl2`` (by far the slowest to
+    train on a CPU) last, so that a partial benchmark has whole families of the others."""
+    methods = available_methods(args.methods)
+    jobs = [
+        Job(f, m, s, *budget(f, args.quick), str(Path(root) / f"{f}-{m}-s{s}"))
+        for f in args.families
+        for m in methods
+        for s in args.seeds
+    ]
+    return sorted(jobs, key=lambda j: j.method == "rl2")
+
+
+def train_all(jobs: Sequence[Job], workers: int, log: Path) -> list[JobResult]:
+    """Run the jobs on a process pool; each result is appended to ``log`` (JSON lines) as it
+    comes, so that an interrupted benchmark can still be summarized with ``--load``."""
+    results = []
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for result in pool.map(run_job, jobs):
+            results.append(result)
+            with open(log, "a") as handle:
+                handle.write(json.dumps(dataclasses.asdict(result)) + "\n")
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Train and evaluate (or load), then print the tables."""
+    args = parse_args(argv)
+    if args.load:
+        lines = Path(args.load).read_text().splitlines()
+        results = [JobResult(**json.loads(line)) for line in lines if line.strip()]
+    else:
+        root = Path(args.out or tempfile.mkdtemp(prefix="bench-adaptation-"))
+        root.mkdir(parents=True, exist_ok=True)
+        jobs = jobs_for(args, str(root))
+        log = root / "results.jsonl"
+        print(f"seeds {args.seeds}; {len(jobs)} runs on {args.workers} workers; results in {log}")
+        for f in args.families:
+            b, a = budget(f, args.quick)
+            print(f"  {f}: {b} env steps per run (adapt: {b - a} phase 1 + {a} phase 2); PPO defaults")
+        results = train_all(jobs, args.workers, log)
+    families = [f for f in FAMILIES if any(r.family == f and r.method == "oracle" for r in results)]
+    randoms = {f: random_returns(f) for f in families}
+    print(summarize([r for r in results if r.family in families], randoms))
+    print(rl2_trial_note(results))
+
+
+if __name__ == "__main__":
+    main()
