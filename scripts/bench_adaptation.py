@@ -188,7 +188,8 @@ def normalized(
 ) -> dict[str, np.ndarray]:
     """Normalized scores ``(seeds, tasks)`` per method of one family and split."""
     rows = [r for r in results if r.family == family]
-    raw = {m: np.array([r.first[split] for r in rows if r.method == m]) for m in {r.method for r in rows}}
+    present = [m for m in BENCH_METHODS if any(r.method == m for r in rows)]
+    raw = {m: np.array([r.first[split] for r in rows if r.method == m]) for m in present}
     low = np.array(randoms[family][split])
     gap = raw["oracle"].mean(axis=0) - low
     scale = np.maximum(gap, GAP_FLOOR * max(abs(float(gap.mean())), 1e-8))
@@ -234,7 +235,7 @@ def gap_share(est: dict[str, tuple[np.ndarray, np.ndarray]]) -> str:
 
 def summarize(results: Sequence[JobResult], randoms: dict[str, dict[str, list[float]]]) -> str:
     """Markdown tables: normalized mean and IQM per family, method and split; gap shares."""
-    head = "| family | method | " + " | ".join(f"{s} mean [95% CI] | {s} IQM" for s in SPLITS) + " |"
+    head = "| family | method | " + " | ".join(f"{s} mean [95% CI] | {s} IQM [95% CI]" for s in SPLITS) + " |"
     lines = [head, "|---|---|" + "---|---|" * len(SPLITS)]
     gaps = ["| family | " + " | ".join(SPLITS) + " |", "|---|" + "---|" * len(SPLITS)]
     families = [f for f in FAMILIES if any(r.family == f for r in results)]
