@@ -44,6 +44,9 @@ PPO: dict[str, Any] = {
     "policy_kwargs": {"net_arch": [64, 64]},
 }
 """PPO's CartPole hyperparameters, pinned."""
+HISTORY_ARCH = "mlp"
+"""The adaptation module's encoder, pinned: the MLP infers CartPole's task as well as the
+oracle's latent at this budget and is the cheapest (the quickstart must stay short)."""
 
 
 def resolve_timesteps(timesteps: int | None) -> int:
@@ -82,6 +85,7 @@ def quickstart_config(
         train={"hyperparams": dict(PPO), "eval_freq": 0, "save_freq": 0},
         method_overrides={
             "adapt": {
+                "history_arch": HISTORY_ARCH,
                 "adapt_timesteps": adapt_timesteps,
                 "adapt_iterations": min(10, max(2, adapt_timesteps // 2000)),
             }

@@ -42,7 +42,11 @@ def add_parser(sub: Any) -> None:
     )
     parser.add_argument("--out", metavar="DIR", help="run folder (default: runs/quickstart-<time>)")
     parser.add_argument(
-        "--seeds", type=int, default=len(SEEDS), help=f"training seeds (default: {len(SEEDS)})"
+        "--seeds",
+        type=int,
+        default=len(SEEDS),
+        metavar="N",
+        help=f"number of training seeds, 0..N-1 (default: {len(SEEDS)})",
     )
     parser.add_argument("--workers", type=int, help="parallel trainings (default: one per core)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
