@@ -26,13 +26,16 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-CASES = ("sb3", "dr", "oracle", "history", "dr-same-depth")
-"""``sb3`` is plain SB3 on Gymnasium's CartPole-v1; the others are mtml-rl methods on mtml/CartPole-v0.
-``dr-same-depth`` is ``dr`` with ``net_arch=[64]`` after the 64-unit observation encoder, so that
-its network has plain SB3's depth and width: it isolates the cost of the environment stack."""
-GOALS = {"dr": 0.95, "oracle": 0.9, "history": 0.7}
+CASES = ("sb3", "dr", "oracle", "history", "history-mlp", "dr-same-depth")
+"""``sb3`` is plain SB3 on Gymnasium's CartPole-v1; the others are mtml-rl on mtml/CartPole-v0 with
+the method's defaults. ``history-mlp`` is ``history`` with the MLP history encoder instead of the
+default 1-D convolution. ``dr-same-depth`` is ``dr`` with ``net_arch=[64]`` after the 64-unit
+observation encoder, so that its network has plain SB3's depth and width: it isolates the cost of
+the environment stack (vector env, SB3 adapter, episode monitor) from that of the larger network."""
+GOALS = {"dr": 0.95, "oracle": 0.9, "history": 0.7, "history-mlp": 0.7}
 """Throughput goals as fractions of plain SB3."""
 N_ENVS = 8
 SEED = 0
@@ -83,9 +86,13 @@ def build_mtml(case: str) -> Any:
     from mtml_rl.training.builders import build_env, build_model, resolve_algo
 
     method, _, variant = case.partition("-")
-    hyperparams = {"policy_kwargs": {"net_arch": [64]}} if variant == "same-depth" else {}
+    fields: dict[str, Any] = {}
+    if variant == "same-depth":
+        fields["hyperparams"] = {"policy_kwargs": {"net_arch": [64]}}
+    if variant == "mlp":
+        fields["history_arch"] = "mlp"
     config = TrainConfig(
-        env="mtml/CartPole-v0", method=method, algo="ppo", n_envs=N_ENVS, seed=SEED, hyperparams=hyperparams
+        env="mtml/CartPole-v0", method=method, algo="ppo", n_envs=N_ENVS, seed=SEED, **fields
     )
     spec = resolve_spec(config.env)
     algo, hp = resolve_algo(config, spec)
@@ -116,35 +123,50 @@ def measure(case: str, timesteps: int) -> Measurement:
 
 
 def report(results: dict[str, list[Measurement]], timesteps: int, rounds: int) -> None:
-    """A rich table of medians, ranges, ratios to plain SB3 and peak memory."""
+    """A rich table: median throughputs, paired ratios to plain SB3, peak memory."""
     from rich.console import Console
     from rich.table import Table
 
-    wall = {case: statistics.median(m.steps_per_second for m in runs) for case, runs in results.items()}
-    cpu = {case: statistics.median(m.steps_per_cpu_second for m in runs) for case, runs in results.items()}
     table = Table(
         title=f"PPO training throughput: {timesteps:,} steps x {rounds} rounds, {N_ENVS} envs, 1 thread"
     )
-    columns = ("case", "steps/s", "range", "ratio", "steps/CPU-s", "ratio (CPU)", "goal", "peak RSS MB")
+    columns = (
+        "case",
+        "steps/s",
+        "steps/CPU-s",
+        "ratio",
+        "ratio (CPU)",
+        "CPU ratio range",
+        "goal",
+        "peak RSS MB",
+    )
     for column in columns:
         table.add_column(column, justify="left" if column == "case" else "right")
     for case, runs in results.items():
-        rates = [m.steps_per_second for m in runs]
+        wall = paired_ratios(runs, results["sb3"], cpu=False)
+        cpu = paired_ratios(runs, results["sb3"], cpu=True)
         goal = GOALS.get(case)
-        name = "plain SB3 (CartPole-v1)" if case == "sb3" else f"mtml-rl {case} (mtml/CartPole-v0)"
         table.add_row(
-            name,
-            f"{wall[case]:,.0f}",
-            f"{min(rates):,.0f}-{max(rates):,.0f}",
-            _ratio(wall[case] / wall["sb3"], goal),
-            f"{cpu[case]:,.0f}",
-            _ratio(cpu[case] / cpu["sb3"], goal),
+            "plain SB3 (CartPole-v1)" if case == "sb3" else f"mtml-rl {case}",
+            f"{statistics.median(m.steps_per_second for m in runs):,.0f}",
+            f"{statistics.median(m.steps_per_cpu_second for m in runs):,.0f}",
+            _ratio(statistics.median(wall), goal),
+            _ratio(statistics.median(cpu), goal),
+            f"{min(cpu):.2f}-{max(cpu):.2f}",
             "" if goal is None else f">= {goal:.2f}",
             f"{statistics.median(m.peak_rss_mb for m in runs):,.0f}",
         )
     Console(width=140).print(table)
-    print("steps/s: wall clock of model.learn; steps/CPU-s: the same over the process's CPU time, which")
-    print("other load on a shared machine disturbs less. Medians over rounds; 'range' is min-max.")
+    print("steps/s: wall clock of model.learn; steps/CPU-s: over the process's own CPU time, which")
+    print("other load on a shared machine disturbs less. Ratios: median over rounds of the case's")
+    print("throughput over plain SB3's in the same round; the range is over rounds (CPU time).")
+
+
+def paired_ratios(runs: list[Measurement], reference: list[Measurement], *, cpu: bool) -> list[float]:
+    """Per round, the case's throughput over the reference's (same round, similar machine load)."""
+    if cpu:
+        return [m.steps_per_cpu_second / r.steps_per_cpu_second for m, r in zip(runs, reference, strict=True)]
+    return [m.steps_per_second / r.steps_per_second for m, r in zip(runs, reference, strict=True)]
 
 
 def _ratio(value: float, goal: float | None) -> str:
@@ -160,10 +182,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timesteps", type=int, default=20_000, help="training steps per run")
     parser.add_argument("--rounds", type=int, default=5, help="repetitions of every case")
     parser.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES), help="cases to run")
+    parser.add_argument("--save", type=Path, help="also write the raw measurements to this JSON file")
+    parser.add_argument("--load", type=Path, help="only print the table of a file written by --save")
     parser.add_argument("--worker", choices=CASES, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         print(json.dumps(worker(args.worker, args.timesteps).__dict__))
+        return 0
+    if args.load:
+        saved = json.loads(args.load.read_text())
+        loaded = {case: [Measurement(**m) for m in runs] for case, runs in saved["results"].items()}
+        report(loaded, saved["timesteps"], saved["rounds"])
         return 0
     cases = ["sb3", *[c for c in args.cases if c != "sb3"]]
     results: dict[str, list[Measurement]] = {case: [] for case in cases}
@@ -176,6 +205,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"{m.steps_per_cpu_second:8,.0f} steps/CPU-s",
                 flush=True,
             )
+    if args.save:
+        raw = {case: [m.__dict__ for m in runs] for case, runs in results.items()}
+        args.save.write_text(
+            json.dumps({"timesteps": args.timesteps, "rounds": args.rounds, "results": raw}) + "\n"
+        )
     report(results, args.timesteps, args.rounds)
     return 0
 

@@ -34,6 +34,8 @@ FAMILIES = {
 }
 """Family -> (env id, default algorithm)."""
 SPLITS = ("train", "test-interpolation")
+METHODS = ("oracle", "dr", "history", "adapt", "random")
+"""``random`` is no training: uniformly random actions, evaluated the same way."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,8 @@ def train_one(family: str, method: str, seed: int, out: Path) -> Result:
     from mtml_rl.training import TrainConfig, train
 
     env, algo = FAMILIES[family]
+    if method == "random":
+        return random_result(family, seed)
     start, cpu_start = time.perf_counter(), time.process_time()
     config = TrainConfig(
         env=env, method=method, algo=algo, seed=seed, out=str(out / f"{family}-{method}-s{seed}")
@@ -71,6 +75,34 @@ def train_one(family: str, method: str, seed: int, out: Path) -> Result:
     return Result(family, env, algo, method, seed, steps, run.model.n_envs, returns, minutes, cpu_minutes)
 
 
+def random_result(family: str, seed: int) -> Result:
+    """Uniformly random actions (seeded), evaluated like a trained run: the floor of the table."""
+    import numpy as np
+
+    from mtml_rl.evaluation.rollout import rollout_tasks
+    from mtml_rl.families.registry import get_family
+    from mtml_rl.tasks.spec import resolve_spec
+    from mtml_rl.tasks.splits import build_splits
+    from mtml_rl.training.train import EVAL_SEED
+
+    env, _ = FAMILIES[family]
+    spec = resolve_spec(env)
+    action_space = get_family(spec.family)().action_space()
+    action_space.seed(seed)
+
+    def policy(obs: np.ndarray) -> np.ndarray:
+        return np.stack([action_space.sample() for _ in range(len(obs))])
+
+    splits = build_splits(spec)
+    returns = {
+        split: float(
+            np.mean([r.ret for r in rollout_tasks(policy, spec, list(splits[split].tasks), seed=EVAL_SEED)])
+        )
+        for split in SPLITS
+    }
+    return Result(family, env, "-", "random", seed, 0, 0, returns, 0.0, 0.0)
+
+
 def print_table(results: list[Result]) -> None:
     """A rich table: one row per (family, method), mean over seeds."""
     import numpy as np
@@ -81,14 +113,15 @@ def print_table(results: list[Result]) -> None:
     for column in ("family", "algo", "budget (steps)", "method", "seeds", *SPLITS, "minutes", "CPU minutes"):
         table.add_column(column, justify="left" if column in ("family", "algo", "method") else "right")
     keys = sorted(
-        {(r.family, r.method) for r in results}, key=lambda k: (list(FAMILIES).index(k[0]), k[1] != "oracle")
+        {(r.family, r.method) for r in results},
+        key=lambda k: (list(FAMILIES).index(k[0]), METHODS.index(k[1])),
     )
     for family, method in keys:
         runs = [r for r in results if r.family == family and r.method == method]
         table.add_row(
             family,
             runs[0].algo,
-            f"{runs[0].timesteps:,} ({runs[0].n_envs} envs)",
+            f"{runs[0].timesteps:,} ({runs[0].n_envs} envs)" if runs[0].timesteps else "-",
             method,
             ",".join(str(r.seed) for r in runs),
             *[f"{np.mean([r.returns[s] for r in runs]):.1f}" for s in SPLITS],
@@ -105,9 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--families", nargs="+", choices=list(FAMILIES), default=list(FAMILIES))
-    parser.add_argument(
-        "--methods", nargs="+", choices=["oracle", "dr", "history", "adapt"], default=["oracle", "dr"]
-    )
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=["oracle", "dr", "random"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--out", type=Path, default=Path("runs/defaults"), help="parent folder of the runs")
     parser.add_argument(
