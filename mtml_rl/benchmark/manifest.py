@@ -73,16 +73,17 @@ class Manifest:
 
     @classmethod
     def open(cls, path: Path, benchmark: dict[str, Any], trials: list[Trial]) -> Manifest:
-        """Load ``path`` (if any), keep its entries of ``trials``, add the missing ones."""
+        """Load ``path`` (if any) and add the entries of ``trials`` it lacks; entries of trials
+        outside this grid (a narrower rerun) are kept as they were."""
         old: dict[str, TrialRecord] = {}
         try:
             data = json.loads(path.read_text())
             old = {r["name"]: TrialRecord(**r) for r in data.get("trials", [])}
         except (OSError, ValueError, TypeError, KeyError):
             pass
-        records = {
-            t.name: old.get(t.name) or TrialRecord(t.name, t.env, t.method, t.seed, t.run_dir) for t in trials
-        }
+        records = dict(old)
+        for t in trials:
+            records.setdefault(t.name, TrialRecord(t.name, t.env, t.method, t.seed, t.run_dir))
         return cls(path, benchmark, records)
 
     def save(self) -> None:

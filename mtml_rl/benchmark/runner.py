@@ -187,4 +187,5 @@ def _result(
             settings,
             config.evaluation.bootstrap_reps,
         )
-    return BenchmarkResult(config.out_dir, list(manifest.records.values()), ran, skipped, failed, comparison)
+    records = [manifest.records[t.name] for t in trials]
+    return BenchmarkResult(config.out_dir, records, ran, skipped, failed, comparison)

@@ -79,3 +79,13 @@ def test_a_packed_trial_unpacks_where_the_driver_expects_it(
     unpack(trial, archive)
     assert {k: v[0] for k, v in file_state(Path(trial.run_dir)).items()} == before
     assert (Path(trial.eval_dir) / "results.json").is_file()
+
+
+def test_a_narrower_rerun_keeps_the_other_trials_entries(
+    grid: BenchmarkConfig, first: BenchmarkResult
+) -> None:
+    narrow = BenchmarkConfig.from_dict({**grid.to_dict(), "seeds": [0]})
+    again = run_benchmark(narrow, progress=False)
+    assert again.skipped == ["CartPole-dr-s0"] and [r.name for r in again.records] == ["CartPole-dr-s0"]
+    manifest = json.loads((grid.out_dir / "trials.json").read_text())
+    assert {t["name"] for t in manifest["trials"]} == {"CartPole-dr-s0", "CartPole-dr-s1"}
