@@ -171,8 +171,8 @@ def paired_ratios(runs: list[Measurement], reference: list[Measurement], *, cpu:
 
 def _ratio(value: float, goal: float | None) -> str:
     if goal is None:
-        return f"{value:.2f}"
-    return f"{value:.2f} {'ok' if value >= goal else 'below'}"
+        return f"{value:.3f}"
+    return f"{value:.3f} {'ok' if value >= goal else 'below'}"
 
 
 def main(argv: list[str] | None = None) -> int:
