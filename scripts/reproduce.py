@@ -14,6 +14,7 @@ dr-to-oracle gap per family, the budgets, the commit, date and machine) and writ
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 from collections.abc import Sequence
@@ -71,7 +72,11 @@ def _hours(seconds: float) -> str:
 
 
 def results_markdown(
-    result: BenchmarkResult, grid: BenchmarkConfig, provenance: Provenance, wall_s: float
+    result: BenchmarkResult,
+    grid: BenchmarkConfig,
+    provenance: Provenance,
+    wall_s: float,
+    command: str = "python scripts/reproduce.py",
 ) -> str:
     """The README section: provenance, scores, the dr-to-oracle gap and the budgets."""
     trials = plan_trials(grid)
@@ -87,7 +92,7 @@ def results_markdown(
         f"{len(trials)} trials ({len(grid.envs)} specs × {len(grid.methods)} methods × "
         f"{len(grid.seeds)} seeds), "
         f"{backend}; wall time of this invocation {_hours(wall_s)}, of the trials' last attempts "
-        f"{_hours(worker_s)} of worker time. Reproduce: `python scripts/reproduce.py`.",
+        f"{_hours(worker_s)} of worker time. Reproduce: `{command}`.",
     ]
     if result.failed:
         lines += ["", f"**Incomplete:** {len(result.failed)} trial(s) failed: {', '.join(result.failed)}."]
@@ -108,7 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MtmlError as exc:
         print(f"reproduce: error: {exc}", file=sys.stderr)
         return 2
-    text = results_markdown(result, grid, Provenance.now(), time.monotonic() - start)
+    command = shlex.join(["python", "scripts/reproduce.py", *(sys.argv[1:] if argv is None else argv)])
+    text = results_markdown(result, grid, Provenance.now(), time.monotonic() - start, command)
     (grid.out_dir / TABLE_FILE).write_text(text)
     print(text)
     print(f"(written to {grid.out_dir / TABLE_FILE})", file=sys.stderr)

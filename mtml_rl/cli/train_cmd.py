@@ -48,7 +48,7 @@ def add_parser(sub: Any) -> None:
             dest=f.name,
             type=_FLAG_TYPES.get(f.name, str),
             default=None,
-            help=f"{f.metadata['help']} (default: {_default(f)})",
+            help=_help_text(f),
         )
     parser.add_argument(
         "--hyperparams",
@@ -64,10 +64,13 @@ def add_parser(sub: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _default(f: dataclasses.Field[Any]) -> Any:
-    if f.default is not dataclasses.MISSING:
-        return f.default
-    return "{}"
+def _help_text(f: dataclasses.Field[Any]) -> str:
+    """The field's help, with its default unless the help already names one."""
+    text = str(f.metadata["help"])
+    if "(default" in text:
+        return text
+    default = f.default if f.default is not dataclasses.MISSING else "{}"
+    return f"{text} (default: {default})"
 
 
 def parse_hyperparams(items: list[str]) -> dict[str, Any]:
