@@ -2,13 +2,15 @@
 
 Both :class:`~mtml_rl.envs.single.MultiTaskEnv` (one slot, no autoreset) and
 :class:`~mtml_rl.envs.vector.MultiTaskVectorEnv` (N slots, autoreset) run on it, so
-their physics, randomness and task scheduling are one code path.
+their physics, randomness and task scheduling are one code path. :class:`SlotEngine` is
+what the vector env needs of an engine; :class:`~mtml_rl.envs.sim_slots.SimSlots` offers
+it over simulator-backed families.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from gymnasium import spaces
@@ -22,6 +24,63 @@ from mtml_rl.tasks.task import Task
 
 TASK_STREAM_KEY = (1,)
 """Spawn key of the task-scheduler stream (the initial-state stream uses the bare seed)."""
+
+
+class SlotEngine(Protocol):
+    """What :class:`~mtml_rl.envs.vector.MultiTaskVectorEnv` (and the code reading its
+    ``slots``: training checkpoints, RL², adaptation, evaluation) uses of an engine."""
+
+    layout: ObsLayout
+    """The observation layout (spaces, ``row_dim`` of the history)."""
+    tasks: tuple[Task, ...]
+    """The tasks ``task_index`` refers to."""
+    task_index: np.ndarray
+    """``(N,)`` int64: the index in :attr:`tasks` of the task each slot runs."""
+    episode_in_trial: np.ndarray
+    """``(N,)`` int64: each slot's episode within its trial (0 at a trial's start)."""
+    trial_episodes: int
+    """Episodes per trial."""
+
+    @property
+    def seeded(self) -> bool:
+        """Whether :meth:`seed` was called."""
+        ...
+
+    def seed(self, seeds: Sequence[int]) -> None:
+        """Reseed slot ``i`` with ``seeds[i]``."""
+        ...
+
+    def set_tasks(self, tasks: Sequence[Task], *, sample: bool) -> None:
+        """Replace the scheduled tasks; slots switch at their next reset."""
+        ...
+
+    def current_tasks(self) -> list[Task]:
+        """The task each slot currently runs."""
+        ...
+
+    def reset_slots(self, idx: np.ndarray, *, copy_obs: bool = True, new_trial: bool = True) -> None:
+        """Start a new episode (or trial) in the slots ``idx``."""
+        ...
+
+    def step(self, action: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Advance every slot by one transition; returns ``(reward, terminated)``."""
+        ...
+
+    def observation(self, idx: np.ndarray | None = None) -> Any:
+        """The assembled observation of every slot (or of the slots ``idx``)."""
+        ...
+
+    def success(self) -> np.ndarray | None:
+        """Per-slot success flags, where the family defines success."""
+        ...
+
+    def rng_state(self) -> dict[str, Any]:
+        """The random state of every slot (for checkpoints)."""
+        ...
+
+    def set_rng_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`rng_state`."""
+        ...
 
 
 class TaskSlots:
@@ -195,25 +254,57 @@ class TaskSlots:
 
     def _record(self, action: np.ndarray, reward: np.ndarray) -> None:
         assert self.history is not None
-        h, o = self.history, self.layout.obs_dim
-        h[:, :-1] = h[:, 1:]
-        h[:, -1, :o] = self.obs
-        if self._discrete:
-            h[:, -1, o:-1] = 0.0
-            h[np.arange(self.num_slots), -1, o + np.asarray(action, dtype=np.int64)] = 1.0
-        else:
-            clipped = np.clip(np.asarray(action, dtype=np.float32), -1.0, 1.0)
-            h[:, -1, o:-1] = clipped.reshape(self.num_slots, -1)
-        h[:, -1, -1] = reward
+        record_transition(self.history, self.obs, action, reward, discrete=self._discrete)
 
     def observation(self, idx: np.ndarray | None = None) -> Any:
         """The assembled observation of every slot (or of the slots ``idx``)."""
-        if idx is None:
-            return self.layout.assemble(self.obs, self.context, self.history)
-        history = None if self.history is None else self.history[idx]
-        context = self.context[idx] if self.layout.uses_context else self.context  # unused when hidden
-        return self.layout.assemble(self.obs[idx], context, history)
+        return assemble_slots(self.layout, self.obs, self.context, self.history, idx)
 
     def success(self) -> np.ndarray | None:
         """Per-slot success flags, where the family defines success."""
         return self.family.success(self.state, self.params)
+
+
+def record_transition(
+    history: np.ndarray, obs: np.ndarray, action: np.ndarray, reward: np.ndarray, *, discrete: bool
+) -> None:
+    """Shift every slot's history window by one and append ``(obs, action, reward)``.
+
+    :param history: ``(N, H, D)`` windows, oldest row first (changed in place)
+    :param obs: ``(N, O)`` the observations the actions were taken in
+    :param action: ``(N,)`` discrete actions (one-hot encoded) or ``(N, A)`` continuous
+        ones (clipped to [-1, 1])
+    :param reward: ``(N,)`` the transitions' rewards
+    """
+    n, o = history.shape[0], obs.shape[1]
+    history[:, :-1] = history[:, 1:]
+    history[:, -1, :o] = obs
+    if discrete:
+        history[:, -1, o:-1] = 0.0
+        history[np.arange(n), -1, o + np.asarray(action, dtype=np.int64)] = 1.0
+    else:
+        clipped = np.clip(np.asarray(action, dtype=np.float32), -1.0, 1.0)
+        history[:, -1, o:-1] = clipped.reshape(n, -1)
+    history[:, -1, -1] = reward
+
+
+def assemble_slots(
+    layout: ObsLayout,
+    obs: np.ndarray,
+    context: np.ndarray,
+    history: np.ndarray | None,
+    idx: np.ndarray | None = None,
+) -> Any:
+    """The layout's observation of every slot, or of the slots ``idx`` only.
+
+    :param layout: the observation layout
+    :param obs: ``(N, O)`` the family's observations
+    :param context: ``(N, C)`` normalized contexts
+    :param history: ``(N, H, D)`` history windows, or ``None`` without a window
+    :param idx: the slots to assemble (default: all)
+    """
+    if idx is None:
+        return layout.assemble(obs, context, history)
+    window = None if history is None else history[idx]
+    ctx = context[idx] if layout.uses_context else context  # unused when hidden
+    return layout.assemble(obs[idx], ctx, window)

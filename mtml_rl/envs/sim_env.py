@@ -5,89 +5,39 @@ for a :class:`~mtml_rl.families.sim.SimFamily`: the same ``gym.make`` arguments 
 split, task, context mode, history window), the same observation layouts and the same
 seeded task scheduler, around one Gymnasium simulator environment. Vectorize it with
 Gymnasium's ``SyncVectorEnv``/``AsyncVectorEnv`` (``gym.make_vec``) or SB3's
-``SubprocVecEnv``: an env reset with seed ``s + i`` runs its own task sequence.
+``SubprocVecEnv``: an env reset with seed ``s + i`` runs its own task sequence; or use
+:class:`~mtml_rl.envs.sim_vector.SimVectorEnv`, which runs N of them on the same engine
+(:class:`~mtml_rl.envs.sim_slots.SimSlots`) with the vector env's interface.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, SupportsFloat, cast
+from typing import Any, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
 
-from mtml_rl.envs.config import EnvSetup, coerce_task, resolve_setup
-from mtml_rl.envs.engine import TASK_STREAM_KEY
-from mtml_rl.envs.observation import ContextCodec, ObsLayout
+from mtml_rl.envs.config import coerce_task, resolve_setup
+from mtml_rl.envs.sim_slots import SimSlots, sim_family, simulator_fps
 from mtml_rl.envs.single import entropy_seed
-from mtml_rl.envs.streams import SlotStreams
 from mtml_rl.errors import TaskError
-from mtml_rl.families.base import Family
-from mtml_rl.families.sim import SimFamily, is_sim_family
+from mtml_rl.families.sim import SimFamily
 from mtml_rl.tasks.spec import TaskSpec
 from mtml_rl.tasks.task import Task
 
 _SLOT0 = np.zeros(1, dtype=np.int64)
 
 
-class TaskScheduler:
-    """Chooses the task of every episode, from a stream seeded by ``reset(seed=...)``.
-
-    The stream is ``SeedSequence(seed, spawn_key=(1,))``, the task stream of the numpy
-    environments: with ``sample`` each episode takes ``tasks[floor(u * len(tasks))]`` for
-    the stream's next uniform ``u``; without it every episode runs ``tasks[0]``.
-
-    :param tasks: the tasks to schedule
-    :param sample: draw a task at every episode (a split) or keep ``tasks[0]``
-    """
-
-    def __init__(self, tasks: Sequence[Task], *, sample: bool) -> None:
-        self._stream = SlotStreams(1, 1, spawn_key=TASK_STREAM_KEY)
-        self.set_tasks(tasks, sample=sample)
-
-    def set_tasks(self, tasks: Sequence[Task], *, sample: bool) -> None:
-        """Replace the scheduled tasks (from the next episode on)."""
-        if not tasks:
-            raise TaskError("at least one task is needed")
-        self.tasks = tuple(tasks)
-        self.sample = sample
-
-    def seed(self, seed: int) -> None:
-        """Restart the stream from ``seed``."""
-        self._stream.seed([seed])
-
-    @property
-    def seeded(self) -> bool:
-        """Whether :meth:`seed` was called."""
-        return self._stream.seeded
-
-    def next(self, forced: Task | None = None) -> Task:
-        """The next episode's task; ``forced`` overrides it but the draw is still consumed,
-        so the tasks after a forced episode are those the seed gives."""
-        index = 0
-        if self.sample:
-            u = float(self._stream.draw(_SLOT0)[0, 0])
-            index = min(int(u * len(self.tasks)), len(self.tasks) - 1)
-        return forced if forced is not None else self.tasks[index]
-
-    def get_state(self) -> dict[str, Any]:
-        """The stream's state (for checkpoints)."""
-        return self._stream.get_state()
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        """Restore :meth:`get_state`."""
-        self._stream.set_state(state)
-
-
 class SimMultiTaskEnv(gym.Env[Any, Any]):
     """One simulator environment of a task family; each reset starts a task.
 
     With ``split=`` every reset draws the next task from the split with a scheduler
-    seeded by ``reset(seed=...)``; with ``task=`` the task is fixed. The task is applied
-    to the simulator before its reset, which is seeded with the same ``seed``, so at a
-    family's reference task the env reproduces its Gymnasium counterpart step for step
-    (observations as float32). ``info`` holds the simulator's info (task-specific reward
-    terms replaced), ``task``, ``task_params`` and, where defined, ``is_success``.
+    seeded by ``reset(seed=...)`` (the numpy envs' task stream); with ``task=`` the task
+    is fixed. The task is applied to the simulator before its reset, which is seeded with
+    the same ``seed``, so at a family's reference task the env reproduces its Gymnasium
+    counterpart step for step (observations as float32). ``info`` holds the simulator's
+    info (task-specific reward terms replaced), ``task``, ``task_params`` and, where
+    defined, ``is_success``.
 
     Actions go to the simulator as given (MuJoCo clamps controls to their range and
     LunarLander clips), as in Gymnasium; only their shape is checked.
@@ -98,6 +48,8 @@ class SimMultiTaskEnv(gym.Env[Any, Any]):
     :param task: one fixed task: a :class:`Task` or a mapping of parameter values
     :param context: ``hidden``, ``visible`` or ``privileged`` (default: the spec's)
     :param history_len: include the last ``history_len`` transitions in the observation
+    :param trial_episodes: keep the task and history window for this many consecutive
+        resets (a trial); ``reset(seed=...)`` or ``options={"new_trial": True}`` starts anew
     :param render_mode: ``None`` or ``"rgb_array"``
     """
 
@@ -110,66 +62,62 @@ class SimMultiTaskEnv(gym.Env[Any, Any]):
         task: Any = None,
         context: str | None = None,
         history_len: int = 0,
+        trial_episodes: int = 1,
         render_mode: str | None = None,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
         setup = resolve_setup(spec, split=split, task=task, context=context, history_len=history_len)
-        self.family: SimFamily[Any] = _sim_family(setup)
-        if not setup.tasks:
-            raise TaskError(
-                f"{setup.spec.id}: split {setup.split!r} holds no tasks (its size in the spec is 0); "
-                "choose another split or pass task="
-            )
+        self.family: SimFamily[Any] = sim_family(setup)
         self.render_mode = render_mode
         self.task_spec = setup.spec
         self.split = setup.split
         self.context_mode = setup.context
-        self._sim = self.family.build(render_mode)
-        self._original = self.family.snapshot(self._sim)
-        self.metadata = {**self.metadata, "render_fps": self._sim.metadata.get("render_fps", 50)}
-        # ContextCodec and ObsLayout read only the schema and the spaces, which SimFamily shares.
-        self._codec = ContextCodec(setup.spec, cast("type[Family]", type(self.family)))
-        self._layout = ObsLayout(cast(Family, self.family), self._codec, setup.context, setup.history_len)
-        self.observation_space = self._layout.single_space
+        self._slots = SimSlots(
+            self.family,
+            setup.spec,
+            setup.tasks,
+            1,
+            sample=setup.sample,
+            context=setup.context,
+            history_len=setup.history_len,
+            trial_episodes=trial_episodes,
+            render_mode=render_mode,
+        )
+        self.metadata = {**self.metadata, "render_fps": simulator_fps(self.simulator)}
+        self.observation_space = self._slots.layout.single_space
         self.action_space = self.family.action_space()
-        self._scheduler = TaskScheduler(setup.tasks, sample=setup.sample)
-        self._history = np.zeros((setup.history_len, self._layout.row_dim), dtype=np.float32)
-        self._task: Task | None = None
-        self._params: Any = None
-        self._context = np.zeros(self._codec.dim, dtype=np.float32)
-        self._obs = np.zeros(self._layout.obs_dim, dtype=np.float32)
+        self._started = False
 
     # -- tasks ----------------------------------------------------------------------------
     @property
     def task(self) -> Task:
         """The task of the current episode."""
-        if self._task is None:
+        if not self._started:
             raise gym.error.ResetNeeded("no task yet: call reset() first")
-        return self._task
+        return self._slots.current_tasks()[0]
 
     @property
     def tasks(self) -> tuple[Task, ...]:
-        """The tasks this env schedules."""
-        return self._scheduler.tasks
+        """The tasks this env schedules (a task forced through ``reset(options=...)`` is not one)."""
+        return self._slots.tasks[: self._slots.n_scheduled]
 
     @property
     def simulator(self) -> gym.Env[Any, Any]:
         """The unwrapped Gymnasium environment that runs the physics."""
-        return self._sim
+        return self._slots.sims[0]
 
     def set_task(self, task: Any) -> None:
         """Fix the task (a :class:`Task` or a mapping of values) from the next reset on."""
-        self._scheduler.set_tasks((coerce_task(self.task_spec, task),), sample=False)
+        self._slots.set_tasks((coerce_task(self.task_spec, task),), sample=False)
 
     def rng_state(self) -> dict[str, Any]:
         """The task scheduler's and the simulator's random state (for checkpoints)."""
-        return {"task": self._scheduler.get_state(), "sim": self._sim.np_random.bit_generator.state}
+        return self._slots.rng_state()
 
     def set_rng_state(self, state: dict[str, Any]) -> None:
         """Restore :meth:`rng_state`."""
-        self._scheduler.set_state(state["task"])
-        self._sim.np_random.bit_generator.state = state["sim"]
+        self._slots.set_rng_state(state)
 
     # -- API ------------------------------------------------------------------------------
     def reset(
@@ -177,79 +125,51 @@ class SimMultiTaskEnv(gym.Env[Any, Any]):
     ) -> tuple[Any, dict[str, Any]]:
         """Start an episode; ``options={"task": ...}`` runs that task in this episode only."""
         super().reset(seed=seed)
+        new_trial = seed is not None or not self._slots.seeded or bool(options and options.get("new_trial"))
         if seed is not None:
-            self._scheduler.seed(seed)
-        elif not self._scheduler.seeded:
-            self._scheduler.seed(entropy_seed())
-        forced = None
+            self._slots.seed([seed])
+        elif not self._slots.seeded:
+            self._slots.seed([entropy_seed()])
         if options and options.get("task") is not None:
-            forced = coerce_task(self.task_spec, options["task"])
-        task = self._scheduler.next(forced)
-        self._task, self._params = task, self.family.params(task)
-        self._context = self._codec.encode([task])[0]
-        self.family.apply_task(self._sim, self._params, self._original)
-        obs, sim_info = self._sim.reset(seed=seed)
-        self._obs = np.asarray(obs, dtype=np.float32)
-        self._history[:] = 0.0
-        return self._observation(), self._info(obs, sim_info)
+            self._slots.force_task(0, coerce_task(self.task_spec, options["task"]))
+            new_trial = True
+        self._slots.reset_slots(_SLOT0, new_trial=new_trial)
+        self._started = True
+        return self._observation(), self._info()
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """One transition of the current task. The time limit is added by ``gym.make``."""
-        if self._task is None:
+        if not self._started:
             raise gym.error.ResetNeeded("call reset() before step()")
         action = np.asarray(action)
         if action.shape != self.action_space.shape:
             raise TaskError(f"action must have shape {self.action_space.shape}, got {action.shape}")
-        obs, sim_reward, terminated, truncated, sim_info = self._sim.step(action)
-        out = self.family.task_reward(self._params, action, float(sim_reward), sim_info)
-        self._record(action, out.reward)
-        self._obs = np.asarray(obs, dtype=np.float32)
-        info = self._info(obs, {**sim_info, **out.terms})
-        return self._observation(), out.reward, bool(terminated), bool(truncated), info
+        reward, terminated = self._slots.step(action[None])
+        truncated = bool(self._slots.sim_truncated[0])
+        return self._observation(), float(reward[0]), bool(terminated[0]), truncated, self._info()
 
     def render(self) -> Any:
         """An RGB frame of the simulator (``render_mode="rgb_array"``)."""
         if self.render_mode is None:
             gym.logger.warn("render() called without render_mode='rgb_array'; returning None")
             return None
-        return self._sim.render()
+        return self._slots.render()
 
     def close(self) -> None:
         """Close the simulator."""
-        self._sim.close()
+        self._slots.close()
 
     # -- helpers --------------------------------------------------------------------------
-    def _record(self, action: np.ndarray, reward: float) -> None:
-        """Append the transition ``(obs, clipped action, reward)`` to the history window."""
-        h, o = self._history, self._layout.obs_dim
-        if len(h) == 0:
-            return
-        h[:-1] = h[1:]
-        h[-1, :o] = self._obs
-        h[-1, o:-1] = np.clip(action.astype(np.float32).reshape(-1), -1.0, 1.0)
-        h[-1, -1] = reward
-
     def _observation(self) -> Any:
-        history = self._history[None] if len(self._history) else None
-        obs = self._layout.assemble(self._obs[None], self._context[None], history)
+        obs = self._slots.observation()
         if isinstance(obs, dict):
             return {k: v[0] for k, v in obs.items()}
         return obs[0].copy()
 
-    def _info(self, obs: np.ndarray, sim_info: dict[str, Any]) -> dict[str, Any]:
+    def _info(self) -> dict[str, Any]:
         task = self.task
-        info: dict[str, Any] = {**sim_info, "task": task.id, "task_params": task.as_dict()}
-        success = self.family.is_success(self._sim, self._params, obs, sim_info)
+        info: dict[str, Any] = {**self._slots.infos[0], "task": task.id, "task_params": task.as_dict()}
+        success = self._slots.success()
         if success is not None:
-            info["is_success"] = bool(success)
+            info["is_success"] = bool(success[0])
         return info
-
-
-def _sim_family(setup: EnvSetup) -> SimFamily[Any]:
-    family: object = setup.family
-    if not is_sim_family(type(family)):
-        raise TaskError(
-            f"{setup.spec.id}: family {setup.spec.family!r} is a numpy family; "
-            "build it with MultiTaskEnv or MultiTaskVectorEnv (gym.make does so)"
-        )
-    return cast(SimFamily[Any], family)

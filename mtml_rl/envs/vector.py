@@ -9,8 +9,8 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from mtml_rl.envs.config import coerce_task, resolve_setup
-from mtml_rl.envs.engine import TaskSlots
+from mtml_rl.envs.config import EnvSetup, coerce_task, resolve_setup
+from mtml_rl.envs.engine import SlotEngine, TaskSlots
 from mtml_rl.envs.single import entropy_seed
 from mtml_rl.errors import TaskError
 from mtml_rl.tasks.spec import TaskSpec
@@ -82,16 +82,7 @@ class MultiTaskVectorEnv(VectorEnv[Any, Any, Any]):
         self.split = setup.split
         self.context_mode = setup.context
         self.max_episode_steps = setup.max_episode_steps
-        self._slots = TaskSlots(
-            setup.family,
-            setup.spec,
-            setup.tasks,
-            num_envs,
-            sample=setup.sample,
-            context=setup.context,
-            history_len=setup.history_len,
-            trial_episodes=trial_episodes,
-        )
+        self._slots = self._build_slots(setup, trial_episodes)
         self.single_observation_space = self._slots.layout.single_space
         self.single_action_space = setup.family.action_space()
         self.observation_space = batch_space(self.single_observation_space, num_envs)
@@ -102,10 +93,23 @@ class MultiTaskVectorEnv(VectorEnv[Any, Any, Any]):
         self.metadata = {**self.metadata, "autoreset_mode": self.autoreset_mode}
         self._prev_done = np.zeros(num_envs, dtype=bool)
 
+    def _build_slots(self, setup: EnvSetup, trial_episodes: int) -> SlotEngine:
+        """The engine: the family's batched numpy dynamics (a subclass may run another)."""
+        return TaskSlots(
+            setup.family,
+            setup.spec,
+            setup.tasks,
+            self.num_envs,
+            sample=setup.sample,
+            context=setup.context,
+            history_len=setup.history_len,
+            trial_episodes=trial_episodes,
+        )
+
     # -- tasks ----------------------------------------------------------------------------
     @property
-    def slots(self) -> TaskSlots:
-        """The engine (state, parameters, tasks and streams of every slot)."""
+    def slots(self) -> SlotEngine:
+        """The engine (tasks, streams, observation layout and trials of every slot)."""
         return self._slots
 
     @property
@@ -216,7 +220,9 @@ class MultiTaskVectorEnv(VectorEnv[Any, Any, Any]):
         """An RGB frame of slot 0 (``render_mode="rgb_array"``)."""
         if self.render_mode is None:
             return None
-        return (self.family.render_rgb(self._slots.state[:, :1], self._slots.params[:, :1]),)
+        slots = self._slots
+        assert isinstance(slots, TaskSlots)
+        return (self.family.render_rgb(slots.state[:, :1], slots.params[:, :1]),)
 
 
 def _autoreset_mode(mode: str | AutoresetMode) -> AutoresetMode:
