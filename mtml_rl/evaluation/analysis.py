@@ -38,9 +38,31 @@ def label_rank(label: str) -> tuple[int, str]:
     return (LABEL_ORDER.index(label), label) if label in LABEL_ORDER else (len(LABEL_ORDER), label)
 
 
+_FLOORED_ENDING = "(gap floored): their normalized scores are unreliable (an undertrained oracle?)"
+_NO_REFERENCE_ENDING = (
+    "no normalized scores (the family has no documented reference return); "
+    "evaluate an oracle run alongside to normalize it"
+)
+FLOORED_NOTE = (
+    "{spec} {split}: on {count} task(s) the reference return is not clearly above the random one "
+    + _FLOORED_ENDING
+)
+NO_REFERENCE_NOTE = "{spec} {split}: " + _NO_REFERENCE_ENDING
+
+
+def is_derived_note(note: str) -> bool:
+    """Whether ``note`` is one :func:`analyze` writes from the data (and rewrites on every call)."""
+    return note.endswith((_FLOORED_ENDING, _NO_REFERENCE_ENDING))
+
+
 def analyze(results: Results) -> Results:
-    """Fill the derived fields of ``results`` in place (and return it)."""
+    """Fill the derived fields of ``results`` in place (and return it).
+
+    Notes about the normalization (floored gaps, missing references) are recomputed, so
+    that those of merged inputs, normalized against other references, do not linger.
+    """
     protocol = results.protocol
+    results.notes = [n for n in results.notes if not is_derived_note(n)]
     per_run = _per_run_task_means(results)
     _set_references(results, per_run)
     _normalize_episodes(results)
@@ -196,18 +218,12 @@ def _note_missing(results: Results, done: set[tuple[str, str]]) -> None:
         floored[(t.spec, t.split)] += t.gap_floored
     for (spec, split), count in sorted(floored.items()):
         if count:
-            note = (
-                f"{spec} {split}: on {count} task(s) the reference return is not above the random one "
-                "(gap floored): their normalized scores are unreliable (an undertrained oracle?)"
-            )
+            note = FLOORED_NOTE.format(spec=spec, split=split, count=count)
             if note not in results.notes:
                 results.notes.append(note)
     missing = sorted({(t.spec, t.split) for t in results.tasks if t.reference_return is None} - done)
     for spec, split in missing:
-        note = (
-            f"{spec} {split}: no normalized scores (the family has no documented reference return); "
-            "evaluate an oracle run alongside to normalize it"
-        )
+        note = NO_REFERENCE_NOTE.format(spec=spec, split=split)
         if note not in results.notes:
             results.notes.append(note)
 

@@ -8,7 +8,7 @@ import pytest
 from evaluation_helpers import small_eval
 
 from mtml_rl.cli.main import main
-from mtml_rl.evaluation.analysis import ORACLE_LABEL
+from mtml_rl.evaluation.analysis import FLOORED_NOTE, ORACLE_LABEL, analyze, is_derived_note
 from mtml_rl.evaluation.evaluate import compare, evaluate
 from mtml_rl.evaluation.results import load_results
 
@@ -76,3 +76,17 @@ def test_different_protocols_are_refused(
     assert main([*argv, "--out", str(tmp_path / "cmp")]) == 2
     assert "different protocols (episodes 2 vs 4)" in capsys.readouterr().err
     assert not (tmp_path / "cmp").exists()
+
+
+def test_normalization_notes_are_recomputed_not_carried_over(separate: dict[str, Path]) -> None:
+    """A merged input's note about floored gaps (normalized against another reference) must
+    not survive into a result whose own normalization says otherwise."""
+    results = load_results(separate["oracle"])
+    stale = FLOORED_NOTE.format(spec="mtml/CartPole-v0", split=SPLIT[0], count=99)
+    results.notes += [stale, "a note that is not about normalization"]
+    analyze(results)
+    floored = sum(t.gap_floored for t in results.tasks)
+    fresh = FLOORED_NOTE.format(spec="mtml/CartPole-v0", split=SPLIT[0], count=floored)
+    expected = [fresh] if floored else []
+    assert [n for n in results.notes if is_derived_note(n)] == expected
+    assert "a note that is not about normalization" in results.notes
