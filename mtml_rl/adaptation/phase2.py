@@ -19,6 +19,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecNormalize
 
 from mtml_rl.adaptation.module import AdaptationModule, acting_extractor, acting_with
+from mtml_rl.envs.factory import make_task_vector_env
 from mtml_rl.envs.vector import MultiTaskVectorEnv
 from mtml_rl.tasks.spec import TaskSpec
 from mtml_rl.tasks.task import Task
@@ -157,7 +158,7 @@ def train_adaptation(
     """
     th.manual_seed(cfg.seed)
     latent_dim = acting_extractor(model.policy).latent_dim
-    venv = MultiTaskVectorEnv(
+    venv = make_task_vector_env(
         spec,
         num_envs=cfg.n_envs,
         split="train",
@@ -214,7 +215,7 @@ def split_latent_error(
     seed: int,
 ) -> LatentErrors:
     """Latent errors over one episode of each task, acting with ``ẑ`` (deployed behaviour)."""
-    venv = MultiTaskVectorEnv(
+    venv = make_task_vector_env(
         spec, num_envs=len(tasks), tasks=tasks, context="privileged", history_len=history_len
     )
     obs, _ = venv.reset(seed=seed)

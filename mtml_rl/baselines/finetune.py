@@ -22,8 +22,8 @@ from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from mtml_rl.agents.base import ObsRequirements
+from mtml_rl.envs.factory import make_task_vector_env
 from mtml_rl.envs.sb3 import SB3VecEnv
-from mtml_rl.envs.vector import MultiTaskVectorEnv
 from mtml_rl.errors import CheckpointError, ConfigError
 from mtml_rl.tasks.spec import TaskSpec
 from mtml_rl.tasks.task import Task
@@ -60,7 +60,7 @@ def task_env(
 ) -> tuple[VecEnv, VecNormalize | None]:
     """The fine-tuning env: every slot runs ``task``, context hidden, seeded; wrapped in a
     frozen copy of the normalizer saved in ``folder``, if there is one."""
-    venv = MultiTaskVectorEnv(spec, num_envs=run.model.n_envs, task=task, context="hidden")
+    venv = make_task_vector_env(spec, num_envs=run.model.n_envs, task=task, context="hidden")
     env = SB3VecEnv(venv)
     env.seed(seed)
     norm_file = folder / rundir.NORMALIZER_FILE

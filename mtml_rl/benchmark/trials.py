@@ -81,7 +81,7 @@ def plan_trials(config: BenchmarkConfig) -> list[Trial]:
     """Every (env, method, seed) trial of the grid, validated before anything runs.
 
     Unknown envs or methods, methods a spec refuses (``oracle`` without privileged
-    context, simulator-backed specs) and bad TrainConfig fields raise here, with the fix.
+    context) and bad TrainConfig fields raise here, with the fix.
     """
     out = config.out_dir
     evaluation = _eval_data(config.evaluation)

@@ -129,5 +129,7 @@ def run(args: argparse.Namespace) -> int:
     results, out = evaluate(args.runs, config_from_args(args), args.out)
     if not args.quiet:
         Console(width=160).print(summary(results))
+        for note in results.notes:  # e.g. no reference return: how to get normalized scores
+            print(f"note: {note}")
     print(f"evaluation written: {out}/report.md")
     return 0

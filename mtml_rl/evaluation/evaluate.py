@@ -138,11 +138,6 @@ def _chosen_splits(spec: TaskSpec, config: EvalConfig) -> list[str]:
 
 def _check_spec(spec: TaskSpec, config: EvalConfig) -> None:
     family = get_family(spec.family)
-    if is_sim_family(family):
-        raise ConfigError(
-            f"{spec.id}: evaluation of simulator-backed families ({spec.family}) is not supported yet; "
-            "use a numpy family"
-        )
     for name in config.grid or ():
         if name not in spec.varying:
             raise ConfigError(
@@ -150,9 +145,12 @@ def _check_spec(spec: TaskSpec, config: EvalConfig) -> None:
                 f"its varying parameters are {', '.join(spec.varying)}"
             )
     if config.video:
+        from mtml_rl.evaluation.video import check_rendering
         from mtml_rl.families.base import Family
 
-        if family.render_rgb is Family.render_rgb:
+        if is_sim_family(family):
+            check_rendering(spec)
+        elif family.render_rgb is Family.render_rgb:
             raise ConfigError(f"family {spec.family!r} does not render frames; drop --video")
 
 

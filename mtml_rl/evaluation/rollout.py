@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from mtml_rl.envs.vector import MultiTaskVectorEnv
+from mtml_rl.envs.factory import make_task_vector_env
 from mtml_rl.tasks.spec import TaskSpec
 from mtml_rl.tasks.task import Task
 
@@ -49,7 +49,7 @@ def rollout_tasks(
     Slot ``i`` is seeded with ``seed + i``, so each task's episodes start from distinct,
     reproducible initial states.
     """
-    venv = MultiTaskVectorEnv(
+    venv = make_task_vector_env(
         spec, num_envs=len(tasks), tasks=list(tasks), context=context, history_len=history_len
     )
     obs, _ = venv.reset(seed=seed)
@@ -119,7 +119,7 @@ def rollout_agent(
     agent is privileged); slot ``i`` runs ``tasks[i]`` with reset seed ``seed + i``.
     """
     req = agent.requirements
-    venv = MultiTaskVectorEnv(
+    venv = make_task_vector_env(
         spec,
         num_envs=len(tasks),
         tasks=list(tasks),

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mtml_rl.agents.base import Agent, has_adapt_step
-from mtml_rl.envs.single import MultiTaskEnv
+from mtml_rl.envs.factory import is_sim_spec, make_task_env
+from mtml_rl.errors import ConfigError
 from mtml_rl.tasks.spec import TaskSpec
 from mtml_rl.tasks.splits import build_splits
 from mtml_rl.tasks.task import Task
@@ -53,7 +54,7 @@ def play_frames(
 ) -> list[list[np.ndarray]]:
     """Frames of ``episodes`` consecutive episodes of ``task`` (trials of ``trial_episodes``)."""
     req = agent.requirements
-    env = MultiTaskEnv(
+    env = make_task_env(
         spec,
         task=task,
         context=req.context,
@@ -83,6 +84,34 @@ def play_frames(
     return videos
 
 
+def check_rendering(spec: TaskSpec) -> int:
+    """The frame rate of ``spec``'s videos, after checking that its env renders here.
+
+    Simulator-backed families render through their simulator: MuJoCo needs an OpenGL
+    backend (``MUJOCO_GL=egl`` or ``osmesa`` on a machine without a display), Box2D needs
+    pygame. A failure is a :class:`ConfigError` that names the fix, raised before anything
+    is evaluated.
+    """
+    from mtml_rl.families.registry import get_family
+
+    if not is_sim_spec(spec):
+        return int(get_family(spec.family).render_fps)
+    try:
+        env = make_task_env(spec, task={}, render_mode="rgb_array")
+        fps = int(env.metadata.get("render_fps", 50))
+        env.reset(seed=0)
+        frame = env.render()
+        env.close()
+    except Exception as exc:  # the simulator's own errors: no OpenGL context, no pygame ...
+        raise ConfigError(
+            f"{spec.id} cannot render frames here ({type(exc).__name__}: {exc}); for MuJoCo families "
+            "set MUJOCO_GL=egl (or osmesa) where that backend is installed, or drop --video"
+        ) from None
+    if not isinstance(frame, np.ndarray) or frame.ndim != 3:
+        raise ConfigError(f"{spec.id} rendered no RGB frame; drop --video")
+    return fps
+
+
 def write_mp4(path: Path, frames: Sequence[np.ndarray], fps: int) -> None:
     """Encode frames as H.264 MP4."""
     import imageio.v2 as imageio
@@ -94,11 +123,9 @@ def write_mp4(path: Path, frames: Sequence[np.ndarray], fps: int) -> None:
 def record_videos(plans: dict[str, SpecPlan], config: EvalConfig, folder: Path) -> list[str]:
     """Record ``config.video`` episodes per run on the first task of each split; returns the
     files' paths relative to ``folder``."""
-    from mtml_rl.families.registry import get_family
-
     written = []
     for p in plans.values():
-        fps = int(get_family(p.spec.family).render_fps)
+        fps = check_rendering(p.spec)
         for split in p.splits:
             task = build_splits(p.spec)[split].tasks[0]
             for lr in p.runs:

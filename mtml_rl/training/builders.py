@@ -10,11 +10,11 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from mtml_rl.baselines.rl2 import RL2VecEnv
+from mtml_rl.envs.factory import make_task_vector_env
 from mtml_rl.envs.sb3 import SB3VecEnv
 from mtml_rl.envs.vector import MultiTaskVectorEnv
 from mtml_rl.errors import ConfigError
 from mtml_rl.families.registry import get_family
-from mtml_rl.families.sim import is_sim_family
 from mtml_rl.tasks.spec import TaskSpec
 from mtml_rl.training.algorithms import AlgoInfo, method_algo
 from mtml_rl.training.config import TrainConfig
@@ -56,14 +56,7 @@ def check_context_access(config: TrainConfig, spec: TaskSpec) -> None:
 def resolve_algo(config: TrainConfig, spec: TaskSpec) -> tuple[AlgoInfo, Hyperparams]:
     """The algorithm (checked against the family's action space) and its hyperparameters."""
     check_context_access(config, spec)
-    family_cls = get_family(spec.family)
-    if is_sim_family(family_cls):
-        raise ConfigError(
-            f"{spec.id} runs on a simulator (family {spec.family!r}); training runs on the batched numpy "
-            "families only in this version. Use its environments directly with gym.make / SB3."
-        )
-    family = family_cls()
-    action_space = family.action_space()
+    action_space = get_family(spec.family)().action_space()
     algo = method_algo(config.method, config.algo, action_space)
     action_dim = int(action_space.shape[0]) if isinstance(action_space, gym.spaces.Box) else None
     return algo, resolve_hyperparams(algo, spec.family, dict(config.hyperparams), action_dim)
@@ -82,7 +75,7 @@ def normalize_kwargs(setting: Any, gamma: float) -> dict[str, Any] | None:
 def build_env(config: TrainConfig, spec: TaskSpec, hp: Hyperparams, n_envs: int) -> EnvStack:
     """The training env: train split, the method's context mode and history, seeded."""
     layout = method_env(config)
-    venv = MultiTaskVectorEnv(
+    venv = make_task_vector_env(
         spec,
         num_envs=n_envs,
         split="train",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -123,11 +124,14 @@ def test_cli_unknown_env(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert not out.exists()
 
 
-def test_cli_method_the_spec_refuses(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    line = cli_error(
-        capsys, ["benchmark", "--envs", "mtml/AntDir-v0", "--methods", "dr", "--out", str(tmp_path)]
-    )
-    assert "simulator" in line
+def test_cli_method_the_spec_refuses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], spec_file: Callable[..., Path]
+) -> None:
+    path = spec_file(lambda data: data.update(privileged_context=False))
+    argv = ["benchmark", "--envs", str(path), "--methods", "oracle", "--out", str(tmp_path / "out")]
+    line = cli_error(capsys, argv)
+    assert "privileged_context: false" in line
+    assert not (tmp_path / "out").exists()
 
 
 def test_cli_unreachable_ray_address(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
