@@ -68,10 +68,12 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Run]
     """The runs of :data:`TRAINED`, trained once (Hopper's ``dr`` checkpoints at 1024 steps)."""
     root = tmp_path_factory.mktemp("sim-runs")
     out = {}
-    for env, method in TRAINED:
-        save = 1024 if (env, method) == (HOPPER, "dr") else 0
-        folder = root / f"{env.split('/')[1]}-{method}"
-        out[env, method] = train(sim_config(folder, env, method, save_freq=save), progress=False)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)  # MuJoCo's MUJOCO_LOG.TXT (see conftest.py), before the autouse chdir
+        for env, method in TRAINED:
+            save = 1024 if (env, method) == (HOPPER, "dr") else 0
+            folder = root / f"{env.split('/')[1]}-{method}"
+            out[env, method] = train(sim_config(folder, env, method, save_freq=save), progress=False)
     return out
 
 
