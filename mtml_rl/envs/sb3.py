@@ -41,6 +41,11 @@ class SB3VecEnv(VecEnv):
         self._reset_options()
         return obs
 
+    def discard_pending_seeds(self) -> None:
+        """Forget the seeds given to :meth:`seed`, so that the next reset continues every
+        slot's streams instead of reseeding them (what a resumed run needs)."""
+        self._reset_seeds()
+
     def step_async(self, actions: np.ndarray) -> None:
         """Store the actions for :meth:`step_wait`."""
         self._actions = actions

@@ -24,6 +24,7 @@ from stable_baselines3.common.vec_env import VecNormalize
 from mtml_rl.adaptation.module import MODULE_FILE
 from mtml_rl.adaptation.phase2 import Phase2Config, split_latent_error, train_adaptation
 from mtml_rl.baselines.rl2 import evaluate_rl2
+from mtml_rl.envs.sb3 import SB3VecEnv
 from mtml_rl.errors import CheckpointError, ConfigError
 from mtml_rl.evaluation.rollout import EpisodeRecord, rollout_tasks
 from mtml_rl.io import atomic_dir, atomic_write_json
@@ -257,7 +258,17 @@ def _restore(folder: Path, config: TrainConfig, stack: EnvStack) -> BaseAlgorith
             "delete it to resume from an older one"
         ) from None
     model.set_random_seed(config.seed + model.num_timesteps)
+    _keep_restored_streams(stack)
     return model
+
+
+def _keep_restored_streams(stack: EnvStack) -> None:
+    """SB3's ``set_random_seed`` seeds the env too, and the first reset of ``learn`` would
+    then reseed every slot, throwing away the task scheduler's restored streams: drop it."""
+    sb3_env = stack.monitor.venv
+    if not isinstance(sb3_env, SB3VecEnv):
+        raise TypeError(f"the episode monitor wraps {type(sb3_env).__name__}, not SB3VecEnv")
+    sb3_env.discard_pending_seeds()
 
 
 def _seed_everything(seed: int, threads: int) -> None:

@@ -5,17 +5,20 @@ from __future__ import annotations
 import csv
 import importlib
 import json
+import pickle
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
-from training_helpers import PENDULUM, assert_same_params, file_hashes, small_config
+from training_helpers import CARTPOLE, PENDULUM, assert_same_params, file_hashes, small_config
 
-from mtml_rl.training import Run, resume, train
+from mtml_rl.envs.vector import MultiTaskVectorEnv
+from mtml_rl.training import Run, resume, rundir, train
 from mtml_rl.training.rundir import list_checkpoints
 
 train_module = importlib.import_module("mtml_rl.training.train")  # the package exports train()
@@ -171,3 +174,32 @@ def test_resume_keeps_a_better_best_model(tmp_path: Path) -> None:
     record.write_text(json.dumps({"steps": 1024, "train_return_mean": -1e9}))
     resume(run.path, timesteps=3072, progress=False)
     assert json.loads(record.read_text())["steps"] > 2048
+
+
+class _Stop(Exception):
+    """Ends a resume once its first reset has been checked."""
+
+
+def test_resume_continues_the_task_schedulers_streams(
+    interrupted: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first episodes after a resume are drawn from the checkpoint's streams, not from
+    streams reseeded by SB3's ``set_random_seed``."""
+    run_dir = copy_of(interrupted, tmp_path / "run")
+    saved = pickle.loads((list_checkpoints(run_dir)[-1].path / rundir.SCHEDULER_FILE).read_bytes())
+    seen: dict[str, Any] = {}
+
+    def first_reset(path: Path, config: Any, spec: Any, model: Any, stack: Any, *args: Any, **kw: Any) -> Any:
+        model.env.reset()  # what model.learn does first
+        seen["tasks"] = [t.id for t in stack.venv.current_tasks()]
+        seen["obs"] = stack.venv.slots.obs.copy()
+        raise _Stop
+
+    monkeypatch.setattr(train_module, "_learn", first_reset)
+    with pytest.raises(_Stop):
+        resume(run_dir, progress=False)
+    expected = MultiTaskVectorEnv(CARTPOLE, num_envs=8, split="train", context="privileged")
+    expected.slots.set_rng_state(saved)
+    expected.reset()
+    assert seen["tasks"] == [t.id for t in expected.current_tasks()]
+    np.testing.assert_array_equal(seen["obs"], expected.slots.obs)
