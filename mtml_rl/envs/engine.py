@@ -135,14 +135,23 @@ class TaskSlots:
 
     # -- tasks ----------------------------------------------------------------------------
     def set_tasks(self, tasks: Sequence[Task], *, sample: bool) -> None:
-        """Replace the scheduled tasks; slots switch at their next reset."""
+        """Replace the scheduled tasks; slots switch at their next reset.
+
+        Tasks still running in a slot stay in :attr:`tasks`, after the scheduled ones (the
+        first :attr:`n_scheduled`), so that ``task_index`` keeps naming what each slot runs
+        until it resets; the scheduler never draws them.
+        """
         if not tasks:
             raise ValueError("at least one task is needed")
-        self.tasks = tuple(tasks)
-        self.n_scheduled = len(self.tasks)
+        scheduled = tuple(tasks)
+        running = self.current_tasks() if hasattr(self, "task_index") else []
+        self.tasks = scheduled + tuple(dict.fromkeys(t for t in running if t not in scheduled))
+        self.n_scheduled = len(scheduled)
         self.sample = sample
         self.params_table = type(self.family).params_array(list(self.tasks))
         self.context_table = self.codec.encode(self.tasks)
+        if running:
+            self.task_index = np.array([self.tasks.index(t) for t in running], dtype=np.int64)
         self._pending = {}
 
     def force_task(self, slot: int, task: Task) -> None:

@@ -430,3 +430,23 @@ def test_gym_make_with_module_prefix_works_in_a_fresh_interpreter() -> None:
     assert result["task"] == info["task"]
     assert np.array_equal(np.array(result["obs"], dtype=np.float32), obs)
     assert np.array_equal(np.array(result["vobs"], dtype=np.float32)[0], obs)
+
+
+def test_set_tasks_mid_episode_keeps_naming_the_running_tasks() -> None:
+    """Slots finish the episode they are in with its task; ``current_tasks`` and
+    ``final_task_index`` name it, even when the new task list is shorter."""
+    env = MultiTaskVectorEnv(CARTPOLE_ID, num_envs=NUM_ENVS, split="train")
+    env.reset(seed=SEED)
+    running = env.current_tasks()
+    new = list(build_splits(env.task_spec)["test-extrapolation"].tasks)[:1]
+    env.set_tasks(new)
+    assert env.current_tasks() == running
+    finished: dict[int, Any] = {}
+    for _ in range(200):
+        _, _, terminated, truncated, info = env.step(np.zeros(NUM_ENVS, dtype=np.int64))
+        for slot in np.flatnonzero(terminated | truncated):
+            finished.setdefault(int(slot), env.tasks[info["final_task_index"][slot]])
+        if len(finished) == NUM_ENVS:
+            break
+    assert finished == dict(enumerate(running))
+    assert env.current_tasks() == new * NUM_ENVS
