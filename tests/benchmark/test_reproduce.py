@@ -91,3 +91,12 @@ def test_reproduce_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixtu
     reproduce = load_script("reproduce")
     assert reproduce.main(["--methods", "dr", "orcale", "--out", str(tmp_path)]) == 2
     assert "unknown method 'orcale'; did you mean 'oracle'?" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("grid", sorted((ROOT / "benchmarks").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_grid_plans(grid: Path) -> None:
+    """Each grid file in ``benchmarks/`` parses and plans its trials (unknown keys, envs,
+    methods or a method a spec refuses would fail here, not hours into a run)."""
+    config = BenchmarkConfig.from_yaml(grid)
+    trials = plan_trials(config)
+    assert len(trials) == len(config.envs) * len(config.methods) * len(config.seeds)
