@@ -20,7 +20,8 @@ from mtml_rl.io import atomic_write_json
 MANIFEST_FILE = "trials.json"
 MANIFEST_VERSION = 1
 PENDING = "pending"
-RUNNING = "running"
+SCHEDULED = "scheduled"
+"""Handed to the backend by the current invocation: queued, or running in a worker."""
 INTERRUPTED = "interrupted"
 
 
@@ -33,7 +34,8 @@ class TrialRecord:
     :param method: the method
     :param seed: the seed
     :param run_dir: absolute run directory
-    :param status: ``pending``, ``running``, ``finished``, ``failed`` or ``interrupted``
+    :param status: ``pending``, ``scheduled`` (queued or running), ``finished``, ``failed`` or
+        ``interrupted``
     :param error: the last failure's ``"<Type>: <message>"`` (``None`` once finished)
     :param traceback: the last failure's traceback
     :param attempts: how many times it was started

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from mtml_rl.benchmark.backends import TrialFn, run_local, run_ray
 from mtml_rl.benchmark.config import BenchmarkConfig
 from mtml_rl.benchmark.evaluation import Comparison, compare_trials
-from mtml_rl.benchmark.manifest import INTERRUPTED, MANIFEST_FILE, RUNNING, Manifest, TrialRecord
+from mtml_rl.benchmark.manifest import INTERRUPTED, MANIFEST_FILE, SCHEDULED, Manifest, TrialRecord
 from mtml_rl.benchmark.trials import FINISHED, Trial, TrialOutcome, plan_trials, run_trial, trial_done
 
 REPORT_DIR = "report"
@@ -119,7 +119,7 @@ def run_benchmark(
     for trial in done:
         manifest.mark(trial.name, FINISHED)
     for trial in todo:
-        manifest.mark(trial.name, RUNNING, started=True)
+        manifest.mark(trial.name, SCHEDULED, started=True)
     manifest.save()
     ran: list[str] = []
     enabled = sys.stderr.isatty() if progress is None else progress
@@ -168,7 +168,7 @@ def _clear(trials: Sequence[Trial]) -> None:
 
 def _mark_interrupted(manifest: Manifest, todo: Sequence[Trial]) -> None:
     for trial in todo:
-        if manifest.records[trial.name].status == RUNNING:
+        if manifest.records[trial.name].status == SCHEDULED:
             manifest.mark(trial.name, INTERRUPTED)
     manifest.save()
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from benchmark_helpers import BAD_HYPERPARAMETER, file_state, killing_trial, raising_trial, tiny_grid
 
+from mtml_rl.benchmark import runner
 from mtml_rl.benchmark.runner import run_benchmark
 
 pytestmark = pytest.mark.slow
@@ -57,3 +58,15 @@ def test_a_killed_worker_fails_only_its_trial(tmp_path: Path) -> None:
         json.loads((grid.out_dir / "runs" / "CartPole-dr-s0" / "run.json").read_text())["status"]
         == "finished"
     )
+
+
+def test_ctrl_c_marks_scheduled_trials_interrupted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def ctrl_c(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "_dispatch", ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        run_benchmark(tiny_grid(tmp_path / "bench"), progress=False)
+    records = manifest(tmp_path / "bench")
+    assert {r["status"] for r in records.values()} == {"interrupted"}
+    assert {r["attempts"] for r in records.values()} == {1}
