@@ -110,8 +110,7 @@ class TaskSlots:
         history_len: int,
         trial_episodes: int = 1,
     ) -> None:
-        if isinstance(trial_episodes, bool) or not isinstance(trial_episodes, int) or trial_episodes < 1:
-            raise TaskError(f"trial_episodes must be an integer >= 1, got {trial_episodes!r}")
+        check_trial_episodes(trial_episodes)
         self.trial_episodes = trial_episodes
         self.family = family
         self.spec = spec
@@ -143,15 +142,14 @@ class TaskSlots:
         """
         if not tasks:
             raise ValueError("at least one task is needed")
-        scheduled = tuple(tasks)
         running = self.current_tasks() if hasattr(self, "task_index") else []
-        self.tasks = scheduled + tuple(dict.fromkeys(t for t in running if t not in scheduled))
-        self.n_scheduled = len(scheduled)
+        self.tasks, running_index = schedule_with_running(tasks, running)
+        self.n_scheduled = len(tasks)
         self.sample = sample
         self.params_table = type(self.family).params_array(list(self.tasks))
         self.context_table = self.codec.encode(self.tasks)
         if running:
-            self.task_index = np.array([self.tasks.index(t) for t in running], dtype=np.int64)
+            self.task_index = running_index
         self._pending = {}
 
     def force_task(self, slot: int, task: Task) -> None:
@@ -193,16 +191,9 @@ class TaskSlots:
 
     # -- dynamics -------------------------------------------------------------------------
     def _choose_tasks(self, idx: np.ndarray) -> np.ndarray:
-        if self.sample:
-            u = self.task_streams.draw(idx)[:, 0]
-            chosen = np.minimum((u * self.n_scheduled).astype(np.int64), self.n_scheduled - 1)
-        else:
-            chosen = idx % self.n_scheduled
-        if self._pending:
-            for k, slot in enumerate(idx.tolist()):
-                if slot in self._pending:
-                    chosen[k] = self._pending.pop(slot)
-        return chosen
+        return choose_tasks(
+            self.task_streams, idx, self.n_scheduled, sample=self.sample, pending=self._pending
+        )
 
     def reset_slots(self, idx: np.ndarray, *, copy_obs: bool = True, new_trial: bool = True) -> None:
         """Start a new episode in the slots ``idx``: new task, initial state, empty history.
@@ -317,3 +308,44 @@ def assemble_slots(
     window = None if history is None else history[idx]
     ctx = context[idx] if layout.uses_context else context  # unused when hidden
     return layout.assemble(obs[idx], ctx, window)
+
+
+def schedule_with_running(
+    scheduled: Sequence[Task], running: Sequence[Task]
+) -> tuple[tuple[Task, ...], np.ndarray]:
+    """The task list after ``set_tasks``: the scheduled tasks first, then the tasks still
+    running in some slot that are not among them (never drawn, but nameable by index until
+    their slots reset), and each running task's index in that list.
+
+    :param scheduled: the new scheduled tasks
+    :param running: the task each slot runs now (empty before the first schedule)
+    """
+    tasks = tuple(scheduled) + tuple(dict.fromkeys(t for t in running if t not in scheduled))
+    return tasks, np.array([tasks.index(t) for t in running], dtype=np.int64)
+
+
+def choose_tasks(
+    streams: SlotStreams, idx: np.ndarray, n_scheduled: int, *, sample: bool, pending: dict[int, int]
+) -> np.ndarray:
+    """The task index of each slot in ``idx`` starting a new trial.
+
+    With ``sample`` slot ``i`` draws ``floor(u * n_scheduled)`` from its stream, else it runs
+    ``i % n_scheduled``; a slot in ``pending`` (a forced task) takes that index instead,
+    its draw still consumed. Forced entries are removed from ``pending``.
+    """
+    if sample:
+        u = streams.draw(idx)[:, 0]
+        chosen = np.minimum((u * n_scheduled).astype(np.int64), n_scheduled - 1)
+    else:
+        chosen = idx % n_scheduled
+    if pending:
+        for k, slot in enumerate(idx.tolist()):
+            if slot in pending:
+                chosen[k] = pending.pop(slot)
+    return chosen
+
+
+def check_trial_episodes(trial_episodes: object) -> None:
+    """Refuse a trial length that is not an integer >= 1."""
+    if isinstance(trial_episodes, bool) or not isinstance(trial_episodes, int) or trial_episodes < 1:
+        raise TaskError(f"trial_episodes must be an integer >= 1, got {trial_episodes!r}")

@@ -23,7 +23,14 @@ import gymnasium as gym
 import numpy as np
 
 from mtml_rl.envs.config import EnvSetup
-from mtml_rl.envs.engine import TASK_STREAM_KEY, assemble_slots, record_transition
+from mtml_rl.envs.engine import (
+    TASK_STREAM_KEY,
+    assemble_slots,
+    check_trial_episodes,
+    choose_tasks,
+    record_transition,
+    schedule_with_running,
+)
 from mtml_rl.envs.observation import ContextCodec, ObsLayout
 from mtml_rl.envs.streams import SlotStreams
 from mtml_rl.errors import TaskError
@@ -62,8 +69,7 @@ class SimSlots:
         trial_episodes: int = 1,
         render_mode: str | None = None,
     ) -> None:
-        if isinstance(trial_episodes, bool) or not isinstance(trial_episodes, int) or trial_episodes < 1:
-            raise TaskError(f"trial_episodes must be an integer >= 1, got {trial_episodes!r}")
+        check_trial_episodes(trial_episodes)
         self.family = family
         self.num_slots = n = num_slots
         self.trial_episodes = trial_episodes
@@ -76,8 +82,7 @@ class SimSlots:
         self._sim_seeds: dict[int, int] = {}
         self.set_tasks(tasks, sample=sample)
         self.task_index = np.arange(n, dtype=np.int64) % len(self.tasks)
-        self._running = [self.tasks[i] for i in self.task_index]
-        self.params = [family.params(task) for task in self._running]
+        self.params = [family.params(task) for task in self.current_tasks()]
         self.context = self.context_table[self.task_index].copy()
         self.obs = np.zeros((n, self.layout.obs_dim), dtype=np.float32)
         self.infos: list[dict[str, Any]] = [{} for _ in range(n)]
@@ -91,13 +96,17 @@ class SimSlots:
 
     # -- tasks ----------------------------------------------------------------------------
     def set_tasks(self, tasks: Sequence[Task], *, sample: bool) -> None:
-        """Replace the scheduled tasks; slots switch at their next new trial."""
+        """Replace the scheduled tasks; slots switch at their next new trial (tasks still
+        running stay nameable by ``task_index``, as in ``TaskSlots``)."""
         if not tasks:
             raise TaskError("at least one task is needed")
-        self.tasks = tuple(tasks)
-        self.n_scheduled = len(self.tasks)
+        running = self.current_tasks() if hasattr(self, "task_index") else []
+        self.tasks, running_index = schedule_with_running(tasks, running)
+        self.n_scheduled = len(tasks)
         self.sample = sample
         self.context_table = self.codec.encode(self.tasks)
+        if running:
+            self.task_index = running_index
         self._pending: dict[int, int] = {}
 
     def force_task(self, slot: int, task: Task) -> None:
@@ -110,18 +119,7 @@ class SimSlots:
 
     def current_tasks(self) -> list[Task]:
         """The task each slot currently runs (until its next new trial, even after :meth:`set_tasks`)."""
-        return list(self._running)
-
-    def _choose_tasks(self, idx: np.ndarray) -> np.ndarray:
-        if self.sample:
-            u = self.task_streams.draw(idx)[:, 0]
-            chosen = np.minimum((u * self.n_scheduled).astype(np.int64), self.n_scheduled - 1)
-        else:
-            chosen = idx % self.n_scheduled
-        for k, slot in enumerate(idx.tolist()):
-            if slot in self._pending:
-                chosen[k] = self._pending.pop(slot)
-        return chosen
+        return [self.tasks[i] for i in self.task_index]
 
     # -- randomness -----------------------------------------------------------------------
     def seed(self, seeds: Sequence[int]) -> None:
@@ -172,12 +170,13 @@ class SimSlots:
         if idx.size == 0:
             return
         self.episode_in_trial[idx] = 0
-        chosen = self._choose_tasks(idx)
+        chosen = choose_tasks(
+            self.task_streams, idx, self.n_scheduled, sample=self.sample, pending=self._pending
+        )
         self.task_index[idx] = chosen
         self.context[idx] = self.context_table[chosen]
         for slot, task_index in zip(idx.tolist(), chosen.tolist(), strict=True):
-            self._running[slot] = self.tasks[task_index]
-            self.params[slot] = self.family.params(self._running[slot])
+            self.params[slot] = self.family.params(self.tasks[task_index])
             self.family.apply_task(self.sims[slot], self.params[slot], self.originals[slot])
             self._reset_sim(slot)
         if self.history is not None:

@@ -167,3 +167,19 @@ def test_render_shows_slot_zero() -> None:
     assert frames is not None and frames[0].ndim == 3 and frames[0].dtype == np.uint8
     assert venv.metadata["render_fps"] == 50
     venv.close()
+
+
+def test_set_tasks_mid_episode_keeps_naming_the_running_tasks() -> None:
+    """As in the numpy vector env: the episode in progress finishes, and is reported, with
+    the task it started with, even when the new task list is shorter."""
+    venv = SimVectorEnv("mtml/HalfCheetahVel-v0", num_envs=N, split="train", max_episode_steps=4)
+    venv.reset(seed=0)
+    running = venv.current_tasks()
+    new = list(build_splits(venv.task_spec)["test-extrapolation"].tasks)[:1]
+    venv.set_tasks(new)
+    assert venv.current_tasks() == running
+    for _ in range(4):
+        _, _, terminated, truncated, info = venv.step(np.zeros(venv.action_space.shape, dtype=np.float32))
+    assert (terminated | truncated).all()
+    assert [venv.tasks[i] for i in info["final_task_index"]] == running
+    assert venv.current_tasks() == new * N
