@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.logger import Logger
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from mtml_rl.agents.base import ObsRequirements
@@ -95,16 +96,31 @@ def finetune_clone(
         raise CheckpointError(
             f"cannot load {folder / rundir.MODEL_FILE} ({type(exc).__name__}: {exc})"
         ) from None
-    warn_single_rollout(clone, timesteps)
+    warn_no_update(clone, timesteps)
     clone.set_random_seed(seed)
     clone.set_logger(Logger(folder=None, output_formats=[]))
     clone.learn(total_timesteps=timesteps, reset_num_timesteps=True, progress_bar=False)
     return FinetunedPolicy(task, clone, normalizer, timesteps)
 
 
-def warn_single_rollout(model: BaseAlgorithm, timesteps: int) -> None:
-    """Warn when an on-policy clone's budget fits in one rollout: its only update then comes
-    at the end of its schedules (a linear learning rate is 0 there), so it learns nothing."""
+def warn_no_update(model: BaseAlgorithm, timesteps: int) -> None:
+    """Warn when the clone's budget leaves it (nearly) untrained.
+
+    An off-policy clone (SAC, TD3) starts with an empty replay buffer and makes no gradient
+    step before ``learning_starts`` steps, so a budget that does not exceed it changes
+    nothing. An on-policy clone whose budget fits in one rollout is updated once, at the end
+    of its schedules (a linear learning rate is 0 there), so it learns nothing either.
+    """
+    if isinstance(model, OffPolicyAlgorithm):
+        starts = int(model.learning_starts)
+        if timesteps <= starts:
+            warnings.warn(
+                f"finetune timesteps {timesteps} do not exceed the algorithm's learning_starts "
+                f"{starts}: the clone fills its empty replay buffer and is never updated, so it "
+                f"acts exactly like the dr policy; use more than {starts} steps",
+                stacklevel=3,
+            )
+        return
     rollout = int(getattr(model, "n_steps", 0)) * model.n_envs
     if rollout and timesteps <= rollout:
         warnings.warn(

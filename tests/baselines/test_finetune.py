@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch as th
+from baseline_helpers import PENDULUM, tiny_config
 from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 
@@ -16,7 +18,7 @@ from mtml_rl.errors import ConfigError
 from mtml_rl.evaluation.rollout import rollout_agent
 from mtml_rl.policies import MetaExtractor
 from mtml_rl.tasks.splits import build_splits
-from mtml_rl.training import Run
+from mtml_rl.training import Run, train
 
 SEED = 4
 
@@ -86,3 +88,19 @@ def test_act_before_adapt_and_bad_budgets_are_errors(finetune_run: Run, rl2_run:
         FinetuneAgent(finetune_run, timesteps=0)
     with pytest.raises(ConfigError, match="finetune run"):
         FinetuneAgent(rl2_run)
+
+
+def test_an_off_policy_budget_below_learning_starts_warns(tmp_path: Path) -> None:
+    sac = {"learning_starts": 64, "batch_size": 32, "buffer_size": 1000, "policy_kwargs": {"net_arch": [16]}}
+    config = tiny_config(
+        tmp_path / "run", "finetune", env=PENDULUM, algo="sac", hyperparams=sac, n_envs=1, timesteps=128
+    )
+    run = train(config, progress=False)
+    task = build_splits(run.spec)["test-interpolation"].tasks[0]
+    with pytest.warns(UserWarning, match="learning_starts 64"):
+        FinetuneAgent(run, timesteps=64).adapt(run.spec, task, seed=SEED)
+    agent = FinetuneAgent(run, timesteps=96)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="finetune timesteps")
+        agent.adapt(run.spec, task, seed=SEED)
+    assert agent.current is not None and agent.current.model.num_timesteps == 96
