@@ -51,9 +51,23 @@ def scores_markdown(rows: Sequence[ScoreRow]) -> str:
     return "\n".join(lines)
 
 
+def gap_share(method: ScoreRow, dr: ScoreRow, oracle: ScoreRow) -> float | None:
+    """The share of the ``dr``-to-``oracle`` gap in mean return that ``method`` closes.
+
+    ``(R_method - R_dr) / (R_oracle - R_dr)``: 0 is ``dr``'s return, 1 the oracle's; below 0
+    is worse than ``dr``, above 1 better than the oracle. ``None`` where the oracle does not
+    beat ``dr`` (no gap to close).
+    """
+    gap = oracle.mean_return - dr.mean_return
+    return (method.mean_return - dr.mean_return) / gap if gap > 0 else None
+
+
 def gap_markdown(rows: Sequence[ScoreRow]) -> str:
-    """The ``dr``-to-``oracle`` gap per family and split, in mean return (empty without both)."""
-    lines = ["| spec | split | dr | oracle | gap (oracle − dr) |", "|---|---|---|---|---|"]
+    """The ``dr``-to-``oracle`` gap per family and split, in mean return, and the share of it
+    each other method closes (:func:`gap_share`); empty without both ``dr`` and ``oracle``."""
+    others = [m for m in _methods(rows) if m not in ("dr", "oracle")]
+    header = "| spec | split | dr | oracle | gap (oracle − dr) |" + "".join(f" {m} closes |" for m in others)
+    lines = [header, "|" + "---|" * (5 + len(others))]
     found = False
     for spec in dict.fromkeys(r.spec for r in rows):
         for split in _splits(rows):
@@ -61,12 +75,18 @@ def gap_markdown(rows: Sequence[ScoreRow]) -> str:
             if dr is None or oracle is None:
                 continue
             found = True
-            gap = oracle.mean_return - dr.mean_return
+            shares = [_share_text(_cell(rows, spec, m, split), dr, oracle) for m in others]
             lines.append(
                 f"| {spec} | {SPLIT_LABELS.get(split, split)} | {dr.mean_return:.1f} | "
-                f"{oracle.mean_return:.1f} | {gap:+.1f} |"
+                f"{oracle.mean_return:.1f} | {oracle.mean_return - dr.mean_return:+.1f} |"
+                + "".join(f" {text} |" for text in shares)
             )
     return "\n".join(lines) if found else ""
+
+
+def _share_text(method: ScoreRow | None, dr: ScoreRow, oracle: ScoreRow) -> str:
+    share = gap_share(method, dr, oracle) if method is not None else None
+    return "–" if share is None else f"{100 * share:.0f}%"
 
 
 def report_markdown(title: str, rows: Sequence[ScoreRow], pictures: Sequence[str]) -> str:
