@@ -86,7 +86,7 @@ def gap_markdown(rows: Sequence[ScoreRow]) -> str:
 
 def _share_text(method: ScoreRow | None, dr: ScoreRow, oracle: ScoreRow) -> str:
     share = gap_share(method, dr, oracle) if method is not None else None
-    return "–" if share is None else f"{100 * share:.0f}%"
+    return "–" if share is None else f"{round(100 * share):d}%"  # round: never "-0%"
 
 
 def report_markdown(title: str, rows: Sequence[ScoreRow], pictures: Sequence[str]) -> str:

@@ -24,6 +24,7 @@ def test_gap_share_is_zero_at_dr_and_one_at_the_oracle() -> None:
 def test_gap_table_has_a_share_column_per_other_method() -> None:
     rows = [
         row("adapt", "test-interpolation", 80.0),
+        row("rl2", "test-interpolation", -0.2),
         row("history", "test-interpolation", -10.0),
         row("dr", "test-interpolation", 0.0),
         row("oracle", "test-interpolation", 100.0),
@@ -32,7 +33,14 @@ def test_gap_table_has_a_share_column_per_other_method() -> None:
         row("oracle", "test-extrapolation", 10.0),
     ]
     lines = gap_markdown(rows).splitlines()
-    assert lines[0] == "| spec | split | dr | oracle | gap (oracle − dr) | adapt closes | history closes |"
-    assert lines[2] == "| Cheetah | interpolation | 0.0 | 100.0 | +100.0 | 80% | -10% |"
-    assert lines[3] == "| Cheetah | extrapolation | 10.0 | 10.0 | +0.0 | – | – |", "no gap, no missing cell"
+    assert (
+        lines[0]
+        == "| spec | split | dr | oracle | gap (oracle − dr) | adapt closes | rl2 closes | history closes |"
+    )
+    assert lines[2] == "| Cheetah | interpolation | 0.0 | 100.0 | +100.0 | 80% | 0% | -10% |", (
+        "rounded, never -0%"
+    )
+    assert lines[3] == "| Cheetah | extrapolation | 10.0 | 10.0 | +0.0 | – | – | – |", (
+        "no gap, no missing cell"
+    )
     assert gap_markdown([r for r in rows if r.method != "oracle"]) == ""
