@@ -190,11 +190,6 @@ class TaskSlots:
         self.task_streams.set_state(state["task"])
 
     # -- dynamics -------------------------------------------------------------------------
-    def _choose_tasks(self, idx: np.ndarray) -> np.ndarray:
-        return choose_tasks(
-            self.task_streams, idx, self.n_scheduled, sample=self.sample, pending=self._pending
-        )
-
     def reset_slots(self, idx: np.ndarray, *, copy_obs: bool = True, new_trial: bool = True) -> None:
         """Start a new episode in the slots ``idx``: new task, initial state, empty history.
 
@@ -212,7 +207,9 @@ class TaskSlots:
                 return
         if self.trial_episodes > 1:
             self.episode_in_trial[idx] = 0
-        chosen = self._choose_tasks(idx)
+        chosen = choose_tasks(
+            self.task_streams, idx, self.n_scheduled, sample=self.sample, pending=self._pending
+        )
         self.task_index[idx] = chosen
         params = self.params_table[:, chosen]
         self.params[:, idx] = params
