@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from mtml_rl.envs import MultiTaskEnv, MultiTaskVectorEnv
 from mtml_rl.registration import make, make_vec, register_builtin, register_spec
-from mtml_rl.tasks import (
+from mtml_rl.specs import (
     Split,
     Splits,
-    Task,
     TaskSpec,
     build_splits,
     builtin_specs,
     load_spec_file,
     resolve_spec,
 )
+from mtml_rl.tasks import Task
 
 __version__ = "0.1.0"
 

@@ -11,7 +11,7 @@ import gymnasium as gym
 
 from mtml_rl.families.registry import get_family
 from mtml_rl.families.sim import is_sim_family
-from mtml_rl.tasks.spec import TaskSpec, builtin_specs, resolve_spec
+from mtml_rl.specs.spec import TaskSpec, builtin_specs, resolve_spec
 
 ENTRY_POINT = "mtml_rl.envs.single:MultiTaskEnv"
 VECTOR_ENTRY_POINT = "mtml_rl.envs.vector:MultiTaskVectorEnv"

@@ -44,8 +44,8 @@ from gymnasium import spaces
 from mtml_rl.agents.base import ObsRequirements
 from mtml_rl.evaluation.rollout import TrialEpisode, rollout_agent
 from mtml_rl.families.registry import get_family
-from mtml_rl.tasks.spec import TaskSpec, resolve_spec
-from mtml_rl.tasks.splits import build_splits
+from mtml_rl.specs.spec import TaskSpec, resolve_spec
+from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import TrainConfig, train
 from mtml_rl.training.config import METHODS
 

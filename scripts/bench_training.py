@@ -81,7 +81,7 @@ def build_sb3() -> Any:
 
 def build_mtml(case: str) -> Any:
     """mtml-rl's training path for a case on mtml/CartPole-v0 (no callbacks)."""
-    from mtml_rl.tasks.spec import resolve_spec
+    from mtml_rl.specs.spec import resolve_spec
     from mtml_rl.training import TrainConfig
     from mtml_rl.training.builders import build_env, build_model, resolve_algo
 

@@ -35,7 +35,7 @@ from mtml_rl.adaptation.phase2 import Phase2Config, split_latent_error, train_ad
 from mtml_rl.agents.policy import AdaptAgent
 from mtml_rl.evaluation.rollout import rollout_agent
 from mtml_rl.policies.history import HISTORY_ARCHS
-from mtml_rl.tasks.splits import build_splits
+from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import TrainConfig, train
 from mtml_rl.training.train import Run
 

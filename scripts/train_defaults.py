@@ -81,8 +81,8 @@ def random_result(family: str, seed: int) -> Result:
 
     from mtml_rl.evaluation.rollout import rollout_tasks
     from mtml_rl.families.registry import get_family
-    from mtml_rl.tasks.spec import resolve_spec
-    from mtml_rl.tasks.splits import build_splits
+    from mtml_rl.specs.spec import resolve_spec
+    from mtml_rl.specs.splits import build_splits
     from mtml_rl.training.train import EVAL_SEED
 
     env, _ = FAMILIES[family]

@@ -38,7 +38,7 @@ def test_wheel_holds_every_spec_and_the_typing_marker(wheel: Path) -> None:
     specs = sorted(p.name for p in (REPO_ROOT / "envs").glob("*.yaml"))
     assert specs, "envs/ holds no spec"
     for spec in specs:
-        assert f"mtml_rl/specs/{spec}" in names, f"{spec} is missing from the wheel"
+        assert f"mtml_rl/specs/builtin/{spec}" in names, f"{spec} is missing from the wheel"
     assert "mtml_rl/py.typed" in names
     assert "mtml_rl/__init__.py" in names
 
@@ -46,16 +46,16 @@ def test_wheel_holds_every_spec_and_the_typing_marker(wheel: Path) -> None:
 def test_packaged_specs_are_the_source_specs(wheel: Path) -> None:
     archive = zipfile.ZipFile(wheel)
     for path in (REPO_ROOT / "envs").glob("*.yaml"):
-        assert archive.read(f"mtml_rl/specs/{path.name}") == path.read_bytes()
+        assert archive.read(f"mtml_rl/specs/builtin/{path.name}") == path.read_bytes()
 
 
 def test_installed_package_registers_its_packaged_specs(wheel: Path, tmp_path: Path) -> None:
-    """Unpacked wheel first on the path, outside the checkout: the ids come from ``mtml_rl/specs``."""
+    """Unpacked wheel first on the path, outside the checkout: the ids come from ``mtml_rl/specs/builtin``."""
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     code = (
         "import json, mtml_rl, gymnasium as gym;"
-        "from mtml_rl.tasks.spec import spec_dir;"
+        "from mtml_rl.specs.spec import spec_dir;"
         "print(json.dumps({'file': mtml_rl.__file__, 'dir': str(spec_dir()),"
         "'ids': sorted(mtml_rl.builtin_specs()), 'made': gym.make('mtml/CartPole-v0').spec.id}))"
     )
@@ -65,6 +65,6 @@ def test_installed_package_registers_its_packaged_specs(wheel: Path, tmp_path: P
     )
     found = json.loads(result.stdout)
     assert found["file"].startswith(str(site))
-    assert found["dir"] == str(site / "mtml_rl" / "specs")
+    assert found["dir"] == str(site / "mtml_rl" / "specs" / "builtin")
     assert found["ids"] == sorted(mtml_rl.builtin_specs())
     assert found["made"] == "mtml/CartPole-v0"

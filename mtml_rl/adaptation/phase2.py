@@ -21,7 +21,7 @@ from stable_baselines3.common.vec_env import VecNormalize
 from mtml_rl.adaptation.module import AdaptationModule, acting_extractor, acting_with
 from mtml_rl.envs.factory import make_task_vector_env
 from mtml_rl.envs.vector import MultiTaskVectorEnv
-from mtml_rl.tasks.spec import TaskSpec
+from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.tasks.task import Task
 
 MAX_DATASET = 200_000

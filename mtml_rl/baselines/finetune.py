@@ -26,7 +26,7 @@ from mtml_rl.agents.base import ObsRequirements
 from mtml_rl.envs.factory import make_task_vector_env
 from mtml_rl.envs.sb3 import SB3VecEnv
 from mtml_rl.errors import CheckpointError, ConfigError
-from mtml_rl.tasks.spec import TaskSpec
+from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.tasks.task import Task
 from mtml_rl.training import rundir
 from mtml_rl.training.algorithms import method_algo

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from mtml_rl.errors import ConfigError, MtmlError, suggest
-from mtml_rl.tasks.spec import resolve_spec
+from mtml_rl.specs.spec import resolve_spec
 from mtml_rl.training.config import METHODS, TrainConfig
 
 BACKENDS = ("local", "ray")

@@ -22,8 +22,8 @@ from mtml_rl.evaluation.evaluate import EvalConfig, compare, evaluate
 from mtml_rl.evaluation.output import REPORT_FILE, RESULTS_FILE
 from mtml_rl.evaluation.results import Aggregate
 from mtml_rl.io import atomic_write_json
-from mtml_rl.tasks.spec import resolve_spec
-from mtml_rl.tasks.splits import build_splits
+from mtml_rl.specs.spec import resolve_spec
+from mtml_rl.specs.splits import build_splits
 
 MARKER_FILE = "benchmark.json"
 """Written into a trial's evaluation folder once it is complete, with the settings it used."""

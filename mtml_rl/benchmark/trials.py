@@ -22,7 +22,7 @@ import torch as th
 from mtml_rl.benchmark.config import BenchmarkConfig, EvalSettings, env_key
 from mtml_rl.benchmark.evaluation import evaluate_trial, evaluation_is_current
 from mtml_rl.errors import ConfigError
-from mtml_rl.tasks.spec import resolve_spec
+from mtml_rl.specs.spec import resolve_spec
 from mtml_rl.training.builders import resolve_algo
 from mtml_rl.training.config import TrainConfig
 from mtml_rl.training.train import train

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mtml_rl.families.registry import get_family
-from mtml_rl.tasks.spec import builtin_specs
+from mtml_rl.specs.spec import builtin_specs
 
 
 def add_parser(sub: Any) -> None:

@@ -9,8 +9,8 @@ from typing import Any
 from mtml_rl.errors import TaskError, UnknownNameError
 from mtml_rl.families.base import Family
 from mtml_rl.families.registry import get_family
-from mtml_rl.tasks.spec import CONTEXT_MODES, TaskSpec, resolve_spec
-from mtml_rl.tasks.splits import build_splits
+from mtml_rl.specs.spec import CONTEXT_MODES, TaskSpec, resolve_spec
+from mtml_rl.specs.splits import build_splits
 from mtml_rl.tasks.task import Task
 
 

@@ -19,7 +19,7 @@ from mtml_rl.envs.observation import ContextCodec, ObsLayout
 from mtml_rl.envs.streams import SlotStreams
 from mtml_rl.errors import TaskError
 from mtml_rl.families.base import Family
-from mtml_rl.tasks.spec import TaskSpec
+from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.tasks.task import Task
 
 TASK_STREAM_KEY = (1,)

@@ -18,7 +18,7 @@ from mtml_rl.envs.single import MultiTaskEnv
 from mtml_rl.envs.vector import MultiTaskVectorEnv
 from mtml_rl.families.registry import get_family
 from mtml_rl.families.sim import is_sim_family
-from mtml_rl.tasks.spec import TaskSpec, resolve_spec
+from mtml_rl.specs.spec import TaskSpec, resolve_spec
 
 
 def is_sim_spec(spec: str | Path | TaskSpec) -> bool:

@@ -19,7 +19,7 @@ from gymnasium import spaces
 
 from mtml_rl.errors import UnknownNameError
 from mtml_rl.families.base import Family
-from mtml_rl.tasks.spec import CONTEXT_MODES, TaskSpec
+from mtml_rl.specs.spec import CONTEXT_MODES, TaskSpec
 from mtml_rl.tasks.task import Task
 
 

@@ -22,7 +22,7 @@ from mtml_rl.envs.sim_slots import SimSlots, sim_family, simulator_fps
 from mtml_rl.envs.single import entropy_seed
 from mtml_rl.errors import TaskError
 from mtml_rl.families.sim import SimFamily
-from mtml_rl.tasks.spec import TaskSpec
+from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.tasks.task import Task
 
 _SLOT0 = np.zeros(1, dtype=np.int64)

@@ -11,7 +11,7 @@ from gymnasium import spaces
 from mtml_rl.envs.config import coerce_task, resolve_setup
 from mtml_rl.envs.engine import TaskSlots
 from mtml_rl.errors import TaskError
-from mtml_rl.tasks.spec import TaskSpec
+from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.tasks.task import Task
 
 

@@ -13,7 +13,7 @@ from mtml_rl.envs.config import EnvSetup, coerce_task, resolve_setup
 from mtml_rl.envs.engine import SlotEngine, TaskSlots
 from mtml_rl.envs.single import entropy_seed
 from mtml_rl.errors import TaskError
-from mtml_rl.tasks.spec import TaskSpec
+from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.tasks.task import Task
 
 

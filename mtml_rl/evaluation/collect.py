@@ -14,7 +14,7 @@ from mtml_rl.evaluation.probes import InstrumentedAgent, RandomAgent, latent_pro
 from mtml_rl.evaluation.results import AdaptationCurve, EpisodeRow, GridResult
 from mtml_rl.evaluation.rollout import rollout_agent
 from mtml_rl.families.registry import get_family
-from mtml_rl.tasks.spec import TaskSpec, VaryingParameter
+from mtml_rl.specs.spec import TaskSpec, VaryingParameter
 from mtml_rl.tasks.task import Task
 
 Advance = Callable[[int], None]

@@ -33,8 +33,8 @@ from mtml_rl.evaluation.runs import LoadedRun, open_run
 from mtml_rl.families.registry import get_family
 from mtml_rl.families.sim import is_sim_family
 from mtml_rl.io import atomic_dir
-from mtml_rl.tasks.spec import TaskSpec
-from mtml_rl.tasks.splits import TEST_SPLITS, build_splits
+from mtml_rl.specs.spec import TaskSpec
+from mtml_rl.specs.splits import TEST_SPLITS, build_splits
 from mtml_rl.training import rundir
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mtml_rl.tasks.spec import TaskSpec
+from mtml_rl.specs.spec import TaskSpec
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from mtml_rl.envs.factory import make_task_vector_env
-from mtml_rl.tasks.spec import TaskSpec
+from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.tasks.task import Task
 
 PolicyFn = Callable[[Any], np.ndarray]

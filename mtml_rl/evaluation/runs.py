@@ -11,7 +11,7 @@ from mtml_rl.agents.loading import load_agent
 from mtml_rl.errors import CheckpointError, ConfigError
 from mtml_rl.evaluation.analysis import label_for
 from mtml_rl.evaluation.results import RunRecord
-from mtml_rl.tasks.splits import build_splits
+from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import rundir
 from mtml_rl.training.train import Run
 

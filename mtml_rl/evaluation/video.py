@@ -18,8 +18,8 @@ import numpy as np
 from mtml_rl.agents.base import Agent, has_adapt_step
 from mtml_rl.envs.factory import is_sim_spec, make_task_env
 from mtml_rl.errors import ConfigError
-from mtml_rl.tasks.spec import TaskSpec
-from mtml_rl.tasks.splits import build_splits
+from mtml_rl.specs.spec import TaskSpec
+from mtml_rl.specs.splits import build_splits
 from mtml_rl.tasks.task import Task
 
 if TYPE_CHECKING:

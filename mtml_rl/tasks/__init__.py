@@ -1,24 +1,14 @@
-"""The task model: parameter schemas, tasks, specs and held-out splits."""
+"""The task model: parameter schemas, tasks and regions of parameter space.
+
+This is the lowest layer of the package: it knows nothing of families, specs or
+environments. Specs and splits, which are validated against families, live in
+:mod:`mtml_rl.specs`.
+"""
 
 from __future__ import annotations
 
 from mtml_rl.tasks.params import FamilyParams, ParamSpec, param, schema
-from mtml_rl.tasks.spec import TaskSpec, builtin_specs, load_spec_file, parse_spec, resolve_spec
-from mtml_rl.tasks.splits import Split, Splits, build_splits
+from mtml_rl.tasks.regions import Interval, Region
 from mtml_rl.tasks.task import Task
 
-__all__ = [
-    "FamilyParams",
-    "ParamSpec",
-    "Split",
-    "Splits",
-    "Task",
-    "TaskSpec",
-    "build_splits",
-    "builtin_specs",
-    "load_spec_file",
-    "param",
-    "parse_spec",
-    "resolve_spec",
-    "schema",
-]
+__all__ = ["FamilyParams", "Interval", "ParamSpec", "Region", "Task", "param", "schema"]

@@ -15,7 +15,7 @@ from mtml_rl.envs.sb3 import SB3VecEnv
 from mtml_rl.envs.vector import MultiTaskVectorEnv
 from mtml_rl.errors import ConfigError
 from mtml_rl.families.registry import get_family
-from mtml_rl.tasks.spec import TaskSpec
+from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.training.algorithms import AlgoInfo, method_algo
 from mtml_rl.training.config import TrainConfig
 from mtml_rl.training.hyperparams import Hyperparams, resolve_hyperparams

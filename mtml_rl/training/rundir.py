@@ -35,8 +35,8 @@ from stable_baselines3.common.vec_env import VecNormalize
 
 from mtml_rl.errors import CheckpointError
 from mtml_rl.io import atomic_dir, atomic_write_json, atomic_write_text, atomic_write_yaml
-from mtml_rl.tasks.spec import TaskSpec
-from mtml_rl.tasks.splits import build_splits
+from mtml_rl.specs.spec import TaskSpec
+from mtml_rl.specs.splits import build_splits
 from mtml_rl.training.config import TrainConfig
 
 MODEL_FILE = "model.zip"

@@ -28,8 +28,8 @@ from mtml_rl.envs.sb3 import SB3VecEnv
 from mtml_rl.errors import CheckpointError, ConfigError
 from mtml_rl.evaluation.rollout import EpisodeRecord, rollout_tasks
 from mtml_rl.io import atomic_dir, atomic_write_json
-from mtml_rl.tasks.spec import TaskSpec, resolve_spec
-from mtml_rl.tasks.splits import build_splits
+from mtml_rl.specs.spec import TaskSpec, resolve_spec
+from mtml_rl.specs.splits import build_splits
 from mtml_rl.tasks.task import Task
 from mtml_rl.training import rundir
 from mtml_rl.training.algorithms import method_algo

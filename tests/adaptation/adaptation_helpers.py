@@ -17,8 +17,8 @@ import numpy as np
 
 from mtml_rl.agents.policy import AdaptAgent, PolicyAgent
 from mtml_rl.evaluation.rollout import rollout_agent
-from mtml_rl.tasks.spec import TaskSpec
-from mtml_rl.tasks.splits import build_splits
+from mtml_rl.specs.spec import TaskSpec
+from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import TrainConfig
 from mtml_rl.training.config import METHODS
 from mtml_rl.training.train import Run

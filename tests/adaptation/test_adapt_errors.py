@@ -19,7 +19,7 @@ from mtml_rl.cli.main import main
 from mtml_rl.envs.single import MultiTaskEnv
 from mtml_rl.envs.vector import MultiTaskVectorEnv
 from mtml_rl.errors import ConfigError, SpecError, TaskError
-from mtml_rl.tasks.spec import builtin_specs, load_spec_file, parse_spec
+from mtml_rl.specs.spec import builtin_specs, load_spec_file, parse_spec
 from mtml_rl.training import TrainConfig
 from mtml_rl.training.train import train
 

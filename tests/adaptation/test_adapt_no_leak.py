@@ -24,7 +24,7 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 from mtml_rl.adaptation.module import AdaptationModule, acting_with
 from mtml_rl.agents.policy import AdaptAgent
 from mtml_rl.envs.vector import MultiTaskVectorEnv
-from mtml_rl.tasks.splits import build_splits
+from mtml_rl.specs.splits import build_splits
 from mtml_rl.training.train import Run
 
 FILLS = ("truth", "zeros", "nan")

@@ -19,7 +19,7 @@ from adaptation_helpers import deployed_agent, mean_return, transfer_config
 from mtml_rl.adaptation.module import MODULE_FILE, AdaptationModule
 from mtml_rl.adaptation.phase2 import split_latent_error
 from mtml_rl.agents.policy import AdaptAgent, PolicyAgent
-from mtml_rl.tasks.splits import build_splits
+from mtml_rl.specs.splits import build_splits
 from mtml_rl.training.train import Run, train
 
 pytestmark = pytest.mark.slow

@@ -15,7 +15,7 @@ from adaptation_helpers import TinyRun, deployed_agent, tiny_config
 
 from mtml_rl.agents.policy import AdaptAgent
 from mtml_rl.evaluation.rollout import rollout_agent
-from mtml_rl.tasks.splits import build_splits
+from mtml_rl.specs.splits import build_splits
 from mtml_rl.training.train import train
 
 

@@ -17,7 +17,7 @@ from mtml_rl.baselines.finetune import FinetuneAgent
 from mtml_rl.errors import ConfigError
 from mtml_rl.evaluation.rollout import rollout_agent
 from mtml_rl.policies import MetaExtractor
-from mtml_rl.tasks.splits import build_splits
+from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import Run, train
 
 SEED = 4

@@ -14,7 +14,7 @@ from mtml_rl.agents.policy import AdaptAgent, PolicyAgent
 from mtml_rl.baselines.finetune import FinetuneAgent
 from mtml_rl.baselines.rl2 import RL2Agent
 from mtml_rl.evaluation.rollout import rollout_agent
-from mtml_rl.tasks.splits import build_splits
+from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import Run, train
 
 EXPECTED = {"dr": PolicyAgent, "oracle": PolicyAgent, "history": PolicyAgent, "adapt": AdaptAgent}

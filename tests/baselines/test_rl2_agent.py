@@ -20,7 +20,7 @@ from mtml_rl.envs.sb3 import SB3VecEnv
 from mtml_rl.envs.vector import MultiTaskVectorEnv
 from mtml_rl.errors import ConfigError
 from mtml_rl.evaluation.rollout import rollout_agent
-from mtml_rl.tasks.splits import build_splits
+from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import Run, resume, train
 
 SEED = 3

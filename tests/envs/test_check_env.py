@@ -23,7 +23,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import mtml_rl
 from mtml_rl.envs import MultiTaskEnv
-from mtml_rl.tasks import TaskSpec, build_splits
+from mtml_rl.specs import TaskSpec, build_splits
 from mtml_rl.tasks.task import canonical_value
 
 CONTEXTS = ("hidden", "visible", "privileged")

@@ -23,7 +23,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
 import mtml_rl
 from mtml_rl.envs import MultiTaskVectorEnv
-from mtml_rl.tasks import build_splits
+from mtml_rl.specs import build_splits
 
 CARTPOLE_ID = "mtml/CartPole-v0"
 NUM_ENVS = 4

@@ -12,7 +12,7 @@ from evaluation_helpers import small_eval
 from mtml_rl.agents.loading import load_agent
 from mtml_rl.evaluation.collect import play
 from mtml_rl.evaluation.evaluate import evaluate
-from mtml_rl.tasks.splits import build_splits
+from mtml_rl.specs.splits import build_splits
 from mtml_rl.training.train import Run
 
 

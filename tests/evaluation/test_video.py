@@ -8,7 +8,7 @@ import imageio.v3 as iio
 from evaluation_helpers import small_eval
 
 from mtml_rl.evaluation.evaluate import evaluate
-from mtml_rl.tasks.splits import build_splits
+from mtml_rl.specs.splits import build_splits
 from mtml_rl.training.train import Run
 
 

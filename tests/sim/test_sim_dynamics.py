@@ -20,7 +20,7 @@ from sim_helpers import SIM_SPEC_IDS, actions, assert_same_rollout, rollout, sam
 import mtml_rl
 from mtml_rl.errors import TaskError
 from mtml_rl.families.locomotion import HalfCheetahDir
-from mtml_rl.tasks import build_splits
+from mtml_rl.specs import build_splits
 
 RAND_PARAMS_IDS = ["mtml/HopperParams-v0", "mtml/WalkerParams-v0", "mtml/HalfCheetahParams-v0"]
 EXPONENTS = ["mass_exp", "inertia_exp", "damping_exp", "friction_exp", "gravity_exp"]

@@ -13,7 +13,7 @@ from sim_helpers import actions, assert_same_rollout, rollout
 
 import mtml_rl
 from mtml_rl.envs.sim_env import SimMultiTaskEnv
-from mtml_rl.tasks import build_splits
+from mtml_rl.specs import build_splits
 
 SPEC_ID = "mtml/LunarLander-v0"
 

@@ -30,7 +30,7 @@ from mtml_rl.envs import SimVectorEnv, make_task_vector_env
 from mtml_rl.errors import ConfigError
 from mtml_rl.evaluation.rollout import rollout_agent
 from mtml_rl.evaluation.video import check_rendering, play_frames, write_mp4
-from mtml_rl.tasks.splits import build_splits
+from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import TrainConfig, resume, train
 from mtml_rl.training.train import Run
 

@@ -24,7 +24,7 @@ from mtml_rl.envs import (
     make_task_vector_env,
 )
 from mtml_rl.envs.sb3 import SB3VecEnv
-from mtml_rl.tasks import build_splits
+from mtml_rl.specs import build_splits
 
 N = 3
 STEPS = 90

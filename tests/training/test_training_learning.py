@@ -16,8 +16,8 @@ from training_helpers import CARTPOLE, PENDULUM
 
 from mtml_rl.evaluation.rollout import rollout_tasks
 from mtml_rl.families.registry import get_family
-from mtml_rl.tasks.spec import resolve_spec
-from mtml_rl.tasks.splits import build_splits
+from mtml_rl.specs.spec import resolve_spec
+from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import TrainConfig, train
 
 CARTPOLE_BUDGET = 30_000

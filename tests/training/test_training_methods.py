@@ -11,7 +11,7 @@ from gymnasium import spaces
 from training_helpers import CARTPOLE, PENDULUM, ConfigFactory
 
 from mtml_rl.policies import MetaExtractor
-from mtml_rl.tasks.splits import build_splits
+from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import Run, train
 
 METHODS = ("dr", "oracle", "history", "adapt")

@@ -16,9 +16,10 @@ import pytest
 import mtml_rl
 from mtml_rl.errors import UnknownNameError
 from mtml_rl.families.registry import get_family
-from mtml_rl.tasks import Splits, Task, TaskSpec, build_splits
-from mtml_rl.tasks import splits as splits_module
-from mtml_rl.tasks.spec import SPLIT_NAMES
+from mtml_rl.specs import Splits, TaskSpec, build_splits
+from mtml_rl.specs import splits as splits_module
+from mtml_rl.specs.spec import SPLIT_NAMES
+from mtml_rl.tasks import Task
 
 TEST_SPLITS = SPLIT_NAMES[1:]
 

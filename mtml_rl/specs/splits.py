@@ -19,7 +19,7 @@ import numpy as np
 
 from mtml_rl.errors import SpecError, UnknownNameError
 from mtml_rl.families.registry import get_family
-from mtml_rl.tasks.spec import SPLIT_NAMES, TaskSpec
+from mtml_rl.specs.spec import SPLIT_NAMES, TaskSpec
 from mtml_rl.tasks.task import Task
 
 _MAX_DRAWS_PER_TASK = 1000

@@ -424,7 +424,7 @@ def _check_split_feasibility(
 # --------------------------------------------------------------------------------------------
 def spec_dir() -> Path:
     """The folder of built-in specs: inside the wheel, or ``envs/`` of a source checkout."""
-    packaged = Path(__file__).resolve().parent.parent / "specs"
+    packaged = Path(__file__).resolve().parent / "builtin"
     if packaged.is_dir():
         return packaged
     return Path(__file__).resolve().parent.parent.parent / "envs"
