@@ -7,6 +7,7 @@ changes no other global state.
 from __future__ import annotations
 
 from mtml_rl.envs import MultiTaskEnv, MultiTaskVectorEnv
+from mtml_rl.families import Family, SimFamily, family_names, get_family, register_family
 from mtml_rl.registration import make, make_vec, register_builtin, register_spec
 from mtml_rl.specs import (
     Split,
@@ -24,8 +25,10 @@ __version__ = "0.1.0"
 register_builtin()
 
 __all__ = [
+    "Family",
     "MultiTaskEnv",
     "MultiTaskVectorEnv",
+    "SimFamily",
     "Split",
     "Splits",
     "Task",
@@ -33,10 +36,13 @@ __all__ = [
     "__version__",
     "build_splits",
     "builtin_specs",
+    "family_names",
+    "get_family",
     "load_spec_file",
     "make",
     "make_vec",
     "register_builtin",
+    "register_family",
     "register_spec",
     "resolve_spec",
 ]

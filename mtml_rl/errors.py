@@ -26,6 +26,8 @@ class SpecError(MtmlError, ValueError):
     def __init__(self, message: str, *, source: str | None = None, field: str | None = None) -> None:
         self.source = source
         self.field = field
+        self.detail = message
+        """The message without the file and field."""
         where = ""
         if source:
             where += f"{source}"
@@ -57,6 +59,11 @@ class UnknownNameError(MtmlError, KeyError):
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0])
+
+
+class FamilyError(MtmlError, TypeError):
+    """A family class, reference or registration is invalid (a missing attribute, a class
+    that is not a family, an action space outside the suite's rule, a name taken twice)."""
 
 
 class ConfigError(MtmlError, ValueError):

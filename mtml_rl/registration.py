@@ -9,7 +9,6 @@ from typing import Any
 
 import gymnasium as gym
 
-from mtml_rl.families.registry import get_family
 from mtml_rl.families.sim import is_sim_family
 from mtml_rl.specs.spec import TaskSpec, builtin_specs, resolve_spec
 
@@ -40,7 +39,7 @@ def register_spec(spec: TaskSpec, spec_ref: str | None = None) -> str:
 def _entry_points(spec: TaskSpec) -> tuple[str, str | None]:
     """Numpy families get the batched vector env; simulator-backed families (one simulator
     per env) get none, so ``gym.make_vec`` defaults to Gymnasium's ``SyncVectorEnv``."""
-    if is_sim_family(get_family(spec.family)):
+    if is_sim_family(spec.family_cls):
         return SIM_ENTRY_POINT, None
     return ENTRY_POINT, VECTOR_ENTRY_POINT
 

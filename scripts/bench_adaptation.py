@@ -43,7 +43,6 @@ from gymnasium import spaces
 
 from mtml_rl.agents.base import ObsRequirements
 from mtml_rl.evaluation.rollout import TrialEpisode, rollout_agent
-from mtml_rl.families.registry import get_family
 from mtml_rl.specs.spec import TaskSpec, resolve_spec
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import TrainConfig, train
@@ -171,7 +170,7 @@ def run_job(job: Job) -> JobResult:
 def random_returns(family: str) -> dict[str, list[float]]:
     """``R_random`` per task of every split."""
     spec = resolve_spec(f"mtml/{family}-v0")
-    agent = RandomAgent(get_family(spec.family)().action_space(), seed=0)
+    agent = RandomAgent(spec.family_cls().action_space(), seed=0)
     out = {}
     for split in SPLITS:
         tasks = list(build_splits(spec)[split].tasks)

@@ -80,14 +80,13 @@ def random_result(family: str, seed: int) -> Result:
     import numpy as np
 
     from mtml_rl.evaluation.rollout import rollout_tasks
-    from mtml_rl.families.registry import get_family
     from mtml_rl.specs.spec import resolve_spec
     from mtml_rl.specs.splits import build_splits
     from mtml_rl.training.train import EVAL_SEED
 
     env, _ = FAMILIES[family]
     spec = resolve_spec(env)
-    action_space = get_family(spec.family)().action_space()
+    action_space = spec.family_cls().action_space()
     action_space.seed(seed)
 
     def policy(obs: np.ndarray) -> np.ndarray:

@@ -18,7 +18,6 @@ import yaml
 
 import mtml_rl
 from mtml_rl.families.base import Family
-from mtml_rl.families.registry import get_family
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CARTPOLE_SPEC_FILE = REPO_ROOT / "envs" / "CartPole.yaml"
@@ -31,7 +30,7 @@ def numpy_spec_ids() -> list[str]:
     """Sorted ids of the built-in specs whose family is a numpy :class:`Family`."""
     ids = []
     for spec_id, spec in sorted(mtml_rl.builtin_specs().items()):
-        family = get_family(spec.family)
+        family = spec.family_cls
         if isinstance(family, type) and issubclass(family, Family):
             ids.append(spec_id)
     return ids

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from mtml_rl.errors import TaskError, UnknownNameError
 from mtml_rl.families.base import Family
-from mtml_rl.families.registry import get_family
+from mtml_rl.families.checks import check_family_actions
 from mtml_rl.specs.spec import CONTEXT_MODES, TaskSpec, resolve_spec
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.tasks.task import Task
@@ -40,7 +40,7 @@ class EnvSetup:
 
 def coerce_task(spec: TaskSpec, task: Any) -> Task:
     """A validated :class:`Task` of ``spec``'s family from a Task, a mapping or JSON dict."""
-    family = get_family(spec.family)
+    family = spec.family_cls
     if isinstance(task, Task):
         return family.validate_task(task)
     if isinstance(task, Mapping):
@@ -66,7 +66,9 @@ def resolve_setup(
 ) -> EnvSetup:
     """Resolve ``gym.make`` keyword arguments; every error names the fix."""
     resolved = resolve_spec(spec)
-    family = get_family(resolved.family)()
+    family = resolved.family_cls()
+    check_family_actions(family)
+    # the sim engines cast back to SimFamily (sim_slots.sim_family); both share what EnvSetup reads
     given = sum(x is not None for x in (split, task, tasks))
     if given > 1:
         raise TaskError("pass at most one of split=, task= and tasks=")
@@ -91,4 +93,4 @@ def resolve_setup(
         split_name = split or "train"
         chosen, sample = build_splits(resolved)[split_name].tasks, True
     steps = resolved.max_episode_steps if max_episode_steps is None else int(max_episode_steps)
-    return EnvSetup(resolved, family, chosen, sample, split_name, context, history_len, steps)
+    return EnvSetup(resolved, cast(Family, family), chosen, sample, split_name, context, history_len, steps)

@@ -16,14 +16,13 @@ from mtml_rl.envs.sim_env import SimMultiTaskEnv
 from mtml_rl.envs.sim_vector import SimVectorEnv
 from mtml_rl.envs.single import MultiTaskEnv
 from mtml_rl.envs.vector import MultiTaskVectorEnv
-from mtml_rl.families.registry import get_family
 from mtml_rl.families.sim import is_sim_family
 from mtml_rl.specs.spec import TaskSpec, resolve_spec
 
 
 def is_sim_spec(spec: str | Path | TaskSpec) -> bool:
     """Whether ``spec``'s family runs in a simulator (a :class:`~mtml_rl.families.sim.SimFamily`)."""
-    return is_sim_family(get_family(resolve_spec(spec).family))
+    return is_sim_family(resolve_spec(spec).family_cls)
 
 
 def make_task_vector_env(spec: str | TaskSpec, **kwargs: Any) -> MultiTaskVectorEnv:

@@ -21,6 +21,7 @@ from typing import Any, cast
 
 import gymnasium as gym
 import numpy as np
+from gymnasium import spaces
 
 from mtml_rl.envs.config import EnvSetup
 from mtml_rl.envs.engine import (
@@ -78,6 +79,8 @@ class SimSlots:
         self.sims = [family.build(render_mode if i == 0 else None) for i in range(n)]
         self.originals = [family.snapshot(sim) for sim in self.sims]
         self.layout = ObsLayout(cast(Family, family), self.codec, context, history_len)
+        self.discrete = isinstance(family.action_space(), spaces.Discrete)
+        """Whether actions are discrete (one-hot encoded in the history window)."""
         self.task_streams = SlotStreams(n, 1, spawn_key=TASK_STREAM_KEY)
         self._sim_seeds: dict[int, int] = {}
         self.set_tasks(tasks, sample=sample)
@@ -193,7 +196,9 @@ class SimSlots:
     def step(self, action: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Advance every slot by one transition; returns ``(reward, terminated)``.
 
-        Row ``i`` of ``action`` goes to slot ``i``'s simulator as given (MuJoCo clamps
+        Row ``i`` of ``action`` goes to slot ``i``'s simulator through the family's
+        :meth:`~mtml_rl.families.sim.SimFamily.simulator_action` (unchanged where the
+        simulator's space is already Discrete or [-1, 1]); it is not clipped (MuJoCo clamps
         controls to their range and LunarLander clips), as in Gymnasium.
         """
         n = self.num_slots
@@ -201,7 +206,7 @@ class SimSlots:
         terminated = np.zeros(n, dtype=bool)
         obs = np.empty_like(self.obs)
         for i, sim in enumerate(self.sims):
-            a = action[i]
+            a = self.family.simulator_action(action[i])
             sim_obs, sim_reward, term, trunc, sim_info = sim.step(a)
             out = self.family.task_reward(self.params[i], a, float(sim_reward), sim_info)
             reward[i], terminated[i], self.sim_truncated[i] = out.reward, term, trunc
@@ -209,7 +214,7 @@ class SimSlots:
             self.infos[i] = {**sim_info, **out.terms}
             self._update_success(i, sim_obs)
         if self.history is not None:
-            record_transition(self.history, self.obs, action, reward, discrete=False)
+            record_transition(self.history, self.obs, action, reward, discrete=self.discrete)
         self.obs = obs
         return reward, terminated
 

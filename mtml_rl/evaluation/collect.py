@@ -13,7 +13,6 @@ from mtml_rl.agents.base import Agent, has_adapt_step
 from mtml_rl.evaluation.probes import InstrumentedAgent, RandomAgent, latent_probe
 from mtml_rl.evaluation.results import AdaptationCurve, EpisodeRow, GridResult
 from mtml_rl.evaluation.rollout import rollout_agent
-from mtml_rl.families.registry import get_family
 from mtml_rl.specs.spec import TaskSpec, VaryingParameter
 from mtml_rl.tasks.task import Task
 
@@ -107,7 +106,7 @@ def random_returns(
     spec: TaskSpec, tasks: Sequence[Task], *, episodes: int, seed: int, advance: Advance | None = None
 ) -> list[float]:
     """Mean return of a uniform random agent on every task (the same reset seeds as :func:`play`)."""
-    family = get_family(spec.family)()
+    family = spec.family_cls()
     agent = RandomAgent(family.action_space(), seed)
     played = play(agent, spec, tasks, episodes=episodes, trial_episodes=1, seed=seed, advance=advance)
     sums = np.zeros(len(tasks))
@@ -172,7 +171,7 @@ def _axis(p: VaryingParameter, size: int) -> list[float]:
 
 def _held_value(spec: TaskSpec, p: VaryingParameter) -> float:
     """The family default if the train region holds it, else the first train interval's middle."""
-    default = get_family(spec.family).params_cls().as_dict()[p.name]
+    default = spec.family_cls.params_cls().as_dict()[p.name]
     if p.train.contains(default):
         return float(default)
     first = p.train.intervals[0]
@@ -184,7 +183,7 @@ def grid_layout(spec: TaskSpec, params: tuple[str, str], size: int) -> tuple[Gri
     a, b = (spec.parameter(name) for name in params)
     xs, ys = _axis(a, size), _axis(b, size)
     others = {p.name: _held_value(spec, p) for p in spec.parameters if p.name not in params}
-    family = get_family(spec.family)
+    family = spec.family_cls
     tasks = [family.task({**spec.fixed, **others, a.name: x, b.name: y}) for y in ys for x in xs]
     boxes = [[i.as_list(), j.as_list()] for i in a.train.intervals for j in b.train.intervals]
     box = spec.combinatorial

@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import cast
 
 import torch as th
 
@@ -30,7 +31,6 @@ from mtml_rl.evaluation.progress import Progress
 from mtml_rl.evaluation.references import family_reference
 from mtml_rl.evaluation.results import Protocol, Results, TaskRecord, load_results
 from mtml_rl.evaluation.runs import LoadedRun, open_run
-from mtml_rl.families.registry import get_family
 from mtml_rl.families.sim import is_sim_family
 from mtml_rl.io import atomic_dir
 from mtml_rl.specs.spec import TaskSpec
@@ -137,7 +137,7 @@ def _chosen_splits(spec: TaskSpec, config: EvalConfig) -> list[str]:
 
 
 def _check_spec(spec: TaskSpec, config: EvalConfig) -> None:
-    family = get_family(spec.family)
+    family = spec.family_cls
     for name in config.grid or ():
         if name not in spec.varying:
             raise ConfigError(
@@ -150,7 +150,7 @@ def _check_spec(spec: TaskSpec, config: EvalConfig) -> None:
 
         if is_sim_family(family):
             check_rendering(spec)
-        elif family.render_rgb is Family.render_rgb:
+        elif cast("type[Family]", family).render_rgb is Family.render_rgb:
             raise ConfigError(f"family {spec.family!r} does not render frames; drop --video")
 
 

@@ -19,7 +19,6 @@ from gymnasium import spaces
 from mtml_rl.adaptation.module import acting_extractor
 from mtml_rl.agents.base import Agent, ObsRequirements
 from mtml_rl.envs.observation import ContextCodec
-from mtml_rl.families.registry import get_family
 from mtml_rl.tasks.task import Task
 
 
@@ -70,7 +69,7 @@ class LatentProbe:
         if encoder is None:
             raise TypeError("the adapt run's policy has no privileged context encoder")
         self.encoder: th.nn.Module = encoder
-        codec = ContextCodec(run.spec, get_family(run.spec.family))
+        codec = ContextCodec(run.spec, run.spec.family_cls)
         self.contexts = codec.encode(list(tasks))
 
     def errors(self, obs: dict[str, np.ndarray]) -> np.ndarray:

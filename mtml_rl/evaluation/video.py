@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -24,6 +24,7 @@ from mtml_rl.tasks.task import Task
 
 if TYPE_CHECKING:
     from mtml_rl.evaluation.evaluate import EvalConfig, SpecPlan
+    from mtml_rl.families.base import Family
 
 VIDEOS = "videos"
 
@@ -92,10 +93,9 @@ def check_rendering(spec: TaskSpec) -> int:
     pygame. A failure is a :class:`ConfigError` that names the fix, raised before anything
     is evaluated.
     """
-    from mtml_rl.families.registry import get_family
 
     if not is_sim_spec(spec):
-        return int(get_family(spec.family).render_fps)
+        return int(cast("type[Family]", spec.family_cls).render_fps)
     try:
         env = make_task_env(spec, task={}, render_mode="rgb_array")
         fps = int(env.metadata.get("render_fps", 50))

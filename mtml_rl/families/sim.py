@@ -32,31 +32,34 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from mtml_rl.errors import MtmlError, TaskError
+from mtml_rl.errors import FamilyError, MtmlError, TaskError
+from mtml_rl.families.actions import ActionMap
 from mtml_rl.tasks.params import FamilyParams, ParamSpec, schema
 from mtml_rl.tasks.task import Task
 
 P = TypeVar("P", bound=FamilyParams)
 
-_SPACES: dict[type, tuple[spaces.Box, spaces.Box]] = {}
-"""Observation (float32) and action spaces of each family's built environment."""
+_SPACES: dict[type, tuple[spaces.Box, ActionMap]] = {}
+"""Observation space (float32) and action map of each family's built environment."""
 
 
 class MissingExtraError(MtmlError, ImportError):
     """A simulator-backed family was used without its optional dependencies installed.
 
     :param family: the family's name
-    :param extra: the ``mtml-rl`` extra that installs what is missing
+    :param extra: the ``mtml-rl`` extra that installs what is missing (``None``: none does)
     :param missing: what is missing (a module name or the simulator's own message)
     """
 
-    def __init__(self, family: str, extra: str, missing: str) -> None:
+    def __init__(self, family: str, extra: str | None, missing: str) -> None:
         self.family = family
         self.extra = extra
-        super().__init__(
-            f"family {family!r} needs {missing}, which is not installed; "
+        fix = (
             f'install it with: pip install "mtml-rl[{extra}]"'
+            if extra
+            else "install the package that provides it"
         )
+        super().__init__(f"family {family!r} needs {missing}, which is not installed; {fix}")
 
 
 class TaskReward(NamedTuple):
@@ -68,12 +71,12 @@ class TaskReward(NamedTuple):
     """Entries of ``info`` the task redefines (e.g. ``reward_forward``); empty if none."""
 
 
-def require_extra(family: str, modules: tuple[str, ...], extra: str) -> None:
+def require_extra(family: str, modules: tuple[str, ...], extra: str | None) -> None:
     """Import ``modules`` or raise :class:`MissingExtraError` naming ``extra``.
 
     :param family: the family's name (for the message)
     :param modules: the modules the family's simulator needs
-    :param extra: the ``mtml-rl`` extra that installs them
+    :param extra: the ``mtml-rl`` extra that installs them (``None``: none does)
     """
     for module in modules:
         try:
@@ -106,10 +109,10 @@ class SimFamily(ABC, Generic[P]):
     """The Gymnasium id that is built (e.g. ``"HalfCheetah-v5"``)."""
     env_kwargs: ClassVar[Mapping[str, Any]] = MappingProxyType({})
     """Constructor arguments passed to :attr:`reference_id` on top of its registered ones."""
-    extra: ClassVar[str]
-    """The ``mtml-rl`` extra that installs the simulator (``"mujoco"``, ``"box2d"``)."""
-    required_modules: ClassVar[tuple[str, ...]]
-    """Modules the simulator needs (checked before building)."""
+    extra: ClassVar[str | None] = None
+    """The ``mtml-rl`` extra that installs the simulator (``"mujoco"``, ``"box2d"``), if any."""
+    required_modules: ClassVar[tuple[str, ...]] = ()
+    """Modules the simulator needs (checked before building, so that a missing one is named)."""
 
     # -- schema (the same helpers as numpy families) ----------------------------------------
     @classmethod
@@ -166,7 +169,8 @@ class SimFamily(ABC, Generic[P]):
                 self.name, self.extra, f"a dependency of {self.reference_id} ({exc})"
             ) from exc
         if type(self) not in _SPACES:
-            _SPACES[type(self)] = (_float32_box(env.observation_space), cast(spaces.Box, env.action_space))
+            obs_space = _float32_box(env.observation_space, self.name)
+            _SPACES[type(self)] = (obs_space, ActionMap.of(env.action_space, self.name))
         return env
 
     def snapshot(self, env: gym.Env[Any, Any]) -> dict[str, np.ndarray]:
@@ -216,18 +220,36 @@ class SimFamily(ABC, Generic[P]):
         """The observation space of the built environment, as float32."""
         return self._spaces()[0]
 
-    def action_space(self) -> spaces.Box:
-        """The action space of the built environment (a Box in [-1, 1])."""
-        return self._spaces()[1]
+    def action_space(self) -> spaces.Space[Any]:
+        """The agent's action space: the built environment's, normalized to the suite's rule.
 
-    def _spaces(self) -> tuple[spaces.Box, spaces.Box]:
+        A Box bounded by exactly [-1, 1] and a ``Discrete(n)`` starting at 0 are kept; any
+        other bounded Box becomes ``Box(-1, 1)`` and a shifted ``Discrete`` starts at 0
+        (:meth:`simulator_action` maps the actions back).
+        """
+        return self._spaces()[1].agent_space
+
+    def simulator_action(self, action: Any) -> Any:
+        """The simulator's action for the agent's ``action`` (the inverse of the
+        normalization of :meth:`action_space`; unchanged where the simulator's space
+        already follows the rule).
+
+        :param action: one slot's action in :meth:`action_space`
+        """
+        return self._spaces()[1].to_simulator(action)
+
+    def _spaces(self) -> tuple[spaces.Box, ActionMap]:
         if type(self) not in _SPACES:
             self.build().close()
         return _SPACES[type(self)]
 
 
-def _float32_box(space: gym.Space[Any]) -> spaces.Box:
-    assert isinstance(space, spaces.Box), f"expected a Box observation space, got {space}"
+def _float32_box(space: gym.Space[Any], family: str) -> spaces.Box:
+    if not isinstance(space, spaces.Box):
+        raise FamilyError(
+            f"family {family!r}: its simulator's observation space is {space}, but the suite needs a "
+            "Box of floats; wrap the environment (e.g. gymnasium.wrappers.FlattenObservation) first"
+        )
     return spaces.Box(space.low.astype(np.float32), space.high.astype(np.float32), dtype=np.float32)
 
 

@@ -23,8 +23,17 @@ from typing import Any
 
 import yaml
 
-from mtml_rl.errors import SpecError, suggest
-from mtml_rl.families.registry import family_names, get_family
+from mtml_rl.errors import FamilyError, SpecError, UnknownNameError, suggest
+from mtml_rl.families.checks import FamilyClass
+from mtml_rl.families.registry import (
+    GENERIC_FAMILY,
+    family_names,
+    family_ref,
+    get_family,
+    is_family_ref,
+    resolve_family,
+)
+from mtml_rl.families.wrap import GymnasiumBlock, parse_block, wrapped_family
 from mtml_rl.tasks.params import ParamSpec
 from mtml_rl.tasks.regions import Interval, Region
 
@@ -34,6 +43,7 @@ TOP_LEVEL_KEYS = {
     "name": True,
     "version": False,
     "family": True,
+    "gymnasium": False,
     "description": False,
     "seed": True,
     "max_episode_steps": True,
@@ -77,7 +87,7 @@ class TaskSpec:
 
     :param name: the environment name; the registered id is ``mtml/<name>-v<version>``
     :param version: the id's version number
-    :param family: the family's registered name
+    :param family: the family's name (what its tasks carry)
     :param description: one paragraph for users
     :param seed: the seed from which every split is built
     :param max_episode_steps: the time limit (truncation only)
@@ -88,6 +98,11 @@ class TaskSpec:
     :param split_sizes: how many tasks each split holds
     :param privileged_context: whether the true context may be shown to a policy during
         training (``visible``/``privileged`` modes, the ``oracle`` and ``adapt`` methods)
+    :param family_ref: ``"pkg.module:Class"`` of a family that is not built in, so that any
+        process (a spawned or Ray worker, a later ``Run.load``) finds it without the
+        registration; ``None`` for built-in families
+    :param gymnasium: the generic family's block (``family: gymnasium``): the Gymnasium id
+        and where each parameter lives in it; ``None`` for other families
     :param source: where the spec was loaded from
     """
 
@@ -103,12 +118,22 @@ class TaskSpec:
     combinatorial: Mapping[str, Interval]
     split_sizes: Mapping[str, int]
     privileged_context: bool = True
+    family_ref: str | None = None
+    gymnasium: GymnasiumBlock | None = None
     source: str = field(default="<memory>", compare=False)
 
     @property
     def id(self) -> str:
         """The registered Gymnasium id."""
         return f"mtml/{self.name}-v{self.version}"
+
+    @property
+    def family_cls(self) -> FamilyClass:
+        """The family class: built from :attr:`gymnasium` for the generic family, else found
+        by :attr:`family_ref` where there is one, else by name."""
+        if self.gymnasium is not None:
+            return wrapped_family(self.gymnasium)
+        return resolve_family(self.family, self.family_ref)
 
     @property
     def varying(self) -> tuple[str, ...]:
@@ -127,6 +152,9 @@ class TaskSpec:
 
         ``privileged_context`` appears only when it is ``false`` (its default is left
         out, so the content hashes of specs that do not set it stay what they were).
+        ``family`` is the family's reference where it has one (a family that is not built
+        in), so that the data alone finds the family in any process; a generic family's
+        spec writes ``family: gymnasium`` and its ``gymnasium:`` block.
         """
         params: dict[str, Any] = {}
         for p in self.parameters:
@@ -134,10 +162,12 @@ class TaskSpec:
             if p.extrapolation is not None:
                 entry["extrapolation"] = p.extrapolation.as_list()
             params[p.name] = entry
-        data: dict[str, Any] = {
-            "name": self.name,
-            "version": self.version,
-            "family": self.family,
+        data: dict[str, Any] = {"name": self.name, "version": self.version}
+        if self.gymnasium is not None:
+            data.update(family=GENERIC_FAMILY, gymnasium=self.gymnasium.to_dict())
+        else:
+            data["family"] = self.family_ref or self.family
+        data |= {
             "description": self.description,
             "seed": self.seed,
             "max_episode_steps": self.max_episode_steps,
@@ -277,6 +307,8 @@ def _parse_combinatorial(
     if raw is None:
         return {}
     raw = parser.mapping(raw, "combinatorial")
+    if not raw:  # what to_dict writes for a spec without one
+        return {}
     by_name = {p.name: p for p in parameters}
     box: dict[str, Interval] = {}
     for name, value in raw.items():
@@ -318,14 +350,7 @@ def parse_spec(data: Any, source: str = "<memory>") -> TaskSpec:
     parser = _Parser(source)
     data = parser.mapping(data, None)
     _check_keys(parser, data, TOP_LEVEL_KEYS, "")
-    family_name = data["family"]
-    if family_name not in family_names():
-        raise parser.fail(
-            "family",
-            f"unknown family {family_name!r}{suggest(str(family_name), family_names())}"
-            f"; known families: {', '.join(family_names())}",
-        )
-    family = get_family(family_name)
+    family_name, ref, family, block = _parse_family(parser, data)
     specs = {s.name: s for s in family.param_specs()}
     name = data["name"]
     if not isinstance(name, str) or not name.replace("_", "").isalnum():
@@ -352,8 +377,56 @@ def parse_spec(data: Any, source: str = "<memory>") -> TaskSpec:
         combinatorial=combinatorial,
         split_sizes=sizes,
         privileged_context=privileged,
+        family_ref=ref,
+        gymnasium=block,
         source=source,
     )
+
+
+def _parse_family(
+    parser: _Parser, data: Mapping[str, Any]
+) -> tuple[str, str | None, FamilyClass, GymnasiumBlock | None]:
+    """The family's name, reference (``None`` for a built-in), class and generic block."""
+    value = data["family"]
+    if value == GENERIC_FAMILY:
+        return _parse_generic(parser, data.get(GENERIC_FAMILY))
+    if GENERIC_FAMILY in data:
+        raise parser.fail(
+            GENERIC_FAMILY, f"a '{GENERIC_FAMILY}:' block belongs to family: {GENERIC_FAMILY}; remove one"
+        )
+    cls, ref = _parse_family_ref(parser, value)
+    return cls.name, ref, cls, None
+
+
+def _parse_generic(parser: _Parser, raw: Any) -> tuple[str, None, FamilyClass, GymnasiumBlock]:
+    """The generic family of a ``gymnasium:`` block (built once, to read the defaults)."""
+    block = parse_block(raw, parser.source)
+    try:
+        cls = wrapped_family(block)
+    except SpecError as exc:
+        raise SpecError(exc.detail, source=parser.source, field=exc.field) from None
+    except FamilyError as exc:
+        raise parser.fail(f"{GENERIC_FAMILY}.id", str(exc)) from None
+    return cls.name, None, cls, block
+
+
+def _parse_family_ref(parser: _Parser, value: Any) -> tuple[FamilyClass, str | None]:
+    """A registered or referenced family and its reference."""
+    if not isinstance(value, str):
+        raise parser.fail("family", f"expected a family name or 'pkg.module:Class', got {value!r}")
+    try:
+        if is_family_ref(value):
+            return get_family(value), value
+        return get_family(value), family_ref(value)
+    except UnknownNameError:
+        raise parser.fail(
+            "family",
+            f"unknown family {value!r}{suggest(value, family_names())}; known families: "
+            f"{', '.join(family_names())}; a family of your own is registered with "
+            "mtml_rl.register_family, an entry point, or written as 'pkg.module:Class'",
+        ) from None
+    except FamilyError as exc:
+        raise parser.fail("family", str(exc)) from None
 
 
 def _parse_context(parser: _Parser, data: Mapping[str, Any]) -> tuple[str, bool]:

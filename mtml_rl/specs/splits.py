@@ -18,7 +18,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from mtml_rl.errors import SpecError, UnknownNameError
-from mtml_rl.families.registry import get_family
 from mtml_rl.specs.spec import SPLIT_NAMES, TaskSpec
 from mtml_rl.tasks.task import Task
 
@@ -123,7 +122,7 @@ _DRAWERS: dict[str, Callable[[TaskSpec, np.random.Generator], dict[str, float] |
 
 
 def _build_split(spec: TaskSpec, name: str, seen: set[Task]) -> Split:
-    family = get_family(spec.family)
+    family = spec.family_cls
     size = spec.split_sizes.get(name, 0)
     rng = np.random.default_rng([spec.seed, SPLIT_NAMES.index(name)])
     tasks: list[Task] = []

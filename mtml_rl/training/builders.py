@@ -14,7 +14,6 @@ from mtml_rl.envs.factory import make_task_vector_env
 from mtml_rl.envs.sb3 import SB3VecEnv
 from mtml_rl.envs.vector import MultiTaskVectorEnv
 from mtml_rl.errors import ConfigError
-from mtml_rl.families.registry import get_family
 from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.training.algorithms import AlgoInfo, method_algo
 from mtml_rl.training.config import TrainConfig
@@ -56,7 +55,7 @@ def check_context_access(config: TrainConfig, spec: TaskSpec) -> None:
 def resolve_algo(config: TrainConfig, spec: TaskSpec) -> tuple[AlgoInfo, Hyperparams]:
     """The algorithm (checked against the family's action space) and its hyperparameters."""
     check_context_access(config, spec)
-    action_space = get_family(spec.family)().action_space()
+    action_space = spec.family_cls().action_space()
     algo = method_algo(config.method, config.algo, action_space)
     action_dim = int(action_space.shape[0]) if isinstance(action_space, gym.spaces.Box) else None
     return algo, resolve_hyperparams(algo, spec.family, dict(config.hyperparams), action_dim)

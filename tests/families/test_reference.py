@@ -29,7 +29,6 @@ import pytest
 
 import mtml_rl
 from mtml_rl.families.base import Family
-from mtml_rl.families.registry import get_family
 
 Policy = Callable[[np.ndarray, np.random.Generator], Any]
 """Maps a batch of observations ``(N, O)`` to a batch of our actions."""
@@ -111,7 +110,7 @@ def test_cases_cover_every_reference_family() -> None:
     """Every numpy family with a ``reference_id`` is compared here."""
     covered = {mtml_rl.resolve_spec(c.spec_id).family for c in CASES}
     for spec in mtml_rl.builtin_specs().values():
-        family = get_family(spec.family)
+        family = spec.family_cls
         if isinstance(family, type) and issubclass(family, Family) and family.reference_id is not None:
             assert spec.family in covered, f"{spec.family} has a reference env but no reference test"
 
@@ -125,7 +124,7 @@ def _policy_for(case: Case, env: gym.Env[Any, Any], episode: int) -> Policy:
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_single_env_reproduces_reference(case: Case) -> None:
     ours, ref = gym.make(case.spec_id, task={}), gym.make(case.reference_id)
-    default_id = get_family(mtml_rl.resolve_spec(case.spec_id).family).default_task().id
+    default_id = mtml_rl.resolve_spec(case.spec_id).family_cls.default_task().id
     rng = np.random.default_rng(12345)
     ledger, terminations = RewardLedger(case), 0
     for episode in range(EPISODES):

@@ -12,11 +12,10 @@ import gymnasium as gym
 import numpy as np
 
 import mtml_rl
-from mtml_rl.families.registry import get_family
 from mtml_rl.families.sim import is_sim_family
 from mtml_rl.specs import TaskSpec, build_splits
 
-SIM_SPEC_IDS = sorted(i for i, s in mtml_rl.builtin_specs().items() if is_sim_family(get_family(s.family)))
+SIM_SPEC_IDS = sorted(i for i, s in mtml_rl.builtin_specs().items() if is_sim_family(s.family_cls))
 """Every built-in id whose family is a :class:`~mtml_rl.families.sim.SimFamily`."""
 
 ALLOWED_WARNINGS = (

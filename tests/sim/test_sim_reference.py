@@ -46,7 +46,7 @@ REFERENCE_VALUES: dict[str, dict[str, float] | None] = {
 
 
 def sim_family(spec_id: str) -> type[SimFamily[Any]]:
-    family = get_family(mtml_rl.resolve_spec(spec_id).family)
+    family = mtml_rl.resolve_spec(spec_id).family_cls
     assert isinstance(family, type) and issubclass(family, SimFamily)
     return family
 

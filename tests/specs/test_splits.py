@@ -15,7 +15,6 @@ import pytest
 
 import mtml_rl
 from mtml_rl.errors import UnknownNameError
-from mtml_rl.families.registry import get_family
 from mtml_rl.specs import Splits, TaskSpec, build_splits
 from mtml_rl.specs import splits as splits_module
 from mtml_rl.specs.spec import SPLIT_NAMES
@@ -167,7 +166,7 @@ def test_parameters_that_do_not_vary_are_fixed_or_default(spec_file: Callable[..
         data["fixed"] = {"gravity": 5.0}
 
     spec = mtml_rl.load_spec_file(spec_file(fix_gravity))
-    defaults = get_family(spec.family).default_task().as_dict()
+    defaults = spec.family_cls.default_task().as_dict()
     for split in build_splits(spec).values():
         for task in split.tasks:
             assert task["gravity"] == 5.0

@@ -15,7 +15,6 @@ import pytest
 from training_helpers import CARTPOLE, PENDULUM
 
 from mtml_rl.evaluation.rollout import rollout_tasks
-from mtml_rl.families.registry import get_family
 from mtml_rl.specs.spec import resolve_spec
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import TrainConfig, train
@@ -49,7 +48,7 @@ def random_return(env: str, seed: int = 0) -> float:
     """Mean return of uniformly random actions over the train split (seeded)."""
     spec = resolve_spec(env)
     tasks = list(build_splits(spec)["train"].tasks)
-    action_space = get_family(spec.family)().action_space()
+    action_space = spec.family_cls().action_space()
     action_space.seed(seed)
 
     def policy(obs: np.ndarray) -> np.ndarray:

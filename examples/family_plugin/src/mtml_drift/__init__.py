@@ -1,0 +1,1 @@
+"""An example mtml-rl family package: ``drift``, declared by an entry point."""

@@ -1,0 +1,79 @@
+"""What a ``gymnasium:`` block could target in an environment: its numbers, by target.
+
+:func:`candidate_targets` builds a Gymnasium id once and lists the numbers a spec can
+address: public numeric attributes of the unwrapped environment and, for a MuJoCo
+environment, each body's mass, each geom's sliding friction, each joint's damping, each
+actuator's gear and the model's gravity and timestep. ``mtml-rl list --gym ID`` prints
+them; the environment itself may read only some of them in ``step``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+import gymnasium as gym
+import numpy as np
+
+from mtml_rl.families.wrap.targets import is_mujoco_model
+
+_MUJOCO_ENTRIES = (
+    ("body_mass", "mjOBJ_BODY", "nbody", None, "mass of body {name} (kg)"),
+    ("geom_friction", "mjOBJ_GEOM", "ngeom", 0, "sliding friction of geom {name}"),
+    ("dof_damping", "mjOBJ_JOINT", "njnt", None, "damping of joint {name}"),
+    ("actuator_gear", "mjOBJ_ACTUATOR", "nu", 0, "gear of actuator {name}"),
+)
+
+
+class Candidate(NamedTuple):
+    """A number a ``gymnasium:`` block can target."""
+
+    target: str
+    """The target, as a spec writes it."""
+    value: float
+    """Its value in the freshly built environment (the default it would get)."""
+    meaning: str
+    """What it is, where known."""
+
+
+def candidate_targets(env_id: str, **kwargs: Any) -> list[Candidate]:
+    """The numbers of ``env_id``'s unwrapped environment that a spec can target.
+
+    :param env_id: a registered Gymnasium id
+    :param kwargs: keyword arguments of ``gym.make``
+    """
+    env = gym.make(env_id, disable_env_checker=True, **kwargs).unwrapped
+    try:
+        found = list(_attributes(env))
+        model = getattr(env, "model", None)
+        if is_mujoco_model(model):
+            found += list(_mujoco_entries(model))
+    finally:
+        env.close()
+    return found
+
+
+def _attributes(env: Any) -> Iterator[Candidate]:
+    for name, value in sorted(vars(env).items()):
+        if name.startswith("_") or isinstance(value, (bool, np.bool_)):
+            continue
+        if isinstance(value, (int, float, np.integer, np.floating)):
+            yield Candidate(name, float(value), "attribute")
+
+
+def _mujoco_entries(model: Any) -> Iterator[Candidate]:
+    import mujoco
+
+    for field, kind, count, column, meaning in _MUJOCO_ENTRIES:
+        objtype = getattr(mujoco.mjtObj, kind)
+        for i in range(int(getattr(model, count))):
+            name = mujoco.mj_id2name(model, objtype, i)
+            if not name or (field == "body_mass" and i == 0):
+                continue
+            row = int(model.jnt_dofadr[i]) if field == "dof_damping" else i
+            array = getattr(model, field)
+            value = array[row] if column is None else array[row, column]
+            index = name if column is None else f"{name}, {column}"
+            yield Candidate(f"model.{field}[{index}]", float(value), meaning.format(name=name))
+    yield Candidate("model.opt.gravity[2]", float(model.opt.gravity[2]), "vertical gravity (m/s^2)")
+    yield Candidate("model.opt.timestep", float(model.opt.timestep), "simulation timestep (s)")
