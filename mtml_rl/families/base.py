@@ -36,9 +36,13 @@ class StepOutput(NamedTuple):
 
 
 class Family(ABC):
-    """A parameterized environment family.
+    """A parameterized environment family with pure batched numpy dynamics.
 
-    Subclasses set the class attributes and implement the four batched functions.
+    Subclasses set :attr:`name`, :attr:`params_cls` and :attr:`n_reset_uniforms`
+    (required; the registry checks them) and implement the spaces and the three batched
+    functions (:meth:`initial_state`, :meth:`step`, :meth:`observe`). :attr:`reference_id`,
+    :attr:`render_fps`, :meth:`success` and :meth:`render_rgb` have defaults. Actions must
+    be ``Discrete(n)`` or a Box bounded by exactly [-1, 1] (checked when an env is built).
     """
 
     name: ClassVar[str]

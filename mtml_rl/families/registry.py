@@ -192,6 +192,10 @@ def _import_ref(ref: str) -> object:
             f"cannot import the module of family {ref!r} ({exc}); install the package that "
             "provides it or put it on the Python path"
         ) from exc
+    except Exception as exc:  # the module itself is broken: name it, not a traceback
+        raise FamilyError(
+            f"importing the module of family {ref!r} raised {type(exc).__name__}: {exc}; fix that module"
+        ) from exc
     obj: object = module
     for part in attr.split("."):
         if not hasattr(obj, part):

@@ -92,10 +92,13 @@ def require_extra(family: str, modules: tuple[str, ...], extra: str | None) -> N
 class SimFamily(ABC, Generic[P]):
     """A task family whose dynamics run in a Gymnasium simulator environment.
 
-    Subclasses set the class attributes and override what their tasks change: the model
+    Subclasses set :attr:`name`, :attr:`params_cls` and :attr:`reference_id` (required;
+    the registry checks them) and override what their tasks change: the model
     (:meth:`snapshot` and :meth:`apply_task`), the reward (:meth:`task_reward`) and success
-    (:meth:`is_success`). The defaults change nothing, so at a task that changes nothing
-    the environment is exactly :attr:`reference_id`.
+    (:meth:`is_success`). Every other attribute and hook has a default; the defaults
+    change nothing, so at a task that changes nothing the environment is exactly
+    :attr:`reference_id`. Actions follow the suite's rule by default (:meth:`action_space`,
+    :meth:`simulator_action`).
 
     Observation and action spaces are those of the built environment (observations as
     float32, the suite's dtype) and must not depend on the task.

@@ -423,7 +423,8 @@ def _parse_family_ref(parser: _Parser, value: Any) -> tuple[FamilyClass, str | N
             "family",
             f"unknown family {value!r}{suggest(value, family_names())}; known families: "
             f"{', '.join(family_names())}; a family of your own is registered with "
-            "mtml_rl.register_family, an entry point, or written as 'pkg.module:Class'",
+            "mtml_rl.register_family, an entry point, or written as 'pkg.module:Class'; "
+            f"family: {GENERIC_FAMILY} wraps any Gymnasium id",
         ) from None
     except FamilyError as exc:
         raise parser.fail("family", str(exc)) from None

@@ -241,3 +241,17 @@ def test_a_simulator_family_gets_every_optional_hook_and_normalized_actions(
     theirs = gym.make("Pendulum-v1", g=15.0)
     theirs.reset(seed=0)
     assert reward == pytest.approx(theirs.step(np.array([2.0], dtype=np.float32))[1])
+
+
+def test_a_module_that_raises_on_import_is_named_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "broken_family_module.py").write_text("raise RuntimeError('half-written plugin')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    mtml_rl.register_family("broken", "broken_family_module:Broken")
+    with pytest.raises(FamilyError, match="raised RuntimeError: half-written plugin; fix that module"):
+        mtml_rl.get_family("broken")
+    from mtml_rl.cli.main import main as cli_main
+
+    assert cli_main(["list"]) == 0  # the overview shows it as unavailable
+    assert "unavailable" in capsys.readouterr().out
