@@ -1,4 +1,5 @@
-"""Atomic file writes: write a temporary file in the same folder, then rename over the target."""
+"""Files in and out: atomic writes (a temporary file in the same folder, renamed over the
+target) and guarded reads of YAML input (size, encoding, nesting depth, duplicate keys)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+MAX_YAML_DEPTH = 32
+"""The deepest nesting of lists and mappings a YAML input may have."""
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -81,3 +85,105 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+# --------------------------------------------------------------------------------------------
+# guarded reads
+# --------------------------------------------------------------------------------------------
+class InputFileError(ValueError):
+    """An input file cannot be read as what it should be; the message says why and how to fix it.
+
+    Callers turn it into the package error of their input (a spec, a grid, a config).
+    """
+
+
+def read_text_file(path: str | Path, *, max_bytes: int) -> str:
+    """The UTF-8 text of ``path``, read as bytes and refused if it is over ``max_bytes``, holds
+    NUL bytes (a binary file) or is not UTF-8."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise InputFileError(f"cannot be read ({exc.strerror or exc})") from None
+    if len(data) > max_bytes:
+        raise InputFileError(f"is larger than {max_bytes:,} bytes; is it the right file?")
+    if b"\x00" in data:
+        raise InputFileError("is a binary file (it holds NUL bytes), not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputFileError(
+            f"is not UTF-8 text (byte {exc.start} is {data[exc.start : exc.start + 1]!r}); save it as UTF-8"
+        ) from None
+
+
+class StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses a key repeated in one mapping and nesting deeper
+    than :attr:`max_depth` (PyYAML would otherwise keep the last value, or overflow the stack)."""
+
+    max_depth = MAX_YAML_DEPTH
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        """Compose one node, counting how deep it is."""
+        self._depth += 1
+        try:
+            if self._depth > self.max_depth:
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"nesting deeper than {self.max_depth} levels",
+                    self.peek_event().start_mark,
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        """Construct a mapping, refusing a key given twice (merge keys ``<<`` excepted)."""
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, Any] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.setdefault(key, key_node)
+                except TypeError:
+                    continue  # an unhashable key: the base class reports it
+                if first is not key_node:
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping",
+                        node.start_mark,
+                        f"found the key {key!r} twice (first on line {first.start_mark.line + 1}); keep one",
+                        key_node.start_mark,
+                    )
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml_text(text: str) -> Any:
+    """Parse one YAML document with :class:`StrictLoader`; errors are :class:`InputFileError`."""
+    loader = StrictLoader(text)
+    try:
+        return loader.get_single_data()
+    except yaml.YAMLError as exc:
+        raise InputFileError(f"is not valid YAML{_describe(exc)}") from None
+    finally:
+        loader.dispose()
+
+
+def read_yaml_file(path: str | Path, *, max_bytes: int) -> Any:
+    """:func:`read_text_file` then :func:`load_yaml_text`."""
+    return load_yaml_text(read_text_file(path, max_bytes=max_bytes))
+
+
+def _describe(exc: yaml.YAMLError) -> str:
+    """``" at line L, column C: what is wrong"``, in one line."""
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return ": " + " ".join(str(exc).split())
+    mark = exc.problem_mark or exc.context_mark
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{where}: {exc.problem or exc.context}"

@@ -6,6 +6,9 @@ Measured in one run, at every N, with random actions drawn up front:
   slot (per-slot parameters), hidden context, no history;
 - ``mtml next``: the same with Gymnasium's NEXT_STEP autoreset, the convention of
   Gymnasium's batched CartPole (no ``final_obs`` to build): the like-for-like comparison;
+- ``next unchecked``: ``mtml next`` with ``validate_actions=False`` (no check that the actions
+  lie in the action space; the other columns check them, as Gymnasium's batched CartPole does),
+  so ``next / unchecked`` is what the check costs;
 - ``mtml H=8``: ``mtml`` with an 8-transition history window in the observation;
 - ``gym batched``: Gymnasium's own ``CartPoleVectorEnv`` (one fixed task);
 - ``gym sync``: ``SyncVectorEnv`` of N single ``CartPole-v1`` envs (made with ``gym.make``).
@@ -97,6 +100,13 @@ def env_factories(cfg: BenchConfig) -> dict[str, Callable[[int], gym.vector.Vect
         "mtml next": lambda n: gym.make_vec(
             SPEC_ID, num_envs=n, context="hidden", autoreset_mode=AutoresetMode.NEXT_STEP
         ),
+        "next unchecked": lambda n: gym.make_vec(
+            SPEC_ID,
+            num_envs=n,
+            context="hidden",
+            autoreset_mode=AutoresetMode.NEXT_STEP,
+            validate_actions=False,
+        ),
         f"mtml H={cfg.history_len}": lambda n: gym.make_vec(
             SPEC_ID, num_envs=n, context="hidden", history_len=cfg.history_len
         ),
@@ -154,20 +164,28 @@ def build_table(rows: list[Row], cfg: BenchConfig) -> Table:
     """The results as a rich table: medians and ratios of ``mtml`` to the references."""
     history = f"mtml H={cfg.history_len}"
     table = Table(title=f"steps/s, median of {cfg.repeats} × {cfg.budget_s:g} s, random actions")
-    for column in ("N", "mtml", "mtml next", history, "gym batched", "gym sync"):
+    rates = ("mtml", "mtml next", "next unchecked", history, "gym batched", "gym sync")
+    for column in ("N", *rates):
         table.add_column(column, justify="right")
-    columns = ("next / batched", "mtml / batched", "mtml / sync", f"H={cfg.history_len} / batched")
+    columns = (
+        "next / batched",
+        "mtml / batched",
+        "mtml / sync",
+        f"H={cfg.history_len} / batched",
+        "next / unchecked",
+    )
     for column in columns:
         table.add_column(column, justify="right")
     for row in rows:
         r = row.rates
         table.add_row(
             str(row.n),
-            *(_rate(r[name]) for name in ("mtml", "mtml next", history, "gym batched", "gym sync")),
+            *(_rate(r[name]) for name in rates),
             _ratio(r["mtml next"], r["gym batched"]),
             _ratio(r["mtml"], r["gym batched"]),
             _ratio(r["mtml"], r["gym sync"]),
             _ratio(r[history], r["gym batched"]),
+            _ratio(r["mtml next"], r["next unchecked"]),
         )
     return table
 
@@ -185,7 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     console.print(build_table(rows, cfg))
     console.print(
         "Goal: at N >= 1024, >= 0.8 of Gymnasium's batched CartPole and >= 30x SyncVectorEnv. "
-        "'next / batched' compares like with like (both NEXT_STEP autoreset); 'mtml' also builds "
+        "'next / batched' compares like with like (both NEXT_STEP autoreset, both checking every "
+        "action against the action space; 'next / unchecked' is what that check costs); 'mtml' also builds "
         "info['final_obs'] (SAME_STEP, what SB3 needs). mtml draws a new train task per slot at "
         "every reset; gym batched runs one fixed task."
     )

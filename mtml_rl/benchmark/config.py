@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from mtml_rl.errors import ConfigError, MtmlError, suggest
-from mtml_rl.specs.spec import resolve_spec
+from mtml_rl.io import InputFileError, read_yaml_file
+from mtml_rl.specs.spec import is_file, resolve_spec
 from mtml_rl.training.config import METHODS, TrainConfig
 
 BACKENDS = ("local", "ray")
@@ -24,6 +23,8 @@ BACKENDS = ("local", "ray")
 GRID_FIELDS = ("env", "method", "seed", "out", "num_threads")
 """TrainConfig fields that the grid sets itself (not allowed in ``train`` or the overrides)."""
 DEFAULT_EVAL_SPLITS = ("train", "test-interpolation", "test-extrapolation")
+MAX_GRID_BYTES = 1_000_000
+"""The largest grid file read."""
 
 
 def _help(text: str, **kwargs: Any) -> Any:
@@ -175,12 +176,12 @@ class BenchmarkConfig:
     def from_yaml(cls, path: str | Path) -> BenchmarkConfig:
         """Load a grid file; spec paths in it are relative to the file (``out``: to the working directory)."""
         path = Path(path)
-        if not path.is_file():
+        if not is_file(path):
             raise ConfigError(f"benchmark file {path} does not exist")
         try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+            data = read_yaml_file(path, max_bytes=MAX_GRID_BYTES) or {}
+        except InputFileError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
         if isinstance(data, dict):
             data = _relative_to(data, path.resolve().parent)
         return cls.from_dict(data, source=str(path))
@@ -191,7 +192,7 @@ def _relative_to(data: dict[str, Any], base: Path) -> dict[str, Any]:
     as keys of ``env_overrides``."""
 
     def absolute(env: Any) -> Any:
-        if isinstance(env, str) and env.endswith((".yaml", ".yml")) and (base / env).is_file():
+        if isinstance(env, str) and env.endswith((".yaml", ".yml")) and is_file(base / env):
             return str(base / env)
         return env
 
@@ -231,7 +232,7 @@ def _build(cls: Any, data: Any, source: str) -> Any:
 def env_key(env: str) -> str:
     """What identifies an env across spellings: the absolute path of a spec file, else the
     registered id (``CartPole`` and ``mtml/CartPole-v0`` are one env)."""
-    if Path(env).is_file():
+    if is_file(env):
         return str(Path(env).resolve())
     return resolve_spec(env).id
 

@@ -54,6 +54,10 @@ class SlotEngine(Protocol):
         """Replace the scheduled tasks; slots switch at their next reset."""
         ...
 
+    def force_task(self, slot: int, task: Task) -> None:
+        """Make ``slot`` run ``task`` at its next reset only."""
+        ...
+
     def current_tasks(self) -> list[Task]:
         """The task each slot currently runs."""
         ...

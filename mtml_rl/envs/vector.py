@@ -12,6 +12,7 @@ from gymnasium.vector.utils import batch_space
 from mtml_rl.envs.config import EnvSetup, coerce_task, resolve_setup
 from mtml_rl.envs.engine import SlotEngine, TaskSlots
 from mtml_rl.envs.single import entropy_seed
+from mtml_rl.envs.validation import action_check, reset_mask, reset_options, reset_seeds
 from mtml_rl.errors import TaskError
 from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.tasks.task import Task
@@ -42,6 +43,11 @@ class MultiTaskVectorEnv(VectorEnv[Any, Any, Any]):
         consecutive episodes (a trial); ``reset()`` always starts new trials
     :param render_mode: ``None`` or ``"rgb_array"`` (renders slot 0)
     :param autoreset_mode: ``SAME_STEP`` (default; what SB3 expects) or ``NEXT_STEP``
+    :param validate_actions: refuse, at every step, a discrete action that is not an integer
+        of the action space and a continuous one that is NaN or infinite, with a
+        :class:`TaskError`, as Gymnasium's batched environments do (finite continuous actions
+        beyond the bounds are clipped by the dynamics, as in Gymnasium's continuous-control
+        envs); ``False`` skips that check for speed (the shape is always checked)
     """
 
     metadata: dict[str, Any] = {  # noqa: RUF012
@@ -63,6 +69,7 @@ class MultiTaskVectorEnv(VectorEnv[Any, Any, Any]):
         trial_episodes: int = 1,
         render_mode: str | None = None,
         autoreset_mode: str | AutoresetMode = AutoresetMode.SAME_STEP,
+        validate_actions: bool = True,
     ) -> None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
             raise TaskError(f"num_envs must be a positive integer, got {num_envs!r}")
@@ -87,6 +94,8 @@ class MultiTaskVectorEnv(VectorEnv[Any, Any, Any]):
         self.single_action_space = setup.family.action_space()
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)
+        self.validate_actions = bool(validate_actions)
+        self._action_check = action_check(self.single_action_space)
         self._elapsed = np.zeros(num_envs, dtype=np.int64)
         self._all = np.arange(num_envs, dtype=np.int64)
         self.autoreset_mode = _autoreset_mode(autoreset_mode)
@@ -132,16 +141,23 @@ class MultiTaskVectorEnv(VectorEnv[Any, Any, Any]):
         """Reset every slot, or those in ``options["reset_mask"]``.
 
         ``seed`` may be an int (slot ``i`` gets ``seed + i``) or one seed per slot.
+        ``options["reset_mask"]`` is a boolean array of shape ``(num_envs,)``;
+        ``options["task"]`` runs that task in the reset slots for this episode (as the single
+        env's option does). Anything else is refused with a :class:`TaskError`.
         """
+        checked = reset_options(options)
+        idx = self._all
+        if checked.get("reset_mask") is not None:
+            idx = reset_mask(checked["reset_mask"], self.num_envs)
+        task = coerce_task(self.task_spec, checked["task"]) if checked.get("task") is not None else None
         if seed is not None:
-            seeds = [seed + i for i in range(self.num_envs)] if isinstance(seed, int) else list(seed)
-            self._slots.seed(seeds)
+            self._slots.seed(reset_seeds(seed, self.num_envs))
         elif not self._slots.seeded:
             base = entropy_seed()
             self._slots.seed([base + i for i in range(self.num_envs)])
-        idx = self._all
-        if options and options.get("reset_mask") is not None:
-            idx = np.flatnonzero(np.asarray(options["reset_mask"], dtype=bool))
+        if task is not None:
+            for slot in idx.tolist():
+                self._slots.force_task(slot, task)
         self._slots.reset_slots(idx)
         self._elapsed[idx] = 0
         self._prev_done[idx] = False
@@ -204,6 +220,8 @@ class MultiTaskVectorEnv(VectorEnv[Any, Any, Any]):
         expected = self.action_space.shape
         if arr.shape != expected:
             raise TaskError(f"actions must have shape {expected}, got {arr.shape}")
+        if self.validate_actions:
+            self._action_check(arr)
         return arr
 
     def _final_obs(self, idx: np.ndarray) -> np.ndarray:

@@ -16,12 +16,11 @@ import functools
 import hashlib
 import itertools
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from mtml_rl.errors import FamilyError, SpecError, UnknownNameError, suggest
 from mtml_rl.families.checks import FamilyClass
@@ -34,6 +33,7 @@ from mtml_rl.families.registry import (
     resolve_family,
 )
 from mtml_rl.families.wrap import GymnasiumBlock, parse_block, wrapped_family
+from mtml_rl.io import InputFileError, load_yaml_text, read_text_file
 from mtml_rl.tasks.params import ParamSpec
 from mtml_rl.tasks.regions import Interval, Region
 
@@ -55,6 +55,14 @@ TOP_LEVEL_KEYS = {
     "splits": True,
 }
 PARAMETER_KEYS = ("train", "extrapolation")
+MAX_SPEC_BYTES = 1_000_000
+"""The largest spec file read (a spec is a page of YAML)."""
+MAX_NAME_CHARS = 64
+"""The longest spec name (it becomes part of ids, run folders and file names)."""
+MAX_INTEGER = 2**63 - 1
+"""The largest integer a spec field may hold (seeds and step counts are int64)."""
+MAX_SPLIT_TASKS = 100_000
+"""The most tasks a split may hold (every split is drawn and hashed when a spec is used)."""
 
 
 @dataclass(frozen=True)
@@ -202,15 +210,39 @@ class _Parser:
         return SpecError(message, source=self.source, field=fieldname)
 
     def number(self, value: Any, fieldname: str) -> float:
+        """A finite number (NaN and infinities are refused)."""
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.fail(fieldname, f"expected a number, got {type(value).__name__} {value!r}")
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            raise self.fail(fieldname, f"{value} is too large for a number") from None
+        if not math.isfinite(number):
+            raise self.fail(fieldname, f"expected a finite number, got {number}")
+        return number
 
-    def integer(self, value: Any, fieldname: str, minimum: int) -> int:
+    def integer(self, value: Any, fieldname: str, minimum: int, maximum: int = MAX_INTEGER) -> int:
+        """An integer in ``[minimum, maximum]``."""
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.fail(fieldname, f"expected an integer, got {type(value).__name__} {value!r}")
         if value < minimum:
             raise self.fail(fieldname, f"must be at least {minimum}, got {value}")
+        if value > maximum:
+            raise self.fail(fieldname, f"must be at most {maximum:,}, got {value:,}")
+        return value
+
+    def name(self, value: Any, fieldname: str = "name") -> str:
+        """A spec name: letters, digits and '_', at most :data:`MAX_NAME_CHARS` characters (it
+        names ids, run folders and files)."""
+        if not isinstance(value, str) or not value.replace("_", "").isalnum():
+            shown = value if not isinstance(value, str) or len(value) <= 80 else value[:80] + "..."
+            raise self.fail(fieldname, f"expected a name of letters, digits and '_', got {shown!r}")
+        if len(value) > MAX_NAME_CHARS:
+            raise self.fail(
+                fieldname,
+                f"is {len(value):,} characters long; a name has at most {MAX_NAME_CHARS} "
+                f"(it becomes part of ids and file names): shorten it",
+            )
         return value
 
     def boolean(self, value: Any, fieldname: str) -> bool:
@@ -339,7 +371,7 @@ def _parse_splits(parser: _Parser, raw: Any) -> dict[str, int]:
     for key, value in raw.items():
         if key not in SPLIT_NAMES:
             raise parser.fail(f"splits.{key}", f"unknown split{suggest(str(key), SPLIT_NAMES)}")
-        sizes[key] = parser.integer(value, f"splits.{key}", 0)
+        sizes[key] = parser.integer(value, f"splits.{key}", 0, MAX_SPLIT_TASKS)
     if sizes.get("train", 0) < 1:
         raise parser.fail("splits.train", "the train split needs at least one task")
     return sizes
@@ -352,9 +384,7 @@ def parse_spec(data: Any, source: str = "<memory>") -> TaskSpec:
     _check_keys(parser, data, TOP_LEVEL_KEYS, "")
     family_name, ref, family, block = _parse_family(parser, data)
     specs = {s.name: s for s in family.param_specs()}
-    name = data["name"]
-    if not isinstance(name, str) or not name.replace("_", "").isalnum():
-        raise parser.fail("name", f"expected a name of letters, digits and '_', got {name!r}")
+    name = parser.name(data["name"])
     context, privileged = _parse_context(parser, data)
     description = data.get("description", "")
     if not isinstance(description, str):
@@ -509,16 +539,28 @@ def builtin_spec_files() -> list[Path]:
     return sorted(spec_dir().glob("*.yaml"))
 
 
+def is_file(path: str | Path) -> bool:
+    """:meth:`Path.is_file`, ``False`` for a path the system refuses (too long, say)."""
+    try:
+        return Path(path).is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def load_spec_file(path: str | Path) -> TaskSpec:
-    """Load and validate one spec file."""
-    path = Path(path)
-    source = str(path)
-    if not path.is_file():
+    """Load and validate one spec file.
+
+    The file is read as bytes and refused with one :class:`SpecError` if it is larger than
+    :data:`MAX_SPEC_BYTES`, binary or not UTF-8, not valid YAML, nested deeper than
+    :data:`mtml_rl.io.MAX_YAML_DEPTH` levels, or repeats a key in a mapping.
+    """
+    source = str(path) if len(str(path)) <= 300 else str(path)[:300] + "..."
+    if not is_file(path):
         raise SpecError("no such spec file; pass an existing .yaml path or a registered id", source=source)
     try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise SpecError(f"not valid YAML ({exc}); fix the syntax", source=source) from None
+        data = load_yaml_text(read_text_file(path, max_bytes=MAX_SPEC_BYTES))
+    except InputFileError as exc:
+        raise SpecError(str(exc), source=source) from None
     return parse_spec(data, source=source)
 
 
@@ -548,7 +590,7 @@ def resolve_spec(id_or_path: str | Path | TaskSpec) -> TaskSpec:
     if isinstance(id_or_path, TaskSpec):
         return id_or_path
     text = str(id_or_path)
-    if text.endswith((".yaml", ".yml")) or Path(text).is_file():
+    if text.endswith((".yaml", ".yml")) or is_file(text):
         return load_spec_file(text)
     text = text.split(":", 1)[1] if text.startswith("mtml_rl:") else text
     specs = builtin_specs()

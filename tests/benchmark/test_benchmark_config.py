@@ -180,3 +180,22 @@ def test_a_finished_run_of_another_config_is_not_reused(tmp_path: Path) -> None:
     (run / "config.yaml").write_text(yaml.safe_dump({**trial.config, "timesteps": 64}))
     with pytest.raises(MtmlError, match="differs from this benchmark's in timesteps; use another --out"):
         run_benchmark(config, progress=False)
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        pytest.param(b"envs: [a]\nenvs: [b]\n", "the key 'envs' twice", id="duplicate"),
+        pytest.param(bytes(range(256)), "binary file", id="binary"),
+        pytest.param(b"envs: " + b"[" * 3000 + b"]" * 3000, "deeper than", id="nested"),
+        pytest.param("envs: [caf\u00e9]".encode("latin-1"), "not UTF-8", id="latin-1"),
+    ],
+)
+def test_cli_unreadable_grid_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], data: bytes, words: str
+) -> None:
+    grid = tmp_path / "grid.yaml"
+    grid.write_bytes(data)
+    line = cli_error(capsys, ["benchmark", "--config", str(grid), "--out", str(tmp_path / "out")])
+    assert words in line and str(grid) in line
+    assert not (tmp_path / "out").exists()

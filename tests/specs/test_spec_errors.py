@@ -247,7 +247,7 @@ def test_spec_error_is_a_value_error(spec_file: SpecFile) -> None:
 def test_not_yaml(tmp_path: Path) -> None:
     path = tmp_path / "broken.yaml"
     path.write_text("name: CartPole\nparameters: [unclosed\n")
-    with pytest.raises(SpecError, match=r"(?s)broken\.yaml: not valid YAML .*fix the syntax"):
+    with pytest.raises(SpecError, match=r"broken\.yaml: is not valid YAML at line 3, column 1: "):
         mtml_rl.load_spec_file(path)
 
 
