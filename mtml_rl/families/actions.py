@@ -20,7 +20,10 @@ from mtml_rl.errors import FamilyError
 
 
 def follows_action_rule(space: spaces.Space[Any]) -> bool:
-    """Whether ``space`` is ``Discrete(n)`` starting at 0 or a ``Box`` bounded by exactly [-1, 1]."""
+    """Whether ``space`` is ``Discrete(n)`` starting at 0 or a ``Box`` bounded by exactly [-1, 1].
+
+    :param space: an action space
+    """
     if isinstance(space, spaces.Discrete):
         return int(space.start) == 0
     if isinstance(space, spaces.Box):
@@ -63,6 +66,8 @@ class ActionMap:
     def of(cls, space: spaces.Space[Any], family: str) -> ActionMap:
         """The map of a simulator whose action space is ``space``.
 
+        :param space: the simulator's action space
+        :param family: the family's name (for the message)
         :raises FamilyError: for an unbounded Box or a space that is neither Box nor Discrete
         """
         if follows_action_rule(space):
@@ -80,7 +85,10 @@ class ActionMap:
         )
 
     def to_simulator(self, action: Any) -> Any:
-        """The simulator's action for the agent's ``action`` (unchanged where no map is needed)."""
+        """The simulator's action for the agent's ``action`` (unchanged where no map is needed).
+
+        :param action: one slot's action in :attr:`agent_space`
+        """
         if self.offset:
             return int(action) + self.offset
         if self.center is None or self.half_width is None:

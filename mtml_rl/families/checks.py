@@ -39,14 +39,20 @@ SIM_ACTION_FIX = (
 
 
 def describe(obj: object) -> str:
-    """``module:QualName`` of a class, else the object's repr."""
+    """``module:QualName`` of a class, else the object's repr.
+
+    :param obj: any object
+    """
     if isinstance(obj, type):
         return f"{obj.__module__}:{obj.__qualname__}"
     return repr(obj)
 
 
 def check_name(name: object) -> str:
-    """Return ``name`` if it is a valid family name, else raise :class:`FamilyError`."""
+    """Return ``name`` if it is a valid family name, else raise :class:`FamilyError`.
+
+    :param name: the candidate name
+    """
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
         raise FamilyError(
             f"family name {name!r} is not valid; use a letter followed by letters, digits and '_' "

@@ -57,7 +57,10 @@ _CHECKED: dict[tuple[str, object], FamilyClass] = {}
 
 
 def is_family_ref(text: str) -> bool:
-    """Whether ``text`` is a ``"pkg.module:Class"`` reference rather than a name."""
+    """Whether ``text`` is a ``"pkg.module:Class"`` reference rather than a name.
+
+    :param text: what a spec's ``family:`` says
+    """
     return ":" in text
 
 
@@ -92,6 +95,7 @@ def register_family(name: str, target: FamilyClass | str, *, replace: bool = Fal
 def get_family(name_or_ref: str) -> FamilyClass:
     """The family class called ``name_or_ref``, or imported from ``"pkg.module:Class"``.
 
+    :param name_or_ref: a family name or a ``"pkg.module:Class"`` reference
     :raises UnknownNameError: for an unknown name (with a did-you-mean)
     :raises FamilyError: for a reference that does not import or a class that is not a
         complete family
@@ -124,7 +128,10 @@ def family_names() -> tuple[str, ...]:
 def family_ref(name: str) -> str | None:
     """An importable ``"pkg.module:Class"`` for the family called ``name``, so that any
     process finds it again; ``None`` for a built-in or a class that cannot be imported by
-    name (one defined inside a function)."""
+    name (one defined inside a function).
+
+    :param name: the family's name
+    """
     if name not in _REGISTERED and name in _BUILTIN:
         return None
     target = _target(name)
@@ -226,7 +233,10 @@ def _entry_points(refresh: bool = False) -> dict[str, str]:
 
 
 def family_origin(name: str) -> str:
-    """Where the family called ``name`` comes from, in words (for listings and messages)."""
+    """Where the family called ``name`` comes from, in words (for listings and messages).
+
+    :param name: the family's name
+    """
     if name in _REGISTERED:
         target = _REGISTERED[name]
         return f"registered in this process: {target if isinstance(target, str) else describe(target)}"

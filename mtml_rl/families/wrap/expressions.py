@@ -50,7 +50,10 @@ class ExpressionError(ValueError):
 
 
 def dotted_name(node: ast.AST) -> str | None:
-    """``a.b.c`` for a chain of attribute accesses on a name, else ``None``."""
+    """``a.b.c`` for a chain of attribute accesses on a name, else ``None``.
+
+    :param node: an expression node
+    """
     if isinstance(node, ast.Name):
         return node.id
     if isinstance(node, ast.Attribute):
@@ -73,6 +76,7 @@ class Expression:
     def parse(cls, text: object) -> Expression:
         """Parse and validate ``text``.
 
+        :param text: the expression (a number is one too)
         :raises ExpressionError: with what is wrong and what is allowed
         """
         if isinstance(text, bool) or not isinstance(text, (str, int, float)):
@@ -108,6 +112,7 @@ class Expression:
     def evaluate(self, lookup: Callable[[str], float]) -> float:
         """The value, with every name's value from ``lookup``.
 
+        :param lookup: the value of a (dotted) name
         :raises ExpressionError: for an arithmetic error (division by zero, overflow ...)
         """
         try:

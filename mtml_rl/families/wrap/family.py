@@ -99,6 +99,7 @@ def _lookup(env: gym.Env[Any, Any], values: Mapping[str, float], name: str) -> f
 def wrapped_family(block: GymnasiumBlock) -> type[GymnasiumFamily]:
     """The family class of a ``gymnasium:`` block (built once per process and block).
 
+    :param block: the spec's validated block
     :raises SpecError: for an unknown id, a target that does not exist or addresses more
         than one value without ``scale``, a default outside its bounds, or a derived
         expression that cannot be evaluated

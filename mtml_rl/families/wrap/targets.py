@@ -64,7 +64,10 @@ class Target:
 
     @classmethod
     def parse(cls, text: object) -> Target:
-        """Parse ``text``; :class:`TargetError` names the accepted forms."""
+        """Parse ``text``; :class:`TargetError` names the accepted forms.
+
+        :param text: the target as a spec writes it
+        """
         match = _TARGET.match(text.replace(" ", "")) if isinstance(text, str) else None
         if match is None:
             raise TargetError(
@@ -104,7 +107,10 @@ class Binding:
         return np.array(value, dtype=np.float64)
 
     def set(self, value: np.ndarray | float) -> None:
-        """Write ``value`` (broadcast over the addressed entries)."""
+        """Write ``value`` (broadcast over the addressed entries).
+
+        :param value: a number, or an array of the addressed shape
+        """
         current = getattr(self.owner, self.attr)
         if self.array:
             current[... if self.index is None else self.index] = value
@@ -115,7 +121,10 @@ class Binding:
 
 
 def is_mujoco_model(obj: object) -> bool:
-    """Whether ``obj`` is a ``mujoco.MjModel`` (without importing MuJoCo)."""
+    """Whether ``obj`` is a ``mujoco.MjModel`` (without importing MuJoCo).
+
+    :param obj: any object
+    """
     cls = type(obj)
     return cls.__name__ == "MjModel" and cls.__module__.startswith("mujoco")
 
@@ -123,6 +132,8 @@ def is_mujoco_model(obj: object) -> bool:
 def bind(env: Any, target: Target) -> Binding:
     """Resolve ``target`` on ``env`` (its unwrapped environment).
 
+    :param env: a built Gymnasium environment
+    :param target: the parsed target
     :raises TargetError: naming the missing attribute or name, with the known ones
     """
     owner: Any = env.unwrapped
