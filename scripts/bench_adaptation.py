@@ -41,12 +41,10 @@ import numpy as np
 import torch as th
 from gymnasium import spaces
 
-from mtml_rl.agents.base import ObsRequirements
-from mtml_rl.evaluation.rollout import TrialEpisode, rollout_agent
+from mtml_rl.rollouts import ObsRequirements, TrialEpisode, rollout_agent
 from mtml_rl.specs.spec import TaskSpec, resolve_spec
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import TrainConfig, train
-from mtml_rl.training.config import METHODS
 
 FAMILIES = ("CartPole", "Pendulum", "PointNav")
 BUDGETS = {"CartPole": 80_000, "Pendulum": 200_000, "PointNav": 200_000}
@@ -271,11 +269,11 @@ def rl2_trial_note(results: Sequence[JobResult]) -> str:
 # command line
 # --------------------------------------------------------------------------------------------
 def available_methods(wanted: Sequence[str]) -> list[str]:
-    """The wanted methods that this installation can train (rl2 needs the baselines)."""
+    """The wanted methods that this installation can train (rl2 needs sb3-contrib)."""
     methods = []
     for method in wanted:
-        if method == "rl2" and ("rl2" not in METHODS or importlib.util.find_spec("sb3_contrib") is None):
-            print("note: rl2 is skipped (mtml_rl.baselines or sb3-contrib is not installed)")
+        if method == "rl2" and importlib.util.find_spec("sb3_contrib") is None:
+            print("note: rl2 is skipped (sb3-contrib is not installed)")
             continue
         methods.append(method)
     return methods

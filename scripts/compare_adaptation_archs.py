@@ -33,11 +33,10 @@ import torch as th
 from mtml_rl.adaptation.module import AdaptationModule
 from mtml_rl.adaptation.phase2 import Phase2Config, split_latent_error, train_adaptation
 from mtml_rl.agents.policy import AdaptAgent
-from mtml_rl.evaluation.rollout import rollout_agent
 from mtml_rl.policies.history import HISTORY_ARCHS
+from mtml_rl.rollouts import rollout_agent
 from mtml_rl.specs.splits import build_splits
-from mtml_rl.training import TrainConfig, train
-from mtml_rl.training.train import Run
+from mtml_rl.training import Run, TrainConfig, train
 
 PHASE1_TIMESTEPS = {"CartPole": 60_000, "PointNav": 200_000, "Pendulum": 150_000}
 """Phase-1 environment steps per family (CartPole's is the lead's reference budget)."""

@@ -79,10 +79,10 @@ def random_result(family: str, seed: int) -> Result:
     """Uniformly random actions (seeded), evaluated like a trained run: the floor of the table."""
     import numpy as np
 
-    from mtml_rl.evaluation.rollout import rollout_tasks
+    from mtml_rl.rollouts import rollout_tasks
     from mtml_rl.specs.spec import resolve_spec
     from mtml_rl.specs.splits import build_splits
-    from mtml_rl.training.train import EVAL_SEED
+    from mtml_rl.training.run import EVAL_SEED
 
     env, _ = FAMILIES[family]
     spec = resolve_spec(env)

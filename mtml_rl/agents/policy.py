@@ -1,15 +1,17 @@
-"""Agents backed by a trained run's SB3 policy: ``dr``, ``oracle``, ``history``, ``adapt``."""
+"""Agents backed by a trained run's SB3 policy: deployed as trained, or acting with ``ẑ``."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from mtml_rl.adaptation.module import MODULE_FILE, AdaptationModule, acting_with
-from mtml_rl.agents.base import ObsRequirements
-from mtml_rl.training.methods import method_env
-from mtml_rl.training.train import Run
+from mtml_rl.adaptation.probe import LatentProbe
+from mtml_rl.rollouts import ObsRequirements
+from mtml_rl.tasks.task import Task
+from mtml_rl.training.run import Run
 
 
 class PolicyAgent:
@@ -20,8 +22,8 @@ class PolicyAgent:
 
     def __init__(self, run: Run) -> None:
         self.run = run
-        self.name = run.config.method
-        layout = method_env(run.config)
+        self.name = run.method.name
+        layout = run.method.layout(run.config)
         self.privileged = layout.context == "privileged"
         self.requirements = ObsRequirements(layout.context, layout.history_len)
 
@@ -52,16 +54,16 @@ class AdaptAgent:
     :param module: its adaptation module (loaded from the run if omitted)
     """
 
-    name = "adapt"
     privileged = False
 
     def __init__(self, run: Run, module: AdaptationModule | None = None) -> None:
         self.run = run
+        self.name = run.method.name
         self.module = (
             module if module is not None else AdaptationModule.load(run.path / "final" / MODULE_FILE)
         )
         self.requirements = ObsRequirements("hidden", run.config.history_len)
-        self.trial_episodes = run.config.trial_episodes or 1
+        self.trial_episodes = run.trial_episodes
         space = run.model.observation_space
         self.context_dim = int(space["context"].shape[0])  # type: ignore[index]
 
@@ -85,3 +87,7 @@ class AdaptAgent:
         self, actions: np.ndarray, rewards: np.ndarray, dones: np.ndarray, trial_starts: np.ndarray
     ) -> None:
         """Stateless: the history window is in the observation."""
+
+    def latent_probe(self, tasks: Sequence[Task]) -> LatentProbe:
+        """Measures ``|ẑ − z|`` on slots running ``tasks`` (evaluation's latent-error curves)."""
+        return LatentProbe(self.run.model, self.run.normalizer, self.module, self.run.spec, tasks)

@@ -1,7 +1,9 @@
 """Where trials run: a local process pool, or one Ray task per trial.
 
 Both backends call ``on_done(trial, outcome)`` in the driver as each trial ends, in
-completion order, so the manifest and the progress bar follow along. A worker that dies
+completion order, so the manifest and the progress bar follow along. Workers register the
+method objects the driver registered (they must pickle: defined in an importable module),
+so a method registered in the driver's code trains there too. A worker that dies
 (killed, out of memory) becomes a failed outcome of its trial; the others go on.
 """
 
@@ -22,6 +24,7 @@ from typing import Any
 from mtml_rl.benchmark.evaluation import MARKER_FILE
 from mtml_rl.benchmark.trials import FAILED, FINISHED, Trial, TrialOutcome, read_json_or_none
 from mtml_rl.errors import ConfigError
+from mtml_rl.methods import Method, register_method, registered_methods
 
 TrialFn = Callable[[Trial], TrialOutcome]
 """What a worker runs for a trial (:func:`mtml_rl.benchmark.trials.run_trial`)."""
@@ -36,11 +39,19 @@ def failed(trial: Trial, error: str) -> TrialOutcome:
     return TrialOutcome(trial.name, FAILED, error=error)
 
 
-def _init_worker(threads: int) -> None:
-    """Pool initializer: each worker uses ``threads`` torch threads, so workers don't oversubscribe."""
+def _init_worker(threads: int, methods: Sequence[Method] = ()) -> None:
+    """Pool initializer: each worker uses ``threads`` torch threads, so workers don't oversubscribe,
+    and knows the methods the driver registered."""
     import torch as th
 
     th.set_num_threads(threads)
+    register_methods(methods)
+
+
+def register_methods(methods: Sequence[Method]) -> None:
+    """Register in a worker the method objects the driver registered (:func:`registered_methods`)."""
+    for method in methods:
+        register_method(method, replace=True)
 
 
 def run_local(
@@ -61,7 +72,7 @@ def run_local(
         max_workers=min(workers, len(trials)),
         mp_context=context,
         initializer=_init_worker,
-        initargs=(threads,),
+        initargs=(threads, registered_methods()),
     )
     futures: dict[Future[TrialOutcome], Trial] = {}
     try:
@@ -164,8 +175,10 @@ def _pack(trial: Trial) -> bytes:
     return buffer.getvalue()
 
 
-def run_packed(trial: Trial, trial_fn: TrialFn) -> PackedOutcome:
-    """Run a trial on a Ray worker and pack what it wrote, for drivers that don't share its disk."""
+def run_packed(trial: Trial, trial_fn: TrialFn, methods: Sequence[Method] = ()) -> PackedOutcome:
+    """Run a trial on a Ray worker (knowing the driver's registered ``methods``) and pack what
+    it wrote, for drivers that don't share its disk."""
+    register_methods(methods)
     outcome = trial_fn(trial)
     return PackedOutcome(outcome, _pack(trial) if outcome.status == FINISHED else b"")
 
@@ -206,7 +219,8 @@ def run_ray(
     ray = _import_ray()
     owned = connect_ray(address, num_cpus)
     task = ray.remote(num_cpus=threads, max_retries=0)(run_packed)
-    pending = {task.options(name=f"mtml-rl {t.name}").remote(t, trial_fn): t for t in trials}
+    methods = registered_methods()
+    pending = {task.options(name=f"mtml-rl {t.name}").remote(t, trial_fn, methods): t for t in trials}
     try:
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)

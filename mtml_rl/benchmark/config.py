@@ -16,7 +16,8 @@ from typing import Any
 from mtml_rl.errors import ConfigError, MtmlError, suggest
 from mtml_rl.io import InputFileError, read_yaml_file
 from mtml_rl.specs.spec import is_file, resolve_spec
-from mtml_rl.training.config import METHODS, TrainConfig
+from mtml_rl.training.config import TrainConfig
+from mtml_rl.training.registry import get_method, is_reference, method_names
 
 BACKENDS = ("local", "ray")
 """Where trials run: a local process pool, or tasks on a Ray cluster."""
@@ -103,10 +104,7 @@ class BenchmarkConfig:
         _check_names("envs", self.envs)
         _check_names("methods", self.methods)
         for method in self.methods:
-            if method not in METHODS:
-                raise ConfigError(
-                    f"unknown method {method!r}{suggest(method, METHODS)}; choose from {', '.join(METHODS)}"
-                )
+            check_method("", method)
         if not isinstance(self.seeds, list) or not self.seeds or not all(_is_int(s, 0) for s in self.seeds):
             raise ConfigError(
                 f"seeds must be a non-empty list of integers >= 0 (or a count), got {self.seeds!r}"
@@ -124,10 +122,7 @@ class BenchmarkConfig:
                 raise ConfigError(f"env_overrides: {exc}") from None
             _check_train_fields(f"env_overrides.{env}", fields)
         for method, fields in self.method_overrides.items():
-            if method not in METHODS:
-                raise ConfigError(
-                    f"method_overrides: unknown method {method!r}{suggest(str(method), METHODS)}"
-                )
+            check_method("method_overrides: ", str(method))
             _check_train_fields(f"method_overrides.{method}", fields)
         self.evaluation.validate()
 
@@ -235,6 +230,19 @@ def env_key(env: str) -> str:
     if is_file(env):
         return str(Path(env).resolve())
     return resolve_spec(env).id
+
+
+def check_method(where: str, method: str) -> None:
+    """Refuse a method the registry does not know (naming the closest known one)."""
+    if is_reference(method):
+        get_method(method)  # imports it: a clear ConfigError if that fails
+        return
+    known = method_names()
+    if method not in known:
+        raise ConfigError(
+            f"{where}unknown method {method!r}{suggest(method, known)}; choose from {', '.join(known)}, "
+            "or register yours (docs/methods.md)"
+        )
 
 
 def _is_int(value: Any, low: int) -> bool:

@@ -17,10 +17,9 @@ from typing import Any
 
 import yaml
 
-from mtml_rl.evaluation.analysis import ORACLE, ORACLE_LABEL
 from mtml_rl.evaluation.evaluate import EvalConfig, compare, evaluate
 from mtml_rl.evaluation.output import REPORT_FILE, RESULTS_FILE
-from mtml_rl.evaluation.results import Aggregate
+from mtml_rl.evaluation.results import Aggregate, Results
 from mtml_rl.io import atomic_write_json
 from mtml_rl.specs.spec import resolve_spec
 from mtml_rl.specs.splits import build_splits
@@ -109,12 +108,21 @@ def evaluate_trial(run_dir: Path, eval_dir: Path, settings: dict[str, Any]) -> P
     return eval_dir / RESULTS_FILE
 
 
-def score_row(aggregate: Aggregate) -> ScoreRow:
-    """A :class:`ScoreRow` of the evaluation API's aggregate."""
-    method = ORACLE if aggregate.label == ORACLE_LABEL else aggregate.label
+def spec_name(spec_id: str) -> str:
+    """The spec's name in its id ``mtml/<name>-v<version>`` (the spec need not be registered:
+    a benchmark may run spec files)."""
+    return spec_id.removeprefix("mtml/").rsplit("-v", 1)[0]
+
+
+def score_row(aggregate: Aggregate, methods: dict[str, str]) -> ScoreRow:
+    """A :class:`ScoreRow` of the evaluation API's aggregate.
+
+    :param aggregate: the aggregate
+    :param methods: the method of every label (a run's label and method, from the results)
+    """
     return ScoreRow(
-        resolve_spec(aggregate.spec).name,
-        method,
+        spec_name(aggregate.spec),
+        methods.get(aggregate.label, aggregate.label),
         aggregate.split,
         aggregate.runs,
         aggregate.tasks,
@@ -137,4 +145,10 @@ def compare_trials(
     """
     config = eval_config(settings, None, bootstrap_reps)
     results, folder = compare([str(d) for d in eval_dirs], config, out=report_dir)
-    return Comparison(Path(folder), [score_row(a) for a in results.aggregates], list(results.notes))
+    rows = [score_row(a, label_methods(results)) for a in results.aggregates]
+    return Comparison(Path(folder), rows, list(results.notes))
+
+
+def label_methods(results: Results) -> dict[str, str]:
+    """The method each label of ``results`` reports (the oracle's label is not its name)."""
+    return {r.label: r.method for r in results.runs}

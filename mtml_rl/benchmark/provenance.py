@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mtml_rl.benchmark.trials import Trial
+from mtml_rl.training.config import TrainConfig
 
 
 def git_commit(folder: Path | None = None) -> str:
@@ -72,16 +73,11 @@ class Budget:
 
 def trial_budget(trial: Trial) -> Budget:
     """The budget a trial trains with (its timesteps, else its family's shipped default)."""
-    config = trial.config
-    extra = ""
-    if trial.method == "adapt":
-        extra = f"+ {config['adapt_timesteps']:,} phase-2 steps"
-    elif trial.method == "finetune":
-        extra = f"+ {config['finetune_timesteps']:,} steps on each test task"
-    elif trial.method == "rl2":
-        extra = f"(trials of {config['trial_episodes']} episodes)"
-    algo = "recurrent ppo" if trial.method == "rl2" else str(config["algo"])
-    return Budget(trial.name.rsplit("-", 2)[0], trial.method, algo, trial.steps, extra)
+    config = TrainConfig.from_dict(dict(trial.config), source=trial.name)
+    method = config.resolved_method()
+    algo, extra = method.algorithm_label(config), method.budget_note(config)
+    spec = trial.name.removesuffix(f"-{method.name}-s{trial.seed}")
+    return Budget(spec, method.name, algo, trial.steps, extra)
 
 
 def budgets_markdown(trials: Sequence[Trial]) -> str:

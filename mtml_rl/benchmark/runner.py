@@ -18,6 +18,7 @@ from mtml_rl.benchmark.config import BenchmarkConfig
 from mtml_rl.benchmark.evaluation import Comparison, compare_trials
 from mtml_rl.benchmark.manifest import INTERRUPTED, MANIFEST_FILE, SCHEDULED, Manifest, TrialRecord
 from mtml_rl.benchmark.trials import FINISHED, Trial, TrialOutcome, plan_trials, run_trial, trial_done
+from mtml_rl.training.config import TrainConfig
 
 REPORT_DIR = "report"
 
@@ -143,12 +144,8 @@ def run_benchmark(
 def estimated_cost(trial: Trial) -> int:
     """Environment steps a trial will take, roughly, so that the longest start first (a pool
     then ends together instead of waiting for a long trial started last)."""
-    steps = trial.steps
-    if trial.method == "adapt":
-        steps += int(trial.config["adapt_timesteps"])
-    if trial.method in ("rl2", "finetune"):  # recurrent steps, or per-task fine-tuning at evaluation
-        steps *= 2
-    return steps
+    config = TrainConfig.from_dict(dict(trial.config), source=trial.name)
+    return config.resolved_method().estimated_cost(config, trial.steps)
 
 
 def _dispatch(config: BenchmarkConfig, todo: list[Trial], trial_fn: TrialFn, on_done: Any) -> None:

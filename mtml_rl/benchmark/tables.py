@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from rich.table import Table
 
 from mtml_rl.benchmark.evaluation import ScoreRow
+from mtml_rl.errors import MtmlError
+from mtml_rl.methods import get_method
 
 SPLIT_LABELS = {
     "train": "train",
@@ -62,23 +64,45 @@ def gap_share(method: ScoreRow, dr: ScoreRow, oracle: ScoreRow) -> float | None:
     return (method.mean_return - dr.mean_return) / gap if gap > 0 else None
 
 
+def gap_ends(methods: Sequence[str]) -> tuple[str, str] | None:
+    """The methods standing for the gap's ends among ``methods``: the context-blind one and the
+    privileged one (their method objects' ``gap_end``); ``None`` unless both are there."""
+    ends: dict[str, str] = {}
+    for name in methods:
+        try:
+            end = get_method(name).gap_end
+        except MtmlError:  # a method not registered in this process
+            continue
+        if end is not None:
+            ends.setdefault(end, name)
+    if "blind" in ends and "privileged" in ends:
+        return ends["blind"], ends["privileged"]
+    return None
+
+
 def gap_markdown(rows: Sequence[ScoreRow]) -> str:
-    """The ``dr``-to-``oracle`` gap per family and split, in mean return, and the share of it
-    each other method closes (:func:`gap_share`); empty without both ``dr`` and ``oracle``."""
-    others = [m for m in _methods(rows) if m not in ("dr", "oracle")]
-    header = "| spec | split | dr | oracle | gap (oracle − dr) |" + "".join(f" {m} closes |" for m in others)
+    """The blind-to-privileged gap (``dr`` to ``oracle``) per family and split, in mean return,
+    and the share of it each other method closes (:func:`gap_share`); empty without both ends."""
+    ends = gap_ends(_methods(rows))
+    if ends is None:
+        return ""
+    blind, privileged = ends
+    others = [m for m in _methods(rows) if m not in ends]
+    header = f"| spec | split | {blind} | {privileged} | gap ({privileged} − {blind}) |" + "".join(
+        f" {m} closes |" for m in others
+    )
     lines = [header, "|" + "---|" * (5 + len(others))]
     found = False
     for spec in dict.fromkeys(r.spec for r in rows):
         for split in _splits(rows):
-            dr, oracle = _cell(rows, spec, "dr", split), _cell(rows, spec, "oracle", split)
-            if dr is None or oracle is None:
+            low, high = _cell(rows, spec, blind, split), _cell(rows, spec, privileged, split)
+            if low is None or high is None:
                 continue
             found = True
-            shares = [_share_text(_cell(rows, spec, m, split), dr, oracle) for m in others]
+            shares = [_share_text(_cell(rows, spec, m, split), low, high) for m in others]
             lines.append(
-                f"| {spec} | {SPLIT_LABELS.get(split, split)} | {dr.mean_return:.1f} | "
-                f"{oracle.mean_return:.1f} | {oracle.mean_return - dr.mean_return:+.1f} |"
+                f"| {spec} | {SPLIT_LABELS.get(split, split)} | {low.mean_return:.1f} | "
+                f"{high.mean_return:.1f} | {high.mean_return - low.mean_return:+.1f} |"
                 + "".join(f" {text} |" for text in shares)
             )
     return "\n".join(lines) if found else ""

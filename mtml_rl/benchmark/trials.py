@@ -25,6 +25,7 @@ from mtml_rl.errors import ConfigError
 from mtml_rl.specs.spec import resolve_spec
 from mtml_rl.training.builders import resolve_algo
 from mtml_rl.training.config import TrainConfig
+from mtml_rl.training.registry import get_method
 from mtml_rl.training.train import train
 
 FINISHED = "finished"
@@ -35,9 +36,9 @@ FAILED = "failed"
 class Trial:
     """One cell of the grid, with everything a worker needs (plain, picklable data).
 
-    :param name: ``<spec>-<method>-s<seed>``
+    :param name: ``<spec>-<method>-s<seed>`` (the method's registered name)
     :param env: the spec id, or the absolute path of a spec file
-    :param method: the method
+    :param method: the method as the grid names it (a name or ``"pkg.module:object"``)
     :param seed: the training seed
     :param run_dir: absolute path of its run directory
     :param eval_dir: absolute path of its evaluation output
@@ -91,7 +92,7 @@ def plan_trials(config: BenchmarkConfig) -> list[Trial]:
         env_id = str(Path(env).resolve()) if Path(env).is_file() else env
         for method in config.methods:
             for seed in config.seeds:
-                name = f"{spec.name}-{method}-s{seed}"
+                name = f"{spec.name}-{get_method(method).name}-s{seed}"
                 train_config = trial_config(config, env, env_id, method, seed, out / "runs" / name)
                 _algo, hyperparams = resolve_algo(train_config, spec)
                 _check_episodes(config.evaluation, train_config)
@@ -114,7 +115,7 @@ def plan_trials(config: BenchmarkConfig) -> list[Trial]:
 
 def _check_episodes(settings: EvalSettings, train_config: TrainConfig) -> None:
     """Evaluation plays whole trials: episodes must be a multiple of every method's trial length."""
-    trial_len = train_config.trial_episodes or 1
+    trial_len = train_config.trial_episodes or train_config.resolved_method().default_trial_episodes
     if settings.enabled and settings.episodes % trial_len:
         raise ConfigError(
             f"evaluation.episodes {settings.episodes} is not a multiple of the trial length {trial_len} "

@@ -13,29 +13,36 @@ from itertools import combinations
 
 import numpy as np
 
+from mtml_rl.errors import MtmlError
 from mtml_rl.evaluation import scores
 from mtml_rl.evaluation.results import Aggregate, GridResult, Improvement, Results, TaskRecord, TaskScore
+from mtml_rl.methods import Method, get_method, method_names
 
-LABEL_ORDER = ("adapt", "history", "rl2", "finetune", "dr")
-"""Deployed methods first (the method under study leading), the privileged oracle last."""
-ORACLE = "oracle"
-ORACLE_LABEL = "oracle (privileged)"
-"""The oracle reads the true context: it is reported as the privileged reference."""
+UNKNOWN_RANK = 50
+"""Report position of a label no registered method reports under (after the built-ins'
+deployed methods, before the privileged reference)."""
 
 TaskKey = tuple[str, str, str]
 """``(spec, split, task_id)``."""
 
 
-def label_for(method: str) -> str:
-    """The name a method is reported under."""
-    return ORACLE_LABEL if method == ORACLE else method
+def method_for_label(label: str) -> Method | None:
+    """The registered method that reports under ``label`` (``None`` if none here does)."""
+    for name in method_names():
+        try:
+            method = get_method(name)
+        except MtmlError:  # a broken plug-in must not stop reports of other methods
+            continue
+        if method.report_label == label:
+            return method
+    return None
 
 
 def label_rank(label: str) -> tuple[int, str]:
-    """Sort key of labels: :data:`LABEL_ORDER`, then others, the oracle last."""
-    if label == ORACLE_LABEL:
-        return (len(LABEL_ORDER) + 1, label)
-    return (LABEL_ORDER.index(label), label) if label in LABEL_ORDER else (len(LABEL_ORDER), label)
+    """Sort key of labels: by their method's ``report_order`` (the method under study leading,
+    the privileged reference last), labels of unknown methods after the deployed built-ins."""
+    method = method_for_label(label)
+    return (method.report_order if method is not None else UNKNOWN_RANK, label)
 
 
 _FLOORED_ENDING = "(gap floored): their normalized scores are unreliable (an undertrained oracle?)"
@@ -81,7 +88,7 @@ def _per_run_task_means(results: Results) -> dict[tuple[str, TaskKey], float]:
 
 
 def _set_references(results: Results, per_run: dict[tuple[str, TaskKey], float]) -> None:
-    oracle_runs = {r.id for r in results.runs if r.method == ORACLE}
+    oracle_runs = {r.id for r in results.runs if r.privileged}
     oracle: dict[TaskKey, list[float]] = defaultdict(list)
     for (run, key), value in per_run.items():
         if run in oracle_runs:
@@ -229,7 +236,7 @@ def _note_missing(results: Results, done: set[tuple[str, str]]) -> None:
 
 
 def _normalize_grid(results: Results, grid: GridResult, floor: float) -> None:
-    oracle = [np.array(v) for run, v in grid.returns.items() if results.run(run).method == ORACLE]
+    oracle = [np.array(v) for run, v in grid.returns.items() if results.run(run).privileged]
     random = np.array(grid.random_return)
     if oracle:
         reference = np.mean(oracle, axis=0)

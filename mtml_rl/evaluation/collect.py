@@ -9,10 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch as th
 
-from mtml_rl.agents.base import Agent, has_adapt_step
 from mtml_rl.evaluation.probes import InstrumentedAgent, RandomAgent, latent_probe
 from mtml_rl.evaluation.results import AdaptationCurve, EpisodeRow, GridResult
-from mtml_rl.evaluation.rollout import rollout_agent
+from mtml_rl.rollouts import Agent, has_adapt_step, rollout_agent
 from mtml_rl.specs.spec import TaskSpec, VaryingParameter
 from mtml_rl.tasks.task import Task
 

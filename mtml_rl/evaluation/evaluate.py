@@ -16,142 +16,27 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import cast
 
 import torch as th
 
-from mtml_rl.errors import ConfigError, suggest
+from mtml_rl.errors import ConfigError
 from mtml_rl.evaluation import collect
 from mtml_rl.evaluation.analysis import analyze
 from mtml_rl.evaluation.merge import merge_results
 from mtml_rl.evaluation.output import check_output_dir, write_outputs
+from mtml_rl.evaluation.plan import EvalConfig, SpecPlan, default_splits, plan
 from mtml_rl.evaluation.progress import Progress
 from mtml_rl.evaluation.references import family_reference
-from mtml_rl.evaluation.results import Protocol, Results, TaskRecord, load_results
+from mtml_rl.evaluation.results import Results, TaskRecord, load_results
 from mtml_rl.evaluation.runs import LoadedRun, open_run
-from mtml_rl.families.sim import is_sim_family
+from mtml_rl.evaluation.video import record_videos
 from mtml_rl.io import atomic_dir
-from mtml_rl.specs.spec import TaskSpec
-from mtml_rl.specs.splits import TEST_SPLITS, build_splits
+from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import rundir
 
-
-@dataclass
-class EvalConfig:
-    """How to evaluate (the ``mtml-rl evaluate`` flags).
-
-    :param splits: the splits to evaluate (default: train and every test split of the spec)
-    :param episodes: episodes per task
-    :param trial: episodes per trial (default: each run's own trial length)
-    :param deterministic: deterministic actions (``False``: sample them)
-    :param seed: base reset seed (task ``i`` of a split uses ``seed + i``) and bootstrap seed
-    :param grid: two varying parameters to sweep for the generalization heat map
-    :param grid_size: grid points per parameter
-    :param video: episodes to record per run on the first task of each split (0: none)
-    :param bootstrap_reps: bootstrap replications of the confidence intervals
-    :param progress: show a progress bar (default: when stderr is a terminal)
-    :param num_threads: torch CPU threads while evaluating (policies act on small batches, for
-        which one thread is fastest; the previous setting is restored afterwards)
-    """
-
-    splits: tuple[str, ...] | None = None
-    episodes: int = 10
-    trial: int | None = None
-    deterministic: bool = True
-    seed: int = 0
-    grid: tuple[str, str] | None = None
-    grid_size: int = 9
-    video: int = 0
-    bootstrap_reps: int = 2000
-    progress: bool | None = None
-    num_threads: int = 1
-
-    def validate(self) -> None:
-        """Check every field; a :class:`ConfigError` names the flag and the fix."""
-        positive = {
-            "episodes": self.episodes,
-            "grid-size": self.grid_size,
-            "bootstrap-reps": self.bootstrap_reps,
-            "num-threads": self.num_threads,
-        }
-        if self.trial is not None:
-            positive["trial"] = self.trial
-        for name, value in positive.items():
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"--{name} must be a positive integer, got {value!r}")
-        if self.video < 0 or self.seed < 0:
-            raise ConfigError("--video and --seed must be integers >= 0")
-        if self.grid is not None and (len(self.grid) != 2 or self.grid[0] == self.grid[1]):
-            raise ConfigError(f"--grid takes two different parameters, got {' '.join(self.grid)}")
-        if self.grid is not None and self.grid_size < 2:
-            raise ConfigError(f"--grid-size must be at least 2, got {self.grid_size}")
-
-    def protocol(self, splits: list[str]) -> Protocol:
-        """The protocol recorded in the results."""
-        return Protocol(self.episodes, self.seed, self.deterministic, splits, self.bootstrap_reps)
-
-
-@dataclass
-class SpecPlan:
-    """What to evaluate on one spec: its splits and the runs trained on it."""
-
-    spec: TaskSpec
-    splits: list[str]
-    runs: list[LoadedRun]
-
-
-def default_splits(spec: TaskSpec) -> list[str]:
-    """``train`` and every non-empty test split of ``spec``."""
-    present = build_splits(spec)
-    return ["train", *[s for s in TEST_SPLITS if s in present]]
-
-
-def plan(loaded: Sequence[LoadedRun], config: EvalConfig) -> dict[str, SpecPlan]:
-    """Group runs by spec and check the splits, trial lengths, grid and video against them."""
-    plans: dict[str, SpecPlan] = {}
-    for lr in loaded:
-        spec = lr.run.spec
-        if spec.id not in plans:
-            plans[spec.id] = SpecPlan(spec, _chosen_splits(spec, config), [])
-        plans[spec.id].runs.append(lr)
-        if config.episodes % lr.record.trial_episodes:
-            raise ConfigError(
-                f"--episodes {config.episodes} is not a multiple of the trial length "
-                f"{lr.record.trial_episodes} of {lr.record.path} ({lr.record.method}); pass a multiple, "
-                "or --trial 1"
-            )
-    for p in plans.values():
-        _check_spec(p.spec, config)
-    return plans
-
-
-def _chosen_splits(spec: TaskSpec, config: EvalConfig) -> list[str]:
-    if config.splits is None:
-        return default_splits(spec)
-    splits = build_splits(spec)
-    for name in config.splits:
-        splits[name]  # raises a did-you-mean error for an unknown split
-    return list(dict.fromkeys(config.splits))
-
-
-def _check_spec(spec: TaskSpec, config: EvalConfig) -> None:
-    family = spec.family_cls
-    for name in config.grid or ():
-        if name not in spec.varying:
-            raise ConfigError(
-                f"--grid: parameter {name!r} does not vary in {spec.id}{suggest(name, spec.varying)}; "
-                f"its varying parameters are {', '.join(spec.varying)}"
-            )
-    if config.video:
-        from mtml_rl.evaluation.video import check_rendering
-        from mtml_rl.families.base import Family
-
-        if is_sim_family(family):
-            check_rendering(spec)
-        elif cast("type[Family]", family).render_rgb is Family.render_rgb:
-            raise ConfigError(f"family {spec.family!r} does not render frames; drop --video")
+__all__ = ["EvalConfig", "SpecPlan", "compare", "default_output", "default_splits", "evaluate", "plan"]
 
 
 def default_output(paths: Sequence[str | Path], kind: str = "evaluation") -> Path:
@@ -284,8 +169,6 @@ def evaluate(
             results = collect_results(plans, config, progress)
         analyze(results)
         if config.video:
-            from mtml_rl.evaluation.video import record_videos
-
             results.videos = record_videos(plans, config, tmp)
         write_outputs(results, tmp, title="Evaluation report")
     return results, target

@@ -1,24 +1,21 @@
 """Agents that evaluation adds: the uniform random baseline and an instrumenting wrapper.
 
-:class:`InstrumentedAgent` wraps any :class:`~mtml_rl.agents.base.Agent` without changing
+:class:`InstrumentedAgent` wraps any :class:`~mtml_rl.rollouts.agent.Agent` without changing
 what it sees or does. It reports each task whose episodes are all done (for a progress bar)
-and, for agents with an adaptation module, measures the latent error ``|ẑ − z|`` at every
-step. The true context it needs for ``z`` comes from the task list it is given (slot ``i``
+and, for agents that offer a latent probe (``adapt``), measures the latent error ``|ẑ − z|``
+at every step. The true context it needs for ``z`` comes from the task list it is given (slot ``i``
 runs ``tasks[i]``), never from the environment, which keeps withholding it from the agent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
-import torch as th
 from gymnasium import spaces
 
-from mtml_rl.adaptation.module import acting_extractor
-from mtml_rl.agents.base import Agent, ObsRequirements
-from mtml_rl.envs.observation import ContextCodec
+from mtml_rl.rollouts import Agent, ObsRequirements
 from mtml_rl.tasks.task import Task
 
 
@@ -50,44 +47,19 @@ class RandomAgent:
         """Stateless."""
 
 
-class LatentProbe:
-    """``|ẑ − z|`` (mean over latent entries) of an ``adapt`` agent, per slot.
+class LatentProbe(Protocol):
+    """Measures the latent error ``|ẑ − z|`` of every slot at each step (see
+    :class:`mtml_rl.adaptation.probe.LatentProbe`)."""
 
-    ``z = EnvEncoder(context)`` is computed from the true context of each slot's task, which
-    the probe is given; ``ẑ = AdaptationModule(history)`` from the history in the
-    observation. Both inputs are normalized as the policy saw them in training.
-
-    :param agent: an :class:`~mtml_rl.agents.policy.AdaptAgent`
-    :param tasks: the task of every slot
-    """
-
-    def __init__(self, agent: Any, tasks: Sequence[Task]) -> None:
-        run = agent.run
-        self.module = agent.module
-        self.normalizer = run.normalizer
-        encoder = acting_extractor(run.model.policy).env_encoder
-        if encoder is None:
-            raise TypeError("the adapt run's policy has no privileged context encoder")
-        self.encoder: th.nn.Module = encoder
-        codec = ContextCodec(run.spec, run.spec.family_cls)
-        self.contexts = codec.encode(list(tasks))
-
-    def errors(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+    def errors(self, obs: Any) -> np.ndarray:
         """``(N,)`` latent errors of the current step."""
-        full: dict[str, np.ndarray] = {**obs, "context": self.contexts}
-        if self.normalizer is not None:
-            full = self.normalizer.normalize_obs(full)
-        with th.no_grad():
-            z = self.encoder(th.as_tensor(full["context"], dtype=th.float32))
-            z_hat = self.module(th.as_tensor(full["history"], dtype=th.float32))
-        return (z_hat - z).abs().mean(dim=1).numpy().astype(np.float64)
 
 
 def latent_probe(agent: Agent, tasks: Sequence[Task]) -> LatentProbe | None:
-    """A :class:`LatentProbe` if ``agent`` acts with an adaptation module, else ``None``."""
-    from mtml_rl.agents.policy import AdaptAgent
-
-    return LatentProbe(agent, tasks) if isinstance(agent, AdaptAgent) else None
+    """The agent's latent-error probe over ``tasks`` if it offers one (an agent that acts with
+    an estimated latent implements ``latent_probe(tasks)``), else ``None``."""
+    make = getattr(agent, "latent_probe", None)
+    return make(tasks) if callable(make) else None
 
 
 class InstrumentedAgent:

@@ -6,7 +6,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from mtml_rl.evaluation.analysis import ORACLE_LABEL, label_rank
+from mtml_rl.evaluation.analysis import label_rank
 from mtml_rl.evaluation.references import FAMILY_REFERENCES
 from mtml_rl.evaluation.results import Interval, Results
 
@@ -46,7 +46,7 @@ def _protocol(results: Results) -> list[str]:
         "stream, so each starts from a distinct state. The random baseline plays the same tasks and seeds.",
         f"- **Actions:** {'deterministic' if p.deterministic else 'sampled (stochastic)'}.",
         "- **Context:** withheld from every deployed method; the oracle reads the true context and is "
-        f"reported as the privileged reference ({ORACLE_LABEL}).",
+        f"reported as the privileged reference ({_privileged_labels(results)}).",
         f"- **Splits:** {', '.join(p.splits)}.",
         "- **Normalized score:** (R − R_random) / (R_reference − R_random) per task; R_reference is the "
         "oracle's mean return on the task when an oracle run is evaluated alongside, else the family's "
@@ -56,6 +56,11 @@ def _protocol(results: Results) -> list[str]:
         "rliable); probability of improvement between methods (rliable).",
         "",
     ]
+
+
+def _privileged_labels(results: Results) -> str:
+    labels = sorted({r.label for r in results.runs if r.privileged})
+    return ", ".join(labels) if labels else "none evaluated here"
 
 
 def _runs(results: Results) -> list[str]:

@@ -6,14 +6,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from mtml_rl.agents.base import Agent
 from mtml_rl.agents.loading import load_agent
 from mtml_rl.errors import CheckpointError, ConfigError
-from mtml_rl.evaluation.analysis import label_for
 from mtml_rl.evaluation.results import RunRecord
+from mtml_rl.rollouts import Agent
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import rundir
-from mtml_rl.training.train import Run
+from mtml_rl.training.run import Run
 
 
 @dataclass
@@ -51,12 +50,12 @@ def open_run(path: str | Path, run_id: str, trial: int | None = None) -> LoadedR
         raise CheckpointError(f"{path} is corrupt: {' '.join(str(exc).split())}") from None
     hashes = check_split_hashes(run)
     agent = load_agent(run)
-    k = trial if trial is not None else int(getattr(agent, "trial_episodes", run.config.trial_episodes or 1))
+    k = trial if trial is not None else int(getattr(agent, "trial_episodes", run.trial_episodes))
     record = RunRecord(
         id=run_id,
         path=str(path.resolve()),
-        label=label_for(run.config.method),
-        method=run.config.method,
+        label=run.method.report_label,
+        method=run.method.name,
         algo=run.config.algo,
         seed=run.config.seed,
         spec=run.spec.id,

@@ -11,20 +11,19 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 import numpy as np
 
-from mtml_rl.agents.base import Agent, has_adapt_step
-from mtml_rl.envs.factory import is_sim_spec, make_task_env
-from mtml_rl.errors import ConfigError
+from mtml_rl.envs.factory import make_task_env
+from mtml_rl.evaluation.plan import EvalConfig, SpecPlan
+from mtml_rl.evaluation.rendering import check_rendering
+from mtml_rl.rollouts import Agent, has_adapt_step
 from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.tasks.task import Task
 
-if TYPE_CHECKING:
-    from mtml_rl.evaluation.evaluate import EvalConfig, SpecPlan
-    from mtml_rl.families.base import Family
+__all__ = ["VIDEOS", "check_rendering", "play_frames", "record_videos", "video_name", "write_mp4"]
 
 VIDEOS = "videos"
 
@@ -83,33 +82,6 @@ def play_frames(
         obs, _ = env.reset(options={"new_trial": True} if (k + 1) % trial_episodes == 0 else None)
     env.close()
     return videos
-
-
-def check_rendering(spec: TaskSpec) -> int:
-    """The frame rate of ``spec``'s videos, after checking that its env renders here.
-
-    Simulator-backed families render through their simulator: MuJoCo needs an OpenGL
-    backend (``MUJOCO_GL=egl`` or ``osmesa`` on a machine without a display), Box2D needs
-    pygame. A failure is a :class:`ConfigError` that names the fix, raised before anything
-    is evaluated.
-    """
-
-    if not is_sim_spec(spec):
-        return int(cast("type[Family]", spec.family_cls).render_fps)
-    try:
-        env = make_task_env(spec, task={}, render_mode="rgb_array")
-        fps = int(env.metadata.get("render_fps", 50))
-        env.reset(seed=0)
-        frame = env.render()
-        env.close()
-    except Exception as exc:  # the simulator's own errors: no OpenGL context, no pygame ...
-        raise ConfigError(
-            f"{spec.id} cannot render frames here ({type(exc).__name__}: {exc}); for MuJoCo families "
-            "set MUJOCO_GL=egl (or osmesa) where that backend is installed, or drop --video"
-        ) from None
-    if not isinstance(frame, np.ndarray) or frame.ndim != 3:
-        raise ConfigError(f"{spec.id} rendered no RGB frame; drop --video")
-    return fps
 
 
 def write_mp4(path: Path, frames: Sequence[np.ndarray], fps: int) -> None:

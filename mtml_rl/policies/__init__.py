@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mtml_rl.policies.extractor import METHOD_INPUTS, MetaExtractor
+from mtml_rl.policies.extractor import LATENT_INPUTS, MetaExtractor
 from mtml_rl.policies.history import HISTORY_ARCHS, HistoryEncoder
 
-__all__ = ["HISTORY_ARCHS", "METHOD_INPUTS", "HistoryEncoder", "MetaExtractor"]
+__all__ = ["HISTORY_ARCHS", "LATENT_INPUTS", "HistoryEncoder", "MetaExtractor"]

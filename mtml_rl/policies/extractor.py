@@ -1,12 +1,12 @@
 """The meta-policy's shared encoder: an SB3 features extractor ``[ObsEncoder(o), z]``.
 
-What feeds the task latent ``z`` is the method's choice:
+What feeds the task latent ``z`` is the method's choice, its ``latent_input``:
 
-- ``dr``: nothing (context-blind domain randomization; features are ``ObsEncoder(o)``);
-- ``oracle``: ``z = EnvEncoder(true context)``, the privileged upper bound;
-- ``history``: ``z = HistoryEncoder(last H transitions)``, trained end to end;
-- ``adapt``: phase 1 is the oracle with a low-dimensional ``z``; at deployment ``z`` is
-  replaced by the adaptation module's estimate (see :meth:`MetaExtractor.set_latent_source`).
+- ``None``: nothing (``dr``: context-blind domain randomization; features are ``ObsEncoder(o)``);
+- ``"context"``: ``z = EnvEncoder(true context)`` (``oracle``, the privileged upper bound, and
+  phase 1 of ``adapt``, whose ``z`` is replaced at deployment by the adaptation module's
+  estimate: see :meth:`MetaExtractor.set_latent_source`);
+- ``"history"``: ``z = HistoryEncoder(last H transitions)``, trained end to end (``history``).
 
 It is handed to SB3 through ``policy_kwargs={"features_extractor_class": MetaExtractor,
 "features_extractor_kwargs": {...}}``; no SB3 algorithm is subclassed.
@@ -23,13 +23,8 @@ from torch import nn
 
 from mtml_rl.policies.history import HistoryEncoder, mlp
 
-METHOD_INPUTS: dict[str, str | None] = {
-    "dr": None,
-    "oracle": "context",
-    "history": "history",
-    "adapt": "context",
-}
-"""Which observation key feeds ``z`` for each method."""
+LATENT_INPUTS: tuple[str | None, ...] = (None, "context", "history")
+"""What can feed ``z``: nothing, the ``context`` entry or the ``history`` entry."""
 
 LatentSource = Callable[[dict[str, th.Tensor]], th.Tensor]
 
@@ -48,11 +43,12 @@ def _box(space: spaces.Space, key: str) -> spaces.Box:
 
 
 class MetaExtractor(BaseFeaturesExtractor):
-    """``features = [ObsEncoder(obs), z]`` with ``z`` from the method's input.
+    """``features = [ObsEncoder(obs), z]`` with ``z`` from the observation entry ``latent_input``.
 
-    :param observation_space: a Box (``dr``) or a Dict with ``obs`` and, depending on the
-        method, ``context`` and/or ``history``
-    :param method: ``dr``, ``oracle``, ``history`` or ``adapt``
+    :param observation_space: a Box (no latent) or a Dict with ``obs`` and, depending on
+        the method, ``context`` and/or ``history``
+    :param latent_input: the entry that feeds ``z``: ``"context"``, ``"history"`` or ``None``
+        (no ``z``)
     :param obs_layers: hidden sizes of the observation encoder
     :param latent_dim: size of ``z``
     :param context_layers: hidden sizes of the context encoder
@@ -64,7 +60,7 @@ class MetaExtractor(BaseFeaturesExtractor):
     def __init__(
         self,
         observation_space: spaces.Space,
-        method: str = "dr",
+        latent_input: str | None = None,
         obs_layers: Sequence[int] = (64,),
         latent_dim: int = 8,
         context_layers: Sequence[int] = (64,),
@@ -73,23 +69,23 @@ class MetaExtractor(BaseFeaturesExtractor):
         history_hidden: int = 64,
     ) -> None:
         super().__init__(observation_space, features_dim=1)
-        if method not in METHOD_INPUTS:
-            raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHOD_INPUTS)}")
-        self.method = method
+        if latent_input not in LATENT_INPUTS:
+            raise ValueError(f"latent_input must be 'context', 'history' or None, got {latent_input!r}")
+        self.latent_input = latent_input
         self.is_dict = isinstance(observation_space, spaces.Dict)
         obs_dim = int(_box(observation_space, "obs").shape[0])
         self.obs_encoder = mlp([obs_dim, *obs_layers], nn.Tanh)
-        self.latent_dim = latent_dim if METHOD_INPUTS[method] else 0
+        self.latent_dim = latent_dim if latent_input else 0
         self.env_encoder: nn.Module | None = None
         self.history_encoder: HistoryEncoder | None = None
-        if METHOD_INPUTS[method] == "context":
+        if latent_input == "context":
             ctx_dim = int(_box(observation_space, "context").shape[0])
             self.env_encoder = nn.Sequential(
                 mlp([ctx_dim, *context_layers], nn.ReLU),
                 nn.Linear(context_layers[-1] if context_layers else ctx_dim, latent_dim),
                 nn.Tanh(),
             )
-        elif METHOD_INPUTS[method] == "history":
+        elif latent_input == "history":
             size = int(_box(observation_space, "history").shape[0])
             if history_len < 1 or size % history_len:
                 raise ValueError(f"history_len={history_len} does not divide the history size {size}")
@@ -114,7 +110,7 @@ class MetaExtractor(BaseFeaturesExtractor):
         self._latent_source = source
 
     def latent(self, observations: dict[str, th.Tensor] | th.Tensor) -> th.Tensor | None:
-        """The task latent ``z`` for a batch (``None`` for ``dr``)."""
+        """The task latent ``z`` for a batch (``None`` without a latent input)."""
         if self._latent_source is not None:
             assert isinstance(observations, dict)
             return self._latent_source(observations)

@@ -34,29 +34,6 @@ ALGOS: dict[str, AlgoInfo] = {
 }
 
 
-def recurrent_ppo() -> AlgoInfo:
-    """sb3-contrib's ``RecurrentPPO`` (the ``rl2`` baseline's algorithm); a clear error if missing."""
-    try:
-        from sb3_contrib import RecurrentPPO
-    except ImportError:
-        raise ConfigError(
-            "method rl2 needs sb3-contrib (RecurrentPPO); install it with `pip install mtml-rl[contrib]`"
-        ) from None
-    return AlgoInfo("recurrentppo", RecurrentPPO, discrete=True, continuous=True)
-
-
-def method_algo(method: str, name: str, action_space: spaces.Space | None = None) -> AlgoInfo:
-    """The algorithm a run of ``method`` trains with: :func:`get_algo`, except that ``rl2``
-    runs ``ppo`` as sb3-contrib's ``RecurrentPPO`` and accepts no other algorithm."""
-    if method != "rl2":
-        return get_algo(name, action_space)
-    if name != "ppo":
-        raise ConfigError(
-            f"method rl2 trains with recurrent PPO (sb3-contrib RecurrentPPO), not {name!r}; pass --algo ppo"
-        )
-    return recurrent_ppo()
-
-
 def get_algo(name: str, action_space: spaces.Space | None = None) -> AlgoInfo:
     """Look up an algorithm; with ``action_space``, check that it fits."""
     if name not in ALGOS:

@@ -9,16 +9,13 @@ import gymnasium as gym
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
-from mtml_rl.baselines.rl2 import RL2VecEnv
 from mtml_rl.envs.factory import make_task_vector_env
 from mtml_rl.envs.sb3 import SB3VecEnv
 from mtml_rl.envs.vector import MultiTaskVectorEnv
-from mtml_rl.errors import ConfigError
 from mtml_rl.specs.spec import TaskSpec
-from mtml_rl.training.algorithms import AlgoInfo, method_algo
+from mtml_rl.training.algorithms import AlgoInfo
 from mtml_rl.training.config import TrainConfig
 from mtml_rl.training.hyperparams import Hyperparams, resolve_hyperparams
-from mtml_rl.training.methods import RECURRENT_METHODS, extractor_kwargs, method_env, policy_name
 from mtml_rl.training.monitor import TaskEpisodeMonitor
 
 
@@ -28,8 +25,8 @@ class EnvStack:
 
     :param venv: the batched multi-task vector env (task scheduler, slots)
     :param monitor: records finished episodes with their tasks
-    :param env: what the algorithm steps (the monitor, or VecNormalize over it; for ``rl2``
-        the :class:`~mtml_rl.baselines.rl2.RL2VecEnv` over the monitor, then VecNormalize)
+    :param env: what the algorithm steps: the method's wrapper over the monitor (for ``rl2``
+        :class:`~mtml_rl.envs.rl2.RL2VecEnv`; most methods add none), then VecNormalize
     :param normalizer: the VecNormalize layer, if any
     """
 
@@ -39,24 +36,13 @@ class EnvStack:
     normalizer: VecNormalize | None
 
 
-CONTEXT_METHODS = ("oracle", "adapt")
-"""Methods that read the true context in training (refused where the spec forbids it)."""
-
-
-def check_context_access(config: TrainConfig, spec: TaskSpec) -> None:
-    """Refuse ``oracle``/``adapt`` on a spec that declares ``privileged_context: false``."""
-    if config.method in CONTEXT_METHODS and not spec.privileged_context:
-        raise ConfigError(
-            f"method {config.method} trains on the true context, but {spec.id} ({spec.source}) declares "
-            "privileged_context: false; use a method that infers the task instead: dr, history or rl2"
-        )
-
-
 def resolve_algo(config: TrainConfig, spec: TaskSpec) -> tuple[AlgoInfo, Hyperparams]:
-    """The algorithm (checked against the family's action space) and its hyperparameters."""
-    check_context_access(config, spec)
+    """The method's algorithm (checked against the family's action space) and its
+    hyperparameters; the method first refuses a spec it cannot train on."""
+    method = config.resolved_method()
+    method.check(config, spec)
     action_space = spec.family_cls().action_space()
-    algo = method_algo(config.method, config.algo, action_space)
+    algo = method.algorithm(config, action_space)
     action_dim = int(action_space.shape[0]) if isinstance(action_space, gym.spaces.Box) else None
     return algo, resolve_hyperparams(algo, spec.family, dict(config.hyperparams), action_dim)
 
@@ -73,7 +59,8 @@ def normalize_kwargs(setting: Any, gamma: float) -> dict[str, Any] | None:
 
 def build_env(config: TrainConfig, spec: TaskSpec, hp: Hyperparams, n_envs: int) -> EnvStack:
     """The training env: train split, the method's context mode and history, seeded."""
-    layout = method_env(config)
+    method = config.resolved_method()
+    layout = method.layout(config)
     venv = make_task_vector_env(
         spec,
         num_envs=n_envs,
@@ -85,7 +72,7 @@ def build_env(config: TrainConfig, spec: TaskSpec, hp: Hyperparams, n_envs: int)
     sb3_env = SB3VecEnv(venv)
     sb3_env.seed(config.seed)
     monitor = TaskEpisodeMonitor(sb3_env)
-    top: VecEnv = RL2VecEnv(monitor) if config.method == "rl2" else monitor
+    top = method.wrap_env(monitor, config)
     kwargs = normalize_kwargs(hp.normalize, float(hp.algo_kwargs.get("gamma", 0.99)))
     if kwargs is None:
         return EnvStack(venv, monitor, top, None)
@@ -97,16 +84,17 @@ def build_env(config: TrainConfig, spec: TaskSpec, hp: Hyperparams, n_envs: int)
 
 
 def build_model(config: TrainConfig, algo: AlgoInfo, hp: Hyperparams, stack: EnvStack) -> BaseAlgorithm:
-    """A fresh SB3 model with the meta-policy's features extractor."""
+    """A fresh SB3 model with the policy the method asks for."""
     kwargs = dict(hp.algo_kwargs)
-    policy_kwargs = extractor_kwargs(config, dict(kwargs.pop("policy_kwargs", {})))
-    is_dict = isinstance(stack.venv.single_observation_space, gym.spaces.Dict)
+    policy = config.resolved_method().policy(
+        config, stack.venv.single_observation_space, dict(kwargs.pop("policy_kwargs", {}))
+    )
     return algo.cls(
-        policy_name(is_dict, recurrent=config.method in RECURRENT_METHODS),
+        policy.name,
         stack.env,
         seed=config.seed,
         device=config.device,
         verbose=0,
-        policy_kwargs=policy_kwargs,
+        policy_kwargs=policy.kwargs,
         **kwargs,
     )

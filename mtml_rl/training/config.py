@@ -9,23 +9,10 @@ from typing import Any
 
 import yaml
 
-from mtml_rl.errors import ConfigError, suggest
+from mtml_rl.errors import ConfigError, UnknownNameError, suggest
 from mtml_rl.policies.history import HISTORY_ARCHS
-
-META_METHODS = ("dr", "oracle", "history", "adapt")
-"""Methods trained as the meta-policy (:class:`~mtml_rl.policies.extractor.MetaExtractor`)."""
-BASELINE_METHODS = ("rl2", "finetune")
-"""Baselines with their own policy or deployment (:mod:`mtml_rl.baselines`)."""
-METHODS = META_METHODS + BASELINE_METHODS
-
-DEFAULT_TRIAL_EPISODES = {"rl2": 2}
-"""Episodes per trial when the config leaves ``trial_episodes`` unset (1 for other methods)."""
-
-
-def default_trial_episodes(method: str) -> int:
-    """The trial length a method uses unless told: 2 for ``rl2`` (so that it can learn to
-    exploit what it saw in an earlier episode), 1 for every other method."""
-    return DEFAULT_TRIAL_EPISODES.get(method, 1)
+from mtml_rl.training import registry
+from mtml_rl.training.method import Method
 
 
 def _help(text: str, **kwargs: Any) -> Any:
@@ -38,8 +25,9 @@ class TrainConfig:
 
     env: str = _help("registered id (mtml/CartPole-v0) or path to a spec .yaml", default="mtml/CartPole-v0")
     method: str = _help(
-        "what feeds the task latent z: dr, oracle, history or adapt; or a baseline: rl2 "
-        "(recurrent PPO over trials), finetune (dr fine-tuned on each test task)",
+        "a registered method: dr, oracle, history or adapt (what feeds the task latent z), "
+        "rl2 (recurrent PPO over trials), finetune (dr fine-tuned on each test task), one "
+        "registered by a package, or 'pkg.module:object'",
         default="oracle",
     )
     algo: str = _help(
@@ -66,7 +54,7 @@ class TrainConfig:
     adapt_epochs: int = _help("adapt phase 2: passes over the aggregated data per round", default=4)
     trial_episodes: int | None = _help(
         "episodes per trial: the task and history (rl2: its memory) carry over this many episodes "
-        "(unset: 2 for rl2, 1 for every other method)",
+        "(unset: the method's default, 2 for rl2, 1 for the others)",
         default=None,
     )
     finetune_timesteps: int = _help(
@@ -87,17 +75,27 @@ class TrainConfig:
     device: str = _help("torch device", default="cpu")
 
     def __post_init__(self) -> None:
-        if self.trial_episodes is None and isinstance(self.method, str):
-            self.trial_episodes = default_trial_episodes(self.method)
+        method = self.resolved_method()
+        if self.trial_episodes is None:
+            self.trial_episodes = method.default_trial_episodes
         self.validate()
+
+    def resolved_method(self) -> Method:
+        """The :class:`Method` object ``method`` names (a :class:`ConfigError` if none)."""
+        if not isinstance(self.method, str):
+            raise ConfigError(f"method must be a name, got {type(self.method).__name__} {self.method!r}")
+        try:
+            return registry.get_method(self.method)
+        except UnknownNameError as exc:
+            known = exc.known
+            raise ConfigError(
+                f"unknown method {self.method!r}{suggest(self.method, known)}; choose one of "
+                f"{', '.join(known)}, or register yours (docs/methods.md)"
+            ) from None
 
     def validate(self) -> None:
         """Check every field; raises :class:`ConfigError` naming the field and the fix."""
-        if self.method not in METHODS:
-            raise ConfigError(
-                f"unknown method {self.method!r}{suggest(self.method, METHODS)}; "
-                f"choose one of {', '.join(METHODS)}"
-            )
+        self.resolved_method()
         positive = {
             "latent_dim": self.latent_dim,
             "history_len": self.history_len,

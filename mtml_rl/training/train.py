@@ -1,4 +1,6 @@
-"""``train(config) -> Run`` and ``resume(run_dir) -> Run``."""
+"""The training loop: ``train(config) -> Run`` and ``resume(run_dir) -> Run``, with checkpoints,
+periodic evaluation and the best model; the run's method says what differs (see
+:mod:`mtml_rl.training.method`)."""
 
 from __future__ import annotations
 
@@ -7,8 +9,7 @@ import pickle
 import shutil
 import sys
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,136 +22,17 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import VecNormalize
 
-from mtml_rl.adaptation.module import MODULE_FILE
-from mtml_rl.adaptation.phase2 import Phase2Config, split_latent_error, train_adaptation
-from mtml_rl.baselines.rl2 import evaluate_rl2
 from mtml_rl.envs.sb3 import SB3VecEnv
 from mtml_rl.errors import CheckpointError, ConfigError
-from mtml_rl.evaluation.rollout import EpisodeRecord, rollout_tasks
 from mtml_rl.io import atomic_dir, atomic_write_json
 from mtml_rl.specs.spec import TaskSpec, resolve_spec
 from mtml_rl.specs.splits import build_splits
-from mtml_rl.tasks.task import Task
 from mtml_rl.training import rundir
-from mtml_rl.training.algorithms import method_algo
 from mtml_rl.training.builders import EnvStack, build_env, build_model, resolve_algo
 from mtml_rl.training.callbacks import PeriodicCallback, RichProgress, TaskReturnLogger
 from mtml_rl.training.config import TrainConfig
-from mtml_rl.training.methods import method_env
 from mtml_rl.training.monitor import make_logger
-
-EVAL_SEED = 12_345
-"""Reset seed of periodic evaluations (fixed, so curves of different runs compare)."""
-
-
-@dataclass
-class Run:
-    """A trained (or training) run: its folder, config, spec, model and normalizer.
-
-    :param path: the run directory
-    :param config: the resolved training config
-    :param spec: the task-distribution spec
-    :param model: the SB3 model
-    :param normalizer: observation normalization statistics (``None`` if unused)
-    """
-
-    path: Path
-    config: TrainConfig
-    spec: TaskSpec
-    model: BaseAlgorithm
-    normalizer: VecNormalize | None
-
-    def act(self, obs: Any, deterministic: bool = True) -> np.ndarray:
-        """Actions for a batch of observations (normalized as in training)."""
-        if self.config.method == "rl2":
-            raise ConfigError(
-                "an rl2 policy is recurrent and reads the previous transition: act through "
-                "mtml_rl.baselines.rl2.RL2Agent (or mtml_rl.agents.loading.load_agent)"
-            )
-        if self.normalizer is not None:
-            obs = self.normalizer.normalize_obs(obs)
-        actions, _ = self.model.predict(obs, deterministic=deterministic)
-        return np.asarray(actions)
-
-    def evaluate(
-        self,
-        split: str = "train",
-        episodes: int = 1,
-        seed: int = EVAL_SEED,
-        tasks: Sequence[Task] | None = None,
-        deterministic: bool = True,
-    ) -> list[EpisodeRecord]:
-        """Roll the policy out on a split's tasks (or given tasks), in its training layout.
-
-        An ``rl2`` policy plays whole trials (see :func:`mtml_rl.baselines.rl2.evaluate_rl2`).
-        """
-        chosen = list(tasks) if tasks is not None else list(build_splits(self.spec)[split].tasks)
-        if self.config.method == "rl2":
-            return evaluate_rl2(self, chosen, episodes=episodes, seed=seed, deterministic=deterministic)
-        layout = method_env(self.config)
-        return rollout_tasks(
-            lambda o: self.act(o, deterministic),
-            self.spec,
-            chosen,
-            episodes=episodes,
-            seed=seed,
-            context=layout.context,
-            history_len=layout.history_len,
-        )
-
-    @classmethod
-    def load(cls, path: str | Path, which: str = "final") -> Run:
-        """Load a run's model: ``final``, ``best`` or ``latest`` (checkpoint)."""
-        path = Path(path)
-        if not rundir.is_run_dir(path):
-            raise CheckpointError(
-                f"{path} is not a run directory (no config.yaml); pass a folder made by train"
-            )
-        config = TrainConfig.from_yaml(path / "config.yaml")
-        spec = _checked_spec(path, config)
-        folder = {"final": path / "final", "best": path / "best"}.get(which)
-        if which == "latest":
-            folder = rundir.latest_checkpoint(path).path
-        if folder is None:
-            raise ConfigError(f"which must be final, best or latest, got {which!r}")
-        model, normalizer = _load_model(config, folder)
-        return cls(path, config, spec, model, normalizer)
-
-
-def _checked_spec(path: Path, config: TrainConfig) -> TaskSpec:
-    spec = resolve_spec(config.env)
-    recorded = rundir.recorded_spec_hash(path)
-    if spec.content_hash() != recorded:
-        raise CheckpointError(
-            f"{path}: the spec {config.env} changed since this run was trained (hash {recorded} then, "
-            f"{spec.content_hash()} now); restore the spec or train a new run"
-        )
-    return spec
-
-
-def _load_model(config: TrainConfig, folder: Path) -> tuple[BaseAlgorithm, VecNormalize | None]:
-    model_file = folder / rundir.MODEL_FILE
-    if not model_file.is_file():
-        raise CheckpointError(
-            f"{folder} has no {rundir.MODEL_FILE}; the run did not save it (was it finished?)"
-        )
-    algo = method_algo(config.method, config.algo)
-    try:
-        model = algo.cls.load(model_file, device=config.device)
-    except Exception as exc:  # a damaged zip raises many kinds of error
-        raise CheckpointError(
-            f"{model_file} is corrupt ({type(exc).__name__}: {exc}); use an older checkpoint or retrain"
-        ) from None
-    normalizer = None
-    norm_file = folder / rundir.NORMALIZER_FILE
-    if norm_file.is_file():
-        try:
-            with open(norm_file, "rb") as handle:
-                normalizer = pickle.load(handle)
-        except Exception as exc:
-            raise CheckpointError(f"{norm_file} is corrupt ({exc})") from None
-        normalizer.training = False
-    return model, normalizer
+from mtml_rl.training.run import Run, checked_spec
 
 
 # --------------------------------------------------------------------------------------------
@@ -159,7 +41,8 @@ def _load_model(config: TrainConfig, folder: Path) -> tuple[BaseAlgorithm, VecNo
 def default_run_dir(config: TrainConfig, spec: TaskSpec) -> Path:
     """``runs/<env>-<method>-<algo>-s<seed>-<time>``."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path("runs") / f"{spec.name}-{config.method}-{config.algo}-s{config.seed}-{stamp}"
+    method = config.resolved_method().name
+    return Path("runs") / f"{spec.name}-{method}-{config.algo}-s{config.seed}-{stamp}"
 
 
 def _prepare_dir(path: Path, force: bool) -> None:
@@ -221,7 +104,7 @@ def resume(
     if not rundir.is_run_dir(path):
         raise CheckpointError(f"{path} is not a run directory (no config.yaml); nothing to resume")
     config = TrainConfig.from_yaml(path / "config.yaml")
-    spec = _checked_spec(path, config)
+    spec = checked_spec(path, config)
     checkpoint = rundir.latest_checkpoint(path)
     _algo, hp = resolve_algo(config, spec)
     if timesteps is not None:
@@ -238,7 +121,7 @@ def resume(
 
 
 def _restore(folder: Path, config: TrainConfig, stack: EnvStack) -> BaseAlgorithm:
-    algo = method_algo(config.method, config.algo)
+    algo = config.resolved_method().algorithm(config)
     try:
         model = algo.cls.load(folder / rundir.MODEL_FILE, env=stack.env, device=config.device)
         with open(folder / rundir.SCHEDULER_FILE, "rb") as handle:
@@ -313,9 +196,9 @@ def _learn(
     _flush_logs(model)
     _save(path / "final", run, stack)
     try:
-        if config.method == "adapt":
-            rundir.write_status(path, "phase2", int(model.num_timesteps))
-            run_phase2(run, stack.venv.num_envs)
+        if run.method.post_training:
+            rundir.write_status(path, run.method.post_training, int(model.num_timesteps))
+            run.method.post_train(run, stack.venv.num_envs)
     finally:
         _close_logs(model)
     rundir.write_status(path, "finished", int(model.num_timesteps))
@@ -336,59 +219,13 @@ def _flush_logs(model: BaseAlgorithm) -> None:
         model.logger.dump(model.num_timesteps)
 
 
-def run_phase2(run: Run, n_envs: int) -> None:
-    """Train and save the adaptation module of an ``adapt`` run (phase 2), logging latent errors."""
-    config = run.config
-    cfg = Phase2Config(
-        timesteps=config.adapt_timesteps,
-        n_envs=n_envs,
-        iterations=config.adapt_iterations,
-        epochs=config.adapt_epochs,
-        arch=config.history_arch,
-        history_len=config.history_len,
-        trial_episodes=config.trial_episodes or 1,
-        seed=config.seed,
-    )
-    logger = run.model.logger
-    offset = int(run.model.num_timesteps)
-
-    def log(step: int, metrics: dict[str, float]) -> None:
-        for key, value in metrics.items():
-            logger.record(key, value)
-        logger.record("time/total_timesteps", offset + step)
-        logger.dump(offset + step)
-
-    module = train_adaptation(run.model, run.normalizer, run.spec, cfg, log)
-    errors: dict[str, dict[str, float]] = {}
-    limit = config.eval_tasks or None
-    for name, split in build_splits(run.spec).items():
-        measured = split_latent_error(
-            run.model,
-            run.normalizer,
-            module,
-            run.spec,
-            list(split.tasks[:limit]),
-            config.history_len,
-            EVAL_SEED,
-        )
-        errors[name] = {"latent_error": measured.module, "mean_latent_error": measured.mean_latent}
-        logger.record(f"adapt/{name}/latent_error", measured.module)
-        logger.record(f"adapt/{name}/mean_latent_error", measured.mean_latent)
-    logger.record("time/total_timesteps", offset + config.adapt_timesteps)
-    logger.dump(offset + config.adapt_timesteps)
-    module.save(run.path / "final" / MODULE_FILE)
-    atomic_write_json(
-        run.path / "final" / "adaptation.json", {"phase2": cfg.__dict__, "latent_errors": errors}
-    )
-
-
 def _save(target: Path, run: Run, stack: EnvStack, *, replay: bool = False) -> None:
     rundir.save_checkpoint(target, run.model, stack.normalizer, stack.venv.slots.rng_state(), replay=replay)
 
 
 def _callbacks(run: Run, stack: EnvStack, total: int, progress: bool | None) -> list[BaseCallback]:
     config = run.config
-    label = f"{run.spec.name} {config.method}/{config.algo} s{config.seed}"
+    label = f"{run.spec.name} {run.method.name}/{config.algo} s{config.seed}"
 
     def checkpoint(steps: int) -> None:
         _save(run.path / "checkpoints" / f"step_{steps}", run, stack, replay=True)

@@ -16,12 +16,11 @@ from typing import Any
 import numpy as np
 
 from mtml_rl.agents.policy import AdaptAgent, PolicyAgent
-from mtml_rl.evaluation.rollout import rollout_agent
+from mtml_rl.methods import method_names
+from mtml_rl.rollouts import rollout_agent
 from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.specs.splits import build_splits
-from mtml_rl.training import TrainConfig
-from mtml_rl.training.config import METHODS
-from mtml_rl.training.train import Run
+from mtml_rl.training import Run, TrainConfig
 
 CARTPOLE = "mtml/CartPole-v0"
 TRANSFER_SEED = 0
@@ -55,7 +54,7 @@ TinyRun = Callable[[str], Run]
 
 HAS_LOADING = importlib.util.find_spec("mtml_rl.agents.loading") is not None
 """Whether ``load_agent`` (and with it the rl2 and finetune agents) exists yet."""
-DEPLOYED_METHODS = tuple(m for m in METHODS if m != "oracle")
+DEPLOYED_METHODS = tuple(m for m in method_names() if m != "oracle")
 """Every method whose deployed agent must not read the true context."""
 
 

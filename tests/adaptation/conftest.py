@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from adaptation_helpers import TinyRun, tiny_config
 
-from mtml_rl.training.train import Run, train
+from mtml_rl.training import Run, train
 
 
 @pytest.fixture(scope="module")

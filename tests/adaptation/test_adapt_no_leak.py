@@ -25,7 +25,7 @@ from mtml_rl.adaptation.module import AdaptationModule, acting_with
 from mtml_rl.agents.policy import AdaptAgent
 from mtml_rl.envs.vector import MultiTaskVectorEnv
 from mtml_rl.specs.splits import build_splits
-from mtml_rl.training.train import Run
+from mtml_rl.training import Run
 
 FILLS = ("truth", "zeros", "nan")
 STEPS = 40

@@ -20,7 +20,7 @@ from mtml_rl.adaptation.module import MODULE_FILE, AdaptationModule
 from mtml_rl.adaptation.phase2 import split_latent_error
 from mtml_rl.agents.policy import AdaptAgent, PolicyAgent
 from mtml_rl.specs.splits import build_splits
-from mtml_rl.training.train import Run, train
+from mtml_rl.training import Run, train
 
 pytestmark = pytest.mark.slow
 

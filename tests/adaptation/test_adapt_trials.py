@@ -14,7 +14,7 @@ import numpy as np
 from adaptation_helpers import TinyRun, deployed_agent, tiny_config
 
 from mtml_rl.agents.policy import AdaptAgent
-from mtml_rl.evaluation.rollout import rollout_agent
+from mtml_rl.rollouts import rollout_agent
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.training.train import train
 

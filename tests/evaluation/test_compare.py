@@ -8,9 +8,13 @@ import pytest
 from evaluation_helpers import small_eval
 
 from mtml_rl.cli.main import main
-from mtml_rl.evaluation.analysis import FLOORED_NOTE, ORACLE_LABEL, analyze, is_derived_note
+from mtml_rl.evaluation.analysis import FLOORED_NOTE, analyze, is_derived_note
 from mtml_rl.evaluation.evaluate import compare, evaluate
 from mtml_rl.evaluation.results import load_results
+from mtml_rl.methods.oracle import ORACLE
+
+ORACLE_LABEL = ORACLE.report_label
+"""The oracle's name in results."""
 
 SPLIT = ("test-interpolation",)
 

@@ -13,7 +13,7 @@ from mtml_rl.agents.loading import load_agent
 from mtml_rl.evaluation.collect import play
 from mtml_rl.evaluation.evaluate import evaluate
 from mtml_rl.specs.splits import build_splits
-from mtml_rl.training.train import Run
+from mtml_rl.training import Run
 
 
 def test_the_same_seed_gives_the_same_results(runs: dict[str, Path], tmp_path: Path) -> None:

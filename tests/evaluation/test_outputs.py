@@ -12,8 +12,11 @@ import pytest
 from conftest import Evaluated
 from evaluation_helpers import PNG_SIGNATURE, SPLITS
 
-from mtml_rl.evaluation.analysis import ORACLE_LABEL
 from mtml_rl.evaluation.results import CSV_COLUMNS, SCHEMA_FILE, SCHEMA_VERSION, load_results
+from mtml_rl.methods.oracle import ORACLE
+
+ORACLE_LABEL = ORACLE.report_label
+"""The oracle's name in results."""
 
 
 def test_every_output_is_written(evaluated: Evaluated) -> None:

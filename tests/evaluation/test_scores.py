@@ -8,8 +8,12 @@ from rliable import library as rly
 from rliable import metrics
 
 from mtml_rl.evaluation import scores
-from mtml_rl.evaluation.analysis import ORACLE_LABEL, analyze
+from mtml_rl.evaluation.analysis import analyze
 from mtml_rl.evaluation.results import EpisodeRow, Protocol, Results, RunRecord, TaskRecord
+from mtml_rl.methods.oracle import ORACLE
+
+ORACLE_LABEL = ORACLE.report_label
+"""The oracle's name in results."""
 
 
 def test_normalize_maps_random_to_zero_and_reference_to_one() -> None:

@@ -9,7 +9,7 @@ from evaluation_helpers import small_eval
 
 from mtml_rl.evaluation.evaluate import evaluate
 from mtml_rl.specs.splits import build_splits
-from mtml_rl.training.train import Run
+from mtml_rl.training import Run
 
 
 def test_videos_are_written_with_the_task_in_their_name(runs: dict[str, Path], tmp_path: Path) -> None:

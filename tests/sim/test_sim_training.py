@@ -22,17 +22,16 @@ import torch as th
 from stable_baselines3.common.policies import ActorCriticPolicy
 
 from mtml_rl.adaptation.module import acting_with
+from mtml_rl.agents.finetune import FinetuneAgent
 from mtml_rl.agents.loading import load_agent
 from mtml_rl.agents.policy import AdaptAgent
-from mtml_rl.baselines.finetune import FinetuneAgent
 from mtml_rl.cli.main import main as cli_main
 from mtml_rl.envs import SimVectorEnv, make_task_vector_env
 from mtml_rl.errors import ConfigError
-from mtml_rl.evaluation.rollout import rollout_agent
 from mtml_rl.evaluation.video import check_rendering, play_frames, write_mp4
+from mtml_rl.rollouts import rollout_agent
 from mtml_rl.specs.splits import build_splits
-from mtml_rl.training import TrainConfig, resume, train
-from mtml_rl.training.train import Run
+from mtml_rl.training import Run, TrainConfig, resume, train
 
 CHEETAH = "mtml/HalfCheetahVel-v0"
 HOPPER = "mtml/HopperParams-v0"

@@ -16,14 +16,13 @@ from typing import Any
 import numpy as np
 import pytest
 
+from mtml_rl.agents.finetune import FinetuneAgent
 from mtml_rl.agents.loading import load_agent
 from mtml_rl.agents.policy import AdaptAgent
-from mtml_rl.baselines.finetune import FinetuneAgent
 from mtml_rl.cli.main import main as cli_main
-from mtml_rl.evaluation.rollout import rollout_agent
+from mtml_rl.rollouts import rollout_agent
 from mtml_rl.specs.splits import build_splits
-from mtml_rl.training import TrainConfig, train
-from mtml_rl.training.train import Run
+from mtml_rl.training import Run, TrainConfig, train
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "specs"
 SPECS = {

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from training_helpers import CARTPOLE, PENDULUM
 
-from mtml_rl.evaluation.rollout import rollout_tasks
+from mtml_rl.rollouts import rollout_tasks
 from mtml_rl.specs.spec import resolve_spec
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import TrainConfig, train

@@ -18,6 +18,8 @@ METHODS = ("dr", "oracle", "history", "adapt")
 """The meta-policy's methods (baselines such as rl2 are tested with their own code)."""
 FITTING_ALGOS = {CARTPOLE: ("ppo", "a2c"), PENDULUM: ("ppo", "a2c", "sac", "td3")}
 CASES = [(env, algo, method) for env, algos in FITTING_ALGOS.items() for algo in algos for method in METHODS]
+LATENT_INPUTS = {"dr": None, "oracle": "context", "history": "history", "adapt": "context"}
+"""What feeds each method's task latent."""
 EXPECTED_KEYS = {
     "dr": None,
     "oracle": {"obs", "context"},
@@ -42,7 +44,7 @@ def test_method_trains_with_algo(config: ConfigFactory, env: str, algo: str, met
     run = train(config(env=env, algo=algo, method=method, timesteps=timesteps, n_envs=4), progress=False)
     assert run.model.num_timesteps >= timesteps
     extractors = [m for m in run.model.policy.modules() if isinstance(m, MetaExtractor)]
-    assert extractors and all(e.method == method for e in extractors)
+    assert extractors and all(e.latent_input == LATENT_INPUTS[method] for e in extractors)
     space = run.model.observation_space
     expected = EXPECTED_KEYS[method]
     if expected is None:

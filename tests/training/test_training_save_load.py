@@ -11,12 +11,11 @@ from training_helpers import CARTPOLE, PENDULUM, ConfigFactory, assert_same_para
 
 from mtml_rl.envs.vector import MultiTaskVectorEnv
 from mtml_rl.training import Run, train
-from mtml_rl.training.methods import method_env
 
 
 def fixed_observations(run: Run, steps: int = 20) -> list[Any]:
     """Observations of a seeded rollout with seeded random actions, in the run's layout."""
-    layout = method_env(run.config)
+    layout = run.method.layout(run.config)
     venv = MultiTaskVectorEnv(
         run.spec,
         num_envs=4,

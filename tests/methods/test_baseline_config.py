@@ -10,11 +10,12 @@ from baseline_helpers import PENDULUM, tiny_config
 
 from mtml_rl.cli.main import main
 from mtml_rl.errors import ConfigError
-from mtml_rl.training import METHODS, TrainConfig, train
+from mtml_rl.methods import method_names
+from mtml_rl.training import TrainConfig, train
 
 
 def test_baselines_are_methods() -> None:
-    assert {"rl2", "finetune"} <= set(METHODS)
+    assert {"rl2", "finetune"} <= set(method_names())
 
 
 @pytest.mark.parametrize(("method", "trial_episodes"), [("rl2", 2), ("dr", 1), ("adapt", 1), ("finetune", 1)])

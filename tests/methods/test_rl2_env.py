@@ -16,7 +16,7 @@ import pytest
 from baseline_helpers import CARTPOLE, PENDULUM
 from gymnasium import spaces
 
-from mtml_rl.baselines.rl2 import RL2Inputs, RL2VecEnv, rl2_observation_space
+from mtml_rl.envs.rl2 import RL2Inputs, RL2VecEnv, rl2_observation_space
 from mtml_rl.envs.sb3 import SB3VecEnv
 from mtml_rl.envs.vector import MultiTaskVectorEnv
 from mtml_rl.errors import ConfigError

@@ -9,11 +9,11 @@ import pytest
 from baseline_helpers import tiny_config
 
 from mtml_rl.agents import Agent
+from mtml_rl.agents.finetune import FinetuneAgent
 from mtml_rl.agents.loading import load_agent
 from mtml_rl.agents.policy import AdaptAgent, PolicyAgent
-from mtml_rl.baselines.finetune import FinetuneAgent
-from mtml_rl.baselines.rl2 import RL2Agent
-from mtml_rl.evaluation.rollout import rollout_agent
+from mtml_rl.agents.rl2 import RL2Agent
+from mtml_rl.rollouts import rollout_agent
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import Run, train
 

@@ -1,7 +1,7 @@
-"""RL² (Duan et al. 2016; Wang et al. 2016): a recurrent policy over trials of one task.
+"""RL² inputs and the training-side wrapper (Duan et al. 2016; Wang et al. 2016).
 
-A trial is ``K`` consecutive episodes of one task. The policy is sb3-contrib's
-``RecurrentPPO`` (``MlpLstmPolicy``); its input at every step is
+A trial is ``K`` consecutive episodes of one task. The ``rl2`` method's policy is
+sb3-contrib's ``RecurrentPPO`` (``MlpLstmPolicy``); its input at every step is
 
 ``[o_t, a_{t-1}, r_{t-1}, d_{t-1}]``
 
@@ -14,34 +14,25 @@ policy can use what it learned about the task in earlier episodes.
 
 Two pieces implement it, sharing :class:`RL2Inputs`:
 
-- :class:`RL2VecEnv`, the training-side SB3 wrapper that merges each trial's episodes into
-  one SB3 episode (only the trial's last episode end is reported as done, so that
+- :class:`RL2VecEnv` (here), the training-side SB3 wrapper that merges each trial's episodes
+  into one SB3 episode (only the trial's last episode end is reported as done, so that
   ``RecurrentPPO`` resets its LSTM state only at trial starts);
-- :class:`RL2Agent`, the :class:`~mtml_rl.agents.base.Agent` that deploys the policy,
-  building the same input from :meth:`RL2Agent.observe` calls.
+- :class:`~mtml_rl.agents.rl2.RL2Agent`, the agent that deploys the policy, building the
+  same input from its ``observe`` calls.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from gymnasium import spaces
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepReturn
 
-from mtml_rl.agents.base import ObsRequirements
 from mtml_rl.envs.observation import action_encoding_dim
 from mtml_rl.errors import ConfigError
-from mtml_rl.evaluation.rollout import EpisodeRecord, rollout_agent
-from mtml_rl.tasks.task import Task
-
-if TYPE_CHECKING:  # training builds on this module, so it is imported for types only
-    from mtml_rl.training.train import Run
-
-LstmState = tuple[np.ndarray, np.ndarray]
-"""The LSTM's ``(hidden, cell)`` states, each ``(n_layers, num_envs, hidden_size)``."""
 
 
 def rl2_observation_space(observation_space: spaces.Space, action_space: spaces.Space) -> spaces.Box:
@@ -177,109 +168,3 @@ class RL2VecEnv(VecEnvWrapper):
                 infos[i]["episode_truncated"] = infos[i].pop("TimeLimit.truncated", False)
         self.inputs.reset(trial_ends)
         return self.inputs.augment(obs), rewards, trial_ends, infos
-
-
-class RL2Agent:
-    """The deployed ``rl2`` policy: an LSTM state per slot, reset only at trial starts.
-
-    It builds the policy's input from :meth:`observe` exactly as :class:`RL2VecEnv` did in
-    training. Run it with ``trial_episodes`` equal to the run's (:attr:`trial_episodes`)
-    to evaluate it as trained.
-
-    :param run: a trained ``rl2`` run
-    """
-
-    name = "rl2"
-    privileged = False
-
-    def __init__(self, run: Run) -> None:
-        if run.config.method != "rl2":
-            raise ConfigError(f"RL2Agent needs an rl2 run, got method {run.config.method!r}")
-        self.run = run
-        self.requirements = ObsRequirements("hidden", 0)
-        trial_episodes = run.config.trial_episodes
-        assert trial_episodes is not None, "TrainConfig resolves trial_episodes when it is built"
-        self.trial_episodes = trial_episodes
-        self._state_shape: tuple[int, int, int] = run.model.policy.lstm_hidden_state_shape  # type: ignore[assignment]
-        self.inputs: RL2Inputs | None = None
-        self._state: LstmState | None = None
-
-    @property
-    def num_envs(self) -> int:
-        """Slots since the last :meth:`reset` (0 before it)."""
-        return 0 if self.inputs is None else self.inputs.num_envs
-
-    @property
-    def lstm_state(self) -> LstmState:
-        """A copy of the actor LSTM's ``(hidden, cell)`` state of every slot."""
-        if self._state is None:
-            raise ConfigError("call reset(num_envs) before reading the LSTM state")
-        return self._state[0].copy(), self._state[1].copy()
-
-    def initial_state(self, num_envs: int) -> LstmState:
-        """The LSTM state at a trial start: zeros."""
-        layers, _, hidden = self._state_shape
-        zeros = np.zeros((layers, num_envs, hidden), dtype=np.float32)
-        return zeros, zeros.copy()
-
-    def reset(self, num_envs: int) -> None:
-        """New trials in every slot: no previous transition, initial LSTM state."""
-        self.inputs = RL2Inputs(self.run.model.action_space, num_envs)
-        self._state = self.initial_state(num_envs)
-
-    def act(self, obs: Any, deterministic: bool = True) -> np.ndarray:
-        """Actions from ``[obs, previous transition]``, advancing every slot's LSTM state."""
-        if self.inputs is None:
-            self.reset(len(obs))
-        assert self.inputs is not None
-        if len(obs) != self.inputs.num_envs:
-            raise ConfigError(f"act got {len(obs)} observations after reset({self.inputs.num_envs})")
-        x = self.inputs.augment(obs)
-        if self.run.normalizer is not None:
-            x = self.run.normalizer.normalize_obs(x)  # type: ignore[assignment]
-        starts = np.zeros(self.inputs.num_envs, dtype=bool)
-        actions, state = self.run.model.predict(
-            x,
-            state=self._state,
-            episode_start=starts,
-            deterministic=deterministic,
-        )
-        assert state is not None, "a recurrent policy returns its LSTM state"
-        self._state = (np.asarray(state[0]), np.asarray(state[1]))
-        return np.asarray(actions)
-
-    def observe(
-        self, actions: np.ndarray, rewards: np.ndarray, dones: np.ndarray, trial_starts: np.ndarray
-    ) -> None:
-        """Remember the transition; slots starting a new trial forget it and their LSTM state."""
-        if self.inputs is None or self._state is None:
-            raise ConfigError("call reset(num_envs) and act before observe")
-        self.inputs.record(actions, rewards, dones)
-        starts = np.asarray(trial_starts, dtype=bool)
-        self.inputs.reset(starts)
-        self._state[0][:, starts] = 0.0
-        self._state[1][:, starts] = 0.0
-
-
-def evaluate_rl2(
-    run: Run, tasks: Sequence[Task], *, episodes: int, seed: int, deterministic: bool = True
-) -> list[EpisodeRecord]:
-    """Roll an ``rl2`` run out in whole trials: ``ceil(episodes / K)`` trials of every task.
-
-    Every episode of those trials is returned (so ``K`` or more per task), numbered
-    ``trial * K + episode`` and sorted by task, as :meth:`~mtml_rl.training.train.Run.evaluate`.
-    """
-    agent = RL2Agent(run)
-    k = agent.trial_episodes
-    played = rollout_agent(
-        agent,
-        run.spec,
-        tasks,
-        trials=-(-episodes // k),
-        trial_episodes=k,
-        seed=seed,
-        deterministic=deterministic,
-    )
-    records = [EpisodeRecord(e.task, e.trial * k + e.episode, e.ret, e.length, e.success) for e in played]
-    order = list(tasks)
-    return sorted(records, key=lambda r: (order.index(r.task), r.episode))

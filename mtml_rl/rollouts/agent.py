@@ -1,6 +1,7 @@
-"""The agent Protocol: what evaluation depends on, and what a user's own agent implements.
+"""The agent Protocol: what rollouts and evaluation depend on, and what a user's own agent
+implements.
 
-An evaluation loop builds environments to the agent's :class:`ObsRequirements` (the
+A rollout builds environments to the agent's :class:`ObsRequirements` (the
 context is withheld unless the agent is ``privileged``), calls :meth:`Agent.reset` at
 the start of every trial, :meth:`Agent.act` on each batch of observations and
 :meth:`Agent.observe` with the resulting transitions. Agents that adapt by training

@@ -1,4 +1,5 @@
-"""Episodic rollouts of a policy on a list of tasks, batched in one vector env."""
+"""Episodic rollouts of a policy (or an :class:`~mtml_rl.rollouts.agent.Agent`) on a list of
+tasks, batched in one vector env."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from mtml_rl.envs.factory import make_task_vector_env
+from mtml_rl.rollouts.agent import Agent
 from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.tasks.task import Task
 
@@ -104,7 +106,7 @@ class TrialEpisode:
 
 
 def rollout_agent(
-    agent: Any,
+    agent: Agent,
     spec: TaskSpec | str,
     tasks: Sequence[Task],
     *,

@@ -13,10 +13,10 @@ from baseline_helpers import PENDULUM, tiny_config
 from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 
-from mtml_rl.baselines.finetune import FinetuneAgent
+from mtml_rl.agents.finetune import FinetuneAgent
 from mtml_rl.errors import ConfigError
-from mtml_rl.evaluation.rollout import rollout_agent
 from mtml_rl.policies import MetaExtractor
+from mtml_rl.rollouts import rollout_agent
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import Run, train
 
@@ -41,7 +41,7 @@ def same_params(a: dict[str, th.Tensor], b: dict[str, th.Tensor]) -> bool:
 def test_finetune_trains_like_dr(finetune_run: Run) -> None:
     assert isinstance(finetune_run.model.observation_space, spaces.Box), "context-blind"
     extractors = [m for m in finetune_run.model.policy.modules() if isinstance(m, MetaExtractor)]
-    assert extractors and all(e.method == "dr" for e in extractors)
+    assert extractors and all(e.latent_input is None for e in extractors)
     assert finetune_run.config.finetune_timesteps == 256
 
 

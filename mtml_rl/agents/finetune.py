@@ -1,4 +1,4 @@
-"""Fine-tuning: the ``dr`` policy, cloned and trained further on each test task.
+"""The deployed ``finetune`` policy: the run's policy, cloned and trained further on each test task.
 
 A ``finetune`` run trains exactly like ``dr`` (context-blind, the whole train split). At
 evaluation, :meth:`FinetuneAgent.adapt` loads a fresh copy of the run's saved model (and
@@ -22,15 +22,14 @@ from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
-from mtml_rl.agents.base import ObsRequirements
 from mtml_rl.envs.factory import make_task_vector_env
 from mtml_rl.envs.sb3 import SB3VecEnv
 from mtml_rl.errors import CheckpointError, ConfigError
+from mtml_rl.rollouts import ObsRequirements
 from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.tasks.task import Task
 from mtml_rl.training import rundir
-from mtml_rl.training.algorithms import method_algo
-from mtml_rl.training.train import Run
+from mtml_rl.training.run import Run
 
 
 @dataclass
@@ -85,13 +84,12 @@ def finetune_clone(
     :param task: the task to fine-tune on
     :param timesteps: environment steps of fine-tuning
     :param seed: seed of the clone's training and of its env
-    :param folder: the saved model's folder (default: the run's ``final``)
+    :param folder: the saved model's folder (default: the one ``run`` was loaded from)
     """
-    folder = folder if folder is not None else run.path / "final"
+    folder = folder if folder is not None else run.model_dir or run.path / "final"
     env, normalizer = task_env(run, spec, task, folder, seed)
-    algo = method_algo(run.config.method, run.config.algo)
     try:
-        clone = algo.cls.load(folder / rundir.MODEL_FILE, env=env, device=run.config.device)
+        clone = type(run.model).load(folder / rundir.MODEL_FILE, env=env, device=run.config.device)
     except Exception as exc:  # a missing or damaged zip raises many kinds of error
         raise CheckpointError(
             f"cannot load {folder / rundir.MODEL_FILE} ({type(exc).__name__}: {exc})"
@@ -137,22 +135,25 @@ class FinetuneAgent:
     Call :meth:`adapt` before each task's episodes; the agent then acts with that task's
     clone (one task at a time, in every slot).
 
-    :param run: a trained ``finetune`` run
+    :param run: a trained run with a memoryless policy (``finetune``, or ``dr``)
     :param timesteps: fine-tuning steps per task (default: the run's ``finetune_timesteps``)
-    :param folder: the saved model to clone (default: the run's ``final`` folder)
+    :param folder: the saved model to clone (default: the folder ``run`` was loaded from)
     """
 
-    name = "finetune"
     privileged = False
 
     def __init__(self, run: Run, timesteps: int | None = None, folder: Path | None = None) -> None:
-        if run.config.method != "finetune":
-            raise ConfigError(f"FinetuneAgent needs a finetune run, got method {run.config.method!r}")
+        if run.method.recurrent:
+            raise ConfigError(
+                f"FinetuneAgent needs a finetune run (a memoryless policy to clone), not a recurrent "
+                f"{run.method.name} policy: deploy it with load_agent"
+            )
         self.run = run
+        self.name = run.method.name
         self.timesteps = run.config.finetune_timesteps if timesteps is None else timesteps
         if isinstance(self.timesteps, bool) or not isinstance(self.timesteps, int) or self.timesteps < 1:
             raise ConfigError(f"finetune timesteps must be a positive integer, got {self.timesteps!r}")
-        self.folder = folder if folder is not None else run.path / "final"
+        self.folder = folder if folder is not None else run.model_dir or run.path / "final"
         self.requirements = ObsRequirements("hidden", 0)
         self.current: FinetunedPolicy | None = None
 

@@ -15,11 +15,12 @@ import pytest
 from baseline_helpers import tiny_config
 from sb3_contrib import RecurrentPPO
 
-from mtml_rl.baselines.rl2 import LstmState, RL2Agent, RL2VecEnv
+from mtml_rl.agents.rl2 import LstmState, RL2Agent
+from mtml_rl.envs.rl2 import RL2VecEnv
 from mtml_rl.envs.sb3 import SB3VecEnv
 from mtml_rl.envs.vector import MultiTaskVectorEnv
 from mtml_rl.errors import ConfigError
-from mtml_rl.evaluation.rollout import rollout_agent
+from mtml_rl.rollouts import rollout_agent
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import Run, resume, train
 

@@ -1,0 +1,74 @@
+"""Phase 2 of a trained ``adapt`` run: train, measure and save its adaptation module.
+
+This is the ``adapt`` method's post-training step (:meth:`Method.post_train`), run by the
+training loop once the policy is saved; it logs to the run's logs and writes
+``final/adaptation.pt`` and ``final/adaptation.json``.
+"""
+
+from __future__ import annotations
+
+from mtml_rl.adaptation.module import MODULE_FILE, AdaptationModule
+from mtml_rl.adaptation.phase2 import Phase2Config, split_latent_error, train_adaptation
+from mtml_rl.io import atomic_write_json
+from mtml_rl.specs.splits import build_splits
+from mtml_rl.training.run import EVAL_SEED, Run
+
+
+def phase2_config(run: Run, n_envs: int) -> Phase2Config:
+    """Phase 2's budget and optimizer from the run's config."""
+    config = run.config
+    return Phase2Config(
+        timesteps=config.adapt_timesteps,
+        n_envs=n_envs,
+        iterations=config.adapt_iterations,
+        epochs=config.adapt_epochs,
+        arch=config.history_arch,
+        history_len=config.history_len,
+        trial_episodes=run.trial_episodes,
+        seed=config.seed,
+    )
+
+
+def run_phase2(run: Run, n_envs: int) -> AdaptationModule:
+    """Train and save the adaptation module of an ``adapt`` run, logging latent errors."""
+    cfg = phase2_config(run, n_envs)
+    logger = run.model.logger
+    offset = int(run.model.num_timesteps)
+
+    def log(step: int, metrics: dict[str, float]) -> None:
+        for key, value in metrics.items():
+            logger.record(key, value)
+        logger.record("time/total_timesteps", offset + step)
+        logger.dump(offset + step)
+
+    module = train_adaptation(run.model, run.normalizer, run.spec, cfg, log)
+    errors = split_errors(run, module)
+    logger.record("time/total_timesteps", offset + cfg.timesteps)
+    logger.dump(offset + cfg.timesteps)
+    module.save(run.path / "final" / MODULE_FILE)
+    atomic_write_json(
+        run.path / "final" / "adaptation.json", {"phase2": cfg.__dict__, "latent_errors": errors}
+    )
+    return module
+
+
+def split_errors(run: Run, module: AdaptationModule) -> dict[str, dict[str, float]]:
+    """The module's latent error (and the mean latent's) on the first tasks of every split,
+    recorded in the run's logger."""
+    config, logger = run.config, run.model.logger
+    errors: dict[str, dict[str, float]] = {}
+    limit = config.eval_tasks or None
+    for name, split in build_splits(run.spec).items():
+        measured = split_latent_error(
+            run.model,
+            run.normalizer,
+            module,
+            run.spec,
+            list(split.tasks[:limit]),
+            config.history_len,
+            EVAL_SEED,
+        )
+        errors[name] = {"latent_error": measured.module, "mean_latent_error": measured.mean_latent}
+        logger.record(f"adapt/{name}/latent_error", measured.module)
+        logger.record(f"adapt/{name}/mean_latent_error", measured.mean_latent)
+    return errors

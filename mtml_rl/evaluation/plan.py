@@ -1,0 +1,123 @@
+"""What to evaluate: the protocol's flags (:class:`EvalConfig`) and the runs grouped by spec
+(:class:`SpecPlan`), checked before anything is played or written."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from mtml_rl.errors import ConfigError, suggest
+from mtml_rl.evaluation.rendering import check_family_renders
+from mtml_rl.evaluation.results import Protocol
+from mtml_rl.evaluation.runs import LoadedRun
+from mtml_rl.specs.spec import TaskSpec
+from mtml_rl.specs.splits import TEST_SPLITS, build_splits
+
+
+@dataclass
+class EvalConfig:
+    """How to evaluate (the ``mtml-rl evaluate`` flags).
+
+    :param splits: the splits to evaluate (default: train and every test split of the spec)
+    :param episodes: episodes per task
+    :param trial: episodes per trial (default: each run's own trial length)
+    :param deterministic: deterministic actions (``False``: sample them)
+    :param seed: base reset seed (task ``i`` of a split uses ``seed + i``) and bootstrap seed
+    :param grid: two varying parameters to sweep for the generalization heat map
+    :param grid_size: grid points per parameter
+    :param video: episodes to record per run on the first task of each split (0: none)
+    :param bootstrap_reps: bootstrap replications of the confidence intervals
+    :param progress: show a progress bar (default: when stderr is a terminal)
+    :param num_threads: torch CPU threads while evaluating (policies act on small batches, for
+        which one thread is fastest; the previous setting is restored afterwards)
+    """
+
+    splits: tuple[str, ...] | None = None
+    episodes: int = 10
+    trial: int | None = None
+    deterministic: bool = True
+    seed: int = 0
+    grid: tuple[str, str] | None = None
+    grid_size: int = 9
+    video: int = 0
+    bootstrap_reps: int = 2000
+    progress: bool | None = None
+    num_threads: int = 1
+
+    def validate(self) -> None:
+        """Check every field; a :class:`ConfigError` names the flag and the fix."""
+        positive = {
+            "episodes": self.episodes,
+            "grid-size": self.grid_size,
+            "bootstrap-reps": self.bootstrap_reps,
+            "num-threads": self.num_threads,
+        }
+        if self.trial is not None:
+            positive["trial"] = self.trial
+        for name, value in positive.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"--{name} must be a positive integer, got {value!r}")
+        if self.video < 0 or self.seed < 0:
+            raise ConfigError("--video and --seed must be integers >= 0")
+        if self.grid is not None and (len(self.grid) != 2 or self.grid[0] == self.grid[1]):
+            raise ConfigError(f"--grid takes two different parameters, got {' '.join(self.grid)}")
+        if self.grid is not None and self.grid_size < 2:
+            raise ConfigError(f"--grid-size must be at least 2, got {self.grid_size}")
+
+    def protocol(self, splits: list[str]) -> Protocol:
+        """The protocol recorded in the results."""
+        return Protocol(self.episodes, self.seed, self.deterministic, splits, self.bootstrap_reps)
+
+
+@dataclass
+class SpecPlan:
+    """What to evaluate on one spec: its splits and the runs trained on it."""
+
+    spec: TaskSpec
+    splits: list[str]
+    runs: list[LoadedRun]
+
+
+def default_splits(spec: TaskSpec) -> list[str]:
+    """``train`` and every non-empty test split of ``spec``."""
+    present = build_splits(spec)
+    return ["train", *[s for s in TEST_SPLITS if s in present]]
+
+
+def plan(loaded: Sequence[LoadedRun], config: EvalConfig) -> dict[str, SpecPlan]:
+    """Group runs by spec and check the splits, trial lengths, grid and video against them."""
+    plans: dict[str, SpecPlan] = {}
+    for lr in loaded:
+        spec = lr.run.spec
+        if spec.id not in plans:
+            plans[spec.id] = SpecPlan(spec, _chosen_splits(spec, config), [])
+        plans[spec.id].runs.append(lr)
+        if config.episodes % lr.record.trial_episodes:
+            raise ConfigError(
+                f"--episodes {config.episodes} is not a multiple of the trial length "
+                f"{lr.record.trial_episodes} of {lr.record.path} ({lr.record.method}); pass a multiple, "
+                "or --trial 1"
+            )
+    for p in plans.values():
+        _check_spec(p.spec, config)
+    return plans
+
+
+def _chosen_splits(spec: TaskSpec, config: EvalConfig) -> list[str]:
+    if config.splits is None:
+        return default_splits(spec)
+    splits = build_splits(spec)
+    for name in config.splits:
+        splits[name]  # raises a did-you-mean error for an unknown split
+    return list(dict.fromkeys(config.splits))
+
+
+def _check_spec(spec: TaskSpec, config: EvalConfig) -> None:
+    for name in config.grid or ():
+        if name not in spec.varying:
+            raise ConfigError(
+                f"--grid: parameter {name!r} does not vary in {spec.id}{suggest(name, spec.varying)}; "
+                f"its varying parameters are {', '.join(spec.varying)}"
+            )
+    if config.video:
+        check_family_renders(spec)

@@ -1,0 +1,47 @@
+"""``adapt``: RMA-style adaptation. Phase 1 trains the policy on ``z = EnvEncoder(context)``;
+phase 2 (after training) trains ``ẑ = AdaptationModule(history)`` by DAgger; the deployed
+agent acts with ``ẑ`` and never reads the context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mtml_rl.adaptation.orchestration import run_phase2
+from mtml_rl.agents.policy import AdaptAgent
+from mtml_rl.methods.meta import MetaMethod
+from mtml_rl.rollouts import Agent
+from mtml_rl.training.config import TrainConfig
+from mtml_rl.training.run import Run
+
+
+@dataclass(frozen=True)
+class AdaptMethod(MetaMethod):
+    """A meta-policy trained on the true context, then deployed with an adaptation module."""
+
+    def post_train(self, run: Run, n_envs: int) -> None:
+        """Phase 2: train, measure and save the adaptation module."""
+        run_phase2(run, n_envs)
+
+    def agent(self, run: Run) -> Agent:
+        """The policy acting with ``ẑ`` from the adaptation module, the context withheld."""
+        return AdaptAgent(run)
+
+    def estimated_cost(self, config: TrainConfig, steps: int) -> int:
+        """Phase 1 and phase 2 steps."""
+        return steps + config.adapt_timesteps
+
+    def budget_note(self, config: TrainConfig) -> str:
+        """The phase-2 steps."""
+        return f"+ {config.adapt_timesteps:,} phase-2 steps"
+
+
+ADAPT = AdaptMethod(
+    name="adapt",
+    summary="phase 1 on z = EnvEncoder(context), then ẑ = AdaptationModule(history) by DAgger",
+    reads_context=True,
+    report_order=0,
+    post_training="phase2",
+    latent_input="context",
+    context="privileged",
+    uses_history=True,
+)

@@ -1,0 +1,36 @@
+"""``finetune``: trained as ``dr``; at evaluation a clone of the policy is trained further on
+each test task before acting on it (:class:`~mtml_rl.agents.finetune.FinetuneAgent`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mtml_rl.agents.finetune import FinetuneAgent
+from mtml_rl.methods.meta import MetaMethod
+from mtml_rl.rollouts import Agent
+from mtml_rl.training.config import TrainConfig
+from mtml_rl.training.run import Run
+
+
+@dataclass(frozen=True)
+class FinetuneMethod(MetaMethod):
+    """A context-blind policy, fine-tuned per test task at deployment."""
+
+    def agent(self, run: Run) -> Agent:
+        """An agent that fine-tunes a fresh clone on each task (its ``adapt`` step)."""
+        return FinetuneAgent(run)
+
+    def estimated_cost(self, config: TrainConfig, steps: int) -> int:
+        """Training, and about as much again fine-tuning at evaluation."""
+        return 2 * steps
+
+    def budget_note(self, config: TrainConfig) -> str:
+        """The fine-tuning steps per test task."""
+        return f"+ {config.finetune_timesteps:,} steps on each test task"
+
+
+FINETUNE = FinetuneMethod(
+    name="finetune",
+    summary="the dr policy, fine-tuned on each test task before acting on it",
+    report_order=30,
+)

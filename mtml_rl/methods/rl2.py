@@ -1,0 +1,88 @@
+"""``rl2``: RL² (Duan et al. 2016; Wang et al. 2016), sb3-contrib's ``RecurrentPPO`` over
+trials of ``K`` episodes with the previous action, reward and done in its input
+(:mod:`mtml_rl.envs.rl2`, :mod:`mtml_rl.agents.rl2`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gymnasium import spaces
+from stable_baselines3.common.vec_env import VecEnv
+
+from mtml_rl.agents.rl2 import RL2Agent, evaluate_rl2
+from mtml_rl.envs.rl2 import RL2VecEnv
+from mtml_rl.errors import ConfigError
+from mtml_rl.rollouts import Agent, EpisodeRecord
+from mtml_rl.tasks.task import Task
+from mtml_rl.training.algorithms import AlgoInfo
+from mtml_rl.training.config import TrainConfig
+from mtml_rl.training.method import Method, PolicySpec, policy_name
+from mtml_rl.training.run import Run
+
+
+def recurrent_ppo() -> AlgoInfo:
+    """sb3-contrib's ``RecurrentPPO``; a clear error if sb3-contrib is missing."""
+    try:
+        from sb3_contrib import RecurrentPPO
+    except ImportError:
+        raise ConfigError(
+            "method rl2 needs sb3-contrib (RecurrentPPO); install it with `pip install mtml-rl[contrib]`"
+        ) from None
+    return AlgoInfo("recurrentppo", RecurrentPPO, discrete=True, continuous=True)
+
+
+@dataclass(frozen=True)
+class RL2Method(Method):
+    """A recurrent policy whose memory carries over the episodes of a trial."""
+
+    def algorithm(self, config: TrainConfig, action_space: spaces.Space | None = None) -> AlgoInfo:
+        """``ppo`` as sb3-contrib's ``RecurrentPPO``; no other algorithm."""
+        if config.algo != "ppo":
+            raise ConfigError(
+                f"method {self.name} trains with recurrent PPO (sb3-contrib RecurrentPPO), not "
+                f"{config.algo!r}; pass --algo ppo"
+            )
+        return recurrent_ppo()
+
+    def wrap_env(self, env: VecEnv, config: TrainConfig) -> VecEnv:
+        """Each trial as one SB3 episode, with the previous transition in the observation."""
+        return RL2VecEnv(env)
+
+    def policy(
+        self, config: TrainConfig, observation_space: spaces.Space, policy_kwargs: dict[str, Any]
+    ) -> PolicySpec:
+        """sb3-contrib's LSTM policy over the flat RL² input."""
+        return PolicySpec(policy_name(observation_space, recurrent=True), dict(policy_kwargs))
+
+    def agent(self, run: Run) -> Agent:
+        """The LSTM policy with its state carried over each trial."""
+        return RL2Agent(run)
+
+    def evaluate(
+        self, run: Run, tasks: Sequence[Task], *, episodes: int, seed: int, deterministic: bool
+    ) -> list[EpisodeRecord]:
+        """Whole trials: ``ceil(episodes / K)`` of every task."""
+        return evaluate_rl2(run, tasks, episodes=episodes, seed=seed, deterministic=deterministic)
+
+    def estimated_cost(self, config: TrainConfig, steps: int) -> int:
+        """Recurrent steps cost about twice a feed-forward step."""
+        return 2 * steps
+
+    def algorithm_label(self, config: TrainConfig) -> str:
+        """``recurrent ppo``."""
+        return "recurrent ppo"
+
+    def budget_note(self, config: TrainConfig) -> str:
+        """The trial length."""
+        return f"(trials of {config.trial_episodes} episodes)"
+
+
+RL2 = RL2Method(
+    name="rl2",
+    summary="recurrent PPO over trials of K episodes with the previous action, reward and done",
+    recurrent=True,
+    default_trial_episodes=2,
+    report_order=20,
+)

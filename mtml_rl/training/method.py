@@ -1,0 +1,178 @@
+"""The method interface: what training, loading, evaluation and the benchmark ask a method.
+
+A method is one object (a :class:`Method`) registered by name
+(:func:`~mtml_rl.training.registry.register_method`). Training resolves ``config.method``
+once and asks the object everything that differs between methods: the environment layout,
+the SB3 env wrapper, the algorithm, the policy, what runs after training, the deployed
+agent, how a run is rolled out, and what the benchmark reports about its budget. No other
+code names a method.
+
+The interface lives in the training layer because its hooks speak about training's
+objects (:class:`~mtml_rl.training.config.TrainConfig`, :class:`~mtml_rl.training.run.Run`);
+the built-in methods (:mod:`mtml_rl.methods`) sit above it and are found by reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gymnasium import spaces
+from stable_baselines3.common.vec_env import VecEnv
+
+from mtml_rl.errors import ConfigError
+from mtml_rl.rollouts import Agent, EpisodeRecord, rollout_tasks
+from mtml_rl.specs.spec import TaskSpec
+from mtml_rl.tasks.task import Task
+from mtml_rl.training.algorithms import AlgoInfo, get_algo
+
+if TYPE_CHECKING:  # the config and the run ask their method; the method is handed both
+    from mtml_rl.training.config import TrainConfig
+    from mtml_rl.training.run import Run
+
+
+@dataclass(frozen=True)
+class MethodEnv:
+    """How a method's training environment presents tasks.
+
+    :param context: the context visibility mode during training
+    :param history_len: the history window in observations (0: none)
+    :param trial_episodes: episodes per trial (a slot keeps its task this many episodes)
+    """
+
+    context: str
+    history_len: int
+    trial_episodes: int = 1
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    """The SB3 policy a method trains: its alias and keyword arguments.
+
+    :param name: SB3's policy alias (``MlpPolicy``, ``MultiInputPolicy``, ``MlpLstmPolicy`` ...)
+    :param kwargs: the ``policy_kwargs`` handed to the algorithm
+    """
+
+    name: str
+    kwargs: dict[str, Any]
+
+
+def policy_name(observation_space: spaces.Space, recurrent: bool = False) -> str:
+    """SB3's (or sb3-contrib's recurrent) policy alias for Box or Dict observations."""
+    is_dict = isinstance(observation_space, spaces.Dict)
+    if recurrent:
+        return "MultiInputLstmPolicy" if is_dict else "MlpLstmPolicy"
+    return "MultiInputPolicy" if is_dict else "MlpPolicy"
+
+
+@dataclass(frozen=True)
+class Method:
+    """One way to train a policy across a task distribution and to deploy it.
+
+    Subclass it (or a built-in: :class:`mtml_rl.methods.meta.MetaMethod` for methods that
+    differ in what feeds the task latent) and register an instance with
+    :func:`~mtml_rl.training.registry.register_method`. Every hook has a default that
+    fits a context-blind policy deployed as trained, except :meth:`agent`.
+
+    :param name: the registered name (letters, digits, ``_`` and ``-``); run folders,
+        trial names and results use it
+    :param summary: one line for ``mtml-rl list`` and help texts
+    :param label: the name results report it under (default: ``name``)
+    :param reads_context: it trains on the true context, so it is refused on a spec that
+        declares ``privileged_context: false``
+    :param privileged: its deployed agent reads the true context: results report it as the
+        privileged reference (the oracle upper bound) and normalize by it
+    :param recurrent: its policy keeps a recurrent state, so :meth:`Run.act` refuses it
+        (act through its agent)
+    :param default_trial_episodes: episodes per trial when the config leaves it unset
+    :param report_order: position in reports and tables (lower first; privileged last)
+    :param gap_end: ``"blind"`` or ``"privileged"``: the end of the benchmark's gap table
+        this method stands for (``None``: a method measured against that gap)
+    :param post_training: the run's status while :meth:`post_train` runs (``""``: no
+        post-training step)
+    """
+
+    name: str
+    summary: str = ""
+    label: str = ""
+    reads_context: bool = False
+    privileged: bool = False
+    recurrent: bool = False
+    default_trial_episodes: int = 1
+    report_order: int = 50
+    gap_end: str | None = None
+    post_training: str = ""
+
+    @property
+    def report_label(self) -> str:
+        """The name results report the method under."""
+        return self.label or self.name
+
+    # ---------------------------------------------------------------------------- training
+    def layout(self, config: TrainConfig) -> MethodEnv:
+        """The training environment's layout (default: context hidden, no history)."""
+        return MethodEnv("hidden", 0, config.trial_episodes or self.default_trial_episodes)
+
+    def check(self, config: TrainConfig, spec: TaskSpec) -> None:
+        """Refuse a spec the method cannot train on (default: one that forbids the context
+        when the method reads it)."""
+        if self.reads_context and not spec.privileged_context:
+            raise ConfigError(
+                f"method {self.name} trains on the true context, but {spec.id} ({spec.source}) declares "
+                "privileged_context: false; use a method that infers the task instead: dr, history or rl2"
+            )
+
+    def algorithm(self, config: TrainConfig, action_space: spaces.Space | None = None) -> AlgoInfo:
+        """The algorithm to train with (default: ``config.algo``, checked against the action space)."""
+        return get_algo(config.algo, action_space)
+
+    def wrap_env(self, env: VecEnv, config: TrainConfig) -> VecEnv:
+        """The SB3 env the algorithm steps, over the episode monitor (default: unchanged)."""
+        return env
+
+    def policy(
+        self, config: TrainConfig, observation_space: spaces.Space, policy_kwargs: dict[str, Any]
+    ) -> PolicySpec:
+        """The policy alias and ``policy_kwargs`` (default: SB3's MLP policy, kwargs as given)."""
+        return PolicySpec(policy_name(observation_space, self.recurrent), dict(policy_kwargs))
+
+    def post_train(self, run: Run, n_envs: int) -> None:
+        """What runs after the policy is trained and saved (default: nothing)."""
+
+    # -------------------------------------------------------------------------- deployment
+    def agent(self, run: Run) -> Agent:
+        """The agent that deploys ``run`` (the context withheld unless :attr:`privileged`)."""
+        raise ConfigError(
+            f"method {self.name} does not say how to deploy a run: implement agent(run) in "
+            f"{type(self).__name__} (mtml_rl.agents has PolicyAgent for a policy deployed as trained)"
+        )
+
+    def evaluate(
+        self, run: Run, tasks: Sequence[Task], *, episodes: int, seed: int, deterministic: bool
+    ) -> list[EpisodeRecord]:
+        """Roll ``run`` out on ``tasks`` in its training layout, ``episodes`` per task
+        (what :meth:`Run.evaluate` and training's periodic evaluation do)."""
+        layout = self.layout(run.config)
+        return rollout_tasks(
+            lambda obs: run.act(obs, deterministic),
+            run.spec,
+            tasks,
+            episodes=episodes,
+            seed=seed,
+            context=layout.context,
+            history_len=layout.history_len,
+        )
+
+    # --------------------------------------------------------------------------- benchmark
+    def estimated_cost(self, config: TrainConfig, steps: int) -> int:
+        """Roughly the environment steps a benchmark trial takes (longest trials start first)."""
+        return steps
+
+    def algorithm_label(self, config: TrainConfig) -> str:
+        """The algorithm as a budget table names it."""
+        return config.algo
+
+    def budget_note(self, config: TrainConfig) -> str:
+        """Steps beyond training, in words, for the budget table (default: none)."""
+        return ""

@@ -1,0 +1,148 @@
+"""The :class:`Run` artifact: a trained run's folder, config, spec, model and normalizer, and
+its loading from a run directory."""
+
+from __future__ import annotations
+
+import functools
+import pickle
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.vec_env import VecNormalize
+
+from mtml_rl.errors import CheckpointError, ConfigError
+from mtml_rl.rollouts import EpisodeRecord
+from mtml_rl.specs.spec import TaskSpec, resolve_spec
+from mtml_rl.specs.splits import build_splits
+from mtml_rl.tasks.task import Task
+from mtml_rl.training import rundir
+from mtml_rl.training.config import TrainConfig
+from mtml_rl.training.method import Method
+from mtml_rl.training.registry import get_method
+
+EVAL_SEED = 12_345
+"""Reset seed of periodic evaluations (fixed, so curves of different runs compare)."""
+
+
+@dataclass
+class Run:
+    """A trained (or training) run: its folder, config, spec, model and normalizer.
+
+    :param path: the run directory
+    :param config: the resolved training config
+    :param spec: the task-distribution spec
+    :param model: the SB3 model
+    :param normalizer: observation normalization statistics (``None`` if unused)
+    :param model_dir: the folder the model was saved in (default: the run's ``final``)
+    """
+
+    path: Path
+    config: TrainConfig
+    spec: TaskSpec
+    model: BaseAlgorithm
+    normalizer: VecNormalize | None
+    model_dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.model_dir is None:
+            self.model_dir = self.path / "final"
+
+    @functools.cached_property
+    def method(self) -> Method:
+        """The run's :class:`~mtml_rl.training.method.Method` (resolved from its config)."""
+        return get_method(self.config.method)
+
+    @property
+    def trial_episodes(self) -> int:
+        """Episodes per trial the run was trained with."""
+        return self.config.trial_episodes or self.method.default_trial_episodes
+
+    def act(self, obs: Any, deterministic: bool = True) -> np.ndarray:
+        """Actions for a batch of observations (normalized as in training)."""
+        if self.method.recurrent:
+            raise ConfigError(
+                f"a {self.method.name} policy is recurrent and reads the previous transition: act "
+                "through its agent, which mtml_rl.agents.load_agent returns (an RL2Agent for rl2)"
+            )
+        if self.normalizer is not None:
+            obs = self.normalizer.normalize_obs(obs)
+        actions, _ = self.model.predict(obs, deterministic=deterministic)
+        return np.asarray(actions)
+
+    def evaluate(
+        self,
+        split: str = "train",
+        episodes: int = 1,
+        seed: int = EVAL_SEED,
+        tasks: Sequence[Task] | None = None,
+        deterministic: bool = True,
+    ) -> list[EpisodeRecord]:
+        """Roll the policy out on a split's tasks (or given tasks), as its method prescribes
+        (in its training layout; ``rl2`` plays whole trials)."""
+        chosen = list(tasks) if tasks is not None else list(build_splits(self.spec)[split].tasks)
+        return self.method.evaluate(self, chosen, episodes=episodes, seed=seed, deterministic=deterministic)
+
+    @classmethod
+    def load(cls, path: str | Path, which: str = "final") -> Run:
+        """Load a run's model: ``final``, ``best`` or ``latest`` (checkpoint)."""
+        path = Path(path)
+        if not rundir.is_run_dir(path):
+            raise CheckpointError(
+                f"{path} is not a run directory (no config.yaml); pass a folder made by train"
+            )
+        config = TrainConfig.from_yaml(path / "config.yaml")
+        spec = checked_spec(path, config)
+        folder = {"final": path / "final", "best": path / "best"}.get(which)
+        if which == "latest":
+            folder = rundir.latest_checkpoint(path).path
+        if folder is None:
+            raise ConfigError(f"which must be final, best or latest, got {which!r}")
+        model, normalizer = load_model(config, folder)
+        return cls(path, config, spec, model, normalizer, folder)
+
+
+def checked_spec(path: Path, config: TrainConfig) -> TaskSpec:
+    """The run's spec, refused if it changed since the run was trained."""
+    spec = resolve_spec(config.env)
+    recorded = rundir.recorded_spec_hash(path)
+    if spec.content_hash() != recorded:
+        raise CheckpointError(
+            f"{path}: the spec {config.env} changed since this run was trained (hash {recorded} then, "
+            f"{spec.content_hash()} now); restore the spec or train a new run"
+        )
+    return spec
+
+
+def load_model(config: TrainConfig, folder: Path) -> tuple[BaseAlgorithm, VecNormalize | None]:
+    """The model and normalizer saved in ``folder`` (a clear error if missing or corrupt)."""
+    model_file = folder / rundir.MODEL_FILE
+    if not model_file.is_file():
+        raise CheckpointError(
+            f"{folder} has no {rundir.MODEL_FILE}; the run did not save it (was it finished?)"
+        )
+    algo = get_method(config.method).algorithm(config)
+    try:
+        model = algo.cls.load(model_file, device=config.device)
+    except Exception as exc:  # a damaged zip raises many kinds of error
+        raise CheckpointError(
+            f"{model_file} is corrupt ({type(exc).__name__}: {exc}); use an older checkpoint or retrain"
+        ) from None
+    return model, load_normalizer(folder)
+
+
+def load_normalizer(folder: Path) -> VecNormalize | None:
+    """The frozen observation normalizer saved in ``folder``, if there is one."""
+    norm_file = folder / rundir.NORMALIZER_FILE
+    if not norm_file.is_file():
+        return None
+    try:
+        with open(norm_file, "rb") as handle:
+            normalizer: VecNormalize = pickle.load(handle)
+    except Exception as exc:
+        raise CheckpointError(f"{norm_file} is corrupt ({exc})") from None
+    normalizer.training = False
+    return normalizer
