@@ -15,14 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from mtml_rl.evaluation.evaluate import EvalConfig, compare, evaluate
 from mtml_rl.evaluation.output import REPORT_FILE, RESULTS_FILE
 from mtml_rl.evaluation.results import Aggregate, Results
 from mtml_rl.io import atomic_write_json
-from mtml_rl.specs.spec import resolve_spec
 from mtml_rl.specs.splits import build_splits
+from mtml_rl.training import rundir
 
 MARKER_FILE = "benchmark.json"
 """Written into a trial's evaluation folder once it is complete, with the settings it used."""
@@ -100,8 +98,7 @@ def evaluation_is_current(eval_dir: Path, settings: dict[str, Any]) -> bool:
 def evaluate_trial(run_dir: Path, eval_dir: Path, settings: dict[str, Any]) -> Path:
     """Evaluate the finished run in ``run_dir`` into ``eval_dir`` on the settings' splits
     that its spec has; returns the ``results.json``."""
-    spec = resolve_spec(str(yaml.safe_load((run_dir / "config.yaml").read_text())["env"]))
-    present = build_splits(spec)
+    present = build_splits(rundir.recorded_spec(run_dir))
     splits = [s for s in settings["splits"] if s in present]
     evaluate([run_dir], eval_config(settings, splits, TRIAL_BOOTSTRAP_REPS), out=eval_dir)
     atomic_write_json(eval_dir / MARKER_FILE, {"settings": settings})

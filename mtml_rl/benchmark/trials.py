@@ -23,6 +23,7 @@ from mtml_rl.benchmark.config import BenchmarkConfig, EvalSettings, env_key
 from mtml_rl.benchmark.evaluation import evaluate_trial, evaluation_is_current
 from mtml_rl.errors import ConfigError
 from mtml_rl.specs.spec import resolve_spec
+from mtml_rl.training import rundir
 from mtml_rl.training.builders import resolve_algo
 from mtml_rl.training.config import TrainConfig
 from mtml_rl.training.registry import get_method
@@ -181,7 +182,8 @@ def read_json_or_none(path: Path) -> Any:
 def run_finished(trial: Trial) -> bool:
     """Whether the trial's run directory holds a finished run of exactly its config.
 
-    A finished run with a different config is an error: reusing it would mix budgets.
+    A finished run with a different config, or of a spec whose tasks changed since, is an
+    error: reusing it would mix budgets or tasks.
     """
     path = Path(trial.run_dir)
     status = read_json_or_none(path / "run.json")
@@ -189,6 +191,8 @@ def run_finished(trial: Trial) -> bool:
         return False
     recorded = TrainConfig.from_yaml(path / "config.yaml").to_dict()
     changed = sorted(k for k in set(recorded) | set(trial.config) if recorded.get(k) != trial.config.get(k))
+    if rundir.recorded_spec_hash(path) != resolve_spec(trial.env).content_hash():
+        changed.append(f"the tasks of its spec {trial.env}")
     if changed:
         raise ConfigError(
             f"{path} holds a finished run whose config differs from this benchmark's in "

@@ -91,6 +91,7 @@ def plan(loaded: Sequence[LoadedRun], config: EvalConfig) -> dict[str, SpecPlan]
         spec = lr.run.spec
         if spec.id not in plans:
             plans[spec.id] = SpecPlan(spec, _chosen_splits(spec, config), [])
+        _check_same_tasks(plans[spec.id], lr)
         plans[spec.id].runs.append(lr)
         if config.episodes % lr.record.trial_episodes:
             raise ConfigError(
@@ -101,6 +102,16 @@ def plan(loaded: Sequence[LoadedRun], config: EvalConfig) -> dict[str, SpecPlan]
     for p in plans.values():
         _check_spec(p.spec, config)
     return plans
+
+
+def _check_same_tasks(p: SpecPlan, lr: LoadedRun) -> None:
+    """Runs of one spec id are evaluated on one task list: refuse runs of another version."""
+    if lr.run.spec.content_hash() != p.spec.content_hash():
+        raise ConfigError(
+            f"{lr.record.path} and {p.runs[0].record.path} were trained on different tasks of "
+            f"{p.spec.id} (spec hashes {lr.run.spec.content_hash()} and {p.spec.content_hash()}); "
+            "evaluate them separately"
+        )
 
 
 def _chosen_splits(spec: TaskSpec, config: EvalConfig) -> list[str]:

@@ -63,6 +63,8 @@ MAX_INTEGER = 2**63 - 1
 """The largest integer a spec field may hold (seeds and step counts are int64)."""
 MAX_SPLIT_TASKS = 100_000
 """The most tasks a split may hold (every split is drawn and hashed when a spec is used)."""
+NOT_HASHED = ("name", "version", "description", "context")
+"""Spec fields that do not define the tasks: left out of :meth:`TaskSpec.content_hash`."""
 
 
 @dataclass(frozen=True)
@@ -158,8 +160,7 @@ class TaskSpec:
     def to_dict(self) -> dict[str, Any]:
         """The spec as plain data (the YAML schema).
 
-        ``privileged_context`` appears only when it is ``false`` (its default is left
-        out, so the content hashes of specs that do not set it stay what they were).
+        ``privileged_context`` appears only when it is ``false`` (its default is left out).
         ``family`` is the family's reference where it has one (a family that is not built
         in), so that the data alone finds the family in any process; a generic family's
         spec writes ``family: gymnasium`` and its ``gymnasium:`` block.
@@ -192,8 +193,11 @@ class TaskSpec:
         }
 
     def content_hash(self) -> str:
-        """A hash of everything that defines the task distribution (16 hex digits)."""
-        text = json.dumps(self.to_dict(), sort_keys=True)
+        """A hash of what defines the tasks (16 hex digits): everything in :meth:`to_dict` but
+        the fields in :data:`NOT_HASHED`, so that renaming a spec or editing its description
+        leaves its runs and results valid."""
+        data = {k: v for k, v in self.to_dict().items() if k not in NOT_HASHED}
+        text = json.dumps(data, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

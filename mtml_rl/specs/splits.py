@@ -153,9 +153,10 @@ _CACHE: dict[str, Splits] = {}
 def build_splits(spec: TaskSpec) -> Splits:
     """Build every non-empty split of ``spec``; disjoint by construction and deterministic.
 
-    Results are cached by the spec's content hash (the splits are a pure function of it).
+    Results are cached by the spec's id and content hash (the splits are a pure function of
+    the hash; the id keeps each spec's own name in messages).
     """
-    key = spec.content_hash()
+    key = f"{spec.id} {spec.content_hash()}"
     if key not in _CACHE:
         _CACHE[key] = _build_all(spec)
     return _CACHE[key]

@@ -14,7 +14,7 @@ import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecNormalize
 
-from mtml_rl.errors import CheckpointError, ConfigError
+from mtml_rl.errors import CheckpointError, ConfigError, SpecError, UnknownNameError
 from mtml_rl.rollouts import EpisodeRecord
 from mtml_rl.specs.spec import TaskSpec, resolve_spec
 from mtml_rl.specs.splits import build_splits
@@ -106,15 +106,38 @@ class Run:
 
 
 def checked_spec(path: Path, config: TrainConfig) -> TaskSpec:
-    """The run's spec, refused if it changed since the run was trained."""
-    spec = resolve_spec(config.env)
-    recorded = rundir.recorded_spec_hash(path)
-    if spec.content_hash() != recorded:
+    """The spec the run recorded (``spec.yaml``): a run loads from any working directory and
+    after its spec file moved or was deleted.
+
+    Refused if ``spec.yaml`` does not match the hash the run recorded, or if the spec the run
+    was trained from (``config.env``) still resolves but now defines other tasks (an edit of
+    its description or name is no change: see :meth:`TaskSpec.content_hash`).
+    """
+    spec = rundir.recorded_spec(path)
+    trained = rundir.recorded_spec_hash(path)
+    if spec.content_hash() != trained:
         raise CheckpointError(
-            f"{path}: the spec {config.env} changed since this run was trained (hash {recorded} then, "
-            f"{spec.content_hash()} now); restore the spec or train a new run"
+            f"{path}: spec.yaml (hash {spec.content_hash()}) is not the spec recorded in splits.json "
+            f"(hash {trained}): the run's files changed since this run was trained; restore them or "
+            "train a new run"
+        )
+    current = current_spec(config.env)
+    if current is not None and current.content_hash() != trained:
+        raise CheckpointError(
+            f"{path}: the spec {config.env} changed since this run was trained in what defines its "
+            f"tasks (hash {trained} then, {current.content_hash()} now); restore it or train a new run "
+            "(a run whose spec file is gone uses its own copy, spec.yaml)"
         )
     return spec
+
+
+def current_spec(env: str) -> TaskSpec | None:
+    """The spec ``env`` names now, or ``None`` if it no longer resolves (a file moved or
+    deleted, a relative path from another directory, an id no longer registered)."""
+    try:
+        return resolve_spec(env)
+    except (SpecError, UnknownNameError):
+        return None
 
 
 def load_model(config: TrainConfig, folder: Path) -> tuple[BaseAlgorithm, VecNormalize | None]:

@@ -5,7 +5,7 @@
     <run>/
       config.yaml        resolved TrainConfig
       command.txt        the command line that started (and resumed) the run
-      spec.yaml          snapshot of the task-distribution spec
+      spec.yaml          the task-distribution spec the run uses (its own copy)
       splits.json        split hashes and task lists
       versions.json      package versions
       hyperparams.yaml   resolved algorithm hyperparameters
@@ -29,13 +29,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import yaml
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecNormalize
 
-from mtml_rl.errors import CheckpointError
+from mtml_rl.errors import CheckpointError, SpecError
 from mtml_rl.io import atomic_dir, atomic_write_json, atomic_write_text, atomic_write_yaml
-from mtml_rl.specs.spec import TaskSpec
+from mtml_rl.specs.spec import TaskSpec, parse_spec
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.training.config import TrainConfig
 
@@ -44,6 +45,7 @@ NORMALIZER_FILE = "vecnormalize.pkl"
 SCHEDULER_FILE = "scheduler.pkl"
 REPLAY_FILE = "replay_buffer.pkl"
 META_FILE = "meta.json"
+SPEC_FILE = "spec.yaml"
 VERSIONED_PACKAGES = ("mtml-rl", "gymnasium", "stable-baselines3", "torch", "numpy", "sb3-contrib")
 
 
@@ -70,7 +72,7 @@ def write_metadata(
     splits = build_splits(spec)
     atomic_write_yaml(path / "config.yaml", config.to_dict())
     atomic_write_text(path / "command.txt", command + "\n")
-    atomic_write_yaml(path / "spec.yaml", spec.to_dict())
+    atomic_write_yaml(path / SPEC_FILE, spec.to_dict())
     atomic_write_json(
         path / "splits.json",
         {
@@ -97,6 +99,19 @@ def recorded_spec_hash(path: Path) -> str:
         raise CheckpointError(
             f"{path}: splits.json is missing or corrupt ({exc}); this is not a whole run"
         ) from None
+
+
+def recorded_spec(path: Path) -> TaskSpec:
+    """The spec the run recorded in ``spec.yaml`` (what it loads, resumes and evaluates with)."""
+    file = path / SPEC_FILE
+    try:
+        data = yaml.safe_load(file.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise CheckpointError(f"{file} is missing or corrupt ({exc}); this is not a whole run") from None
+    try:
+        return parse_spec(data, source=str(file))
+    except SpecError as exc:
+        raise CheckpointError(f"{file} is not a valid spec any more: {exc}") from None
 
 
 def write_status(path: Path, status: str, steps: int) -> None:

@@ -73,6 +73,8 @@ def train(
     """
     config.validate()
     spec = resolve_spec(config.env)
+    if Path(config.env).is_file():  # the run records where its spec came from, from anywhere
+        config.env = str(Path(config.env).resolve())
     algo, hp = resolve_algo(config, spec)
     path = Path(config.out) if config.out else default_run_dir(config, spec)
     _prepare_dir(path, force)

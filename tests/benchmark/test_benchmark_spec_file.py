@@ -1,0 +1,24 @@
+"""A benchmark over a spec FILE (not a registered id) trains, evaluates and writes its report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from benchmark_helpers import tiny_grid
+
+from mtml_rl.benchmark.runner import run_benchmark
+from mtml_rl.specs.spec import spec_dir
+
+
+def test_a_benchmark_over_a_spec_file_finishes_with_its_report(tmp_path: Path) -> None:
+    data = yaml.safe_load((spec_dir() / "CartPole.yaml").read_text())
+    spec_file = tmp_path / "specs" / "pole.yaml"
+    spec_file.parent.mkdir()
+    spec_file.write_text(yaml.safe_dump({**data, "name": "FilePole"}))
+    config = tiny_grid(tmp_path / "bench", envs=[str(spec_file)], methods=["dr"], seeds=[0], workers=1)
+    result = run_benchmark(config, progress=False)
+    assert result.ok, [r.error for r in result.records]
+    assert result.comparison is not None and result.comparison.report.is_file()
+    assert {(r.spec, r.method) for r in result.comparison.rows} == {("FilePole", "dr")}
+    assert "FilePole" in result.comparison.report.read_text()
