@@ -15,7 +15,7 @@ from mtml_rl.benchmark.quickstart import (
     QuickstartResult,
     run_quickstart,
 )
-from mtml_rl.benchmark.tables import SPLIT_LABELS, scores_rich
+from mtml_rl.benchmark.tables import SPLIT_LABELS, gap_ends, scores_rich
 from mtml_rl.cli.benchmark_cmd import summarize
 from mtml_rl.errors import ConfigError
 
@@ -54,19 +54,26 @@ def add_parser(sub: Any) -> None:
 
 
 def held_out_lines(result: QuickstartResult) -> list[str]:
-    """``adapt`` against ``dr`` in mean return on each held-out split."""
+    """Each deployed method against the context-blind one (``adapt`` against ``dr``) in mean
+    return on each held-out split."""
     comparison = result.benchmark.comparison
     if comparison is None:
         return []
     lines = []
     for split in ("test-interpolation", "test-extrapolation"):
         cells = {r.method: r for r in comparison.rows if r.split == split}
-        if "adapt" in cells and "dr" in cells:
-            adapt, dr = cells["adapt"].mean_return, cells["dr"].mean_return
-            verdict = "above" if adapt > dr else "NOT above"
+        ends = gap_ends(list(cells))
+        if ends is None:
+            continue
+        blind = cells[ends[0]]
+        for method, row in cells.items():
+            if method in ends:
+                continue
+            verdict = "above" if row.mean_return > blind.mean_return else "NOT above"
             lines.append(
-                f"{SPLIT_LABELS[split]}: adapt {adapt:.1f} vs dr {dr:.1f} mean return "
-                f"({verdict} dr, {adapt - dr:+.1f})"
+                f"{SPLIT_LABELS[split]}: {method} {row.mean_return:.1f} vs {blind.method} "
+                f"{blind.mean_return:.1f} mean return ({verdict} {blind.method}, "
+                f"{row.mean_return - blind.mean_return:+.1f})"
             )
     return lines
 

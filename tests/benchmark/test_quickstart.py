@@ -55,6 +55,7 @@ def test_quickstart_end_to_end_at_a_reduced_budget(
     for method in ("dr", "oracle", "adapt"):
         assert re.search(rf"│ {method} +│ .*\[.*\].*│", printed), printed
     assert f"report with pictures: {out.resolve() / 'report' / 'report.md'}" in printed
+    assert re.search(r"interpolation: adapt -?[0-9.]+ vs dr -?[0-9.]+ mean return", printed), printed
     for method in ("dr", "oracle", "adapt"):
         config = yaml.safe_load((out / "runs" / f"CartPole-{method}-s0" / "config.yaml").read_text())
         assert config["timesteps"] == 1500
