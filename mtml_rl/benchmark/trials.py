@@ -21,7 +21,7 @@ import torch as th
 
 from mtml_rl.benchmark.config import BenchmarkConfig, EvalSettings, env_key
 from mtml_rl.benchmark.evaluation import evaluate_trial, evaluation_is_current
-from mtml_rl.errors import ConfigError
+from mtml_rl.errors import CheckpointError, ConfigError
 from mtml_rl.specs.spec import resolve_spec
 from mtml_rl.training import rundir
 from mtml_rl.training.builders import resolve_algo
@@ -191,12 +191,25 @@ def run_finished(trial: Trial) -> bool:
         return False
     recorded = TrainConfig.from_yaml(path / "config.yaml").to_dict()
     changed = sorted(k for k in set(recorded) | set(trial.config) if recorded.get(k) != trial.config.get(k))
-    if rundir.recorded_spec_hash(path) != resolve_spec(trial.env).content_hash():
-        changed.append(f"the tasks of its spec {trial.env}")
     if changed:
         raise ConfigError(
             f"{path} holds a finished run whose config differs from this benchmark's in "
             f"{', '.join(changed)}; use another --out, or pass --force to retrain every trial"
+        )
+    return _same_tasks(path, trial)
+
+
+def _same_tasks(path: Path, trial: Trial) -> bool:
+    """Whether the finished run in ``path`` was trained on the tasks the trial's spec defines
+    now (``False`` for a run without its spec record: it is trained again)."""
+    try:
+        trained = rundir.recorded_spec_hash(path)
+    except CheckpointError:
+        return False
+    if trained != resolve_spec(trial.env).content_hash():
+        raise ConfigError(
+            f"{path} holds a finished run of other tasks: its spec {trial.env} changed since (hash "
+            f"{trained} then); use another --out, or pass --force to retrain every trial"
         )
     return True
 
