@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from pathlib import Path
 
 
 class MtmlError(Exception):
@@ -72,6 +73,20 @@ class ConfigError(MtmlError, ValueError):
 
 class CheckpointError(MtmlError, ValueError):
     """A run directory or checkpoint is missing, corrupt or incompatible."""
+
+
+class FolderLockedError(MtmlError, RuntimeError):
+    """Another live process is writing the folder (it holds the folder's lock).
+
+    :param message: who holds it and what to do
+    :param folder: the locked folder
+    :param pid: the holder's process id, if it is known
+    """
+
+    def __init__(self, message: str, *, folder: Path | None = None, pid: int | None = None) -> None:
+        self.folder = folder
+        self.pid = pid
+        super().__init__(message)
 
 
 def suggest(name: str, known: Iterable[str]) -> str:

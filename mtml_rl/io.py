@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import pickletools
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -187,3 +189,51 @@ def _describe(exc: yaml.YAMLError) -> str:
     mark = exc.problem_mark or exc.context_mark
     where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
     return f"{where}: {exc.problem or exc.context}"
+
+
+# --------------------------------------------------------------------------------------------
+# checking files that were written earlier
+# --------------------------------------------------------------------------------------------
+ZIP_SUFFIXES = (".zip", ".pt", ".pth")
+"""Files in zip format: SB3 models, and torch's ``save`` (zip since torch 1.6)."""
+
+
+def file_problem(path: str | Path) -> str | None:
+    """What is wrong with a file that was written whole, judged by its type (``None``: nothing).
+
+    Zip files (``.zip``, ``.pt``, ``.pth``) must open and pass their CRC checks, JSON files
+    must parse, pickles must be complete (their opcodes are walked, nothing is executed). A
+    file that passes may still hold the wrong content: a manifest of hashes catches that.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return f"{path.name} is missing"
+    if path.suffix in ZIP_SUFFIXES:
+        return _zip_problem(path)
+    if path.suffix == ".json":
+        try:
+            json.loads(path.read_bytes())
+        except (ValueError, RecursionError) as exc:
+            return f"{path.name} is not valid JSON ({exc})"
+    if path.suffix == ".pkl":
+        return _pickle_problem(path)
+    return None
+
+
+def _zip_problem(path: Path) -> str | None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        return f"{path.name} is not a whole zip file ({exc})"
+    return f"{path.name} has a damaged member {bad}" if bad is not None else None
+
+
+def _pickle_problem(path: Path) -> str | None:
+    try:
+        with open(path, "rb") as handle:
+            for _ in pickletools.genops(handle):
+                pass
+    except (ValueError, EOFError, OSError) as exc:
+        return f"{path.name} is not a whole pickle ({exc})"
+    return None

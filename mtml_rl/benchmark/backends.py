@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import io
 import multiprocessing
+import os
 import shutil
 import socket
 import tarfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ from typing import Any
 from mtml_rl.benchmark.evaluation import MARKER_FILE
 from mtml_rl.benchmark.trials import FAILED, FINISHED, Trial, TrialOutcome, read_json_or_none
 from mtml_rl.errors import ConfigError
+from mtml_rl.lifetime import exit_with_parent
 from mtml_rl.methods import Method, register_method, registered_methods
 
 TrialFn = Callable[[Trial], TrialOutcome]
@@ -39,9 +42,11 @@ def failed(trial: Trial, error: str) -> TrialOutcome:
     return TrialOutcome(trial.name, FAILED, error=error)
 
 
-def _init_worker(threads: int, methods: Sequence[Method] = ()) -> None:
-    """Pool initializer: each worker uses ``threads`` torch threads, so workers don't oversubscribe,
-    and knows the methods the driver registered."""
+def _init_worker(threads: int, driver_pid: int, methods: Sequence[Method] = ()) -> None:
+    """Pool initializer: the worker ends with its driver (a killed driver leaves no orphan to
+    take the next trial or race a rerun), uses ``threads`` torch threads, so workers don't
+    oversubscribe, and knows the methods the driver registered."""
+    exit_with_parent(driver_pid)
     import torch as th
 
     th.set_num_threads(threads)
@@ -72,7 +77,7 @@ def run_local(
         max_workers=min(workers, len(trials)),
         mp_context=context,
         initializer=_init_worker,
-        initargs=(threads, registered_methods()),
+        initargs=(threads, os.getpid(), registered_methods()),
     )
     futures: dict[Future[TrialOutcome], Trial] = {}
     try:
@@ -132,13 +137,14 @@ def probe_address(address: str) -> None:
 def connect_ray(address: str | None, num_cpus: int | None) -> bool:
     """Connect to (or start) Ray; returns whether this call initialized it (and must shut it down).
 
-    An already initialized Ray in this process is reused.
+    An already initialized Ray in this process is reused. An explicit address is probed
+    first (an unreachable one fails at once).
     """
+    if address not in (None, "auto", "local"):
+        probe_address(str(address))
     ray = _import_ray()
     if ray.is_initialized():
         return False
-    if address not in (None, "auto", "local"):
-        probe_address(str(address))
     kwargs: dict[str, Any] = {"address": address, "include_dashboard": False, "log_to_driver": False}
     if address in (None, "local"):
         kwargs["num_cpus"] = num_cpus
@@ -146,8 +152,27 @@ def connect_ray(address: str | None, num_cpus: int | None) -> bool:
         ray.init(**kwargs)
     except Exception as exc:
         where = f"at {address}" if address else "locally"
-        raise ConfigError(f"cannot start or reach Ray {where}: {type(exc).__name__}: {exc}") from None
+        raise ConfigError(
+            f"cannot start or reach Ray {where}: {type(exc).__name__}: {_first_line(exc)}"
+        ) from None
     return True
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else ""
+
+
+@contextmanager
+def ray_session(address: str | None, num_cpus: int | None) -> Iterator[None]:
+    """Be connected to Ray inside the block (see :func:`connect_ray`); a Ray this call started
+    is shut down at the end, one already initialized is left running."""
+    owned = connect_ray(address, num_cpus)
+    try:
+        yield
+    finally:
+        if owned:
+            _import_ray().shutdown()
 
 
 @dataclass(frozen=True)
@@ -217,23 +242,20 @@ def run_ray(
     if not trials:
         return
     ray = _import_ray()
-    owned = connect_ray(address, num_cpus)
-    task = ray.remote(num_cpus=threads, max_retries=0)(run_packed)
-    methods = registered_methods()
-    pending = {task.options(name=f"mtml-rl {t.name}").remote(t, trial_fn, methods): t for t in trials}
-    try:
-        while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
-            for ref in done:
-                trial = pending.pop(ref)
-                on_done(trial, _ray_outcome(ray, ref, trial))
-    except BaseException:
-        for ref in pending:
-            ray.cancel(ref, force=True)
-        raise
-    finally:
-        if owned:
-            ray.shutdown()
+    with ray_session(address, num_cpus):
+        task = ray.remote(num_cpus=threads, max_retries=0)(run_packed)
+        methods = registered_methods()
+        pending = {task.options(name=f"mtml-rl {t.name}").remote(t, trial_fn, methods): t for t in trials}
+        try:
+            while pending:
+                done, _ = ray.wait(list(pending), num_returns=1)
+                for ref in done:
+                    trial = pending.pop(ref)
+                    on_done(trial, _ray_outcome(ray, ref, trial))
+        except BaseException:
+            for ref in pending:
+                ray.cancel(ref, force=True)
+            raise
 
 
 def _ray_outcome(ray: Any, ref: Any, trial: Trial) -> TrialOutcome:

@@ -15,15 +15,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mtml_rl.errors import MtmlError
 from mtml_rl.evaluation.evaluate import EvalConfig, compare, evaluate
 from mtml_rl.evaluation.output import REPORT_FILE, RESULTS_FILE
-from mtml_rl.evaluation.results import Aggregate, Results
+from mtml_rl.evaluation.results import Aggregate, Results, load_results
 from mtml_rl.io import atomic_write_json
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import rundir
 
 MARKER_FILE = "benchmark.json"
 """Written into a trial's evaluation folder once it is complete, with the settings it used."""
+OTHER_SETTINGS = "it was made with other evaluation settings"
+"""What :func:`evaluation_problem` says of a whole evaluation made with other settings."""
 TRIAL_BOOTSTRAP_REPS = 100
 """Bootstrap replications of a single trial's evaluation: its intervals over one run are
 degenerate and superseded by the compare report's, so they are not worth 2000."""
@@ -86,13 +89,26 @@ def eval_config(settings: dict[str, Any], splits: Sequence[str] | None, bootstra
     )
 
 
-def evaluation_is_current(eval_dir: Path, settings: dict[str, Any]) -> bool:
-    """Whether ``eval_dir`` holds a complete evaluation made with ``settings``."""
+def evaluation_problem(eval_dir: Path, settings: dict[str, Any]) -> str | None:
+    """Why ``eval_dir`` does not hold a complete evaluation made with ``settings`` (``None``: it
+    does): its marker must record these settings, and its ``results.json`` must parse, match
+    its schema and hold only finite numbers."""
     try:
         recorded = json.loads((eval_dir / MARKER_FILE).read_text())["settings"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
-    return bool(recorded == settings) and (eval_dir / RESULTS_FILE).is_file()
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        return f"no complete evaluation ({MARKER_FILE} is missing or unreadable)"
+    if recorded != settings:
+        return OTHER_SETTINGS
+    try:
+        load_results(eval_dir / RESULTS_FILE)
+    except MtmlError as exc:
+        return str(exc)
+    return None
+
+
+def evaluation_is_current(eval_dir: Path, settings: dict[str, Any]) -> bool:
+    """Whether ``eval_dir`` holds a complete, valid evaluation made with ``settings``."""
+    return evaluation_problem(eval_dir, settings) is None
 
 
 def evaluate_trial(run_dir: Path, eval_dir: Path, settings: dict[str, Any]) -> Path:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import shutil
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -13,11 +14,20 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from mtml_rl.benchmark.backends import TrialFn, run_local, run_ray
+from mtml_rl.benchmark.backends import TrialFn, ray_session, run_local, run_ray
 from mtml_rl.benchmark.config import BenchmarkConfig
 from mtml_rl.benchmark.evaluation import Comparison, compare_trials
 from mtml_rl.benchmark.manifest import INTERRUPTED, MANIFEST_FILE, SCHEDULED, Manifest, TrialRecord
-from mtml_rl.benchmark.trials import FINISHED, Trial, TrialOutcome, plan_trials, run_trial, trial_done
+from mtml_rl.benchmark.trials import (
+    FINISHED,
+    Trial,
+    TrialOutcome,
+    damage,
+    plan_trials,
+    run_trial,
+    trial_done,
+)
+from mtml_rl.locks import lock_folder
 from mtml_rl.training.config import TrainConfig
 
 REPORT_DIR = "report"
@@ -33,6 +43,8 @@ class BenchmarkResult:
     :param skipped: trials already done before it
     :param failed: trials that failed (their errors are in ``records`` and ``trials.json``)
     :param comparison: the compare report (``None`` if evaluation is off or nothing finished)
+    :param repaired: trials whose files said they were done but did not verify (a damaged model
+        or evaluation), with what was wrong; they were run again
     """
 
     out_dir: Path
@@ -41,6 +53,7 @@ class BenchmarkResult:
     skipped: list[str]
     failed: list[str]
     comparison: Comparison | None
+    repaired: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -104,27 +117,56 @@ def run_benchmark(
 ) -> BenchmarkResult:
     """Run every trial of the grid that is not done yet, then write the compare report.
 
+    Everything that can refuse the grid (its specs, methods, budgets, splits, the Ray
+    cluster) is checked before anything is written. The benchmark folder is locked for the
+    whole invocation: a second driver on it is refused with the first one's PID.
+
     :param config: the grid
     :param force: retrain (and re-evaluate) every trial, replacing finished ones
     :param progress: show the progress bar (default: when stderr is a terminal)
     :param trial_fn: what a worker runs per trial (module-level; the default trains and evaluates)
+    :raises FolderLockedError: another live process holds the benchmark folder
     """
     trials = plan_trials(config)
-    out = config.out_dir
-    out.mkdir(parents=True, exist_ok=True)
-    if force:
-        _clear(trials)
-    done = [t for t in trials if trial_done(t)]
-    todo = sorted((t for t in trials if t not in done), key=estimated_cost, reverse=True)
-    manifest = Manifest.open(out / MANIFEST_FILE, config.to_dict(), trials)
+    with lock_folder(config.out_dir):
+        done = [] if force else [t for t in trials if trial_done(t)]
+        todo = sorted((t for t in trials if t not in done), key=estimated_cost, reverse=True)
+        repaired = {} if force else {t.name: r for t in todo if (r := damage(t)) is not None}
+        with _backend_session(config, todo):
+            config.out_dir.mkdir(parents=True, exist_ok=True)
+            if force:
+                _clear(trials)
+            manifest = _open_manifest(config, trials, done, todo)
+            ran = _run_trials(config, todo, done, manifest, trial_fn, progress)
+        result = _result(config, trials, manifest, ran, [t.name for t in done])
+    return replace(result, repaired=repaired)
+
+
+def _open_manifest(
+    config: BenchmarkConfig, trials: list[Trial], done: list[Trial], todo: list[Trial]
+) -> Manifest:
+    """The manifest with the done trials finished and the others scheduled, saved."""
+    manifest = Manifest.open(config.out_dir / MANIFEST_FILE, config.to_dict(), trials)
     for trial in done:
         manifest.mark(trial.name, FINISHED)
     for trial in todo:
         manifest.mark(trial.name, SCHEDULED, started=True)
     manifest.save()
+    return manifest
+
+
+def _run_trials(
+    config: BenchmarkConfig,
+    todo: list[Trial],
+    done: list[Trial],
+    manifest: Manifest,
+    trial_fn: TrialFn,
+    progress: bool | None,
+) -> list[str]:
+    """Hand ``todo`` to the backend, recording each outcome; the names of those that finished."""
     ran: list[str] = []
     enabled = sys.stderr.isatty() if progress is None else progress
-    with TrialProgress(len(trials), enabled) as bar:
+    with TrialProgress(len(todo) + len(done), enabled) as bar:
         bar.skipped([t.name for t in done])
 
         def on_done(trial: Trial, outcome: TrialOutcome) -> None:
@@ -138,7 +180,19 @@ def run_benchmark(
         except BaseException:
             _mark_interrupted(manifest, todo)
             raise
-    return _result(config, trials, manifest, ran, [t.name for t in done])
+    return ran
+
+
+@contextmanager
+def _backend_session(config: BenchmarkConfig, todo: list[Trial]) -> Iterator[None]:
+    """Connect to Ray (when trials go there) before anything is written; a cluster that
+    cannot be reached fails here, leaving the benchmark folder as it was."""
+    if config.backend != "ray" or not todo:
+        yield
+        return
+    num_cpus = config.workers * config.threads_per_worker if config.workers else None
+    with ray_session(config.address, num_cpus):
+        yield
 
 
 def estimated_cost(trial: Trial) -> int:
@@ -151,16 +205,18 @@ def estimated_cost(trial: Trial) -> int:
 def _dispatch(config: BenchmarkConfig, todo: list[Trial], trial_fn: TrialFn, on_done: Any) -> None:
     threads = config.threads_per_worker
     if config.backend == "ray":
-        num_cpus = config.workers * threads if config.workers else None
-        run_ray(todo, config.address, threads, trial_fn, on_done, num_cpus=num_cpus)
+        run_ray(todo, config.address, threads, trial_fn, on_done)
     else:
         run_local(todo, config.resolved_workers(), threads, trial_fn, on_done)
 
 
 def _clear(trials: Sequence[Trial]) -> None:
+    """Delete every trial's run and evaluation (``--force``), each under its run folder's lock,
+    so that a worker still writing one (of a driver that died) is never raced."""
     for trial in trials:
-        shutil.rmtree(trial.run_dir, ignore_errors=True)
-        shutil.rmtree(trial.eval_dir, ignore_errors=True)
+        with lock_folder(trial.run_dir):
+            shutil.rmtree(trial.run_dir, ignore_errors=True)
+            shutil.rmtree(trial.eval_dir, ignore_errors=True)
 
 
 def _mark_interrupted(manifest: Manifest, todo: Sequence[Trial]) -> None:

@@ -18,19 +18,33 @@ from pathlib import Path
 from typing import Any
 
 import torch as th
+import yaml
 
 from mtml_rl.benchmark.config import BenchmarkConfig, EvalSettings, env_key
-from mtml_rl.benchmark.evaluation import evaluate_trial, evaluation_is_current
+from mtml_rl.benchmark.evaluation import (
+    MARKER_FILE,
+    OTHER_SETTINGS,
+    evaluate_trial,
+    evaluation_is_current,
+    evaluation_problem,
+)
 from mtml_rl.errors import CheckpointError, ConfigError
-from mtml_rl.specs.spec import resolve_spec
+from mtml_rl.io import file_problem
+from mtml_rl.locks import lock_folder
+from mtml_rl.specs.spec import is_file, resolve_spec
+from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import rundir
 from mtml_rl.training.builders import resolve_algo
 from mtml_rl.training.config import TrainConfig
 from mtml_rl.training.registry import get_method
+from mtml_rl.training.rundir import MODEL_FILE, NORMALIZER_FILE
 from mtml_rl.training.train import train
 
 FINISHED = "finished"
 FAILED = "failed"
+WORKER_LOCK_WAIT_S = 30.0
+"""Seconds a worker waits for its trial's run folder while another process holds it (a worker
+of a driver that was just killed takes a moment to die) before the trial fails."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +104,8 @@ def plan_trials(config: BenchmarkConfig) -> list[Trial]:
     trials: list[Trial] = []
     for env in config.envs:
         spec = resolve_spec(env)
-        env_id = str(Path(env).resolve()) if Path(env).is_file() else env
+        build_splits(spec)  # a split that cannot be drawn is refused here, before anything is written
+        env_id = str(Path(env).resolve()) if is_file(env) else env
         for method in config.methods:
             for seed in config.seeds:
                 name = f"{spec.name}-{get_method(method).name}-s{seed}"
@@ -175,20 +190,54 @@ def read_json_or_none(path: Path) -> Any:
     """The JSON in ``path``, or ``None`` if it is missing or unreadable."""
     try:
         return json.loads(path.read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
 
 
+def claims_finished(trial: Trial) -> bool:
+    """Whether the trial's ``run.json`` says its run finished (verified or not)."""
+    status = read_json_or_none(Path(trial.run_dir) / "run.json")
+    return isinstance(status, dict) and status.get("status") == FINISHED
+
+
+def final_problem(run_dir: Path) -> str | None:
+    """What is wrong with a finished run's ``final/`` folder (``None``: it verifies).
+
+    ``final/model.zip`` must be there, and ``final/vecnormalize.pkl`` where the run normalized
+    observations; every file in ``final/`` must be whole for its type (see
+    :func:`mtml_rl.io.file_problem`).
+    """
+    final = run_dir / "final"
+    required = [final / MODEL_FILE]
+    if _normalizes(run_dir):
+        required.append(final / NORMALIZER_FILE)
+    present = sorted(final.iterdir()) if final.is_dir() else []
+    for path in dict.fromkeys([*required, *present]):
+        problem = file_problem(path)
+        if problem is not None:
+            return f"final/{problem}"
+    return None
+
+
+def _normalizes(run_dir: Path) -> bool:
+    """Whether the run's recorded hyperparameters normalize observations."""
+    try:
+        data = yaml.safe_load((run_dir / "hyperparams.yaml").read_text())
+    except (OSError, ValueError, yaml.YAMLError):
+        return False
+    return isinstance(data, dict) and bool(data.get("normalize"))
+
+
 def run_finished(trial: Trial) -> bool:
-    """Whether the trial's run directory holds a finished run of exactly its config.
+    """Whether the trial's run directory holds a finished run of exactly its config, whose
+    final model verifies (:func:`final_problem`).
 
     A finished run with a different config, or of a spec whose tasks changed since, is an
     error: reusing it would mix budgets or tasks.
     """
-    path = Path(trial.run_dir)
-    status = read_json_or_none(path / "run.json")
-    if not status or status.get("status") != FINISHED:
+    if not claims_finished(trial):
         return False
+    path = Path(trial.run_dir)
     recorded = TrainConfig.from_yaml(path / "config.yaml").to_dict()
     changed = sorted(k for k in set(recorded) | set(trial.config) if recorded.get(k) != trial.config.get(k))
     if changed:
@@ -196,7 +245,7 @@ def run_finished(trial: Trial) -> bool:
             f"{path} holds a finished run whose config differs from this benchmark's in "
             f"{', '.join(changed)}; use another --out, or pass --force to retrain every trial"
         )
-    return _same_tasks(path, trial)
+    return _same_tasks(path, trial) and final_problem(path) is None
 
 
 def _same_tasks(path: Path, trial: Trial) -> bool:
@@ -215,28 +264,42 @@ def _same_tasks(path: Path, trial: Trial) -> bool:
 
 
 def trial_done(trial: Trial) -> bool:
-    """Whether the trial is trained and (if asked) evaluated with the current settings."""
+    """Whether the trial is trained and (if asked) evaluated with the current settings, and
+    both verify."""
     if not run_finished(trial):
         return False
     return trial.evaluation is None or evaluation_is_current(Path(trial.eval_dir), trial.evaluation)
 
 
-def run_trial(trial: Trial) -> TrialOutcome:
-    """Train the trial unless its run is finished, then evaluate it unless that is current.
+def damage(trial: Trial) -> str | None:
+    """Why a trial whose files say it is done is not (``None``: it is done, or never was):
+    the run or evaluation to redo and what is wrong with it."""
+    if not claims_finished(trial):
+        return None
+    problem = final_problem(Path(trial.run_dir))
+    if problem is not None:
+        return f"its run does not verify ({problem}); retraining it"
+    if trial.evaluation is not None and (Path(trial.eval_dir) / MARKER_FILE).is_file():
+        problem = evaluation_problem(Path(trial.eval_dir), trial.evaluation)
+        if problem not in (None, OTHER_SETTINGS):
+            return f"its evaluation does not verify ({problem}); evaluating it again"
+    return None
 
-    Runs in a worker process (local pool or Ray task). Failures are returned, not raised.
+
+def run_trial(trial: Trial) -> TrialOutcome:
+    """Train the trial unless its run is finished and verifies, then evaluate it unless that is
+    current and verifies.
+
+    Runs in a worker process (local pool or Ray task) holding the lock of the trial's run
+    folder, so that a worker of an earlier driver that is still alive is never raced.
+    Failures are returned, not raised.
     """
     start = time.monotonic()
     trained = False
     try:
         th.set_num_threads(int(trial.config["num_threads"]))
-        if not run_finished(trial):
-            shutil.rmtree(trial.eval_dir, ignore_errors=True)
-            config = TrainConfig.from_dict(dict(trial.config), source=trial.name)
-            train(config, force=True, progress=False, command=f"mtml-rl benchmark (trial {trial.name})")
-            trained = True
-        if trial.evaluation is not None and not evaluation_is_current(Path(trial.eval_dir), trial.evaluation):
-            evaluate_trial(Path(trial.run_dir), Path(trial.eval_dir), trial.evaluation)
+        with lock_folder(trial.run_dir, wait_s=WORKER_LOCK_WAIT_S):
+            trained = _train_and_evaluate(trial)
     except Exception as exc:
         return TrialOutcome(
             trial.name,
@@ -247,3 +310,17 @@ def run_trial(trial: Trial) -> TrialOutcome:
             time.monotonic() - start,
         )
     return TrialOutcome(trial.name, FINISHED, trained, wall_s=time.monotonic() - start)
+
+
+def _train_and_evaluate(trial: Trial) -> bool:
+    """What :func:`run_trial` does under the lock; returns whether it trained."""
+    trained = False
+    if not run_finished(trial):
+        shutil.rmtree(trial.eval_dir, ignore_errors=True)
+        config = TrainConfig.from_dict(dict(trial.config), source=trial.name)
+        train(config, force=True, progress=False, command=f"mtml-rl benchmark (trial {trial.name})")
+        trained = True
+    if trial.evaluation is not None and not evaluation_is_current(Path(trial.eval_dir), trial.evaluation):
+        shutil.rmtree(trial.eval_dir, ignore_errors=True)  # a damaged or outdated one is replaced
+        evaluate_trial(Path(trial.run_dir), Path(trial.eval_dir), trial.evaluation)
+    return trained

@@ -83,6 +83,8 @@ def build_config(args: argparse.Namespace) -> BenchmarkConfig:
 def summarize(result: BenchmarkResult, console: Console) -> None:
     """Print the trials' outcome, the failures with their errors, and where the report is."""
     total = len(result.records)
+    for name, reason in result.repaired.items():
+        console.print(f"  [yellow]repaired[/yellow] {name}: {reason}", highlight=False)
     console.print(
         f"{total} trial(s): {total - len(result.failed)} finished "
         f"({len(result.ran)} run now, {len(result.skipped)} already done), {len(result.failed)} failed"

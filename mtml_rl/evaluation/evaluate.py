@@ -8,7 +8,8 @@ context withheld from every deployed agent (the oracle reads it and is reported 
 privileged reference). A uniform random agent plays the same tasks with the same seeds.
 
 Every check that can refuse the input runs before anything is written; the output folder is
-built under a temporary name and appears whole at the end, or not at all.
+locked (a second writer is refused with the first one's PID), built under a temporary name and
+appears whole at the end, or not at all.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from mtml_rl.evaluation.results import Results, TaskRecord, load_results
 from mtml_rl.evaluation.runs import LoadedRun, open_run
 from mtml_rl.evaluation.video import record_videos
 from mtml_rl.io import atomic_dir
+from mtml_rl.locks import lock_folder
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import rundir
 
@@ -163,14 +165,15 @@ def evaluate(
     loaded = load_runs(paths, config)
     plans = plan(loaded, config)
     target = Path(out) if out is not None else default_output(paths)
-    check_output_dir(target)
-    with atomic_dir(target) as tmp, torch_threads(config.num_threads):
-        with Progress(_task_count(plans, config), config.progress) as progress:
-            results = collect_results(plans, config, progress)
-        analyze(results)
-        if config.video:
-            results.videos = record_videos(plans, config, tmp)
-        write_outputs(results, tmp, title="Evaluation report")
+    with lock_folder(target):
+        check_output_dir(target)
+        with atomic_dir(target) as tmp, torch_threads(config.num_threads):
+            with Progress(_task_count(plans, config), config.progress) as progress:
+                results = collect_results(plans, config, progress)
+            analyze(results)
+            if config.video:
+                results.videos = record_videos(plans, config, tmp)
+            write_outputs(results, tmp, title="Evaluation report")
     return results, target
 
 
@@ -199,13 +202,14 @@ def compare(
     loaded = load_runs(run_paths, config) if run_paths else []
     plans = plan(loaded, config) if loaded else {}
     target = Path(out) if out is not None else default_output(inputs, "comparison")
-    check_output_dir(target)
-    with atomic_dir(target) as tmp, torch_threads(config.num_threads):
-        if plans:
-            with Progress(_task_count(plans, config), config.progress) as progress:
-                parts.append(collect_results(plans, config, progress))
-        results = analyze(merge_results(parts, config.bootstrap_reps))
-        write_outputs(results, tmp, title="Comparison report")
+    with lock_folder(target):
+        check_output_dir(target)
+        with atomic_dir(target) as tmp, torch_threads(config.num_threads):
+            if plans:
+                with Progress(_task_count(plans, config), config.progress) as progress:
+                    parts.append(collect_results(plans, config, progress))
+            results = analyze(merge_results(parts, config.bootstrap_reps))
+            write_outputs(results, tmp, title="Comparison report")
     return results, target
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from mtml_rl.errors import ConfigError
 from mtml_rl.evaluation import plots, report
-from mtml_rl.evaluation.results import Results, csv_text, validate
+from mtml_rl.evaluation.results import Results, check_finite, csv_text, validate
 from mtml_rl.io import atomic_write_json, atomic_write_text
 
 RESULTS_FILE = "results.json"
@@ -27,7 +27,8 @@ def check_output_dir(path: Path) -> None:
 
 def write_outputs(results: Results, folder: Path, title: str) -> None:
     """Pictures, ``results.json`` (validated against its schema first), ``results.csv`` and
-    ``report.md`` into ``folder``."""
+    ``report.md`` into ``folder``; results holding NaN or infinities are refused first."""
+    check_finite(results.to_json(), RESULTS_FILE)
     results.pictures = plots.make_pictures(results, folder, FIGURES)
     document = results.to_json()
     validate(document, RESULTS_FILE)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -311,8 +312,37 @@ def schema() -> dict[str, Any]:
     return loaded
 
 
+def non_finite(document: Any) -> tuple[str, float] | None:
+    """The path (``episodes/3/ret``) and value of the first NaN or infinite number in a JSON
+    document, or ``None``."""
+    stack: list[tuple[str, Any]] = [("", document)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            return where or "(top level)", value
+        if isinstance(value, dict):
+            stack.extend((f"{where}/{k}".lstrip("/"), v) for k, v in reversed(list(value.items())))
+        elif isinstance(value, (list, tuple)):
+            stack.extend((f"{where}/{i}".lstrip("/"), v) for i, v in reversed(list(enumerate(value))))
+    return None
+
+
+def check_finite(document: Any, source: str = "results.json") -> None:
+    """Refuse a results document holding NaN or an infinity (:class:`CheckpointError`): its
+    scores and intervals would be ``nan`` and compare to nothing."""
+    found = non_finite(document)
+    if found is not None:
+        where, value = found
+        raise CheckpointError(
+            f"{source}: {where} is {value}, not a finite number; a run or environment produced "
+            "NaN or infinite returns: check that run (train it again if its model is damaged), "
+            "then evaluate it again"
+        )
+
+
 def validate(document: Any, source: str = "results.json") -> None:
-    """Check a ``results.json`` document against the schema; raises :class:`CheckpointError`."""
+    """Check a ``results.json`` document against the schema and refuse non-finite numbers;
+    raises :class:`CheckpointError`."""
     import jsonschema
 
     if not isinstance(document, dict):
@@ -328,6 +358,7 @@ def validate(document: Any, source: str = "results.json") -> None:
     except jsonschema.ValidationError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "(top level)"
         raise CheckpointError(f"{source}: invalid results at {where}: {exc.message}") from None
+    check_finite(document, source)
 
 
 def load_results(path: str | Path) -> Results:
@@ -335,9 +366,11 @@ def load_results(path: str | Path) -> Results:
     path = Path(path)
     file = path / "results.json" if path.is_dir() else path
     try:
-        document = json.loads(file.read_text())
+        document = json.loads(file.read_bytes())
     except (OSError, ValueError) as exc:
         raise CheckpointError(f"{file}: cannot read results ({exc})") from None
+    except RecursionError:
+        raise CheckpointError(f"{file}: cannot read results (nested too deeply)") from None
     validate(document, str(file))
     return results_from_json(document)
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -149,7 +152,7 @@ def test_cli_unreachable_ray_address(tmp_path: Path, capsys: pytest.CaptureFixtu
     line = cli_error(capsys, [*argv, "--backend", "ray", "--address", "127.0.0.1:1", "--quiet"])
     assert "cannot reach a Ray cluster at 127.0.0.1:1" in line
     assert "ray start --head" in line
-    assert not list((tmp_path / "o" / "runs").glob("*")) if (tmp_path / "o" / "runs").exists() else True
+    assert list(tmp_path.iterdir()) == []  # no folder, no trials.json, no lock file
 
 
 def test_cli_malformed_ray_address(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -182,6 +185,23 @@ def test_a_finished_run_of_another_config_is_not_reused(tmp_path: Path) -> None:
         run_benchmark(config, progress=False)
 
 
+def _zero_width(data: dict[str, Any]) -> None:
+    """Every varying parameter of the spec confined to one value: no split can be drawn."""
+    data["parameters"] = {"length": {"train": [0.5, 0.5], "extrapolation": [1.5, 2.5]}}
+    data.pop("combinatorial")
+    data["splits"]["test-combinatorial"] = 0
+
+
+def test_cli_zero_width_region_leaves_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], spec_file: Callable[..., Path]
+) -> None:
+    path = spec_file(_zero_width)
+    out = tmp_path / "work" / "out"
+    argv = ["benchmark", "--envs", str(path), "--methods", "dr", "--timesteps", "100", "--out", str(out)]
+    assert "could not draw 64 distinct tasks" in cli_error(capsys, argv)
+    assert not (tmp_path / "work").exists()
+
+
 @pytest.mark.parametrize(
     ("data", "words"),
     [
@@ -199,3 +219,53 @@ def test_cli_unreadable_grid_files(
     line = cli_error(capsys, ["benchmark", "--config", str(grid), "--out", str(tmp_path / "out")])
     assert words in line and str(grid) in line
     assert not (tmp_path / "out").exists()
+
+
+HOLDER = """
+import sys
+from mtml_rl.locks import lock_folder
+with lock_folder(sys.argv[1]):
+    print("locked", flush=True)
+    sys.stdin.readline()
+"""
+
+
+@pytest.fixture
+def held(tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
+    """Another process holding the lock of the benchmark folder ``tmp_path / "out"``."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(tmp_path / "out")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None and process.stdout.readline().strip() == "locked"
+    yield process
+    process.kill()
+    process.wait()
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_a_benchmark_folder_in_use_is_refused_and_untouched(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], held: subprocess.Popen[str], force: bool
+) -> None:
+    out = tmp_path / "out"
+    (out / "runs" / "CartPole-dr-s0").mkdir(parents=True)
+    (out / "runs" / "CartPole-dr-s0" / "run.json").write_text("{}")
+    argv = [
+        "benchmark",
+        "--envs",
+        CARTPOLE,
+        "--methods",
+        "dr",
+        "--out",
+        str(out),
+        *(["--force"] if force else []),
+    ]
+    line = cli_error(capsys, argv)
+    assert f"{out} is in use by PID {held.pid}" in line
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == [
+        "runs",
+        "runs/CartPole-dr-s0",
+        "runs/CartPole-dr-s0/run.json",
+    ]

@@ -1,0 +1,91 @@
+"""Child processes that end with their parent: no worker outlives the driver that started it.
+
+On Linux the kernel sends the child a signal the moment its parent dies
+(``prctl(PR_SET_PDEATHSIG)``, set through ``ctypes``); elsewhere, or if that call fails, a
+daemon thread in the child watches its parent and ends the child when the parent is gone.
+Either way the child ends like a ``kill -9``: whatever it was writing is left as a crash
+leaves it, which every writer of this package survives.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import signal
+import sys
+import threading
+import time
+
+PR_SET_PDEATHSIG = 1
+"""``prctl`` option: the signal a process gets when its parent dies (``<linux/prctl.h>``)."""
+WATCH_INTERVAL_S = 0.5
+"""Seconds between two looks at the parent of the watching thread."""
+ORPHAN_EXIT_CODE = 128 + 9
+"""Exit code of a child that ends because its parent died (as if killed by SIGKILL)."""
+PDEATHSIG = "pdeathsig"
+WATCH = "watch"
+
+
+def exit_with_parent(parent_pid: int, *, mechanism: str | None = None) -> str:
+    """End this process as soon as ``parent_pid`` (its parent) ends.
+
+    :param parent_pid: the parent's process id, as the parent saw it (if this process was
+        already orphaned when it gets here, it ends at once)
+    :param mechanism: force ``"pdeathsig"`` or ``"watch"`` (default: pdeathsig where it works)
+    :returns: the mechanism in use
+    """
+    used = WATCH
+    if mechanism in (None, PDEATHSIG) and _set_parent_death_signal(signal.SIGKILL):
+        used = PDEATHSIG
+    elif mechanism == PDEATHSIG:
+        raise OSError("prctl(PR_SET_PDEATHSIG) is not available on this platform")
+    else:
+        _start_watch(parent_pid)
+    if not parent_alive(parent_pid):  # the parent died before the signal was armed
+        os._exit(ORPHAN_EXIT_CODE)
+    return used
+
+
+def parent_alive(parent_pid: int) -> bool:
+    """Whether the parent ``parent_pid`` is alive: on POSIX, whether it is still this process's
+    parent (an orphan is re-parented); on Windows, whether that process is still running."""
+    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+        return _windows_process_running(parent_pid)
+    return os.getppid() == parent_pid
+
+
+if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+
+    def _windows_process_running(pid: int) -> bool:
+        synchronize, wait_timeout = 0x00100000, 0x00000102
+        kernel32 = ctypes.windll.kernel32
+        handle = kernel32.OpenProcess(synchronize, False, pid)
+        if not handle:
+            return False
+        try:
+            return bool(kernel32.WaitForSingleObject(handle, 0) == wait_timeout)
+        finally:
+            kernel32.CloseHandle(handle)
+
+
+def _set_parent_death_signal(sig: int) -> bool:
+    """Arm ``prctl(PR_SET_PDEATHSIG, sig)``; whether it worked (Linux only)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return int(libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _start_watch(parent_pid: int) -> None:
+    """A daemon thread that ends the process once its parent is gone."""
+
+    def watch() -> None:
+        while parent_alive(parent_pid):
+            time.sleep(WATCH_INTERVAL_S)
+        os._exit(ORPHAN_EXIT_CODE)
+
+    threading.Thread(target=watch, name="mtml-rl parent watch", daemon=True).start()

@@ -1,0 +1,303 @@
+"""One writer per folder: an advisory OS file lock that the kernel releases when its holder dies.
+
+A folder is locked through a lock file next to it, ``<parent>/.<name>.lock``, so that the
+lock survives the folder being replaced whole (an evaluation written under a temporary name
+and renamed into place, a run replaced with ``--force``) and can be taken before the folder
+exists. The lock is ``flock(LOCK_EX | LOCK_NB)`` on POSIX and ``msvcrt.locking`` on Windows:
+the operating system drops it when the holding process ends, however it ends (``kill -9``
+included), so a lock file left by a dead process never blocks anyone. While it holds the
+lock, the holder records its PID, host, command line and start time in the file, and a
+refused writer's :class:`~mtml_rl.errors.FolderLockedError` names them. The lock file is
+deleted on release.
+
+Locks are re-entrant within a process (a benchmark trial that locks its run folder can call
+code that locks it again) and are not shared with child processes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from mtml_rl.errors import FolderLockedError
+
+POLL_S = 0.1
+"""Seconds between attempts while waiting for a lock."""
+COMMAND_CHARS = 300
+"""The holder's command line is recorded up to this many characters."""
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """Who holds a folder's lock, as recorded in its lock file.
+
+    :param pid: the holder's process id
+    :param host: the holder's host name
+    :param command: the holder's command line (shortened)
+    :param since: when it took the lock (ISO 8601, UTC)
+    """
+
+    pid: int
+    host: str
+    command: str
+    since: str
+
+    def describe(self) -> str:
+        """``PID 123 (mtml-rl benchmark ..., since ...)``, naming the host if it is another."""
+        where = "" if self.host == socket.gethostname() else f" on {self.host}"
+        return f"PID {self.pid}{where} ({self.command}, since {self.since})"
+
+
+def lock_file(folder: str | Path) -> Path:
+    """The lock file of ``folder``: ``<parent>/.<name>.lock`` of its absolute path."""
+    path = Path(folder).expanduser().absolute()
+    return path.parent / f".{path.name}.lock"
+
+
+def read_holder(folder: str | Path) -> LockHolder | None:
+    """The holder recorded in ``folder``'s lock file (``None``: no file, or nothing readable).
+
+    The record may be that of a process that died; :func:`is_locked` tells whether the lock
+    is held.
+    """
+    try:
+        data = json.loads(lock_file(folder).read_text())
+        return LockHolder(int(data["pid"]), str(data["host"]), str(data["command"]), str(data["since"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+@dataclass
+class _Held:
+    """A lock this process holds: its open file and how many times it was taken."""
+
+    fd: int
+    count: int
+    created: list[Path]
+    pid: int
+
+
+_HELD: dict[Path, _Held] = {}
+_HELD_GUARD = threading.Lock()
+
+
+class FolderLock:
+    """An exclusive lock on a folder; a context manager.
+
+    :param folder: the folder (it need not exist)
+    :param wait_s: seconds to keep trying while another process holds it (0: fail at once)
+    """
+
+    def __init__(self, folder: str | Path, *, wait_s: float = 0.0) -> None:
+        self.folder = Path(folder).expanduser().absolute()
+        self.path = lock_file(self.folder)
+        self.wait_s = wait_s
+        self._owner_pid: int | None = None
+
+    def acquire(self) -> FolderLock:
+        """Take the lock, or raise :class:`FolderLockedError` naming the holder."""
+        with _HELD_GUARD:
+            held = _HELD.get(self.path)
+            if held is not None and held.pid != os.getpid():  # inherited through fork: not ours
+                del _HELD[self.path]
+                held = None
+            if held is not None:
+                held.count += 1
+                self._owner_pid = os.getpid()
+                return self
+        deadline = time.monotonic() + self.wait_s
+        while True:
+            acquired = self._try_acquire()
+            if acquired is not None:
+                with _HELD_GUARD:
+                    _HELD[self.path] = acquired
+                self._owner_pid = os.getpid()
+                return self
+            if time.monotonic() >= deadline:
+                raise self._refusal()
+            time.sleep(POLL_S)
+
+    def release(self) -> None:
+        """Release the lock (once per :meth:`acquire`); the last release deletes the lock file."""
+        if self._owner_pid != os.getpid():  # never taken here, or inherited through fork
+            return
+        self._owner_pid = None
+        with _HELD_GUARD:
+            held = _HELD.get(self.path)
+            if held is None or held.pid != os.getpid():
+                return
+            held.count -= 1
+            if held.count > 0:
+                return
+            del _HELD[self.path]
+        self.path.unlink(missing_ok=True)  # while still locked: see _try_acquire
+        os.close(held.fd)
+        _remove_if_empty(held.created)
+
+    def __enter__(self) -> FolderLock:
+        return self.acquire()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.release()
+
+    def _try_acquire(self) -> _Held | None:
+        """One attempt: the held lock, or ``None`` if another process holds it.
+
+        A holder deletes the lock file before it unlocks it, so a process that opened the file
+        before the deletion may lock a file no longer at the path; it checks that the file it
+        locked is the one at the path and otherwise tries again.
+        """
+        created = _make_parents(self.path.parent)
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            if not _lock_fd(fd):
+                os.close(fd)
+                _remove_if_empty(created)
+                return None
+            if _same_file(fd, self.path):
+                _write_holder(fd)
+                return _Held(fd, 1, created, os.getpid())
+            os.close(fd)
+
+    def _refusal(self) -> FolderLockedError:
+        holder = None
+        for _ in range(10):  # the holder writes its record right after taking the lock
+            holder = read_holder(self.folder)
+            if holder is not None:
+                break
+            time.sleep(POLL_S / 2)
+        who = holder.describe() if holder is not None else "another process"
+        return FolderLockedError(
+            f"{self.folder} is in use by {who}; wait for it to finish or stop it, or choose another "
+            "folder (a lock left by a process that died never blocks)",
+            folder=self.folder,
+            pid=holder.pid if holder is not None else None,
+        )
+
+
+@contextmanager
+def lock_folder(folder: str | Path, *, wait_s: float = 0.0) -> Iterator[FolderLock]:
+    """Hold ``folder``'s lock inside the block (see :class:`FolderLock`).
+
+    :param folder: the folder (it need not exist)
+    :param wait_s: seconds to keep trying while another process holds it (0: fail at once)
+    :raises FolderLockedError: another live process holds it
+    """
+    lock = FolderLock(folder, wait_s=wait_s).acquire()
+    try:
+        yield lock
+    finally:
+        lock.release()
+
+
+def is_locked(folder: str | Path) -> bool:
+    """Whether a process (this one included) holds ``folder``'s lock now."""
+    path = lock_file(folder)
+    with _HELD_GUARD:
+        held = _HELD.get(path)
+        if held is not None and held.pid == os.getpid():
+            return True
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return False
+    try:
+        if _lock_fd(fd):
+            _unlock_fd(fd)
+            return False
+        return True
+    finally:
+        os.close(fd)
+
+
+# --------------------------------------------------------------------------------------------
+# the operating system's side
+# --------------------------------------------------------------------------------------------
+if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+    import msvcrt
+
+    _WIN_LOCK_OFFSET = 1 << 20
+    """The locked byte lies past the holder's record, so others can still read the record."""
+
+    def _lock_fd(fd: int) -> bool:
+        os.lseek(fd, _WIN_LOCK_OFFSET, os.SEEK_SET)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        finally:
+            os.lseek(fd, 0, os.SEEK_SET)
+        return True
+
+    def _unlock_fd(fd: int) -> None:
+        os.lseek(fd, _WIN_LOCK_OFFSET, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        os.lseek(fd, 0, os.SEEK_SET)
+
+else:
+    import fcntl
+
+    def _lock_fd(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def _unlock_fd(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    """Whether the open file ``fd`` is the file at ``path``."""
+    try:
+        at_path = os.stat(path)
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(fd)
+    return (mine.st_dev, mine.st_ino) == (at_path.st_dev, at_path.st_ino)
+
+
+def _write_holder(fd: int) -> None:
+    """Record this process as the holder in the (locked) lock file."""
+    record = {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "command": " ".join(sys.argv)[:COMMAND_CHARS] or "python",
+        "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    data = (json.dumps(record) + "\n").encode()
+    os.ftruncate(fd, 0)
+    os.lseek(fd, 0, os.SEEK_SET)
+    os.write(fd, data)
+
+
+def _make_parents(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents; the ones created, deepest first."""
+    missing = []
+    current = folder
+    while not current.exists():
+        missing.append(current)
+        current = current.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    return missing
+
+
+def _remove_if_empty(folders: list[Path]) -> None:
+    """Remove the folders a lock created if they are still empty (deepest first)."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return

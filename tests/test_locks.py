@@ -1,0 +1,117 @@
+"""Folder locks: a second writer is refused with the holder's PID, a dead holder never blocks,
+the lock is re-entrant in a process and leaves no file behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mtml_rl.errors import FolderLockedError, MtmlError
+from mtml_rl.locks import FolderLock, is_locked, lock_file, lock_folder, read_holder
+
+HOLDER = """
+import sys
+from mtml_rl.locks import lock_folder
+with lock_folder(sys.argv[1]):
+    print("locked", flush=True)
+    sys.stdin.readline()
+print("released", flush=True)
+"""
+
+
+@pytest.fixture
+def holder(tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
+    """Another process that holds the lock of ``tmp_path / "folder"`` until its stdin gets a line."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(tmp_path / "folder"), "--flag"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None and process.stdout.readline().strip() == "locked"
+    yield process
+    if process.poll() is None:
+        process.kill()
+    process.wait()
+
+
+def test_a_second_writer_is_refused_with_the_holders_pid(
+    tmp_path: Path, holder: subprocess.Popen[str]
+) -> None:
+    with pytest.raises(FolderLockedError) as caught:
+        FolderLock(tmp_path / "folder").acquire()
+    assert isinstance(caught.value, MtmlError)  # the CLI exits 2
+    assert caught.value.pid == holder.pid
+    assert f"PID {holder.pid}" in str(caught.value) and "--flag" in str(caught.value)
+    assert is_locked(tmp_path / "folder")
+    recorded = read_holder(tmp_path / "folder")
+    assert recorded is not None and recorded.pid == holder.pid
+
+
+def test_a_killed_holder_never_blocks(tmp_path: Path, holder: subprocess.Popen[str]) -> None:
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    stale = read_holder(tmp_path / "folder")
+    assert stale is not None and stale.pid == holder.pid  # its record is left behind
+    assert not is_locked(tmp_path / "folder")
+    with lock_folder(tmp_path / "folder"):
+        recorded = read_holder(tmp_path / "folder")
+        assert recorded is not None and recorded.pid == os.getpid()
+    assert not lock_file(tmp_path / "folder").exists()
+
+
+def test_a_waiting_writer_gets_the_lock_when_the_holder_ends(
+    tmp_path: Path, holder: subprocess.Popen[str]
+) -> None:
+    got: list[int] = []
+
+    def wait_for_it() -> None:
+        with lock_folder(tmp_path / "folder", wait_s=120):
+            got.append(os.getpid())
+
+    waiter = threading.Thread(target=wait_for_it)
+    waiter.start()
+    assert holder.stdin is not None and holder.stdout is not None
+    holder.stdin.write("go\n")
+    holder.stdin.flush()
+    assert holder.stdout.readline().strip() == "released"
+    waiter.join()
+    assert got == [os.getpid()]
+
+
+def test_reentrant_in_one_process_and_nothing_left_behind(tmp_path: Path) -> None:
+    folder = tmp_path / "a" / "b" / "folder"
+    with lock_folder(folder):
+        assert lock_file(folder).is_file() and not folder.exists()
+        with lock_folder(folder):  # a nested writer in the same process
+            assert is_locked(folder)
+        assert is_locked(folder)  # still held by the outer block
+    assert not is_locked(folder)
+    assert not (tmp_path / "a").exists()  # the parents it created, empty, are removed
+    with lock_folder(folder):
+        folder.mkdir()
+    assert folder.is_dir() and not lock_file(folder).exists()
+
+
+def test_the_lock_is_not_shared_with_a_forked_child(tmp_path: Path) -> None:
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork on this platform")
+    with lock_folder(tmp_path / "folder"):
+        pid = os.fork()
+        if pid == 0:  # the child: refused, and the parent's lock file untouched
+            code = 1
+            try:
+                FolderLock(tmp_path / "folder").acquire()
+            except FolderLockedError as exc:
+                code = 0 if exc.pid == os.getppid() else 2
+            os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert lock_file(tmp_path / "folder").is_file() and is_locked(tmp_path / "folder")
