@@ -9,11 +9,13 @@ so a method registered in the driver's code trains there too. A worker that dies
 
 from __future__ import annotations
 
+import importlib
 import io
 import multiprocessing
 import os
 import shutil
 import socket
+import sys
 import tarfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -134,14 +136,57 @@ def probe_address(address: str) -> None:
         ) from None
 
 
+AUTH_MODE_VAR = "RAY_AUTH_MODE"
+"""Ray's switch of token authentication (``token`` or ``disabled``; Ray 2.52 and later)."""
+TOKEN_HINT = (
+    "if the cluster uses token authentication (`ray start` turns it on when a token exists), "
+    "give this driver the cluster's token: `ray get-auth-token` on the head node prints it; set "
+    "RAY_AUTH_TOKEN to it (or RAY_AUTH_TOKEN_PATH to a file holding it, or copy it to "
+    "~/.ray/auth_token)"
+)
+
+
+def ray_token_available() -> bool:
+    """Whether a Ray authentication token is at hand: ``RAY_AUTH_TOKEN``, ``RAY_AUTH_TOKEN_PATH``
+    or the default token file ``~/.ray/auth_token``, in Ray's order."""
+    if os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH"):
+        return True
+    return (Path.home() / ".ray" / "auth_token").is_file()
+
+
+def use_ray_token() -> bool:
+    """Turn on Ray's token authentication for this driver when a token is at hand and
+    ``RAY_AUTH_MODE`` is unset; returns whether token authentication is on.
+
+    Ray does this itself for ``address="auto"`` only; a driver given an explicit address would
+    otherwise send no token, and a cluster with authentication on refuses it. Sending a token
+    to a cluster without authentication is harmless.
+    """
+    mode = os.environ.get(AUTH_MODE_VAR)
+    if mode is not None:
+        return mode.strip().lower() == "token"
+    if not ray_token_available():
+        return False
+    os.environ[AUTH_MODE_VAR] = "token"
+    if "ray" in sys.modules:  # an imported Ray read its configuration already: refresh it
+        try:
+            importlib.import_module("ray._raylet").Config.initialize("")
+        except (ImportError, AttributeError):
+            pass
+    return True
+
+
 def connect_ray(address: str | None, num_cpus: int | None) -> bool:
     """Connect to (or start) Ray; returns whether this call initialized it (and must shut it down).
 
-    An already initialized Ray in this process is reused. An explicit address is probed
-    first (an unreachable one fails at once).
+    An already initialized Ray in this process is reused. For an explicit address, the
+    address is probed first (an unreachable one fails at once), and a Ray token at hand is
+    used (:func:`use_ray_token`).
     """
-    if address not in (None, "auto", "local"):
+    explicit = address not in (None, "auto", "local")
+    if explicit:
         probe_address(str(address))
+        use_ray_token()
     ray = _import_ray()
     if ray.is_initialized():
         return False
@@ -152,8 +197,9 @@ def connect_ray(address: str | None, num_cpus: int | None) -> bool:
         ray.init(**kwargs)
     except Exception as exc:
         where = f"at {address}" if address else "locally"
+        hint = f"; {TOKEN_HINT}" if address not in (None, "local") else ""
         raise ConfigError(
-            f"cannot start or reach Ray {where}: {type(exc).__name__}: {_first_line(exc)}"
+            f"cannot start or reach Ray {where}: {type(exc).__name__}: {_first_line(exc)}{hint}"
         ) from None
     return True
 
