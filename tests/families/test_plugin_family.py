@@ -109,9 +109,8 @@ def check_benchmark(done: subprocess.CompletedProcess[str], bench: Path) -> None
     assert [t["status"] for t in manifest["trials"]] == ["finished", "finished"], manifest["trials"]
     for method in ("dr", "oracle"):
         assert (bench / "eval" / f"Drift-{method}-s0" / "results.json").is_file()
-    if done.returncode != 0 and "unknown environment id 'mtml/Drift-v0'" in done.stderr:
-        pytest.xfail("the benchmark's compare step does not resolve spec files yet (issue 12, point 6)")
     assert "2 trial(s): 2 finished" in ok(done)
+    assert (bench / "report" / "report.md").is_file()
 
 
 def test_a_local_benchmark_of_two_spawned_workers(site: Path, tmp_path: Path) -> None:
