@@ -41,6 +41,11 @@ class TaskError(MtmlError, ValueError):
     """A task (parameter values) is invalid for its family or spec."""
 
 
+class RejectedTask(TaskError):
+    """Values each valid on their own whose combination is not a task of the family (two
+    positions closer than the family allows, say). Splits draw again when a draw is rejected."""
+
+
 class UnknownNameError(MtmlError, KeyError):
     """A name (env id, family, parameter, method ...) is not known."""
 

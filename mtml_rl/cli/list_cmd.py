@@ -166,7 +166,7 @@ def _parameter_table(title: str, params: tuple[ParamSpec, ...], spec: TaskSpec |
     for column in columns:
         table.add_column(column)
     for p in params:
-        row = [p.name, _number(p.default), f"[{_number(p.low)}, {_number(p.high)}]", p.unit, p.doc]
+        row = [p.name, _number(p.default), _bounds(p), p.unit, p.doc]
         if targets:
             row.append(targets[p.name])
         if spec is not None:
@@ -185,8 +185,18 @@ def _usage(spec: TaskSpec, name: str) -> str:
     return "default"
 
 
-def _number(value: float) -> str:
+def _number(value: float | str) -> str:
+    if isinstance(value, str):
+        return value
     return f"{value:.6g}" if math.isfinite(value) else ("inf" if value > 0 else "-inf")
+
+
+def _bounds(p: ParamSpec) -> str:
+    """``[low, high]``, or the values of a categorical parameter (the first few of many)."""
+    if not p.categorical:
+        return f"[{_number(p.low)}, {_number(p.high)}]"
+    shown = ", ".join(p.values[:6]) + (f", ... ({len(p.values)} values)" if len(p.values) > 6 else "")
+    return f"one of {shown}"
 
 
 # ------------------------------------------------------------------------------ --gym

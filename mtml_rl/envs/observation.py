@@ -1,7 +1,8 @@
 """Observation layouts: which parts (obs, context, history) an agent sees, and how.
 
 - ``hidden``: the family's observation only;
-- ``visible``: the normalized context appended to it;
+- ``visible``: the normalized context appended to it (one-hot blocks for categorical
+  parameters);
 - ``privileged``: a Dict ``{"obs", "context"}`` (for training with privileged context).
 
 With a history window of ``H > 0`` transitions the observation is a Dict that adds
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from mtml_rl.errors import UnknownNameError
+from mtml_rl.errors import TaskError, UnknownNameError
 from mtml_rl.families.base import Family
 from mtml_rl.specs.spec import CONTEXT_MODES, TaskSpec
 from mtml_rl.tasks.task import Task
@@ -32,33 +33,69 @@ def action_encoding_dim(action_space: spaces.Space) -> int:
 
 
 class ContextCodec:
-    """Maps tasks to normalized context vectors: ``(value - center) / half_width``.
+    """Maps tasks to context vectors, one block per varying parameter in spec order.
 
-    Center and half width come from each varying parameter's train region, so train
-    tasks map into [-1, 1] and held-out ones outside it.
+    A numeric parameter is one entry, ``(value - center) / half_width`` with center and half
+    width from its train region, so train tasks map into [-1, 1] and held-out ones outside
+    it. A categorical parameter is a one-hot block over its train values then its held-out
+    values (:attr:`~mtml_rl.specs.spec.VaryingParameter.values`): a held-out value lights an
+    entry that no training task does. The one-hot entries are the task id
+    (:attr:`task_id_index`).
     """
 
     def __init__(self, spec: TaskSpec, family: type[Family]) -> None:
         self.names = spec.varying
-        self.center = np.array([p.center for p in spec.parameters], dtype=np.float64)
-        self.scale = np.array([p.half_width for p in spec.parameters], dtype=np.float64)
         bounds = {s.name: s for s in family.param_specs()}
-        low = (np.array([bounds[n].low for n in self.names]) - self.center) / self.scale
-        high = (np.array([bounds[n].high for n in self.names]) - self.center) / self.scale
-        self.space = spaces.Box(low.astype(np.float32), high.astype(np.float32), dtype=np.float32)
-
-    @property
-    def dim(self) -> int:
-        """Number of context entries (the spec's varying parameters)."""
-        return len(self.names)
+        self._numeric = [p.name for p in spec.parameters if not p.categorical]
+        numeric = [p for p in spec.parameters if not p.categorical]
+        self.center = np.array([p.center for p in numeric], dtype=np.float64)
+        self.scale = np.array([p.half_width for p in numeric], dtype=np.float64)
+        self._columns: list[int] = []
+        """Where each numeric parameter's entry goes."""
+        self._onehot: list[tuple[str, dict[str, int]]] = []
+        """Each categorical parameter's name and the entry of each of its values."""
+        low: list[float] = []
+        high: list[float] = []
+        k = 0
+        for p in spec.parameters:
+            if p.categorical:
+                self._onehot.append((p.name, {v: k + i for i, v in enumerate(p.values)}))
+                low += [0.0] * len(p.values)
+                high += [1.0] * len(p.values)
+                k += len(p.values)
+                continue
+            j = len(self._columns)
+            self._columns.append(k)
+            low.append((bounds[p.name].low - self.center[j]) / self.scale[j])
+            high.append((bounds[p.name].high - self.center[j]) / self.scale[j])
+            k += 1
+        self.dim = k
+        """Number of context entries."""
+        self.task_id_index = np.array(
+            sorted(i for _, entries in self._onehot for i in entries.values()), dtype=np.int64
+        )
+        """The context entries of the one-hot blocks (empty without categorical parameters)."""
+        self.space = spaces.Box(
+            np.array(low, dtype=np.float32), np.array(high, dtype=np.float32), dtype=np.float32
+        )
 
     def encode(self, tasks: list[Task] | tuple[Task, ...]) -> np.ndarray:
-        """``(len(tasks), dim)`` float32 normalized contexts."""
-        values = np.array([[t[n] for n in self.names] for t in tasks], dtype=np.float64)
-        return ((values - self.center) / self.scale).astype(np.float32).reshape(len(tasks), self.dim)
+        """``(len(tasks), dim)`` float32 contexts."""
+        n = len(tasks)
+        values = np.array([[float(t[name]) for name in self._numeric] for t in tasks], dtype=np.float64)
+        numeric = ((values.reshape(n, len(self._numeric)) - self.center) / self.scale).astype(np.float32)
+        if not self._onehot:
+            return numeric.reshape(n, self.dim)
+        out = np.zeros((n, self.dim), dtype=np.float32)
+        out[:, self._columns] = numeric
+        for name, entries in self._onehot:
+            out[np.arange(n), [entries[str(t[name])] for t in tasks]] = 1.0
+        return out
 
     def decode(self, context: np.ndarray) -> np.ndarray:
-        """Inverse of :meth:`encode`: physical values from normalized contexts."""
+        """Inverse of :meth:`encode` for numeric parameters: physical values from contexts."""
+        if self._onehot:
+            raise TaskError("decode() reads numeric contexts only; this spec has categorical parameters")
         return np.asarray(context, dtype=np.float64) * self.scale + self.center
 
 

@@ -15,7 +15,16 @@ import numpy as np
 
 from mtml_rl.errors import MtmlError
 from mtml_rl.evaluation import scores
-from mtml_rl.evaluation.results import Aggregate, GridResult, Improvement, Results, TaskRecord, TaskScore
+from mtml_rl.evaluation.results import (
+    Aggregate,
+    GridResult,
+    Improvement,
+    Results,
+    TaskRecord,
+    TaskScore,
+    cells_array,
+    cells_list,
+)
 from mtml_rl.methods import Method, get_method, method_names
 
 UNKNOWN_RANK = 50
@@ -236,17 +245,20 @@ def _note_missing(results: Results, done: set[tuple[str, str]]) -> None:
 
 
 def _normalize_grid(results: Results, grid: GridResult, floor: float) -> None:
-    oracle = [np.array(v) for run, v in grid.returns.items() if results.run(run).privileged]
-    random = np.array(grid.random_return)
+    oracle = [cells_array(v) for run, v in grid.returns.items() if results.run(run).privileged]
+    random = cells_array(grid.random_return)
     if oracle:
         reference = np.mean(oracle, axis=0)
     elif grid.family_reference is not None:
-        reference = np.full_like(random, grid.family_reference)
+        reference = np.where(np.isnan(random), np.nan, grid.family_reference)
     else:
         grid.reference_return, grid.normalized = None, {}
         return
-    grid.reference_return = reference.tolist()
-    vectorized = np.vectorize(lambda r, lo, hi: scores.normalize(r, lo, hi, floor))
+    grid.reference_return = cells_list(reference)
+    vectorized = np.vectorize(
+        lambda r, lo, hi: scores.normalize(r, lo, hi, floor) if np.isfinite(r) else np.nan
+    )
     grid.normalized = {
-        run: vectorized(np.array(values), random, reference).tolist() for run, values in grid.returns.items()
+        run: cells_list(vectorized(cells_array(values), random, reference))
+        for run, values in grid.returns.items()
     }

@@ -9,10 +9,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch as th
 
+from mtml_rl.errors import RejectedTask
 from mtml_rl.evaluation.probes import InstrumentedAgent, RandomAgent, latent_probe
 from mtml_rl.evaluation.results import AdaptationCurve, EpisodeRow, GridResult
 from mtml_rl.rollouts import Agent, has_adapt_step, rollout_agent
 from mtml_rl.specs.spec import TaskSpec, VaryingParameter
+from mtml_rl.tasks.params import ParamValue
+from mtml_rl.tasks.regions import Region, ValueSet
 from mtml_rl.tasks.task import Task
 
 Advance = Callable[[int], None]
@@ -161,36 +164,68 @@ def _latent_curve(played: list[Played], horizon: int) -> list[float | None] | No
 # --------------------------------------------------------------------------------------------
 # the generalization grid
 # --------------------------------------------------------------------------------------------
-def _axis(p: VaryingParameter, size: int) -> list[float]:
+def _axis(p: VaryingParameter, size: int) -> list[ParamValue]:
+    """A numeric parameter's ``size`` evenly spaced values over its train and held-out hull,
+    or a categorical parameter's values (train, then held out)."""
+    if isinstance(p.train, ValueSet):
+        return list(p.values)
     low, high = p.train.low, p.train.high
-    if p.extrapolation is not None:
+    if isinstance(p.extrapolation, Region):
         low, high = min(low, p.extrapolation.low), max(high, p.extrapolation.high)
-    return np.linspace(low, high, size).tolist()
+    return list(np.linspace(low, high, size).tolist())
 
 
-def _held_value(spec: TaskSpec, p: VaryingParameter) -> float:
-    """The family default if the train region holds it, else the first train interval's middle."""
+def _held_value(spec: TaskSpec, p: VaryingParameter) -> ParamValue:
+    """The family default if the train region holds it, else the first train value (or the
+    first train interval's middle)."""
     default = spec.family_cls.params_cls().as_dict()[p.name]
-    if p.train.contains(default):
+    if isinstance(p.train, ValueSet):
+        return default if p.train.contains(default) else p.train.values[0]
+    if not isinstance(default, str) and p.train.contains(default):
         return float(default)
     first = p.train.intervals[0]
     return 0.5 * (first.low + first.high)
 
 
-def grid_layout(spec: TaskSpec, params: tuple[str, str], size: int) -> tuple[GridResult, list[Task]]:
-    """An empty :class:`GridResult` over ``params`` and its tasks, row-major (``y`` then ``x``)."""
+def _train_spans(p: VaryingParameter) -> list[list[float]]:
+    """The train region along one axis: intervals, or for a categorical parameter the index
+    span of its train values (they come first on its axis)."""
+    if isinstance(p.train, ValueSet):
+        return [[-0.5, len(p.train.values) - 0.5]]
+    return [i.as_list() for i in p.train.intervals]
+
+
+def grid_layout(spec: TaskSpec, params: tuple[str, str], size: int) -> tuple[GridResult, list[Task | None]]:
+    """An empty :class:`GridResult` over ``params`` and its tasks, row-major (``y`` then ``x``).
+
+    A categorical axis holds the parameter's values (train, then held out) and its train
+    region is drawn in index coordinates. A cell whose values the family rejects (not a task:
+    :class:`~mtml_rl.errors.RejectedTask`) has no task (``None``) and stays empty.
+    """
     a, b = (spec.parameter(name) for name in params)
     xs, ys = _axis(a, size), _axis(b, size)
     others = {p.name: _held_value(spec, p) for p in spec.parameters if p.name not in params}
-    family = spec.family_cls
-    tasks = [family.task({**spec.fixed, **others, a.name: x, b.name: y}) for y in ys for x in xs]
-    boxes = [[i.as_list(), j.as_list()] for i in a.train.intervals for j in b.train.intervals]
+    tasks = [_cell_task(spec, {**others, a.name: x, b.name: y}) for y in ys for x in xs]
+    boxes = [[i, j] for i in _train_spans(a) for j in _train_spans(b)]
     box = spec.combinatorial
     held = [box[a.name].as_list(), box[b.name].as_list()] if a.name in box and b.name in box else None
     grid = GridResult(spec.id, list(params), xs, ys, others, boxes, held, [], None, {})
     return grid, tasks
 
 
-def to_grid(values: Sequence[float], size: int) -> list[list[float]]:
-    """Row-major values (``y`` then ``x``) as ``[y][x]`` lists."""
-    return np.asarray(values, dtype=np.float64).reshape(size, size).tolist()
+def _cell_task(spec: TaskSpec, values: dict[str, ParamValue]) -> Task | None:
+    try:
+        return spec.family_cls.task({**spec.fixed, **values})
+    except RejectedTask:
+        return None
+
+
+def grid_values(
+    grid: GridResult, tasks: Sequence[Task | None], played: Sequence[float]
+) -> list[list[float | None]]:
+    """``[y][x]`` cells from the values of the played (non-empty) cells, in row-major order;
+    empty cells are ``None``."""
+    values = iter(played)
+    flat = [None if task is None else float(next(values)) for task in tasks]
+    width = len(grid.x_values)
+    return [flat[row * width : (row + 1) * width] for row in range(len(grid.y_values))]

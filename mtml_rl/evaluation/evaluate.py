@@ -101,13 +101,14 @@ def _collect_split(results: Results, p: SpecPlan, split: str, config: EvalConfig
 
 def _collect_grid(p: SpecPlan, config: EvalConfig, progress: Progress) -> collect.GridResult:
     assert config.grid is not None
-    spec, size = p.spec, config.grid_size
-    grid, tasks = collect.grid_layout(spec, config.grid, size)
+    spec = p.spec
+    grid, cells = collect.grid_layout(spec, config.grid, config.grid_size)
+    tasks = [t for t in cells if t is not None]
     progress.describe(f"{spec.name} grid: random")
     randoms = collect.random_returns(
         spec, tasks, episodes=config.episodes, seed=config.seed, advance=progress.advance
     )
-    grid.random_return = collect.to_grid(randoms, size)
+    grid.random_return = collect.grid_values(grid, cells, randoms)
     grid.family_reference = family_reference(spec)
     for lr in p.runs:
         progress.describe(f"{spec.name} grid: {lr.record.label} s{lr.record.seed}")
@@ -124,7 +125,7 @@ def _collect_grid(p: SpecPlan, config: EvalConfig, progress: Progress) -> collec
         means = [0.0] * len(tasks)
         for e in played:
             means[e.task_index] += e.ret / config.episodes
-        grid.returns[lr.record.id] = collect.to_grid(means, size)
+        grid.returns[lr.record.id] = collect.grid_values(grid, cells, means)
     return grid
 
 
@@ -145,7 +146,8 @@ def _task_count(plans: dict[str, SpecPlan], config: EvalConfig) -> int:
         per_list = 1 + len(p.runs)
         total += sum(len(build_splits(p.spec)[s]) for s in p.splits) * per_list
         if config.grid is not None:
-            total += config.grid_size**2 * per_list
+            cells = collect.grid_layout(p.spec, config.grid, config.grid_size)[1]
+            total += sum(t is not None for t in cells) * per_list
     return total
 
 

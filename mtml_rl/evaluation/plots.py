@@ -30,7 +30,7 @@ from matplotlib.patches import Rectangle
 
 from mtml_rl.evaluation import scores
 from mtml_rl.evaluation.analysis import label_rank, score_matrices
-from mtml_rl.evaluation.results import GridResult, Results
+from mtml_rl.evaluation.results import GridResult, Results, cells_array
 
 SPLIT_STYLES = {
     "train": "-",
@@ -237,7 +237,7 @@ def _grid_by_label(results: Results, grid: GridResult) -> tuple[dict[str, np.nda
     source = grid.normalized if normalized else grid.returns
     grouped: dict[str, list[np.ndarray]] = defaultdict(list)
     for run_id, values in source.items():
-        grouped[results.run(run_id).label].append(np.array(values))
+        grouped[results.run(run_id).label].append(cells_array(values))
     means = {label: np.mean(v, axis=0) for label, v in grouped.items()}
     return dict(sorted(means.items(), key=lambda kv: label_rank(kv[0]))), normalized
 
@@ -265,19 +265,36 @@ def _draw_regions(ax: Axes, grid: GridResult, first: bool) -> None:
         )
 
 
+def _positions(values: list[Any]) -> np.ndarray:
+    """Cell centres along an axis: the values, or 0, 1, ... for a categorical axis (names)."""
+    if any(isinstance(v, str) for v in values):
+        return np.arange(len(values), dtype=np.float64)
+    return np.array(values, dtype=np.float64)
+
+
+def _name_ticks(ax: Axes, grid: GridResult) -> None:
+    """Label a categorical axis with its values (held-out ones follow the train ones)."""
+    if any(isinstance(v, str) for v in grid.x_values):
+        ax.set_xticks(
+            range(len(grid.x_values)), [str(v) for v in grid.x_values], rotation=90, fontsize="x-small"
+        )
+    if any(isinstance(v, str) for v in grid.y_values):
+        ax.set_yticks(range(len(grid.y_values)), [str(v) for v in grid.y_values], fontsize="x-small")
+
+
 def heat_map(results: Results, grid: GridResult, folder: Path) -> str | None:
     """One panel per method: mean normalized return (raw return without a reference) per cell."""
     by_label, normalized = _grid_by_label(results, grid)
     if not by_label:
         return None
     fig, axes = _figure(len(by_label), width=4.4, height=4.0)
-    xs, ys = np.array(grid.x_values), np.array(grid.y_values)
-    dx, dy = (xs[1] - xs[0]) / 2, (ys[1] - ys[0]) / 2
+    xs, ys = _positions(grid.x_values), _positions(grid.y_values)
+    dx, dy = (xs[1] - xs[0]) / 2 if len(xs) > 1 else 0.5, (ys[1] - ys[0]) / 2 if len(ys) > 1 else 0.5
     extent = (xs[0] - dx, xs[-1] + dx, ys[0] - dy, ys[-1] + dy)
     limits = (
         (0.0, 1.0)
         if normalized
-        else (min(v.min() for v in by_label.values()), max(v.max() for v in by_label.values()))
+        else (min(np.nanmin(v) for v in by_label.values()), max(np.nanmax(v) for v in by_label.values()))
     )
     for k, (ax, (label, values)) in enumerate(zip(axes, by_label.items(), strict=True)):
         ax.imshow(
@@ -290,6 +307,7 @@ def heat_map(results: Results, grid: GridResult, folder: Path) -> str | None:
             vmax=limits[1],
         )
         _draw_regions(ax, grid, first=k == 0)
+        _name_ticks(ax, grid)
         ax.set_title(label)
         ax.set_xlabel(grid.params[0])
         if k == 0:
@@ -297,7 +315,7 @@ def heat_map(results: Results, grid: GridResult, folder: Path) -> str | None:
     axes[0].legend(loc="upper left", fontsize="small", framealpha=0.8)
     what = "normalized return" if normalized else "mean return"
     fig.colorbar(axes[0].images[0], ax=axes, label=what + (" (clipped to [0, 1])" if normalized else ""))
-    held = ", ".join(f"{k}={v:g}" for k, v in grid.others.items())
+    held = ", ".join(f"{k}={v}" if isinstance(v, str) else f"{k}={v:g}" for k, v in grid.others.items())
     fig.suptitle(
         f"Generalization: {what} over {grid.params[0]} x {grid.params[1]} ({grid.spec})"
         + (f"\nheld: {held}" if held else "")

@@ -17,9 +17,12 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from mtml_rl.errors import CheckpointError
+import numpy as np
 
-SCHEMA_VERSION = "1.0"
+from mtml_rl.errors import CheckpointError
+from mtml_rl.tasks.params import ParamValue
+
+SCHEMA_VERSION = "1.1"
 """Version of the ``results.json`` format (major.minor; readers accept the same major)."""
 SCHEMA_FILE = Path(__file__).with_name("results.schema.json")
 """The JSON Schema of ``results.json``."""
@@ -82,7 +85,7 @@ class TaskRecord:
     :param spec: the spec id
     :param split: the split
     :param task_id: the task's id
-    :param params: its parameter values
+    :param params: its parameter values (names for categorical parameters)
     :param random_return: mean return of a uniform random agent (same seeds, same episodes)
     :param oracle_return: mean return of the oracle runs evaluated alongside (``None``: none)
     :param family_reference: the documented per-family reference (``None``: none documented)
@@ -94,7 +97,7 @@ class TaskRecord:
     spec: str
     split: str
     task_id: str
-    params: dict[str, float]
+    params: dict[str, ParamValue]
     random_return: float
     oracle_return: float | None = None
     family_reference: float | None = None
@@ -208,12 +211,14 @@ class GridResult:
 
     :param spec: the spec id
     :param params: the two parameters (x axis, y axis)
-    :param x_values: the first parameter's values
+    :param x_values: the first parameter's values (names along a categorical axis)
     :param y_values: the second parameter's values
     :param others: the values of the other varying parameters
-    :param train_boxes: the train region: ``[[x_low, x_high], [y_low, y_high]]`` boxes
+    :param train_boxes: the train region: ``[[x_low, x_high], [y_low, y_high]]`` boxes (in
+        index coordinates along a categorical axis)
     :param held_out_box: the combinatorial hold-out box on these axes, if any
-    :param random_return: ``[y][x]`` random returns
+    :param random_return: ``[y][x]`` random returns (``None`` in a cell the family rejects:
+        its values are not a task)
     :param family_reference: the documented reference return, if any
     :param returns: ``{run id: [y][x] mean returns}``
     :param reference_return: ``[y][x]`` references used (derived)
@@ -222,16 +227,26 @@ class GridResult:
 
     spec: str
     params: list[str]
-    x_values: list[float]
-    y_values: list[float]
-    others: dict[str, float]
+    x_values: list[ParamValue]
+    y_values: list[ParamValue]
+    others: dict[str, ParamValue]
     train_boxes: list[list[list[float]]]
     held_out_box: list[list[float]] | None
-    random_return: list[list[float]]
+    random_return: list[list[float | None]]
     family_reference: float | None
-    returns: dict[str, list[list[float]]]
-    reference_return: list[list[float]] | None = None
-    normalized: dict[str, list[list[float]]] = field(default_factory=dict)
+    returns: dict[str, list[list[float | None]]]
+    reference_return: list[list[float | None]] | None = None
+    normalized: dict[str, list[list[float | None]]] = field(default_factory=dict)
+
+
+def cells_array(cells: list[list[float | None]]) -> np.ndarray:
+    """``[y][x]`` grid cells as a float array, empty cells (``None``) as NaN."""
+    return np.array([[np.nan if v is None else v for v in row] for row in cells], dtype=np.float64)
+
+
+def cells_list(array: np.ndarray) -> list[list[float | None]]:
+    """Inverse of :func:`cells_array`: NaN cells become ``None`` (JSON ``null``)."""
+    return [[None if np.isnan(v) else float(v) for v in row] for row in np.asarray(array, dtype=np.float64)]
 
 
 @dataclass

@@ -15,12 +15,14 @@ Array layouts (``N`` slots):
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from typing import ClassVar, NamedTuple
 
 import numpy as np
 from gymnasium import spaces
 
-from mtml_rl.tasks.params import FamilyParams, ParamSpec, schema
+from mtml_rl.tasks.params import FamilyParams, ParamSpec, ParamValue, as_number, schema
+from mtml_rl.tasks.protocol import ProtocolQuery
 from mtml_rl.tasks.task import Task
 
 
@@ -72,9 +74,9 @@ class Family(ABC):
         return cls.task(cls.params_cls().as_dict())
 
     @classmethod
-    def task(cls, values: dict[str, float]) -> Task:
+    def task(cls, values: Mapping[str, ParamValue]) -> Task:
         """Validate a (partial) mapping of values and return the full :class:`Task`."""
-        return Task.make(cls.name, cls.params_cls.from_mapping(values).as_dict())
+        return Task.make(cls.name, cls.params_cls.from_mapping(dict(values)).as_dict())
 
     @classmethod
     def validate_task(cls, task: Task) -> Task:
@@ -87,9 +89,24 @@ class Family(ABC):
 
     @classmethod
     def params_array(cls, tasks: list[Task]) -> np.ndarray:
-        """Stack tasks' values into a ``(P, N)`` float64 array."""
-        names = cls.param_names()
-        return np.array([[t[n] for t in tasks] for n in names], dtype=np.float64).reshape(len(names), -1)
+        """Stack tasks' values into a ``(P, N)`` float64 array (a categorical parameter as the
+        index of its value)."""
+        specs = cls.param_specs()
+        rows = [[as_number(s, t[s.name]) for t in tasks] for s in specs]
+        return np.array(rows, dtype=np.float64).reshape(len(specs), -1)
+
+    # -- protocols ------------------------------------------------------------------------
+    protocols: ClassVar[tuple[str, ...]] = ()
+    """Protocols the family defines: a spec's ``protocol:`` names one (none by default)."""
+
+    @classmethod
+    def protocol_tasks(cls, query: ProtocolQuery) -> list[dict[str, ParamValue]] | None:
+        """The values of the tasks of ``query.split`` under ``query.protocol`` (in their fixed
+        order), or ``None`` for a split the protocol leaves to the spec's regions.
+
+        :param query: the protocol, split, size, seed and the spec's fixed and categorical values
+        """
+        return None
 
     # -- spaces ---------------------------------------------------------------------------
     @abstractmethod

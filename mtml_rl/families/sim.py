@@ -34,7 +34,8 @@ from gymnasium import spaces
 
 from mtml_rl.errors import FamilyError, MtmlError, TaskError
 from mtml_rl.families.actions import ActionMap
-from mtml_rl.tasks.params import FamilyParams, ParamSpec, schema
+from mtml_rl.tasks.params import FamilyParams, ParamSpec, ParamValue, schema
+from mtml_rl.tasks.protocol import ProtocolQuery
 from mtml_rl.tasks.task import Task
 
 P = TypeVar("P", bound=FamilyParams)
@@ -129,7 +130,7 @@ class SimFamily(ABC, Generic[P]):
         return tuple(s.name for s in cls.param_specs())
 
     @classmethod
-    def task(cls, values: Mapping[str, float]) -> Task:
+    def task(cls, values: Mapping[str, ParamValue]) -> Task:
         """Validate a (partial) mapping of values and return the full :class:`Task`."""
         return Task.make(cls.name, cls.params_cls.from_mapping(dict(values)).as_dict())
 
@@ -154,6 +155,19 @@ class SimFamily(ABC, Generic[P]):
     def params(self, task: Task) -> P:
         """The task's values as the family's parameter dataclass."""
         return cast(P, self.params_cls.from_mapping(task.as_dict()))
+
+    # -- protocols ------------------------------------------------------------------------
+    protocols: ClassVar[tuple[str, ...]] = ()
+    """Protocols the family defines: a spec's ``protocol:`` names one (none by default)."""
+
+    @classmethod
+    def protocol_tasks(cls, query: ProtocolQuery) -> list[dict[str, ParamValue]] | None:
+        """The values of the tasks of ``query.split`` under ``query.protocol`` (in their fixed
+        order), or ``None`` for a split the protocol leaves to the spec's regions.
+
+        :param query: the protocol, split, size, seed and the spec's fixed and categorical values
+        """
+        return None
 
     # -- the simulator ------------------------------------------------------------------
     def build(self, render_mode: str | None = None) -> gym.Env[Any, Any]:

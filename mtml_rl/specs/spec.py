@@ -4,6 +4,12 @@ A spec says which family, which parameters vary over which train region, which
 held-out regions exist, how many tasks each split holds, the seed, the episode length
 and the default context visibility. One file is one registered id.
 
+A numeric parameter's regions are intervals (``[a, b]`` or ``[[a, b], [c, d]]``); a
+categorical parameter's regions are lists of its values (``[reach-v3, push-v3]``), so held-out
+values (environments never trained on, say) form its extrapolation region. A spec may name a
+``protocol:`` its family defines, whose exact task lists then fill some splits
+(:mod:`mtml_rl.tasks.protocol`).
+
 A spec whose tasks have no trustworthy parameters to show a policy (a family where the
 context is unknown even at training time, say) sets ``privileged_context: false``: its
 environments then refuse the ``visible`` and ``privileged`` context modes, and training
@@ -34,8 +40,8 @@ from mtml_rl.families.registry import (
 )
 from mtml_rl.families.wrap import GymnasiumBlock, parse_block, wrapped_family
 from mtml_rl.io import InputFileError, load_yaml_text, read_text_file
-from mtml_rl.tasks.params import ParamSpec
-from mtml_rl.tasks.regions import Interval, Region
+from mtml_rl.tasks.params import ParamSpec, ParamValue
+from mtml_rl.tasks.regions import Interval, Region, ValueSet
 
 CONTEXT_MODES = ("hidden", "visible", "privileged")
 SPLIT_NAMES = ("train", "test-interpolation", "test-extrapolation", "test-combinatorial")
@@ -53,6 +59,7 @@ TOP_LEVEL_KEYS = {
     "fixed": False,
     "combinatorial": False,
     "splits": True,
+    "protocol": False,
 }
 PARAMETER_KEYS = ("train", "extrapolation")
 MAX_SPEC_BYTES = 1_000_000
@@ -72,23 +79,44 @@ class VaryingParameter:
     """One parameter that varies across tasks.
 
     :param name: the family parameter's name
-    :param train: the region training tasks are drawn from (interpolation tasks too)
-    :param extrapolation: held-out region outside ``train`` (may be empty)
+    :param train: the region training tasks are drawn from (interpolation tasks too):
+        intervals of a numeric parameter, or a set of values of a categorical one
+    :param extrapolation: held-out region outside ``train`` (may be empty), of the same kind
     """
 
     name: str
-    train: Region
-    extrapolation: Region | None
+    train: Region | ValueSet
+    extrapolation: Region | ValueSet | None
+
+    @property
+    def categorical(self) -> bool:
+        """Whether the parameter is categorical (its regions are sets of values)."""
+        return isinstance(self.train, ValueSet)
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        """A categorical parameter's train values, then its held-out ones (its one-hot order)."""
+        if not isinstance(self.train, ValueSet):
+            raise SpecError(f"parameter {self.name!r} is numeric: it has no values, only intervals")
+        held = self.extrapolation.values if isinstance(self.extrapolation, ValueSet) else ()
+        return self.train.values + held
 
     @property
     def center(self) -> float:
-        """Midpoint of the train region's hull (context normalization)."""
-        return 0.5 * (self.train.low + self.train.high)
+        """Midpoint of the train region's hull (context normalization of a numeric parameter)."""
+        train = self._region()
+        return 0.5 * (train.low + train.high)
 
     @property
     def half_width(self) -> float:
         """Half the width of the train region's hull (at least 1e-8)."""
-        return max(0.5 * (self.train.high - self.train.low), 1e-8)
+        train = self._region()
+        return max(0.5 * (train.high - train.low), 1e-8)
+
+    def _region(self) -> Region:
+        if not isinstance(self.train, Region):
+            raise SpecError(f"parameter {self.name!r} is categorical: its region is a set of values")
+        return self.train
 
 
 @dataclass(frozen=True)
@@ -108,6 +136,8 @@ class TaskSpec:
     :param split_sizes: how many tasks each split holds
     :param privileged_context: whether the true context may be shown to a policy during
         training (``visible``/``privileged`` modes, the ``oracle`` and ``adapt`` methods)
+    :param protocol: a protocol of the family (its exact task lists fill the splits it
+        defines), or ``None``
     :param family_ref: ``"pkg.module:Class"`` of a family that is not built in, so that any
         process (a spawned or Ray worker, a later ``Run.load``) finds it without the
         registration; ``None`` for built-in families
@@ -124,10 +154,11 @@ class TaskSpec:
     max_episode_steps: int
     context: str
     parameters: tuple[VaryingParameter, ...]
-    fixed: Mapping[str, float]
+    fixed: Mapping[str, ParamValue]
     combinatorial: Mapping[str, Interval]
     split_sizes: Mapping[str, int]
     privileged_context: bool = True
+    protocol: str | None = None
     family_ref: str | None = None
     gymnasium: GymnasiumBlock | None = None
     source: str = field(default="<memory>", compare=False)
@@ -149,6 +180,11 @@ class TaskSpec:
     def varying(self) -> tuple[str, ...]:
         """Names of the varying parameters (the context's entries, in order)."""
         return tuple(p.name for p in self.parameters)
+
+    @property
+    def categorical(self) -> tuple[VaryingParameter, ...]:
+        """The varying categorical parameters (what a task id is made of)."""
+        return tuple(p for p in self.parameters if p.categorical)
 
     def parameter(self, name: str) -> VaryingParameter:
         """The varying parameter called ``name``."""
@@ -184,6 +220,8 @@ class TaskSpec:
         }
         if not self.privileged_context:
             data["privileged_context"] = False
+        if self.protocol is not None:
+            data["protocol"] = self.protocol
         return {
             **data,
             "parameters": params,
@@ -280,6 +318,37 @@ class _Parser:
                 raise self.fail(fieldname, f"intervals {a.as_list()} and {b.as_list()} overlap; merge them")
         return Region(tuple(ordered))
 
+    def value_set(self, value: Any, spec: ParamSpec, fieldname: str) -> ValueSet:
+        """A categorical region: a list of the parameter's values (or one value)."""
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)) or not items:
+            raise self.fail(
+                fieldname,
+                f"{spec.name!r} is categorical: expected a list of its values such as "
+                f"[{', '.join(spec.values[:2])}], got {value!r}",
+            )
+        for item in items:
+            if not isinstance(item, str) or item not in spec.values:
+                raise self.fail(
+                    fieldname,
+                    f"{item!r} is not a value of {spec.name!r}{suggest(str(item), spec.values)}; "
+                    f"its values are {', '.join(spec.values)}",
+                )
+        if len(set(items)) != len(items):
+            repeated = sorted({i for i in items if items.count(i) > 1})
+            raise self.fail(fieldname, f"{', '.join(repeated)} listed twice; list each value once")
+        return ValueSet(tuple(items))
+
+    def categorical_value(self, value: Any, spec: ParamSpec, fieldname: str) -> str:
+        """One value of a categorical parameter."""
+        if not isinstance(value, str) or value not in spec.values:
+            raise self.fail(
+                fieldname,
+                f"{value!r} is not a value of {spec.name!r}{suggest(str(value), spec.values)}; "
+                f"its values are {', '.join(spec.values)}",
+            )
+        return value
+
     def within_bounds(self, region: Region, spec: ParamSpec, fieldname: str) -> None:
         if region.low < spec.low or region.high > spec.high:
             raise self.fail(
@@ -318,23 +387,50 @@ def _parse_parameters(
             )
         entry = parser.mapping(entry, where)
         _check_keys(parser, entry, {"train": True, "extrapolation": False}, f"{where}.")
-        train = parser.region(entry["train"], f"{where}.train")
-        parser.within_bounds(train, specs[name], f"{where}.train")
-        extrapolation = None
-        if entry.get("extrapolation") is not None:
-            extrapolation = parser.region(entry["extrapolation"], f"{where}.extrapolation")
-            parser.within_bounds(extrapolation, specs[name], f"{where}.extrapolation")
-            for e in extrapolation.intervals:
-                for t in train.intervals:
-                    if e.overlaps(t):
-                        raise parser.fail(
-                            f"{where}.extrapolation",
-                            f"held-out interval {e.as_list()} overlaps the train interval {t.as_list()}; "
-                            "held-out regions must lie outside the train region",
-                        )
-        out[name] = VaryingParameter(name, train, extrapolation)
+        if specs[name].categorical:
+            out[name] = _parse_categorical(parser, entry, specs[name], where)
+        else:
+            out[name] = _parse_numeric(parser, entry, specs[name], where)
     order = list(specs)
     return tuple(sorted(out.values(), key=lambda p: order.index(p.name)))
+
+
+def _parse_numeric(
+    parser: _Parser, entry: Mapping[str, Any], spec: ParamSpec, where: str
+) -> VaryingParameter:
+    """A numeric parameter's train intervals and held-out intervals outside them."""
+    train = parser.region(entry["train"], f"{where}.train")
+    parser.within_bounds(train, spec, f"{where}.train")
+    extrapolation = None
+    if entry.get("extrapolation") is not None:
+        extrapolation = parser.region(entry["extrapolation"], f"{where}.extrapolation")
+        parser.within_bounds(extrapolation, spec, f"{where}.extrapolation")
+        for e in extrapolation.intervals:
+            for t in train.intervals:
+                if e.overlaps(t):
+                    raise parser.fail(
+                        f"{where}.extrapolation",
+                        f"held-out interval {e.as_list()} overlaps the train interval {t.as_list()}; "
+                        "held-out regions must lie outside the train region",
+                    )
+    return VaryingParameter(spec.name, train, extrapolation)
+
+
+def _parse_categorical(
+    parser: _Parser, entry: Mapping[str, Any], spec: ParamSpec, where: str
+) -> VaryingParameter:
+    """A categorical parameter's train values and held-out values (never trained on)."""
+    train = parser.value_set(entry["train"], spec, f"{where}.train")
+    extrapolation = None
+    if entry.get("extrapolation") is not None:
+        extrapolation = parser.value_set(entry["extrapolation"], spec, f"{where}.extrapolation")
+        shared = [v for v in extrapolation.values if v in train.values]
+        if shared:
+            raise parser.fail(
+                f"{where}.extrapolation",
+                f"{', '.join(shared)} also in the train values; held-out values must not be trained on",
+            )
+    return VaryingParameter(spec.name, train, extrapolation)
 
 
 def _parse_combinatorial(
@@ -353,8 +449,12 @@ def _parse_combinatorial(
             raise parser.fail(
                 where, f"{name!r} does not vary{suggest(str(name), by_name)}; list varying ones"
             )
-        interval = parser.interval(value, where)
         train = by_name[name].train
+        if not isinstance(train, Region):
+            raise parser.fail(
+                where, f"{name!r} is categorical; a combinatorial hold-out is a box of numeric parameters"
+            )
+        interval = parser.interval(value, where)
         if not any(t.low <= interval.low and interval.high <= t.high for t in train.intervals):
             raise parser.fail(
                 where, f"{interval.as_list()} must lie inside one train interval {train.as_list()}"
@@ -398,6 +498,7 @@ def parse_spec(data: Any, source: str = "<memory>") -> TaskSpec:
     combinatorial = _parse_combinatorial(parser, data.get("combinatorial"), parameters)
     sizes = _parse_splits(parser, data["splits"])
     _check_split_feasibility(parser, sizes, parameters, combinatorial)
+    protocol = _parse_protocol(parser, data.get("protocol"), family)
     return TaskSpec(
         name=name,
         version=parser.integer(data.get("version", 0), "version", 0),
@@ -411,10 +512,24 @@ def parse_spec(data: Any, source: str = "<memory>") -> TaskSpec:
         combinatorial=combinatorial,
         split_sizes=sizes,
         privileged_context=privileged,
+        protocol=protocol,
         family_ref=ref,
         gymnasium=block,
         source=source,
     )
+
+
+def _parse_protocol(parser: _Parser, value: Any, family: FamilyClass) -> str | None:
+    """A protocol the family defines (``None`` when the spec names none)."""
+    if value is None:
+        return None
+    known = tuple(getattr(family, "protocols", ()))
+    if not isinstance(value, str) or value not in known:
+        offer = (
+            f"; {family.name!r} defines {', '.join(known)}" if known else f"; {family.name!r} defines none"
+        )
+        raise parser.fail("protocol", f"unknown protocol {value!r}{suggest(str(value), known)}{offer}")
+    return value
 
 
 def _parse_family(
@@ -485,12 +600,12 @@ def _parse_context(parser: _Parser, data: Mapping[str, Any]) -> tuple[str, bool]
 
 def _parse_fixed(
     parser: _Parser, raw: Any, specs: Mapping[str, ParamSpec], parameters: tuple[VaryingParameter, ...]
-) -> dict[str, float]:
+) -> dict[str, ParamValue]:
     if raw is None:
         return {}
     raw = parser.mapping(raw, "fixed")
     varying = {p.name for p in parameters}
-    fixed: dict[str, float] = {}
+    fixed: dict[str, ParamValue] = {}
     for name, value in raw.items():
         where = f"fixed.{name}"
         if name not in specs:
@@ -499,6 +614,9 @@ def _parse_fixed(
             )
         if name in varying:
             raise parser.fail(where, "this parameter also varies; fix it or vary it, not both")
+        if specs[name].categorical:
+            fixed[name] = parser.categorical_value(value, specs[name], where)
+            continue
         number = parser.number(value, where)
         if not specs[name].contains(number):
             raise parser.fail(

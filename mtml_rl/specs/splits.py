@@ -6,6 +6,12 @@
   train region, the others from their train regions;
 - ``test-combinatorial``: every parameter inside the train region but the combination
   inside the held-out box, which training never samples.
+
+A categorical parameter draws its values uniformly from its train values (or, in
+``test-extrapolation``, from its held-out values, which training never draws). A family may
+reject a combination of values (:class:`~mtml_rl.errors.RejectedTask`): the draw is repeated.
+When the spec names a ``protocol:``, the splits it defines hold the family's exact task list
+instead of draws; they must lie in the spec's regions of that split.
 """
 
 from __future__ import annotations
@@ -17,9 +23,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mtml_rl.errors import SpecError, UnknownNameError
+from mtml_rl.errors import RejectedTask, SpecError, UnknownNameError
 from mtml_rl.specs.spec import SPLIT_NAMES, TaskSpec
+from mtml_rl.tasks.params import ParamValue
+from mtml_rl.tasks.protocol import ProtocolQuery
+from mtml_rl.tasks.regions import Region, ValueSet
 from mtml_rl.tasks.task import Task
+
+Values = dict[str, ParamValue]
+"""The varying parameters' values of one drawn task."""
 
 _MAX_DRAWS_PER_TASK = 1000
 TEST_SPLITS = SPLIT_NAMES[1:]
@@ -80,40 +92,40 @@ class Splits(Mapping[str, Split]):
         return {name: split.hash for name, split in self._splits.items()}
 
 
-def _in_box(values: Mapping[str, float], spec: TaskSpec) -> bool:
+def _in_box(values: Mapping[str, ParamValue], spec: TaskSpec) -> bool:
     box = spec.combinatorial
-    return bool(box) and all(box[k].contains(values[k]) for k in box)
+    return bool(box) and all(box[k].contains(float(values[k])) for k in box)
 
 
-def _draw_train_region(spec: TaskSpec, rng: np.random.Generator) -> dict[str, float]:
+def _draw_train_region(spec: TaskSpec, rng: np.random.Generator) -> Values:
     return {p.name: p.train.sample(rng) for p in spec.parameters}
 
 
-def _draw_train(spec: TaskSpec, rng: np.random.Generator) -> dict[str, float] | None:
+def _draw_train(spec: TaskSpec, rng: np.random.Generator) -> Values | None:
     values = _draw_train_region(spec, rng)
     return None if _in_box(values, spec) else values
 
 
-def _draw_extrapolation(spec: TaskSpec, rng: np.random.Generator) -> dict[str, float] | None:
+def _draw_extrapolation(spec: TaskSpec, rng: np.random.Generator) -> Values | None:
     values = _draw_train_region(spec, rng)
     held = [p for p in spec.parameters if p.extrapolation is not None]
     chosen = held[int(rng.integers(len(held)))]
     assert chosen.extrapolation is not None
     value = chosen.extrapolation.sample(rng)
-    if chosen.train.contains(value):  # only on a shared end point
+    if _contains(chosen.train, value):  # only on a shared end point
         return None
     values[chosen.name] = value
     return values
 
 
-def _draw_combinatorial(spec: TaskSpec, rng: np.random.Generator) -> dict[str, float] | None:
+def _draw_combinatorial(spec: TaskSpec, rng: np.random.Generator) -> Values | None:
     values = _draw_train_region(spec, rng)
     for name, interval in spec.combinatorial.items():
         values[name] = float(rng.uniform(interval.low, interval.high))
     return values
 
 
-_DRAWERS: dict[str, Callable[[TaskSpec, np.random.Generator], dict[str, float] | None]] = {
+_DRAWERS: dict[str, Callable[[TaskSpec, np.random.Generator], Values | None]] = {
     "train": _draw_train,
     "test-interpolation": _draw_train,
     "test-extrapolation": _draw_extrapolation,
@@ -122,6 +134,9 @@ _DRAWERS: dict[str, Callable[[TaskSpec, np.random.Generator], dict[str, float] |
 
 
 def _build_split(spec: TaskSpec, name: str, seen: set[Task]) -> Split:
+    protocol = _protocol_split(spec, name, seen)
+    if protocol is not None:
+        return protocol
     family = spec.family_cls
     size = spec.split_sizes.get(name, 0)
     rng = np.random.default_rng([spec.seed, SPLIT_NAMES.index(name)])
@@ -139,12 +154,81 @@ def _build_split(spec: TaskSpec, name: str, seen: set[Task]) -> Split:
         values = _DRAWERS[name](spec, rng)
         if values is None:
             continue
-        task = family.task({**spec.fixed, **values})
+        try:
+            task = family.task({**spec.fixed, **values})
+        except RejectedTask:
+            continue
         if task in seen:
             continue
         seen.add(task)
         tasks.append(task)
     return Split(name, tuple(tasks))
+
+
+def protocol_query(spec: TaskSpec, name: str) -> ProtocolQuery | None:
+    """What the family is asked for split ``name`` of a spec with a protocol (``None``: no
+    protocol)."""
+    if spec.protocol is None:
+        return None
+    return ProtocolQuery(
+        protocol=spec.protocol,
+        split=name,
+        size=spec.split_sizes.get(name, 0),
+        seed=spec.seed,
+        fixed=dict(spec.fixed),
+        train_values={p.name: _names(p.train) for p in spec.categorical},
+        held_out_values={p.name: _names(p.extrapolation) for p in spec.categorical},
+    )
+
+
+def _names(region: Region | ValueSet | None) -> tuple[str, ...]:
+    return region.values if isinstance(region, ValueSet) else ()
+
+
+def _protocol_split(spec: TaskSpec, name: str, seen: set[Task]) -> Split | None:
+    """The family's task list of split ``name`` under the spec's protocol (``None``: drawn)."""
+    query = protocol_query(spec, name)
+    if query is None:
+        return None
+    listed = spec.family_cls.protocol_tasks(query)
+    if listed is None:
+        return None
+    where = f"splits.{name}"
+    tasks = []
+    for values in listed:
+        if not _in_regions(spec, name, values):
+            raise SpecError(
+                f"protocol {spec.protocol!r} lists a task outside this split's regions ({values}); "
+                "make the regions cover the protocol's tasks",
+                source=spec.source,
+                field=where,
+            )
+        task = spec.family_cls.task({**spec.fixed, **values})
+        if task in seen:
+            raise SpecError(f"protocol task {task.short()} is in two splits", source=spec.source, field=where)
+        seen.add(task)
+        tasks.append(task)
+    return Split(name, tuple(tasks))
+
+
+def _in_regions(spec: TaskSpec, split: str, values: Mapping[str, ParamValue]) -> bool:
+    """Whether protocol values lie in the regions of ``split``: train regions, except that in
+    ``test-extrapolation`` a parameter may take a held-out value instead."""
+    for p in spec.parameters:
+        value = values.get(p.name)
+        if value is None:
+            return False
+        held = p.extrapolation if split == "test-extrapolation" else None
+        if not _contains(p.train, value) and not (held is not None and _contains(held, value)):
+            return False
+    return True
+
+
+def _contains(region: Region | ValueSet, value: ParamValue) -> bool:
+    """Whether a region holds a value (a number in intervals, a name in a set of values)."""
+    if isinstance(region, ValueSet):
+        return region.contains(value)
+    return not isinstance(value, str) and region.contains(float(value))
 
 
 _CACHE: dict[str, Splits] = {}

@@ -7,8 +7,19 @@ environments. Specs and splits, which are validated against families, live in
 
 from __future__ import annotations
 
-from mtml_rl.tasks.params import FamilyParams, ParamSpec, param, schema
-from mtml_rl.tasks.regions import Interval, Region
+from mtml_rl.tasks.params import FamilyParams, ParamSpec, ParamValue, categorical, param, schema
+from mtml_rl.tasks.regions import Interval, Region, ValueSet
 from mtml_rl.tasks.task import Task
 
-__all__ = ["FamilyParams", "Interval", "ParamSpec", "Region", "Task", "param", "schema"]
+__all__ = [
+    "FamilyParams",
+    "Interval",
+    "ParamSpec",
+    "ParamValue",
+    "Region",
+    "Task",
+    "ValueSet",
+    "categorical",
+    "param",
+    "schema",
+]

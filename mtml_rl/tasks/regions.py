@@ -1,4 +1,5 @@
-"""Regions of parameter space: closed intervals and finite unions of them."""
+"""Regions of parameter space: closed intervals and finite unions of them for numeric
+parameters, finite sets of names for categorical ones."""
 
 from __future__ import annotations
 
@@ -70,3 +71,30 @@ class Region:
     def as_list(self) -> list[list[float]]:
         """``[[low, high], ...]`` (for YAML and JSON)."""
         return [i.as_list() for i in self.intervals]
+
+
+@dataclass(frozen=True)
+class ValueSet:
+    """A finite set of values of one categorical parameter (a region of names).
+
+    :param values: the names, in the order the spec lists them
+    """
+
+    values: tuple[str, ...]
+
+    @property
+    def measure(self) -> float:
+        """The number of values."""
+        return float(len(self.values))
+
+    def contains(self, value: object) -> bool:
+        """Whether ``value`` is one of the names."""
+        return value in self.values
+
+    def sample(self, rng: np.random.Generator) -> str:
+        """Draw one name uniformly."""
+        return self.values[int(rng.integers(len(self.values)))]
+
+    def as_list(self) -> list[str]:
+        """The names (for YAML and JSON)."""
+        return list(self.values)

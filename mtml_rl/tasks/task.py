@@ -9,12 +9,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from mtml_rl.errors import TaskError
+from mtml_rl.tasks.params import ParamValue
 
 _ID_DIGITS = 10
 
 
-def canonical_value(value: float) -> float:
-    """Round a parameter value to 10 significant digits, so ids survive JSON round trips."""
+def canonical_value(value: ParamValue) -> ParamValue:
+    """Round a number to 10 significant digits, so ids survive JSON round trips; a
+    categorical value (a name) is kept as it is."""
+    if isinstance(value, str):
+        return value
     return float(f"{float(value):.10g}")
 
 
@@ -29,16 +33,16 @@ class Task:
 
     :param family: the family's registered name (e.g. ``"cartpole"``)
     :param params: ``(name, value)`` pairs for every parameter of the family, in the
-        family's declaration order
+        family's declaration order (numbers, and names for categorical parameters)
     """
 
     family: str
-    params: tuple[tuple[str, float], ...]
+    params: tuple[tuple[str, ParamValue], ...]
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", tuple((str(k), canonical_value(v)) for k, v in self.params))
 
-    def _key(self) -> tuple[str, tuple[tuple[str, float], ...]]:
+    def _key(self) -> tuple[str, tuple[tuple[str, ParamValue], ...]]:
         return self.family, tuple(sorted(self.params))
 
     def __eq__(self, other: object) -> bool:
@@ -50,7 +54,7 @@ class Task:
         return hash(self._key())
 
     @classmethod
-    def make(cls, family: str, values: Mapping[str, float]) -> Task:
+    def make(cls, family: str, values: Mapping[str, ParamValue]) -> Task:
         """Build a task from a family name and a mapping of every parameter's value."""
         return cls(family=family, params=tuple(values.items()))
 
@@ -63,13 +67,13 @@ class Task:
     def _canonical(self) -> str:
         return json.dumps({"family": self.family, "params": dict(self.params)}, sort_keys=True)
 
-    def __getitem__(self, name: str) -> float:
+    def __getitem__(self, name: str) -> ParamValue:
         for key, value in self.params:
             if key == name:
                 return value
         raise KeyError(f"task {self.id} has no parameter {name!r}; it has {[k for k, _ in self.params]}")
 
-    def as_dict(self) -> dict[str, float]:
+    def as_dict(self) -> dict[str, ParamValue]:
         """The parameter values by name."""
         return dict(self.params)
 
@@ -101,5 +105,5 @@ class Task:
 
     def short(self) -> str:
         """A short human-readable description, e.g. ``cartpole(length=0.5, gravity=9.8)``."""
-        inner = ", ".join(f"{k}={v:g}" for k, v in self.params)
+        inner = ", ".join(f"{k}={v}" if isinstance(v, str) else f"{k}={v:g}" for k, v in self.params)
         return f"{self.family}({inner})"
