@@ -1,21 +1,23 @@
 """CartPole: a pole hinged on a cart, balanced by pushing the cart left or right.
 
 At default parameters this reproduces Gymnasium's ``CartPole-v1`` step for step (Euler
-integration, the same equations in the same floating-point order). Derived quantities
-(total mass, pole mass times half-length, force) are computed from the parameters at
-every step, so a changed mass always changes the motion.
+integration, the same equations in the same floating-point order; ``np.square(v)`` is
+``v * v`` exactly). Derived quantities (total mass, pole mass times half-length) are
+computed from the parameters (:meth:`CartPole.derive`), so a changed mass always changes
+the motion. The dynamics are kernels (:mod:`mtml_rl.families.kernel`): one definition for
+the batched vector env and the one-slot single env.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from gymnasium import spaces
 
-from mtml_rl.families.base import Family, StepOutput
+from mtml_rl.families.kernel import ArrayOps, KernelFamily, Row, Rows, Transition
 from mtml_rl.tasks.params import FamilyParams, param
 
 TAU = 0.02
@@ -42,7 +44,7 @@ class CartPoleParams(FamilyParams):
     )
 
 
-class CartPole(Family):
+class CartPole(KernelFamily):
     """The CartPole family (discrete actions: 0 pushes left, 1 pushes right)."""
 
     name = "cartpole"
@@ -57,35 +59,37 @@ class CartPole(Family):
     def action_space(self) -> spaces.Discrete:
         return spaces.Discrete(2)
 
-    def initial_state(self, uniforms: np.ndarray, params: np.ndarray) -> np.ndarray:
-        return (RESET_LOW + (RESET_HIGH - RESET_LOW) * uniforms).T.copy()
-
-    def step(self, state: np.ndarray, action: np.ndarray, params: np.ndarray) -> StepOutput:
-        gravity, cart_mass, pole_mass, length, gain = params
+    def derive(self, xp: ArrayOps, params: Rows) -> tuple[Row, ...]:
+        """Half the pole's length, the total mass and the pole's mass times its half-length."""
+        _, cart_mass, pole_mass, length, _ = params
         half_length = length / 2.0
-        total_mass = pole_mass + cart_mass
-        polemass_length = pole_mass * half_length
+        return half_length, pole_mass + cart_mass, pole_mass * half_length
+
+    def start(self, xp: ArrayOps, uniforms: Rows, params: Rows) -> Rows:
+        return tuple(RESET_LOW + (RESET_HIGH - RESET_LOW) * u for u in uniforms)
+
+    def transition(self, xp: ArrayOps, state: Rows, action: Any, params: Rows, derived: Any) -> Transition:
+        gravity, _, pole_mass, _, gain = params
+        half_length, total_mass, polemass_length = derived
         x, x_dot, theta, theta_dot = state
-        force = np.where(action == 1, FORCE_MAG, -FORCE_MAG) * gain
-        costheta = np.cos(theta)
-        sintheta = np.sin(theta)
-        temp = (force + polemass_length * np.square(theta_dot) * sintheta) / total_mass
+        force = xp.where(action == 1, FORCE_MAG, -FORCE_MAG) * gain
+        costheta = xp.cos(theta)
+        sintheta = xp.sin(theta)
+        temp = (force + polemass_length * (theta_dot * theta_dot) * sintheta) / total_mass
         thetaacc = (gravity * sintheta - costheta * temp) / (
-            half_length * (4.0 / 3.0 - pole_mass * np.square(costheta) / total_mass)
+            half_length * (4.0 / 3.0 - pole_mass * (costheta * costheta) / total_mass)
         )
         xacc = temp - polemass_length * thetaacc * costheta / total_mass
-        # Euler, written into one fresh array (the same operations as x = x + TAU * x_dot ...)
-        out = np.empty_like(state)
-        np.add(x, TAU * x_dot, out=out[0])
-        np.add(x_dot, TAU * xacc, out=out[1])
-        np.add(theta, TAU * theta_dot, out=out[2])
-        np.add(theta_dot, TAU * thetaacc, out=out[3])
-        # |x| > X is x < -X or x > X, exactly (abs is exact); two fewer array operations
-        terminated = (np.abs(out[0]) > X_THRESHOLD) | (np.abs(out[2]) > THETA_THRESHOLD)
-        return StepOutput(out, np.ones(state.shape[1]), terminated)
+        x = x + TAU * x_dot
+        x_dot = x_dot + TAU * xacc
+        theta = theta + TAU * theta_dot
+        theta_dot = theta_dot + TAU * thetaacc
+        # |x| > X is x < -X or x > X, exactly (abs is exact)
+        terminated = (abs(x) > X_THRESHOLD) | (abs(theta) > THETA_THRESHOLD)
+        return (x, x_dot, theta, theta_dot), xp.full(x, 1.0), terminated
 
-    def observe(self, state: np.ndarray, params: np.ndarray) -> np.ndarray:
-        return state.T.astype(np.float32)
+    def observation(self, xp: ArrayOps, state: Rows, params: Rows) -> Rows:
+        return state
 
     def render_rgb(self, state: np.ndarray, params: np.ndarray) -> np.ndarray:
         from mtml_rl.families.rendering import render_reference

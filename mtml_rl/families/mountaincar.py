@@ -14,18 +14,20 @@ particular way, and this family mirrors it exactly:
 
 The state therefore carries a third row, ``fresh``: 1 right after a reset (the state
 still holds the float64 draw), 0 afterwards. The engine's effective power
-``engine_power * actuator_gain`` is recomputed from the parameters at every step.
+``engine_power * actuator_gain`` is computed from the parameters
+(:meth:`MountainCarContinuous.derive`). Float32 operations are written with ``xp.f32``
+(:mod:`mtml_rl.families.kernel`), so the batched and the one-slot runs are one definition.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from gymnasium import spaces
 
-from mtml_rl.families.base import Family, StepOutput
+from mtml_rl.families.kernel import ArrayOps, KernelFamily, Row, Rows, Transition
 from mtml_rl.tasks.params import FamilyParams, param
 
 MIN_POSITION, MAX_POSITION = -1.2, 0.6
@@ -36,7 +38,10 @@ RESET_LOW, RESET_HIGH = -0.6, -0.4
 ACTION_COST = 0.1
 GOAL_REWARD = 100.0
 
-_F32 = np.float32
+F32_MIN_POSITION, F32_MAX_POSITION = float(np.float32(MIN_POSITION)), float(np.float32(MAX_POSITION))
+F32_MAX_SPEED = float(np.float32(MAX_SPEED))
+F32_GOAL_POSITION = float(np.float32(GOAL_POSITION))
+"""The bounds and the goal rounded to float32, as Gymnasium's float32 state meets them."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,7 @@ class MountainCarParams(FamilyParams):
     )
 
 
-class MountainCarContinuous(Family):
+class MountainCarContinuous(KernelFamily):
     """The MountainCarContinuous family (one continuous action: the engine force).
 
     State rows: position, velocity, ``fresh`` (see the module docstring). Observation:
@@ -68,6 +73,7 @@ class MountainCarContinuous(Family):
     params_cls = MountainCarParams
     reference_id = "MountainCarContinuous-v0"
     n_reset_uniforms = 1
+    success_is_termination = True
     render_fps = 30
 
     def observation_space(self) -> spaces.Box:
@@ -78,35 +84,38 @@ class MountainCarContinuous(Family):
     def action_space(self) -> spaces.Box:
         return spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
 
-    def initial_state(self, uniforms: np.ndarray, params: np.ndarray) -> np.ndarray:
-        position = RESET_LOW + (RESET_HIGH - RESET_LOW) * uniforms[:, 0]
-        return np.stack((position, np.zeros_like(position), np.ones_like(position)))
+    def derive(self, xp: ArrayOps, params: Rows) -> tuple[Row, ...]:
+        """The effective power ``engine_power * actuator_gain`` (float32, as Gymnasium's)."""
+        engine_power, _, gain = params
+        return (xp.f32(engine_power * gain),)
 
-    def step(self, state: np.ndarray, action: np.ndarray, params: np.ndarray) -> StepOutput:
-        engine_power, gravity, gain = params
+    def start(self, xp: ArrayOps, uniforms: Rows, params: Rows) -> Rows:
+        position = RESET_LOW + (RESET_HIGH - RESET_LOW) * uniforms[0]
+        return position, xp.full(position, 0.0), xp.full(position, 1.0)
+
+    def transition(self, xp: ArrayOps, state: Rows, action: Any, params: Rows, derived: Any) -> Transition:
+        _, gravity, _ = params
+        (power,) = derived
         position, velocity, fresh = state
-        force = np.clip(np.asarray(action, dtype=np.float64).reshape(-1), -1.0, 1.0).astype(_F32)
+        force = xp.f32(xp.clip(action[0], -1.0, 1.0))
         three_x = 3 * position
-        three_x = np.where(fresh > 0, three_x, three_x.astype(_F32))
-        slope = (gravity * np.cos(three_x)).astype(_F32)
-        increment = force * (engine_power * gain).astype(_F32) - slope
-        v = np.clip(velocity.astype(_F32) + increment, _F32(-MAX_SPEED), _F32(MAX_SPEED))
-        x = (position + v).astype(_F32)
-        x = np.clip(x, _F32(MIN_POSITION), _F32(MAX_POSITION))
-        v = np.where((x == _F32(MIN_POSITION)) & (v < 0), _F32(0.0), v)
-        terminated = (x >= _F32(GOAL_POSITION)) & (v >= _F32(GOAL_VELOCITY))
-        force64 = force.astype(np.float64)
-        reward = np.where(terminated, GOAL_REWARD, 0.0) - force64 * force64 * ACTION_COST
-        new_state = np.stack((x.astype(np.float64), v.astype(np.float64), np.zeros_like(position)))
-        return StepOutput(new_state, reward, terminated)
+        three_x = xp.where(fresh > 0, three_x, xp.f32(three_x))
+        slope = xp.f32(gravity * xp.cos(three_x))
+        increment = xp.f32(xp.f32(force * power) - slope)
+        v = xp.clip(xp.f32(velocity + increment), -F32_MAX_SPEED, F32_MAX_SPEED)
+        x = xp.clip(xp.f32(position + v), F32_MIN_POSITION, F32_MAX_POSITION)
+        v = xp.where((x == F32_MIN_POSITION) & (v < 0), 0.0, v)
+        terminated = (x >= F32_GOAL_POSITION) & (v >= GOAL_VELOCITY)
+        force64 = xp.f64(force)
+        reward = xp.where(terminated, GOAL_REWARD, 0.0) - force64 * force64 * ACTION_COST
+        return (x, v, xp.full(position, 0.0)), reward, terminated
 
-    def observe(self, state: np.ndarray, params: np.ndarray) -> np.ndarray:
-        return state[:2].T.astype(np.float32)
+    def observation(self, xp: ArrayOps, state: Rows, params: Rows) -> Rows:
+        return state[:2]
 
-    def success(self, state: np.ndarray, params: np.ndarray) -> np.ndarray:
+    def succeeded(self, xp: ArrayOps, state: Rows, params: Rows) -> Row:
         """Whether the car stands at the goal (the terminal condition)."""
-        x = state[0].astype(_F32)
-        return np.asarray((x >= _F32(GOAL_POSITION)) & (state[1] >= GOAL_VELOCITY))
+        return (xp.f32(state[0]) >= F32_GOAL_POSITION) & (state[1] >= GOAL_VELOCITY)
 
     def render_rgb(self, state: np.ndarray, params: np.ndarray) -> np.ndarray:
         from mtml_rl.families.rendering import render_reference

@@ -3,36 +3,40 @@
 At default parameters this reproduces Gymnasium's ``Pendulum-v1`` step for step, with
 Gymnasium's torque ``u = 2 * a`` for our action ``a`` in [-1, 1]. Gymnasium's action is
 float32, so its torque term ``3 / (m l^2) * u`` and torque cost ``0.001 * u**2`` are
-computed in float32; this family does the same so that states, observations and flags
-match bit for bit. Squares that Gymnasium takes with ``x ** 2`` on float64 scalars (C
-``pow``) use :func:`numpy.float_power`, which calls the same ``pow``, because
+computed in float32; this family does the same (``xp.f32``, see
+:mod:`mtml_rl.families.kernel`) so that states, observations and flags match bit for bit.
+Squares that Gymnasium takes with ``x ** 2`` on float64 scalars (C ``pow``) use ``xp.pow``
+(:func:`numpy.float_power` or ``**``), which calls the same ``pow``, because
 :func:`numpy.square` rounds differently in about one case in a thousand. The one
 exception is the float32 ``u**2`` of the torque cost: Gymnasium's scalar takes C
 ``powf``, which numpy cannot call on arrays, so we use the correctly rounded ``u * u``;
 the reward then differs from Gymnasium's by one float32 rounding (below 1e-9) in about
 one step in a thousand.
 
-Derived quantities (the rod's gravity and inertia coefficients) are recomputed from the
-parameters at every step.
+Derived quantities (the rod's gravity and inertia coefficients) are computed from the
+parameters (:meth:`Pendulum.derive`).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from gymnasium import spaces
 
-from mtml_rl.families.base import Family, StepOutput
+from mtml_rl.families.kernel import ArrayOps, KernelFamily, Row, Rows, Transition
 from mtml_rl.tasks.params import FamilyParams, param
 
 DT = 0.05
 """Seconds between state updates."""
 MAX_SPEED = 8.0
 """Angular speed limit in rad/s (the velocity is clipped to it)."""
-RESET_HIGH = (np.pi, 1.0)
+RESET_HIGH = (math.pi, 1.0)
 """Initial angle and angular velocity are uniform in ``[-high, high]``."""
+TORQUE_COST = float(np.float32(0.001))
+"""Weight of the squared torque in the cost, as the float32 Gymnasium multiplies by."""
 
 
 @dataclass(frozen=True)
@@ -50,12 +54,12 @@ class PendulumParams(FamilyParams):
     )
 
 
-def angle_normalize(x: np.ndarray) -> np.ndarray:
-    """Wrap angles to ``[-pi, pi)`` exactly as Gymnasium does."""
-    return ((x + np.pi) % (2 * np.pi)) - np.pi
+def angle_normalize(x: Row) -> Row:
+    """Wrap angles to ``[-pi, pi)`` exactly as Gymnasium does (rows or arrays)."""
+    return ((x + math.pi) % (2 * math.pi)) - math.pi
 
 
-class Pendulum(Family):
+class Pendulum(KernelFamily):
     """The Pendulum family (one continuous action: the torque as a fraction of the limit).
 
     State rows: angle (0 = upright, rad), angular velocity (rad/s). Observation:
@@ -76,32 +80,31 @@ class Pendulum(Family):
     def action_space(self) -> spaces.Box:
         return spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
 
-    def initial_state(self, uniforms: np.ndarray, params: np.ndarray) -> np.ndarray:
-        high = np.array(RESET_HIGH, dtype=np.float64)
-        low = -high
-        return (low + (high - low) * uniforms).T.copy()
+    def derive(self, xp: ArrayOps, params: Rows) -> tuple[Row, ...]:
+        """The full-action torque and the inertia coefficient ``3 / (m l^2)`` (both float32,
+        as Gymnasium's float32 action makes them), and the gravity coefficient ``3 g / (2 l)``."""
+        mass, length, gravity, max_torque, gain = params
+        torque = xp.f32(max_torque * gain)
+        inertia = xp.f32(3.0 / (mass * xp.pow(length, 2)))
+        return torque, inertia, 3 * gravity / (2 * length)
 
-    def torque(self, action: np.ndarray, params: np.ndarray) -> np.ndarray:
-        """The applied torque ``(N,)`` float32: ``gain * max_torque * clip(a, -1, 1)``."""
-        _, _, _, max_torque, gain = params
-        a = np.clip(np.asarray(action, dtype=np.float64).reshape(-1), -1.0, 1.0).astype(np.float32)
-        return (max_torque * gain).astype(np.float32) * a
+    def start(self, xp: ArrayOps, uniforms: Rows, params: Rows) -> Rows:
+        return tuple(-high + (high - -high) * u for high, u in zip(RESET_HIGH, uniforms, strict=True))
 
-    def step(self, state: np.ndarray, action: np.ndarray, params: np.ndarray) -> StepOutput:
-        mass, length, gravity, _, _ = params
+    def transition(self, xp: ArrayOps, state: Rows, action: Any, params: Rows, derived: Any) -> Transition:
         th, thdot = state
-        u = self.torque(action, params)
-        u_cost = np.float32(0.001) * (u * u)  # float32, as Gymnasium's ``0.001 * (u**2)``
-        costs = np.float_power(angle_normalize(th), 2) + 0.1 * np.float_power(thdot, 2) + u_cost
-        inertia_term = (3.0 / (mass * np.float_power(length, 2))).astype(np.float32) * u
-        newthdot = thdot + (3 * gravity / (2 * length) * np.sin(th) + inertia_term) * DT
-        newthdot = np.clip(newthdot, -MAX_SPEED, MAX_SPEED)
+        full_torque, inertia, gravity_term = derived
+        u = xp.f32(full_torque * xp.f32(xp.clip(action[0], -1.0, 1.0)))  # float32 torque
+        u_cost = xp.f32(TORQUE_COST * xp.f32(u * u))  # float32, as Gymnasium's ``0.001 * (u**2)``
+        costs = xp.pow(angle_normalize(th), 2) + 0.1 * xp.pow(thdot, 2) + u_cost
+        newthdot = thdot + (gravity_term * xp.sin(th) + xp.f32(inertia * u)) * DT
+        newthdot = xp.clip(newthdot, -MAX_SPEED, MAX_SPEED)
         newth = th + newthdot * DT
-        return StepOutput(np.stack((newth, newthdot)), -costs, np.zeros(th.shape, dtype=bool))
+        return (newth, newthdot), -costs, xp.full(th, False)
 
-    def observe(self, state: np.ndarray, params: np.ndarray) -> np.ndarray:
+    def observation(self, xp: ArrayOps, state: Rows, params: Rows) -> Rows:
         th, thdot = state
-        return np.stack((np.cos(th), np.sin(th), thdot), axis=1).astype(np.float32)
+        return xp.cos(th), xp.sin(th), thdot
 
     def render_rgb(self, state: np.ndarray, params: np.ndarray) -> np.ndarray:
         from mtml_rl.families.rendering import render_reference

@@ -11,12 +11,12 @@ as a success when the robot is within :data:`SUCCESS_RADIUS` of the goal.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from gymnasium import spaces
 
-from mtml_rl.families.base import Family, StepOutput
+from mtml_rl.families.kernel import ArrayOps, KernelFamily, Row, Rows, Transition
 from mtml_rl.tasks.params import FamilyParams, param
 
 DT = 0.1
@@ -42,7 +42,12 @@ class PointNavParams(FamilyParams):
     goal_y: float = param(0.0, low=-ARENA, high=ARENA, unit="m", doc="y coordinate of the hidden goal")
 
 
-class PointNav(Family):
+def goal_distance(xp: ArrayOps, state: Rows, params: Rows) -> Row:
+    """Distance (m) from the robot to its goal."""
+    return xp.hypot(state[0] - params[0], state[1] - params[1])
+
+
+class PointNav(KernelFamily):
     """The PointNav family (two continuous actions: the x and y velocity commands).
 
     State rows: x, y (m). Observation: x, y. Reward: minus the distance from the next
@@ -61,27 +66,23 @@ class PointNav(Family):
     def action_space(self) -> spaces.Box:
         return spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
 
-    def initial_state(self, uniforms: np.ndarray, params: np.ndarray) -> np.ndarray:
+    def start(self, xp: ArrayOps, uniforms: Rows, params: Rows) -> Rows:
         low, high = -RESET_HALF_WIDTH, RESET_HALF_WIDTH
-        return (low + (high - low) * uniforms).T.copy()
+        return tuple(low + (high - low) * u for u in uniforms)
 
-    def step(self, state: np.ndarray, action: np.ndarray, params: np.ndarray) -> StepOutput:
-        velocity = MAX_SPEED * np.clip(np.asarray(action, dtype=np.float64).reshape(-1, 2), -1.0, 1.0)
-        position = np.clip(state + DT * velocity.T, -ARENA, ARENA)
-        reward = -self.distance(position, params)
-        return StepOutput(position, reward, np.zeros(position.shape[1], dtype=bool))
+    def transition(self, xp: ArrayOps, state: Rows, action: Any, params: Rows, derived: Any) -> Transition:
+        position = xp.apply(
+            lambda s, a: xp.clip(s + DT * (MAX_SPEED * xp.clip(a, -1.0, 1.0)), -ARENA, ARENA), state, action
+        )
+        reward = -goal_distance(xp, position, params)
+        return position, reward, xp.full(reward, False)
 
-    @staticmethod
-    def distance(state: np.ndarray, params: np.ndarray) -> np.ndarray:
-        """``(N,)`` distance (m) from each robot to its goal."""
-        return np.hypot(state[0] - params[0], state[1] - params[1])
+    def observation(self, xp: ArrayOps, state: Rows, params: Rows) -> Rows:
+        return state
 
-    def observe(self, state: np.ndarray, params: np.ndarray) -> np.ndarray:
-        return state.T.astype(np.float32)
-
-    def success(self, state: np.ndarray, params: np.ndarray) -> np.ndarray:
+    def succeeded(self, xp: ArrayOps, state: Rows, params: Rows) -> Row:
         """Whether each robot is within :data:`SUCCESS_RADIUS` of its goal."""
-        return np.asarray(self.distance(state, params) <= SUCCESS_RADIUS)
+        return goal_distance(xp, state, params) <= SUCCESS_RADIUS
 
     def render_rgb(self, state: np.ndarray, params: np.ndarray) -> np.ndarray:
         """A top view of slot 0: the arena (white), the goal's success disk (green), the robot (blue)."""
