@@ -22,7 +22,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import gymnasium as gym
 import numpy as np
@@ -36,39 +36,57 @@ CHEETAH_CTRL_DOC = "weight of the squared-action cost (Gymnasium v5: 0.1; MAML a
 ANT_CTRL_DOC = (
     "weight of the squared-action cost (Gymnasium v5 and PEARL's ant-dir: 0.5; PEARL's ant-goal: 0.1)"
 )
+P = TypeVar("P", bound=FamilyParams)
 GOAL_RADIUS = 0.5
 """AntGoal counts as success while the torso is within this many metres of the goal."""
 
 
-def cheetah_reward(forward: float, ctrl_cost_weight: float, action: np.ndarray) -> TaskReward:
-    """HalfCheetah-v5's reward with its forward term replaced by ``forward``.
+class V5Locomotion(MujocoFamily[P]):
+    """A v5 locomotion env whose task sets the control cost weight (every task has
+    ``ctrl_cost_weight``): the simulator is configured as one built with
+    ``ctrl_cost_weight=...``, so its ``info["reward_ctrl"]`` is the task's control cost,
+    computed once, by v5's own code (``weight * sum(action ** 2)``)."""
+
+    def apply_task(self, env: gym.Env[Any, Any], params: P, original: Mapping[str, np.ndarray]) -> None:
+        sim = env.unwrapped
+        if not hasattr(sim, "_ctrl_cost_weight"):
+            raise TypeError(
+                f"{type(sim).__name__} keeps no _ctrl_cost_weight; this Gymnasium version is not "
+                "supported by mtml-rl's locomotion families (Gymnasium 1.x v5 environments are)"
+            )
+        sim._ctrl_cost_weight = params.ctrl_cost_weight  # type: ignore[attr-defined]
+
+
+def control_cost(info: Mapping[str, Any]) -> float:
+    """The task's control cost: the simulator's own term (see :class:`V5Locomotion`)."""
+    return -float(info["reward_ctrl"])
+
+
+def cheetah_reward(forward: float, info: Mapping[str, Any]) -> TaskReward:
+    """HalfCheetah-v5's reward with its forward term replaced by ``forward``, in v5's order
+    (Python floats hold the values numpy's scalars would).
 
     :param forward: the task's forward term
-    :param ctrl_cost_weight: weight of the squared-action cost
-    :param action: the action as passed to the simulator
+    :param info: the info HalfCheetah-v5 returned
     """
-    ctrl_cost = ctrl_cost_weight * np.sum(np.square(action))
+    ctrl_cost = control_cost(info)
     reward = forward - ctrl_cost
-    return TaskReward(float(reward), {"reward_forward": float(forward), "reward_ctrl": float(-ctrl_cost)})
+    return TaskReward(reward, {"reward_forward": forward, "reward_ctrl": -ctrl_cost})
 
 
-def ant_reward(
-    forward: float, ctrl_cost_weight: float, action: np.ndarray, info: Mapping[str, Any]
-) -> TaskReward:
+def ant_reward(forward: float, info: Mapping[str, Any]) -> TaskReward:
     """Ant-v5's reward with its forward term replaced by ``forward``.
 
     The healthy bonus and contact cost are the simulator's (from ``info``); the sums are
     formed in Ant-v5's order, so the result is bit-identical where the terms are.
 
     :param forward: the task's forward term
-    :param ctrl_cost_weight: weight of the squared-action cost
-    :param action: the action as passed to the simulator
     :param info: the info Ant-v5 returned
     """
-    ctrl_cost = ctrl_cost_weight * np.sum(np.square(action))
-    contact_cost = -info["reward_contact"]
-    reward = (forward + info["reward_survive"]) - (ctrl_cost + contact_cost)
-    return TaskReward(float(reward), {"reward_forward": float(forward), "reward_ctrl": float(-ctrl_cost)})
+    ctrl_cost = control_cost(info)
+    contact_cost = -float(info["reward_contact"])
+    reward = (forward + float(info["reward_survive"])) - (ctrl_cost + contact_cost)
+    return TaskReward(reward, {"reward_forward": forward, "reward_ctrl": -ctrl_cost})
 
 
 # --------------------------------------------------------------------------------------------
@@ -86,7 +104,7 @@ class HalfCheetahVelParams(FamilyParams):
     ctrl_cost_weight: float = param(0.1, low=0.0, high=10.0, doc=CHEETAH_CTRL_DOC)
 
 
-class HalfCheetahVel(MujocoFamily[HalfCheetahVelParams]):
+class HalfCheetahVel(V5Locomotion[HalfCheetahVelParams]):
     """HalfCheetah-v5 rewarded for running at a target velocity: ``-|v_x - v*| - c |a|^2``."""
 
     name = "halfcheetah_vel"
@@ -101,8 +119,8 @@ class HalfCheetahVel(MujocoFamily[HalfCheetahVelParams]):
     def task_reward(
         self, params: HalfCheetahVelParams, action: np.ndarray, sim_reward: float, info: Mapping[str, Any]
     ) -> TaskReward:
-        forward = -abs(info["x_velocity"] - params.target_velocity)
-        return cheetah_reward(forward, params.ctrl_cost_weight, action)
+        forward = -abs(float(info["x_velocity"]) - params.target_velocity)
+        return cheetah_reward(forward, info)
 
 
 @dataclass(frozen=True)
@@ -123,7 +141,7 @@ class HalfCheetahDirParams(FamilyParams):
             )
 
 
-class HalfCheetahDir(MujocoFamily[HalfCheetahDirParams]):
+class HalfCheetahDir(V5Locomotion[HalfCheetahDirParams]):
     """HalfCheetah-v5 rewarded for running forward or backward: ``d v_x - c |a|^2``.
 
     ``direction = +1`` (with v5's control cost weight 0.1) is HalfCheetah-v5 exactly.
@@ -136,7 +154,8 @@ class HalfCheetahDir(MujocoFamily[HalfCheetahDirParams]):
     def task_reward(
         self, params: HalfCheetahDirParams, action: np.ndarray, sim_reward: float, info: Mapping[str, Any]
     ) -> TaskReward:
-        return cheetah_reward(params.direction * info["x_velocity"], params.ctrl_cost_weight, action)
+        forward = params.direction * float(info["x_velocity"])
+        return cheetah_reward(forward, info)
 
 
 # --------------------------------------------------------------------------------------------
@@ -158,7 +177,7 @@ class AntDirParams(FamilyParams):
     ctrl_cost_weight: float = param(0.5, low=0.0, high=10.0, doc=ANT_CTRL_DOC)
 
 
-class AntDir(MujocoFamily[AntDirParams]):
+class AntDir(V5Locomotion[AntDirParams]):
     """Ant-v5 rewarded for the torso velocity along a heading θ on the plane.
 
     ``direction = 0`` (with v5's control cost weight 0.5) is Ant-v5 exactly.
@@ -172,8 +191,8 @@ class AntDir(MujocoFamily[AntDirParams]):
         self, params: AntDirParams, action: np.ndarray, sim_reward: float, info: Mapping[str, Any]
     ) -> TaskReward:
         theta = params.direction
-        forward = math.cos(theta) * info["x_velocity"] + math.sin(theta) * info["y_velocity"]
-        return ant_reward(forward, params.ctrl_cost_weight, action, info)
+        forward = math.cos(theta) * float(info["x_velocity"]) + math.sin(theta) * float(info["y_velocity"])
+        return ant_reward(forward, info)
 
 
 @dataclass(frozen=True)
@@ -187,7 +206,7 @@ class AntGoalParams(FamilyParams):
     ctrl_cost_weight: float = param(0.5, low=0.0, high=10.0, doc=ANT_CTRL_DOC)
 
 
-class AntGoal(MujocoFamily[AntGoalParams]):
+class AntGoal(V5Locomotion[AntGoalParams]):
     """Ant-v5 rewarded for the L1 distance of its torso to a goal, without termination.
 
     As in PEARL the episode never terminates: with a reward that is negative almost
@@ -209,8 +228,9 @@ class AntGoal(MujocoFamily[AntGoalParams]):
     def task_reward(
         self, params: AntGoalParams, action: np.ndarray, sim_reward: float, info: Mapping[str, Any]
     ) -> TaskReward:
-        forward = -(abs(info["x_position"] - params.goal_x) + abs(info["y_position"] - params.goal_y))
-        return ant_reward(forward, params.ctrl_cost_weight, action, info)
+        x, y = float(info["x_position"]), float(info["y_position"])
+        forward = -(abs(x - params.goal_x) + abs(y - params.goal_y))
+        return ant_reward(forward, info)
 
     def is_success(
         self, env: gym.Env[Any, Any], params: AntGoalParams, obs: np.ndarray, info: Mapping[str, Any]

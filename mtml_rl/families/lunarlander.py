@@ -74,7 +74,8 @@ class LunarLander(SimFamily[LunarLanderParams]):
     def is_success(
         self, env: gym.Env[Any, Any], params: LunarLanderParams, obs: np.ndarray, info: Mapping[str, Any]
     ) -> bool | None:
-        lander: Any = env.unwrapped
-        at_rest = lander.lander is not None and not lander.lander.awake
-        legs_down = bool(obs[6] > 0.5 and obs[7] > 0.5)
-        return bool(at_rest and legs_down and abs(float(obs[0])) <= PAD_HALF_WIDTH)
+        body = env.unwrapped.lander  # type: ignore[attr-defined]
+        if body is None or body.awake:  # in flight (most steps): no need to read the legs
+            return False
+        x, legs = float(obs[0]), obs[6:8].tolist()
+        return legs[0] > 0.5 and legs[1] > 0.5 and abs(x) <= PAD_HALF_WIDTH
