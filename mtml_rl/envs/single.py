@@ -1,31 +1,39 @@
-"""The single multi-task environment (a Gymnasium ``Env`` running one slot)."""
+"""The single multi-task environment of numpy families (a Gymnasium ``Env`` running one slot)."""
 
 from __future__ import annotations
 
-from typing import Any, SupportsFloat
+from collections.abc import Sequence
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from mtml_rl.envs.config import coerce_task, resolve_setup
+from mtml_rl.envs.config import EnvSetup
 from mtml_rl.envs.engine import TaskSlots
+from mtml_rl.envs.kernel_slot import KernelSlot
+from mtml_rl.envs.slot import SingleEngine, StepResult
+from mtml_rl.envs.task_env import TaskEnv, entropy_seed
 from mtml_rl.errors import TaskError
-from mtml_rl.specs.spec import TaskSpec
+from mtml_rl.families.base import Family
+from mtml_rl.families.kernel import KernelFamily
 from mtml_rl.tasks.task import Task
 
-
-def entropy_seed() -> int:
-    """A fresh 32-bit seed from the operating system's entropy."""
-    return int(np.random.SeedSequence().generate_state(1)[0])
+__all__ = ["BatchedSlot", "MultiTaskEnv", "entropy_seed"]
 
 
-class MultiTaskEnv(gym.Env[Any, Any]):
-    """One environment of a task family; each reset starts a task.
+class MultiTaskEnv(TaskEnv):
+    """One environment of a numpy task family; each reset starts a task.
 
     With ``split=`` every reset draws the next task from the split with a scheduler
     seeded by ``reset(seed=...)``; with ``task=`` the task is fixed. ``info["task"]``
     is the running task's id and ``info["task_params"]`` its parameter values.
+
+    A :class:`~mtml_rl.families.kernel.KernelFamily` (every built-in numpy family) runs its
+    kernels on Python floats (:class:`~mtml_rl.envs.kernel_slot.KernelSlot`); any other
+    :class:`~mtml_rl.families.base.Family` runs its batched dynamics with one slot
+    (:class:`BatchedSlot`). Either way a reset with seed ``s`` runs what slot ``i`` of a
+    :class:`~mtml_rl.envs.vector.MultiTaskVectorEnv` reset with seed ``s - i`` runs.
 
     :param spec: a registered id, a spec file path or a :class:`TaskSpec`
     :param split: the split to draw tasks from (default ``train``; ``test`` is the union
@@ -38,77 +46,102 @@ class MultiTaskEnv(gym.Env[Any, Any]):
     :param render_mode: ``None`` or ``"rgb_array"``
     """
 
-    metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 50}  # noqa: RUF012
+    def _build_engine(self, setup: EnvSetup, trial_episodes: int) -> SingleEngine:
+        """The kernels on floats where the family has them, else its batched dynamics."""
+        kwargs: dict[str, Any] = {
+            "sample": setup.sample,
+            "context": setup.context,
+            "history_len": setup.history_len,
+            "trial_episodes": trial_episodes,
+        }
+        if isinstance(setup.family, KernelFamily):
+            return KernelSlot(setup.family, setup.spec, setup.tasks, **kwargs)
+        return BatchedSlot(setup.family, setup.spec, setup.tasks, **kwargs)
+
+
+class BatchedSlot:
+    """Slot 0 of the batched engine (:class:`~mtml_rl.envs.engine.TaskSlots`): the single
+    env of a family that has batched dynamics only.
+
+    :param family: the family instance
+    :param spec: the spec (context normalization)
+    :param tasks: the tasks to schedule
+    :param sample: draw a task at every new trial (else run ``tasks[0]``)
+    :param context: context visibility mode
+    :param history_len: transitions in the observation's history window
+    :param trial_episodes: episodes per trial
+    """
 
     def __init__(
         self,
-        spec: str | TaskSpec,
-        split: str | None = None,
-        task: Any = None,
-        context: str | None = None,
-        history_len: int = 0,
-        trial_episodes: int = 1,
-        render_mode: str | None = None,
+        family: Family,
+        spec: Any,
+        tasks: Sequence[Task],
+        *,
+        sample: bool,
+        context: str,
+        history_len: int,
+        trial_episodes: int,
     ) -> None:
-        setup = resolve_setup(spec, split=split, task=task, context=context, history_len=history_len)
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
-        self.render_mode = render_mode
-        self.task_spec = setup.spec
-        self.family = setup.family
-        self.split = setup.split
-        self.metadata = {**self.metadata, "render_fps": setup.family.render_fps}
-        self._slots = TaskSlots(
-            setup.family,
-            setup.spec,
-            setup.tasks,
+        self.family = family
+        self.slots = TaskSlots(
+            family,
+            spec,
+            tasks,
             1,
-            sample=setup.sample,
-            context=setup.context,
-            history_len=setup.history_len,
+            sample=sample,
+            context=context,
+            history_len=history_len,
             trial_episodes=trial_episodes,
         )
-        self.context_mode = setup.context
-        self.observation_space = self._slots.layout.single_space
-        self.action_space = setup.family.action_space()
+        self.layout = self.slots.layout
+        self.render_fps = family.render_fps
+        self.action_space = family.action_space()
         self._idx = np.zeros(1, dtype=np.int64)
 
     @property
-    def task(self) -> Task:
-        """The task of the current episode."""
-        return self._slots.current_tasks()[0]
+    def seeded(self) -> bool:
+        """Whether :meth:`seed` was called."""
+        return self.slots.seeded
 
-    @property
-    def tasks(self) -> tuple[Task, ...]:
-        """The tasks this env schedules (a task forced through ``reset(options=...)`` is not one)."""
-        return self._slots.tasks[: self._slots.n_scheduled]
+    def seed(self, seed: int) -> None:
+        """Reseed the slot's streams."""
+        self.slots.seed([seed])
 
-    def set_task(self, task: Any) -> None:
-        """Fix the task (a :class:`Task` or a mapping of values) from the next reset on."""
-        self._slots.set_tasks((coerce_task(self.task_spec, task),), sample=False)
+    def current_task(self) -> Task:
+        """The running task."""
+        return self.slots.current_tasks()[0]
 
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[Any, dict[str, Any]]:
-        """Start an episode; ``options={"task": ...}`` runs that task in this episode only."""
-        super().reset(seed=seed)
-        new_trial = seed is not None or not self._slots.seeded or bool(options and options.get("new_trial"))
-        if seed is not None:
-            self._slots.seed([seed])
-        elif not self._slots.seeded:
-            self._slots.seed([entropy_seed()])
-        if options and options.get("task") is not None:
-            self._slots.force_task(0, coerce_task(self.task_spec, options["task"]))
-            new_trial = True
-        self._slots.reset_slots(self._idx, new_trial=new_trial)
+    def scheduled_tasks(self) -> tuple[Task, ...]:
+        """The tasks the scheduler draws from."""
+        return self.slots.tasks[: self.slots.n_scheduled]
+
+    def set_tasks(self, tasks: Sequence[Task], *, sample: bool) -> None:
+        """Replace the scheduled tasks."""
+        self.slots.set_tasks(tasks, sample=sample)
+
+    def force_task(self, task: Task) -> None:
+        """Run ``task`` at the next new trial only."""
+        self.slots.force_task(0, task)
+
+    def rng_state(self) -> dict[str, Any]:
+        """The slot's streams' state."""
+        return self.slots.rng_state()
+
+    def set_rng_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`rng_state`."""
+        self.slots.set_rng_state(state)
+
+    def reset(self, *, new_trial: bool) -> tuple[Any, dict[str, Any]]:
+        """Start an episode."""
+        self.slots.reset_slots(self._idx, new_trial=new_trial)
         return self._obs(), self._info()
 
-    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
-        """One transition of the current task. The time limit is added by ``gym.make``."""
-        if not self._slots.seeded:
+    def step(self, action: Any) -> StepResult:
+        """One transition of the running task."""
+        if not self.slots.seeded:
             raise gym.error.ResetNeeded("call reset() before step()")
-        batched = self._batch_action(action)
-        reward, terminated = self._slots.step(batched)
+        reward, terminated = self.slots.step(self._batch_action(action))
         return self._obs(), float(reward[0]), bool(terminated[0]), False, self._info()
 
     def _batch_action(self, action: Any) -> np.ndarray:
@@ -119,22 +152,22 @@ class MultiTaskEnv(gym.Env[Any, Any]):
         return np.asarray(action, dtype=np.float64).reshape(1, -1)
 
     def _obs(self) -> Any:
-        obs = self._slots.observation()
+        obs = self.slots.observation()
         if isinstance(obs, dict):
             return {k: v[0] for k, v in obs.items()}
         return obs[0]
 
     def _info(self) -> dict[str, Any]:
-        task = self.task
+        task = self.current_task()
         info: dict[str, Any] = {"task": task.id, "task_params": task.as_dict()}
-        success = self._slots.success()
+        success = self.slots.success()
         if success is not None:
             info["is_success"] = bool(success[0])
         return info
 
-    def render(self) -> np.ndarray | None:
-        """An RGB frame of the current state (``render_mode="rgb_array"``)."""
-        if self.render_mode is None:
-            gym.logger.warn("render() called without render_mode='rgb_array'; returning None")
-            return None
-        return self.family.render_rgb(self._slots.state, self._slots.params)
+    def render(self) -> np.ndarray:
+        """An RGB frame of the current state."""
+        return self.family.render_rgb(self.slots.state, self.slots.params)
+
+    def close(self) -> None:
+        """Nothing to release."""

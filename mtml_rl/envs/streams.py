@@ -16,6 +16,11 @@ from typing import Any
 import numpy as np
 
 
+def slot_generator(seed: int, spawn_key: tuple[int, ...] = ()) -> np.random.Generator:
+    """The generator of a slot seeded with ``seed`` (``spawn_key=()``: ``default_rng(seed)``)."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(int(seed), spawn_key=spawn_key)))
+
+
 class SlotStreams:
     """``n_slots`` independent uniform streams, each yielding rows of ``width`` doubles.
 
@@ -40,10 +45,7 @@ class SlotStreams:
         """Reseed every slot: slot ``i`` from ``seeds[i]``; buffered draws are discarded."""
         if len(seeds) != self.n_slots:
             raise ValueError(f"expected {self.n_slots} seeds, got {len(seeds)}")
-        self._gens = [
-            np.random.Generator(np.random.PCG64(np.random.SeedSequence(int(s), spawn_key=self.spawn_key)))
-            for s in seeds
-        ]
+        self._gens = [slot_generator(s, self.spawn_key) for s in seeds]
         self._ptr[:] = self.block
         self.seeded = True
 
@@ -81,3 +83,56 @@ class SlotStreams:
         self._buf = np.array(state["buf"], dtype=np.float64)
         self._ptr = np.array(state["ptr"], dtype=np.int64)
         self.seeded = bool(state["seeded"])
+
+
+class SlotStream:
+    """One slot's stream of the single env: the rows :class:`SlotStreams` yields for a slot
+    seeded alike, as tuples of Python floats (a block is drawn and converted at once).
+
+    :param width: doubles per draw
+    :param spawn_key: as for :class:`SlotStreams`
+    :param block: rows drawn per refill
+    """
+
+    def __init__(self, width: int, spawn_key: tuple[int, ...] = (), block: int = 64) -> None:
+        self.width = width
+        self.spawn_key = spawn_key
+        self.block = block
+        self._gen: np.random.Generator | None = None
+        self._rows: list[tuple[float, ...]] = []
+        self._next = 0
+
+    @property
+    def seeded(self) -> bool:
+        """Whether :meth:`seed` was called."""
+        return self._gen is not None
+
+    def seed(self, seed: int) -> None:
+        """Reseed from ``seed``; buffered draws are discarded."""
+        self._gen = slot_generator(seed, self.spawn_key)
+        self._rows, self._next = [], 0
+
+    def draw(self) -> tuple[float, ...]:
+        """The next row of ``width`` U[0, 1) doubles."""
+        if self._next >= len(self._rows):
+            if self._gen is None:
+                raise RuntimeError("SlotStream.draw before seed(); call reset() first")
+            block = self._gen.random((self.block, self.width))
+            self._rows, self._next = [tuple(row) for row in block.tolist()], 0
+        row = self._rows[self._next]
+        self._next += 1
+        return row
+
+    def get_state(self) -> dict[str, Any]:
+        """Everything needed to continue the stream exactly (for checkpoints)."""
+        gen = None if self._gen is None else self._gen.bit_generator.state
+        return {"gen": gen, "rows": list(self._rows), "next": self._next}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`get_state` returned."""
+        self._gen = None
+        if state["gen"] is not None:
+            self._gen = np.random.Generator(np.random.PCG64())
+            self._gen.bit_generator.state = state["gen"]
+        self._rows = [tuple(row) for row in state["rows"]]
+        self._next = int(state["next"])

@@ -1,0 +1,325 @@
+"""The one-slot engine of a :class:`~mtml_rl.families.kernel.KernelFamily`: its kernels run
+on Python floats with :func:`~mtml_rl.families.kernel.scalar_ops`.
+
+This is the fast path of :class:`~mtml_rl.envs.single.MultiTaskEnv` (``gym.make``): the
+state is a tuple of floats, the task's parameters and derived quantities are computed once
+per task, and a step costs about what Gymnasium's own environment step costs. It runs the
+same kernels, draws the same random numbers and builds the same float32 observations and
+history rows as the batched :class:`~mtml_rl.envs.engine.TaskSlots`, so the single env and
+each slot of the vector env agree bit for bit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from types import MethodType
+from typing import Any, NamedTuple
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from mtml_rl.envs.observation import ContextCodec, ObsLayout
+from mtml_rl.envs.slot import (
+    HistoryWindow,
+    ScheduledSlot,
+    StepResult,
+    TaskSchedule,
+    TaskValues,
+    action_encoder,
+)
+from mtml_rl.envs.streams import SlotStream
+from mtml_rl.errors import TaskError
+from mtml_rl.families.kernel import KernelFamily, round_f32, scalar_ops
+from mtml_rl.families.scalarize import scalarize
+from mtml_rl.specs.spec import TaskSpec
+from mtml_rl.tasks.task import Task
+
+_F32 = np.dtype(np.float32)
+_INTEGERS: frozenset[type] = frozenset(
+    (int, np.int64, np.int32, np.int16, np.int8, np.uint8, np.uint16, np.uint32, np.uint64)
+)
+
+
+class ScalarKernels(NamedTuple):
+    """A family's kernels as the one-slot path runs them (:func:`scalarize`, bound)."""
+
+    derive: Callable[..., Any]
+    start: Callable[..., Any]
+    transition: Callable[..., Any]
+    observation: Callable[..., Any]
+    succeeded: Callable[..., Any] | None
+    """``None`` where the family defines no success."""
+
+
+def scalar_kernels(family: KernelFamily) -> ScalarKernels:
+    """The family's kernels derived for one slot, bound to ``family``."""
+    kind = type(family)
+
+    def bound(name: str) -> Callable[..., Any]:
+        return MethodType(scalarize(getattr(kind, name)), family)
+
+    has_success = kind.succeeded is not KernelFamily.succeeded
+    return ScalarKernels(
+        bound("derive"),
+        bound("start"),
+        bound("transition"),
+        bound("observation"),
+        bound("succeeded") if has_success else None,
+    )
+
+
+class _Running(NamedTuple):
+    """The running task as the kernels take it."""
+
+    task: Task
+    params: tuple[float, ...]
+    derived: Any
+    values: TaskValues
+
+
+class KernelSlot(ScheduledSlot):
+    """One slot of a kernel family, stepped on Python floats.
+
+    :param family: the family instance
+    :param spec: the spec (context normalization)
+    :param tasks: the tasks to schedule
+    :param sample: draw a task at every new trial (else run ``tasks[0]``)
+    :param context: context visibility mode
+    :param history_len: transitions in the observation's history window
+    :param trial_episodes: episodes per trial
+    """
+
+    def __init__(
+        self,
+        family: KernelFamily,
+        spec: TaskSpec,
+        tasks: Sequence[Task],
+        *,
+        sample: bool,
+        context: str,
+        history_len: int,
+        trial_episodes: int,
+    ) -> None:
+        codec = ContextCodec(spec, type(family))
+        super().__init__(TaskSchedule(tasks, sample=sample, trial_episodes=trial_episodes), codec)
+        self.family = family
+        self.layout = ObsLayout(family, codec, context, history_len)
+        self.render_fps = family.render_fps
+        self.init_stream = SlotStream(family.n_reset_uniforms)
+        self.history = HistoryWindow(history_len, self.layout.row_dim) if history_len > 0 else None
+        self.state: tuple[float, ...] | None = None
+        self._obs_values: tuple[float, ...] = ()
+        self._running: _Running | None = None
+        self._attach()
+
+    def _attach(self) -> None:
+        """What is rebuilt rather than pickled: the derived kernels and the per-step handlers."""
+        self._xp = scalar_ops()
+        self._kernels = scalar_kernels(self.family)
+        self._assemble = self._assembler()
+        self._plain = self.history is None and self.layout.context == "hidden"
+        succeeded = self._kernels.succeeded
+        self._success_is_terminated = succeeded is not None and self.family.success_is_termination
+        """Success is the transition's ``terminated`` (read off the step, no kernel call)."""
+        self._succeeded = None if self._success_is_terminated else succeeded
+        self._action, self._encode = self._action_handlers(self.family.action_space())
+
+    _REBUILT = frozenset(
+        (
+            "_xp",
+            "_kernels",
+            "_assemble",
+            "_plain",
+            "_success_is_terminated",
+            "_succeeded",
+            "_action",
+            "_encode",
+        )
+    )
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k not in self._REBUILT}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._attach()
+
+    # -- randomness -----------------------------------------------------------------------
+    @property
+    def seeded(self) -> bool:
+        """Whether :meth:`seed` was called."""
+        return self.init_stream.seeded
+
+    def seed(self, seed: int) -> None:
+        """Reseed the task and initial-state streams (those of a vector env's slot seeded alike)."""
+        self.schedule.stream.seed(seed)
+        self.init_stream.seed(seed)
+
+    def rng_state(self) -> dict[str, Any]:
+        """The task and initial-state streams' state (for checkpoints)."""
+        return {"task": self.schedule.stream.get_state(), "init": self.init_stream.get_state()}
+
+    def set_rng_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`rng_state`."""
+        self.schedule.stream.set_state(state["task"])
+        self.init_stream.set_state(state["init"])
+
+    # -- episodes -------------------------------------------------------------------------
+    def reset(self, *, new_trial: bool) -> tuple[Any, dict[str, Any]]:
+        """Start an episode: the next task (on a new trial), an initial state, an empty history."""
+        if self.schedule.next_episode(new_trial=new_trial) or self._running is None:
+            if self._running is None or self._running.task is not self.schedule.current:
+                self._running = self._run_task()
+            if self.history is not None:
+                self.history.clear()
+        running, xp = self._running, self._xp
+        uniforms = self.init_stream.draw()
+        try:
+            state = tuple(self._kernels.start(xp, uniforms, running.params))
+            obs = tuple(self._kernels.observation(xp, state, running.params))
+            info = self._info(state, running)
+        except (ArithmeticError, ValueError):
+            state, obs, info = self._numpy_start(uniforms, running)
+        self.state, self._obs_values = state, obs
+        return self._assemble(obs, running.values), info
+
+    def _run_task(self) -> _Running:
+        task = self.schedule.current
+        params = tuple(type(self.family).params_array([task])[:, 0].tolist())
+        return _Running(task, params, self._kernels.derive(self._xp, params), self.task_values())
+
+    def step(self, action: Any) -> StepResult:
+        """One transition: the kernels on floats, then the observation and ``info``."""
+        state, running = self.state, self._running
+        if state is None or running is None:
+            raise gym.error.ResetNeeded("call reset() before step()")
+        a = self._action(action)
+        xp, params, kernels = self._xp, running.params, self._kernels
+        try:
+            state, reward, terminated = kernels.transition(xp, state, a, params, running.derived)
+            obs = tuple(kernels.observation(xp, state, params))
+            values = running.values
+            info: dict[str, Any] = {"task": values.task_id, "task_params": values.params_dict.copy()}
+            if self._success_is_terminated:
+                info["is_success"] = bool(terminated)
+            elif self._succeeded is not None:
+                info["is_success"] = bool(self._succeeded(xp, state, params))
+        except (ArithmeticError, ValueError):  # an overflow or domain error: numpy gives inf/nan
+            state, obs, reward, terminated, info = self._numpy_step(a, running)
+        if self.history is not None:
+            self.history.push(self._obs_values + self._encode(a) + (reward,))
+        self.state, self._obs_values = state, obs
+        if self._plain:
+            return np.array(obs, dtype=np.float32), reward, terminated, False, info
+        return self._assemble(obs, running.values), reward, terminated, False, info
+
+    def _info(self, state: tuple[float, ...], running: _Running) -> dict[str, Any]:
+        values = running.values
+        info: dict[str, Any] = {"task": values.task_id, "task_params": values.params_dict.copy()}
+        succeeded = self._kernels.succeeded
+        if succeeded is not None:
+            info["is_success"] = bool(succeeded(self._xp, state, running.params))
+        return info
+
+    # -- the same step with numpy, where floats raise ------------------------------------------
+    def _numpy_start(
+        self, uniforms: tuple[float, ...], running: _Running
+    ) -> tuple[tuple[float, ...], tuple[float, ...], dict[str, Any]]:
+        params = np.array(running.params, dtype=np.float64)[:, None]
+        state = self.family.initial_state(np.array([uniforms], dtype=np.float64), params)
+        return self._numpy_outcome(state, params, running)
+
+    def _numpy_step(self, action: Any, running: _Running) -> tuple[Any, ...]:
+        assert self.state is not None
+        params = np.array(running.params, dtype=np.float64)[:, None]
+        state = np.array(self.state, dtype=np.float64)[:, None]
+        batch = np.array([action], dtype=np.int64 if isinstance(action, int) else np.float64)
+        out = self.family.step(state, batch, params)
+        next_state, obs, info = self._numpy_outcome(out.state, params, running)
+        return next_state, obs, float(out.reward[0]), bool(out.terminated[0]), info
+
+    def _numpy_outcome(
+        self, state: np.ndarray, params: np.ndarray, running: _Running
+    ) -> tuple[tuple[float, ...], tuple[float, ...], dict[str, Any]]:
+        obs = tuple(self.family.observe(state, params)[0].tolist())
+        values = running.values
+        info: dict[str, Any] = {"task": values.task_id, "task_params": values.params_dict.copy()}
+        success = self.family.success(state, params)
+        if success is not None:
+            info["is_success"] = bool(success[0])
+        return tuple(state[:, 0].tolist()), obs, info
+
+    # -- observations ---------------------------------------------------------------------
+    def _assembler(self) -> Callable[[tuple[float, ...], TaskValues], Any]:
+        """How observation values become the layout's observation."""
+        if self.history is None and self.layout.context == "hidden":
+            return lambda obs, values: np.array(obs, dtype=np.float32)
+        if self.history is None and self.layout.context == "visible":
+            return lambda obs, values: np.array(obs + values.context, dtype=np.float32)
+        return self._assemble_dict
+
+    def _assemble_dict(self, obs: tuple[float, ...], values: TaskValues) -> dict[str, np.ndarray]:
+        visible = self.layout.context == "visible"
+        out = {"obs": np.array(obs + values.context if visible else obs, dtype=np.float32)}
+        if self.layout.context == "privileged":
+            out["context"] = values.context_array.copy()
+        if self.history is not None:
+            out["history"] = self.history.window()
+        return out
+
+    # -- actions --------------------------------------------------------------------------
+    def _action_handlers(self, space: spaces.Space[Any]) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+        """The action check and conversion for the kernels, and the history's encoding."""
+        if isinstance(space, spaces.Discrete):
+            onehot = action_encoder(space)
+            self._first, self._stop = int(space.start), int(space.start + space.n)
+            return self._discrete_action, onehot.__getitem__
+        assert isinstance(space, spaces.Box)
+        self._shape = space.shape
+        flat = len(space.shape) == 1
+        uniform = flat and bool(np.all(space.low == space.low[0]) and np.all(space.high == space.high[0]))
+        # the fast path needs one bound for every entry; otherwise every action takes the space's check
+        self._low, self._high = (float(space.low[0]), float(space.high[0])) if uniform else (1.0, -1.0)
+        return self._box_action, _encode_box
+
+    def _discrete_action(self, action: Any) -> int:
+        kind: type = action.__class__
+        if kind in _INTEGERS:
+            index = int(action)
+            if self._first <= index < self._stop:
+                return index
+        return int(self._checked(action))  # a valid Discrete action converts
+
+    def _box_action(self, action: Any) -> list[float]:
+        if action.__class__ is np.ndarray and action.dtype is _F32 and action.shape == self._shape:
+            values: list[float] = action.tolist()
+            low, high = self._low, self._high
+            for v in values:
+                if not low <= v <= high:  # also false for NaN
+                    break
+            else:
+                return values
+        return list(np.asarray(self._checked(action), dtype=np.float64).reshape(-1).tolist())
+
+    def _checked(self, action: Any) -> Any:
+        space = self.family.action_space()
+        if not space.contains(action if not isinstance(action, int) else np.int64(action)):
+            raise TaskError(f"action {action!r} is not in the action space {space}")
+        return action
+
+    # -- rendering ------------------------------------------------------------------------
+    def render(self) -> np.ndarray:
+        """An RGB frame of the current state."""
+        if self.state is None or self._running is None:
+            raise gym.error.ResetNeeded("call reset() before render()")
+        state = np.array(self.state, dtype=np.float64)[:, None]
+        return self.family.render_rgb(state, np.array(self._running.params, dtype=np.float64)[:, None])
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def _encode_box(values: Sequence[float]) -> tuple[float, ...]:
+    """A continuous action as the history stores it: float32, clipped to [-1, 1]."""
+    return tuple(round_f32(-1.0 if v < -1.0 else (1.0 if v > 1.0 else v)) for v in values)

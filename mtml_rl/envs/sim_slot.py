@@ -1,0 +1,211 @@
+"""The one-slot engine of a simulator-backed family: one Gymnasium simulator, its task applied
+between episodes.
+
+The engine of :class:`~mtml_rl.envs.sim_env.SimMultiTaskEnv`. Task switching (applying the
+task to the simulator), the per-task context and ``info`` values and the choice of the
+reward and success hooks happen at resets; a step is the simulator's step, the family's
+reward hook (where it has one), a float32 observation and a fresh ``info``. The task
+stream, the simulator seeding and the history rows are those of slot ``i`` of
+:class:`~mtml_rl.envs.sim_slots.SimSlots`, so the single env and each slot of
+:class:`~mtml_rl.envs.sim_vector.SimVectorEnv` agree exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from mtml_rl.envs.observation import ContextCodec, ObsLayout
+from mtml_rl.envs.slot import (
+    HistoryWindow,
+    ScheduledSlot,
+    StepResult,
+    TaskSchedule,
+    TaskValues,
+    action_encoder,
+    clipped_f32,
+)
+from mtml_rl.errors import TaskError
+from mtml_rl.families.sim import SimFamily
+from mtml_rl.specs.spec import TaskSpec
+from mtml_rl.tasks.task import Task
+
+
+def overrides(family: SimFamily[Any], hook: str) -> bool:
+    """Whether the family's class replaces :class:`SimFamily`'s default ``hook``."""
+    return getattr(type(family), hook) is not getattr(SimFamily, hook)
+
+
+class SimSlot(ScheduledSlot):
+    """One simulator running the tasks of one slot.
+
+    :param family: the simulator-backed family instance
+    :param spec: the spec (context normalization)
+    :param tasks: the tasks to schedule
+    :param sample: draw a task at every new trial (else run ``tasks[0]``)
+    :param context: context visibility mode
+    :param history_len: transitions in the observation's history window
+    :param trial_episodes: episodes per trial
+    :param render_mode: the simulator's render mode
+    """
+
+    def __init__(
+        self,
+        family: SimFamily[Any],
+        spec: TaskSpec,
+        tasks: Sequence[Task],
+        *,
+        sample: bool,
+        context: str,
+        history_len: int,
+        trial_episodes: int,
+        render_mode: str | None,
+    ) -> None:
+        # ContextCodec and ObsLayout read only the schema and the spaces, which SimFamily shares.
+        codec = ContextCodec(spec, type(family))  # type: ignore[arg-type]
+        super().__init__(TaskSchedule(tasks, sample=sample, trial_episodes=trial_episodes), codec)
+        self.family = family
+        self.sim = family.build(render_mode)
+        self.original = family.snapshot(self.sim)
+        self.layout = ObsLayout(family, codec, context, history_len)  # type: ignore[arg-type]
+        self.render_fps = int(self.sim.metadata.get("render_fps", 50))
+        self.history = HistoryWindow(history_len, self.layout.row_dim) if history_len > 0 else None
+        self.params: Any = None
+        self._sim_seed: int | None = None
+        self._seeded = False
+        self._obs = np.zeros(self.layout.obs_dim, dtype=np.float32)
+        self._values: TaskValues | None = None
+        self._applied: Task | None = None
+        """The task the simulator is configured for."""
+        self._task_reward = family.task_reward if overrides(family, "task_reward") else None
+        self._is_success = family.is_success if overrides(family, "is_success") else None
+        self._plain = history_len == 0 and context == "hidden"
+        space = family.action_space()
+        self._shape = space.shape
+        self._onehot = action_encoder(space)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickled, the simulator is a freshly built one (Gymnasium's envs pickle their
+        constructor arguments): configure it for the task it ran."""
+        self.__dict__.update(state)
+        if self._applied is not None:
+            self.family.apply_task(self.sim, self.params, self.original)
+
+    # -- randomness -----------------------------------------------------------------------
+    @property
+    def seeded(self) -> bool:
+        """Whether :meth:`seed` was called."""
+        return self._seeded
+
+    def seed(self, seed: int) -> None:
+        """Reseed the task stream; the simulator is reset with ``seed`` at the next reset."""
+        self.schedule.stream.seed(seed)
+        self._sim_seed = int(seed)
+        self._seeded = True
+
+    def rng_state(self) -> dict[str, Any]:
+        """The task stream's and the simulator's random state (for checkpoints)."""
+        return {
+            "task": self.schedule.stream.get_state(),
+            "sim": self.sim.np_random.bit_generator.state,
+            "sim_seed": self._sim_seed,
+        }
+
+    def set_rng_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`rng_state`."""
+        self.schedule.stream.set_state(state["task"])
+        self.sim.np_random.bit_generator.state = state["sim"]
+        self._sim_seed = state["sim_seed"]
+        self._seeded = True
+
+    # -- episodes -------------------------------------------------------------------------
+    def reset(self, *, new_trial: bool) -> tuple[Any, dict[str, Any]]:
+        """Start an episode; a new trial applies the next task to the simulator first."""
+        if self.schedule.next_episode(new_trial=new_trial) or self._values is None:
+            task = self.schedule.current
+            if task is not self._applied:  # the same task again needs no new simulator settings
+                self.params = self.family.params(task)
+                self.family.apply_task(self.sim, self.params, self.original)
+                self._values, self._applied = self.task_values(), task
+            if self.history is not None:
+                self.history.clear()
+        obs, sim_info = self.sim.reset(seed=self._sim_seed)
+        self._sim_seed = None
+        self._obs = np.array(obs, dtype=np.float32)
+        return self._observation(), self._info(obs, sim_info, self.task_values())
+
+    def step(self, action: Any) -> StepResult:
+        """The simulator's step, the task's reward, the observation and ``info``."""
+        values = self._values
+        if values is None:
+            raise gym.error.ResetNeeded("call reset() before step()")
+        if action.__class__ is not np.ndarray or action.shape != self._shape:
+            action = self._checked(action)
+        obs, sim_reward, terminated, truncated, sim_info = self.sim.step(action)
+        if self._task_reward is None:
+            reward = float(sim_reward)
+            info = {**sim_info, "task": values.task_id, "task_params": values.params_dict.copy()}
+        else:
+            reward, terms = self._task_reward(self.params, action, float(sim_reward), sim_info)
+            info = {**sim_info, **terms, "task": values.task_id, "task_params": values.params_dict.copy()}
+        if self._is_success is not None:
+            info["is_success"] = bool(self._is_success(self.sim, self.params, obs, info))
+        if self.history is not None:
+            self.history.push((*self._obs.tolist(), *self._encode(action), reward))
+        self._obs = obs.astype(np.float32) if obs.__class__ is np.ndarray else np.array(obs, dtype=np.float32)
+        return self._observation(), reward, bool(terminated), bool(truncated), info
+
+    def _info(self, obs: np.ndarray, sim_info: dict[str, Any], values: TaskValues) -> dict[str, Any]:
+        """``info`` of a reset: the simulator's, the task's id and values, success."""
+        info = {**sim_info, "task": values.task_id, "task_params": values.params_dict.copy()}
+        if self._is_success is not None:
+            info["is_success"] = bool(self._is_success(self.sim, self.params, obs, info))
+        return info
+
+    def _checked(self, action: Any) -> Any:
+        """The action as the simulator takes it; a clear error for a wrong shape or value."""
+        space = self.family.action_space()
+        if isinstance(space, spaces.Discrete):
+            if not space.contains(action if not isinstance(action, int) else np.int64(action)):
+                raise TaskError(f"action {action!r} is not in the action space {space}")
+            return action
+        array = np.asarray(action)
+        if array.shape != self._shape:
+            raise TaskError(f"action must have shape {self._shape}, got {array.shape}")
+        return array
+
+    def _encode(self, action: Any) -> tuple[float, ...]:
+        """The action's entries of a history row (one-hot, or float32 clipped to [-1, 1])."""
+        if self._onehot is not None:
+            return self._onehot[int(action)]
+        return clipped_f32(np.asarray(action).reshape(-1).tolist())
+
+    # -- observations ---------------------------------------------------------------------
+    def _observation(self) -> Any:
+        obs, values = self._obs, self._values
+        if self._plain:  # a fresh array the engine never reads again (no history)
+            return obs
+        assert values is not None
+        layout = self.layout
+        part = np.concatenate((obs, values.context_array)) if layout.context == "visible" else obs.copy()
+        if not layout.is_dict:
+            return part
+        out = {"obs": part}
+        if layout.context == "privileged":
+            out["context"] = values.context_array.copy()
+        if self.history is not None:
+            out["history"] = self.history.window()
+        return out
+
+    # -- simulator ------------------------------------------------------------------------
+    def render(self) -> Any:
+        """The simulator's frame."""
+        return self.sim.render()
+
+    def close(self) -> None:
+        """Close the simulator."""
+        self.sim.close()
