@@ -27,6 +27,7 @@ from mtml_rl.envs.slot import (
     TaskSchedule,
     TaskValues,
     action_encoder,
+    task_values,
 )
 from mtml_rl.envs.streams import SlotStream
 from mtml_rl.errors import TaskError
@@ -72,13 +73,12 @@ def scalar_kernels(family: KernelFamily) -> ScalarKernels:
 class _Running(NamedTuple):
     """The running task as the kernels take it."""
 
-    task: Task
     params: tuple[float, ...]
     derived: Any
     values: TaskValues
 
 
-class KernelSlot(ScheduledSlot):
+class KernelSlot(ScheduledSlot[_Running]):
     """One slot of a kernel family, stepped on Python floats.
 
     :param family: the family instance
@@ -169,8 +169,7 @@ class KernelSlot(ScheduledSlot):
     def reset(self, *, new_trial: bool) -> tuple[Any, dict[str, Any]]:
         """Start an episode: the next task (on a new trial), an initial state, an empty history."""
         if self.schedule.next_episode(new_trial=new_trial) or self._running is None:
-            if self._running is None or self._running.task is not self.schedule.current:
-                self._running = self._run_task()
+            self._running = self.running_entry()
             if self.history is not None:
                 self.history.clear()
         running, xp = self._running, self._xp
@@ -182,12 +181,13 @@ class KernelSlot(ScheduledSlot):
         except (ArithmeticError, ValueError):
             state, obs, info = self._numpy_start(uniforms, running)
         self.state, self._obs_values = state, obs
-        return self._assemble(obs, running.values), info
+        window = None if self.history is None else self.history.window()
+        return self._assemble(obs, running.values, window), info
 
-    def _run_task(self) -> _Running:
-        task = self.schedule.current
+    def _entry(self, task: Task) -> _Running:
+        """The task's parameters (float64 values, as the batched engine's) and derived quantities."""
         params = tuple(type(self.family).params_array([task])[:, 0].tolist())
-        return _Running(task, params, self._kernels.derive(self._xp, params), self.task_values())
+        return _Running(params, self._kernels.derive(self._xp, params), task_values(task, self.codec))
 
     def step(self, action: Any) -> StepResult:
         """One transition: the kernels on floats, then the observation and ``info``."""
@@ -207,12 +207,13 @@ class KernelSlot(ScheduledSlot):
                 info["is_success"] = bool(self._succeeded(xp, state, params))
         except (ArithmeticError, ValueError):  # an overflow or domain error: numpy gives inf/nan
             state, obs, reward, terminated, info = self._numpy_step(a, running)
-        if self.history is not None:
-            self.history.push(self._obs_values + self._encode(a) + (reward,))
+        window = (
+            None if self.history is None else self.history.append(*self._obs_values, *self._encode(a), reward)
+        )
         self.state, self._obs_values = state, obs
         if self._plain:
             return np.array(obs, dtype=np.float32), reward, terminated, False, info
-        return self._assemble(obs, running.values), reward, terminated, False, info
+        return self._assemble(obs, running.values, window), reward, terminated, False, info
 
     def _info(self, state: tuple[float, ...], running: _Running) -> dict[str, Any]:
         values = running.values
@@ -251,21 +252,27 @@ class KernelSlot(ScheduledSlot):
         return tuple(state[:, 0].tolist()), obs, info
 
     # -- observations ---------------------------------------------------------------------
-    def _assembler(self) -> Callable[[tuple[float, ...], TaskValues], Any]:
-        """How observation values become the layout's observation."""
-        if self.history is None and self.layout.context == "hidden":
-            return lambda obs, values: np.array(obs, dtype=np.float32)
-        if self.history is None and self.layout.context == "visible":
-            return lambda obs, values: np.array(obs + values.context, dtype=np.float32)
+    def _assembler(self) -> Callable[[tuple[float, ...], TaskValues, np.ndarray | None], Any]:
+        """How observation values (and the history window) become the layout's observation."""
+        context = self.layout.context
+        if self.history is None and context == "hidden":
+            return lambda obs, values, window: np.array(obs, dtype=np.float32)
+        if self.history is None and context == "visible":
+            return lambda obs, values, window: np.array(obs + values.context, dtype=np.float32)
+        if context == "hidden":
+            return lambda obs, values, window: {"obs": np.array(obs, dtype=np.float32), "history": window}
         return self._assemble_dict
 
-    def _assemble_dict(self, obs: tuple[float, ...], values: TaskValues) -> dict[str, np.ndarray]:
+    def _assemble_dict(self, obs: tuple[float, ...], values: TaskValues, window: np.ndarray | None) -> Any:
         visible = self.layout.context == "visible"
-        out = {"obs": np.array(obs + values.context if visible else obs, dtype=np.float32)}
+        part = np.array(obs + values.context if visible else obs, dtype=np.float32)
+        if not self.layout.is_dict:
+            return part
+        out = {"obs": part}
         if self.layout.context == "privileged":
             out["context"] = values.context_array.copy()
-        if self.history is not None:
-            out["history"] = self.history.window()
+        if window is not None:
+            out["history"] = window
         return out
 
     # -- actions --------------------------------------------------------------------------

@@ -28,8 +28,10 @@ from mtml_rl.envs.slot import (
     TaskValues,
     action_encoder,
     clipped_f32,
+    task_values,
 )
 from mtml_rl.errors import TaskError
+from mtml_rl.families.actions import follows_action_rule
 from mtml_rl.families.sim import SimFamily
 from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.tasks.task import Task
@@ -40,7 +42,7 @@ def overrides(family: SimFamily[Any], hook: str) -> bool:
     return getattr(type(family), hook) is not getattr(SimFamily, hook)
 
 
-class SimSlot(ScheduledSlot):
+class SimSlot(ScheduledSlot[tuple[Any, TaskValues]]):
     """One simulator running the tasks of one slot.
 
     :param family: the simulator-backed family instance
@@ -87,6 +89,9 @@ class SimSlot(ScheduledSlot):
         space = family.action_space()
         self._shape = space.shape
         self._onehot = action_encoder(space)
+        unmapped = not overrides(family, "simulator_action") and follows_action_rule(self.sim.action_space)
+        self._to_simulator = None if unmapped else family.simulator_action
+        """The agent's action to the simulator's (``None``: the same, as for the built-in families)."""
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Unpickled, the simulator is a freshly built one (Gymnasium's envs pickle their
@@ -94,6 +99,10 @@ class SimSlot(ScheduledSlot):
         self.__dict__.update(state)
         if self._applied is not None:
             self.family.apply_task(self.sim, self.params, self.original)
+
+    def _entry(self, task: Task) -> tuple[Any, TaskValues]:
+        """The task's parameters (the family's dataclass) and its context and ``info`` values."""
+        return self.family.params(task), task_values(task, self.codec)
 
     # -- randomness -----------------------------------------------------------------------
     @property
@@ -128,36 +137,41 @@ class SimSlot(ScheduledSlot):
         if self.schedule.next_episode(new_trial=new_trial) or self._values is None:
             task = self.schedule.current
             if task is not self._applied:  # the same task again needs no new simulator settings
-                self.params = self.family.params(task)
+                self.params, self._values = self.running_entry()
                 self.family.apply_task(self.sim, self.params, self.original)
-                self._values, self._applied = self.task_values(), task
+                self._applied = task
             if self.history is not None:
                 self.history.clear()
         obs, sim_info = self.sim.reset(seed=self._sim_seed)
         self._sim_seed = None
         self._obs = np.array(obs, dtype=np.float32)
-        return self._observation(), self._info(obs, sim_info, self.task_values())
+        window = None if self.history is None else self.history.window()
+        assert self._values is not None  # set at the first trial
+        return self._observation(window), self._info(obs, sim_info, self._values)
 
     def step(self, action: Any) -> StepResult:
-        """The simulator's step, the task's reward, the observation and ``info``."""
+        """The simulator's step (the agent's action mapped to the simulator's, where the family
+        normalizes its space), the task's reward, the observation and ``info``."""
         values = self._values
         if values is None:
             raise gym.error.ResetNeeded("call reset() before step()")
         if action.__class__ is not np.ndarray or action.shape != self._shape:
             action = self._checked(action)
-        obs, sim_reward, terminated, truncated, sim_info = self.sim.step(action)
+        sim_action = action if self._to_simulator is None else self._to_simulator(action)
+        obs, sim_reward, terminated, truncated, sim_info = self.sim.step(sim_action)
         if self._task_reward is None:
             reward = float(sim_reward)
             info = {**sim_info, "task": values.task_id, "task_params": values.params_dict.copy()}
         else:
-            reward, terms = self._task_reward(self.params, action, float(sim_reward), sim_info)
+            reward, terms = self._task_reward(self.params, sim_action, float(sim_reward), sim_info)
             info = {**sim_info, **terms, "task": values.task_id, "task_params": values.params_dict.copy()}
         if self._is_success is not None:
             info["is_success"] = bool(self._is_success(self.sim, self.params, obs, info))
+        window = None
         if self.history is not None:
-            self.history.push((*self._obs.tolist(), *self._encode(action), reward))
+            window = self.history.append(*self._obs.tolist(), *self._encode(action), reward)
         self._obs = obs.astype(np.float32) if obs.__class__ is np.ndarray else np.array(obs, dtype=np.float32)
-        return self._observation(), reward, bool(terminated), bool(truncated), info
+        return self._observation(window), reward, bool(terminated), bool(truncated), info
 
     def _info(self, obs: np.ndarray, sim_info: dict[str, Any], values: TaskValues) -> dict[str, Any]:
         """``info`` of a reset: the simulator's, the task's id and values, success."""
@@ -185,7 +199,7 @@ class SimSlot(ScheduledSlot):
         return clipped_f32(np.asarray(action).reshape(-1).tolist())
 
     # -- observations ---------------------------------------------------------------------
-    def _observation(self) -> Any:
+    def _observation(self, window: np.ndarray | None) -> Any:
         obs, values = self._obs, self._values
         if self._plain:  # a fresh array the engine never reads again (no history)
             return obs
@@ -197,8 +211,8 @@ class SimSlot(ScheduledSlot):
         out = {"obs": part}
         if layout.context == "privileged":
             out["context"] = values.context_array.copy()
-        if self.history is not None:
-            out["history"] = self.history.window()
+        if window is not None:
+            out["history"] = window
         return out
 
     # -- simulator ------------------------------------------------------------------------

@@ -14,8 +14,9 @@ reset with seed ``s`` runs what a single env reset with seed ``s + i`` runs.
 from __future__ import annotations
 
 import struct
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 import numpy as np
 from gymnasium import spaces
@@ -152,9 +153,12 @@ class TaskSchedule:
         return True
 
 
-class ScheduledSlot:
-    """The task methods of a :class:`SingleEngine` over a :class:`TaskSchedule`, with the
-    per-task values (:class:`TaskValues`) cached by task index.
+E = TypeVar("E")
+
+
+class ScheduledSlot(ABC, Generic[E]):
+    """The task methods of a :class:`SingleEngine` over a :class:`TaskSchedule`, and what
+    the engine needs of each task (an *entry*, :meth:`_entry`) computed once per task.
 
     :param schedule: the slot's schedule
     :param codec: the spec's context codec
@@ -163,7 +167,19 @@ class ScheduledSlot:
     def __init__(self, schedule: TaskSchedule, codec: ContextCodec) -> None:
         self.schedule = schedule
         self.codec = codec
-        self._values_cache: dict[int, TaskValues] = {}
+        self._entries: dict[int, E] = {}
+
+    @abstractmethod
+    def _entry(self, task: Task) -> E:
+        """What the engine needs of ``task`` (parameters, context, ``info`` values)."""
+
+    def running_entry(self) -> E:
+        """The running task's entry (computed at its first trial, then looked up)."""
+        index = self.schedule.index
+        entry = self._entries.get(index)
+        if entry is None:
+            entry = self._entries[index] = self._entry(self.schedule.current)
+        return entry
 
     def current_task(self) -> Task:
         """The running task."""
@@ -176,19 +192,11 @@ class ScheduledSlot:
     def set_tasks(self, tasks: Sequence[Task], *, sample: bool) -> None:
         """Replace the scheduled tasks; the slot switches at its next new trial."""
         self.schedule.set_tasks(tasks, sample=sample)
-        self._values_cache = {}
+        self._entries = {}  # the indices name other tasks now
 
     def force_task(self, task: Task) -> None:
         """Run ``task`` at the next new trial only."""
         self.schedule.force(task)
-
-    def task_values(self) -> TaskValues:
-        """The running task's :class:`TaskValues` (computed once per task)."""
-        index = self.schedule.index
-        values = self._values_cache.get(index)
-        if values is None:
-            values = self._values_cache[index] = task_values(self.schedule.current, self.codec)
-        return values
 
 
 class TaskValues(NamedTuple):
@@ -210,8 +218,12 @@ def task_values(task: Task, codec: ContextCodec) -> TaskValues:
 
 class HistoryWindow:
     """The last ``length`` rows ``(obs, action, reward)`` of one slot, oldest first, zeros
-    before the episode's start: a ring of float32 rows stored twice, so that the window is
-    always one contiguous slice (one copy per step).
+    before the episode's start.
+
+    The rows are float32 in a buffer of ``2 * length`` rows, the window being the ``length``
+    rows before the end mark: appending writes one row, and once the buffer is full the
+    newest ``length - 1`` rows move to its front (one block copy every ``length`` steps), so
+    the window is always one contiguous slice, copied once per step.
 
     :param length: rows in the window
     :param row_dim: floats per row
@@ -220,43 +232,52 @@ class HistoryWindow:
     def __init__(self, length: int, row_dim: int) -> None:
         self.length = length
         self.row_dim = row_dim
-        self._ring = np.zeros(2 * length * row_dim, dtype=np.float32)
-        self._next = 0
+        self._buffer = np.zeros(2 * length * row_dim, dtype=np.float32)
+        self._end = length
         self._attach()
 
     def _attach(self) -> None:
-        self._bytes = self._ring.data.cast("B")
-        self._row = struct.Struct(f"{self.row_dim}f")
+        length, row_bytes, size = self.length, 4 * self.row_dim, self.length * self.row_dim
+        self._bytes = self._buffer.data.cast("B")
+        self._pack = struct.Struct(f"{self.row_dim}f").pack
+        self._rows = [slice(end * row_bytes, (end + 1) * row_bytes) for end in range(2 * length)]
+        """The bytes of the row written when the window ends at row ``end``."""
+        stops = [end * self.row_dim for end in range(2 * length + 1)]
+        self._windows = [self._buffer[max(stop - size, 0) : stop] for stop in stops]
+        """Views of the window that ends before row ``end``."""
+        self._slide = (slice(0, (length - 1) * row_bytes), slice((length + 1) * row_bytes, None))
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"length": self.length, "row_dim": self.row_dim, "ring": self._ring, "next": self._next}
+        return {"length": self.length, "row_dim": self.row_dim, "buffer": self._buffer, "end": self._end}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.length, self.row_dim = state["length"], state["row_dim"]
-        self._ring, self._next = state["ring"].copy(), state["next"]
+        self._buffer, self._end = state["buffer"].copy(), state["end"]
         self._attach()
 
     def clear(self) -> None:
         """Empty the window (a new trial)."""
-        self._ring.fill(0.0)
-        self._next = 0
+        self._buffer.fill(0.0)
+        self._end = self.length
 
-    def push(self, row: Sequence[float]) -> None:
-        """Append one row (rounded to float32, as numpy casts)."""
+    def append(self, *row: float) -> np.ndarray:
+        """Append one row (rounded to float32, as numpy casts) and return the window."""
         try:
-            packed = self._row.pack(*row)
+            packed = self._pack(*row)
         except OverflowError:  # a value beyond float32's range: numpy's cast gives +-inf
             packed = np.asarray(row, dtype=np.float32).tobytes()
-        size, k = self._row.size, self._next
-        self._bytes[k * size : (k + 1) * size] = packed
-        k2 = k + self.length
-        self._bytes[k2 * size : (k2 + 1) * size] = packed
-        self._next = (k + 1) % self.length
+        end = self._end
+        if end == 2 * self.length:  # full: the newest length - 1 rows move to the front
+            front, back = self._slide
+            self._bytes[front] = self._bytes[back]
+            end = self.length - 1
+        self._bytes[self._rows[end]] = packed
+        self._end = end = end + 1
+        return self._windows[end].copy()
 
     def window(self) -> np.ndarray:
         """The flat ``(length * row_dim,)`` window, a fresh array."""
-        start = self._next * self.row_dim
-        return self._ring[start : start + self.length * self.row_dim].copy()
+        return self._windows[self._end].copy()
 
 
 def action_encoder(space: spaces.Space[Any]) -> Any:

@@ -66,7 +66,7 @@ class CartPole(KernelFamily):
         return half_length, pole_mass + cart_mass, pole_mass * half_length
 
     def start(self, xp: ArrayOps, uniforms: Rows, params: Rows) -> Rows:
-        return tuple(RESET_LOW + (RESET_HIGH - RESET_LOW) * u for u in uniforms)
+        return xp.apply(lambda u: RESET_LOW + (RESET_HIGH - RESET_LOW) * u, uniforms)
 
     def transition(self, xp: ArrayOps, state: Rows, action: Any, params: Rows, derived: Any) -> Transition:
         gravity, _, pole_mass, _, gain = params
@@ -80,13 +80,12 @@ class CartPole(KernelFamily):
             half_length * (4.0 / 3.0 - pole_mass * (costheta * costheta) / total_mass)
         )
         xacc = temp - polemass_length * thetaacc * costheta / total_mass
-        x = x + TAU * x_dot
-        x_dot = x_dot + TAU * xacc
-        theta = theta + TAU * theta_dot
-        theta_dot = theta_dot + TAU * thetaacc
+        # Euler, x + TAU * x_dot ..., on the packed state (one operation each, batched)
+        rates = xp.pack((x_dot, xacc, theta_dot, thetaacc))
+        next_state = xp.apply(lambda s, rate: s + TAU * rate, state, rates)
         # |x| > X is x < -X or x > X, exactly (abs is exact)
-        terminated = (abs(x) > X_THRESHOLD) | (abs(theta) > THETA_THRESHOLD)
-        return (x, x_dot, theta, theta_dot), xp.full(x, 1.0), terminated
+        terminated = (abs(next_state[0]) > X_THRESHOLD) | (abs(next_state[2]) > THETA_THRESHOLD)
+        return next_state, xp.full(x, 1.0), terminated
 
     def observation(self, xp: ArrayOps, state: Rows, params: Rows) -> Rows:
         return state

@@ -87,6 +87,15 @@ class ArrayOps:
         return ops_named, (self.name,)
 
 
+def _clip_ufunc() -> Callable[[Any, Any, Any], Any]:
+    """numpy's ``clip`` ufunc itself (what :func:`numpy.clip` calls after argument checks)."""
+    core = getattr(np, "_core", None) or np.core  # numpy 2 / numpy 1.26
+    ufunc = getattr(core.umath, "clip", None)
+    if ufunc is None:
+        return lambda x, low, high: np.minimum(np.maximum(x, low), high)
+    return ufunc
+
+
 NUMPY = ArrayOps(
     name="numpy",
     cos=np.cos,
@@ -95,12 +104,12 @@ NUMPY = ArrayOps(
     pow=np.float_power,
     f32=lambda x: np.asarray(x, dtype=np.float32),
     f64=lambda x: np.asarray(x, dtype=np.float64),
-    clip=lambda x, low, high: np.minimum(np.maximum(x, low), high),
+    clip=_clip_ufunc(),
     where=np.where,
     any=lambda c: bool(np.any(c)),
     full=lambda like, value: np.full(np.shape(like), value),
     take=lambda table, index: np.take(table, index),
-    pack=np.stack,
+    pack=np.array,  # faster than np.stack for a few rows; the same values and dtype
     apply=lambda fn, *vectors: fn(*vectors),
 )
 """The batched namespace: rows are ``(N,)`` numpy arrays."""
@@ -249,14 +258,18 @@ class KernelFamily(Family):
 
     # -- the batched Family interface, from the kernels ------------------------------------
     def initial_state(self, uniforms: np.ndarray, params: np.ndarray) -> np.ndarray:
-        return np.array(self.start(NUMPY, uniforms.T, params), dtype=np.float64)
+        return np.asarray(self.start(NUMPY, uniforms.T, params), dtype=np.float64)
 
     def step(self, state: np.ndarray, action: np.ndarray, params: np.ndarray) -> StepOutput:
-        rows = batch_action_rows(self, action)
-        next_state, reward, terminated = self.transition(
-            NUMPY, state, rows, params, self.derive(NUMPY, params)
-        )
-        return StepOutput(np.array(next_state, dtype=np.float64), reward, terminated)
+        rows: np.ndarray
+        if has_discrete_actions(self):
+            rows = np.asarray(action, dtype=np.int64)
+        else:  # (N, A) actions as A rows
+            rows = np.asarray(action, dtype=np.float64).reshape(len(action), -1).T
+        derived = self.derive(NUMPY, params)
+        next_state, reward, terminated = self.transition(NUMPY, state, rows, params, derived)
+        out = np.asarray(next_state, dtype=np.float64)  # packed already (xp.apply) or rows to stack
+        return StepOutput(out.copy() if out is state else out, reward, terminated)
 
     def observe(self, state: np.ndarray, params: np.ndarray) -> np.ndarray:
         return np.asarray(self.observation(NUMPY, state, params)).T.astype(np.float32)
@@ -264,13 +277,6 @@ class KernelFamily(Family):
     def success(self, state: np.ndarray, params: np.ndarray) -> np.ndarray | None:
         flags = self.succeeded(NUMPY, state, params)
         return None if flags is None else np.asarray(flags, dtype=bool)
-
-
-def batch_action_rows(family: Family, action: np.ndarray) -> Any:
-    """A batch of actions as kernels take them: an int64 row (discrete) or ``(A, N)`` float64 rows."""
-    if has_discrete_actions(family):
-        return np.asarray(action, dtype=np.int64)
-    return np.asarray(action, dtype=np.float64).reshape(np.shape(action)[0], -1).T
 
 
 _DISCRETE: dict[type, bool] = {}

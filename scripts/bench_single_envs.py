@@ -1,0 +1,342 @@
+"""Steps per second of every family's single env against the Gymnasium env it reproduces,
+and SB3 PPO trained through ``make_vec_env`` on an mtml-rl id against the reference id.
+
+Measured in one run, with the ratios of each row taken against the reference measured in
+the same run:
+
+- ``ours``: ``gym.make(id, task=<the family's reference task>)``, hidden context, no history,
+  with the reference's time limit (so both run the same episodes: at that task each family
+  reproduces its reference step for step);
+- ``ours H=16``: the same with a 16-transition history window in the observation;
+- ``reference``: ``gym.make(reference_id)`` with the family's constructor arguments;
+- ``PPO``: ``PPO("MlpPolicy", make_vec_env(id, n_envs=8))`` learning with the suite's PPO
+  settings for CartPole (rl-baselines3-zoo's), on ``mtml/CartPole-v0`` (a new train task
+  at every reset) and on ``CartPole-v1``.
+
+Random actions are drawn up front from the action space and mapped to the reference's
+(Pendulum's torque is twice ours). Each measurement runs a chunk of steps on each env of a
+row back to back, from the same state, ``--repeats`` times; the table shows the median
+steps per second of each env and the median of the paired ratios. Times are the CPU time
+of this process (everything runs in one thread), which other work on the machine does not
+inflate. Usage::
+
+    python scripts/bench_single_envs.py            # every family and PPO (about 5 minutes)
+    python scripts/bench_single_envs.py --quick    # fewer and shorter repeats
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import gymnasium as gym
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+import mtml_rl
+from mtml_rl.families.registry import get_family
+from mtml_rl.families.sim import is_sim_family
+
+HISTORY_LEN = 16
+ACTION_SCALE = {"pendulum": 2.0}
+"""Gymnasium's action = scale * ours, where the two differ."""
+PPO_ID, PPO_REFERENCE_ID = "mtml/CartPole-v0", "CartPole-v1"
+PPO_KWARGS: dict[str, Any] = {
+    "n_steps": 64,
+    "batch_size": 256,
+    "gae_lambda": 0.8,
+    "gamma": 0.98,
+    "n_epochs": 20,
+    "ent_coef": 0.0,
+    "learning_rate": 1e-3,
+    "clip_range": 0.2,
+    "policy_kwargs": {"net_arch": [64, 64]},
+}
+"""The suite's PPO settings for CartPole (mtml_rl/hyperparams/ppo.yaml, from rl-baselines3-zoo),
+with constant learning rate and clip range."""
+GOALS = {"numpy": 0.9, "sim": 0.95, "ppo": 0.97, "history": 1.3}
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """What to measure.
+
+    :param repeats: paired measurements per row; medians are reported
+    :param numpy_steps: steps per measurement of a numpy family
+    :param sim_steps: steps per measurement of a simulator family
+    :param ppo_timesteps: environment steps per PPO measurement (0: skip PPO)
+    :param ppo_repeats: PPO measurements per id
+    :param ids: the spec ids to measure (default: every built-in one)
+    :param seed: seed of the actions, the envs and PPO
+    """
+
+    repeats: int = 7
+    numpy_steps: int = 5000
+    sim_steps: int = 1000
+    ppo_timesteps: int = 16384
+    ppo_repeats: int = 3
+    ids: tuple[str, ...] = ()
+    seed: int = 0
+
+
+class Row(NamedTuple):
+    """One family: median steps per second and median paired ratios (``None``: no reference)."""
+
+    spec_id: str
+    reference_id: str | None
+    ours: float
+    history: float
+    reference: float | None
+    ratio: float | None
+    history_ratio: float | None
+    history_cost: float
+    simulator: bool
+
+
+class PPORow(NamedTuple):
+    """PPO's environment steps per second on both ids, and the median paired ratio."""
+
+    ours: float
+    reference: float
+    ratio: float
+
+
+def parse_args(argv: Sequence[str] | None = None) -> BenchConfig:
+    """Command-line options to a :class:`BenchConfig`."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="3 repeats of shorter chunks; PPO 4096 steps")
+    parser.add_argument("--repeats", type=int, help="paired measurements per family (default 7)")
+    parser.add_argument("--ids", nargs="+", default=(), help="spec ids to measure (default: all built-in)")
+    parser.add_argument("--ppo-timesteps", type=int, help="steps per PPO run (default 16384; 0 skips PPO)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    base = BenchConfig(repeats=3, numpy_steps=2000, sim_steps=300, ppo_timesteps=4096, ppo_repeats=2)
+    base = base if args.quick else BenchConfig()
+    return BenchConfig(
+        repeats=args.repeats or base.repeats,
+        numpy_steps=base.numpy_steps,
+        sim_steps=base.sim_steps,
+        ppo_timesteps=base.ppo_timesteps if args.ppo_timesteps is None else args.ppo_timesteps,
+        ppo_repeats=base.ppo_repeats,
+        ids=tuple(args.ids),
+        seed=args.seed,
+    )
+
+
+# -- single envs --------------------------------------------------------------------------------
+def reference_task(family: Any) -> dict[str, float]:
+    """The family's task that reproduces its reference env (its defaults where none does)."""
+    task = family.reference_task() if is_sim_family(family) else None
+    return (task or family.default_task()).as_dict()
+
+
+def make_envs(spec_id: str) -> tuple[dict[str, gym.Env[Any, Any]], str | None]:
+    """``ours``, ``history`` and (where the family has one) ``reference`` envs of a spec."""
+    family = get_family(mtml_rl.resolve_spec(spec_id).family)
+    reference_id = family.reference_id
+    reference = None
+    limit = None
+    if reference_id is not None:
+        reference = gym.make(reference_id, **dict(getattr(family, "env_kwargs", {})))
+        limit = reference.spec.max_episode_steps if reference.spec is not None else None
+    task = reference_task(family)
+    envs = {
+        "ours": gym.make(spec_id, task=task, max_episode_steps=limit),
+        "history": gym.make(spec_id, task=task, max_episode_steps=limit, history_len=HISTORY_LEN),
+    }
+    if reference is not None:
+        envs["reference"] = reference
+    return envs, reference_id
+
+
+def action_bank(spec_id: str, space: gym.spaces.Space[Any], n: int, seed: int) -> dict[str, list[Any]]:
+    """``n`` random actions for our envs and the same actions as the reference takes them."""
+    space.seed(seed)
+    ours = [space.sample() for _ in range(n)]
+    scale = ACTION_SCALE.get(mtml_rl.resolve_spec(spec_id).family)
+    theirs = ours if scale is None else [(np.float32(scale) * a).astype(np.float32) for a in ours]
+    return {"ours": ours, "history": ours, "reference": theirs}
+
+
+def seconds_per_step(env: gym.Env[Any, Any], actions: list[Any]) -> float:
+    """CPU seconds per step over ``actions``, resetting finished episodes."""
+    step, reset = env.step, env.reset
+    start = time.process_time()
+    for action in actions:
+        out = step(action)
+        if out[2] or out[3]:
+            reset()
+    return (time.process_time() - start) / len(actions)
+
+
+def measure_family(spec_id: str, cfg: BenchConfig) -> Row:
+    """Paired measurements of one family's envs, the envs of a repeat run back to back."""
+    envs, reference_id = make_envs(spec_id)
+    simulator = is_sim_family(get_family(mtml_rl.resolve_spec(spec_id).family))
+    n = cfg.sim_steps if simulator else cfg.numpy_steps
+    actions = action_bank(spec_id, envs["ours"].action_space, n, cfg.seed)
+    for env in envs.values():
+        env.reset(seed=cfg.seed)
+        seconds_per_step(env, actions["ours" if env is not envs.get("reference") else "reference"][:50])
+    times: dict[str, list[float]] = {name: [] for name in envs}
+    for _ in range(cfg.repeats):
+        for name, env in envs.items():
+            times[name].append(seconds_per_step(env, actions[name]))
+    for env in envs.values():
+        env.close()
+    return summarize(spec_id, reference_id, times, simulator)
+
+
+def summarize(spec_id: str, reference_id: str | None, times: dict[str, list[float]], simulator: bool) -> Row:
+    """Medians of rates and of paired ratios."""
+
+    def rate(name: str) -> float:
+        return 1.0 / statistics.median(times[name])
+
+    def paired(a: str, b: str) -> float:
+        return statistics.median(tb / ta for ta, tb in zip(times[a], times[b], strict=True))
+
+    has_ref = "reference" in times
+    return Row(
+        spec_id,
+        reference_id,
+        rate("ours"),
+        rate("history"),
+        rate("reference") if has_ref else None,
+        paired("ours", "reference") if has_ref else None,
+        paired("history", "reference") if has_ref else None,
+        1.0 / paired("history", "ours"),
+        simulator,
+    )
+
+
+# -- SB3 PPO ------------------------------------------------------------------------------------
+def ppo_seconds(env_id: str, cfg: BenchConfig) -> float:
+    """CPU seconds of one ``PPO.learn`` of ``cfg.ppo_timesteps`` steps on ``make_vec_env(env_id)``."""
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_vec_env
+
+    venv = make_vec_env(env_id, n_envs=8, seed=cfg.seed)
+    model = PPO("MlpPolicy", venv, seed=cfg.seed, device="cpu", **PPO_KWARGS)
+    start = time.process_time()
+    model.learn(total_timesteps=cfg.ppo_timesteps)
+    elapsed = time.process_time() - start
+    venv.close()
+    return elapsed
+
+
+def measure_ppo(cfg: BenchConfig) -> PPORow:
+    """PPO on both ids, interleaved; steps per second and the median paired ratio."""
+    import torch
+
+    torch.set_num_threads(1)
+    ours, theirs = [], []
+    for _ in range(cfg.ppo_repeats):
+        ours.append(ppo_seconds(PPO_ID, cfg))
+        theirs.append(ppo_seconds(PPO_REFERENCE_ID, cfg))
+    ratio = statistics.median(t / o for o, t in zip(ours, theirs, strict=True))
+    steps = cfg.ppo_timesteps
+    return PPORow(steps / statistics.median(ours), steps / statistics.median(theirs), ratio)
+
+
+# -- output -------------------------------------------------------------------------------------
+def _k(value: float | None) -> str:
+    return "—" if value is None else f"{value / 1e3:.1f} k"
+
+
+def _x(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def family_table(rows: list[Row], cfg: BenchConfig) -> Table:
+    """The single-env rows as a rich table."""
+    table = Table(title=f"single env, steps/s (CPU), median of {cfg.repeats} paired runs, random actions")
+    columns = ("id", "reference", "reference steps/s", "ours", "ratio", f"ours H={HISTORY_LEN}")
+    for column in (*columns, "ratio H", "history cost", "goal"):
+        table.add_column(column, justify="left" if column in ("id", "reference") else "right")
+    for row in rows:
+        goal = GOALS["sim" if row.simulator else "numpy"]
+        table.add_row(
+            row.spec_id,
+            row.reference_id or "—",
+            _k(row.reference),
+            _k(row.ours),
+            _x(row.ratio),
+            _k(row.history),
+            _x(row.history_ratio),
+            f"{row.history_cost:.2f}x",
+            "—" if row.ratio is None else ("met" if row.ratio >= goal else f"< {goal}"),
+        )
+    return table
+
+
+def goal_lines(rows: list[Row], ppo: PPORow | None) -> list[str]:
+    """One line per goal: met or not, with the numbers."""
+    lines = []
+    for kind, label in (("numpy", "numpy families"), ("sim", "simulator families")):
+        ratios = {r.spec_id: r.ratio for r in rows if r.simulator == (kind == "sim") and r.ratio is not None}
+        if ratios:
+            worst = min(ratios, key=lambda k: ratios[k])
+            status = "met" if ratios[worst] >= GOALS[kind] else "NOT met"
+            lines.append(
+                f"{label} >= {GOALS[kind]} of reference: {status} (lowest {worst} {ratios[worst]:.2f})"
+            )
+    costs = {r.spec_id: r.history_cost for r in rows if not r.simulator}
+    if costs:
+        worst = max(costs, key=lambda k: costs[k])
+        status = "met" if costs[worst] <= GOALS["history"] else "NOT met"
+        goal = f"H={HISTORY_LEN} history on numpy families <= {GOALS['history']}x"
+        lines.append(f"{goal}: {status} (highest {worst} {costs[worst]:.2f}x)")
+    if ppo is not None:
+        status = "met" if ppo.ratio >= GOALS["ppo"] else "NOT met"
+        lines.append(f"SB3 PPO via make_vec_env >= {GOALS['ppo']} of reference: {status} ({ppo.ratio:.2f})")
+    return lines
+
+
+def machine() -> str:
+    """The machine and library versions, for the record."""
+    import stable_baselines3
+
+    return (
+        f"{datetime.date.today().isoformat()}, {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} CPUs; Python {platform.python_version()}, numpy {np.__version__}, "
+        f"gymnasium {gym.__version__}, stable-baselines3 {stable_baselines3.__version__}, "
+        f"mtml-rl {mtml_rl.__version__}"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Measure and print the tables and the goals."""
+    cfg = parse_args(argv)
+    console = Console() if Console().is_terminal else Console(width=160)
+    ids = cfg.ids or tuple(sorted(mtml_rl.builtin_specs()))
+    rows = []
+    for spec_id in ids:
+        with console.status(f"measuring {spec_id} ..."):
+            rows.append(measure_family(spec_id, cfg))
+    console.print(family_table(rows, cfg))
+    ppo = None
+    if cfg.ppo_timesteps > 0:
+        with console.status("measuring SB3 PPO ..."):
+            ppo = measure_ppo(cfg)
+        console.print(
+            f"SB3 PPO, make_vec_env(n_envs=8), {cfg.ppo_timesteps} steps, median of {cfg.ppo_repeats}: "
+            f"{PPO_ID} {ppo.ours:.0f} steps/s, {PPO_REFERENCE_ID} {ppo.reference:.0f} steps/s, "
+            f"ratio {ppo.ratio:.2f}"
+        )
+    for line in goal_lines(rows, ppo):
+        console.print(line)
+    console.print(machine())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
