@@ -201,8 +201,8 @@ class KernelSlot(ScheduledSlot[_Running]):
             obs = tuple(kernels.observation(xp, state, params))
             values = running.values
             info: dict[str, Any] = {"task": values.task_id, "task_params": values.params_dict.copy()}
-            if self._success_is_terminated:
-                info["is_success"] = bool(terminated)
+            if self._success_is_terminated:  # the scalar kernels return Python bools
+                info["is_success"] = terminated
             elif self._succeeded is not None:
                 info["is_success"] = bool(self._succeeded(xp, state, params))
         except (ArithmeticError, ValueError):  # an overflow or domain error: numpy gives inf/nan
@@ -283,11 +283,11 @@ class KernelSlot(ScheduledSlot[_Running]):
             self._first, self._stop = int(space.start), int(space.start + space.n)
             return self._discrete_action, onehot.__getitem__
         assert isinstance(space, spaces.Box)
-        self._shape = space.shape
         flat = len(space.shape) == 1
         uniform = flat and bool(np.all(space.low == space.low[0]) and np.all(space.high == space.high[0]))
         # the fast path needs one bound for every entry; otherwise every action takes the space's check
         self._low, self._high = (float(space.low[0]), float(space.high[0])) if uniform else (1.0, -1.0)
+        self._dim = int(space.shape[0]) if flat else -1
         return self._box_action, _encode_box
 
     def _discrete_action(self, action: Any) -> int:
@@ -299,14 +299,18 @@ class KernelSlot(ScheduledSlot[_Running]):
         return int(self._checked(action))  # a valid Discrete action converts
 
     def _box_action(self, action: Any) -> list[float]:
-        if action.__class__ is np.ndarray and action.dtype is _F32 and action.shape == self._shape:
+        """A float32 array of the space's shape, inside the bounds: its values (the fast path,
+        where every action of SB3 or ``action_space.sample()`` goes); anything else is checked
+        against the space, as Gymnasium's ``Box.contains`` does."""
+        if action.__class__ is np.ndarray and action.dtype is _F32 and action.ndim == 1:
             values: list[float] = action.tolist()
-            low, high = self._low, self._high
-            for v in values:
-                if not low <= v <= high:  # also false for NaN
-                    break
-            else:
-                return values
+            if len(values) == self._dim:
+                low, high = self._low, self._high
+                for v in values:
+                    if not low <= v <= high:  # also false for NaN
+                        break
+                else:
+                    return values
         return list(np.asarray(self._checked(action), dtype=np.float64).reshape(-1).tolist())
 
     def _checked(self, action: Any) -> Any:

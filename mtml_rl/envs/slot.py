@@ -25,6 +25,7 @@ from mtml_rl.envs.engine import TASK_STREAM_KEY, check_trial_episodes, schedule_
 from mtml_rl.envs.observation import ContextCodec, ObsLayout
 from mtml_rl.envs.streams import SlotStream
 from mtml_rl.errors import TaskError
+from mtml_rl.tasks.params import ParamValue
 from mtml_rl.tasks.task import Task
 
 StepResult = tuple[Any, float, bool, bool, dict[str, Any]]
@@ -203,7 +204,7 @@ class TaskValues(NamedTuple):
     """What a one-slot engine needs of its running task, computed once per task."""
 
     task_id: str
-    params_dict: dict[str, float]
+    params_dict: dict[str, ParamValue]
     context: tuple[float, ...]
     """The normalized context as float32 values (Python floats)."""
     context_array: np.ndarray
