@@ -10,7 +10,7 @@ it over simulator-backed families.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 from gymnasium import spaces
@@ -150,6 +150,7 @@ class TaskSlots:
         self.tasks, running_index = schedule_with_running(tasks, running)
         self.n_scheduled = len(tasks)
         self.sample = sample
+        self.groups = task_groups(self.spec, tasks, self.num_slots)
         self.params_table = type(self.family).params_array(list(self.tasks))
         self.context_table = self.codec.encode(self.tasks)
         if running:
@@ -212,7 +213,12 @@ class TaskSlots:
         if self.trial_episodes > 1:
             self.episode_in_trial[idx] = 0
         chosen = choose_tasks(
-            self.task_streams, idx, self.n_scheduled, sample=self.sample, pending=self._pending
+            self.task_streams,
+            idx,
+            self.n_scheduled,
+            sample=self.sample,
+            pending=self._pending,
+            groups=self.groups,
         )
         self.task_index[idx] = chosen
         params = self.params_table[:, chosen]
@@ -325,16 +331,65 @@ def schedule_with_running(
     return tasks, np.array([tasks.index(t) for t in running], dtype=np.int64)
 
 
+class TaskGroups(NamedTuple):
+    """The scheduled tasks grouped by their categorical values, and which group each slot draws
+    from (:func:`task_groups`)."""
+
+    members: np.ndarray
+    """The task indices of every group, group after group."""
+    start: np.ndarray
+    """``(G,)`` where each group starts in :attr:`members`."""
+    size: np.ndarray
+    """``(G,)`` each group's number of tasks."""
+
+
+def task_groups(spec: TaskSpec, tasks: Sequence[Task], num_slots: int) -> TaskGroups | None:
+    """Spread the slots over the values of the spec's categorical parameters, as Meta-World's
+    multi-task vector env gives each environment its own slots: the scheduled tasks are
+    grouped by those values (in order of first appearance), and slot ``i`` draws from group
+    ``i % G``. ``None`` (every slot draws from every task) without categorical parameters, with
+    one group, or with fewer slots than groups (a single env draws from all tasks).
+
+    :param spec: the spec (its varying categorical parameters)
+    :param tasks: the scheduled tasks
+    :param num_slots: the number of slots
+    """
+    names = [p.name for p in spec.categorical]
+    if not names:
+        return None
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for k, task in enumerate(tasks):
+        groups.setdefault(tuple(task[n] for n in names), []).append(k)
+    if len(groups) < 2 or num_slots < len(groups):
+        return None
+    size = np.array([len(g) for g in groups.values()], dtype=np.int64)
+    start = np.concatenate([[0], np.cumsum(size)[:-1]]).astype(np.int64)
+    members = np.array([k for g in groups.values() for k in g], dtype=np.int64)
+    return TaskGroups(members, start, size)
+
+
 def choose_tasks(
-    streams: SlotStreams, idx: np.ndarray, n_scheduled: int, *, sample: bool, pending: dict[int, int]
+    streams: SlotStreams,
+    idx: np.ndarray,
+    n_scheduled: int,
+    *,
+    sample: bool,
+    pending: dict[int, int],
+    groups: TaskGroups | None = None,
 ) -> np.ndarray:
     """The task index of each slot in ``idx`` starting a new trial.
 
-    With ``sample`` slot ``i`` draws ``floor(u * n_scheduled)`` from its stream, else it runs
+    With ``sample`` slot ``i`` draws ``floor(u * n_scheduled)`` from its stream (with
+    ``groups``, ``floor(u * size)`` within its group ``i % G``), else it runs
     ``i % n_scheduled``; a slot in ``pending`` (a forced task) takes that index instead,
     its draw still consumed. Forced entries are removed from ``pending``.
     """
-    if sample:
+    if sample and groups is not None:
+        u = streams.draw(idx)[:, 0]
+        group = idx % len(groups.size)
+        size = groups.size[group]
+        chosen = groups.members[groups.start[group] + np.minimum((u * size).astype(np.int64), size - 1)]
+    elif sample:
         u = streams.draw(idx)[:, 0]
         chosen = np.minimum((u * n_scheduled).astype(np.int64), n_scheduled - 1)
     else:

@@ -31,6 +31,7 @@ from mtml_rl.envs.engine import (
     choose_tasks,
     record_transition,
     schedule_with_running,
+    task_groups,
 )
 from mtml_rl.envs.observation import ContextCodec, ObsLayout
 from mtml_rl.envs.streams import SlotStreams
@@ -49,7 +50,9 @@ class SimSlots:
     :param tasks: the tasks this engine schedules
     :param num_slots: number of slots (one simulator each)
     :param sample: if true every new trial draws a task uniformly from ``tasks`` with the
-        slot's seeded scheduler; if false slot ``i`` always runs ``tasks[i % len(tasks)]``
+        slot's seeded scheduler (from its group's tasks when the spec has categorical
+        parameters: :func:`~mtml_rl.envs.engine.task_groups`); if false slot ``i`` always runs
+        ``tasks[i % len(tasks)]``
     :param context: context visibility mode
     :param history_len: transitions kept in the observation's history window
     :param trial_episodes: a slot keeps its task, and its history window, for this many
@@ -72,6 +75,7 @@ class SimSlots:
     ) -> None:
         check_trial_episodes(trial_episodes)
         self.family = family
+        self.spec = spec
         self.num_slots = n = num_slots
         self.trial_episodes = trial_episodes
         # ContextCodec and ObsLayout read only the schema and the spaces, which SimFamily shares.
@@ -107,6 +111,7 @@ class SimSlots:
         self.tasks, running_index = schedule_with_running(tasks, running)
         self.n_scheduled = len(tasks)
         self.sample = sample
+        self.groups = task_groups(self.spec, tasks, self.num_slots)
         self.context_table = self.codec.encode(self.tasks)
         if running:
             self.task_index = running_index
@@ -174,7 +179,12 @@ class SimSlots:
             return
         self.episode_in_trial[idx] = 0
         chosen = choose_tasks(
-            self.task_streams, idx, self.n_scheduled, sample=self.sample, pending=self._pending
+            self.task_streams,
+            idx,
+            self.n_scheduled,
+            sample=self.sample,
+            pending=self._pending,
+            groups=self.groups,
         )
         self.task_index[idx] = chosen
         self.context[idx] = self.context_table[chosen]

@@ -13,6 +13,7 @@ from mtml_rl.errors import RejectedTask
 from mtml_rl.evaluation.probes import InstrumentedAgent, RandomAgent, latent_probe
 from mtml_rl.evaluation.results import AdaptationCurve, EpisodeRow, GridResult
 from mtml_rl.rollouts import Agent, has_adapt_step, rollout_agent
+from mtml_rl.rollouts.episodes import chunks, slot_limit
 from mtml_rl.specs.spec import TaskSpec, VaryingParameter
 from mtml_rl.tasks.params import ParamValue
 from mtml_rl.tasks.regions import Region, ValueSet
@@ -67,8 +68,14 @@ def play(
     th.manual_seed(seed)  # stochastic actions sample from torch's generator
     trials = episodes // trial_episodes
     if not has_adapt_step(agent):
-        return _play_batch(agent, spec, list(tasks), trials, trial_episodes, seed, deterministic, advance)
-    out: list[Played] = []
+        out = []
+        for start, part in chunks(list(tasks), slot_limit(spec)):  # task i still seeded seed + i
+            played = _play_batch(
+                agent, spec, list(part), trials, trial_episodes, seed + start, deterministic, advance
+            )
+            out += [_reindex(p, p.task_index + start) for p in played]
+        return out
+    out = []
     for i, task in enumerate(tasks):
         agent.adapt(spec, task, seed + i)  # type: ignore[attr-defined]
         played = _play_batch(agent, spec, [task], trials, trial_episodes, seed + i, deterministic, advance)

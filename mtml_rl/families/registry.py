@@ -49,6 +49,7 @@ _BUILTIN: dict[str, str] = {
     "walker_params": "mtml_rl.families.rand_params:WalkerParams",
     "halfcheetah_params": "mtml_rl.families.rand_params:HalfCheetahParams",
     "lunarlander": "mtml_rl.families.lunarlander:LunarLander",
+    "metaworld": "mtml_rl.families.metaworld:MetaWorld",
 }
 _REGISTERED: dict[str, FamilyClass | str] = {}
 """Families registered in this process, by name: a class or a ``"pkg.module:Class"`` reference."""

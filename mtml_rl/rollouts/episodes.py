@@ -11,7 +11,7 @@ import numpy as np
 
 from mtml_rl.envs.factory import make_task_vector_env
 from mtml_rl.rollouts.agent import Agent
-from mtml_rl.specs.spec import TaskSpec
+from mtml_rl.specs.spec import TaskSpec, resolve_spec
 from mtml_rl.tasks.task import Task
 
 PolicyFn = Callable[[Any], np.ndarray]
@@ -36,6 +36,20 @@ class EpisodeRecord:
     success: bool | None
 
 
+def slot_limit(spec: TaskSpec | str) -> int | None:
+    """The most slots one vector env of ``spec`` should hold (its family's ``max_slots``;
+    ``None``: no limit): longer task lists are rolled out in chunks, task ``i`` still seeded
+    with ``seed + i``."""
+    return getattr(resolve_spec(spec).family_cls, "max_slots", None)
+
+
+def chunks(tasks: Sequence[Task], limit: int | None) -> list[tuple[int, Sequence[Task]]]:
+    """``(start, tasks[start:start + limit])`` pieces of a task list (one piece without a limit)."""
+    if limit is None or len(tasks) <= limit:
+        return [(0, tasks)]
+    return [(start, tasks[start : start + limit]) for start in range(0, len(tasks), limit)]
+
+
 def rollout_tasks(
     policy: PolicyFn,
     spec: TaskSpec | str,
@@ -49,8 +63,23 @@ def rollout_tasks(
     """Run ``episodes`` episodes of every task, one vector-env slot per task.
 
     Slot ``i`` is seeded with ``seed + i``, so each task's episodes start from distinct,
-    reproducible initial states.
+    reproducible initial states. Families with a slot limit run in chunks (:func:`slot_limit`).
     """
+    pieces = chunks(tasks, slot_limit(spec))
+    if len(pieces) > 1:
+        return [
+            record
+            for start, part in pieces
+            for record in rollout_tasks(
+                policy,
+                spec,
+                part,
+                episodes=episodes,
+                seed=seed + start,
+                context=context,
+                history_len=history_len,
+            )
+        ]
     venv = make_task_vector_env(
         spec, num_envs=len(tasks), tasks=list(tasks), context=context, history_len=history_len
     )

@@ -39,7 +39,7 @@ from mtml_rl.families.registry import (
     resolve_family,
 )
 from mtml_rl.families.wrap import GymnasiumBlock, parse_block, wrapped_family
-from mtml_rl.io import InputFileError, load_yaml_text, read_text_file
+from mtml_rl.io import InputFileError, load_trusted_yaml, load_yaml_text, read_text_file
 from mtml_rl.tasks.params import ParamSpec, ParamValue
 from mtml_rl.tasks.regions import Interval, Region, ValueSet
 
@@ -657,8 +657,8 @@ def spec_dir() -> Path:
 
 
 def builtin_spec_files() -> list[Path]:
-    """Every built-in spec file, sorted by name."""
-    return sorted(spec_dir().glob("*.yaml"))
+    """Every built-in spec file (``metaworld/`` and other subfolders included), sorted by path."""
+    return sorted(spec_dir().rglob("*.yaml"))
 
 
 def is_file(path: str | Path) -> bool:
@@ -688,8 +688,13 @@ def load_spec_file(path: str | Path) -> TaskSpec:
 
 @functools.lru_cache(maxsize=256)
 def _load_builtin(path: str, mtime_ns: int) -> TaskSpec:
-    """:func:`load_spec_file`, cached by path and modification time (specs are immutable)."""
-    return load_spec_file(path)
+    """A built-in spec file, cached by path and modification time (specs are immutable).
+
+    The package's own files are parsed with the fast YAML loader (``import mtml_rl`` reads
+    every one of them); ``tests/specs/test_builtin_yaml.py`` checks that the strict loader of
+    :func:`load_spec_file` reads each the same.
+    """
+    return parse_spec(load_trusted_yaml(read_text_file(path, max_bytes=MAX_SPEC_BYTES)), source=path)
 
 
 def builtin_specs() -> dict[str, TaskSpec]:

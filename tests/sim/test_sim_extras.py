@@ -1,4 +1,4 @@
-"""MuJoCo and Box2D are optional: ``import mtml_rl`` works without them, and using an id
+"""MuJoCo, Box2D and Meta-World are optional: ``import mtml_rl`` works without them, and using an id
 that needs one names the extra to install."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from mtml_rl.families.sim import MissingExtraError
 
 BLOCKED_IMPORTS = """
 import sys
-for name in ("mujoco", "Box2D"):
+for name in ("mujoco", "Box2D", "metaworld"):
     sys.modules[name] = None  # any import of it now raises ImportError
 """
 
@@ -24,6 +24,8 @@ for name in ("mujoco", "Box2D"):
         ("mujoco", "mtml/HopperParams-v0", "mujoco"),
         ("mujoco", "mtml/AntGoal-v0", "mujoco"),
         ("Box2D", "mtml/LunarLander-v0", "box2d"),
+        ("metaworld", "mtml/ML1_reach-v3", "metaworld"),
+        ("metaworld", "mtml/MT10-v3", "metaworld"),
     ],
 )
 def test_a_missing_simulator_names_the_extra(
@@ -44,7 +46,9 @@ import gymnasium as gym
 import mtml_rl
 from mtml_rl.families.sim import MissingExtraError
 assert "mtml/HalfCheetahVel-v0" in gym.registry and "mtml/LunarLander-v0" in gym.registry
+assert "mtml/ML1_push-v3" in gym.registry and "mtml/ML10-v3" in gym.registry
 mtml_rl.build_splits(mtml_rl.resolve_spec("mtml/AntGoal-v0"))
+mtml_rl.build_splits(mtml_rl.resolve_spec("mtml/ML10-v3"))  # Meta-World's tasks, without Meta-World
 env = gym.make("mtml/CartPole-v0")
 env.reset(seed=0)
 try:
@@ -62,7 +66,8 @@ except MissingExtraError as exc:
 
 def test_importing_the_package_imports_no_simulator() -> None:
     code = (
-        "import sys, mtml_rl; mtml_rl.builtin_specs(); print(sorted({'mujoco', 'Box2D'} & set(sys.modules)))"
+        "import sys, mtml_rl; mtml_rl.builtin_specs(); "
+        "print(sorted({'mujoco', 'Box2D', 'metaworld'} & set(sys.modules)))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False

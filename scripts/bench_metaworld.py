@@ -1,0 +1,99 @@
+"""Steps per second of the MT10 vector env against Meta-World's own synchronous MT10 vector env.
+
+Measured in one process, with random actions drawn up front, 10 slots each:
+
+- ``mtml MT10``: ``make_task_vector_env("mtml/MT10-v3", num_envs=10)``, the env training
+  uses: slot ``i`` runs environment ``i`` with one of its 50 train tasks drawn at every reset
+  by the slot's seeded scheduler (``info`` carries each slot's task index), Meta-World's
+  500-step episodes, SAME_STEP autoreset, success latched per episode;
+- ``mtml MT10 ctx+H=16``: the same with the per-slot context (one-hot env and positions,
+  ``context="privileged"``) and the 16-transition history window ``adapt`` trains with;
+- ``metaworld sync``: ``gym.make_vec("Meta-World/MT10", vector_strategy="sync", seed=0)``,
+  Meta-World's own (one environment per slot, a random task of its 50 at every reset, its
+  wrappers: time limit, success termination off, episode statistics, task selection).
+
+Each measurement steps for ``--budget`` seconds after a warm-up, ``--repeats`` times with the
+envs interleaved; the median is reported, and ratios are of medians of the same run. Usage::
+
+    python scripts/bench_metaworld.py
+    python scripts/bench_metaworld.py --repeats 5 --budget 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import warnings
+from collections.abc import Callable
+
+import gymnasium as gym
+import numpy as np
+
+from mtml_rl.envs import make_task_vector_env
+
+SPEC_ID = "mtml/MT10-v3"
+ACTION_BANK = 64
+SLOTS = 10
+
+
+def steps_per_second(env: gym.vector.VectorEnv, budget_s: float, warmup: int, seed: int) -> float:
+    """Env steps (slots x vector steps) per second of random actions, after a warm-up."""
+    rng = np.random.default_rng(seed)
+    shape = env.action_space.shape
+    assert shape is not None
+    bank = rng.uniform(-1.0, 1.0, (ACTION_BANK, *shape)).astype(np.float32)
+    env.reset(seed=seed)
+    for k in range(warmup):
+        env.step(bank[k % ACTION_BANK])
+    steps, start = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < budget_s:
+        for k in range(ACTION_BANK):
+            env.step(bank[k])
+        steps += ACTION_BANK
+    return steps * env.num_envs / elapsed
+
+
+def metaworld_mt10() -> gym.vector.VectorEnv:
+    """Meta-World's own synchronous MT10 vector env."""
+    import metaworld  # noqa: F401 - registers the Meta-World ids
+
+    return gym.make_vec("Meta-World/MT10", vector_strategy="sync", seed=0)
+
+
+def builders() -> dict[str, Callable[[], gym.vector.VectorEnv]]:
+    """The envs compared, by column name."""
+    return {
+        "mtml MT10": lambda: make_task_vector_env(SPEC_ID, num_envs=SLOTS),
+        "mtml MT10 ctx+H=16": lambda: make_task_vector_env(
+            SPEC_ID, num_envs=SLOTS, context="privileged", history_len=16
+        ),
+        "metaworld sync": metaworld_mt10,
+    }
+
+
+def main() -> None:
+    """Measure and print steps/s and the ratios to Meta-World's own vector env."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--budget", type=float, default=3.0, help="seconds per measurement")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Meta-World's own env warns about its observation space
+        envs = {name: build() for name, build in builders().items()}
+        rates: dict[str, list[float]] = {name: [] for name in envs}
+        for _ in range(args.repeats):
+            for name, env in envs.items():
+                rates[name].append(steps_per_second(env, args.budget, warmup=50, seed=args.seed))
+    base = statistics.median(rates["metaworld sync"])
+    print(f"MT10, {SLOTS} slots, median of {args.repeats} x {args.budget:g} s")
+    for name, values in rates.items():
+        median = statistics.median(values)
+        print(f"{name:>20}: {median:8.0f} env steps/s   ratio to metaworld sync {median / base:.3f}")
+    for env in envs.values():
+        env.close()
+
+
+if __name__ == "__main__":
+    main()
