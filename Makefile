@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
+	# Meta-World pins mujoco 3.3.0; replacing a MuJoCo 4 (mujoco, mujoco-core, mujoco-studio)
+	# in place leaves MuJoCo 4's plugins behind, so an existing venv starts MuJoCo afresh
+	$(BIN)/python -m pip uninstall --quiet --yes mujoco mujoco-core mujoco-studio
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
