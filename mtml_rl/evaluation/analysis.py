@@ -13,8 +13,8 @@ from itertools import combinations
 
 import numpy as np
 
-from mtml_rl.errors import MtmlError
 from mtml_rl.evaluation import scores
+from mtml_rl.evaluation.labels import UNKNOWN_RANK, label_rank, method_for_label
 from mtml_rl.evaluation.results import (
     Aggregate,
     GridResult,
@@ -25,34 +25,12 @@ from mtml_rl.evaluation.results import (
     cells_array,
     cells_list,
 )
-from mtml_rl.methods import Method, get_method, method_names
+from mtml_rl.evaluation.success import success_aggregates
 
-UNKNOWN_RANK = 50
-"""Report position of a label no registered method reports under (after the built-ins'
-deployed methods, before the privileged reference)."""
+__all__ = ["UNKNOWN_RANK", "analyze", "label_rank", "method_for_label", "score_matrices"]
 
 TaskKey = tuple[str, str, str]
 """``(spec, split, task_id)``."""
-
-
-def method_for_label(label: str) -> Method | None:
-    """The registered method that reports under ``label`` (``None`` if none here does)."""
-    for name in method_names():
-        try:
-            method = get_method(name)
-        except MtmlError:  # a broken plug-in must not stop reports of other methods
-            continue
-        if method.report_label == label:
-            return method
-    return None
-
-
-def label_rank(label: str) -> tuple[int, str]:
-    """Sort key of labels: by their method's ``report_order`` (the method under study leading,
-    the privileged reference last), labels of unknown methods after the deployed built-ins."""
-    method = method_for_label(label)
-    return (method.report_order if method is not None else UNKNOWN_RANK, label)
-
 
 _FLOORED_ENDING = "(gap floored): their normalized scores are unreliable (an undertrained oracle?)"
 _NO_REFERENCE_ENDING = (
@@ -86,6 +64,7 @@ def analyze(results: Results) -> Results:
     for grid in results.grids:
         _normalize_grid(results, grid, protocol.gap_floor)
     results.aggregates, results.improvements = _aggregates(results)
+    results.success = success_aggregates(results)
     return results
 
 

@@ -63,6 +63,7 @@ def collect_results(plans: dict[str, SpecPlan], config: EvalConfig, progress: Pr
     splits = list(dict.fromkeys(s for p in plans.values() for s in p.splits))
     results = Results(config.protocol(splits), [lr.record for p in plans.values() for lr in p.runs], [], [])
     for p in plans.values():
+        results.headlines[p.spec.id] = getattr(p.spec.family_cls, "headline_metric", "normalized")
         for split in p.splits:
             _collect_split(results, p, split, config, progress)
         if config.grid is not None:

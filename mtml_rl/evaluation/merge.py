@@ -54,6 +54,7 @@ def merge_results(parts: list[Results], bootstrap_reps: int) -> Results:
         for grid in part.grids:
             _merge_grid(merged, grid, ids)
         merged.notes += [n for n in part.notes if n not in merged.notes]
+        merged.headlines.update(part.headlines)
     return merged
 
 

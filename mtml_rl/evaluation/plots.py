@@ -80,6 +80,7 @@ def make_pictures(results: Results, folder: Path, sub: str) -> list[str]:
         heat_maps,
         profile_figures,
         interval_figures,
+        success_figures,
     ]
     for maker in makers:
         made += maker(results, target, palette)
@@ -401,5 +402,35 @@ def interval_figures(results: Results, folder: Path, palette: dict[str, tuple[fl
         top = 1.0 + 0.55 / fig.get_figheight()  # above the metric titles
         fig.suptitle(f"Aggregate normalized scores: {spec} {split}", y=top, fontsize="x-large")
         made.append(_save(fig, folder, f"intervals-{_slug(spec)}-{_slug(split)}.png"))
+        plt.close(fig)
+    return made
+
+
+def success_figures(results: Results, folder: Path, palette: dict[str, tuple[float, ...]]) -> list[str]:
+    """Per spec and split: the success rate's IQM and mean with 95% intervals (rliable)."""
+    import matplotlib.pyplot as plt
+    from rliable import plot_utils
+
+    made = []
+    for spec, split in sorted({(a.spec, a.split) for a in results.success}):
+        rows = sorted(
+            (a for a in results.success if (a.spec, a.split, a.group) == (spec, split, "all")),
+            key=lambda a: label_rank(a.label),
+        )
+        points = {a.label: np.array([a.iqm.point, a.mean.point]) for a in rows}
+        cis = {a.label: np.array([[a.iqm.low, a.mean.low], [a.iqm.high, a.mean.high]]) for a in rows}
+        fig, _ = plot_utils.plot_interval_estimates(
+            points,
+            cis,
+            metric_names=["IQM", "Mean"],
+            algorithms=[a.label for a in rows],
+            colors=palette,
+            xlabel="success rate (95% stratified bootstrap CI)",
+            subfigure_width=3.6,
+            row_height=0.6,
+            xlabel_y_coordinate=-0.3 if len(rows) < 3 else -0.15,
+        )
+        fig.suptitle(f"Success rate: {spec} {split}", y=1.0 + 0.55 / fig.get_figheight(), fontsize="x-large")
+        made.append(_save(fig, folder, f"success-{_slug(spec)}-{_slug(split)}.png"))
         plt.close(fig)
     return made

@@ -9,8 +9,10 @@ import numpy as np
 from mtml_rl.evaluation.analysis import label_rank
 from mtml_rl.evaluation.references import FAMILY_REFERENCES
 from mtml_rl.evaluation.results import Interval, Results
+from mtml_rl.evaluation.success import ALL
 
 PICTURE_SECTIONS = (
+    ("success-", "Success rates"),
     ("intervals-", "Aggregate intervals"),
     ("profiles-", "Performance profiles"),
     ("adaptation-steps-", "Adaptation within an episode"),
@@ -130,16 +132,43 @@ def _score_sections(results: Results) -> list[str]:
     out = []
     for spec, splits in sorted(groups.items()):
         out += [f"## Scores: {spec}", ""]
+        if results.headlines.get(spec) == "success":
+            out += ["Headline metric: the success rate (then the normalized return).", ""]
         for split in [s for s in results.protocol.splits if s in splits]:
-            out += [
-                f"### {split}",
-                "",
-                *_scores(results, spec, split),
-                "",
-                *_references(results, spec, split),
-                "",
-            ]
+            normalized = [*_scores(results, spec, split), "", *_references(results, spec, split), ""]
+            success = _success(results, spec, split)
+            if results.headlines.get(spec) == "success":
+                out += [f"### {split}", "", *success, "#### Normalized return", "", *normalized]
+            else:
+                out += [f"### {split}", "", *normalized, *success]
     return out
+
+
+SUCCESS_TITLE = "Success rate (an episode succeeds if the family's success flag is set at any step)"
+
+
+def _success(results: Results, spec: str, split: str) -> list[str]:
+    """The success-rate aggregates of a split, and per group of tasks (per environment)."""
+    rows = [a for a in results.success if (a.spec, a.split) == (spec, split)]
+    overall = sorted((a for a in rows if a.group == ALL), key=lambda a: label_rank(a.label))
+    if not overall:
+        return []
+    table = [[a.label, str(a.runs), str(a.tasks), _ci(a.iqm), _ci(a.mean)] for a in overall]
+    out = [f"#### {SUCCESS_TITLE}", "", *_table(["method", "runs", "tasks", "IQM", "mean"], table), ""]
+    groups = list(dict.fromkeys(a.group for a in rows if a.group != ALL))
+    if not groups:
+        return out
+    labels = [a.label for a in overall]
+    cells = {(a.group, a.label): a for a in rows}
+    header = [groups[0].split("=", 1)[0] if "=" in groups[0] else "group", *labels]
+    body = [
+        [
+            g.split("=", 1)[-1],
+            *[_ci(cells[(g, label)].mean) if (g, label) in cells else "n/a" for label in labels],
+        ]
+        for g in groups
+    ]
+    return [*out, "Mean success rate per group of tasks [95% CI]:", "", *_table(header, body), ""]
 
 
 def _pictures(results: Results) -> list[str]:

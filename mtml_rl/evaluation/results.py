@@ -176,6 +176,32 @@ class Aggregate:
 
 
 @dataclass
+class SuccessAggregate:
+    """Aggregate success rate of one method on one split, over every task or one group of them
+    (rliable's IQM and mean over runs x tasks of per-task success rates, 95% stratified
+    bootstrap intervals).
+
+    :param spec: the spec id
+    :param split: the split
+    :param label: the method's label
+    :param group: ``"all"``, or the tasks sharing categorical values (``"env=reach-v3"``)
+    :param runs: runs (seeds)
+    :param tasks: tasks in the group
+    :param iqm: interquartile mean of the per-task success rates
+    :param mean: their mean
+    """
+
+    spec: str
+    split: str
+    label: str
+    group: str
+    runs: int
+    tasks: int
+    iqm: Interval
+    mean: Interval
+
+
+@dataclass
 class Improvement:
     """Probability that method ``x`` scores above method ``y`` on a random task (rliable)."""
 
@@ -275,6 +301,8 @@ class Results:
     task_scores: list[TaskScore] = field(default_factory=list)
     aggregates: list[Aggregate] = field(default_factory=list)
     improvements: list[Improvement] = field(default_factory=list)
+    success: list[SuccessAggregate] = field(default_factory=list)
+    headlines: dict[str, str] = field(default_factory=dict)
     pictures: list[str] = field(default_factory=list)
     videos: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -315,6 +343,10 @@ def results_from_json(data: dict[str, Any]) -> Results:
         improvements=[
             _build(Improvement, _interval_fields(i, ("probability",))) for i in data["improvements"]
         ],
+        success=[
+            _build(SuccessAggregate, _interval_fields(a, ("iqm", "mean"))) for a in data.get("success", [])
+        ],
+        headlines=dict(data.get("headlines", {})),
         pictures=list(data["pictures"]),
         videos=list(data["videos"]),
         notes=list(data["notes"]),

@@ -55,6 +55,9 @@ class Family(ABC):
     """The Gymnasium id this family reproduces at default parameters, if any."""
     n_reset_uniforms: ClassVar[int]
     """How many U[0, 1) doubles one reset consumes (the reference env's draws)."""
+    headline_metric: ClassVar[str] = "normalized"
+    """What reports lead with: ``"normalized"`` (normalized return) or ``"success"`` (success
+    rate, where the family's benchmark reports it: Meta-World)."""
     render_fps: ClassVar[int] = 50
 
     # -- schema ---------------------------------------------------------------------------

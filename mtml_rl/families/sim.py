@@ -117,6 +117,9 @@ class SimFamily(ABC, Generic[P]):
     """The ``mtml-rl`` extra that installs the simulator (``"mujoco"``, ``"box2d"``), if any."""
     required_modules: ClassVar[tuple[str, ...]] = ()
     """Modules the simulator needs (checked before building, so that a missing one is named)."""
+    headline_metric: ClassVar[str] = "normalized"
+    """What reports lead with: ``"normalized"`` (normalized return) or ``"success"`` (success
+    rate, where the family's benchmark reports it: Meta-World)."""
     max_slots: ClassVar[int | None] = None
     """The most simulators worth holding at once in one process (memory, build time); longer
     task lists are evaluated in chunks of this many slots. ``None``: no limit."""

@@ -83,6 +83,7 @@ class MetaWorld(SimFamily[MetaWorldParams]):
     required_modules = ("metaworld", "mujoco")
     protocols = (PROTOCOL,)
     max_slots = 50
+    headline_metric = "success"
 
     # -- tasks ----------------------------------------------------------------------------
     @classmethod
