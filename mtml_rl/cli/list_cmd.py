@@ -1,6 +1,6 @@
 """``mtml-rl list``: environments and families, every parameter of one, or an env's targets.
 
-- ``mtml-rl list``: every registered environment id and every family;
+- ``mtml-rl list``: every registered environment id, every family and every method;
 - ``mtml-rl list ID_OR_SPEC_OR_FAMILY``: every parameter of a spec (a registered id or a
   ``.yaml`` path) or of a family (a name or ``pkg.module:Class``): default, physical
   bounds, unit and meaning, and for a spec how each one is used (its regions, a fixed
@@ -33,6 +33,7 @@ from mtml_rl.families.sim import is_sim_family
 from mtml_rl.families.wrap.discover import candidate_targets
 from mtml_rl.specs.spec import TaskSpec, builtin_specs, resolve_spec
 from mtml_rl.tasks.params import ParamSpec
+from mtml_rl.training.registry import get_method, method_names
 
 GENERIC_TEXT = (
     "any registered Gymnasium id; its parameters are declared by a spec's 'gymnasium:' block "
@@ -45,7 +46,8 @@ def add_parser(sub: Any) -> None:
     parser = sub.add_parser(
         "list",
         help="list environments and families, or every parameter of one",
-        description="Without an argument: every registered environment id and every family. "
+        description="Without an argument: every registered environment id, every family and "
+        "every method. "
         "With one: every parameter (default, physical bounds, unit, meaning) of a spec (a "
         "registered id or a .yaml path) or a family (a name or 'pkg.module:Class').",
     )
@@ -74,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.target is None:
         console.print(_environments_table())
         console.print(_families_table())
+        console.print(_methods_table())
     else:
         for renderable in _describe(args.target):
             console.print(renderable)
@@ -104,6 +107,21 @@ def _families_table() -> Table:
             continue
         table.add_row(*map(escape, (name, _kind(cls), ", ".join(cls.param_names()), family_origin(name))))
     table.add_row(*map(escape, (GENERIC_FAMILY, "simulator", GENERIC_TEXT, family_origin(GENERIC_FAMILY))))
+    return table
+
+
+def _methods_table() -> Table:
+    table = Table(title="methods (mtml-rl train --method NAME)")
+    for column in ("method", "what it does", "deploys"):
+        table.add_column(column)
+    for name in method_names():
+        try:
+            method = get_method(name)
+        except (ConfigError, UnknownNameError, ImportError) as exc:
+            table.add_row(*map(escape, (name, f"unavailable: {exc}", "")))
+            continue
+        deploys = "with the true context (privileged)" if method.privileged else "without the context"
+        table.add_row(*map(escape, (name, method.summary, deploys)))
     return table
 
 

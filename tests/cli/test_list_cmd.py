@@ -40,6 +40,17 @@ def test_the_overview_lists_ids_and_every_family(capsys: pytest.CaptureFixture[s
     assert table["gymnasium"][1] == "simulator"
 
 
+def test_the_overview_lists_every_method_with_what_it_deploys(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    table = rows(listed(capsys))
+    for name in ("dr", "oracle", "history", "adapt", "rl2", "finetune"):
+        assert name in table, name
+    assert table["oracle"][2] == "with the true context (privileged)"
+    assert table["adapt"][2] == "without the context"
+    assert table["adapt"][1], "a method's summary is shown"
+
+
 def test_a_spec_id_shows_every_parameter_not_only_the_varying_ones(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
