@@ -13,8 +13,11 @@ Measured in one run, at every N, with random actions drawn up front:
 - ``gym batched``: Gymnasium's own ``CartPoleVectorEnv`` (one fixed task);
 - ``gym sync``: ``SyncVectorEnv`` of N single ``CartPole-v1`` envs (made with ``gym.make``).
 
-Every measurement steps for ``--budget`` seconds after a warm-up; each is repeated
-``--repeats`` times, interleaving the envs, and the median is reported. Ratios are of
+After the table, the cost of the action check alone is printed per N (microseconds per step,
+best of 7 timings, next to Gymnasium's ``action_space.contains``): on a loaded machine it is
+a steadier figure than a ratio of two step rates. Every measurement steps for ``--budget``
+seconds after a warm-up; each is repeated ``--repeats`` times, interleaving the envs, and the
+median is reported. Ratios are of
 medians measured in the same run. Usage::
 
     python scripts/bench_envs.py            # N = 64, 256, 1024, 4096
@@ -26,6 +29,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+import timeit
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -190,6 +194,23 @@ def build_table(rows: list[Row], cfg: BenchConfig) -> Table:
     return table
 
 
+def check_cost_us(n: int, cfg: BenchConfig) -> tuple[float, float]:
+    """Microseconds per call, at ``n`` envs, of the vector env's action check and of Gymnasium's
+    ``action_space.contains`` (what its batched CartPole asserts every step); best of 7."""
+    env = gym.make_vec(SPEC_ID, num_envs=n, context="hidden")
+    reference = CartPoleVectorEnv(num_envs=n)
+    actions = np.random.default_rng([cfg.seed, n]).integers(0, 2, size=n, dtype=np.int64)
+    check = env.unwrapped._check_actions  # the shape and action-space check of every step
+    loops = 2000
+    ours = min(timeit.repeat(lambda: check(actions), number=loops, repeat=7)) / loops
+    theirs = (
+        min(timeit.repeat(lambda: reference.action_space.contains(actions), number=loops, repeat=7)) / loops
+    )
+    env.close()
+    reference.close()
+    return ours * 1e6, theirs * 1e6
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark and print the table."""
     cfg = parse_args(argv)
@@ -208,6 +229,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "info['final_obs'] (SAME_STEP, what SB3 needs). mtml draws a new train task per slot at "
         "every reset; gym batched runs one fixed task."
     )
+    for n in cfg.sizes:
+        ours, theirs = check_cost_us(n, cfg)
+        console.print(
+            f"action check at N = {n}: {ours:.1f} us per step "
+            f"(Gymnasium's action_space.contains: {theirs:.1f} us)"
+        )
     return 0
 
 

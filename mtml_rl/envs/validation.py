@@ -70,11 +70,16 @@ class DiscreteCheck:
             )
 
 
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+"""The unsigned integer type of each size, to view signed actions as."""
+
+
 def _in_range(actions: np.ndarray, low: int, high: int) -> bool:
-    """Whether every integer action is in ``[low, high]`` (one reduction when ``low`` is 0)."""
+    """Whether every integer action is in ``[low, high]`` (one ``argmax`` when ``low`` is 0:
+    the cheapest full pass numpy offers over a batch)."""
     if low == 0:
-        unsigned = actions if actions.dtype.kind == "u" else actions.view(f"u{actions.dtype.itemsize}")
-        return bool(unsigned.max() <= high)  # a negative value is a huge unsigned one
+        unsigned = actions if actions.dtype.kind == "u" else actions.view(_UNSIGNED[actions.dtype.itemsize])
+        return bool(unsigned[unsigned.argmax()] <= high)  # a negative value is a huge unsigned one
     return bool(actions.min() >= low and actions.max() <= high)
 
 
