@@ -221,6 +221,29 @@ def is_locked(folder: str | Path) -> bool:
         os.close(fd)
 
 
+def refuse_if_written(folder: str | Path, what: str) -> None:
+    """Raise :class:`FolderLockedError` if another live process holds ``folder``'s lock.
+
+    :param folder: the folder about to be read
+    :param what: what the caller was about to do, for the message (``"load the run"``)
+    """
+    path = lock_file(folder)
+    with _HELD_GUARD:
+        held = _HELD.get(path)
+        if held is not None and held.pid == os.getpid():
+            return
+    if not is_locked(folder):
+        return
+    holder = read_holder(folder)
+    who = holder.describe() if holder is not None else "another process"
+    raise FolderLockedError(
+        f"{Path(folder)} is in use by {who}, which is still writing it; wait for it to finish "
+        f"before you {what}",
+        folder=Path(folder),
+        pid=holder.pid if holder is not None else None,
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # the operating system's side
 # --------------------------------------------------------------------------------------------

@@ -168,7 +168,7 @@ def evaluate(
     loaded = load_runs(paths, config)
     plans = plan(loaded, config)
     target = Path(out) if out is not None else default_output(paths)
-    with lock_folder(target):
+    with rundir.lock_enclosing_run(target), lock_folder(target):
         check_output_dir(target)
         with atomic_dir(target) as tmp, torch_threads(config.num_threads):
             with Progress(_task_count(plans, config), config.progress) as progress:

@@ -15,6 +15,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecNormalize
 
 from mtml_rl.errors import CheckpointError, ConfigError, SpecError, UnknownNameError
+from mtml_rl.locks import refuse_if_written
 from mtml_rl.rollouts import EpisodeRecord
 from mtml_rl.specs.spec import TaskSpec, resolve_spec
 from mtml_rl.specs.splits import build_splits
@@ -94,6 +95,7 @@ class Run:
             raise CheckpointError(
                 f"{path} is not a run directory (no config.yaml); pass a folder made by train"
             )
+        refuse_if_written(path, "load the run")
         config = TrainConfig.from_yaml(path / "config.yaml")
         spec = checked_spec(path, config)
         folder = {"final": path / "final", "best": path / "best"}.get(which)

@@ -24,6 +24,8 @@ import json
 import pickle
 import platform
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -35,7 +37,9 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecNormalize
 
 from mtml_rl.errors import CheckpointError, SpecError
+from mtml_rl.faults import fault_point
 from mtml_rl.io import atomic_dir, atomic_write_json, atomic_write_text, atomic_write_yaml
+from mtml_rl.locks import lock_folder
 from mtml_rl.specs.spec import TaskSpec, parse_spec
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.training.config import TrainConfig
@@ -63,6 +67,18 @@ def package_versions() -> dict[str, str]:
 def is_run_dir(path: Path) -> bool:
     """Whether ``path`` holds a run (has a ``config.yaml``)."""
     return (path / "config.yaml").is_file()
+
+
+@contextmanager
+def lock_enclosing_run(target: str | Path) -> Iterator[None]:
+    """Hold the lock of the run folder ``target`` lies in, if it lies in one (an evaluation
+    written into a run is one more writer of that run: a ``--force`` would delete it)."""
+    parent = Path(target).expanduser().absolute().parent
+    if not is_run_dir(parent):
+        yield
+        return
+    with lock_folder(parent):
+        yield
 
 
 def write_metadata(
@@ -128,11 +144,21 @@ class Checkpoint:
 
 
 def save_checkpoint(
-    target: Path, model: BaseAlgorithm, normalizer: VecNormalize | None, scheduler_state: Any, *, replay: bool
+    target: Path,
+    model: BaseAlgorithm,
+    normalizer: VecNormalize | None,
+    scheduler_state: Any,
+    *,
+    replay: bool,
+    point: str = "checkpoint",
 ) -> None:
-    """Save a model (+ normalization stats, scheduler RNG state, replay buffer) atomically."""
+    """Save a model (+ normalization stats, scheduler RNG state, replay buffer) atomically.
+
+    :param point: the fault-injection point inside the save (see :mod:`mtml_rl.faults`)
+    """
     with atomic_dir(target) as tmp:
         model.save(tmp / MODEL_FILE)
+        fault_point(point)
         if normalizer is not None:
             normalizer.save(str(tmp / NORMALIZER_FILE))
         with open(tmp / SCHEDULER_FILE, "wb") as handle:

@@ -24,13 +24,17 @@ from stable_baselines3.common.vec_env import VecNormalize
 
 from mtml_rl.envs.sb3 import SB3VecEnv
 from mtml_rl.errors import CheckpointError, ConfigError
+from mtml_rl.faults import fault_point
 from mtml_rl.io import atomic_dir, atomic_write_json
+from mtml_rl.locks import lock_folder
 from mtml_rl.specs.spec import TaskSpec, resolve_spec
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import rundir
+from mtml_rl.training.algorithms import AlgoInfo
 from mtml_rl.training.builders import EnvStack, build_env, build_model, resolve_algo
 from mtml_rl.training.callbacks import PeriodicCallback, RichProgress, TaskReturnLogger
 from mtml_rl.training.config import TrainConfig
+from mtml_rl.training.hyperparams import Hyperparams
 from mtml_rl.training.monitor import make_logger
 from mtml_rl.training.run import Run, checked_spec
 
@@ -77,6 +81,21 @@ def train(
         config.env = str(Path(config.env).resolve())
     algo, hp = resolve_algo(config, spec)
     path = Path(config.out) if config.out else default_run_dir(config, spec)
+    with lock_folder(path):  # one writer per run folder: --force never replaces a live run
+        return _train_new(path, config, spec, algo, hp, force, progress, command)
+
+
+def _train_new(
+    path: Path,
+    config: TrainConfig,
+    spec: TaskSpec,
+    algo: AlgoInfo,
+    hp: Hyperparams,
+    force: bool,
+    progress: bool | None,
+    command: str | None,
+) -> Run:
+    """What :func:`train` does while it holds the run folder's lock."""
     _prepare_dir(path, force)
     config.out = str(path)
     resolved = {
@@ -105,6 +124,12 @@ def resume(
     path = Path(path)
     if not rundir.is_run_dir(path):
         raise CheckpointError(f"{path} is not a run directory (no config.yaml); nothing to resume")
+    with lock_folder(path):  # one writer per run folder: never resume a live run
+        return _resume_locked(path, timesteps, progress, command)
+
+
+def _resume_locked(path: Path, timesteps: int | None, progress: bool | None, command: str | None) -> Run:
+    """What :func:`resume` does while it holds the run folder's lock."""
     config = TrainConfig.from_yaml(path / "config.yaml")
     spec = checked_spec(path, config)
     checkpoint = rundir.latest_checkpoint(path)
@@ -196,7 +221,7 @@ def _learn(
         _close_logs(model)
         raise
     _flush_logs(model)
-    _save(path / "final", run, stack)
+    _save(path / "final", run, stack, point="final")
     try:
         if run.method.post_training:
             rundir.write_status(path, run.method.post_training, int(model.num_timesteps))
@@ -221,8 +246,12 @@ def _flush_logs(model: BaseAlgorithm) -> None:
         model.logger.dump(model.num_timesteps)
 
 
-def _save(target: Path, run: Run, stack: EnvStack, *, replay: bool = False) -> None:
-    rundir.save_checkpoint(target, run.model, stack.normalizer, stack.venv.slots.rng_state(), replay=replay)
+def _save(
+    target: Path, run: Run, stack: EnvStack, *, replay: bool = False, point: str = "checkpoint"
+) -> None:
+    rundir.save_checkpoint(
+        target, run.model, stack.normalizer, stack.venv.slots.rng_state(), replay=replay, point=point
+    )
 
 
 def _callbacks(run: Run, stack: EnvStack, total: int, progress: bool | None) -> list[BaseCallback]:
@@ -266,6 +295,7 @@ def _evaluator(run: Run) -> Callable[[int], None]:
                 best["value"] = value
                 with atomic_dir(run.path / "best") as tmp:
                     run.model.save(tmp / rundir.MODEL_FILE)
+                    fault_point("best")
                     if run.normalizer is not None:
                         run.normalizer.save(str(tmp / rundir.NORMALIZER_FILE))
                     atomic_write_json(tmp / "eval.json", {"steps": steps, "train_return_mean": value})
