@@ -99,8 +99,15 @@ def results_markdown(
     lines += ["", "Normalized score: (R − R_random) / (R_oracle − R_random); IQM over seeds × tasks "]
     lines[-1] += "[95% bootstrap interval] (mean return). Deployed methods never see the true context."
     lines += ["", scores_markdown(rows), "", "#### The dr-to-oracle gap per family", "", gap_markdown(rows)]
+    lines += caveats_markdown(result.comparison.notes if result.comparison is not None else [])
     lines += ["", "#### Budgets", "", budgets_markdown(trials), ""]
     return "\n".join(lines)
+
+
+def caveats_markdown(notes: Sequence[str]) -> list[str]:
+    """The comparison's notes (splits with no meaningful gap, oracles below their solved level,
+    floored gaps), as a list under the gap table."""
+    return ["", "Caveats of the comparison:", "", *[f"- {note}" for note in notes]] if notes else []
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,6 +8,7 @@ from rich.table import Table
 
 from mtml_rl.benchmark.evaluation import ScoreRow
 from mtml_rl.errors import MtmlError
+from mtml_rl.evaluation.gaps import share_of_gap
 from mtml_rl.methods import get_method
 
 SPLIT_LABELS = {
@@ -60,8 +61,7 @@ def gap_share(method: ScoreRow, dr: ScoreRow, oracle: ScoreRow) -> float | None:
     is worse than ``dr``, above 1 better than the oracle. ``None`` where the oracle does not
     beat ``dr`` (no gap to close).
     """
-    gap = oracle.mean_return - dr.mean_return
-    return (method.mean_return - dr.mean_return) / gap if gap > 0 else None
+    return share_of_gap(method.mean_return, dr.mean_return, oracle.mean_return)
 
 
 def gap_ends(methods: Sequence[str]) -> tuple[str, str] | None:

@@ -14,6 +14,7 @@ from itertools import combinations
 import numpy as np
 
 from mtml_rl.evaluation import scores
+from mtml_rl.evaluation.gaps import gap_rows, oracle_below_solved
 from mtml_rl.evaluation.labels import UNKNOWN_RANK, label_rank, method_for_label
 from mtml_rl.evaluation.results import (
     Aggregate,
@@ -42,11 +43,27 @@ FLOORED_NOTE = (
     + _FLOORED_ENDING
 )
 NO_REFERENCE_NOTE = "{spec} {split}: " + _NO_REFERENCE_ENDING
+_NO_GAP_ENDING = (
+    "no meaningful gap between them: adaptation has nothing to close here, so shares of the gap are noise"
+)
+NO_GAP_NOTE = (
+    "{spec} {split}: {blind} scores {low:.2f} [{low_ci:.2f}, {high_ci:.2f}] of the oracle (normalized "
+    "mean) against {privileged}'s {high:.2f}; " + _NO_GAP_ENDING
+)
+_BELOW_SOLVED_ENDING = (
+    "normalized scores here measure against an undertrained reference (train it longer: see "
+    "docs/evaluation.md)"
+)
+BELOW_SOLVED_NOTE = (
+    "{spec} {split}: the oracle's mean return {oracle:.1f} is below its family's solved level "
+    "{solved:.1f}; " + _BELOW_SOLVED_ENDING
+)
+_DERIVED_ENDINGS = (_FLOORED_ENDING, _NO_REFERENCE_ENDING, _NO_GAP_ENDING, _BELOW_SOLVED_ENDING)
 
 
 def is_derived_note(note: str) -> bool:
     """Whether ``note`` is one :func:`analyze` writes from the data (and rewrites on every call)."""
-    return note.endswith((_FLOORED_ENDING, _NO_REFERENCE_ENDING))
+    return note.endswith(_DERIVED_ENDINGS)
 
 
 def analyze(results: Results) -> Results:
@@ -65,7 +82,33 @@ def analyze(results: Results) -> Results:
         _normalize_grid(results, grid, protocol.gap_floor)
     results.aggregates, results.improvements = _aggregates(results)
     results.success = success_aggregates(results)
+    _note_reference_caveats(results)
     return results
+
+
+def _note_reference_caveats(results: Results) -> None:
+    """Notes on splits whose oracle is below its solved level or whose gap is not meaningful."""
+    for below in oracle_below_solved(results):
+        results.notes.append(
+            BELOW_SOLVED_NOTE.format(
+                spec=below.spec, split=below.split, oracle=below.oracle_return, solved=below.solved_return
+            )
+        )
+    for row in gap_rows(results):
+        if not row.meaningful:
+            low, high = row.blind.mean, row.privileged.mean
+            results.notes.append(
+                NO_GAP_NOTE.format(
+                    spec=row.spec,
+                    split=row.split,
+                    blind=row.blind.label,
+                    privileged=row.privileged.label,
+                    low=low.point,
+                    low_ci=low.low,
+                    high_ci=low.high,
+                    high=high.point,
+                )
+            )
 
 
 def _per_run_task_means(results: Results) -> dict[tuple[str, TaskKey], float]:

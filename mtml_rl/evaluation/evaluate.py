@@ -29,7 +29,7 @@ from mtml_rl.evaluation.merge import merge_results
 from mtml_rl.evaluation.output import check_output_dir, write_outputs
 from mtml_rl.evaluation.plan import EvalConfig, SpecPlan, default_splits, plan
 from mtml_rl.evaluation.progress import Progress
-from mtml_rl.evaluation.references import family_reference
+from mtml_rl.evaluation.references import family_reference, solved_level
 from mtml_rl.evaluation.results import Results, TaskRecord, load_results
 from mtml_rl.evaluation.runs import LoadedRun, open_run
 from mtml_rl.evaluation.video import record_videos
@@ -77,9 +77,9 @@ def _collect_split(results: Results, p: SpecPlan, split: str, config: EvalConfig
     randoms = collect.random_returns(
         spec, tasks, episodes=config.episodes, seed=config.seed, advance=progress.advance
     )
-    reference = family_reference(spec)
+    reference, solved = family_reference(spec), solved_level(spec)
     results.tasks += [
-        TaskRecord(spec.id, split, t.id, t.as_dict(), r, family_reference=reference)
+        TaskRecord(spec.id, split, t.id, t.as_dict(), r, family_reference=reference, solved_return=solved)
         for t, r in zip(tasks, randoms, strict=True)
     ]
     for lr in p.runs:

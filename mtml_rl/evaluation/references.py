@@ -11,6 +11,11 @@ reference every task used.
 Families not listed (the MuJoCo and Box2D ones, whose attainable returns depend strongly on
 the task and the budget) have no documented value: evaluate an ``oracle`` run alongside to
 normalize them; their raw returns are reported either way.
+
+A normalized score is only as meaningful as its reference: a score against an undertrained
+oracle says little. Each family with a documented *solved level* (:data:`SOLVED_LEVELS`:
+Gymnasium's reward threshold where the reference environment has one, else a stated rule)
+lets a report flag a spec whose oracle falls below it on the tasks inside the train ranges.
 """
 
 from __future__ import annotations
@@ -67,4 +72,58 @@ FAMILY_REFERENCES: dict[str, FamilyReference] = {
 def family_reference(spec: TaskSpec) -> float | None:
     """The documented reference return of ``spec``'s family, or ``None`` if it has none."""
     entry = FAMILY_REFERENCES.get(spec.family)
+    return None if entry is None else float(entry.value(spec))
+
+
+@dataclass(frozen=True)
+class SolvedLevel:
+    """The mean return at which a family's task counts as solved (on train tasks).
+
+    :param value: the level for a spec (its episode length may matter)
+    :param reason: where the level comes from (shown in reports and docs)
+    """
+
+    value: Callable[[TaskSpec], float]
+    reason: str
+
+
+SOLVED_LEVELS: dict[str, SolvedLevel] = {
+    "cartpole": SolvedLevel(
+        lambda spec: 0.95 * spec.max_episode_steps,
+        "Gymnasium's CartPole-v1 threshold, 475 of the 500 steps: 0.95 per step of the episode.",
+    ),
+    "pendulum": SolvedLevel(
+        lambda spec: -1.0 * spec.max_episode_steps,
+        "Pendulum-v1 has no threshold; trained agents score about -150 to -200 over its 200 "
+        "steps, so -1 per step: the rod swung up and held.",
+    ),
+    "mountaincar_continuous": SolvedLevel(
+        lambda spec: 90.0, "Gymnasium's MountainCarContinuous-v0 threshold (90)."
+    ),
+    "acrobot": SolvedLevel(lambda spec: -100.0, "Gymnasium's Acrobot-v1 threshold (-100)."),
+    "pointnav": SolvedLevel(
+        lambda spec: -10.0,
+        "the goal reached and held: going straight to a train goal (at most 1.5 m away, 0.1 m per "
+        "step per axis) costs at most about -7; -10 leaves room for a few steps of inference.",
+    ),
+    "lunarlander": SolvedLevel(lambda spec: 200.0, "Gymnasium's LunarLanderContinuous-v3 threshold (200)."),
+    "halfcheetah_vel": SolvedLevel(
+        lambda spec: -0.5 * spec.max_episode_steps,
+        "no Gymnasium threshold for a target velocity: -0.5 per step (velocity error plus "
+        "control cost), i.e. tracking the target within about 0.5 m/s on average, the "
+        "acceleration from standstill included.",
+    ),
+    "hopper_params": SolvedLevel(
+        lambda spec: 2.0 * spec.max_episode_steps,
+        "Hopper-v5's threshold (3800 over 1000 steps) assumes a run already at speed; over "
+        "short episodes from standstill: 2 per step, i.e. healthy throughout (+1) and hopping "
+        "forward at about 1 m/s on average.",
+    ),
+}
+"""Solved levels of the families that document one (mean return over an episode)."""
+
+
+def solved_level(spec: TaskSpec) -> float | None:
+    """The solved level of ``spec``'s family on its episode length, or ``None`` if it has none."""
+    entry = SOLVED_LEVELS.get(spec.family)
     return None if entry is None else float(entry.value(spec))

@@ -7,7 +7,8 @@ from collections import defaultdict
 import numpy as np
 
 from mtml_rl.evaluation.analysis import label_rank
-from mtml_rl.evaluation.references import FAMILY_REFERENCES
+from mtml_rl.evaluation.gaps import NO_GAP_MARGIN, SOLVED_SPLITS, GapRow, gap_rows, oracle_below_solved
+from mtml_rl.evaluation.references import FAMILY_REFERENCES, SOLVED_LEVELS
 from mtml_rl.evaluation.results import Interval, Results
 from mtml_rl.evaluation.success import ALL
 
@@ -186,14 +187,77 @@ def _family_notes() -> list[str]:
     return ["## Documented family references", "", *_table(["family", "reference return"], rows), ""]
 
 
+GAP_INTRO = (
+    "Share of the gap between the context-blind method ({blind}) and the privileged reference "
+    "({privileged}) that each method closes, in mean raw return: (R − R_{blind}) / "
+    "(R_{privileged} − R_{blind}); 0% is {blind}'s return, 100% the oracle's. A split is marked "
+    "**no meaningful gap** where {blind}'s normalized mean is within {margin} of the oracle's or its "
+    "interval reaches it, and **oracle below solved** where the oracle's mean return falls short of "
+    "its family's solved level ({solved_splits})."
+)
+
+
+def _share(value: float | None) -> str:
+    return "–" if value is None else f"{round(100 * value):d}%"  # round: never "-0%"
+
+
+def _gap_caveats(row: GapRow, below: set[tuple[str, str]]) -> str:
+    marks = [] if row.meaningful else ["**no meaningful gap**"]
+    if (row.spec, row.split) in below:
+        marks.append("**oracle below solved**")
+    return ", ".join(marks) or "–"
+
+
+def _gap_section(results: Results) -> list[str]:
+    """Per spec: the blind-to-privileged gap per split and the share of it each method closes."""
+    rows = gap_rows(results)
+    if not rows:
+        return []
+    below = {(b.spec, b.split) for b in oracle_below_solved(results)}
+    first = rows[0]
+    intro = GAP_INTRO.format(
+        blind=first.blind.label,
+        privileged=first.privileged.label,
+        margin=NO_GAP_MARGIN,
+        solved_splits=", ".join(SOLVED_SPLITS),
+    )
+    out = ["## Share of the gap closed", "", intro, ""]
+    for spec in dict.fromkeys(r.spec for r in rows):
+        mine = [r for r in rows if r.spec == spec]
+        labels = list(dict.fromkeys(label for r in mine for label in r.shares))
+        header = ["split", mine[0].blind.label, mine[0].privileged.label, "gap", *labels, "caveats"]
+        body = [
+            [
+                r.split,
+                f"{r.blind.mean_return:.1f}",
+                f"{r.privileged.mean_return:.1f}",
+                f"{r.gap:+.1f}",
+                *[_share(r.shares.get(label)) for label in labels],
+                _gap_caveats(r, below),
+            ]
+            for r in mine
+        ]
+        out += [f"### {spec}", "", *_table(header, body), ""]
+    return out
+
+
+def _solved_notes(results: Results) -> list[str]:
+    if not any(t.solved_return is not None for t in results.tasks):
+        return []
+    rows = [[name, level.reason] for name, level in sorted(SOLVED_LEVELS.items())]
+    return ["## Documented solved levels", "", *_table(["family", "solved level"], rows), ""]
+
+
 def render(results: Results, title: str) -> str:
     """The report's Markdown."""
     lines = [f"# {title}", "", "Written by `mtml-rl`; the data are in `results.json` and `results.csv`.", ""]
-    lines += _protocol(results) + _runs(results) + _score_sections(results) + _pictures(results)
+    lines += _protocol(results) + _runs(results) + _gap_section(results) + _score_sections(results)
+    lines += _pictures(results)
     if results.videos:
         lines += ["## Videos", "", *[f"- [{v.split('/')[-1]}]({v})" for v in results.videos], ""]
     if results.notes:
         lines += ["## Notes", "", *[f"- {n}" for n in results.notes], ""]
     if any(t.reference_source == "family" for t in results.tasks):
         lines += _family_notes()
+    lines += _solved_notes(results)
     return "\n".join(lines).rstrip() + "\n"

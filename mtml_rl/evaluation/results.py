@@ -22,7 +22,7 @@ import numpy as np
 from mtml_rl.errors import CheckpointError
 from mtml_rl.tasks.params import ParamValue
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 """Version of the ``results.json`` format (major.minor; readers accept the same major)."""
 SCHEMA_FILE = Path(__file__).with_name("results.schema.json")
 """The JSON Schema of ``results.json``."""
@@ -92,6 +92,8 @@ class TaskRecord:
     :param reference_return: the reference used (the oracle's if measured, else the family's)
     :param reference_source: ``oracle``, ``family`` or ``None`` (no reference: not normalized)
     :param gap_floored: whether ``reference - random`` was raised to its floor
+    :param solved_return: the family's documented solved level (``None``: none documented), the
+        return an oracle should reach on tasks inside the train ranges (1.2)
     """
 
     spec: str
@@ -104,6 +106,7 @@ class TaskRecord:
     reference_return: float | None = None
     reference_source: str | None = None
     gap_floored: bool = False
+    solved_return: float | None = None
 
 
 @dataclass
@@ -221,6 +224,9 @@ class AdaptationCurve:
     :param episode_return: mean return of the ``j``-th episode of a trial
     :param latent_error: mean ``|ẑ − z|`` at each step over the episodes still running
         (``None`` entries: no episode that long; the whole list ``None``: no latent)
+    :param mean_latent_error: mean ``|z̄ − z|`` over the tasks, ``z̄`` the mean latent of the
+        estimator's training data: the best constant guess, the baseline of ``latent_error``
+        (``None``: not measured) (1.2)
     """
 
     run: str
@@ -229,6 +235,7 @@ class AdaptationCurve:
     step_return: list[float]
     episode_return: list[float]
     latent_error: list[float | None] | None = None
+    mean_latent_error: float | None = None
 
 
 @dataclass
