@@ -15,10 +15,11 @@ the same run:
 
 Random actions are drawn up front from the action space and mapped to the reference's
 (Pendulum's torque is twice ours). Each measurement runs a chunk of steps on each env of a
-row back to back, from the same state, ``--repeats`` times; the table shows the median
-steps per second of each env and the median of the paired ratios. Times are the CPU time
-of this process (everything runs in one thread), which other work on the machine does not
-inflate. Usage::
+row in turn, ``--repeats`` times (the envs interleaved, each continuing its own episodes);
+the table shows each env's fastest chunk as steps per second, and the ratios of those. Times
+are the CPU time of this process (everything runs in one thread); on a machine shared with
+other work, the fastest of several interleaved repeats is the least disturbed estimate of
+each env's own cost. Usage::
 
     python scripts/bench_single_envs.py            # every family and PPO (about 5 minutes)
     python scripts/bench_single_envs.py --quick    # fewer and shorter repeats
@@ -30,7 +31,6 @@ import argparse
 import datetime
 import os
 import platform
-import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -69,7 +69,7 @@ GOALS = {"numpy": 0.9, "sim": 0.95, "ppo": 0.97, "history": 1.3}
 class BenchConfig:
     """What to measure.
 
-    :param repeats: paired measurements per row; medians are reported
+    :param repeats: interleaved measurements per env; the fastest is reported
     :param numpy_steps: steps per measurement of a numpy family
     :param sim_steps: steps per measurement of a simulator family
     :param ppo_timesteps: environment steps per PPO measurement (0: skip PPO)
@@ -78,17 +78,17 @@ class BenchConfig:
     :param seed: seed of the actions, the envs and PPO
     """
 
-    repeats: int = 7
+    repeats: int = 9
     numpy_steps: int = 5000
     sim_steps: int = 1000
     ppo_timesteps: int = 16384
-    ppo_repeats: int = 3
+    ppo_repeats: int = 5
     ids: tuple[str, ...] = ()
     seed: int = 0
 
 
 class Row(NamedTuple):
-    """One family: median steps per second and median paired ratios (``None``: no reference)."""
+    """One family: steps per second and ratios (``None``: no reference)."""
 
     spec_id: str
     reference_id: str | None
@@ -102,7 +102,7 @@ class Row(NamedTuple):
 
 
 class PPORow(NamedTuple):
-    """PPO's environment steps per second on both ids, and the median paired ratio."""
+    """PPO's environment steps per second on both ids, and their ratio."""
 
     ours: float
     reference: float
@@ -113,7 +113,7 @@ def parse_args(argv: Sequence[str] | None = None) -> BenchConfig:
     """Command-line options to a :class:`BenchConfig`."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 repeats of shorter chunks; PPO 4096 steps")
-    parser.add_argument("--repeats", type=int, help="paired measurements per family (default 7)")
+    parser.add_argument("--repeats", type=int, help="interleaved measurements per env (default 9)")
     parser.add_argument("--ids", nargs="+", default=(), help="spec ids to measure (default: all built-in)")
     parser.add_argument("--ppo-timesteps", type=int, help="steps per PPO run (default 16384; 0 skips PPO)")
     parser.add_argument("--seed", type=int, default=0)
@@ -196,24 +196,18 @@ def measure_family(spec_id: str, cfg: BenchConfig) -> Row:
 
 
 def summarize(spec_id: str, reference_id: str | None, times: dict[str, list[float]], simulator: bool) -> Row:
-    """Medians of rates and of paired ratios."""
-
-    def rate(name: str) -> float:
-        return 1.0 / statistics.median(times[name])
-
-    def paired(a: str, b: str) -> float:
-        return statistics.median(tb / ta for ta, tb in zip(times[a], times[b], strict=True))
-
-    has_ref = "reference" in times
+    """Rates from the fastest of each env's repeats, and their ratios."""
+    best = {name: min(values) for name, values in times.items()}
+    ref = best.get("reference")
     return Row(
         spec_id,
         reference_id,
-        rate("ours"),
-        rate("history"),
-        rate("reference") if has_ref else None,
-        paired("ours", "reference") if has_ref else None,
-        paired("history", "reference") if has_ref else None,
-        1.0 / paired("history", "ours"),
+        1.0 / best["ours"],
+        1.0 / best["history"],
+        None if ref is None else 1.0 / ref,
+        None if ref is None else ref / best["ours"],
+        None if ref is None else ref / best["history"],
+        best["history"] / best["ours"],
         simulator,
     )
 
@@ -234,7 +228,7 @@ def ppo_seconds(env_id: str, cfg: BenchConfig) -> float:
 
 
 def measure_ppo(cfg: BenchConfig) -> PPORow:
-    """PPO on both ids, interleaved; steps per second and the median paired ratio."""
+    """PPO on both ids, interleaved; steps per second of the fastest run of each, and their ratio."""
     import torch
 
     torch.set_num_threads(1)
@@ -242,9 +236,8 @@ def measure_ppo(cfg: BenchConfig) -> PPORow:
     for _ in range(cfg.ppo_repeats):
         ours.append(ppo_seconds(PPO_ID, cfg))
         theirs.append(ppo_seconds(PPO_REFERENCE_ID, cfg))
-    ratio = statistics.median(t / o for o, t in zip(ours, theirs, strict=True))
     steps = cfg.ppo_timesteps
-    return PPORow(steps / statistics.median(ours), steps / statistics.median(theirs), ratio)
+    return PPORow(steps / min(ours), steps / min(theirs), min(theirs) / min(ours))
 
 
 # -- output -------------------------------------------------------------------------------------
@@ -258,7 +251,7 @@ def _x(value: float | None) -> str:
 
 def family_table(rows: list[Row], cfg: BenchConfig) -> Table:
     """The single-env rows as a rich table."""
-    table = Table(title=f"single env, steps/s (CPU), median of {cfg.repeats} paired runs, random actions")
+    table = Table(title=f"single env, steps per CPU second, best of {cfg.repeats} interleaved runs")
     columns = ("id", "reference", "reference steps/s", "ours", "ratio", f"ours H={HISTORY_LEN}")
     for column in (*columns, "ratio H", "history cost", "goal"):
         table.add_column(column, justify="left" if column in ("id", "reference") else "right")
@@ -328,7 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with console.status("measuring SB3 PPO ..."):
             ppo = measure_ppo(cfg)
         console.print(
-            f"SB3 PPO, make_vec_env(n_envs=8), {cfg.ppo_timesteps} steps, median of {cfg.ppo_repeats}: "
+            f"SB3 PPO, make_vec_env(n_envs=8), {cfg.ppo_timesteps} steps, best of {cfg.ppo_repeats}: "
             f"{PPO_ID} {ppo.ours:.0f} steps/s, {PPO_REFERENCE_ID} {ppo.reference:.0f} steps/s, "
             f"ratio {ppo.ratio:.2f}"
         )

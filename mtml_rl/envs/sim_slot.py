@@ -36,6 +36,8 @@ from mtml_rl.families.sim import SimFamily
 from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.tasks.task import Task
 
+_F32 = np.dtype(np.float32)
+
 
 def overrides(family: SimFamily[Any], hook: str) -> bool:
     """Whether the family's class replaces :class:`SimFamily`'s default ``hook``."""
@@ -167,10 +169,14 @@ class SimSlot(ScheduledSlot[tuple[Any, TaskValues]]):
             info = {**sim_info, **terms, "task": values.task_id, "task_params": values.params_dict.copy()}
         if self._is_success is not None:
             info["is_success"] = bool(self._is_success(self.sim, self.params, obs, info))
+        if self._plain:  # handed out, never read here again: a float32 array passes as it is
+            plain = obs if obs.__class__ is np.ndarray and obs.dtype is _F32 else np.asarray(obs, _F32)
+            self._obs = plain
+            return plain, reward, bool(terminated), bool(truncated), info
         window = None
         if self.history is not None:
             window = self.history.append(*self._obs.tolist(), *self._encode(action), reward)
-        self._obs = obs.astype(np.float32) if obs.__class__ is np.ndarray else np.array(obs, dtype=np.float32)
+        self._obs = np.array(obs, dtype=np.float32)  # a copy: the next history row reads it
         return self._observation(window), reward, bool(terminated), bool(truncated), info
 
     def _info(self, obs: np.ndarray, sim_info: dict[str, Any], values: TaskValues) -> dict[str, Any]:
@@ -201,7 +207,7 @@ class SimSlot(ScheduledSlot[tuple[Any, TaskValues]]):
     # -- observations ---------------------------------------------------------------------
     def _observation(self, window: np.ndarray | None) -> Any:
         obs, values = self._obs, self._values
-        if self._plain:  # a fresh array the engine never reads again (no history)
+        if self._plain:
             return obs
         assert values is not None
         layout = self.layout

@@ -67,9 +67,9 @@ class TaskEnv(gym.Env[Any, Any]):
         self.split = setup.split
         self.context_mode = setup.context
         self._engine = self._build_engine(setup, trial_episodes)
-        # The engine's step is this env's step: no extra Python frame on the hot path (the
-        # method below documents it and serves subclasses that replace the engine's).
-        self.step = self._engine.step  # type: ignore[method-assign]
+        if type(self).step is TaskEnv.step:  # a subclass's own step() is kept
+            # the engine's step is this env's step: no extra Python frame on the hot path
+            self.step = self._engine.step  # type: ignore[method-assign]
         self.observation_space = self._engine.layout.single_space
         self.action_space = setup.family.action_space()
         self.metadata = {**self.metadata, "render_fps": self._engine.render_fps}

@@ -268,3 +268,19 @@ def test_a_step_whose_floats_raise_is_recomputed_with_numpy() -> None:
     with np.errstate(invalid="ignore"):
         assert_same(obs, family.observe(expected.state, params)[0], "obs")
     assert reward == float(expected.reward[0]) and terminated == bool(expected.terminated[0])
+
+
+def test_a_subclass_keeps_its_own_step() -> None:
+    """The env binds its engine's step for speed, but never over a subclass's ``step``."""
+
+    class Counting(MultiTaskEnv):
+        calls = 0
+
+        def step(self, action: Any) -> Any:
+            Counting.calls += 1
+            return super().step(action)
+
+    env = Counting("mtml/CartPole-v0", task={})
+    env.reset(seed=0)
+    env.step(0)
+    assert Counting.calls == 1
