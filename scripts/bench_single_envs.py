@@ -76,6 +76,7 @@ class BenchConfig:
     :param ppo_repeats: PPO measurements per id
     :param ids: the spec ids to measure (default: every built-in one)
     :param seed: seed of the actions, the envs and PPO
+    :param markdown: print the tables as Markdown (for the README)
     """
 
     repeats: int = 9
@@ -85,6 +86,7 @@ class BenchConfig:
     ppo_repeats: int = 5
     ids: tuple[str, ...] = ()
     seed: int = 0
+    markdown: bool = False
 
 
 class Row(NamedTuple):
@@ -117,6 +119,7 @@ def parse_args(argv: Sequence[str] | None = None) -> BenchConfig:
     parser.add_argument("--ids", nargs="+", default=(), help="spec ids to measure (default: all built-in)")
     parser.add_argument("--ppo-timesteps", type=int, help="steps per PPO run (default 16384; 0 skips PPO)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     args = parser.parse_args(argv)
     base = BenchConfig(repeats=3, numpy_steps=2000, sim_steps=300, ppo_timesteps=4096, ppo_repeats=2)
     base = base if args.quick else BenchConfig()
@@ -128,6 +131,7 @@ def parse_args(argv: Sequence[str] | None = None) -> BenchConfig:
         ppo_repeats=base.ppo_repeats,
         ids=tuple(args.ids),
         seed=args.seed,
+        markdown=args.markdown,
     )
 
 
@@ -249,26 +253,41 @@ def _x(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}"
 
 
+COLUMNS = ("id", "reference", "reference steps/s", "ours", "ratio", f"ours H={HISTORY_LEN}", "ratio H")
+COLUMNS += ("history cost", "goal")
+
+
+def row_cells(row: Row) -> list[str]:
+    """The printed cells of one family's row."""
+    goal = GOALS["sim" if row.simulator else "numpy"]
+    return [
+        row.spec_id,
+        row.reference_id or "—",
+        _k(row.reference),
+        _k(row.ours),
+        _x(row.ratio),
+        _k(row.history),
+        _x(row.history_ratio),
+        f"{row.history_cost:.2f}x",
+        "—" if row.ratio is None else ("met" if row.ratio >= goal else f"< {goal}"),
+    ]
+
+
 def family_table(rows: list[Row], cfg: BenchConfig) -> Table:
     """The single-env rows as a rich table."""
     table = Table(title=f"single env, steps per CPU second, best of {cfg.repeats} interleaved runs")
-    columns = ("id", "reference", "reference steps/s", "ours", "ratio", f"ours H={HISTORY_LEN}")
-    for column in (*columns, "ratio H", "history cost", "goal"):
+    for column in COLUMNS:
         table.add_column(column, justify="left" if column in ("id", "reference") else "right")
     for row in rows:
-        goal = GOALS["sim" if row.simulator else "numpy"]
-        table.add_row(
-            row.spec_id,
-            row.reference_id or "—",
-            _k(row.reference),
-            _k(row.ours),
-            _x(row.ratio),
-            _k(row.history),
-            _x(row.history_ratio),
-            f"{row.history_cost:.2f}x",
-            "—" if row.ratio is None else ("met" if row.ratio >= goal else f"< {goal}"),
-        )
+        table.add_row(*row_cells(row))
     return table
+
+
+def markdown_table(rows: list[Row]) -> str:
+    """The single-env rows as a Markdown table."""
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|---|---|" + "---:|" * (len(COLUMNS) - 2)]
+    lines += ["| " + " | ".join(row_cells(row)) + " |" for row in rows]
+    return "\n".join(lines)
 
 
 def goal_lines(rows: list[Row], ppo: PPORow | None) -> list[str]:
@@ -315,7 +334,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for spec_id in ids:
         with console.status(f"measuring {spec_id} ..."):
             rows.append(measure_family(spec_id, cfg))
-    console.print(family_table(rows, cfg))
+    if cfg.markdown:
+        print(markdown_table(rows))
+    else:
+        console.print(family_table(rows, cfg))
     ppo = None
     if cfg.ppo_timesteps > 0:
         with console.status("measuring SB3 PPO ..."):

@@ -1,0 +1,45 @@
+"""``scripts/bench_single_envs.py`` runs at a tiny budget and prints its table, the PPO line
+and the goals, with every ratio measured against a reference of the same run."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "bench_single_envs.py"
+
+
+def load_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_single_envs", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve their module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.filterwarnings("ignore:builtin type .* has no __module__:DeprecationWarning")  # Box2D's SWIG
+def test_the_script_measures_a_numpy_and_a_simulator_family_and_ppo(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    bench = load_script()
+    argv = ["--quick", "--repeats", "1", "--ids", "mtml/CartPole-v0", "mtml/PointNav-v0"]
+    assert bench.main([*argv, "mtml/LunarLander-v0", "--ppo-timesteps", "512", "--markdown"]) == 0
+    out = capsys.readouterr().out
+    assert "| mtml/CartPole-v0 | CartPole-v1 |" in out
+    assert "| mtml/LunarLander-v0 | LunarLanderContinuous-v3 |" in out
+    assert "| mtml/PointNav-v0 | — | — |" in out, "a family without a reference has no ratio"
+    assert "SB3 PPO via make_vec_env >= 0.97 of reference" in out
+    for goal in ("numpy families >= 0.9", "simulator families >= 0.95", "H=16 history on numpy families"):
+        assert goal in out
+
+
+def test_ratios_are_of_the_fastest_repeats() -> None:
+    bench = load_script()
+    times = {"ours": [2.0, 1.0], "history": [3.0, 1.5], "reference": [4.0, 2.0]}
+    row = bench.summarize("mtml/X-v0", "X-v1", times, simulator=False)
+    assert (row.ours, row.reference, row.ratio, row.history_cost) == (1.0, 0.5, 2.0, 1.5)
