@@ -9,6 +9,7 @@ state round-trips for checkpoints; the factory picks the engine by family.
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -29,17 +30,21 @@ from mtml_rl.specs import build_splits
 N = 3
 STEPS = 90
 LIMIT = 25
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "specs"
 
 
 def singles(spec_id: str, n: int, **kwargs: Any) -> list[gym.Env[Any, Any]]:
     """``n`` single envs with the vector env's time limit."""
-    return [gym.make(spec_id, max_episode_steps=LIMIT, **kwargs) for _ in range(n)]
+    return [mtml_rl.make(spec_id, max_episode_steps=LIMIT, **kwargs) for _ in range(n)]
 
 
 def random_actions(space: gym.spaces.Space[Any], steps: int, seed: int) -> list[np.ndarray]:
-    """Batched uniform float32 actions (beyond the bounds too: the simulators clamp)."""
-    assert isinstance(space, gym.spaces.Box)
+    """Batched actions: uniform float32 ones beyond the bounds too (the simulators clamp),
+    or uniform discrete ones."""
     rng = np.random.default_rng(seed)
+    if isinstance(space, gym.spaces.MultiDiscrete):
+        return [rng.integers(0, space.nvec) for _ in range(steps)]
+    assert isinstance(space, gym.spaces.Box)
     return [rng.uniform(-1.5, 1.5, space.shape).astype(np.float32) for _ in range(steps)]
 
 
@@ -57,10 +62,14 @@ CASES = [
     ("mtml/HopperParams-v0", {"context": "privileged", "history_len": 3}),
     ("mtml/HalfCheetahVel-v0", {"context": "visible", "trial_episodes": 2, "history_len": 2}),
     ("mtml/LunarLander-v0", {}),
+    # the generic family: Discrete actions, a Box rescaled to the simulator's range, derived values
+    (str(EXAMPLES / "MountainCarForce.yaml"), dict(context="privileged", history_len=2, trial_episodes=2)),
+    (str(EXAMPLES / "InvertedPendulumPoleMass.yaml"), {"context": "visible", "history_len": 2}),
+    (str(EXAMPLES / "CartPolePoleMass.yaml"), {}),
 ]
 
 
-@pytest.mark.parametrize(("spec_id", "kwargs"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("spec_id", "kwargs"), CASES, ids=[Path(c[0]).name for c in CASES])
 def test_each_slot_runs_what_a_single_env_with_its_seed_runs(spec_id: str, kwargs: dict[str, Any]) -> None:
     venv = make_task_vector_env(spec_id, num_envs=N, max_episode_steps=LIMIT, **kwargs)
     assert isinstance(venv, SimVectorEnv)
