@@ -23,6 +23,7 @@ from mtml_rl.envs.factory import make_task_vector_env
 from mtml_rl.envs.vector import MultiTaskVectorEnv
 from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.tasks.task import Task
+from mtml_rl.training.monitor import POST_TRAINING_RETURN, EpisodeReturns
 
 MAX_DATASET = 200_000
 """Aggregated (history, z) pairs kept; the oldest are dropped beyond it."""
@@ -89,8 +90,10 @@ def collect(
     steps: int,
     normalize: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]],
     deterministic: bool = False,
+    returns: EpisodeReturns | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """Act with ``ẑ`` for ``steps`` batched steps; return histories, target latents, last obs."""
+    """Act with ``ẑ`` for ``steps`` batched steps; return histories, target latents, last obs
+    (and add the rewards to ``returns``, if given)."""
     encoder = acting_extractor(model.policy).env_encoder
     assert encoder is not None, "adapt needs the privileged context encoder of phase 1"
     histories, targets = [], []
@@ -101,7 +104,9 @@ def collect(
         histories.append(normalized["history"].astype(np.float32))
         with acting_with(model.policy, module):
             actions, _ = model.predict(normalized, deterministic=deterministic)
-        obs, *_ = venv.step(actions)
+        obs, rewards, terminated, truncated, _ = venv.step(actions)
+        if returns is not None:
+            returns.add(rewards, terminated | truncated)
     return np.concatenate(histories), np.concatenate(targets), obs
 
 
@@ -181,8 +186,9 @@ def train_adaptation(
         np.zeros((0, cfg.history_len * row_dim), np.float32),
         np.zeros((0, latent_dim), np.float32),
     )
+    returns = EpisodeReturns(cfg.n_envs)
     for it in range(cfg.iterations):
-        histories, targets, obs = collect(model, module, venv, obs, per_round, normalize)
+        histories, targets, obs = collect(model, module, venv, obs, per_round, normalize, returns=returns)
         if it == 0:
             module.mean_latent.copy_(_tensor(targets.mean(axis=0)))
         errors = latent_errors(module, histories, targets)
@@ -190,15 +196,16 @@ def train_adaptation(
         data_y = np.concatenate([data_y, targets])[-MAX_DATASET:]
         module.mean_latent.copy_(_tensor(data_y.mean(axis=0)))
         loss = regress(module, optimizer, data_x, data_y, cfg.epochs, cfg.batch_size, generator)
-        log(
-            (it + 1) * per_round * cfg.n_envs,
-            {
-                "adapt/latent_error": errors.module,
-                "adapt/mean_latent_error": errors.mean_latent,
-                "adapt/regression_loss": loss,
-                "adapt/dataset_size": len(data_x),
-            },
-        )
+        metrics = {
+            "adapt/latent_error": errors.module,
+            "adapt/mean_latent_error": errors.mean_latent,
+            "adapt/regression_loss": loss,
+            "adapt/dataset_size": float(len(data_x)),
+        }
+        mean_return = returns.drain()
+        if mean_return is not None:
+            metrics[POST_TRAINING_RETURN] = mean_return
+        log((it + 1) * per_round * cfg.n_envs, metrics)
     for p in model.policy.parameters():
         p.requires_grad_(True)
     venv.close()

@@ -57,3 +57,11 @@ class LatentProbe:
             z = self.encoder(th.as_tensor(full["context"], dtype=th.float32))
             z_hat = self.module(th.as_tensor(full["history"], dtype=th.float32))
         return (z_hat - z).abs().mean(dim=1).numpy().astype(np.float64)
+
+    def mean_latent_errors(self) -> np.ndarray:
+        """``(N,)`` errors ``|z̄ − z|`` of predicting the module's mean latent ``z̄`` (the mean
+        of phase 2's targets, the best constant guess) for every slot's task: the baseline of
+        :meth:`errors`. The context entry is never normalized (training leaves it out)."""
+        with th.no_grad():
+            z = self.encoder(th.as_tensor(self.contexts, dtype=th.float32))
+        return (self.module.mean_latent - z).abs().mean(dim=1).numpy().astype(np.float64)

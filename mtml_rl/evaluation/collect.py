@@ -4,13 +4,13 @@ records made from them (episode rows, adaptation curves, the generalization grid
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch as th
 
 from mtml_rl.errors import RejectedTask
-from mtml_rl.evaluation.probes import InstrumentedAgent, RandomAgent, latent_probe
+from mtml_rl.evaluation.probes import InstrumentedAgent, RandomAgent, baseline_errors, latent_probe
 from mtml_rl.evaluation.results import AdaptationCurve, EpisodeRow, GridResult
 from mtml_rl.rollouts import Agent, has_adapt_step, rollout_agent
 from mtml_rl.rollouts.episodes import chunks, slot_limit
@@ -36,6 +36,7 @@ class Played:
     :param success: success flag (``None`` where undefined)
     :param rewards: per-step rewards
     :param latent: per-step latent errors (``None``: not measured)
+    :param mean_latent: the error of the best constant latent on this task (``None``: not measured)
     """
 
     task_index: int
@@ -47,6 +48,7 @@ class Played:
     success: bool | None
     rewards: tuple[float, ...]
     latent: tuple[float, ...] | None
+    mean_latent: float | None = None
 
 
 def play(
@@ -84,7 +86,7 @@ def play(
 
 
 def _reindex(p: Played, index: int) -> Played:
-    return Played(index, p.trial, p.episode, p.index, p.ret, p.length, p.success, p.rewards, p.latent)
+    return replace(p, task_index=index)
 
 
 def _play_batch(
@@ -98,6 +100,7 @@ def _play_batch(
     advance: Advance | None,
 ) -> list[Played]:
     probe = latent_probe(agent, tasks)
+    baseline = baseline_errors(probe)
     wrapped = InstrumentedAgent(agent, len(tasks), trials * k, probe, advance)
     episodes = rollout_agent(
         wrapped, spec, tasks, trials=trials, trial_episodes=k, seed=seed, deterministic=deterministic
@@ -107,7 +110,10 @@ def _play_batch(
     for e in episodes:
         i, n = index[e.task], e.trial * k + e.episode
         latent = wrapped.latent[i][n] if probe is not None else None
-        out.append(Played(i, e.trial, e.episode, n, e.ret, e.length, e.success, e.rewards, latent))
+        mean_latent = float(baseline[i]) if baseline is not None else None
+        out.append(
+            Played(i, e.trial, e.episode, n, e.ret, e.length, e.success, e.rewards, latent, mean_latent)
+        )
     return sorted(out, key=lambda p: (p.task_index, p.index))
 
 
@@ -146,6 +152,7 @@ def adaptation_curve(
         cumulative[row, : len(sums)] = sums
         cumulative[row, len(sums) :] = sums[-1] if len(sums) else 0.0
     by_episode = [float(np.mean([p.ret for p in played if p.episode == j])) for j in range(trial_episodes)]
+    baselines = [p.mean_latent for p in played if p.mean_latent is not None]
     return AdaptationCurve(
         run,
         spec.id,
@@ -153,6 +160,7 @@ def adaptation_curve(
         cumulative.mean(axis=0).tolist(),
         by_episode,
         _latent_curve(played, horizon),
+        float(np.mean(baselines)) if baselines else None,
     )
 
 

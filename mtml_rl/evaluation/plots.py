@@ -30,7 +30,9 @@ from matplotlib.patches import Rectangle
 
 from mtml_rl.evaluation import scores
 from mtml_rl.evaluation.analysis import label_rank, score_matrices
-from mtml_rl.evaluation.results import GridResult, Results, cells_array
+from mtml_rl.evaluation.labels import method_for_label
+from mtml_rl.evaluation.results import GridResult, Results, RunRecord, cells_array
+from mtml_rl.training.monitor import POST_TRAINING_RETURN
 
 SPLIT_STYLES = {
     "train": "-",
@@ -118,29 +120,73 @@ def _plot_column(ax: Axes, log: dict[str, np.ndarray], column: str, **style: Any
     return True
 
 
+PRIVILEGED_STYLE: dict[str, Any] = {"linewidth": 3.2, "alpha": 0.45, "zorder": 1}
+"""The privileged reference's lines: wide and translucent, drawn first, so that a method whose
+curve coincides with it (``adapt``'s phase 1 trains exactly as the oracle) stays visible on top."""
+PHASE_ONE_DASH = (0, (4, 2))
+"""The dash of a method's training curve when a post-training step follows (``adapt``'s phase 1)."""
+
+
+def _run_style(run: RunRecord, palette: dict[str, tuple[float, ...]]) -> dict[str, Any]:
+    base: dict[str, Any] = {"color": palette[run.label], "label": f"{run.label} s{run.seed}"}
+    if run.privileged:
+        return {**base, **PRIVILEGED_STYLE}
+    return {**base, "linewidth": 1.3, "zorder": 2}
+
+
+def _post_training(run: RunRecord) -> str:
+    """The run's post-training step (``""``: none), from its method if registered here."""
+    method = method_for_label(run.label)
+    return method.post_training if method is not None else ""
+
+
+def _training_curve(ax: Axes, run: RunRecord, log: dict[str, np.ndarray], style: dict[str, Any]) -> bool:
+    """The training return; with a post-training step, phase 1 dashed and the step's own
+    episodes (:data:`POST_TRAINING_RETURN`) solid with markers, each labeled as such."""
+    column = next((c for c in TRAIN_RETURN_COLUMNS if c in log), "")
+    step = _post_training(run)
+    if not step:
+        return _plot_column(ax, log, column, **style)
+    phase1 = {**style, "linestyle": PHASE_ONE_DASH, "label": f"{style['label']} phase 1"}
+    phase2 = {**style, "marker": "o", "markersize": 3, "label": f"{style['label']} phase 2 ({step})"}
+    drawn = _plot_column(ax, log, column, **phase1)
+    return _plot_column(ax, log, POST_TRAINING_RETURN, **phase2) or drawn
+
+
 def learning_curves(results: Results, folder: Path, palette: dict[str, tuple[float, ...]]) -> list[str]:
-    """Per spec: training return and periodic evaluation return against environment steps."""
+    """Per spec: training return and periodic evaluation return against environment steps.
+
+    Every run stays visible: the privileged reference is drawn wide and translucent underneath
+    (:data:`PRIVILEGED_STYLE`), and a method with a post-training step shows its training phase
+    dashed and the step's own episodes after it (``adapt``: phase 1 on the true context, then
+    phase 2 acting with ``ẑ``).
+    """
     made = []
     for spec in sorted({r.spec for r in results.runs}):
-        fig, (train_ax, eval_ax) = _figure(2)
-        drawn = False
-        for run in sorted(
-            (r for r in results.runs if r.spec == spec), key=lambda r: (label_rank(r.label), r.seed)
-        ):
-            log = read_progress(Path(run.path))
-            style = {"color": palette[run.label], "label": f"{run.label} s{run.seed}", "linewidth": 1.2}
-            column = next((c for c in TRAIN_RETURN_COLUMNS if c in log), "")
-            drawn |= _plot_column(train_ax, log, column, **style)
-            for split, dash in SPLIT_STYLES.items():
-                styled = {**style, "linestyle": dash, "label": f"{run.label} s{run.seed} {split}"}
-                drawn |= _plot_column(eval_ax, log, f"eval/{split}/return_mean", **styled)
-        if not drawn:
-            continue
-        _decorate(train_ax, "Training episodes (train split)", "environment steps", "mean episode return")
-        _decorate(eval_ax, "Periodic evaluation (deterministic)", "environment steps", "mean return")
-        fig.suptitle(f"Learning curves: {spec}")
-        made.append(_save(fig, folder, f"learning-{_slug(spec)}.png"))
+        fig = learning_figure(results, spec, palette)
+        if fig is not None:
+            made.append(_save(fig, folder, f"learning-{_slug(spec)}.png"))
     return made
+
+
+def learning_figure(results: Results, spec: str, palette: dict[str, tuple[float, ...]]) -> Figure | None:
+    """The learning curves of ``spec``'s runs (``None`` if no run logged anything)."""
+    fig, (train_ax, eval_ax) = _figure(2)
+    drawn = False
+    runs = [r for r in results.runs if r.spec == spec]
+    for run in sorted(runs, key=lambda r: (not r.privileged, label_rank(r.label), r.seed)):
+        log = read_progress(Path(run.path))
+        style = _run_style(run, palette)
+        drawn |= _training_curve(train_ax, run, log, style)
+        for split, dash in SPLIT_STYLES.items():
+            styled = {**style, "linestyle": dash, "label": f"{run.label} s{run.seed} {split}"}
+            drawn |= _plot_column(eval_ax, log, f"eval/{split}/return_mean", **styled)
+    if not drawn:
+        return None
+    _decorate(train_ax, "Training episodes (train split)", "environment steps", "mean episode return")
+    _decorate(eval_ax, "Periodic evaluation (deterministic)", "environment steps", "mean return")
+    fig.suptitle(f"Learning curves: {spec}")
+    return fig
 
 
 def _decorate(ax: Axes, title: str, xlabel: str, ylabel: str) -> None:
@@ -187,6 +233,22 @@ def _curves_by_label(results: Results, spec: str, split: str, key: str) -> dict[
     return dict(sorted(out.items(), key=lambda kv: label_rank(kv[0])))
 
 
+def _baselines_by_label(results: Results, spec: str, split: str) -> dict[str, float]:
+    """Mean over a label's runs of the best constant latent's error (where measured)."""
+    labels = {r.id: r.label for r in results.runs}
+    grouped: dict[str, list[float]] = defaultdict(list)
+    for curve in results.adaptation:
+        if curve.spec == spec and curve.split == split and curve.mean_latent_error is not None:
+            grouped[labels[curve.run]].append(curve.mean_latent_error)
+    return {label: float(np.mean(values)) for label, values in grouped.items()}
+
+
+def _draw_baselines(ax: Axes, baselines: dict[str, float], palette: dict[str, tuple[float, ...]]) -> None:
+    """The mean-latent baseline of each label: a dotted horizontal line in its color."""
+    for label, value in sorted(baselines.items(), key=lambda kv: label_rank(kv[0])):
+        ax.axhline(value, color=palette[label], linestyle=":", label=f"{label}: mean latent (constant guess)")
+
+
 def _adaptation_panel(
     results: Results, spec: str, splits: list[str], key: str, palette: dict[str, tuple[float, ...]]
 ) -> tuple[Figure, bool]:
@@ -198,6 +260,8 @@ def _adaptation_panel(
             marker = "o" if key == "episode_return" else None
             ax.plot(x, curve, color=palette[label], label=label, marker=marker)
             drawn = True
+        if key == "latent_error":
+            _draw_baselines(ax, _baselines_by_label(results, spec, split), palette)
         xlabel = "episode within trial" if key == "episode_return" else "step within episode"
         ylabel = {"step_return": "mean cumulative reward", "episode_return": "mean episode return"}.get(
             key, "mean |ẑ − z| (latent error)"
@@ -208,39 +272,65 @@ def _adaptation_panel(
     return fig, drawn
 
 
+def _multi_episode_trials(results: Results, spec: str) -> bool:
+    """Whether any run of ``spec`` played trials of more than one episode."""
+    return any(len(c.episode_return) > 1 for c in results.adaptation if c.spec == spec)
+
+
 def adaptation_figures(results: Results, folder: Path, palette: dict[str, tuple[float, ...]]) -> list[str]:
-    """Per spec: return by step, return by episode of a trial, latent error by step."""
-    titles = {
-        "step_return": ("Return accumulated within an episode", "adaptation-steps"),
-        "episode_return": ("Return by episode within a trial", "adaptation-episodes"),
-        "latent_error": ("Latent error |ẑ − z| within an episode (adapt)", "latent-error"),
-    }
+    """Per spec: return by step, return by episode of a trial (only where some trial has more
+    than one episode: otherwise it would be one dot per method), latent error by step with
+    the mean-latent baseline."""
     made = []
     for spec in sorted({c.spec for c in results.adaptation}):
-        splits = [
-            s
-            for s in results.protocol.splits
-            if any(c.spec == spec and c.split == s for c in results.adaptation)
-        ]
-        for key, (title, stem) in titles.items():
-            fig, drawn = _adaptation_panel(results, spec, splits, key, palette)
-            if drawn:
-                fig.suptitle(f"{title}: {spec}")
+        for key, (_, stem) in ADAPTATION_FIGURES.items():
+            fig = adaptation_figure(results, spec, key, palette)
+            if fig is not None:
                 made.append(_save(fig, folder, f"{stem}-{_slug(spec)}.png"))
     return made
+
+
+ADAPTATION_FIGURES = {
+    "step_return": ("Return accumulated within an episode", "adaptation-steps"),
+    "episode_return": ("Return by episode within a trial", "adaptation-episodes"),
+    "latent_error": ("Latent error |ẑ − z| within an episode (adapt)", "latent-error"),
+}
+"""The adaptation curves drawn: the curve's field, the figure's title and file stem."""
+
+
+def adaptation_figure(
+    results: Results, spec: str, key: str, palette: dict[str, tuple[float, ...]]
+) -> Figure | None:
+    """One adaptation figure of ``spec`` (``key``: a field of :data:`ADAPTATION_FIGURES`), one
+    panel per split; ``None`` where nothing is drawn, and for returns by episode when every
+    trial has one episode."""
+    if key == "episode_return" and not _multi_episode_trials(results, spec):
+        return None
+    splits = [
+        s for s in results.protocol.splits if any(c.spec == spec and c.split == s for c in results.adaptation)
+    ]
+    fig, drawn = _adaptation_panel(results, spec, splits, key, palette)
+    if not drawn:
+        return None
+    fig.suptitle(f"{ADAPTATION_FIGURES[key][0]}: {spec}")
+    return fig
 
 
 # --------------------------------------------------------------------------------------------
 # generalization heat map
 # --------------------------------------------------------------------------------------------
-def _grid_by_label(results: Results, grid: GridResult) -> tuple[dict[str, np.ndarray], bool]:
-    normalized = bool(grid.normalized)
-    source = grid.normalized if normalized else grid.returns
+def _grid_means(results: Results, source: dict[str, list[list[float | None]]]) -> dict[str, np.ndarray]:
+    """Per label, the mean over its runs of ``[y][x]`` cells, in report order."""
     grouped: dict[str, list[np.ndarray]] = defaultdict(list)
     for run_id, values in source.items():
         grouped[results.run(run_id).label].append(cells_array(values))
     means = {label: np.mean(v, axis=0) for label, v in grouped.items()}
-    return dict(sorted(means.items(), key=lambda kv: label_rank(kv[0]))), normalized
+    return dict(sorted(means.items(), key=lambda kv: label_rank(kv[0])))
+
+
+def _grid_by_label(results: Results, grid: GridResult) -> tuple[dict[str, np.ndarray], bool]:
+    normalized = bool(grid.normalized)
+    return _grid_means(results, grid.normalized if normalized else grid.returns), normalized
 
 
 def _draw_regions(ax: Axes, grid: GridResult, first: bool) -> None:
@@ -283,47 +373,87 @@ def _name_ticks(ax: Axes, grid: GridResult) -> None:
         ax.set_yticks(range(len(grid.y_values)), [str(v) for v in grid.y_values], fontsize="x-small")
 
 
+def _extent(grid: GridResult) -> tuple[float, float, float, float]:
+    xs, ys = _positions(grid.x_values), _positions(grid.y_values)
+    dx, dy = (xs[1] - xs[0]) / 2 if len(xs) > 1 else 0.5, (ys[1] - ys[0]) / 2 if len(ys) > 1 else 0.5
+    return (xs[0] - dx, xs[-1] + dx, ys[0] - dy, ys[-1] + dy)
+
+
+def _heat_panel(
+    ax: Axes, grid: GridResult, values: np.ndarray, limits: tuple[float, float], first: bool
+) -> Any:
+    image = ax.imshow(
+        values,
+        origin="lower",
+        extent=_extent(grid),
+        aspect="auto",
+        cmap="viridis",
+        vmin=limits[0],
+        vmax=limits[1],
+    )
+    _draw_regions(ax, grid, first=first)
+    _name_ticks(ax, grid)
+    ax.set_xlabel(grid.params[0])
+    return image
+
+
+def _value_range(values: list[np.ndarray]) -> tuple[float, float]:
+    return float(min(np.nanmin(v) for v in values)), float(max(np.nanmax(v) for v in values))
+
+
+def _privileged_labels(results: Results) -> set[str]:
+    return {r.label for r in results.runs if r.privileged}
+
+
 def heat_map(results: Results, grid: GridResult, folder: Path) -> str | None:
-    """One panel per method: mean normalized return (raw return without a reference) per cell."""
+    """Draw :func:`heat_map_figure` (``None`` if there is nothing to draw)."""
+    fig = heat_map_figure(results, grid)
+    if fig is None:
+        return None
+    return _save(
+        fig, folder, f"heatmap-{_slug(grid.spec)}-{_slug(grid.params[0])}-{_slug(grid.params[1])}.png"
+    )
+
+
+def heat_map_figure(results: Results, grid: GridResult) -> Figure | None:
+    """One panel per method: mean normalized return (raw return without a reference) per cell.
+
+    Normalized by the oracle, the oracle's own panel would read 1.0 everywhere by construction;
+    it shows the oracle's raw mean return instead, on its own color scale (where the reference
+    itself is weak, every normalized score beside it is unreliable).
+    """
     by_label, normalized = _grid_by_label(results, grid)
     if not by_label:
         return None
+    raw = _grid_means(results, grid.returns) if normalized else {}
+    privileged = _privileged_labels(results) & set(raw) if normalized else set()
     fig, axes = _figure(len(by_label), width=4.4, height=4.0)
-    xs, ys = _positions(grid.x_values), _positions(grid.y_values)
-    dx, dy = (xs[1] - xs[0]) / 2 if len(xs) > 1 else 0.5, (ys[1] - ys[0]) / 2 if len(ys) > 1 else 0.5
-    extent = (xs[0] - dx, xs[-1] + dx, ys[0] - dy, ys[-1] + dy)
+    scored = [v for label, v in by_label.items() if label not in privileged]
     limits = (
-        (0.0, 1.0)
-        if normalized
-        else (min(np.nanmin(v) for v in by_label.values()), max(np.nanmax(v) for v in by_label.values()))
+        (0.0, 1.0) if normalized else (min(np.nanmin(v) for v in scored), max(np.nanmax(v) for v in scored))
     )
+    scale = None
     for k, (ax, (label, values)) in enumerate(zip(axes, by_label.items(), strict=True)):
-        ax.imshow(
-            values,
-            origin="lower",
-            extent=extent,
-            aspect="auto",
-            cmap="viridis",
-            vmin=limits[0],
-            vmax=limits[1],
-        )
-        _draw_regions(ax, grid, first=k == 0)
-        _name_ticks(ax, grid)
-        ax.set_title(label)
-        ax.set_xlabel(grid.params[0])
+        if label in privileged:
+            image = _heat_panel(ax, grid, raw[label], _value_range([raw[label]]), first=k == 0)
+            ax.set_title(f"{label}\nraw mean return (the reference)")
+            fig.colorbar(image, ax=ax, label=f"{label}: mean return")
+        else:
+            scale = _heat_panel(ax, grid, values, limits, first=k == 0)
+            ax.set_title(label)
         if k == 0:
             ax.set_ylabel(grid.params[1])
     axes[0].legend(loc="upper left", fontsize="small", framealpha=0.8)
     what = "normalized return" if normalized else "mean return"
-    fig.colorbar(axes[0].images[0], ax=axes, label=what + (" (clipped to [0, 1])" if normalized else ""))
+    if scale is not None:
+        scored_axes = [ax for ax, label in zip(axes, by_label, strict=True) if label not in privileged]
+        fig.colorbar(scale, ax=scored_axes, label=what + (" (clipped to [0, 1])" if normalized else ""))
     held = ", ".join(f"{k}={v}" if isinstance(v, str) else f"{k}={v:g}" for k, v in grid.others.items())
     fig.suptitle(
         f"Generalization: {what} over {grid.params[0]} x {grid.params[1]} ({grid.spec})"
         + (f"\nheld: {held}" if held else "")
     )
-    return _save(
-        fig, folder, f"heatmap-{_slug(grid.spec)}-{_slug(grid.params[0])}-{_slug(grid.params[1])}.png"
-    )
+    return fig
 
 
 def heat_maps(results: Results, folder: Path, palette: dict[str, tuple[float, ...]]) -> list[str]:

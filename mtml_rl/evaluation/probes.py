@@ -55,6 +55,13 @@ class LatentProbe(Protocol):
         """``(N,)`` latent errors of the current step."""
 
 
+def baseline_errors(probe: LatentProbe | None) -> np.ndarray | None:
+    """``(N,)`` errors of the probe's best constant guess (its ``mean_latent_errors()``, where it
+    offers one), the baseline the latent error is read against; ``None`` otherwise."""
+    measure = getattr(probe, "mean_latent_errors", None)
+    return np.asarray(measure(), dtype=np.float64) if callable(measure) else None
+
+
 def latent_probe(agent: Agent, tasks: Sequence[Task]) -> LatentProbe | None:
     """The agent's latent-error probe over ``tasks`` if it offers one (an agent that acts with
     an estimated latent implements ``latent_probe(tasks)``), else ``None``."""

@@ -13,6 +13,33 @@ from stable_baselines3.common.logger import CSVOutputFormat, Logger, TensorBoard
 from stable_baselines3.common.vec_env import VecEnv, VecMonitor
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvStepReturn
 
+POST_TRAINING_RETURN = "post_training/return_mean"
+"""The log column of a post-training step's own episodes on train tasks (``adapt``'s phase 2:
+the DAgger rollouts, acting with ``ẑ``): learning curves draw it after the training return."""
+
+
+class EpisodeReturns:
+    """Returns of the episodes finished while collecting (running sums per slot).
+
+    :param num_envs: slots
+    """
+
+    def __init__(self, num_envs: int) -> None:
+        self.running = np.zeros(num_envs)
+        self.finished: list[float] = []
+
+    def add(self, rewards: np.ndarray, dones: np.ndarray) -> None:
+        """Add a step's rewards; close the episodes that ended."""
+        self.running += rewards
+        self.finished += self.running[dones].tolist()
+        self.running[dones] = 0.0
+
+    def drain(self) -> float | None:
+        """The mean return of the episodes finished since the last call (``None``: none)."""
+        mean = float(np.mean(self.finished)) if self.finished else None
+        self.finished = []
+        return mean
+
 
 class FinishedEpisode(NamedTuple):
     """An episode finished during training."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+from pathlib import Path
 
 import jsonschema
 import matplotlib.image
@@ -14,6 +15,7 @@ from evaluation_helpers import PNG_SIGNATURE, SPLITS
 
 from mtml_rl.evaluation.results import CSV_COLUMNS, SCHEMA_FILE, SCHEMA_VERSION, load_results
 from mtml_rl.methods.oracle import ORACLE
+from mtml_rl.training.monitor import POST_TRAINING_RETURN
 
 ORACLE_LABEL = ORACLE.report_label
 """The oracle's name in results."""
@@ -91,8 +93,29 @@ def test_adaptation_is_measured(evaluated: Evaluated) -> None:
         if method == "adapt":
             assert curve.latent_error is not None and curve.latent_error[0] is not None
             assert all(v is None or v >= 0 for v in curve.latent_error)
+            assert curve.mean_latent_error is not None and curve.mean_latent_error > 0
         else:
-            assert curve.latent_error is None
+            assert curve.latent_error is None and curve.mean_latent_error is None
+    names = [p.split("/")[-1] for p in results.pictures]
+    assert not [n for n in names if n.startswith("adaptation-episodes")]  # one-episode trials
+
+
+def test_the_report_says_what_it_shows(evaluated: Evaluated) -> None:
+    report = (evaluated.out / "report.md").read_text()
+    assert "## Share of the gap closed" in report
+    section = report.split("## Share of the gap closed", 1)[1].split("\n## ", 1)[0]
+    assert "| split | dr | " in section and "| adapt |" in section
+    assert all(t.solved_return == 475.0 for t in evaluated.results.tasks)  # CartPole, 500 steps
+
+
+def test_adapt_logs_its_phase_two_return(runs: dict[str, Path]) -> None:
+    with open(runs["adapt"] / "logs" / "progress.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    phase2 = [r for r in rows if r.get(POST_TRAINING_RETURN)]
+    assert phase2, "phase 2 logged no return"
+    first = min(float(r["time/total_timesteps"]) for r in phase2)
+    trained = [float(r["time/total_timesteps"]) for r in rows if r.get("returns/train_episode_mean")]
+    assert trained and first > max(trained)  # drawn after phase 1
 
 
 def test_the_heat_map_grid_is_normalized_per_run(evaluated: Evaluated) -> None:
