@@ -22,6 +22,7 @@ from mtml_rl.evaluation.results import Aggregate, Results, load_results
 from mtml_rl.io import atomic_write_json
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import rundir
+from mtml_rl.training.config import TrainConfig
 
 MARKER_FILE = "benchmark.json"
 """Written into a trial's evaluation folder once it is complete, with the settings it used."""
@@ -113,9 +114,14 @@ def evaluation_is_current(eval_dir: Path, settings: dict[str, Any]) -> bool:
 
 def evaluate_trial(run_dir: Path, eval_dir: Path, settings: dict[str, Any]) -> Path:
     """Evaluate the finished run in ``run_dir`` into ``eval_dir`` on the settings' splits
-    that its spec has; returns the ``results.json``."""
-    present = build_splits(rundir.recorded_spec(run_dir))
-    splits = [s for s in settings["splits"] if s in present]
+    that its spec has and its method can play (a task-id method skips held-out environments);
+    returns the ``results.json``."""
+    spec = rundir.recorded_spec(run_dir)
+    present = build_splits(spec)
+    method = TrainConfig.from_yaml(run_dir / "config.yaml").resolved_method()
+    splits = [
+        s for s in settings["splits"] if s in present and not method.cannot_play(spec, present[s].tasks)
+    ]
     evaluate([run_dir], eval_config(settings, splits, TRIAL_BOOTSTRAP_REPS), out=eval_dir)
     atomic_write_json(eval_dir / MARKER_FILE, {"settings": settings})
     return eval_dir / RESULTS_FILE

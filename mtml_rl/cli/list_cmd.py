@@ -121,6 +121,8 @@ def _methods_table() -> Table:
             table.add_row(*map(escape, (name, f"unavailable: {exc}", "")))
             continue
         deploys = "with the true context (privileged)" if method.privileged else "without the context"
+        if method.needs_task_id:
+            deploys = "with the task id only"
         table.add_row(*map(escape, (name, method.summary, deploys)))
     return table
 

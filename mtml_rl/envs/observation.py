@@ -32,6 +32,21 @@ def action_encoding_dim(action_space: spaces.Space) -> int:
     return int(np.prod(action_space.shape))
 
 
+def task_id_index(spec: TaskSpec) -> list[int]:
+    """The context entries of the task id: the one-hot blocks of the spec's varying categorical
+    parameters (empty without one), in the layout of :class:`ContextCodec`.
+
+    :param spec: the spec
+    """
+    out, k = [], 0
+    for p in spec.parameters:
+        width = len(p.values) if p.categorical else 1
+        if p.categorical:
+            out += list(range(k, k + width))
+        k += width
+    return out
+
+
 class ContextCodec:
     """Maps tasks to context vectors, one block per varying parameter in spec order.
 

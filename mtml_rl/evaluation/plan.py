@@ -101,7 +101,26 @@ def plan(loaded: Sequence[LoadedRun], config: EvalConfig) -> dict[str, SpecPlan]
             )
     for p in plans.values():
         _check_spec(p.spec, config)
+        _check_playable(p)
     return plans
+
+
+def _check_playable(p: SpecPlan) -> None:
+    """Refuse a split that a run's method cannot be evaluated on (a task-id method on held-out
+    environments), naming the splits it can play."""
+    splits = build_splits(p.spec)
+    for lr in p.runs:
+        method = lr.run.method
+        refused = {s: method.cannot_play(p.spec, splits[s].tasks) for s in p.splits}
+        refused = {s: why for s, why in refused.items() if why}
+        if not refused:
+            continue
+        split, why = next(iter(refused.items()))
+        playable = [s for s in splits if not method.cannot_play(p.spec, splits[s].tasks)]
+        raise ConfigError(
+            f"{lr.record.path} ({method.name}) cannot be evaluated on split {split} of {p.spec.id}: {why}; "
+            f"pass --split {' '.join(playable) or 'train'} (or splits= in the API)"
+        )
 
 
 def _check_same_tasks(p: SpecPlan, lr: LoadedRun) -> None:

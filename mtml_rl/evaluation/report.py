@@ -8,6 +8,7 @@ import numpy as np
 
 from mtml_rl.evaluation.analysis import label_rank
 from mtml_rl.evaluation.gaps import NO_GAP_MARGIN, SOLVED_SPLITS, GapRow, gap_rows, oracle_below_solved
+from mtml_rl.evaluation.labels import method_for_label
 from mtml_rl.evaluation.references import FAMILY_REFERENCES, SOLVED_LEVELS
 from mtml_rl.evaluation.results import Interval, Results
 from mtml_rl.evaluation.success import ALL
@@ -49,7 +50,7 @@ def _protocol(results: Results) -> list[str]:
         "stream, so each starts from a distinct state. The random baseline plays the same tasks and seeds.",
         f"- **Actions:** {'deterministic' if p.deterministic else 'sampled (stochastic)'}.",
         "- **Context:** withheld from every deployed method; the oracle reads the true context and is "
-        f"reported as the privileged reference ({_privileged_labels(results)}).",
+        f"reported as the privileged reference ({_privileged_labels(results)}).{_task_id_note(results)}",
         f"- **Splits:** {', '.join(p.splits)}.",
         "- **Normalized score:** (R − R_random) / (R_reference − R_random) per task; R_reference is the "
         "oracle's mean return on the task when an oracle run is evaluated alongside, else the family's "
@@ -59,6 +60,19 @@ def _protocol(results: Results) -> list[str]:
         "rliable); probability of improvement between methods (rliable).",
         "",
     ]
+
+
+def _task_id_note(results: Results) -> str:
+    """A sentence naming the multi-task methods evaluated here, which are given the task id."""
+    labels = sorted(
+        {r.label for r in results.runs if (m := method_for_label(r.label)) is not None and m.needs_task_id}
+    )
+    if not labels:
+        return ""
+    return (
+        f" The multi-task methods ({', '.join(labels)}) are given the task id (the one-hot of the "
+        "categorical parameters, e.g. the environment) and nothing else of the task."
+    )
 
 
 def _privileged_labels(results: Results) -> str:

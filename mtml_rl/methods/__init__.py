@@ -2,8 +2,9 @@
 
 The built-ins are ``dr``, ``oracle``, ``history`` and ``adapt`` (meta-policies that differ in
 what feeds the task latent, :class:`~mtml_rl.methods.meta.MetaMethod`), ``rl2`` (a
-recurrent policy over trials) and ``finetune`` (the ``dr`` policy fine-tuned on each test
-task), one module each. A new method is one :class:`Method` object registered with
+recurrent policy over trials), ``finetune`` (the ``dr`` policy fine-tuned on each test
+task), and the multi-task ``onehot`` and ``multihead``, given the task id
+(:mod:`mtml_rl.methods.multitask`). A new method is one :class:`Method` object registered with
 :func:`register_method` (or declared in the entry-point group ``mtml_rl.methods``, or
 named as ``"pkg.module:object"``); see ``docs/methods.md``.
 

@@ -6,7 +6,10 @@ What feeds the task latent ``z`` is the method's choice, its ``latent_input``:
 - ``"context"``: ``z = EnvEncoder(true context)`` (``oracle``, the privileged upper bound, and
   phase 1 of ``adapt``, whose ``z`` is replaced at deployment by the adaptation module's
   estimate: see :meth:`MetaExtractor.set_latent_source`);
-- ``"history"``: ``z = HistoryEncoder(last H transitions)``, trained end to end (``history``).
+- ``"history"``: ``z = HistoryEncoder(last H transitions)``, trained end to end (``history``);
+- ``"task_id"``: ``z = E · task id``, a learned embedding of the one-hot task id (the context
+  entries ``task_id_index``, the categorical parameters' blocks), nothing else of the context
+  read (``onehot``: MT-SAC/MT-PPO's one-hot conditioning).
 
 It is handed to SB3 through ``policy_kwargs={"features_extractor_class": MetaExtractor,
 "features_extractor_kwargs": {...}}``; no SB3 algorithm is subclassed.
@@ -23,8 +26,9 @@ from torch import nn
 
 from mtml_rl.policies.history import HistoryEncoder, mlp
 
-LATENT_INPUTS: tuple[str | None, ...] = (None, "context", "history")
-"""What can feed ``z``: nothing, the ``context`` entry or the ``history`` entry."""
+LATENT_INPUTS: tuple[str | None, ...] = (None, "context", "history", "task_id")
+"""What can feed ``z``: nothing, the ``context`` entry, the ``history`` entry or the task id
+(the one-hot entries of the ``context``)."""
 
 LatentSource = Callable[[dict[str, th.Tensor]], th.Tensor]
 
@@ -55,7 +59,11 @@ class MetaExtractor(BaseFeaturesExtractor):
     :param history_len: ``H`` (needed to unflatten the history window)
     :param history_arch: ``mlp``, ``conv`` or ``gru``
     :param history_hidden: hidden width of the history encoder
+    :param task_id_index: the context entries of the one-hot task id (``latent_input="task_id"``)
     """
+
+    task_id_index: th.Tensor
+    """The context entries of the task id (a buffer; only with ``latent_input="task_id"``)."""
 
     def __init__(
         self,
@@ -67,10 +75,13 @@ class MetaExtractor(BaseFeaturesExtractor):
         history_len: int = 0,
         history_arch: str = "mlp",
         history_hidden: int = 64,
+        task_id_index: Sequence[int] = (),
     ) -> None:
         super().__init__(observation_space, features_dim=1)
         if latent_input not in LATENT_INPUTS:
-            raise ValueError(f"latent_input must be 'context', 'history' or None, got {latent_input!r}")
+            raise ValueError(
+                f"latent_input must be 'context', 'history', 'task_id' or None, got {latent_input!r}"
+            )
         self.latent_input = latent_input
         self.is_dict = isinstance(observation_space, spaces.Dict)
         obs_dim = int(_box(observation_space, "obs").shape[0])
@@ -78,6 +89,14 @@ class MetaExtractor(BaseFeaturesExtractor):
         self.latent_dim = latent_dim if latent_input else 0
         self.env_encoder: nn.Module | None = None
         self.history_encoder: HistoryEncoder | None = None
+        self.task_embedding: nn.Linear | None = None
+        if latent_input == "task_id":
+            if not task_id_index:
+                raise ValueError(
+                    "latent_input 'task_id' needs the context entries of the task id (task_id_index)"
+                )
+            self.register_buffer("task_id_index", th.as_tensor(list(task_id_index), dtype=th.long))
+            self.task_embedding = nn.Linear(len(task_id_index), latent_dim, bias=False)
         if latent_input == "context":
             ctx_dim = int(_box(observation_space, "context").shape[0])
             self.env_encoder = nn.Sequential(
@@ -120,6 +139,9 @@ class MetaExtractor(BaseFeaturesExtractor):
         if self.history_encoder is not None:
             assert isinstance(observations, dict)
             return self.history_encoder(observations["history"])
+        if self.task_embedding is not None:
+            assert isinstance(observations, dict)
+            return self.task_embedding(observations["context"][:, self.task_id_index])
         return None
 
     def forward(self, observations: dict[str, th.Tensor] | th.Tensor) -> th.Tensor:

@@ -94,6 +94,13 @@ class VaryingParameter:
         return isinstance(self.train, ValueSet)
 
     @property
+    def train_values(self) -> tuple[str, ...]:
+        """A categorical parameter's train values (the only ones training tasks take)."""
+        if not isinstance(self.train, ValueSet):
+            raise SpecError(f"parameter {self.name!r} is numeric: it has no values, only intervals")
+        return self.train.values
+
+    @property
     def values(self) -> tuple[str, ...]:
         """A categorical parameter's train values, then its held-out ones (its one-hot order)."""
         if not isinstance(self.train, ValueSet):

@@ -26,8 +26,8 @@ class TrainConfig:
     env: str = _help("registered id (mtml/CartPole-v0) or path to a spec .yaml", default="mtml/CartPole-v0")
     method: str = _help(
         "a registered method: dr, oracle, history or adapt (what feeds the task latent z), "
-        "rl2 (recurrent PPO over trials), finetune (dr fine-tuned on each test task), one "
-        "registered by a package, or 'pkg.module:object'",
+        "rl2 (recurrent PPO over trials), finetune (dr fine-tuned on each test task), onehot or "
+        "multihead (multi-task, given the task id), one registered by a package, or 'pkg.module:object'",
         default="oracle",
     )
     algo: str = _help(

@@ -91,6 +91,9 @@ class Method:
         this method stands for (``None``: a method measured against that gap)
     :param post_training: the run's status while :meth:`post_train` runs (``""``: no
         post-training step)
+    :param needs_task_id: it is given the task id (the one-hot of the spec's categorical
+        parameters, e.g. Meta-World's environment) in training and at deployment, so it is
+        refused on a spec without a varying categorical parameter
     """
 
     name: str
@@ -103,6 +106,7 @@ class Method:
     report_order: int = 50
     gap_end: str | None = None
     post_training: str = ""
+    needs_task_id: bool = False
 
     @property
     def report_label(self) -> str:
@@ -116,11 +120,17 @@ class Method:
 
     def check(self, config: TrainConfig, spec: TaskSpec) -> None:
         """Refuse a spec the method cannot train on (default: one that forbids the context
-        when the method reads it)."""
+        when the method reads it, and one without a task id when the method needs one)."""
         if self.reads_context and not spec.privileged_context:
             raise ConfigError(
                 f"method {self.name} trains on the true context, but {spec.id} ({spec.source}) declares "
                 "privileged_context: false; use a method that infers the task instead: dr, history or rl2"
+            )
+        if self.needs_task_id and not spec.categorical:
+            raise ConfigError(
+                f"method {self.name} needs a task id, but the tasks of {spec.id} differ in no categorical "
+                "parameter (a spec such as mtml/MT10-v3, whose tasks name their environment, has one); "
+                "use a method without a task id there: dr, oracle, history, adapt or rl2"
             )
 
     def algorithm(self, config: TrainConfig, action_space: spaces.Space | None = None) -> AlgoInfo:
@@ -141,6 +151,12 @@ class Method:
         """What runs after the policy is trained and saved (default: nothing)."""
 
     # -------------------------------------------------------------------------- deployment
+    def cannot_play(self, spec: TaskSpec, tasks: Sequence[Task]) -> str:
+        """Why a run of this method on ``spec`` cannot be evaluated on ``tasks``, in words
+        (``""``: it can; the default). Evaluation refuses such a split, the benchmark and
+        training's periodic evaluation leave it out."""
+        return ""
+
     def agent(self, run: Run) -> Agent:
         """The agent that deploys ``run`` (the context withheld unless :attr:`privileged`)."""
         raise ConfigError(

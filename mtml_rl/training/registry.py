@@ -32,6 +32,8 @@ BUILTIN_METHODS: dict[str, str] = {
     "adapt": "mtml_rl.methods.adapt:ADAPT",
     "rl2": "mtml_rl.methods.rl2:RL2",
     "finetune": "mtml_rl.methods.finetune:FINETUNE",
+    "onehot": "mtml_rl.methods.multitask:ONEHOT",
+    "multihead": "mtml_rl.methods.multitask:MULTIHEAD",
 }
 """The built-in methods, by reference (imported on first use)."""
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")

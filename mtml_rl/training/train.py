@@ -278,9 +278,11 @@ def _recorded_best(path: Path) -> float:
 
 
 def _evaluator(run: Run) -> Callable[[int], None]:
-    """Evaluate on every split's first tasks; keep the best model by the train split."""
+    """Evaluate on the first tasks of every split the method can play; keep the best model by
+    the train split."""
     best = {"value": _recorded_best(run.path)}
-    splits = build_splits(run.spec)
+    playable = run.method.cannot_play
+    splits = {n: s for n, s in build_splits(run.spec).items() if not playable(run.spec, s.tasks)}
 
     def evaluate(steps: int) -> None:
         limit = run.config.eval_tasks or None

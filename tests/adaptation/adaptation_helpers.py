@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from mtml_rl.agents.policy import AdaptAgent, PolicyAgent
-from mtml_rl.methods import method_names
+from mtml_rl.methods import get_method, method_names
 from mtml_rl.rollouts import rollout_agent
 from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.specs.splits import build_splits
@@ -54,8 +54,9 @@ TinyRun = Callable[[str], Run]
 
 HAS_LOADING = importlib.util.find_spec("mtml_rl.agents.loading") is not None
 """Whether ``load_agent`` (and with it the rl2 and finetune agents) exists yet."""
-DEPLOYED_METHODS = tuple(m for m in method_names() if m != "oracle")
-"""Every method whose deployed agent must not read the true context."""
+DEPLOYED_METHODS = tuple(m for m in method_names() if m != "oracle" and not get_method(m).needs_task_id)
+"""Every method whose deployed agent must not read the true context (the multi-task methods
+are given the task id, and only it: tests/methods/test_multitask.py)."""
 
 
 def tiny_config(out: Path, method: str, **fields: Any) -> TrainConfig:
