@@ -3,6 +3,7 @@ target) and guarded reads of YAML input (size, encoding, nesting depth, duplicat
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pickletools
@@ -244,4 +245,102 @@ def _pickle_problem(path: Path) -> str | None:
                 pass
     except (ValueError, EOFError, OSError) as exc:
         return f"{path.name} is not a whole pickle ({exc})"
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# manifests: the size and SHA-256 of every file of a folder, written last
+# --------------------------------------------------------------------------------------------
+MANIFEST_FILE = "manifest.json"
+"""The manifest's name inside the folder it describes."""
+MANIFEST_VERSION = 1
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes (hex)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _manifested_files(folder: Path) -> list[Path]:
+    """The files a manifest of ``folder`` lists: every file below it but the manifest and
+    hidden (temporary) ones."""
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file()
+        and p.name != MANIFEST_FILE
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
+
+
+def write_manifest(folder: str | Path) -> None:
+    """Record the size and SHA-256 of every file in ``folder`` in its ``manifest.json``,
+    written atomically (call it last: the manifest vouches for what is there now)."""
+    folder = Path(folder)
+    files = {
+        p.relative_to(folder).as_posix(): {"size": p.stat().st_size, "sha256": file_sha256(p)}
+        for p in _manifested_files(folder)
+    }
+    atomic_write_json(folder / MANIFEST_FILE, {"version": MANIFEST_VERSION, "files": files})
+
+
+def read_manifest(folder: str | Path) -> dict[str, dict[str, Any]]:
+    """The files ``folder``'s manifest lists, by relative path; :class:`InputFileError` if it
+    is missing or is not a manifest."""
+    path = Path(folder) / MANIFEST_FILE
+    try:
+        data = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise InputFileError(f"{MANIFEST_FILE} is missing (the folder was not written whole)") from None
+    except (OSError, ValueError, RecursionError) as exc:
+        raise InputFileError(f"{MANIFEST_FILE} is not valid JSON ({exc})") from None
+    files = data.get("files") if isinstance(data, dict) else None
+    if (
+        not isinstance(data, dict)
+        or set(data) != {"version", "files"}
+        or data["version"] != MANIFEST_VERSION
+        or not isinstance(files, dict)
+        or not all(_is_entry(v) for v in files.values())
+    ):
+        raise InputFileError(f"{MANIFEST_FILE} is not a manifest of version {MANIFEST_VERSION}")
+    return files
+
+
+def _is_entry(entry: Any) -> bool:
+    return (
+        isinstance(entry, dict)
+        and set(entry) == {"size", "sha256"}
+        and isinstance(entry["size"], int)
+        and isinstance(entry["sha256"], str)
+    )
+
+
+def manifest_problem(folder: str | Path, required: tuple[str, ...] = ()) -> str | None:
+    """What is wrong with ``folder`` by its manifest (``None``: every file it lists is there
+    with its recorded size and SHA-256, and so is every file of ``required``).
+
+    :param folder: a folder written with :func:`write_manifest` last
+    :param required: files (relative paths) that must be listed
+    """
+    folder = Path(folder)
+    try:
+        files = read_manifest(folder)
+    except InputFileError as exc:
+        return str(exc)
+    for name in required:
+        if name not in files:
+            return f"{name} is not in its {MANIFEST_FILE} (the folder was not finished)"
+    for name, entry in sorted(files.items()):
+        path = folder / name
+        if not path.is_file():
+            return f"{name} is missing"
+        size = path.stat().st_size
+        if size != entry["size"]:
+            return f"{name} has {size:,} bytes, its {MANIFEST_FILE} says {entry['size']:,} (damaged)"
+        if file_sha256(path) != entry["sha256"]:
+            return f"{name} does not match its SHA-256 in {MANIFEST_FILE} (damaged or replaced)"
     return None

@@ -7,10 +7,15 @@ training loop once the policy is saved; it logs to the run's logs and writes
 
 from __future__ import annotations
 
+from typing import Any
+
+import torch as th
+
 from mtml_rl.adaptation.module import MODULE_FILE, AdaptationModule
 from mtml_rl.adaptation.phase2 import Phase2Config, split_latent_error, train_adaptation
 from mtml_rl.io import atomic_write_json
 from mtml_rl.specs.splits import build_splits
+from mtml_rl.training import rundir
 from mtml_rl.training.run import EVAL_SEED, Run
 
 
@@ -41,7 +46,8 @@ def run_phase2(run: Run, n_envs: int) -> AdaptationModule:
         logger.record("time/total_timesteps", offset + step)
         logger.dump(offset + step)
 
-    module = train_adaptation(run.model, run.normalizer, run.spec, cfg, log)
+    store = Phase2Store(run, offset)
+    module = train_adaptation(run.model, run.normalizer, run.spec, cfg, log, store)
     errors = split_errors(run, module)
     logger.record("time/total_timesteps", offset + cfg.timesteps)
     logger.dump(offset + cfg.timesteps)
@@ -50,6 +56,38 @@ def run_phase2(run: Run, n_envs: int) -> AdaptationModule:
         run.path / "final" / "adaptation.json", {"phase2": cfg.__dict__, "latent_errors": errors}
     )
     return module
+
+
+STATE_FILE = "phase2.pt"
+"""Phase 2's state after its last finished round, in the run's post-training folder."""
+
+
+class Phase2Store:
+    """Phase 2's progress in the run's ``checkpoints/post_train/`` (see
+    :func:`mtml_rl.training.rundir.save_post_train`): saved after every round, and given
+    back to a resumed phase 2 only if it belongs to the run's current final model.
+
+    :param run: the run whose phase 2 this is
+    :param offset: the policy's step count (phase 2 logs after it)
+    """
+
+    def __init__(self, run: Run, offset: int) -> None:
+        self.run = run
+        self.offset = offset
+
+    def load(self) -> dict[str, Any] | None:
+        """The state after the last saved round (``None``: none, or not this final model's)."""
+        folder = rundir.post_train_progress(self.run.path)
+        if folder is None or not (folder / STATE_FILE).is_file():
+            return None
+        state: dict[str, Any] = th.load(folder / STATE_FILE, map_location="cpu", weights_only=True)
+        return state
+
+    def save(self, state: dict[str, Any], logged_step: int) -> None:
+        """Replace the saved progress with ``state`` (whole, or not at all)."""
+        rundir.save_post_train(
+            self.run.path, lambda tmp: th.save(state, tmp / STATE_FILE), self.offset + logged_step
+        )
 
 
 def split_errors(run: Run, module: AdaptationModule) -> dict[str, dict[str, float]]:

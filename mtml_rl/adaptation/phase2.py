@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 import torch as th
@@ -76,6 +77,48 @@ class _Normalizer:
         if self.normalizer is None:
             return obs
         return self.normalizer.normalize_obs(obs)  # type: ignore[return-value]
+
+
+class RoundStore(Protocol):
+    """Where phase 2 keeps its progress after each round, so that a stopped phase 2 goes on
+    from its last round (see :func:`train_adaptation`)."""
+
+    def load(self) -> dict[str, Any] | None:
+        """The state saved after the last finished round (``None``: start over)."""
+
+    def save(self, state: dict[str, Any], logged_step: int) -> None:
+        """Keep ``state`` (tensors, numbers) after a round that logged up to ``logged_step``."""
+
+
+def _round_state(
+    done: int,
+    module: AdaptationModule,
+    optimizer: th.optim.Optimizer,
+    generator: th.Generator,
+    data: tuple[np.ndarray, np.ndarray],
+) -> dict[str, Any]:
+    """Everything a later round depends on: the module, the optimizer, the aggregated data
+    and the random streams (the rollouts' env state is not kept: it restarts from a reset)."""
+    return {
+        "rounds_done": done,
+        "module": module.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "generator": generator.get_state(),
+        "torch_rng": th.get_rng_state(),
+        "data_x": th.from_numpy(data[0]),
+        "data_y": th.from_numpy(data[1]),
+    }
+
+
+def _restore_round(
+    state: dict[str, Any], module: AdaptationModule, optimizer: th.optim.Optimizer, generator: th.Generator
+) -> tuple[int, np.ndarray, np.ndarray]:
+    """Load a :func:`_round_state`; the rounds done and the aggregated data."""
+    module.load_state_dict(state["module"])
+    optimizer.load_state_dict(state["optimizer"])
+    generator.set_state(state["generator"])
+    th.set_rng_state(state["torch_rng"])
+    return int(state["rounds_done"]), state["data_x"].numpy(), state["data_y"].numpy()
 
 
 def _tensor(x: np.ndarray) -> th.Tensor:
@@ -152,6 +195,7 @@ def train_adaptation(
     spec: TaskSpec,
     cfg: Phase2Config,
     log: Callable[[int, dict[str, float]], None],
+    store: RoundStore | None = None,
 ) -> AdaptationModule:
     """DAgger on the train split; the policy and its encoders stay frozen.
 
@@ -160,6 +204,10 @@ def train_adaptation(
     :param spec: the task distribution
     :param cfg: budget and optimizer
     :param log: receives ``(phase-2 step, metrics)`` after every round
+    :param store: keeps the progress after every round and gives it back when phase 2 is
+        run again (resumed after a crash); its rollouts then restart from a reset seeded
+        with the round, so a resumed phase 2 is reproducible but not bit-identical to an
+        uninterrupted one
     """
     th.manual_seed(cfg.seed)
     latent_dim = acting_extractor(model.policy).latent_dim
@@ -187,7 +235,11 @@ def train_adaptation(
         np.zeros((0, latent_dim), np.float32),
     )
     returns = EpisodeReturns(cfg.n_envs)
-    for it in range(cfg.iterations):
+    start, saved = 0, store.load() if store is not None else None
+    if saved is not None:
+        start, data_x, data_y = _restore_round(saved, module, optimizer, generator)
+        obs, _ = venv.reset(seed=cfg.seed + start)
+    for it in range(start, cfg.iterations):
         histories, targets, obs = collect(model, module, venv, obs, per_round, normalize, returns=returns)
         if it == 0:
             module.mean_latent.copy_(_tensor(targets.mean(axis=0)))
@@ -206,6 +258,9 @@ def train_adaptation(
         if mean_return is not None:
             metrics[POST_TRAINING_RETURN] = mean_return
         log((it + 1) * per_round * cfg.n_envs, metrics)
+        if store is not None:
+            state = _round_state(it + 1, module, optimizer, generator, (data_x, data_y))
+            store.save(state, (it + 1) * per_round * cfg.n_envs)
     for p in model.policy.parameters():
         p.requires_grad_(True)
     venv.close()

@@ -9,8 +9,10 @@ import numpy as np
 
 from mtml_rl.adaptation.module import MODULE_FILE, AdaptationModule, acting_with
 from mtml_rl.adaptation.probe import LatentProbe
+from mtml_rl.errors import CheckpointError
 from mtml_rl.rollouts import ObsRequirements
 from mtml_rl.tasks.task import Task
+from mtml_rl.training import rundir
 from mtml_rl.training.run import Run
 
 
@@ -40,6 +42,19 @@ class PolicyAgent:
         """Stateless: the history window, if any, is in the observation."""
 
 
+def _load_module(run: Run) -> AdaptationModule:
+    """The run's adaptation module, once ``final/``'s manifest vouches for it (phase 2 adds
+    it to the manifest when it finishes)."""
+    final = run.path / "final"
+    if not (final / MODULE_FILE).is_file():
+        raise CheckpointError(
+            f"{final / MODULE_FILE} is missing; the adapt run has no trained adaptation module (was "
+            f"phase 2 finished? `mtml-rl train --resume {run.path}` finishes it)"
+        )
+    rundir.verify_folder(final, run.path, (MODULE_FILE,))
+    return AdaptationModule.load(final / MODULE_FILE)
+
+
 class AdaptAgent:
     """The deployed ``adapt`` policy: acts with ``ẑ = AdaptationModule(history)``.
 
@@ -59,9 +74,7 @@ class AdaptAgent:
     def __init__(self, run: Run, module: AdaptationModule | None = None) -> None:
         self.run = run
         self.name = run.method.name
-        self.module = (
-            module if module is not None else AdaptationModule.load(run.path / "final" / MODULE_FILE)
-        )
+        self.module = module if module is not None else _load_module(run)
         self.requirements = ObsRequirements("hidden", run.config.history_len)
         self.trial_episodes = run.trial_episodes
         space = run.model.observation_space

@@ -203,11 +203,16 @@ def claims_finished(trial: Trial) -> bool:
 def final_problem(run_dir: Path) -> str | None:
     """What is wrong with a finished run's ``final/`` folder (``None``: it verifies).
 
+    ``final/``'s manifest must verify (:func:`mtml_rl.training.rundir.checkpoint_problem`),
     ``final/model.zip`` must be there, and ``final/vecnormalize.pkl`` where the run normalized
     observations; every file in ``final/`` must be whole for its type (see
     :func:`mtml_rl.io.file_problem`).
     """
     final = run_dir / "final"
+    if final.is_dir():
+        problem = rundir.checkpoint_problem(final)
+        if problem is not None:
+            return f"final/{problem}"
     required = [final / MODEL_FILE]
     if _normalizes(run_dir):
         required.append(final / NORMALIZER_FILE)

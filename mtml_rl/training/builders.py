@@ -12,6 +12,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 from mtml_rl.envs.factory import make_task_vector_env
 from mtml_rl.envs.sb3 import SB3VecEnv
 from mtml_rl.envs.vector import MultiTaskVectorEnv
+from mtml_rl.errors import ConfigError, MtmlError
 from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.training.algorithms import AlgoInfo
 from mtml_rl.training.config import TrainConfig
@@ -84,17 +85,27 @@ def build_env(config: TrainConfig, spec: TaskSpec, hp: Hyperparams, n_envs: int)
 
 
 def build_model(config: TrainConfig, algo: AlgoInfo, hp: Hyperparams, stack: EnvStack) -> BaseAlgorithm:
-    """A fresh SB3 model with the policy the method asks for."""
+    """A fresh SB3 model with the policy the method asks for; SB3's and torch's refusals of a
+    hyperparameter (an assertion, a bad argument) become a :class:`ConfigError`."""
     kwargs = dict(hp.algo_kwargs)
     policy = config.resolved_method().policy(
         config, stack.venv.single_observation_space, dict(kwargs.pop("policy_kwargs", {}))
     )
-    return algo.cls(
-        policy.name,
-        stack.env,
-        seed=config.seed,
-        device=config.device,
-        verbose=0,
-        policy_kwargs=policy.kwargs,
-        **kwargs,
-    )
+    try:
+        return algo.cls(
+            policy.name,
+            stack.env,
+            seed=config.seed,
+            device=config.device,
+            verbose=0,
+            policy_kwargs=policy.kwargs,
+            **kwargs,
+        )
+    except MtmlError:
+        raise
+    except (AssertionError, ValueError, TypeError, RuntimeError, KeyError) as exc:
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        raise ConfigError(
+            f"{algo.name} cannot be built with these hyperparameters (policy_kwargs included): "
+            f"{text}; fix them in --hyperparams or the config's hyperparams"
+        ) from None

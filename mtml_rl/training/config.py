@@ -7,12 +7,33 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch as th
 import yaml
 
 from mtml_rl.errors import ConfigError, UnknownNameError, suggest
+from mtml_rl.io import InputFileError, read_yaml_file
 from mtml_rl.policies.history import HISTORY_ARCHS
 from mtml_rl.training import registry
 from mtml_rl.training.method import Method
+
+MAX_CONFIG_BYTES = 1_000_000
+"""The largest config file read."""
+
+
+def check_device(device: str) -> None:
+    """Refuse a torch device this machine does not have (SB3 would fall back to the CPU
+    silently and the run would record the device it did not use)."""
+    kind = th.device(device).type
+    if kind == "cuda" and not th.cuda.is_available():
+        raise ConfigError(f"device {device!r} asked for, but CUDA is not available here; use --device cpu")
+    if kind == "cuda" and th.device(device).index is not None:
+        index = th.device(device).index
+        if index >= th.cuda.device_count():
+            raise ConfigError(f"device {device!r}: this machine has {th.cuda.device_count()} CUDA device(s)")
+    if kind == "mps" and not th.backends.mps.is_available():
+        raise ConfigError(f"device {device!r} asked for, but MPS is not available here; use --device cpu")
+    if kind not in ("cpu", "cuda", "mps"):
+        raise ConfigError(f"device {device!r} is not supported for training; use cpu, cuda or mps")
 
 
 def _help(text: str, **kwargs: Any) -> Any:
@@ -122,10 +143,28 @@ class TrainConfig:
                 f"unknown history_arch {self.history_arch!r}{suggest(self.history_arch, HISTORY_ARCHS)}; "
                 f"choose one of {', '.join(HISTORY_ARCHS)}"
             )
-        if self.eval_episodes < 1:
+        if isinstance(self.eval_episodes, int) and self.eval_episodes < 1:
             raise ConfigError(f"eval_episodes must be at least 1, got {self.eval_episodes}")
         if not isinstance(self.hyperparams, dict):
             raise ConfigError(f"hyperparams must be a mapping, got {type(self.hyperparams).__name__}")
+        self._check_types()
+
+    def _check_types(self) -> None:
+        """The fields validate() has not checked yet: strings, and ``out`` (a string or unset)."""
+        for name in ("env", "algo", "device"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value:
+                raise ConfigError(f"{name} must be a non-empty string, got {value!r}")
+        if self.out is not None and not isinstance(self.out, str):
+            raise ConfigError(f"out must be a folder name, got {self.out!r}")
+        if isinstance(self.eval_episodes, bool) or not isinstance(self.eval_episodes, int):
+            raise ConfigError(f"eval_episodes must be an integer, got {self.eval_episodes!r}")
+        try:
+            th.device(self.device)
+        except (RuntimeError, ValueError):
+            raise ConfigError(
+                f"device {self.device!r} is not a torch device; use cpu, cuda, cuda:N or mps"
+            ) from None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (for YAML)."""
@@ -150,14 +189,33 @@ class TrainConfig:
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> TrainConfig:
-        """Load a config file."""
+        """Load a config file (fields it leaves out take their defaults)."""
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"config file {path} does not exist")
         try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+            data = read_yaml_file(path, max_bytes=MAX_CONFIG_BYTES) or {}
+        except InputFileError as exc:
+            raise ConfigError(f"{path} {exc}") from None
+        return cls.from_dict(data, source=str(path))
+
+    @classmethod
+    def from_run(cls, path: str | Path) -> TrainConfig:
+        """Load a run's ``config.yaml`` strictly: it was written whole, so a missing field (a
+        truncated file) is an error, never a default."""
+        path = Path(path)
+        try:
+            data = read_yaml_file(path, max_bytes=MAX_CONFIG_BYTES)
+        except InputFileError as exc:
+            raise ConfigError(f"{path} {exc}; restore the run's config.yaml") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a mapping of config fields, got {type(data).__name__}")
+        missing = [f.name for f in dataclasses.fields(cls) if f.name not in data]
+        if missing:
+            raise ConfigError(
+                f"{path} lacks the fields {', '.join(missing)} (damaged or truncated?); restore the "
+                "run's config.yaml"
+            )
         return cls.from_dict(data, source=str(path))
 
     def to_yaml(self) -> str:

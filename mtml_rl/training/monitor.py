@@ -12,6 +12,7 @@ import numpy as np
 from stable_baselines3.common.logger import CSVOutputFormat, Logger, TensorBoardOutputFormat
 from stable_baselines3.common.vec_env import VecEnv, VecMonitor
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvStepReturn
+from torch.utils.tensorboard import SummaryWriter
 
 POST_TRAINING_RETURN = "post_training/return_mean"
 """The log column of a post-training step's own episodes on train tasks (``adapt``'s phase 2:
@@ -115,11 +116,27 @@ def _truncate_after(path: Path, step: int) -> None:
         csv.writer(handle, lineterminator="\n").writerows(kept)
 
 
+class ResumableTensorBoardOutputFormat(TensorBoardOutputFormat):
+    """SB3's TensorBoard writer; on resume its new event file tells TensorBoard to drop the
+    events logged after ``keep_until_step`` by the stopped process (``purge_step``), so that
+    no step shows twice."""
+
+    def __init__(self, folder: str, keep_until_step: int | None = None) -> None:
+        if keep_until_step is None:
+            super().__init__(folder)
+            return
+        self.writer = SummaryWriter(log_dir=folder, purge_step=keep_until_step + 1)
+        self._is_closed = False
+
+
 def make_logger(log_dir: Path, keep_until_step: int | None = None) -> Logger:
-    """A logger writing ``progress.csv`` and TensorBoard events under ``log_dir``."""
+    """A logger writing ``progress.csv`` and TensorBoard events under ``log_dir``.
+
+    :param keep_until_step: on resume, the last step whose logged rows are kept
+    """
     log_dir.mkdir(parents=True, exist_ok=True)
     outputs: list[Any] = [
         ResumableCSVOutputFormat(str(log_dir / "progress.csv"), keep_until_step),
-        TensorBoardOutputFormat(str(log_dir)),
+        ResumableTensorBoardOutputFormat(str(log_dir), keep_until_step),
     ]
     return Logger(str(log_dir), outputs)

@@ -15,6 +15,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecNormalize
 
 from mtml_rl.errors import CheckpointError, ConfigError, SpecError, UnknownNameError
+from mtml_rl.io import MANIFEST_FILE
 from mtml_rl.locks import refuse_if_written
 from mtml_rl.rollouts import EpisodeRecord
 from mtml_rl.specs.spec import TaskSpec, resolve_spec
@@ -96,14 +97,14 @@ class Run:
                 f"{path} is not a run directory (no config.yaml); pass a folder made by train"
             )
         refuse_if_written(path, "load the run")
-        config = TrainConfig.from_yaml(path / "config.yaml")
+        config = TrainConfig.from_run(path / "config.yaml")
         spec = checked_spec(path, config)
         folder = {"final": path / "final", "best": path / "best"}.get(which)
         if which == "latest":
             folder = rundir.latest_checkpoint(path).path
         if folder is None:
             raise ConfigError(f"which must be final, best or latest, got {which!r}")
-        model, normalizer = load_model(config, folder)
+        model, normalizer = load_model(config, folder, path)
         return cls(path, config, spec, model, normalizer, folder)
 
 
@@ -142,32 +143,49 @@ def current_spec(env: str) -> TaskSpec | None:
         return None
 
 
-def load_model(config: TrainConfig, folder: Path) -> tuple[BaseAlgorithm, VecNormalize | None]:
-    """The model and normalizer saved in ``folder`` (a clear error if missing or corrupt)."""
-    model_file = folder / rundir.MODEL_FILE
-    if not model_file.is_file():
+def load_model(
+    config: TrainConfig, folder: Path, run: Path | None = None
+) -> tuple[BaseAlgorithm, VecNormalize | None]:
+    """The model and normalizer saved in ``folder``, once its manifest verifies and the
+    config still builds its model (a clear error naming the damaged file and the last good
+    checkpoint otherwise).
+
+    :param config: the run's config
+    :param folder: ``final``, ``best`` or a checkpoint of the run
+    :param run: the run directory (default: the folder's parent, or its grandparent for a
+        checkpoint)
+    """
+    run = run or (folder.parent.parent if folder.parent.name == "checkpoints" else folder.parent)
+    if not (folder / rundir.MODEL_FILE).is_file() and not (folder / MANIFEST_FILE).is_file():
         raise CheckpointError(
-            f"{folder} has no {rundir.MODEL_FILE}; the run did not save it (was it finished?)"
+            f"{folder} has no {rundir.MODEL_FILE}; the run did not save it (was it finished? "
+            f"`mtml-rl train --resume {run}` finishes it)"
         )
+    rundir.verify_folder(folder, run)
+    rundir.check_model_config(folder, run, config)
     algo = get_method(config.method).algorithm(config)
     try:
-        model = algo.cls.load(model_file, device=config.device)
+        model = algo.cls.load(folder / rundir.MODEL_FILE, device=config.device)
     except Exception as exc:  # a damaged zip raises many kinds of error
         raise CheckpointError(
-            f"{model_file} is corrupt ({type(exc).__name__}: {exc}); use an older checkpoint or retrain"
+            f"{folder / rundir.MODEL_FILE} does not load ({type(exc).__name__}: {exc}); use an older "
+            "checkpoint or retrain"
         ) from None
-    return model, load_normalizer(folder)
+    return model, load_normalizer(folder, model)
 
 
-def load_normalizer(folder: Path) -> VecNormalize | None:
-    """The frozen observation normalizer saved in ``folder``, if there is one."""
+def load_normalizer(folder: Path, model: BaseAlgorithm | None = None) -> VecNormalize | None:
+    """The frozen observation normalizer saved in ``folder``, if there is one (checked against
+    the model's observations when given)."""
     norm_file = folder / rundir.NORMALIZER_FILE
     if not norm_file.is_file():
         return None
     try:
         with open(norm_file, "rb") as handle:
-            normalizer: VecNormalize = pickle.load(handle)
+            normalizer = pickle.load(handle)
     except Exception as exc:
         raise CheckpointError(f"{norm_file} is corrupt ({exc})") from None
+    if model is not None:
+        rundir.check_normalizer(normalizer, model.observation_space, norm_file)
     normalizer.training = False
     return normalizer

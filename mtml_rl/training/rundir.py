@@ -10,12 +10,15 @@
       versions.json      package versions
       hyperparams.yaml   resolved algorithm hyperparameters
       logs/              progress.csv and TensorBoard events
-      checkpoints/step_<N>/   model.zip, vecnormalize.pkl, scheduler.pkl, replay_buffer.pkl, meta.json
+      checkpoints/step_<N>/   model.zip, vecnormalize.pkl, scheduler.pkl, replay_buffer.pkl, meta.json,
+                              manifest.json (size and SHA-256 of each file, written last)
+      checkpoints/post_train/ the method's post-training progress (adapt: phase 2), if any
       best/              the best model by periodic evaluation on training tasks
       final/             the final model
       run.json           status, steps done
 
-Every file is written atomically; a checkpoint folder appears whole or not at all.
+Every file is written atomically; a checkpoint folder appears whole or not at all, and is
+loaded only once its manifest verifies. One process writes a run at a time (its lock).
 """
 
 from __future__ import annotations
@@ -23,14 +26,17 @@ from __future__ import annotations
 import json
 import pickle
 import platform
+import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
+import numpy as np
 import yaml
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
@@ -38,7 +44,16 @@ from stable_baselines3.common.vec_env import VecNormalize
 
 from mtml_rl.errors import CheckpointError, SpecError
 from mtml_rl.faults import fault_point
-from mtml_rl.io import atomic_dir, atomic_write_json, atomic_write_text, atomic_write_yaml
+from mtml_rl.io import (
+    InputFileError,
+    atomic_dir,
+    atomic_write_json,
+    atomic_write_text,
+    atomic_write_yaml,
+    manifest_problem,
+    read_manifest,
+    write_manifest,
+)
 from mtml_rl.locks import lock_folder
 from mtml_rl.specs.spec import TaskSpec, parse_spec
 from mtml_rl.specs.splits import build_splits
@@ -135,6 +150,32 @@ def write_status(path: Path, status: str, steps: int) -> None:
     atomic_write_json(path / "run.json", {"status": status, "steps": steps})
 
 
+def read_status(path: Path) -> str | None:
+    """The status ``run.json`` records (``None``: missing or unreadable)."""
+    try:
+        data = json.loads((path / "run.json").read_text())
+    except (OSError, ValueError, RecursionError):
+        return None
+    status = data.get("status") if isinstance(data, dict) else None
+    return status if isinstance(status, str) else None
+
+
+# --------------------------------------------------------------------------------------------
+# checkpoints: model folders with a meta record and a manifest
+# --------------------------------------------------------------------------------------------
+MODEL_FIELDS = (
+    "method",
+    "algo",
+    "n_envs",
+    "latent_dim",
+    "history_len",
+    "history_arch",
+    "trial_episodes",
+    "hyperparams",
+)
+"""Config fields a saved model was built from: a changed one cannot load it."""
+
+
 @dataclass(frozen=True)
 class Checkpoint:
     """One saved state of training."""
@@ -143,16 +184,24 @@ class Checkpoint:
     steps: int
 
 
+def model_fields(config: TrainConfig) -> dict[str, Any]:
+    """The config fields a model is built from (recorded in every checkpoint's meta)."""
+    data = config.to_dict()
+    return {name: data[name] for name in MODEL_FIELDS}
+
+
 def save_checkpoint(
     target: Path,
     model: BaseAlgorithm,
     normalizer: VecNormalize | None,
     scheduler_state: Any,
+    config: TrainConfig,
     *,
     replay: bool,
     point: str = "checkpoint",
 ) -> None:
-    """Save a model (+ normalization stats, scheduler RNG state, replay buffer) atomically.
+    """Save a model (+ normalization stats, scheduler RNG state, replay buffer) atomically,
+    with a manifest written last.
 
     :param point: the fault-injection point inside the save (see :mod:`mtml_rl.faults`)
     """
@@ -165,32 +214,227 @@ def save_checkpoint(
             pickle.dump(scheduler_state, handle)
         if replay and isinstance(model, OffPolicyAlgorithm):
             model.save_replay_buffer(tmp / REPLAY_FILE)
-        atomic_write_json(tmp / META_FILE, {"steps": int(model.num_timesteps)})
+        meta = {"steps": int(model.num_timesteps), "config": model_fields(config)}
+        atomic_write_json(tmp / META_FILE, meta)
+        write_manifest(tmp)
+
+
+def read_meta(folder: Path) -> tuple[int, dict[str, Any]]:
+    """The step count and model config a checkpoint's ``meta.json`` records (strictly: a
+    missing, unknown or ill-typed field is a :class:`CheckpointError`)."""
+    file = folder / META_FILE
+    try:
+        data = json.loads(file.read_text())
+    except (OSError, ValueError, RecursionError) as exc:
+        raise CheckpointError(f"{file} is missing or not JSON ({exc})") from None
+    steps = data.get("steps") if isinstance(data, dict) else None
+    fields = data.get("config") if isinstance(data, dict) else None
+    if (
+        not isinstance(data, dict)
+        or set(data) != {"steps", "config"}
+        or isinstance(steps, bool)
+        or not isinstance(steps, int)
+        or steps < 0
+        or not isinstance(fields, dict)
+        or set(fields) != set(MODEL_FIELDS)
+    ):
+        raise CheckpointError(
+            f"{file} is not a checkpoint record (expected steps >= 0 and the config fields "
+            f"{', '.join(MODEL_FIELDS)})"
+        )
+    return steps, fields
+
+
+def checkpoint_problem(folder: Path, required: tuple[str, ...] = ()) -> str | None:
+    """What is wrong with a saved model folder (``None``: its manifest verifies, it holds a
+    model and its meta record is whole)."""
+    problem = manifest_problem(folder, (MODEL_FILE, META_FILE, *required))
+    if problem is not None:
+        return problem
+    try:
+        read_meta(folder)
+    except CheckpointError as exc:
+        return str(exc)
+    return None
 
 
 def list_checkpoints(path: Path) -> list[Checkpoint]:
-    """Complete checkpoints of a run, oldest first."""
+    """Periodic checkpoints of a run that verify (:func:`checkpoint_problem`), oldest first."""
     found = []
     for folder in (path / "checkpoints").glob("step_*"):
-        try:
-            steps = int(json.loads((folder / META_FILE).read_text())["steps"])
-        except (OSError, ValueError, KeyError):
-            continue
-        found.append(Checkpoint(folder, steps))
+        if checkpoint_problem(folder) is None:
+            found.append(Checkpoint(folder, read_meta(folder)[0]))
     return sorted(found, key=lambda c: c.steps)
 
 
+def damaged_checkpoints(path: Path) -> dict[Path, str]:
+    """Periodic checkpoint folders of a run that do not verify, with what is wrong."""
+    out = {}
+    for folder in sorted((path / "checkpoints").glob("step_*")):
+        problem = checkpoint_problem(folder)
+        if problem is not None:
+            out[folder] = problem
+    return out
+
+
+def fallback_hint(path: Path, damaged: Path) -> str:
+    """Where a run whose ``damaged`` folder does not verify can go on from."""
+    good = [c for c in list_checkpoints(path) if c.path != damaged]
+    if not good:
+        return "the run has no good checkpoint to fall back to: train it again with --force"
+    return (
+        f"the last good checkpoint is {good[-1].path} (step {good[-1].steps}); "
+        f"`mtml-rl train --resume {path}` goes on from it"
+    )
+
+
+def verify_folder(folder: Path, run: Path, required: tuple[str, ...] = ()) -> int:
+    """Check a saved model folder before it is loaded; its step count.
+
+    :raises CheckpointError: naming the damaged file and the last good checkpoint
+    """
+    problem = checkpoint_problem(folder, required)
+    if problem is not None:
+        raise CheckpointError(f"{folder}: {problem}; {fallback_hint(run, folder)}")
+    return read_meta(folder)[0]
+
+
+def check_model_config(folder: Path, run: Path, config: TrainConfig) -> None:
+    """Refuse a ``config.yaml`` that changed since ``folder``'s model was saved in a field the
+    model is built from (``method``, ``history_len`` ...): it would not load that model."""
+    _, saved = read_meta(folder)
+    now = model_fields(config)
+    changed = [f"{k} is {now[k]!r}, was {saved[k]!r}" for k in MODEL_FIELDS if now[k] != saved[k]]
+    if changed:
+        raise CheckpointError(
+            f"{run / 'config.yaml'} changed since {folder} was saved ({'; '.join(changed)}); "
+            "restore it, or train a new run with the new settings"
+        )
+
+
 def latest_checkpoint(path: Path) -> Checkpoint:
-    """The newest complete checkpoint; a clear error if there is none or it is damaged."""
+    """The newest checkpoint that verifies; a clear error if there is none."""
     checkpoints = list_checkpoints(path)
     if not checkpoints:
+        damaged = damaged_checkpoints(path)
+        detail = "".join(f"; {folder.name}: {problem}" for folder, problem in damaged.items())
         raise CheckpointError(
-            f"{path} has no complete checkpoint under checkpoints/; "
+            f"{path} has no complete checkpoint under checkpoints/{detail}; "
             "it cannot be resumed (train again with --force)"
         )
-    latest = checkpoints[-1]
-    if not (latest.path / MODEL_FILE).is_file():
+    return checkpoints[-1]
+
+
+def remove_leftovers(path: Path) -> list[Path]:
+    """Remove the temporary files and folders a killed writer left in a run (hidden names:
+    ``.step_N.*``, ``.best.*``, ``.final.*``, ``.run.json.*.tmp`` ...; lock files are kept);
+    the ones removed. Call it holding the run's lock."""
+    removed = []
+    for folder in (path, path / "checkpoints", path / "final", path / "best", path / "logs"):
+        if not folder.is_dir():
+            continue
+        for entry in folder.iterdir():
+            if not entry.name.startswith(".") or entry.name.endswith(".lock"):
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+            removed.append(entry)
+    return removed
+
+
+def save_best(
+    target: Path,
+    model: BaseAlgorithm,
+    normalizer: VecNormalize | None,
+    config: TrainConfig,
+    record: dict[str, Any],
+) -> None:
+    """Save the best model so far with its evaluation ``record`` (``eval.json``), atomically
+    and with a manifest written last."""
+    with atomic_dir(target) as tmp:
+        model.save(tmp / MODEL_FILE)
+        fault_point("best")
+        if normalizer is not None:
+            normalizer.save(str(tmp / NORMALIZER_FILE))
+        atomic_write_json(tmp / "eval.json", record)
+        atomic_write_json(tmp / META_FILE, {"steps": int(record["steps"]), "config": model_fields(config)})
+        write_manifest(tmp)
+
+
+def check_normalizer(saved: Any, space: gym.spaces.Space, file: Path) -> None:
+    """Refuse observation statistics that are not a normalizer of observations of ``space``
+    (another run's, say)."""
+    if not isinstance(saved, VecNormalize):
+        raise CheckpointError(f"{file} holds a {type(saved).__name__}, not observation statistics")
+    rms = saved.obs_rms
+    if isinstance(rms, dict) and isinstance(space, gym.spaces.Dict):
+        mine = {k: tuple(space[k].shape or ()) for k in rms if k in space.spaces}
+        theirs = {k: tuple(np.shape(v.mean)) for k, v in rms.items()}
+    else:
+        mine, theirs = {"obs": tuple(space.shape or ())}, {"obs": tuple(np.shape(getattr(rms, "mean", ())))}
+    if mine != theirs:
         raise CheckpointError(
-            f"checkpoint {latest.path} has no {MODEL_FILE}; delete it to resume from an older one"
+            f"{file} holds statistics of other observations (shapes {theirs}, this run's are {mine}): "
+            "it is not this run's; restore the file saved with the model"
         )
-    return latest
+
+
+# --------------------------------------------------------------------------------------------
+# the method's post-training step (adapt: phase 2) and its progress
+# --------------------------------------------------------------------------------------------
+POST_TRAIN_DIR = "post_train"
+"""``checkpoints/post_train``: the post-training step's progress."""
+POST_TRAIN_META = ("logged_step", "final_model_sha256")
+
+
+def post_train_dir(path: Path) -> Path:
+    """Where the post-training step of the run in ``path`` saves its progress."""
+    return path / "checkpoints" / POST_TRAIN_DIR
+
+
+def _final_model_sha(path: Path) -> str:
+    return str(read_manifest(path / "final")[MODEL_FILE]["sha256"])
+
+
+def save_post_train(path: Path, write: Callable[[Path], None], logged_step: int) -> None:
+    """Save the post-training step's progress: ``write(folder)`` writes its files, then its
+    record (the last step it logged, the final model it belongs to) and a manifest; the
+    folder is replaced whole."""
+    record = {"logged_step": int(logged_step), "final_model_sha256": _final_model_sha(path)}
+    with atomic_dir(post_train_dir(path)) as tmp:
+        write(tmp)
+        fault_point("phase2")
+        atomic_write_json(tmp / META_FILE, record)
+        write_manifest(tmp)
+
+
+def post_train_progress(path: Path) -> Path | None:
+    """The post-training progress folder if it verifies and belongs to the current final
+    model (``None``: there is none to go on from; the step starts over)."""
+    folder = post_train_dir(path)
+    if not folder.is_dir() or manifest_problem(folder, (META_FILE,)) is not None:
+        return None
+    try:
+        record = json.loads((folder / META_FILE).read_text())
+        current = _final_model_sha(path)
+    except (OSError, ValueError, InputFileError, KeyError):
+        return None
+    if not isinstance(record, dict) or set(record) != set(POST_TRAIN_META):
+        return None
+    return folder if record["final_model_sha256"] == current else None
+
+
+def post_train_logged_step(path: Path) -> int | None:
+    """The last step the post-training progress logged (``None``: there is no progress)."""
+    folder = post_train_progress(path)
+    if folder is None:
+        return None
+    step = json.loads((folder / META_FILE).read_text())["logged_step"]
+    return step if isinstance(step, int) and not isinstance(step, bool) else None
+
+
+def remove_post_train(path: Path) -> None:
+    """Drop the post-training progress once the step finished (it is in ``final/`` now)."""
+    shutil.rmtree(post_train_dir(path), ignore_errors=True)

@@ -1,10 +1,15 @@
 """The training loop: ``train(config) -> Run`` and ``resume(run_dir) -> Run``, with checkpoints,
 periodic evaluation and the best model; the run's method says what differs (see
-:mod:`mtml_rl.training.method`)."""
+:mod:`mtml_rl.training.method`).
+
+Both hold the run folder's lock while they write it (one writer per run), and a resume
+goes on from any crash: leftover temporary folders are removed, the newest saved model that
+verifies is loaded, and what is left (training, the final model, the method's post-training
+step) is done; a finished run is left as it is unless more steps are asked for.
+"""
 
 from __future__ import annotations
 
-import json
 import pickle
 import shutil
 import sys
@@ -25,18 +30,19 @@ from stable_baselines3.common.vec_env import VecNormalize
 from mtml_rl.envs.sb3 import SB3VecEnv
 from mtml_rl.errors import CheckpointError, ConfigError
 from mtml_rl.faults import fault_point
-from mtml_rl.io import atomic_dir, atomic_write_json
+from mtml_rl.io import atomic_write_yaml, write_manifest
 from mtml_rl.locks import lock_folder
 from mtml_rl.specs.spec import TaskSpec, resolve_spec
 from mtml_rl.specs.splits import build_splits
-from mtml_rl.training import rundir
-from mtml_rl.training.algorithms import AlgoInfo
+from mtml_rl.training import recovery, rundir
 from mtml_rl.training.builders import EnvStack, build_env, build_model, resolve_algo
 from mtml_rl.training.callbacks import PeriodicCallback, RichProgress, TaskReturnLogger
-from mtml_rl.training.config import TrainConfig
-from mtml_rl.training.hyperparams import Hyperparams
+from mtml_rl.training.config import TrainConfig, check_device
 from mtml_rl.training.monitor import make_logger
 from mtml_rl.training.run import Run, checked_spec
+
+Note = Callable[[str], None]
+"""Receives what a resume has to say (a finished run left as it is, damaged folders skipped)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -49,16 +55,14 @@ def default_run_dir(config: TrainConfig, spec: TaskSpec) -> Path:
     return Path("runs") / f"{spec.name}-{method}-{config.algo}-s{config.seed}-{stamp}"
 
 
-def _prepare_dir(path: Path, force: bool) -> None:
-    if path.exists() and any(path.iterdir()):
-        if not rundir.is_run_dir(path) and not force:
+def _check_dir(path: Path, force: bool) -> None:
+    """Refuse an output folder that holds something, unless ``force`` (nothing is touched)."""
+    if path.exists() and any(path.iterdir()) and not force:
+        if not rundir.is_run_dir(path):
             raise ConfigError(f"output directory {path} exists and is not empty; choose another --out")
-        if not force:
-            raise ConfigError(
-                f"{path} already holds a run; pass --resume {path} to continue it, or --force to replace it"
-            )
-        shutil.rmtree(path)
-    path.mkdir(parents=True, exist_ok=True)
+        raise ConfigError(
+            f"{path} already holds a run; pass --resume {path} to continue it, or --force to replace it"
+        )
 
 
 def _command_line() -> str:
@@ -70,47 +74,40 @@ def train(
 ) -> Run:
     """Train ``config`` in a new run directory and return the finished :class:`Run`.
 
+    Everything is checked before the run folder is made: the config, the spec, the device,
+    and the hyperparameters by building the model.
+
     :param config: the training config
     :param force: replace an existing run in ``config.out``
     :param progress: show a progress bar (default: when stderr is a terminal)
     :param command: the command line to record (default: ``sys.argv``)
     """
     config.validate()
+    check_device(config.device)
     spec = resolve_spec(config.env)
     if Path(config.env).is_file():  # the run records where its spec came from, from anywhere
         config.env = str(Path(config.env).resolve())
     algo, hp = resolve_algo(config, spec)
     path = Path(config.out) if config.out else default_run_dir(config, spec)
     with lock_folder(path):  # one writer per run folder: --force never replaces a live run
-        return _train_new(path, config, spec, algo, hp, force, progress, command)
-
-
-def _train_new(
-    path: Path,
-    config: TrainConfig,
-    spec: TaskSpec,
-    algo: AlgoInfo,
-    hp: Hyperparams,
-    force: bool,
-    progress: bool | None,
-    command: str | None,
-) -> Run:
-    """What :func:`train` does while it holds the run folder's lock."""
-    _prepare_dir(path, force)
-    config.out = str(path)
-    resolved = {
-        "n_envs": config.n_envs or hp.n_envs,
-        "n_timesteps": config.timesteps or hp.n_timesteps,
-        "normalize": hp.normalize,
-        **{k: _describe(v) for k, v in hp.algo_kwargs.items()},
-    }
-    rundir.write_metadata(path, config, spec, resolved, command or _command_line())
-    _seed_everything(config.seed, config.num_threads)
-    stack = build_env(config, spec, hp, config.n_envs or hp.n_envs)
-    model = build_model(config, algo, hp, stack)
-    model.set_logger(make_logger(path / "logs"))
-    total = config.timesteps or hp.n_timesteps
-    return _learn(path, config, spec, model, stack, total, progress, reset=True)
+        _check_dir(path, force)
+        _seed_everything(config.seed, config.num_threads)
+        stack = build_env(config, spec, hp, config.n_envs or hp.n_envs)
+        model = build_model(config, algo, hp, stack)  # refuses bad hyperparameters
+        if path.exists():
+            shutil.rmtree(path)
+        path.mkdir(parents=True)
+        config.out = str(path)
+        resolved = {
+            "n_envs": config.n_envs or hp.n_envs,
+            "n_timesteps": config.timesteps or hp.n_timesteps,
+            "normalize": hp.normalize,
+            **{k: _describe(v) for k, v in hp.algo_kwargs.items()},
+        }
+        rundir.write_metadata(path, config, spec, resolved, command or _command_line())
+        model.set_logger(make_logger(path / "logs"))
+        total = config.timesteps or hp.n_timesteps
+        return _learn(path, config, spec, model, stack, total, progress, reset=True)
 
 
 def resume(
@@ -119,32 +116,65 @@ def resume(
     timesteps: int | None = None,
     progress: bool | None = None,
     command: str | None = None,
+    note: Note | None = None,
 ) -> Run:
-    """Continue a run from its last checkpoint; the step counter goes on from there."""
+    """Continue a run from where it stopped, however it stopped; the step counter goes on.
+
+    The newest saved model that verifies (a periodic checkpoint, or ``final/``) is loaded;
+    training goes on to the run's budget (or ``timesteps``, which is recorded), then the
+    final model and the method's post-training step (``adapt``: phase 2, from its own
+    checkpoint) are done. A finished run is returned as it is unless ``timesteps`` asks for
+    more steps.
+
+    :param path: the run directory
+    :param timesteps: the new total budget (default: the run's)
+    :param progress: show a progress bar (default: when stderr is a terminal)
+    :param command: the command line to record (default: ``sys.argv``)
+    :param note: receives one line per thing worth saying (default: stderr)
+    """
     path = Path(path)
     if not rundir.is_run_dir(path):
         raise CheckpointError(f"{path} is not a run directory (no config.yaml); nothing to resume")
+    say = note or (lambda line: print(line, file=sys.stderr))
     with lock_folder(path):  # one writer per run folder: never resume a live run
-        return _resume_locked(path, timesteps, progress, command)
+        return _resume_locked(path, timesteps, progress, command, say)
 
 
-def _resume_locked(path: Path, timesteps: int | None, progress: bool | None, command: str | None) -> Run:
+def _resume_locked(
+    path: Path, timesteps: int | None, progress: bool | None, command: str | None, say: Note
+) -> Run:
     """What :func:`resume` does while it holds the run folder's lock."""
-    config = TrainConfig.from_yaml(path / "config.yaml")
+    config = TrainConfig.from_run(path / "config.yaml")
     spec = checked_spec(path, config)
-    checkpoint = rundir.latest_checkpoint(path)
+    for leftover in rundir.remove_leftovers(path):
+        say(f"removed {leftover}, left by a process that was stopped while writing it")
+    fault_point("resume")
+    plan = recovery.plan_resume(path)
     _algo, hp = resolve_algo(config, spec)
-    if timesteps is not None:
-        config.timesteps = timesteps
-    total = config.timesteps or hp.n_timesteps
-    if total <= checkpoint.steps:  # checked before anything in the run is touched
-        raise ConfigError(f"{path} is at step {checkpoint.steps} already; pass --timesteps above it to go on")
-    _seed_everything(config.seed + checkpoint.steps, config.num_threads)
+    total = timesteps or config.timesteps or hp.n_timesteps
+    if plan.finished and plan.final_steps is not None and total <= plan.final_steps:
+        say(f"{path} finished at step {plan.final_steps}; nothing to do (pass --timesteps above it to go on)")
+        return Run.load(path)
+    if total < plan.source.steps:
+        raise ConfigError(
+            f"{path} is at step {plan.source.steps} already; pass --timesteps of at least that to go on"
+        )
+    recovery.recorded_best(path)  # a damaged best model stops the resume before anything changes
+    rundir.check_model_config(plan.source.path, path, config)
+    for folder, problem in plan.skipped.items():
+        say(f"skipped {folder}: {problem}")
+    if timesteps is not None and timesteps != config.timesteps:
+        config.timesteps = timesteps  # recorded, so that a later resume goes on to it
+        atomic_write_yaml(path / "config.yaml", config.to_dict())
+    _seed_everything(config.seed + plan.source.steps, config.num_threads)
     stack = build_env(config, spec, hp, config.n_envs or hp.n_envs)
-    model = _restore(checkpoint.path, config, stack)
-    model.set_logger(make_logger(path / "logs", keep_until_step=checkpoint.steps))
+    rundir.verify_folder(plan.source.path, path)  # checked again: it is loaded now
+    model = _restore(plan.source.path, config, stack)
+    final_done = plan.final_steps is not None and total <= plan.final_steps
+    kept = rundir.post_train_logged_step(path) if final_done else None
+    model.set_logger(make_logger(path / "logs", keep_until_step=kept or plan.source.steps))
     rundir.append_command(path, command or _command_line())
-    return _learn(path, config, spec, model, stack, total, progress, reset=False)
+    return _learn(path, config, spec, model, stack, total, progress, reset=False, final_done=final_done)
 
 
 def _restore(folder: Path, config: TrainConfig, stack: EnvStack) -> BaseAlgorithm:
@@ -154,22 +184,31 @@ def _restore(folder: Path, config: TrainConfig, stack: EnvStack) -> BaseAlgorith
         with open(folder / rundir.SCHEDULER_FILE, "rb") as handle:
             stack.venv.slots.set_rng_state(pickle.load(handle))
         if stack.normalizer is not None:
-            with open(folder / rundir.NORMALIZER_FILE, "rb") as handle:
-                saved: VecNormalize = pickle.load(handle)
-            stack.normalizer.obs_rms = saved.obs_rms
-            stack.normalizer.ret_rms = saved.ret_rms
+            _restore_normalizer(folder, stack.normalizer)
         if isinstance(model, OffPolicyAlgorithm) and (folder / rundir.REPLAY_FILE).is_file():
             model.load_replay_buffer(folder / rundir.REPLAY_FILE)
     except CheckpointError:
         raise
     except Exception as exc:
         raise CheckpointError(
-            f"checkpoint {folder} is corrupt ({type(exc).__name__}: {exc}); "
+            f"checkpoint {folder} does not load ({type(exc).__name__}: {exc}); "
             "delete it to resume from an older one"
         ) from None
     model.set_random_seed(config.seed + model.num_timesteps)
     _keep_restored_streams(stack)
     return model
+
+
+def _restore_normalizer(folder: Path, normalizer: VecNormalize) -> None:
+    """Take the saved observation and return statistics (refused if they are not this run's)."""
+    file = folder / rundir.NORMALIZER_FILE
+    if not file.is_file():
+        raise CheckpointError(f"{file} is missing, but the run normalizes observations")
+    with open(file, "rb") as handle:
+        saved = pickle.load(handle)
+    rundir.check_normalizer(saved, normalizer.observation_space, file)
+    normalizer.obs_rms = saved.obs_rms
+    normalizer.ret_rms = saved.ret_rms
 
 
 def _keep_restored_streams(stack: EnvStack) -> None:
@@ -204,13 +243,37 @@ def _learn(
     progress: bool | None,
     *,
     reset: bool,
+    final_done: bool = False,
 ) -> Run:
+    """Train up to ``total`` steps, save ``final/`` (unless ``final_done``: it is saved and
+    verifies), run the method's post-training step and mark the run finished."""
     run = Run(path, config, spec, model, stack.normalizer)
+    try:
+        if not final_done:
+            _train_steps(run, stack, total, progress, reset)
+            _save(path / "final", run, stack, point="final")
+        if run.method.post_training:
+            rundir.write_status(path, run.method.post_training, int(model.num_timesteps))
+            run.method.post_train(run, stack.venv.num_envs)
+            write_manifest(path / "final")  # now vouching for what post-training added
+            rundir.remove_post_train(path)
+    finally:
+        _close_logs(model)
+    rundir.write_status(path, "finished", int(model.num_timesteps))
+    return run
+
+
+def _train_steps(run: Run, stack: EnvStack, total: int, progress: bool | None, reset: bool) -> None:
+    """``model.learn`` up to ``total`` steps with the run's callbacks (nothing if there)."""
+    model, path = run.model, run.path
+    remaining = total - int(model.num_timesteps)
+    if remaining <= 0:
+        return
     callbacks = _callbacks(run, stack, total, progress)
     rundir.write_status(path, "running", int(model.num_timesteps))
     try:
         model.learn(
-            total_timesteps=total - model.num_timesteps,
+            total_timesteps=remaining,
             callback=callbacks,
             reset_num_timesteps=reset,
             tb_log_name="",
@@ -218,18 +281,8 @@ def _learn(
         )
     except BaseException:
         rundir.write_status(path, "interrupted", int(model.num_timesteps))
-        _close_logs(model)
         raise
     _flush_logs(model)
-    _save(path / "final", run, stack, point="final")
-    try:
-        if run.method.post_training:
-            rundir.write_status(path, run.method.post_training, int(model.num_timesteps))
-            run.method.post_train(run, stack.venv.num_envs)
-    finally:
-        _close_logs(model)
-    rundir.write_status(path, "finished", int(model.num_timesteps))
-    return run
 
 
 def _close_logs(model: BaseAlgorithm) -> None:
@@ -249,9 +302,8 @@ def _flush_logs(model: BaseAlgorithm) -> None:
 def _save(
     target: Path, run: Run, stack: EnvStack, *, replay: bool = False, point: str = "checkpoint"
 ) -> None:
-    rundir.save_checkpoint(
-        target, run.model, stack.normalizer, stack.venv.slots.rng_state(), replay=replay, point=point
-    )
+    state = stack.venv.slots.rng_state()
+    rundir.save_checkpoint(target, run.model, stack.normalizer, state, run.config, replay=replay, point=point)
 
 
 def _callbacks(run: Run, stack: EnvStack, total: int, progress: bool | None) -> list[BaseCallback]:
@@ -269,18 +321,11 @@ def _callbacks(run: Run, stack: EnvStack, total: int, progress: bool | None) -> 
     ]
 
 
-def _recorded_best(path: Path) -> float:
-    """The train return of the run's best model so far (a resumed run keeps it unless beaten)."""
-    try:
-        return float(json.loads((path / "best" / "eval.json").read_text())["train_return_mean"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return -np.inf
-
-
 def _evaluator(run: Run) -> Callable[[int], None]:
     """Evaluate on the first tasks of every split the method can play; keep the best model by
-    the train split."""
-    best = {"value": _recorded_best(run.path)}
+    the train split (a damaged record of the best stops the run: see
+    :func:`recovery.recorded_best`)."""
+    best = {"value": recovery.recorded_best(run.path)}
     playable = run.method.cannot_play
     splits = {n: s for n, s in build_splits(run.spec).items() if not playable(run.spec, s.tasks)}
 
@@ -295,12 +340,8 @@ def _evaluator(run: Run) -> Callable[[int], None]:
                 run.model.logger.record(f"eval/{name}/success_rate", float(np.mean(successes)))
             if name == "train" and value > best["value"]:
                 best["value"] = value
-                with atomic_dir(run.path / "best") as tmp:
-                    run.model.save(tmp / rundir.MODEL_FILE)
-                    fault_point("best")
-                    if run.normalizer is not None:
-                        run.normalizer.save(str(tmp / rundir.NORMALIZER_FILE))
-                    atomic_write_json(tmp / "eval.json", {"steps": steps, "train_return_mean": value})
+                record = {"steps": steps, "train_return_mean": value}
+                rundir.save_best(run.path / "best", run.model, run.normalizer, run.config, record)
         run.model.logger.record("time/total_timesteps", steps)
         run.model.logger.dump(steps)
 

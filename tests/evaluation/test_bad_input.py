@@ -42,7 +42,7 @@ def test_a_folder_that_is_not_a_run(capsys: pytest.CaptureFixture[str], tmp_path
 
 def test_a_corrupt_model(capsys: pytest.CaptureFixture[str], copied: Path, tmp_path: Path) -> None:
     (copied / "final" / "model.zip").write_bytes(b"not a zip")
-    _fails(capsys, ["evaluate", str(copied)], tmp_path / "out", "corrupt")
+    _fails(capsys, ["evaluate", str(copied)], tmp_path / "out", "model.zip has 9 bytes")
 
 
 def test_a_corrupt_config(capsys: pytest.CaptureFixture[str], copied: Path, tmp_path: Path) -> None:

@@ -148,9 +148,10 @@ def test_resume_without_checkpoint_is_refused(
     capsys: pytest.CaptureFixture[str], config: ConfigFactory
 ) -> None:
     run = train(config(timesteps=512, save_freq=0), progress=False)
+    truncate(run.path / "final" / "model.zip")
     before = file_hashes(run.path)
     err = cli_error(capsys, ["train", "--resume", str(run.path), "--timesteps", "1024", "--quiet"])
-    assert "no complete checkpoint" in err
+    assert "no complete checkpoint" in err and "final: model.zip has" in err
     assert file_hashes(run.path) == before
 
 
@@ -160,22 +161,22 @@ def truncate(path: Path) -> None:
     path.write_bytes(data[: len(data) // 2])
 
 
-def test_resume_of_corrupt_checkpoint_is_refused(capsys: pytest.CaptureFixture[str], run_copy: Path) -> None:
-    truncate(run_copy / "checkpoints" / "step_1024" / "model.zip")
-    before = file_hashes(run_copy)
-    err = cli_error(capsys, ["train", "--resume", str(run_copy), "--timesteps", "2048", "--quiet"])
-    assert "step_1024" in err and "corrupt" in err
-    assert file_hashes(run_copy) == before
-
-
-def test_resume_of_checkpoint_without_model_is_refused(
-    capsys: pytest.CaptureFixture[str], run_copy: Path
+@pytest.mark.parametrize("damage", ["truncate", "delete"])
+def test_resume_skips_damaged_folders_and_says_so(
+    capsys: pytest.CaptureFixture[str], run_copy: Path, damage: str
 ) -> None:
-    (run_copy / "checkpoints" / "step_1024" / "model.zip").unlink()
-    before = file_hashes(run_copy)
-    err = cli_error(capsys, ["train", "--resume", str(run_copy), "--timesteps", "2048", "--quiet"])
-    assert "has no model.zip" in err
-    assert file_hashes(run_copy) == before
+    """The newest checkpoint and the final model do not verify: the resume goes on from the
+    last good checkpoint, naming what it skipped and why."""
+    for folder in ("checkpoints/step_1024", "final"):
+        model = run_copy / folder / "model.zip"
+        truncate(model) if damage == "truncate" else model.unlink()
+    code = main(["train", "--resume", str(run_copy), "--timesteps", "1536", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    why = "model.zip has" if damage == "truncate" else "model.zip is missing"
+    assert f"skipped {run_copy / 'checkpoints' / 'step_1024'}: {why}" in err
+    assert f"skipped {run_copy / 'final'}: {why}" in err
+    assert Run.load(run_copy).model.num_timesteps == 1536
 
 
 def test_resume_of_a_folder_that_is_no_run(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -183,9 +184,17 @@ def test_resume_of_a_folder_that_is_no_run(capsys: pytest.CaptureFixture[str], t
     assert "not a run directory" in err
 
 
-def test_resume_past_the_budget_is_refused(capsys: pytest.CaptureFixture[str], run_copy: Path) -> None:
+def test_resume_of_a_finished_run_is_a_no_op(capsys: pytest.CaptureFixture[str], run_copy: Path) -> None:
     before = file_hashes(run_copy)
-    err = cli_error(capsys, ["train", "--resume", str(run_copy), "--quiet"])
+    assert main(["train", "--resume", str(run_copy), "--quiet"]) == 0
+    assert "finished at step 1024; nothing to do" in capsys.readouterr().err
+    assert file_hashes(run_copy) == before
+
+
+def test_resume_below_the_steps_done_is_refused(capsys: pytest.CaptureFixture[str], run_copy: Path) -> None:
+    (run_copy / "final" / "manifest.json").unlink()  # unfinished: the final model does not verify
+    before = file_hashes(run_copy)
+    err = cli_error(capsys, ["train", "--resume", str(run_copy), "--timesteps", "512", "--quiet"])
     assert "at step 1024 already" in err
     assert file_hashes(run_copy) == before
 
@@ -197,11 +206,12 @@ def test_load_of_missing_or_corrupt_model(run_copy: Path, which: str) -> None:
             Run.load(run_copy, which=which)
         return
     truncate(run_copy / which / "model.zip")
-    with pytest.raises(CheckpointError, match="corrupt"):
+    with pytest.raises(CheckpointError, match=r"model\.zip has .* \(damaged\); the last good checkpoint is"):
         Run.load(run_copy, which=which)
 
 
 def test_resume_api_errors(run_copy: Path) -> None:
-    truncate(run_copy / "checkpoints" / "step_1024" / "model.zip")
-    with pytest.raises(CheckpointError, match="corrupt"):
+    for folder in ("checkpoints/step_512", "checkpoints/step_1024", "final"):
+        truncate(run_copy / folder / "model.zip")
+    with pytest.raises(CheckpointError, match="no complete checkpoint"):
         resume(run_copy, timesteps=2048, progress=False)

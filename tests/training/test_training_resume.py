@@ -18,6 +18,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from training_helpers import CARTPOLE, PENDULUM, assert_same_params, file_hashes, small_config
 
 from mtml_rl.envs.vector import MultiTaskVectorEnv
+from mtml_rl.io import write_manifest
 from mtml_rl.training import Run, resume, rundir, train
 from mtml_rl.training.rundir import list_checkpoints
 
@@ -168,10 +169,12 @@ def test_resume_keeps_a_better_best_model(tmp_path: Path) -> None:
     record = run.path / "best" / "eval.json"
     unbeatable = {"steps": 1024, "train_return_mean": 1e9}
     record.write_text(json.dumps(unbeatable))
+    write_manifest(run.path / "best")  # as if the run had saved that record
     kept = file_hashes(run.path / "best")
     resume(run.path, timesteps=2048, progress=False)
     assert file_hashes(run.path / "best") == kept
     record.write_text(json.dumps({"steps": 1024, "train_return_mean": -1e9}))
+    write_manifest(run.path / "best")
     resume(run.path, timesteps=3072, progress=False)
     assert json.loads(record.read_text())["steps"] > 2048
 
