@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from mtml_rl.agents.finetune import FinetuneAgent
 from mtml_rl.agents.loading import load_agent
+from mtml_rl.agents.pearl import PearlAgent
 from mtml_rl.agents.policy import AdaptAgent, PolicyAgent
 from mtml_rl.agents.rl2 import RL2Agent
 from mtml_rl.rollouts.agent import AdaptingAgent, Agent, ObsRequirements, has_adapt_step
@@ -18,6 +19,7 @@ __all__ = [
     "Agent",
     "FinetuneAgent",
     "ObsRequirements",
+    "PearlAgent",
     "PolicyAgent",
     "RL2Agent",
     "has_adapt_step",

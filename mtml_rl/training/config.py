@@ -47,12 +47,13 @@ class TrainConfig:
     env: str = _help("registered id (mtml/CartPole-v0) or path to a spec .yaml", default="mtml/CartPole-v0")
     method: str = _help(
         "a registered method: dr, oracle, history or adapt (what feeds the task latent z), "
-        "rl2 (recurrent PPO over trials), finetune (dr fine-tuned on each test task), onehot or "
-        "multihead (multi-task, given the task id), one registered by a package, or 'pkg.module:object'",
+        "rl2 (recurrent PPO over trials), finetune (dr fine-tuned on each test task), pearl (SAC "
+        "with a posterior over transitions), onehot or multihead (multi-task, given the task id), "
+        "one registered by a package, or 'pkg.module:object'",
         default="oracle",
     )
     algo: str = _help(
-        "SB3 algorithm: ppo, a2c (any action space), sac, td3 (continuous); rl2 needs ppo",
+        "SB3 algorithm: ppo, a2c (any action space), sac, td3 (continuous); rl2 needs ppo, pearl sac",
         default="ppo",
     )
     timesteps: int | None = _help(

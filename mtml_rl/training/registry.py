@@ -32,6 +32,7 @@ BUILTIN_METHODS: dict[str, str] = {
     "adapt": "mtml_rl.methods.adapt:ADAPT",
     "rl2": "mtml_rl.methods.rl2:RL2",
     "finetune": "mtml_rl.methods.finetune:FINETUNE",
+    "pearl": "mtml_rl.methods.pearl:PEARL",
     "onehot": "mtml_rl.methods.multitask:ONEHOT",
     "multihead": "mtml_rl.methods.multitask:MULTIHEAD",
 }

@@ -13,9 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
 from mtml_rl.agents.policy import AdaptAgent, PolicyAgent
+from mtml_rl.errors import ConfigError
 from mtml_rl.methods import get_method, method_names
 from mtml_rl.rollouts import rollout_agent
 from mtml_rl.specs.spec import TaskSpec
@@ -48,6 +50,15 @@ TRANSFER_PPO: dict[str, Any] = {
 the transfer test's margins."""
 TINY_PPO: dict[str, Any] = {"n_steps": 32, "batch_size": 64, "n_epochs": 1}
 """Overrides that keep a few hundred PPO (or RecurrentPPO) steps cheap."""
+PENDULUM = "mtml/Pendulum-v0"
+"""Where a method that needs continuous actions (SAC only) trains its tiny run."""
+TINY_SAC: dict[str, Any] = {
+    "learning_starts": 64,
+    "batch_size": 32,
+    "buffer_size": 1_000,
+    "policy_kwargs": {"net_arch": [16], "features_extractor_kwargs": {"encoder_layers": [16]}},
+}
+"""Overrides that keep a few hundred SAC steps cheap."""
 
 TinyRun = Callable[[str], Run]
 """The ``tiny_run`` fixture: ``tiny_run(method)`` is a trained tiny run of ``method``."""
@@ -78,6 +89,24 @@ def tiny_config(out: Path, method: str, **fields: Any) -> TrainConfig:
     }
     values.update(fields)
     return TrainConfig(**values)
+
+
+def fits_cartpole(method: str) -> bool:
+    """Whether ``method`` trains with PPO on CartPole's discrete actions (one trained only
+    with SAC does not: its tiny run is on Pendulum)."""
+    config = tiny_config(Path("unused"), method)
+    try:
+        config.resolved_method().algorithm(config, gym.spaces.Discrete(2))
+    except ConfigError:
+        return False
+    return True
+
+
+def tiny_run_config(out: Path, method: str) -> TrainConfig:
+    """:func:`tiny_config` on CartPole, or on Pendulum with SAC for a method that needs it."""
+    if fits_cartpole(method):
+        return tiny_config(out, method)
+    return tiny_config(out, method, env=PENDULUM, algo="sac", hyperparams=dict(TINY_SAC))
 
 
 def transfer_config(out: Path, method: str) -> TrainConfig:

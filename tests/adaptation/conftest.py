@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import pytest
-from adaptation_helpers import TinyRun, tiny_config
+from adaptation_helpers import TinyRun, tiny_run_config
 
 from mtml_rl.training import Run, train
 
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> TinyRun:
-    """``tiny_run(method)``: a tiny seeded CartPole run of ``method``, trained once per module."""
+    """``tiny_run(method)``: a tiny seeded run of ``method`` (CartPole; Pendulum for a method
+    trained only with SAC), trained once per module."""
     cache: dict[str, Run] = {}
 
     def get(method: str) -> Run:
         if method not in cache:
             out = tmp_path_factory.mktemp(f"tiny-{method}") / "run"
-            cache[method] = train(tiny_config(out, method), progress=False)
+            cache[method] = train(tiny_run_config(out, method), progress=False)
         return cache[method]
 
     return get

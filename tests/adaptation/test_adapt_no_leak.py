@@ -135,5 +135,5 @@ def test_context_blind_methods_never_see_a_context(tiny_run: TinyRun, method: st
 
 
 def test_every_deployed_method_is_covered() -> None:
-    expected = {"dr", "history", "adapt"} | ({"rl2", "finetune"} if HAS_LOADING else set())
+    expected = {"dr", "history", "adapt", "pearl"} | ({"rl2", "finetune"} if HAS_LOADING else set())
     assert expected <= set(DEPLOYED_METHODS)

@@ -44,7 +44,7 @@ def test_the_overview_lists_every_method_with_what_it_deploys(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     table = rows(listed(capsys))
-    for name in ("dr", "oracle", "history", "adapt", "rl2", "finetune", "onehot", "multihead"):
+    for name in ("dr", "oracle", "history", "adapt", "rl2", "finetune", "pearl", "onehot", "multihead"):
         assert name in table, name
     assert table["oracle"][2] == "with the true context (privileged)"
     assert table["onehot"][2] == "with the task id only"

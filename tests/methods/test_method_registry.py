@@ -139,8 +139,9 @@ def test_registry_errors_name_the_fix() -> None:
 
 def test_the_built_ins_are_registered_objects() -> None:
     names = method_names()
-    assert names[:6] == ("dr", "oracle", "history", "adapt", "rl2", "finetune")
+    assert names[:7] == ("dr", "oracle", "history", "adapt", "rl2", "finetune", "pearl")
     oracle = get_method("oracle")
     assert oracle.privileged and oracle.reads_context and oracle.report_label == "oracle (privileged)"
     assert get_method("rl2").default_trial_episodes == 2 and get_method("rl2").recurrent
     assert get_method("adapt").post_training == "phase2"
+    assert get_method("pearl").default_trial_episodes == 2 and not get_method("pearl").reads_context

@@ -1,0 +1,102 @@
+"""``pearl``: a PEARL-style baseline (Rakelly et al. 2019, "Efficient Off-Policy
+Meta-Reinforcement Learning via Probabilistic Context Variables"): SAC whose policy and
+critic read ``z`` from a permutation-invariant Gaussian posterior over the transitions of
+the history window, with a KL bottleneck, the encoder trained through the critic
+(:mod:`mtml_rl.policies.pearl`); deployed with posterior sampling in the first episode of a
+trial and the posterior mean after it (:class:`~mtml_rl.agents.pearl.PearlAgent`).
+
+What differs from the paper is listed in ``docs/methods.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from gymnasium import spaces
+from stable_baselines3 import SAC
+from stable_baselines3.common.policies import BasePolicy
+
+from mtml_rl.agents.pearl import PearlAgent
+from mtml_rl.errors import ConfigError
+from mtml_rl.policies.pearl import PearlExtractor, PearlPolicy
+from mtml_rl.rollouts import Agent
+from mtml_rl.training.algorithms import AlgoInfo, get_algo
+from mtml_rl.training.config import TrainConfig
+from mtml_rl.training.method import Method, MethodEnv, PolicySpec
+from mtml_rl.training.run import Run
+
+
+class PearlSAC(SAC):
+    """SB3's SAC, unmodified, that also knows the ``PearlPolicy`` alias (saved runs load with it)."""
+
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {**SAC.policy_aliases, "PearlPolicy": PearlPolicy}
+
+
+@dataclass(frozen=True)
+class PearlMethod(Method):
+    """SAC over a probabilistic context encoder; posterior sampling, then the posterior mean.
+
+    :param explore_episodes: episodes of a trial the deployed agent acts with posterior samples
+    :param kl_weight: ``β``, the weight of the KL bottleneck in the critic's loss
+    """
+
+    explore_episodes: int = 1
+    kl_weight: float = 0.1
+
+    def layout(self, config: TrainConfig) -> MethodEnv:
+        """Context hidden; the history window (the context set), kept over trials."""
+        return MethodEnv("hidden", config.history_len, config.trial_episodes or self.default_trial_episodes)
+
+    def algorithm(self, config: TrainConfig, action_space: spaces.Space | None = None) -> AlgoInfo:
+        """SAC (continuous actions only); no other algorithm."""
+        if config.algo != "sac":
+            raise ConfigError(
+                f"method {self.name} trains with SAC (its encoder learns through SAC's critic), not "
+                f"{config.algo!r}; pass --algo sac (continuous action spaces only)"
+            )
+        get_algo("sac", action_space)
+        return AlgoInfo("sac", PearlSAC, discrete=False, continuous=True)
+
+    def policy(
+        self, config: TrainConfig, observation_space: spaces.Space, policy_kwargs: dict[str, Any]
+    ) -> PolicySpec:
+        """:class:`PearlPolicy` with :class:`PearlExtractor`; the run's own ``hyperparams``
+        ``policy_kwargs`` (and their ``features_extractor_kwargs``) override the shipped ones."""
+        given = dict(policy_kwargs)
+        own = dict(config.hyperparams.get("policy_kwargs") or {})
+        extractor = {
+            "latent_dim": config.latent_dim,
+            "history_len": config.history_len,
+            "kl_weight": self.kl_weight,
+            **dict(given.pop("features_extractor_kwargs", None) or {}),
+            **dict(own.pop("features_extractor_kwargs", None) or {}),
+        }
+        kwargs = {
+            **given,
+            **own,
+            "features_extractor_class": PearlExtractor,
+            "features_extractor_kwargs": extractor,
+            "share_features_extractor": False,
+        }
+        return PolicySpec("PearlPolicy", kwargs)
+
+    def agent(self, run: Run) -> Agent:
+        """Posterior sampling for :attr:`explore_episodes` episodes of a trial, then the mean."""
+        return PearlAgent(run, self.explore_episodes)
+
+    def algorithm_label(self, config: TrainConfig) -> str:
+        """``sac``."""
+        return "sac"
+
+    def budget_note(self, config: TrainConfig) -> str:
+        """The trial length."""
+        return f"(trials of {config.trial_episodes} episodes)"
+
+
+PEARL = PearlMethod(
+    name="pearl",
+    summary="PEARL-style: SAC with a Gaussian posterior over transitions, posterior sampling then its mean",
+    default_trial_episodes=2,
+    report_order=25,
+)
