@@ -8,7 +8,8 @@ the same run:
   with the reference's time limit (so both run the same episodes: at that task each family
   reproduces its reference step for step);
 - ``ours H=16``: the same with a 16-transition history window in the observation;
-- ``reference``: ``gym.make(reference_id)`` with the family's constructor arguments;
+- ``reference``: ``gym.make(reference_id)`` with the family's constructor arguments
+  (Meta-World: ``Meta-World/MT1`` of the task's environment, ML1_reach-v3 measured);
 - ``PPO``: ``PPO("MlpPolicy", make_vec_env(id, n_envs=8))`` learning with the suite's PPO
   settings for CartPole (rl-baselines3-zoo's), on ``mtml/CartPole-v0`` (a new train task
   at every reset) and on ``CartPole-v1``.
@@ -21,7 +22,7 @@ are the CPU time of this process (everything runs in one thread); on a machine s
 other work, the fastest of several interleaved repeats is the least disturbed estimate of
 each env's own cost. Usage::
 
-    python scripts/bench_single_envs.py            # every family and PPO (about 5 minutes)
+    python scripts/bench_single_envs.py            # one id per family, and PPO
     python scripts/bench_single_envs.py --quick    # fewer and shorter repeats
 """
 
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib.util
 import os
 import platform
 import time
@@ -63,6 +65,19 @@ PPO_KWARGS: dict[str, Any] = {
 """The suite's PPO settings for CartPole (mtml_rl/hyperparams/ppo.yaml, from rl-baselines3-zoo),
 with constant learning rate and clip range."""
 GOALS = {"numpy": 0.9, "sim": 0.95, "ppo": 0.97, "history": 1.3}
+REPRESENTATIVE = {"metaworld": "mtml/ML1_reach-v3"}
+"""The id measured for a family with several built-in ids (default: the first in sorted order)."""
+
+
+def reference_kwargs(family: Any, task: dict[str, Any]) -> dict[str, Any]:
+    """Constructor arguments of the family's reference id: its ``env_kwargs``, and for
+    Meta-World's ``Meta-World/MT1`` the task's environment."""
+    kwargs = dict(getattr(family, "env_kwargs", {}))
+    if family.reference_id == "Meta-World/MT1":
+        import metaworld  # noqa: F401 - registers the Meta-World ids
+
+        kwargs["env_name"] = str(task["env"])
+    return kwargs
 
 
 @dataclass(frozen=True)
@@ -74,7 +89,7 @@ class BenchConfig:
     :param sim_steps: steps per measurement of a simulator family
     :param ppo_timesteps: environment steps per PPO measurement (0: skip PPO)
     :param ppo_repeats: PPO measurements per id
-    :param ids: the spec ids to measure (default: every built-in one)
+    :param ids: the spec ids to measure (default: one built-in id per family)
     :param seed: seed of the actions, the envs and PPO
     :param markdown: print the tables as Markdown (for the README)
     """
@@ -116,7 +131,7 @@ def parse_args(argv: Sequence[str] | None = None) -> BenchConfig:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 repeats of shorter chunks; PPO 4096 steps")
     parser.add_argument("--repeats", type=int, help="interleaved measurements per env (default 9)")
-    parser.add_argument("--ids", nargs="+", default=(), help="spec ids to measure (default: all built-in)")
+    parser.add_argument("--ids", nargs="+", default=(), help="spec ids to measure (default: one per family)")
     parser.add_argument("--ppo-timesteps", type=int, help="steps per PPO run (default 16384; 0 skips PPO)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
@@ -136,7 +151,19 @@ def parse_args(argv: Sequence[str] | None = None) -> BenchConfig:
 
 
 # -- single envs --------------------------------------------------------------------------------
-def reference_task(family: Any) -> dict[str, float]:
+def default_ids() -> tuple[str, ...]:
+    """One built-in id per family whose extra is installed: :data:`REPRESENTATIVE`'s, or the
+    family's first."""
+    chosen: dict[str, str] = {}
+    for spec_id in sorted(mtml_rl.builtin_specs()):
+        family = mtml_rl.resolve_spec(spec_id).family
+        modules = getattr(get_family(family), "required_modules", ())
+        if all(importlib.util.find_spec(m) is not None for m in modules):
+            chosen.setdefault(family, spec_id)
+    return tuple(sorted(REPRESENTATIVE.get(family, spec_id) for family, spec_id in chosen.items()))
+
+
+def reference_task(family: Any) -> dict[str, Any]:
     """The family's task that reproduces its reference env (its defaults where none does)."""
     task = family.reference_task() if is_sim_family(family) else None
     return (task or family.default_task()).as_dict()
@@ -148,10 +175,10 @@ def make_envs(spec_id: str) -> tuple[dict[str, gym.Env[Any, Any]], str | None]:
     reference_id = family.reference_id
     reference = None
     limit = None
-    if reference_id is not None:
-        reference = gym.make(reference_id, **dict(getattr(family, "env_kwargs", {})))
-        limit = reference.spec.max_episode_steps if reference.spec is not None else None
     task = reference_task(family)
+    if reference_id is not None:
+        reference = gym.make(reference_id, **reference_kwargs(family, task))
+        limit = reference.spec.max_episode_steps if reference.spec is not None else None
     envs = {
         "ours": gym.make(spec_id, task=task, max_episode_steps=limit),
         "history": gym.make(spec_id, task=task, max_episode_steps=limit, history_len=HISTORY_LEN),
@@ -329,7 +356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Measure and print the tables and the goals."""
     cfg = parse_args(argv)
     console = Console() if Console().is_terminal else Console(width=160)
-    ids = cfg.ids or tuple(sorted(mtml_rl.builtin_specs()))
+    ids = cfg.ids or default_ids()
     rows = []
     for spec_id in ids:
         with console.status(f"measuring {spec_id} ..."):

@@ -31,7 +31,7 @@ from mtml_rl.envs.slot import (
 )
 from mtml_rl.envs.streams import SlotStream
 from mtml_rl.errors import TaskError
-from mtml_rl.families.kernel import KernelFamily, round_f32, scalar_ops
+from mtml_rl.families.kernel import KernelFamily, scalar_ops
 from mtml_rl.families.scalarize import scalarize
 from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.tasks.task import Task
@@ -119,6 +119,7 @@ class KernelSlot(ScheduledSlot[_Running]):
         self._kernels = scalar_kernels(self.family)
         self._assemble = self._assembler()
         self._plain = self.history is None and self.layout.context == "hidden"
+        self._hidden_history = self.history is not None and self.layout.context == "hidden"
         succeeded = self._kernels.succeeded
         self._success_is_terminated = succeeded is not None and self.family.success_is_termination
         """Success is the transition's ``terminated`` (read off the step, no kernel call)."""
@@ -131,6 +132,7 @@ class KernelSlot(ScheduledSlot[_Running]):
             "_kernels",
             "_assemble",
             "_plain",
+            "_hidden_history",
             "_success_is_terminated",
             "_succeeded",
             "_action",
@@ -213,6 +215,14 @@ class KernelSlot(ScheduledSlot[_Running]):
         self.state, self._obs_values = state, obs
         if self._plain:
             return np.array(obs, dtype=np.float32), reward, terminated, False, info
+        if self._hidden_history:
+            return (
+                {"obs": np.array(obs, dtype=np.float32), "history": window},
+                reward,
+                terminated,
+                False,
+                info,
+            )
         return self._assemble(obs, running.values, window), reward, terminated, False, info
 
     def _info(self, state: tuple[float, ...], running: _Running) -> dict[str, Any]:
@@ -331,6 +341,7 @@ class KernelSlot(ScheduledSlot[_Running]):
         """Nothing to release."""
 
 
-def _encode_box(values: Sequence[float]) -> tuple[float, ...]:
-    """A continuous action as the history stores it: float32, clipped to [-1, 1]."""
-    return tuple(round_f32(-1.0 if v < -1.0 else (1.0 if v > 1.0 else v)) for v in values)
+def _encode_box(values: Sequence[float]) -> list[float]:
+    """A continuous action as the history stores it: clipped to [-1, 1] (the window's float32
+    cast rounds it, as numpy's)."""
+    return [-1.0 if v < -1.0 else (1.0 if v > 1.0 else v) for v in values]

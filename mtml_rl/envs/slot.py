@@ -13,10 +13,11 @@ reset with seed ``s`` runs what a single env reset with seed ``s + i`` runs.
 
 from __future__ import annotations
 
+import functools
 import struct
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any, Generic, NamedTuple, Protocol, TypeVar
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar, cast
 
 import numpy as np
 from gymnasium import spaces
@@ -240,12 +241,17 @@ class HistoryWindow:
     def _attach(self) -> None:
         length, row_bytes, size = self.length, 4 * self.row_dim, self.length * self.row_dim
         self._bytes = self._buffer.data.cast("B")
-        self._pack = struct.Struct(f"{self.row_dim}f").pack
-        self._rows = [slice(end * row_bytes, (end + 1) * row_bytes) for end in range(2 * length)]
-        """The bytes of the row written when the window ends at row ``end``."""
         stops = [end * self.row_dim for end in range(2 * length + 1)]
         self._windows = [self._buffer[max(stop - size, 0) : stop] for stop in stops]
         """Views of the window that ends before row ``end``."""
+        pack_into = struct.Struct(f"{self.row_dim}f").pack_into
+        self._slots = [
+            (functools.partial(pack_into, cast(Any, self._buffer), end * row_bytes), self._windows[end + 1])
+            for end in range(2 * length)
+        ]
+        """For the row written when the window ends at row ``end``: its writer (packing in place;
+        struct's float32 cast is numpy's, round to nearest) and the window it completes."""
+        self._full = 2 * length
         self._slide = (slice(0, (length - 1) * row_bytes), slice((length + 1) * row_bytes, None))
 
     def __getstate__(self) -> dict[str, Any]:
@@ -263,18 +269,18 @@ class HistoryWindow:
 
     def append(self, *row: float) -> np.ndarray:
         """Append one row (rounded to float32, as numpy casts) and return the window."""
-        try:
-            packed = self._pack(*row)
-        except OverflowError:  # a value beyond float32's range: numpy's cast gives +-inf
-            packed = np.asarray(row, dtype=np.float32).tobytes()
         end = self._end
-        if end == 2 * self.length:  # full: the newest length - 1 rows move to the front
+        if end == self._full:  # full: the newest length - 1 rows move to the front
             front, back = self._slide
             self._bytes[front] = self._bytes[back]
             end = self.length - 1
-        self._bytes[self._rows[end]] = packed
-        self._end = end = end + 1
-        return self._windows[end].copy()
+        write, window = self._slots[end]
+        try:
+            write(*row)
+        except OverflowError:  # a value beyond float32's range: numpy's cast gives +-inf
+            self._buffer[end * self.row_dim : (end + 1) * self.row_dim] = np.asarray(row, dtype=np.float32)
+        self._end = end + 1
+        return window.copy()
 
     def window(self) -> np.ndarray:
         """The flat ``(length * row_dim,)`` window, a fresh array."""

@@ -43,3 +43,14 @@ def test_ratios_are_of_the_fastest_repeats() -> None:
     times = {"ours": [2.0, 1.0], "history": [3.0, 1.5], "reference": [4.0, 2.0]}
     row = bench.summarize("mtml/X-v0", "X-v1", times, simulator=False)
     assert (row.ours, row.reference, row.ratio, row.history_cost) == (1.0, 0.5, 2.0, 1.5)
+
+
+def test_one_id_per_family_by_default() -> None:
+    import mtml_rl
+
+    bench = load_script()
+    ids = bench.default_ids()
+    families = [mtml_rl.resolve_spec(spec_id).family for spec_id in ids]
+    assert len(families) == len(set(families)) and "mtml/CartPole-v0" in ids
+    if importlib.util.find_spec("metaworld") is not None:
+        assert "mtml/ML1_reach-v3" in ids, "Meta-World is measured on one environment against its MT1"

@@ -242,6 +242,23 @@ def test_an_action_outside_the_space_is_a_clear_error() -> None:
             env.step(bad)
 
 
+@pytest.mark.parametrize("spec_id", ["mtml/Pendulum-v0", "mtml/PointNav-v0"])
+def test_list_actions_enter_the_history_window_as_in_the_batched_engine(spec_id: str) -> None:
+    """Python floats (not float32 values) and float32 arrays, at and off the bounds: the
+    window holds what the batched engine's float32 cast and clip give."""
+    ours, ref = MultiTaskEnv(spec_id, history_len=4), BatchedMultiTaskEnv(spec_id, history_len=4)
+    reset_both(ours, ref, "reset", seed=1)
+    dim = int(np.prod(ours.action_space.shape))
+    rng = np.random.default_rng(0)
+    for t in range(24):
+        values = rng.uniform(-1.0, 1.0, dim)
+        choices = ([float(v) for v in values], [1.00000003] * dim, [-1.0] * dim, values.astype(np.float32))
+        action = choices[t % len(choices)]
+        step, ref_step = ours.step(action), ref.step(action)
+        assert_obs_equal(step[0], ref_step[0], f"step {t}")
+        assert step[1:] == ref_step[1:]
+
+
 # -- guards -------------------------------------------------------------------------------------
 def test_the_scalar_namespace_takes_numpy_where_math_differs() -> None:
     def sloppy_cos(x: float) -> float:
