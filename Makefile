@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
-EXTRAS ?= dev,contrib,eval,mujoco,box2d,ray,metaworld
+EXTRAS ?= dev,contrib,eval,mujoco,box2d,ray,metaworld,tune
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.mtml-installed
 
