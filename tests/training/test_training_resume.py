@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from training_helpers import CARTPOLE, PENDULUM, assert_same_params, file_hashes, small_config
 
 from mtml_rl.envs.vector import MultiTaskVectorEnv
@@ -100,6 +101,25 @@ def test_resume_continues_from_last_checkpoint(interrupted: Path, tmp_path: Path
     assert json.loads((run_dir / "run.json").read_text()) == {"status": "finished", "steps": 3072}
     assert len((run_dir / "command.txt").read_text().splitlines()) == 2
     assert Run.load(run_dir).model.num_timesteps == 3072
+
+
+def tensorboard_steps(run_dir: Path) -> dict[str, list[int]]:
+    """The steps of every scalar as TensorBoard shows them (purges applied)."""
+    events = EventAccumulator(str(run_dir / "logs"))
+    events.Reload()
+    return {tag: [e.step for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
+
+
+def test_resume_shows_each_step_once_in_tensorboard(interrupted: Path, tmp_path: Path) -> None:
+    """The interrupted process logged step 1536 after its checkpoint at 1024; the resumed one
+    logs it again, and TensorBoard shows it once (the new event file purges the old events)."""
+    run_dir = copy_of(interrupted, tmp_path / "run")
+    assert 1536 in tensorboard_steps(run_dir)["time/fps"]
+    resume(run_dir, progress=False)
+    shown = tensorboard_steps(run_dir)
+    for tag, steps in shown.items():  # the last update's losses are flushed at the last step
+        assert steps[:-1] == sorted(set(steps[:-1])), f"{tag} shows a step twice: {steps}"
+    assert 1536 in shown["time/fps"] and max(shown["time/fps"]) > 1536
 
 
 def test_resume_twice_gives_identical_parameters(interrupted: Path, tmp_path: Path) -> None:
