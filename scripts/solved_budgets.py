@@ -1,0 +1,184 @@
+"""Find the budgets at which each family's oracle reaches its documented solved level.
+
+For every family, method (default: the oracle) and seed, one run is trained with
+checkpoints every ``--every`` steps; the model of every checkpoint (and the final one) is
+evaluated on the train split, one deterministic episode per task from fixed reset seeds, and
+its mean return is compared with the family's solved level
+(:data:`mtml_rl.evaluation.references.SOLVED_LEVELS`). The script prints a markdown table of
+mean train return by budget and seed, the solved level, and the first budget at which every
+seed is at or above it. Only the train split is read.
+
+Usage::
+
+    python scripts/solved_budgets.py --families acrobot --budget 600000 --every 100000
+    python scripts/solved_budgets.py --families cartpole pointnav --seeds 0 1 2 --json solved.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+FAMILIES = {
+    "cartpole": ("mtml/CartPole-v0", "ppo"),
+    "pendulum": ("mtml/Pendulum-v0", "sac"),
+    "mountaincar": ("mtml/MountainCarContinuous-v0", "ppo"),
+    "acrobot": ("mtml/Acrobot-v0", "ppo"),
+    "pointnav": ("mtml/PointNav-v0", "ppo"),
+    "halfcheetah_vel": ("mtml/HalfCheetahVel-v0", "ppo"),
+    "hopper_params": ("mtml/HopperParams-v0", "ppo"),
+}
+"""Family -> (env id, default algorithm)."""
+EVAL_SEED = 100
+"""Reset seed of the evaluation episodes (task ``i``: ``EVAL_SEED + i``)."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One (family, method, seed) run.
+
+    :param family: a key of :data:`FAMILIES`
+    :param method: the method trained
+    :param seed: the training seed
+    :param budget: training steps
+    :param every: checkpoint interval in steps
+    :param root: folder of the runs
+    :param algo: the algorithm (default: the family's)
+    """
+
+    family: str
+    method: str
+    seed: int
+    budget: int
+    every: int
+    root: str
+    algo: str = ""
+
+
+@dataclass(frozen=True)
+class Point:
+    """The mean train return of one checkpoint.
+
+    :param family: the family
+    :param method: the method
+    :param seed: the seed
+    :param steps: training steps of the checkpoint
+    :param train_return: mean return over the train split's tasks
+    """
+
+    family: str
+    method: str
+    seed: int
+    steps: int
+    train_return: float
+
+
+def _checkpoints(path: Path) -> list[tuple[int, Path]]:
+    """``(steps, folder)`` of every checkpoint and of the final model, in order."""
+    folders = [(int(p.name.split("_")[1]), p) for p in (path / "checkpoints").glob("step_*")]
+    return sorted(folders)
+
+
+def run_job(job: Job) -> list[Point]:
+    """Train one run with checkpoints and evaluate each on the train split."""
+    import torch as th
+
+    from mtml_rl.training import Run, TrainConfig, train
+    from mtml_rl.training.run import load_model
+
+    th.set_num_threads(1)
+    env, algo = FAMILIES[job.family]
+    config = TrainConfig(
+        env=env,
+        method=job.method,
+        algo=job.algo or algo,
+        timesteps=job.budget,
+        seed=job.seed,
+        eval_freq=0,
+        save_freq=job.every,
+        num_threads=1,
+        out=str(Path(job.root) / f"{job.family}-{job.method}-s{job.seed}"),
+    )
+    run = train(config, force=True, progress=False)
+    folders = [(s, f) for s, f in _checkpoints(run.path) if s < job.budget]
+    folders.append((job.budget, run.path / "final"))
+    points = []
+    for steps, folder in folders:
+        model, normalizer = load_model(run.config, folder)
+        loaded = Run(run.path, run.config, run.spec, model, normalizer, folder)
+        records = loaded.evaluate("train", episodes=1, seed=EVAL_SEED)
+        mean = float(np.mean([r.ret for r in records]))
+        points.append(Point(job.family, job.method, job.seed, steps, mean))
+    print(f"done {job.family} {job.method} seed {job.seed}", flush=True)
+    return points
+
+
+def solved_level(family: str) -> float | None:
+    """The family's solved level on its built-in spec."""
+    from mtml_rl.evaluation.references import solved_level as level
+    from mtml_rl.specs.spec import resolve_spec
+
+    return level(resolve_spec(FAMILIES[family][0]))
+
+
+def table(points: Sequence[Point]) -> str:
+    """Markdown: mean train return per budget (rows) and seed (columns), per family and method."""
+    lines = []
+    for family, method in dict.fromkeys((p.family, p.method) for p in points):
+        rows = [p for p in points if (p.family, p.method) == (family, method)]
+        seeds = sorted({p.seed for p in rows})
+        level = solved_level(family)
+        lines += [f"{family} {method} (solved level {level})", ""]
+        lines += ["| steps | " + " | ".join(f"seed {s}" for s in seeds) + " | all solved |"]
+        lines += ["|---|" + "---|" * (len(seeds) + 1)]
+        for steps in sorted({p.steps for p in rows}):
+            values = {p.seed: p.train_return for p in rows if p.steps == steps}
+            solved = level is not None and all(values.get(s, -np.inf) >= level for s in seeds)
+            cells = [f"{values[s]:.1f}" if s in values else "–" for s in seeds]
+            lines.append(f"| {steps:,} | " + " | ".join(cells) + f" | {'yes' if solved else 'no'} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=list(FAMILIES))
+    parser.add_argument("--methods", nargs="+", default=["oracle"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--budget", type=int, required=True, help="training steps of every run")
+    parser.add_argument("--every", type=int, required=True, help="checkpoint interval (steps)")
+    parser.add_argument("--algo", default="", help="algorithm (default: each family's)")
+    parser.add_argument("--workers", type=int, default=1, help="processes (one torch thread each)")
+    parser.add_argument("--out", default=None, help="folder of the runs (default: a temporary one)")
+    parser.add_argument("--json", default=None, help="also write the raw points to this file")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Train, evaluate every checkpoint and print the table."""
+    args = parse_args(argv)
+    root = args.out or tempfile.mkdtemp(prefix="solved-budgets-")
+    jobs = [
+        Job(f, m, s, args.budget, args.every, root, args.algo)
+        for f in args.families
+        for m in args.methods
+        for s in args.seeds
+    ]
+    print(f"budget {args.budget:,}, checkpoints every {args.every:,}; runs in {root}", flush=True)
+    with ProcessPoolExecutor(args.workers) as pool:
+        points = [p for result in pool.map(run_job, jobs) for p in result]
+    print(table(points))
+    if args.json:
+        Path(args.json).write_text(json.dumps([asdict(p) for p in points], indent=1))
+
+
+if __name__ == "__main__":
+    main()
