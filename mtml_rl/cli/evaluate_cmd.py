@@ -49,6 +49,12 @@ def add_protocol_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="torch CPU threads while evaluating (default: 1)",
     )
+    parser.add_argument(
+        "--one-slot-per-task",
+        action="store_true",
+        help="play each task's trials one after another in one slot (the same episodes as the "
+        "default, which plays them in slots of their own where the family allows it; slower)",
+    )
     parser.add_argument("--out", default=None, metavar="DIR", help="output folder")
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary table")
 
@@ -100,6 +106,7 @@ def config_from_args(args: argparse.Namespace) -> EvalConfig:
         bootstrap_reps=args.bootstrap_reps,
         progress=False if args.quiet else None,
         num_threads=args.num_threads,
+        parallel_trials=not args.one_slot_per_task,
     )
 
 

@@ -25,6 +25,17 @@ def is_sim_spec(spec: str | Path | TaskSpec) -> bool:
     return is_sim_family(resolve_spec(spec).family_cls)
 
 
+def episodes_start_independently(spec: str | Path | TaskSpec) -> bool:
+    """Whether a slot's ``j``-th episode starts from the same state however its earlier episodes
+    were played: true for numpy families (their dynamics draw no random numbers, and every reset
+    draws one row of the slot's initial-state stream), not assumed for simulators (some draw
+    random numbers while stepping, e.g. Box2D's LunarLander).
+
+    Rollouts then play a task's trials in parallel slots (:mod:`mtml_rl.rollouts.plan`).
+    """
+    return not is_sim_spec(spec)
+
+
 def make_task_vector_env(spec: str | TaskSpec, **kwargs: Any) -> MultiTaskVectorEnv:
     """A vector env of ``spec``: :class:`MultiTaskVectorEnv` for a numpy family,
     :class:`~mtml_rl.envs.sim_vector.SimVectorEnv` for a simulator-backed one.

@@ -12,7 +12,7 @@ import torch as th
 from mtml_rl.errors import RejectedTask
 from mtml_rl.evaluation.probes import InstrumentedAgent, RandomAgent, baseline_errors, latent_probe
 from mtml_rl.evaluation.results import AdaptationCurve, EpisodeRow, GridResult
-from mtml_rl.rollouts import Agent, has_adapt_step, rollout_agent
+from mtml_rl.rollouts import Agent, SlotPlan, has_adapt_step, plan_slots, play_plan, sequential_plan
 from mtml_rl.rollouts.episodes import chunks, slot_limit
 from mtml_rl.specs.spec import TaskSpec, VaryingParameter
 from mtml_rl.tasks.params import ParamValue
@@ -61,26 +61,43 @@ def play(
     seed: int,
     deterministic: bool = True,
     advance: Advance | None = None,
+    parallel: bool = True,
 ) -> list[Played]:
     """``episodes`` episodes of every task (in trials of ``trial_episodes``), sorted by task.
 
-    Task ``i`` is reset with seed ``seed + i`` whether tasks run batched (one slot each) or
-    one at a time (agents with an adapt step, adapted to each task first with that seed).
+    Task ``i`` is reset with seed ``seed + i`` whether tasks run batched (one slot each, or one
+    per trial: :func:`~mtml_rl.rollouts.plan_slots`) or one at a time (agents with an adapt
+    step, adapted to each task first with that seed).
+
+    :param parallel: allow one slot per trial (``False``: one slot per task, for agents whose
+        actions depend on the number of slots, like the random baseline's shared sampler)
     """
     th.manual_seed(seed)  # stochastic actions sample from torch's generator
     trials = episodes // trial_episodes
+
+    def plan(n_tasks: int, base_seed: int) -> SlotPlan:
+        if not parallel:
+            return sequential_plan(n_tasks, trials, trial_episodes, base_seed)
+        return plan_slots(
+            spec,
+            n_tasks,
+            trials=trials,
+            trial_episodes=trial_episodes,
+            seed=base_seed,
+            deterministic=deterministic,
+        )
+
+    out: list[Played] = []
     if not has_adapt_step(agent):
-        out = []
         for start, part in chunks(list(tasks), slot_limit(spec)):  # task i still seeded seed + i
             played = _play_batch(
-                agent, spec, list(part), trials, trial_episodes, seed + start, deterministic, advance
+                agent, spec, list(part), plan(len(part), seed + start), deterministic, advance
             )
             out += [_reindex(p, p.task_index + start) for p in played]
         return out
-    out = []
     for i, task in enumerate(tasks):
         agent.adapt(spec, task, seed + i)  # type: ignore[attr-defined]
-        played = _play_batch(agent, spec, [task], trials, trial_episodes, seed + i, deterministic, advance)
+        played = _play_batch(agent, spec, [task], plan(1, seed + i), deterministic, advance)
         out += [_reindex(p, i) for p in played]
     return out
 
@@ -93,24 +110,23 @@ def _play_batch(
     agent: Agent,
     spec: TaskSpec,
     tasks: list[Task],
-    trials: int,
-    k: int,
-    seed: int,
+    plan: SlotPlan,
     deterministic: bool,
     advance: Advance | None,
 ) -> list[Played]:
-    probe = latent_probe(agent, tasks)
-    baseline = baseline_errors(probe)
-    wrapped = InstrumentedAgent(agent, len(tasks), trials * k, probe, advance)
-    episodes = rollout_agent(
-        wrapped, spec, tasks, trials=trials, trial_episodes=k, seed=seed, deterministic=deterministic
-    )
+    probe = latent_probe(agent, [tasks[i] for i in plan.task_index.tolist()])
+    baseline = baseline_errors(probe)  # per slot; the same for every slot of a task
+    first_slot = {task: slot for slot, task in reversed(list(enumerate(plan.task_index.tolist())))}
+    wrapped = InstrumentedAgent(agent, plan, probe, advance)
+    episodes = play_plan(wrapped, spec, tasks, plan, deterministic=deterministic)
+    wrapped.finish()
     index = {task: i for i, task in enumerate(tasks)}
     out = []
+    k = plan.trial_episodes
     for e in episodes:
         i, n = index[e.task], e.trial * k + e.episode
-        latent = wrapped.latent[i][n] if probe is not None else None
-        mean_latent = float(baseline[i]) if baseline is not None else None
+        latent = wrapped.latent[(i, n)] if probe is not None else None
+        mean_latent = float(baseline[first_slot[i]]) if baseline is not None else None
         out.append(
             Played(i, e.trial, e.episode, n, e.ret, e.length, e.success, e.rewards, latent, mean_latent)
         )
@@ -120,10 +136,15 @@ def _play_batch(
 def random_returns(
     spec: TaskSpec, tasks: Sequence[Task], *, episodes: int, seed: int, advance: Advance | None = None
 ) -> list[float]:
-    """Mean return of a uniform random agent on every task (the same reset seeds as :func:`play`)."""
+    """Mean return of a uniform random agent on every task (the same reset seeds as :func:`play`).
+
+    One slot per task: the agent's single sampler draws slot after slot, so its actions (and
+    the returns) depend on the number of slots."""
     family = spec.family_cls()
     agent = RandomAgent(family.action_space(), seed)
-    played = play(agent, spec, tasks, episodes=episodes, trial_episodes=1, seed=seed, advance=advance)
+    played = play(
+        agent, spec, tasks, episodes=episodes, trial_episodes=1, seed=seed, advance=advance, parallel=False
+    )
     sums = np.zeros(len(tasks))
     np.add.at(sums, [p.task_index for p in played], [p.ret for p in played])
     return (sums / episodes).tolist()

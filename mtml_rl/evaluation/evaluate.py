@@ -93,6 +93,7 @@ def _collect_split(results: Results, p: SpecPlan, split: str, config: EvalConfig
             seed=config.seed,
             deterministic=config.deterministic,
             advance=progress.advance,
+            parallel=config.parallel_trials,
         )
         results.episodes += collect.episode_rows(lr.record.id, spec.id, split, tasks, played)
         results.adaptation.append(
@@ -122,6 +123,7 @@ def _collect_grid(p: SpecPlan, config: EvalConfig, progress: Progress) -> collec
             seed=config.seed,
             deterministic=config.deterministic,
             advance=progress.advance,
+            parallel=config.parallel_trials,
         )
         means = [0.0] * len(tasks)
         for e in played:

@@ -30,6 +30,9 @@ class EvalConfig:
     :param progress: show a progress bar (default: when stderr is a terminal)
     :param num_threads: torch CPU threads while evaluating (policies act on small batches, for
         which one thread is fastest; the previous setting is restored afterwards)
+    :param parallel_trials: play every trial of a task in a slot of its own where the family
+        allows it (numpy families): the same episodes as one slot per task playing them in
+        turn, in fewer, wider steps (``False``: one slot per task)
     """
 
     splits: tuple[str, ...] | None = None
@@ -43,6 +46,7 @@ class EvalConfig:
     bootstrap_reps: int = 2000
     progress: bool | None = None
     num_threads: int = 1
+    parallel_trials: bool = True
 
     def validate(self) -> None:
         """Check every field; a :class:`ConfigError` names the flag and the fix."""

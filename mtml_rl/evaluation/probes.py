@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 from gymnasium import spaces
 
-from mtml_rl.rollouts import Agent, ObsRequirements
+from mtml_rl.rollouts import Agent, ObsRequirements, SlotPlan
 from mtml_rl.tasks.task import Task
 
 
@@ -73,17 +73,15 @@ class InstrumentedAgent:
     """Forwards everything to ``agent``; counts finished episodes and records latent errors.
 
     :param agent: the agent
-    :param num_tasks: slots (one task each)
-    :param total: episodes each slot must finish
+    :param plan: the rollout's slots (which task each plays, and how many episodes)
     :param probe: measures the latent error at each step (``None``: not measured)
-    :param on_task_done: called with 1 whenever a slot finishes its ``total`` episodes
+    :param on_task_done: called with 1 whenever every slot of a task has played its episodes
     """
 
     def __init__(
         self,
         agent: Agent,
-        num_tasks: int,
-        total: int,
+        plan: SlotPlan,
         probe: LatentProbe | None = None,
         on_task_done: Callable[[int], None] | None = None,
     ) -> None:
@@ -91,13 +89,17 @@ class InstrumentedAgent:
         self.name = agent.name
         self.privileged = agent.privileged
         self.requirements = agent.requirements
-        self.total = total
+        self.plan = plan
         self.probe = probe
         self.on_task_done = on_task_done
-        self.counts = np.zeros(num_tasks, dtype=np.int64)
-        self._current: list[list[float]] = [[] for _ in range(num_tasks)]
-        self.latent: list[list[tuple[float, ...]]] = [[] for _ in range(num_tasks)]
-        """Per slot, the latent errors of each of its first ``total`` episodes."""
+        self.counts = np.zeros(plan.num_slots, dtype=np.int64)
+        self._slots_left = np.bincount(plan.task_index).astype(np.int64)
+        self._errors: list[np.ndarray] = []
+        self._starts = np.zeros(plan.num_slots, dtype=np.int64)
+        self._ended: list[tuple[int, int, int, int]] = []
+        self.latent: dict[tuple[int, int], tuple[float, ...]] = {}
+        """The latent errors of every played episode by ``(task index, episode index)``
+        (filled by :meth:`finish`)."""
 
     def reset(self, num_envs: int) -> None:
         """Forwarded."""
@@ -106,8 +108,7 @@ class InstrumentedAgent:
     def act(self, obs: Any, deterministic: bool = True) -> np.ndarray:
         """Forwarded (after measuring the latent error on the same observation)."""
         if self.probe is not None:
-            for i, err in enumerate(self.probe.errors(obs).tolist()):
-                self._current[i].append(err)
+            self._errors.append(np.asarray(self.probe.errors(obs), dtype=np.float64))
         return self.agent.act(obs, deterministic)
 
     def observe(
@@ -115,10 +116,27 @@ class InstrumentedAgent:
     ) -> None:
         """Forwarded; closes the episodes that ended."""
         self.agent.observe(actions, rewards, dones, trial_starts)
+        step = len(self._errors)
+        quota = self.plan.episodes
         for i in np.flatnonzero(dones).tolist():
-            if self.counts[i] < self.total:
-                self.latent[i].append(tuple(self._current[i]))
+            if self.counts[i] < quota:
+                self._ended.append((i, int(self.counts[i]), int(self._starts[i]), step))
                 self.counts[i] += 1
-                if self.counts[i] == self.total and self.on_task_done is not None:
-                    self.on_task_done(1)
-            self._current[i] = []
+                if self.counts[i] == quota:
+                    self._slot_done(i)
+            self._starts[i] = step
+
+    def _slot_done(self, slot: int) -> None:
+        task = int(self.plan.task_index[slot])
+        self._slots_left[task] -= 1
+        if self._slots_left[task] == 0 and self.on_task_done is not None:
+            self.on_task_done(1)
+
+    def finish(self) -> None:
+        """Cut the recorded latent errors into episodes (:attr:`latent`)."""
+        if self.probe is None:
+            return
+        table = np.stack(self._errors) if self._errors else np.zeros((0, self.plan.num_slots))
+        for slot, k, start, stop in self._ended:
+            key = (int(self.plan.task_index[slot]), self.plan.episode_index(slot, k))
+            self.latent[key] = tuple(table[start:stop, slot].tolist())

@@ -5,7 +5,15 @@ all use; it knows nothing about methods, runs or results."""
 from __future__ import annotations
 
 from mtml_rl.rollouts.agent import AdaptingAgent, Agent, ObsRequirements, has_adapt_step
-from mtml_rl.rollouts.episodes import EpisodeRecord, PolicyFn, TrialEpisode, rollout_agent, rollout_tasks
+from mtml_rl.rollouts.episodes import (
+    EpisodeRecord,
+    PolicyFn,
+    TrialEpisode,
+    play_plan,
+    rollout_agent,
+    rollout_tasks,
+)
+from mtml_rl.rollouts.plan import SlotPlan, parallel_plan, plan_slots, sequential_plan
 
 __all__ = [
     "AdaptingAgent",
@@ -13,8 +21,13 @@ __all__ = [
     "EpisodeRecord",
     "ObsRequirements",
     "PolicyFn",
+    "SlotPlan",
     "TrialEpisode",
     "has_adapt_step",
+    "parallel_plan",
+    "plan_slots",
+    "play_plan",
     "rollout_agent",
     "rollout_tasks",
+    "sequential_plan",
 ]

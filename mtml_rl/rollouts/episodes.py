@@ -1,5 +1,11 @@
 """Episodic rollouts of a policy (or an :class:`~mtml_rl.rollouts.agent.Agent`) on a list of
-tasks, batched in one vector env."""
+tasks, batched in one vector env.
+
+Task ``i`` of the list is reset with seed ``seed + i`` and its episodes follow each other in
+that seed's streams; :mod:`mtml_rl.rollouts.plan` lays the episodes out over slots (one slot
+per task, or one per trial where the family allows it), which changes how fast they are
+played, never what is played.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from mtml_rl.envs.factory import make_task_vector_env
-from mtml_rl.rollouts.agent import Agent
+from mtml_rl.rollouts.agent import Agent, ObsRequirements
+from mtml_rl.rollouts.plan import SlotPlan, plan_slots, start_slots
 from mtml_rl.specs.spec import TaskSpec, resolve_spec
 from mtml_rl.tasks.task import Task
 
@@ -50,68 +57,6 @@ def chunks(tasks: Sequence[Task], limit: int | None) -> list[tuple[int, Sequence
     return [(start, tasks[start : start + limit]) for start in range(0, len(tasks), limit)]
 
 
-def rollout_tasks(
-    policy: PolicyFn,
-    spec: TaskSpec | str,
-    tasks: Sequence[Task],
-    *,
-    episodes: int = 1,
-    seed: int = 0,
-    context: str = "hidden",
-    history_len: int = 0,
-) -> list[EpisodeRecord]:
-    """Run ``episodes`` episodes of every task, one vector-env slot per task.
-
-    Slot ``i`` is seeded with ``seed + i``, so each task's episodes start from distinct,
-    reproducible initial states. Families with a slot limit run in chunks (:func:`slot_limit`).
-    """
-    pieces = chunks(tasks, slot_limit(spec))
-    if len(pieces) > 1:
-        return [
-            record
-            for start, part in pieces
-            for record in rollout_tasks(
-                policy,
-                spec,
-                part,
-                episodes=episodes,
-                seed=seed + start,
-                context=context,
-                history_len=history_len,
-            )
-        ]
-    venv = make_task_vector_env(
-        spec, num_envs=len(tasks), tasks=list(tasks), context=context, history_len=history_len
-    )
-    obs, _ = venv.reset(seed=seed)
-    n = len(tasks)
-    returns = np.zeros(n)
-    lengths = np.zeros(n, dtype=np.int64)
-    counts = np.zeros(n, dtype=np.int64)
-    records: list[EpisodeRecord] = []
-    while counts.min() < episodes:
-        obs, reward, terminated, truncated, info = venv.step(policy(obs))
-        returns += reward
-        lengths += 1
-        for i in np.flatnonzero(terminated | truncated).tolist():
-            if counts[i] < episodes:
-                success = info["final_is_success"][i] if "final_is_success" in info else None
-                records.append(
-                    EpisodeRecord(
-                        tasks[i],
-                        int(counts[i]),
-                        float(returns[i]),
-                        int(lengths[i]),
-                        None if success is None else bool(success),
-                    )
-                )
-            counts[i] += 1
-            returns[i] = 0.0
-            lengths[i] = 0
-    venv.close()
-    return sorted(records, key=lambda r: (tasks.index(r.task), r.episode))
-
-
 @dataclass(frozen=True)
 class TrialEpisode:
     """One finished episode of an agent's trial.
@@ -134,6 +79,101 @@ class TrialEpisode:
     rewards: tuple[float, ...]
 
 
+@dataclass(frozen=True)
+class _Ended:
+    """An episode that ended in ``slot``: the ``k``-th the slot played, steps ``[start, stop)``."""
+
+    slot: int
+    k: int
+    start: int
+    stop: int
+    success: bool | None
+
+
+class _Tracker:
+    """Per-step rewards of every slot and the steps where each slot's episodes end."""
+
+    def __init__(self, num_slots: int, quota: int) -> None:
+        self.quota = quota
+        self.rewards: list[np.ndarray] = []
+        self.counts = np.zeros(num_slots, dtype=np.int64)
+        self.starts = np.zeros(num_slots, dtype=np.int64)
+        self.ended: list[_Ended] = []
+
+    @property
+    def finished(self) -> bool:
+        """Whether every slot has played its quota of episodes."""
+        return bool(self.counts.min() >= self.quota)
+
+    def record(self, reward: np.ndarray, dones: np.ndarray, info: dict[str, Any]) -> None:
+        """One step's rewards; close the episodes that ended with it."""
+        self.rewards.append(np.array(reward, dtype=np.float64))
+        step = len(self.rewards)
+        success = info.get("final_is_success")
+        for i in np.flatnonzero(dones).tolist():
+            if self.counts[i] < self.quota:
+                flag = None if success is None else bool(success[i])
+                self.ended.append(_Ended(i, int(self.counts[i]), int(self.starts[i]), step, flag))
+            self.counts[i] += 1
+            self.starts[i] = step
+
+    def episode_rewards(self) -> list[tuple[float, ...]]:
+        """The rewards of every ended episode, in the order of :attr:`ended`."""
+        table = np.stack(self.rewards) if self.rewards else np.zeros((0, len(self.counts)))
+        return [tuple(table[e.start : e.stop, e.slot].tolist()) for e in self.ended]
+
+
+def play_plan(
+    agent: Agent,
+    spec: TaskSpec | str,
+    tasks: Sequence[Task],
+    plan: SlotPlan,
+    *,
+    deterministic: bool = True,
+) -> list[TrialEpisode]:
+    """Play ``plan`` with ``agent`` (its env built to the agent's requirements); every episode,
+    sorted by task, trial and episode."""
+    req = agent.requirements
+    venv = make_task_vector_env(
+        spec,
+        num_envs=plan.num_slots,
+        tasks=[tasks[i] for i in plan.task_index.tolist()],
+        context=req.context,
+        history_len=req.history_len,
+        trial_episodes=plan.trial_episodes,
+    )
+    obs = start_slots(venv, plan)
+    agent.reset(plan.num_slots)
+    tracker = _Tracker(plan.num_slots, plan.episodes)
+    while not tracker.finished:
+        actions = agent.act(obs, deterministic=deterministic)
+        obs, reward, terminated, truncated, info = venv.step(actions)
+        dones = terminated | truncated
+        agent.observe(actions, reward, dones, dones & (venv.slots.episode_in_trial == 0))
+        tracker.record(reward, dones, info)
+    venv.close()
+    return _trial_episodes(tasks, plan, tracker)
+
+
+def _trial_episodes(tasks: Sequence[Task], plan: SlotPlan, tracker: _Tracker) -> list[TrialEpisode]:
+    out = []
+    k = plan.trial_episodes
+    for e, rewards in zip(tracker.ended, tracker.episode_rewards(), strict=True):
+        n = plan.episode_index(e.slot, e.k)
+        task = int(plan.task_index[e.slot])
+        # the return is summed as before batching (left to right), so it is bit-identical
+        out.append(
+            (
+                task,
+                TrialEpisode(
+                    tasks[task], n // k, n % k, float(sum(rewards)), len(rewards), e.success, rewards
+                ),
+            )
+        )
+    out.sort(key=lambda pair: (pair[0], pair[1].trial, pair[1].episode))
+    return [episode for _, episode in out]
+
+
 def rollout_agent(
     agent: Agent,
     spec: TaskSpec | str,
@@ -147,47 +187,65 @@ def rollout_agent(
     """Run ``trials`` trials of ``trial_episodes`` episodes of every task with an agent.
 
     The environment is built to the agent's requirements (context withheld unless the
-    agent is privileged); slot ``i`` runs ``tasks[i]`` with reset seed ``seed + i``.
+    agent is privileged); ``tasks[i]`` is reset with seed ``seed + i`` and its episodes follow
+    each other in that seed's streams. Where the family allows it and actions are
+    deterministic, every trial plays in a slot of its own
+    (:func:`~mtml_rl.rollouts.plan.plan_slots`): the same episodes, in fewer and wider steps.
+    Families with a slot limit run in chunks of tasks (:func:`slot_limit`). Episodes come
+    sorted by task, trial and episode.
     """
-    req = agent.requirements
-    venv = make_task_vector_env(
-        spec,
-        num_envs=len(tasks),
-        tasks=list(tasks),
-        context=req.context,
-        history_len=req.history_len,
-        trial_episodes=trial_episodes,
-    )
-    obs, _ = venv.reset(seed=seed)
-    agent.reset(len(tasks))
-    n, total = len(tasks), trials * trial_episodes
-    counts = np.zeros(n, dtype=np.int64)
-    rewards: list[list[float]] = [[] for _ in range(n)]
     out: list[TrialEpisode] = []
-    while counts.min() < total:
-        actions = agent.act(obs, deterministic=deterministic)
-        obs, reward, terminated, truncated, info = venv.step(actions)
-        dones = terminated | truncated
-        trial_starts = dones & (venv.slots.episode_in_trial == 0)
-        agent.observe(actions, reward, dones, trial_starts)
-        for i in range(n):
-            rewards[i].append(float(reward[i]))
-        for i in np.flatnonzero(dones).tolist():
-            if counts[i] < total:
-                success = info["final_is_success"][i] if "final_is_success" in info else None
-                k = int(counts[i])
-                out.append(
-                    TrialEpisode(
-                        tasks[i],
-                        k // trial_episodes,
-                        k % trial_episodes,
-                        float(sum(rewards[i])),
-                        len(rewards[i]),
-                        None if success is None else bool(success),
-                        tuple(rewards[i]),
-                    )
-                )
-            counts[i] += 1
-            rewards[i] = []
-    venv.close()
+    for start, part in chunks(tasks, slot_limit(spec)):  # task i still seeded seed + i
+        plan = plan_slots(
+            spec,
+            len(part),
+            trials=trials,
+            trial_episodes=trial_episodes,
+            seed=seed + start,
+            deterministic=deterministic,
+        )
+        out += play_plan(agent, spec, part, plan, deterministic=deterministic)
     return out
+
+
+class _PolicyAgent:
+    """A stateless :class:`Agent` over a policy function (for :func:`rollout_tasks`)."""
+
+    name = "policy"
+    privileged = False
+
+    def __init__(self, policy: PolicyFn, requirements: ObsRequirements) -> None:
+        self.policy = policy
+        self.requirements = requirements
+
+    def reset(self, num_envs: int) -> None:
+        """Stateless."""
+
+    def act(self, obs: Any, deterministic: bool = True) -> np.ndarray:
+        """The policy's actions."""
+        return self.policy(obs)
+
+    def observe(
+        self, actions: np.ndarray, rewards: np.ndarray, dones: np.ndarray, trial_starts: np.ndarray
+    ) -> None:
+        """Stateless."""
+
+
+def rollout_tasks(
+    policy: PolicyFn,
+    spec: TaskSpec | str,
+    tasks: Sequence[Task],
+    *,
+    episodes: int = 1,
+    seed: int = 0,
+    context: str = "hidden",
+    history_len: int = 0,
+) -> list[EpisodeRecord]:
+    """Run ``episodes`` episodes of every task with a stateless policy, sorted by task.
+
+    ``tasks[i]`` is reset with seed ``seed + i``, so each task's episodes start from distinct,
+    reproducible initial states (the ``j``-th that seed gives), however they are batched.
+    """
+    agent = _PolicyAgent(policy, ObsRequirements(context, history_len))
+    played = rollout_agent(agent, spec, tasks, trials=episodes, seed=seed)
+    return [EpisodeRecord(e.task, e.trial, e.ret, e.length, e.success) for e in played]

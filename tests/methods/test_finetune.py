@@ -15,6 +15,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 
 from mtml_rl.agents.finetune import FinetuneAgent
 from mtml_rl.errors import ConfigError
+from mtml_rl.evaluation.collect import play
 from mtml_rl.policies import MetaExtractor
 from mtml_rl.rollouts import rollout_agent
 from mtml_rl.specs.splits import build_splits
@@ -104,3 +105,13 @@ def test_an_off_policy_budget_below_learning_starts_warns(tmp_path: Path) -> Non
         warnings.filterwarnings("error", message="finetune timesteps")
         agent.adapt(run.spec, task, seed=SEED)
     assert agent.current is not None and agent.current.model.num_timesteps == 96
+
+
+def test_a_clone_plays_its_trials_in_parallel_as_it_did_one_after_another(finetune_run: Run) -> None:
+    """Each task's trials run in slots of their own; the episodes are those of one slot."""
+    tasks = list(build_splits(finetune_run.spec)["test-extrapolation"].tasks[:2])
+    kwargs = {"episodes": 3, "trial_episodes": 1, "seed": SEED}
+    before = play(FinetuneAgent(finetune_run), finetune_run.spec, tasks, parallel=False, **kwargs)  # type: ignore[arg-type]
+    batched = play(FinetuneAgent(finetune_run), finetune_run.spec, tasks, **kwargs)  # type: ignore[arg-type]
+    assert [(p.task_index, p.index) for p in batched] == [(i, j) for i in range(2) for j in range(3)]
+    assert batched == before

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 from baseline_helpers import tiny_config
+from previous_rollout import previous_rollout_agent
 from sb3_contrib import RecurrentPPO
 
 from mtml_rl.agents.rl2 import LstmState, RL2Agent
@@ -20,7 +21,7 @@ from mtml_rl.envs.rl2 import RL2VecEnv
 from mtml_rl.envs.sb3 import SB3VecEnv
 from mtml_rl.envs.vector import MultiTaskVectorEnv
 from mtml_rl.errors import ConfigError
-from mtml_rl.rollouts import rollout_agent
+from mtml_rl.rollouts import play_plan, rollout_agent, sequential_plan
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import Run, resume, train
 
@@ -85,7 +86,8 @@ def test_rl2_resumes_from_a_checkpoint(tmp_path: Path) -> None:
 def test_lstm_state_resets_only_at_trial_starts(rl2_run: Run) -> None:
     agent = RecordingAgent(RL2Agent(rl2_run))
     tasks = build_splits(rl2_run.spec)["test-interpolation"].tasks[:3]
-    played = rollout_agent(agent, rl2_run.spec, tasks, trials=2, trial_episodes=2, seed=SEED)
+    # one slot per task, so that a slot's second trial follows its first
+    played = play_plan(agent, rl2_run.spec, tasks, sequential_plan(len(tasks), 2, 2, SEED))
     assert {(e.task, e.trial, e.episode) for e in played} == {
         (t, trial, ep) for t in tasks for trial in (0, 1) for ep in (0, 1)
     }
@@ -139,3 +141,14 @@ def test_agent_is_deterministic_and_needs_an_rl2_run(rl2_run: Run, finetune_run:
     assert [e.rewards for e in first] == [e.rewards for e in again]
     with pytest.raises(ConfigError, match="rl2 run"):
         RL2Agent(finetune_run)
+
+
+def test_parallel_trials_play_what_one_slot_per_task_plays(rl2_run: Run) -> None:
+    """Evaluation's layout (a slot per trial) against the rollout it replaced (a slot per
+    task, its trials one after another, the LSTM state reset between them)."""
+    tasks = list(build_splits(rl2_run.spec)["test-interpolation"].tasks)
+    kwargs = {"trials": 3, "trial_episodes": 2, "seed": SEED}
+    before = previous_rollout_agent(RL2Agent(rl2_run), rl2_run.spec, tasks, **kwargs)  # type: ignore[arg-type]
+    batched = rollout_agent(RL2Agent(rl2_run), rl2_run.spec, tasks, **kwargs)  # type: ignore[arg-type]
+    assert len(batched) == len(tasks) * 6
+    assert batched == before
