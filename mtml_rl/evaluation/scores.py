@@ -9,7 +9,8 @@
   that a task where the reference is no better than random cannot blow the score up.
 - Aggregates over runs (seeds) x tasks: IQM, mean, median and optimality gap with 95%
   stratified bootstrap confidence intervals, and the probability of improvement between
-  methods, all from ``rliable`` (Agarwal et al., 2021).
+  methods, all ``rliable``'s (Agarwal et al., 2021); the aggregate intervals are computed here
+  for all resamples at once, to the same numbers (:func:`aggregate_intervals`).
 
 rliable's bootstrap draws its resampling indices from NumPy's legacy global generator even
 when a ``random_state`` is passed (``StratifiedBootstrap.update_indices`` calls
@@ -68,23 +69,48 @@ def seeded_bootstrap(seed: int) -> Iterator[np.random.RandomState]:
         np.random.set_state(saved)  # noqa: NPY002 - the state saved above
 
 
-def _aggregate_vector(scores: np.ndarray) -> np.ndarray:
-    from rliable import metrics
+def aggregate_metrics(samples: np.ndarray) -> np.ndarray:
+    """IQM, mean, median and optimality gap (``gamma = 1``) of each ``(runs, tasks)`` sample of
+    a ``(reps, runs, tasks)`` stack: ``(reps, 4)``, each row bit-identical to rliable's
+    ``metrics.aggregate_*`` of that sample (same partitions, same reductions in the same order)."""
+    reps, runs, tasks = samples.shape
+    flat = samples.reshape(reps, runs * tasks)
+    low = int(0.25 * flat.shape[1])
+    high = flat.shape[1] - low
+    iqm = np.mean(np.partition(flat, (low, high - 1), axis=1)[:, low:high], axis=1)
+    task_means = np.mean(samples, axis=1)
+    gap = 1 - np.mean(np.minimum(flat, 1), axis=1)
+    return np.stack([iqm, np.mean(task_means, axis=1), np.median(task_means, axis=1), gap], axis=1)
 
-    return np.array(
-        [
-            metrics.aggregate_iqm(scores),
-            metrics.aggregate_mean(scores),
-            metrics.aggregate_median(scores),
-            metrics.aggregate_optimality_gap(scores),
-        ]
-    )
+
+def stratified_samples(scores: np.ndarray, reps: int) -> np.ndarray:
+    """``reps`` stratified bootstrap resamples of ``(runs, tasks)`` scores: each task's runs
+    resampled with replacement, drawn from NumPy's legacy global generator one resample at a
+    time, exactly as rliable's ``StratifiedBootstrap`` draws them."""
+    runs, tasks = scores.shape
+    columns = np.arange(tasks)[None, :]
+    indices = [np.random.choice(runs, (runs, tasks), replace=True) for _ in range(reps)]  # noqa: NPY002
+    return np.stack([scores[index, columns] for index in indices]) if reps else np.zeros((0, runs, tasks))
+
+
+def percentile_interval(estimates: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    """The percentile bootstrap interval of every column of ``(reps, k)`` estimates, computed as
+    ``arch``'s ``conf_int(method="percentile")`` computes it."""
+    alpha = (1.0 - confidence) / 2
+    percentiles = [100 * alpha, 100 * (1.0 - alpha)]
+    bounds = [np.percentile(estimates[:, i], percentiles) for i in range(estimates.shape[1])]
+    return np.array([b[0] for b in bounds]), np.array([b[1] for b in bounds])
 
 
 def aggregate_intervals(
     scores: Mapping[str, np.ndarray], *, reps: int = 2000, seed: int = 0, confidence: float = 0.95
 ) -> dict[str, dict[str, Interval]]:
-    """IQM, mean, median and optimality gap with stratified bootstrap intervals (rliable).
+    """IQM, mean, median and optimality gap with stratified bootstrap intervals.
+
+    The numbers are rliable's ``library.get_interval_estimates`` with these four metrics
+    (percentile intervals over resamples of each task's runs), to the last bit: the same
+    resamples from the same generator, each reduced the same way; only the metrics are computed
+    for all resamples at once instead of one call per resample (the tests compare both).
 
     :param scores: ``{method: (runs, tasks) normalized scores}``
     :param reps: bootstrap replications
@@ -92,20 +118,17 @@ def aggregate_intervals(
     :param confidence: the intervals' coverage
     :returns: ``{method: {metric: Interval}}``
     """
-    from rliable import library as rly
-
     data = {k: np.asarray(v, dtype=np.float64) for k, v in scores.items()}
-    with seeded_bootstrap(seed) as state:
-        points, cis = rly.get_interval_estimates(
-            data, _aggregate_vector, reps=reps, confidence_interval_size=confidence, random_state=state
-        )
-    return {
-        key: {
-            name: Interval(float(points[key][i]), float(cis[key][0, i]), float(cis[key][1, i]))
-            for i, name in enumerate(METRICS)
-        }
-        for key in data
-    }
+    out: dict[str, dict[str, Interval]] = {}
+    with seeded_bootstrap(seed):
+        for key, values in data.items():
+            points = aggregate_metrics(values[None])[0]
+            low, high = percentile_interval(aggregate_metrics(stratified_samples(values, reps)), confidence)
+            out[key] = {
+                name: Interval(float(points[i]), float(low[i]), float(high[i]))
+                for i, name in enumerate(METRICS)
+            }
+    return out
 
 
 def probability_of_improvement(scores_x: np.ndarray, scores_y: np.ndarray) -> float:
@@ -133,43 +156,66 @@ def improvement_probabilities(
     seed: int = 0,
     confidence: float = 0.95,
 ) -> dict[tuple[str, str], Interval]:
-    """``P(X > Y)`` for each pair with stratified bootstrap intervals (rliable).
+    """``P(X > Y)`` for each pair with stratified bootstrap intervals.
+
+    The numbers are rliable's (``library.get_interval_estimates`` over
+    ``metrics.probability_of_improvement``, each method's runs resampled independently per
+    task), to the last bit, with every resample's probability computed at once.
 
     :param scores: ``{method: (runs, tasks) normalized scores}`` (same tasks for all)
     :param pairs: ``(x, y)`` method pairs
     """
-    from rliable import library as rly
-
-    if not pairs:
-        return {}
-    data = {f"{x}\x00{y}": [np.asarray(scores[x]), np.asarray(scores[y])] for x, y in pairs}
-    with seeded_bootstrap(seed) as state:
-        points, cis = rly.get_interval_estimates(
-            data,
-            probability_of_improvement,
-            reps=reps,
-            confidence_interval_size=confidence,
-            random_state=state,
-        )
     out = {}
-    for key in data:
-        x, y = key.split("\x00")
-        ci = np.asarray(cis[key]).reshape(2)
-        out[(x, y)] = Interval(float(points[key]), float(ci[0]), float(ci[1]))
+    with seeded_bootstrap(seed):
+        for x, y in pairs:
+            a, b = np.asarray(scores[x], dtype=np.float64), np.asarray(scores[y], dtype=np.float64)
+            samples_a, samples_b = _independent_samples(a, b, reps)
+            low, high = percentile_interval(_improvement(samples_a, samples_b)[:, None], confidence)
+            out[(x, y)] = Interval(probability_of_improvement(a, b), float(low[0]), float(high[0]))
     return out
+
+
+def _independent_samples(a: np.ndarray, b: np.ndarray, reps: int) -> tuple[np.ndarray, np.ndarray]:
+    """``reps`` resamples of each task's runs of ``a`` and of ``b``, drawn as rliable's
+    ``StratifiedIndependentBootstrap`` draws them (``a``'s indices, then ``b``'s, per resample)."""
+    ca, cb = np.arange(a.shape[1])[None, :], np.arange(b.shape[1])[None, :]
+    out_a, out_b = [], []
+    for _ in range(reps):
+        out_a.append(a[np.random.choice(a.shape[0], a.shape, replace=True), ca])  # noqa: NPY002
+        out_b.append(b[np.random.choice(b.shape[0], b.shape, replace=True), cb])  # noqa: NPY002
+    if not reps:
+        return np.zeros((0, *a.shape)), np.zeros((0, *b.shape))
+    return np.stack(out_a), np.stack(out_b)
+
+
+def _improvement(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """:func:`probability_of_improvement` of every resample pair of ``(reps, runs, tasks)`` stacks."""
+    x, y = a[:, :, None, :], b[:, None, :, :]
+    per_task = (x > y).mean(axis=(1, 2)) + 0.5 * (x == y).mean(axis=(1, 2))
+    return per_task.mean(axis=1)
 
 
 def performance_profiles(
     scores: Mapping[str, np.ndarray], taus: np.ndarray, *, reps: int = 2000, seed: int = 0
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Score distributions (fraction of runs x tasks above each ``tau``) with intervals (rliable)."""
-    from rliable import library as rly
+    """Score distributions (fraction of runs x tasks above each ``tau``) with intervals.
 
+    The numbers are rliable's ``library.create_performance_profile`` with
+    :func:`score_distribution` (95% percentile intervals over resamples of each task's runs),
+    to the last bit, with every resample's profile computed at once.
+
+    :returns: ``({method: (taus,) profile}, {method: (2, taus) lower and upper bounds})``
+    """
     data = {k: np.asarray(v, dtype=np.float64) for k, v in scores.items()}
+    taus = np.asarray(taus)
+    profiles, cis = {}, {}
     with seeded_bootstrap(seed):
-        profiles, cis = rly.create_performance_profile(
-            data, taus, custom_profile_func=score_distribution, reps=reps
-        )
+        for key, values in data.items():
+            profiles[key] = score_distribution(values, taus)
+            samples = stratified_samples(values, reps)
+            above = samples.reshape(reps, -1)[:, :, None] > taus
+            low, high = percentile_interval(above.mean(axis=1), 0.95)
+            cis[key] = np.stack([low, high])
     return profiles, cis
 
 

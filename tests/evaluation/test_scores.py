@@ -67,16 +67,30 @@ def test_intervals_are_reproducible_and_leave_the_global_generator_alone() -> No
     assert np.array_equal(np.random.get_state()[1], before)  # noqa: NPY002
 
 
-def test_intervals_match_rliable_called_directly() -> None:
-    rng = np.random.default_rng(0)
-    table = rng.normal(size=(4, 12))
-    ours = scores.aggregate_intervals({"m": table}, reps=300, seed=7)["m"]["iqm"]
+def _rliable_metrics(table: np.ndarray) -> np.ndarray:
+    return np.array(
+        [
+            metrics.aggregate_iqm(table),
+            metrics.aggregate_mean(table),
+            metrics.aggregate_median(table),
+            metrics.aggregate_optimality_gap(table),
+        ]
+    )
+
+
+@pytest.mark.parametrize("shape", [(1, 5), (2, 16), (3, 16), (4, 12), (5, 7)])
+def test_intervals_are_rliables_to_the_last_bit(shape: tuple[int, int]) -> None:
+    rng = np.random.default_rng(shape[0] * 100 + shape[1])
+    table = np.round(rng.normal(0.6, 0.5, size=shape), 2)  # rounded: ties, as in real scores
+    ours = scores.aggregate_intervals({"m": table, "n": table[::-1] * 0.5}, reps=300, seed=7)
     with scores.seeded_bootstrap(7) as state:
-        point, ci = rly.get_interval_estimates(
-            {"m": table}, lambda s: np.array([metrics.aggregate_iqm(s)]), reps=300, random_state=state
+        points, cis = rly.get_interval_estimates(
+            {"m": table, "n": table[::-1] * 0.5}, _rliable_metrics, reps=300, random_state=state
         )
-    assert ours.point == pytest.approx(float(point["m"][0]))
-    assert (ours.low, ours.high) == pytest.approx((float(ci["m"][0, 0]), float(ci["m"][1, 0])))
+    for key in ("m", "n"):
+        for i, name in enumerate(scores.METRICS):
+            got = ours[key][name]
+            assert (got.point, got.low, got.high) == (points[key][i], cis[key][0, i], cis[key][1, i])
 
 
 def test_probability_of_improvement_equals_rliables_metric() -> None:
@@ -89,6 +103,21 @@ def test_probability_of_improvement_equals_rliables_metric() -> None:
         )
     taus = np.linspace(-1, 4, 21)
     assert np.allclose(scores.score_distribution(x, taus), rly.score_distributions(x, taus))
+
+
+@pytest.mark.parametrize(("runs_x", "runs_y"), [(1, 1), (3, 2), (2, 5)])
+def test_improvement_intervals_are_rliables_to_the_last_bit(runs_x: int, runs_y: int) -> None:
+    rng = np.random.default_rng(runs_x * 10 + runs_y)
+    x = np.round(rng.normal(0.5, 0.4, size=(runs_x, 16)), 1)
+    y = np.round(rng.normal(0.4, 0.4, size=(runs_y, 16)), 1)
+    ours = scores.improvement_probabilities({"x": x, "y": y}, [("x", "y"), ("y", "x")], reps=300, seed=5)
+    with scores.seeded_bootstrap(5) as state:  # what improvement_probabilities called before
+        points, cis = rly.get_interval_estimates(
+            {"xy": [x, y], "yx": [y, x]}, scores.probability_of_improvement, reps=300, random_state=state
+        )
+    for pair, key in ((("x", "y"), "xy"), (("y", "x"), "yx")):
+        got = ours[pair]
+        assert (got.point, got.low, got.high) == (points[key], cis[key][0, 0], cis[key][1, 0])
 
 
 def test_probability_of_improvement_with_known_answers() -> None:
@@ -144,3 +173,21 @@ def test_analyze_prefers_the_oracle_measured_alongside() -> None:
     assert by_label[ORACLE_LABEL].mean.point == pytest.approx(1.0)
     (improvement,) = results.improvements
     assert (improvement.x, improvement.y, improvement.probability.point) == ("dr", ORACLE_LABEL, 0.0)
+
+
+@pytest.mark.parametrize("shape", [(1, 5), (3, 16)])
+def test_performance_profiles_are_rliables_to_the_last_bit(shape: tuple[int, int]) -> None:
+    rng = np.random.default_rng(shape[0] + shape[1])
+    table = {
+        "m": np.round(rng.normal(0.6, 0.5, size=shape), 1),
+        "n": np.round(rng.normal(0.3, 0.5, size=shape), 1),
+    }
+    taus = scores.profile_taus(table, points=21)
+    profiles, cis = scores.performance_profiles(table, taus, reps=300, seed=4)
+    with scores.seeded_bootstrap(4):
+        expected, expected_cis = rly.create_performance_profile(
+            table, taus, custom_profile_func=scores.score_distribution, reps=300
+        )
+    for key in table:
+        assert np.array_equal(profiles[key], expected[key])
+        assert np.array_equal(cis[key], expected_cis[key])
