@@ -27,6 +27,7 @@ from mtml_rl.envs.slot import (
     TaskSchedule,
     TaskValues,
     action_encoder,
+    clipped,
     task_values,
 )
 from mtml_rl.envs.streams import SlotStream
@@ -298,7 +299,7 @@ class KernelSlot(ScheduledSlot[_Running]):
         # the fast path needs one bound for every entry; otherwise every action takes the space's check
         self._low, self._high = (float(space.low[0]), float(space.high[0])) if uniform else (1.0, -1.0)
         self._dim = int(space.shape[0]) if flat else -1
-        return self._box_action, _encode_box
+        return self._box_action, clipped
 
     def _discrete_action(self, action: Any) -> int:
         kind: type = action.__class__
@@ -339,9 +340,3 @@ class KernelSlot(ScheduledSlot[_Running]):
 
     def close(self) -> None:
         """Nothing to release."""
-
-
-def _encode_box(values: Sequence[float]) -> list[float]:
-    """A continuous action as the history stores it: clipped to [-1, 1] (the window's float32
-    cast rounds it, as numpy's)."""
-    return [-1.0 if v < -1.0 else (1.0 if v > 1.0 else v) for v in values]

@@ -27,7 +27,7 @@ from mtml_rl.envs.slot import (
     TaskSchedule,
     TaskValues,
     action_encoder,
-    clipped_f32,
+    clipped,
     task_values,
 )
 from mtml_rl.errors import TaskError
@@ -198,11 +198,11 @@ class SimSlot(ScheduledSlot[tuple[Any, TaskValues]]):
             raise TaskError(f"action must have shape {self._shape}, got {array.shape}")
         return array
 
-    def _encode(self, action: Any) -> tuple[float, ...]:
-        """The action's entries of a history row (one-hot, or float32 clipped to [-1, 1])."""
+    def _encode(self, action: Any) -> Sequence[float]:
+        """The action's entries of a history row (one-hot, or clipped to [-1, 1])."""
         if self._onehot is not None:
             return self._onehot[int(action)]
-        return clipped_f32(np.asarray(action).reshape(-1).tolist())
+        return clipped(np.asarray(action).reshape(-1).tolist())
 
     # -- observations ---------------------------------------------------------------------
     def _observation(self, window: np.ndarray | None) -> Any:

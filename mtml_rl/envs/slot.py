@@ -296,6 +296,7 @@ def action_encoder(space: spaces.Space[Any]) -> Any:
     return None
 
 
-def clipped_f32(values: Sequence[float]) -> tuple[float, ...]:
-    """Continuous action values as the history stores them: float32, clipped to [-1, 1]."""
-    return tuple(np.clip(np.asarray(values, dtype=np.float32), -1.0, 1.0).tolist())
+def clipped(values: Sequence[float]) -> list[float]:
+    """Continuous action values as a history row takes them: clipped to [-1, 1] (NaN stays
+    NaN); the window's float32 cast then rounds them, as numpy's cast does."""
+    return [-1.0 if v < -1.0 else (1.0 if v > 1.0 else v) for v in values]
