@@ -224,6 +224,16 @@ def final_problem(run_dir: Path) -> str | None:
     return None
 
 
+def config_problem(run_dir: Path) -> str | None:
+    """What is wrong with a run's ``config.yaml``, read strictly (``None``: nothing); a
+    truncated one must not pass for a config of defaults."""
+    try:
+        TrainConfig.from_run(run_dir / "config.yaml")
+    except ConfigError as exc:
+        return str(exc)
+    return None
+
+
 def _normalizes(run_dir: Path) -> bool:
     """Whether the run's recorded hyperparameters normalize observations."""
     try:
@@ -243,7 +253,9 @@ def run_finished(trial: Trial) -> bool:
     if not claims_finished(trial):
         return False
     path = Path(trial.run_dir)
-    recorded = TrainConfig.from_yaml(path / "config.yaml").to_dict()
+    if config_problem(path) is not None:
+        return False
+    recorded = TrainConfig.from_run(path / "config.yaml").to_dict()
     changed = sorted(k for k in set(recorded) | set(trial.config) if recorded.get(k) != trial.config.get(k))
     if changed:
         raise ConfigError(
@@ -281,7 +293,7 @@ def damage(trial: Trial) -> str | None:
     the run or evaluation to redo and what is wrong with it."""
     if not claims_finished(trial):
         return None
-    problem = final_problem(Path(trial.run_dir))
+    problem = config_problem(Path(trial.run_dir)) or final_problem(Path(trial.run_dir))
     if problem is not None:
         return f"its run does not verify ({problem}); retraining it"
     if trial.evaluation is not None and (Path(trial.eval_dir) / MARKER_FILE).is_file():

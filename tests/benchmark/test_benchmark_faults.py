@@ -161,6 +161,7 @@ def test_damaged_models_and_evaluations_are_redone_and_nothing_else_is_touched(
         ("a NaN return in results.json", lambda: _nan_return(evals / s0 / "results.json"), s0, False),
         ("results.json deleted", lambda: (evals / s1 / "results.json").unlink(), s1, False),
         ("meta.json truncated", lambda: _truncate(runs / s0 / "final" / "meta.json", 3), s0, True),
+        ("config.yaml truncated", lambda: _truncate(runs / s1 / "config.yaml", 200), s1, True),
     ]
     for what, damage, name, retrain in damages:
         other = s1 if name == s0 else s0
