@@ -78,7 +78,9 @@ class Comparison:
         return self.report_dir / REPORT_FILE
 
 
-def eval_config(settings: dict[str, Any], splits: Sequence[str] | None, bootstrap_reps: int) -> EvalConfig:
+def eval_config(
+    settings: dict[str, Any], splits: Sequence[str] | None, bootstrap_reps: int, *, figures: bool = True
+) -> EvalConfig:
     """The evaluation API's config of the benchmark's evaluation settings (no progress bar)."""
     return EvalConfig(
         splits=tuple(splits) if splits is not None else None,
@@ -87,6 +89,7 @@ def eval_config(settings: dict[str, Any], splits: Sequence[str] | None, bootstra
         deterministic=bool(settings["deterministic"]),
         bootstrap_reps=bootstrap_reps,
         progress=False,
+        figures=figures,
     )
 
 
@@ -115,14 +118,14 @@ def evaluation_is_current(eval_dir: Path, settings: dict[str, Any]) -> bool:
 def evaluate_trial(run_dir: Path, eval_dir: Path, settings: dict[str, Any]) -> Path:
     """Evaluate the finished run in ``run_dir`` into ``eval_dir`` on the settings' splits
     that its spec has and its method can play (a task-id method skips held-out environments);
-    returns the ``results.json``."""
+    returns the ``results.json``. No pictures: the comparison of all trials draws them."""
     spec = rundir.recorded_spec(run_dir)
     present = build_splits(spec)
     method = TrainConfig.from_yaml(run_dir / "config.yaml").resolved_method()
     splits = [
         s for s in settings["splits"] if s in present and not method.cannot_play(spec, present[s].tasks)
     ]
-    evaluate([run_dir], eval_config(settings, splits, TRIAL_BOOTSTRAP_REPS), out=eval_dir)
+    evaluate([run_dir], eval_config(settings, splits, TRIAL_BOOTSTRAP_REPS, figures=False), out=eval_dir)
     atomic_write_json(eval_dir / MARKER_FILE, {"settings": settings})
     return eval_dir / RESULTS_FILE
 

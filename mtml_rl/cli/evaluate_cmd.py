@@ -49,6 +49,7 @@ def add_protocol_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="torch CPU threads while evaluating (default: 1)",
     )
+    parser.add_argument("--no-figures", action="store_true", help="write report.md without pictures (faster)")
     parser.add_argument(
         "--one-slot-per-task",
         action="store_true",
@@ -107,6 +108,7 @@ def config_from_args(args: argparse.Namespace) -> EvalConfig:
         progress=False if args.quiet else None,
         num_threads=args.num_threads,
         parallel_trials=not args.one_slot_per_task,
+        figures=not args.no_figures,
     )
 
 

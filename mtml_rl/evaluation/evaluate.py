@@ -178,7 +178,7 @@ def evaluate(
             analyze(results)
             if config.video:
                 results.videos = record_videos(plans, config, tmp)
-            write_outputs(results, tmp, title="Evaluation report")
+            write_outputs(results, tmp, title="Evaluation report", figures=config.figures)
     return results, target
 
 
@@ -214,7 +214,7 @@ def compare(
                 with Progress(_task_count(plans, config), config.progress) as progress:
                     parts.append(collect_results(plans, config, progress))
             results = analyze(merge_results(parts, config.bootstrap_reps))
-            write_outputs(results, tmp, title="Comparison report")
+            write_outputs(results, tmp, title="Comparison report", figures=config.figures)
     return results, target
 
 

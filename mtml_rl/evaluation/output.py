@@ -25,11 +25,12 @@ def check_output_dir(path: Path) -> None:
         raise ConfigError(f"--out {path} exists, is not empty and holds no evaluation; choose another folder")
 
 
-def write_outputs(results: Results, folder: Path, title: str) -> None:
-    """Pictures, ``results.json`` (validated against its schema first), ``results.csv`` and
-    ``report.md`` into ``folder``; results holding NaN or infinities are refused first."""
+def write_outputs(results: Results, folder: Path, title: str, *, figures: bool = True) -> None:
+    """Pictures (unless ``figures`` is false), ``results.json`` (validated against its schema
+    first), ``results.csv`` and ``report.md`` into ``folder``; results holding NaN or
+    infinities are refused first."""
     check_finite(results.to_json(), RESULTS_FILE)
-    results.pictures = plots.make_pictures(results, folder, FIGURES)
+    results.pictures = plots.make_pictures(results, folder, FIGURES) if figures else []
     document = results.to_json()
     validate(document, RESULTS_FILE)
     atomic_write_json(folder / RESULTS_FILE, document)

@@ -33,6 +33,7 @@ class EvalConfig:
     :param parallel_trials: play every trial of a task in a slot of its own where the family
         allows it (numpy families): the same episodes as one slot per task playing them in
         turn, in fewer, wider steps (``False``: one slot per task)
+    :param figures: draw the pictures (``False``: ``report.md`` without them, which is faster)
     """
 
     splits: tuple[str, ...] | None = None
@@ -47,6 +48,7 @@ class EvalConfig:
     progress: bool | None = None
     num_threads: int = 1
     parallel_trials: bool = True
+    figures: bool = True
 
     def validate(self) -> None:
         """Check every field; a :class:`ConfigError` names the flag and the fix."""

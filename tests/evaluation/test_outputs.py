@@ -11,8 +11,9 @@ import jsonschema
 import matplotlib.image
 import pytest
 from conftest import Evaluated
-from evaluation_helpers import PNG_SIGNATURE, SPLITS
+from evaluation_helpers import PNG_SIGNATURE, SPLITS, small_eval
 
+from mtml_rl.evaluation.evaluate import evaluate
 from mtml_rl.evaluation.results import CSV_COLUMNS, SCHEMA_FILE, SCHEMA_VERSION, load_results
 from mtml_rl.methods.oracle import ORACLE
 from mtml_rl.training.monitor import POST_TRAINING_RETURN
@@ -128,3 +129,12 @@ def test_the_heat_map_grid_is_normalized_per_run(evaluated: Evaluated) -> None:
     assert grid.held_out_box == [[1.2, 1.5], [1.0, 1.5]]
     assert set(grid.normalized) == {r.id for r in evaluated.results.runs}
     assert all(len(row) == 3 for values in grid.normalized.values() for row in values)
+
+
+def test_without_figures_the_report_has_no_pictures(runs: dict[str, Path], tmp_path: Path) -> None:
+    config = small_eval(splits=("test-interpolation",), episodes=1, bootstrap_reps=50, figures=False)
+    results, out = evaluate([runs["dr"]], config, tmp_path / "evaluation")
+    assert results.pictures == []
+    assert not (out / "figures").exists()
+    assert "](figures/" not in (out / "report.md").read_text()
+    assert json.loads((out / "results.json").read_text())["pictures"] == []
