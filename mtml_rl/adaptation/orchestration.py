@@ -12,7 +12,7 @@ from typing import Any
 import torch as th
 
 from mtml_rl.adaptation.module import MODULE_FILE, AdaptationModule
-from mtml_rl.adaptation.phase2 import Phase2Config, split_latent_error, train_adaptation
+from mtml_rl.adaptation.phase2 import Phase2Config, phase2_slots, split_latent_error, train_adaptation
 from mtml_rl.io import atomic_write_json
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import rundir
@@ -20,11 +20,11 @@ from mtml_rl.training.run import EVAL_SEED, Run
 
 
 def phase2_config(run: Run, n_envs: int) -> Phase2Config:
-    """Phase 2's budget and optimizer from the run's config."""
+    """Phase 2's budget and optimizer from the run's config (slots: :func:`phase2_slots`)."""
     config = run.config
     return Phase2Config(
         timesteps=config.adapt_timesteps,
-        n_envs=n_envs,
+        n_envs=phase2_slots(n_envs, config.adapt_timesteps, config.adapt_iterations),
         iterations=config.adapt_iterations,
         epochs=config.adapt_epochs,
         arch=config.history_arch,

@@ -28,6 +28,19 @@ from mtml_rl.training.monitor import POST_TRAINING_RETURN, EpisodeReturns
 
 MAX_DATASET = 200_000
 """Aggregated (history, z) pairs kept; the oldest are dropped beyond it."""
+SLOTS = 64
+"""Slots of phase 2's rollouts (unless training used more, or the budget is too small for
+:data:`ROUND_STEPS`): one batched inference acts for all of them, so a wide vector env costs
+little more per step than a narrow one."""
+ROUND_STEPS = 25
+"""Fewest steps per slot and round that widening phase 2's rollouts may leave (so that small
+budgets still play whole episodes)."""
+
+
+def phase2_slots(n_envs: int, timesteps: int, iterations: int) -> int:
+    """Phase 2's slots: :data:`SLOTS`, fewer where each slot would play less than
+    :data:`ROUND_STEPS` steps per round, never fewer than training's ``n_envs``."""
+    return max(n_envs, min(SLOTS, timesteps // (iterations * ROUND_STEPS)))
 
 
 @dataclass(frozen=True)
@@ -37,7 +50,8 @@ class Phase2Config:
     :param timesteps: environment steps of DAgger rollouts
     :param n_envs: parallel slots
     :param iterations: rollout/regression rounds the budget is split into
-    :param epochs: passes over the aggregated data per round
+    :param epochs: passes over the aggregated data per round (with ``replay``: over as many
+        samples as the round's fresh ones)
     :param batch_size: regression minibatch size
     :param learning_rate: Adam's step size
     :param arch: history encoder architecture
@@ -45,18 +59,22 @@ class Phase2Config:
     :param trial_episodes: episodes per trial of the rollouts (the history carries over
         them, as in phase 1 and at deployment)
     :param seed: seed of rollouts and initialization
+    :param replay: each round regresses on ``replay * epochs`` times as many samples as the
+        round collected, drawn from all the aggregated data, so every round costs the same
+        (``None``: ``epochs`` full passes over the aggregate, whose cost grows every round)
     """
 
     timesteps: int
     n_envs: int
     iterations: int = 10
     epochs: int = 4
-    batch_size: int = 256
-    learning_rate: float = 1e-3
+    batch_size: int = 512
+    learning_rate: float = 2e-3
     arch: str = "conv"
     history_len: int = 16
     trial_episodes: int = 1
     seed: int = 0
+    replay: float | None = 2.0
 
 
 @dataclass(frozen=True)
@@ -169,15 +187,23 @@ def regress(
     epochs: int,
     batch_size: int,
     generator: th.Generator,
+    samples: int | None = None,
 ) -> float:
-    """Minimize ``mean (ẑ − z)²`` over the data; returns the last epoch's mean loss."""
+    """Minimize ``mean (ẑ − z)²`` over the data; returns the last epoch's mean loss.
+
+    :param samples: regress on this many samples drawn at random from the data (one
+        "epoch"), instead of ``epochs`` passes over all of it
+    """
     x, y = _tensor(histories), _tensor(targets)
     module.train()
     loss_sum, batches = 0.0, 0
-    for _ in range(epochs):
+    for _ in range(epochs if samples is None else 1):
         loss_sum, batches = 0.0, 0
-        order = th.randperm(len(x), generator=generator)
-        for start in range(0, len(x), batch_size):
+        if samples is None:
+            order = th.randperm(len(x), generator=generator)
+        else:
+            order = th.randint(len(x), (samples,), generator=generator)
+        for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
             loss = th.mean((module(x[idx]) - y[idx]) ** 2)
             optimizer.zero_grad()
@@ -247,7 +273,8 @@ def train_adaptation(
         data_x = np.concatenate([data_x, histories])[-MAX_DATASET:]
         data_y = np.concatenate([data_y, targets])[-MAX_DATASET:]
         module.mean_latent.copy_(_tensor(data_y.mean(axis=0)))
-        loss = regress(module, optimizer, data_x, data_y, cfg.epochs, cfg.batch_size, generator)
+        samples = None if cfg.replay is None else max(1, int(cfg.replay * cfg.epochs * len(histories)))
+        loss = regress(module, optimizer, data_x, data_y, cfg.epochs, cfg.batch_size, generator, samples)
         metrics = {
             "adapt/latent_error": errors.module,
             "adapt/mean_latent_error": errors.mean_latent,
