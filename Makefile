@@ -7,8 +7,12 @@ TORCH_SPEC ?= torch==2.13.0
 EXTRAS ?= dev,contrib,eval,mujoco,box2d,ray,metaworld,tune
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.mtml-installed
+# The test suite runs on PYTEST_WORKERS processes (pytest-xdist; auto: one per CPU); tests
+# that share a trained fixture or a Ray run on one worker (tests/xdist_groups.py).
+PYTEST_WORKERS ?= auto
+PYTEST := $(BIN)/python -m pytest -q -ra -n $(PYTEST_WORKERS) --dist loadgroup
 
-.PHONY: venv demo test lint typecheck pytest bench clean
+.PHONY: venv demo test test-fast lint typecheck pytest bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,9 +38,14 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	$(BIN)/python -m pytest -q -ra
+	$(PYTEST)
 
+# Everything CI runs: lint, types and every test, the slow ones included.
 test: lint typecheck pytest
+
+# The edit-test loop: the tests not marked slow, without lint and type checks.
+test-fast: $(STAMP)
+	$(PYTEST) -m "not slow"
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

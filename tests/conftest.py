@@ -3,9 +3,17 @@
 A test that takes an argument called ``numpy_spec_id`` runs once for every built-in spec
 whose family is a numpy :class:`~mtml_rl.families.base.Family` (MuJoCo families are
 tested under ``tests/sim``).
+
+Parallel runs (``pytest -n 2 --dist loadgroup``, as ``make test`` does): every worker uses
+one CPU thread, and tests that share a module- or session-scoped fixture of this folder run
+on one worker (see :mod:`xdist_groups`), so that a trained fixture is built once.
 """
 
 from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch is imported: one thread per worker
 
 import copy
 from collections.abc import Callable, Iterator
@@ -14,7 +22,9 @@ from typing import Any
 
 import gymnasium as gym
 import pytest
+import torch as th
 import yaml
+from xdist_groups import assign_groups
 
 import mtml_rl
 from mtml_rl.families.base import Family
@@ -37,6 +47,13 @@ def numpy_spec_ids() -> list[str]:
 
 
 NUMPY_SPEC_IDS = numpy_spec_ids()
+th.set_num_threads(1)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Group the tests that share an expensive fixture for ``--dist loadgroup``."""
+    assign_groups(items)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

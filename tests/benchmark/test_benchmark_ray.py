@@ -15,7 +15,7 @@ from benchmark_helpers import CARTPOLE, tiny_grid
 from mtml_rl.benchmark.runner import run_benchmark
 
 ray = pytest.importorskip("ray")
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,7 @@ from benchmark_helpers import CARTPOLE, TINY_TRAIN
 from process_helpers import kill_all
 
 pytest.importorskip("ray")
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]  # one Ray at a time
 BIN = Path(sys.executable).parent
 RAY_WORKER_PORTS = range(10000, 20000)
 """Ports a Ray node keeps for its workers (and the client server's 10001): never chosen here."""

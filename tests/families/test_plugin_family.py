@@ -118,6 +118,7 @@ def test_a_local_benchmark_of_two_spawned_workers(site: Path, tmp_path: Path) ->
     check_benchmark(done, tmp_path / "bench")
 
 
+@pytest.mark.xdist_group("ray")
 def test_the_ray_backend(site: Path, tmp_path: Path) -> None:
     pytest.importorskip("ray")
     done = mtml(site, tmp_path, "benchmark", "--config", str(grid(tmp_path, backend="ray")), "--quiet")
