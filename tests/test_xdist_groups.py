@@ -67,7 +67,8 @@ def workers_by_test(folder: Path) -> dict[str, set[str]]:
     (folder / "test_a.py").write_text(MODULE_A)
     for name in ("b", "c"):
         (folder / f"test_{name}.py").write_text(MODULE_B.format(name))
-    env = {**os.environ, "PYTHONPATH": str(TESTS)}
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}  # the outer run's options
+    env["PYTHONPATH"] = os.pathsep.join([str(TESTS), *filter(None, [os.environ.get("PYTHONPATH")])])
     argv = [sys.executable, "-m", "pytest", "-v", "-n", "2", "--dist", "loadgroup", "-p", "no:cacheprovider"]
     done = subprocess.run(argv, cwd=folder, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
