@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from mtml_rl.adaptation.phase2 import phase2_slots
 from mtml_rl.agents import load_agent
 from mtml_rl.faults import FAULT_ENV
 from mtml_rl.specs.splits import build_splits
@@ -31,8 +32,9 @@ TINY = [
     "--adapt-iterations", "2", "--adapt-epochs", "1", "--quiet",
     "--hyperparams", "n_steps:32", "batch_size:64", "n_epochs:1",
 ]  # fmt: skip
-PHASE2_ROUND = 128
-"""Phase-2 steps per round (256 steps in 2 rounds)."""
+PHASE2_SLOTS = phase2_slots(4, 256, 2)
+PHASE2_ROUND = (256 // (2 * PHASE2_SLOTS)) * PHASE2_SLOTS
+"""Phase-2 steps per round (256 steps in 2 rounds, each a whole number of steps per slot)."""
 
 
 def cli(args: list[str], fault: str | None = None) -> subprocess.CompletedProcess[str]:
