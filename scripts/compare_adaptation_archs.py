@@ -39,7 +39,7 @@ from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import Run, TrainConfig, train
 
 PHASE1_TIMESTEPS = {"CartPole": 60_000, "PointNav": 200_000, "Pendulum": 150_000}
-"""Phase-1 environment steps per family (CartPole's is the lead's reference budget)."""
+"""Phase-1 environment steps per family."""
 ADAPT_TIMESTEPS = 30_000
 """Phase-2 (DAgger) environment steps of every module (``TrainConfig``'s default)."""
 EVAL_SEED = 100
