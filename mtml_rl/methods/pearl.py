@@ -5,7 +5,7 @@ the history window, with a KL bottleneck, the encoder trained through the critic
 (:mod:`mtml_rl.policies.pearl`); deployed with posterior sampling in the first episode of a
 trial and the posterior mean after it (:class:`~mtml_rl.agents.pearl.PearlAgent`).
 
-What differs from the paper is listed in ``docs/methods.md``.
+What differs from the paper is listed in ``docs/baselines.md``.
 """
 
 from __future__ import annotations
