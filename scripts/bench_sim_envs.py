@@ -1,4 +1,4 @@
-"""Steps per second of SimVectorEnv against Gymnasium's SyncVectorEnv over plain MuJoCo.
+"""Steps per second of SimVectorEnv against Gymnasium's Sync- and AsyncVectorEnv over plain MuJoCo.
 
 Measured in one process, with random actions drawn up front, at ``--num-envs`` slots:
 
@@ -7,29 +7,35 @@ Measured in one process, with random actions drawn up front, at ``--num-envs`` s
   SAME_STEP autoreset;
 - ``mtml sim H=16``: the same with the 16-transition history window ``adapt`` trains with
   (``context="privileged"``);
+- ``mtml sim threads=T``: ``mtml sim`` with its simulators stepped on ``T`` threads
+  (``sim_threads=T``; ``--threads``, default ``auto``: one per usable CPU, at most N);
 - ``gym sync``: ``SyncVectorEnv`` of N ``HalfCheetah-v5`` made with ``gym.make`` (its
-  1000-step time limit, SAME_STEP autoreset, Gymnasium's default wrappers).
+  1000-step time limit, SAME_STEP autoreset, Gymnasium's default wrappers);
+- ``gym async``: ``AsyncVectorEnv`` of the same N envs, one worker process each.
 
 Each measurement steps for ``--budget`` seconds after a warm-up, ``--repeats`` times with
-the envs interleaved; the median is reported, and ratios are of medians of the same run.
-Usage::
+the envs interleaved; the median is reported, and ratios are of medians of the same run. The first line gives
+the usable CPUs and the load average: the threads and the worker processes only gain where
+cores are idle. Usage::
 
     python scripts/bench_sim_envs.py               # 8 slots
-    python scripts/bench_sim_envs.py --num-envs 16
+    python scripts/bench_sim_envs.py --num-envs 16 --threads 4
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from collections.abc import Callable
 
 import gymnasium as gym
 import numpy as np
-from gymnasium.vector import AutoresetMode, SyncVectorEnv
+from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv
 
 from mtml_rl.envs import make_task_vector_env
+from mtml_rl.envs.sim_threads import resolve_sim_threads, usable_cpus
 
 SPEC_ID = "mtml/HalfCheetahVel-v0"
 GYM_ID = "HalfCheetah-v5"
@@ -53,16 +59,22 @@ def steps_per_second(env: gym.vector.VectorEnv, budget_s: float, warmup: int, se
     return steps * env.num_envs / elapsed
 
 
-def builders(n: int) -> dict[str, Callable[[], gym.vector.VectorEnv]]:
+def make_gym() -> gym.Env:
+    """One ``HalfCheetah-v5`` with Gymnasium's default wrappers (a picklable worker factory)."""
+    return gym.make(GYM_ID)
+
+
+def builders(n: int, threads: int) -> dict[str, Callable[[], gym.vector.VectorEnv]]:
     """The envs compared, by column name."""
+    same_step = AutoresetMode.SAME_STEP
     return {
         "mtml sim": lambda: make_task_vector_env(SPEC_ID, num_envs=n),
         "mtml sim H=16": lambda: make_task_vector_env(
             SPEC_ID, num_envs=n, context="privileged", history_len=16
         ),
-        "gym sync": lambda: SyncVectorEnv(
-            [lambda: gym.make(GYM_ID) for _ in range(n)], autoreset_mode=AutoresetMode.SAME_STEP
-        ),
+        f"mtml sim threads={threads}": lambda: make_task_vector_env(SPEC_ID, num_envs=n, sim_threads=threads),
+        "gym sync": lambda: SyncVectorEnv([make_gym] * n, autoreset_mode=same_step),
+        "gym async": lambda: AsyncVectorEnv([make_gym] * n, autoreset_mode=same_step),
     }
 
 
@@ -73,17 +85,23 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--budget", type=float, default=2.0, help="seconds per measurement")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", default="auto", help="sim_threads of the threaded column")
     args = parser.parse_args()
-    envs = {name: build() for name, build in builders(args.num_envs).items()}
+    threads = resolve_sim_threads(
+        args.threads if args.threads == "auto" else int(args.threads), args.num_envs
+    )
+    envs = {name: build() for name, build in builders(args.num_envs, threads).items()}
     rates: dict[str, list[float]] = {name: [] for name in envs}
     for _ in range(args.repeats):
         for name, env in envs.items():
             rates[name].append(steps_per_second(env, args.budget, warmup=50, seed=args.seed))
     base = statistics.median(rates["gym sync"])
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"N = {args.num_envs} slots, median of {args.repeats} x {args.budget:g} s")
+    print(f"{usable_cpus()} usable CPUs, load average at the end {load}")
     for name, values in rates.items():
         median = statistics.median(values)
-        print(f"{name:>14}: {median:10.0f} env steps/s   ratio to gym sync {median / base:.3f}")
+        print(f"{name:>20}: {median:10.0f} env steps/s   ratio to gym sync {median / base:.3f}")
     for env in envs.values():
         env.close()
 

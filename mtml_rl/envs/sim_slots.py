@@ -6,7 +6,8 @@ The counterpart of :class:`~mtml_rl.envs.engine.TaskSlots` for a
 :class:`~mtml_rl.envs.sim_env.SimMultiTaskEnv` (one slot, no autoreset) and
 :class:`~mtml_rl.envs.sim_vector.SimVectorEnv` (N slots, autoreset) run on it, so task
 scheduling, observation layouts, history windows and trials are one code path. The
-simulators are stepped one after another in this process: simple, and deterministic.
+simulators are stepped one after another in this process, or on threads
+(:mod:`~mtml_rl.envs.sim_threads`) with the same results.
 
 Randomness of slot ``i`` seeded with ``s``: its task stream is the numpy envs' one,
 ``SeedSequence(s, spawn_key=(1,))``, and its simulator is reset with seed ``s`` at the next
@@ -34,6 +35,7 @@ from mtml_rl.envs.engine import (
     task_groups,
 )
 from mtml_rl.envs.observation import ContextCodec, ObsLayout
+from mtml_rl.envs.sim_threads import SimStepper
 from mtml_rl.envs.streams import SlotStreams
 from mtml_rl.errors import TaskError
 from mtml_rl.families.base import Family
@@ -58,6 +60,9 @@ class SimSlots:
     :param trial_episodes: a slot keeps its task, and its history window, for this many
         consecutive episodes
     :param render_mode: render mode of slot 0's simulator (the others never render)
+    :param sim_threads: threads stepping the simulators (:mod:`~mtml_rl.envs.sim_threads`;
+        1, the default, steps them one after another in the calling thread; a ``"human"``
+        render mode always does); the results are the same either way
     """
 
     def __init__(
@@ -72,6 +77,7 @@ class SimSlots:
         history_len: int,
         trial_episodes: int = 1,
         render_mode: str | None = None,
+        sim_threads: int = 1,
     ) -> None:
         check_trial_episodes(trial_episodes)
         self.family = family
@@ -82,6 +88,7 @@ class SimSlots:
         self.codec = ContextCodec(spec, cast("type[Family]", type(family)))
         self.sims = [family.build(render_mode if i == 0 else None) for i in range(n)]
         self.originals = [family.snapshot(sim) for sim in self.sims]
+        self.stepper = SimStepper(n, 1 if render_mode == "human" else sim_threads)
         self.layout = ObsLayout(cast(Family, family), self.codec, context, history_len)
         self.discrete = isinstance(family.action_space(), spaces.Discrete)
         """Whether actions are discrete (one-hot encoded in the history window)."""
@@ -215,9 +222,11 @@ class SimSlots:
         reward = np.zeros(n, dtype=np.float64)
         terminated = np.zeros(n, dtype=bool)
         obs = np.empty_like(self.obs)
-        for i, sim in enumerate(self.sims):
-            a = self.family.simulator_action(action[i])
-            sim_obs, sim_reward, term, trunc, sim_info = sim.step(a)
+        actions = [self.family.simulator_action(action[i]) for i in range(n)]
+        results = self.stepper.step(self.sims, actions)
+        for i, (a, (sim_obs, sim_reward, term, trunc, sim_info)) in enumerate(
+            zip(actions, results, strict=True)
+        ):
             out = self.family.task_reward(self.params[i], a, float(sim_reward), sim_info)
             reward[i], terminated[i], self.sim_truncated[i] = out.reward, term, trunc
             obs[i] = sim_obs
@@ -250,7 +259,8 @@ class SimSlots:
         return self.sims[0].render()
 
     def close(self) -> None:
-        """Close every simulator."""
+        """Stop the stepping threads and close every simulator."""
+        self.stepper.close()
         for sim in self.sims:
             sim.close()
 
