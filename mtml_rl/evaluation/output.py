@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mtml_rl.errors import ConfigError
-from mtml_rl.evaluation import plots, report
+from mtml_rl.evaluation import report
 from mtml_rl.evaluation.results import Results, check_finite, csv_text, validate
 from mtml_rl.io import atomic_write_json, atomic_write_text
 
@@ -30,7 +30,11 @@ def write_outputs(results: Results, folder: Path, title: str, *, figures: bool =
     first), ``results.csv`` and ``report.md`` into ``folder``; results holding NaN or
     infinities are refused first."""
     check_finite(results.to_json(), RESULTS_FILE)
-    results.pictures = plots.make_pictures(results, folder, FIGURES) if figures else []
+    results.pictures = []
+    if figures:
+        from mtml_rl.evaluation import plots  # matplotlib is imported only to draw
+
+        results.pictures = plots.make_pictures(results, folder, FIGURES)
     document = results.to_json()
     validate(document, RESULTS_FILE)
     atomic_write_json(folder / RESULTS_FILE, document)
