@@ -18,7 +18,7 @@ from mtml_rl.rollouts import Agent, EpisodeRecord
 from mtml_rl.tasks.task import Task
 from mtml_rl.training.algorithms import AlgoInfo
 from mtml_rl.training.config import TrainConfig
-from mtml_rl.training.method import Method, PolicySpec, policy_name
+from mtml_rl.training.method import Method, PolicySpec
 from mtml_rl.training.run import Run
 
 
@@ -53,8 +53,13 @@ class RL2Method(Method):
     def policy(
         self, config: TrainConfig, observation_space: spaces.Space, policy_kwargs: dict[str, Any]
     ) -> PolicySpec:
-        """sb3-contrib's LSTM policy over the flat RL² input."""
-        return PolicySpec(policy_name(observation_space, recurrent=True), dict(policy_kwargs))
+        """sb3-contrib's LSTM policy over the flat RL² input, with one LSTM call per batch of
+        sequences in training (:mod:`mtml_rl.policies.recurrent`)."""
+        from mtml_rl.policies.recurrent import MultiInputSequenceLstmPolicy, SequenceLstmPolicy
+
+        is_dict = isinstance(observation_space, spaces.Dict)
+        policy = MultiInputSequenceLstmPolicy if is_dict else SequenceLstmPolicy
+        return PolicySpec(policy, dict(policy_kwargs))
 
     def agent(self, run: Run) -> Agent:
         """The LSTM policy with its state carried over each trial."""

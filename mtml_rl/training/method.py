@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gymnasium import spaces
+from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.vec_env import VecEnv
 
 from mtml_rl.errors import ConfigError
@@ -48,13 +49,14 @@ class MethodEnv:
 
 @dataclass(frozen=True)
 class PolicySpec:
-    """The SB3 policy a method trains: its alias and keyword arguments.
+    """The SB3 policy a method trains: its alias (or class) and keyword arguments.
 
     :param name: SB3's policy alias (``MlpPolicy``, ``MultiInputPolicy``, ``MlpLstmPolicy`` ...)
+        or a policy class
     :param kwargs: the ``policy_kwargs`` handed to the algorithm
     """
 
-    name: str
+    name: str | type[BasePolicy]
     kwargs: dict[str, Any]
 
 
