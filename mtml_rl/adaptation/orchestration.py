@@ -12,7 +12,7 @@ from typing import Any
 import torch as th
 
 from mtml_rl.adaptation.module import MODULE_FILE, AdaptationModule
-from mtml_rl.adaptation.phase2 import Phase2Config, phase2_slots, split_latent_error, train_adaptation
+from mtml_rl.adaptation.phase2 import Phase2Config, phase2_slots, splits_latent_errors, train_adaptation
 from mtml_rl.io import atomic_write_json
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import rundir
@@ -92,21 +92,16 @@ class Phase2Store:
 
 def split_errors(run: Run, module: AdaptationModule) -> dict[str, dict[str, float]]:
     """The module's latent error (and the mean latent's) on the first tasks of every split,
-    recorded in the run's logger."""
+    recorded in the run's logger (all splits stepped together: :func:`splits_latent_errors`)."""
     config, logger = run.config, run.model.logger
-    errors: dict[str, dict[str, float]] = {}
     limit = config.eval_tasks or None
-    for name, split in build_splits(run.spec).items():
-        measured = split_latent_error(
-            run.model,
-            run.normalizer,
-            module,
-            run.spec,
-            list(split.tasks[:limit]),
-            config.history_len,
-            EVAL_SEED,
-        )
-        errors[name] = {"latent_error": measured.module, "mean_latent_error": measured.mean_latent}
-        logger.record(f"adapt/{name}/latent_error", measured.module)
-        logger.record(f"adapt/{name}/mean_latent_error", measured.mean_latent)
+    splits = {name: list(split.tasks[:limit]) for name, split in build_splits(run.spec).items()}
+    measured = splits_latent_errors(
+        run.model, run.normalizer, module, run.spec, splits, config.history_len, EVAL_SEED
+    )
+    errors: dict[str, dict[str, float]] = {}
+    for name, found in measured.items():
+        errors[name] = {"latent_error": found.module, "mean_latent_error": found.mean_latent}
+        logger.record(f"adapt/{name}/latent_error", found.module)
+        logger.record(f"adapt/{name}/mean_latent_error", found.mean_latent)
     return errors

@@ -10,7 +10,7 @@ constant prediction (the mean latent).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -304,13 +304,46 @@ def split_latent_error(
     seed: int,
 ) -> LatentErrors:
     """Latent errors over one episode of each task, acting with ``ẑ`` (deployed behaviour)."""
+    return splits_latent_errors(model, normalizer, module, spec, {"": tasks}, history_len, seed)[""]
+
+
+def splits_latent_errors(
+    model: BaseAlgorithm,
+    normalizer: VecNormalize | None,
+    module: AdaptationModule,
+    spec: TaskSpec,
+    splits: Mapping[str, Sequence[Task]],
+    history_len: int,
+    seed: int,
+) -> dict[str, LatentErrors]:
+    """:func:`split_latent_error` of several task lists at once: every list's tasks are slots
+    of one vector env, stepped together with batched inference, and each list's slots are
+    seeded as if they were alone (``seed + i`` for its ``i``-th task), so each list's episodes
+    are those :func:`split_latent_error` plays for it.
+
+    :param splits: the tasks of each split, by name (each list non-empty)
+    """
+    names = list(splits)
+    tasks = [task for name in names for task in splits[name]]
+    seeds = [seed + i for name in names for i in range(len(splits[name]))]
     venv = make_task_vector_env(
         spec, num_envs=len(tasks), tasks=tasks, context="privileged", history_len=history_len
     )
-    obs, _ = venv.reset(seed=seed)
+    obs, _ = venv.reset(seed=seeds)
     horizon = venv.max_episode_steps
     histories, targets, _ = collect(
         model, module, venv, obs, horizon, _Normalizer(normalizer), deterministic=True
     )
     venv.close()
-    return latent_errors(module, histories, targets)
+    histories = histories.reshape(horizon, len(tasks), *histories.shape[1:])
+    targets = targets.reshape(horizon, len(tasks), *targets.shape[1:])
+    errors, start = {}, 0
+    for name in names:
+        part = slice(start, start + len(splits[name]))
+        start = part.stop
+        errors[name] = latent_errors(
+            module,
+            histories[:, part].reshape(-1, *histories.shape[2:]),
+            targets[:, part].reshape(-1, *targets.shape[2:]),
+        )
+    return errors

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from mtml_rl.cli import main
 from mtml_rl.errors import SpecError
 from mtml_rl.io import MAX_YAML_DEPTH
 from mtml_rl.specs.spec import MAX_NAME_CHARS, MAX_SPEC_BYTES, load_spec_file, resolve_spec
@@ -141,30 +142,43 @@ def test_an_overlong_path_is_no_such_file() -> None:
 
 
 @pytest.mark.parametrize(
-    "data",
+    ("data", "in_process"),
     [
-        pytest.param(bytes(range(256)) * 4, id="binary"),
-        pytest.param(b"name: " + b"[" * 5000 + b"]" * 5000, id="nested"),
-        pytest.param(CARTPOLE_TEXT.replace("name: CartPole", "name: " + "N" * 5000).encode(), id="long-name"),
+        pytest.param(bytes(range(256)) * 4, False, id="binary"),  # once as a process of its own
+        pytest.param(b"name: " + b"[" * 5000 + b"]" * 5000, True, id="nested"),
         pytest.param(
-            CARTPOLE_TEXT.replace("train: [0.5, 1.5]", "train: [0.5, .nan]").encode(), id="nan-region"
+            CARTPOLE_TEXT.replace("name: CartPole", "name: " + "N" * 5000).encode(), True, id="long-name"
+        ),
+        pytest.param(
+            CARTPOLE_TEXT.replace("train: [0.5, 1.5]", "train: [0.5, .nan]").encode(), True, id="nan-region"
         ),
     ],
 )
-def test_the_cli_exits_2_with_one_line_and_leaves_nothing(tmp_path: Path, data: bytes) -> None:
+def test_the_cli_exits_2_with_one_line_and_leaves_nothing(
+    tmp_path: Path,
+    data: bytes,
+    in_process: bool,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     path = _raw(tmp_path, data)
     work = tmp_path / "work"
     work.mkdir()
     argv = ["train", "--env", str(path), "--method", "dr", "--timesteps", "100"]
-    done = subprocess.run(
-        [sys.executable, "-c", "import sys; from mtml_rl.cli import main; sys.exit(main())", *argv],
-        cwd=work,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 2, done.stderr[-2000:]
-    assert done.stderr.startswith("mtml-rl train: error: ") and "Traceback" not in done.stderr
-    assert len(done.stderr.strip().splitlines()) == 1
+    if in_process:  # the entry point's own handling, without another interpreter's start-up
+        monkeypatch.chdir(work)
+        code, stderr = main(argv), capsys.readouterr().err
+    else:
+        done = subprocess.run(
+            [sys.executable, "-c", "import sys; from mtml_rl.cli import main; sys.exit(main())", *argv],
+            cwd=work,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        code, stderr = done.returncode, done.stderr
+    assert code == 2, stderr[-2000:]
+    assert stderr.startswith("mtml-rl train: error: ") and "Traceback" not in stderr
+    assert len(stderr.strip().splitlines()) == 1
     assert list(work.iterdir()) == []
