@@ -11,6 +11,7 @@ each slot of the vector env agree bit for bit.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from types import MethodType
 from typing import Any, NamedTuple
@@ -72,11 +73,13 @@ def scalar_kernels(family: KernelFamily) -> ScalarKernels:
 
 
 class _Running(NamedTuple):
-    """The running task as the kernels take it."""
+    """The running task as the kernels take it (and its ``info`` values, read at every step)."""
 
     params: tuple[float, ...]
     derived: Any
     values: TaskValues
+    task_id: str
+    params_dict: dict[str, Any]
 
 
 class KernelSlot(ScheduledSlot[_Running]):
@@ -116,28 +119,39 @@ class KernelSlot(ScheduledSlot[_Running]):
 
     def _attach(self) -> None:
         """What is rebuilt rather than pickled: the derived kernels and the per-step handlers."""
-        self._xp = scalar_ops()
-        self._kernels = scalar_kernels(self.family)
+        self._xp = xp = scalar_ops()
+        self._kernels = kernels = scalar_kernels(self.family)
+        self._transition = functools.partial(kernels.transition, xp)
+        self._observe = functools.partial(kernels.observation, xp)
         self._assemble = self._assembler()
-        self._plain = self.history is None and self.layout.context == "hidden"
-        self._hidden_history = self.history is not None and self.layout.context == "hidden"
-        succeeded = self._kernels.succeeded
+        succeeded = kernels.succeeded
         self._success_is_terminated = succeeded is not None and self.family.success_is_termination
         """Success is the transition's ``terminated`` (read off the step, no kernel call)."""
         self._succeeded = None if self._success_is_terminated else succeeded
-        self._action, self._encode = self._action_handlers(self.family.action_space())
+        self._action, self._action_row = self._action_handlers(self.family.action_space())
+        self._append: Any = None if self.history is None else self.history.append
+        self.step = self._step_function()  # type: ignore[method-assign,assignment]
+
+    def _step_function(self) -> Callable[[Any], StepResult]:
+        """This slot's step: the plain one (hidden context, no history), the one with a
+        history window in a hidden-context observation, or the general one."""
+        if self.layout.context == "hidden":
+            return self._step_plain if self.history is None else self._step_hidden_history
+        return self._step_layout
 
     _REBUILT = frozenset(
         (
             "_xp",
             "_kernels",
+            "_transition",
+            "_observe",
             "_assemble",
-            "_plain",
-            "_hidden_history",
             "_success_is_terminated",
             "_succeeded",
             "_action",
-            "_encode",
+            "_action_row",
+            "_append",
+            "step",
         )
     )
 
@@ -190,41 +204,82 @@ class KernelSlot(ScheduledSlot[_Running]):
     def _entry(self, task: Task) -> _Running:
         """The task's parameters (float64 values, as the batched engine's) and derived quantities."""
         params = tuple(type(self.family).params_array([task])[:, 0].tolist())
-        return _Running(params, self._kernels.derive(self._xp, params), task_values(task, self.codec))
+        values = task_values(task, self.codec)
+        derived = self._kernels.derive(self._xp, params)
+        return _Running(params, derived, values, values.task_id, values.params_dict)
 
     def step(self, action: Any) -> StepResult:
-        """One transition: the kernels on floats, then the observation and ``info``."""
-        state, running = self.state, self._running
-        if state is None or running is None:
+        """One transition: the kernels on floats, then the observation and ``info``.
+
+        Replaced on each instance by the step of its observation layout
+        (:meth:`_step_function`), which does the same with no per-step dispatch."""
+        return self._step_function()(action)
+
+    def _step_plain(self, action: Any) -> StepResult:
+        """The step of a hidden-context observation without history."""
+        running = self._running
+        if running is None:
             raise gym.error.ResetNeeded("call reset() before step()")
         a = self._action(action)
-        xp, params, kernels = self._xp, running.params, self._kernels
         try:
-            state, reward, terminated = kernels.transition(xp, state, a, params, running.derived)
-            obs = tuple(kernels.observation(xp, state, params))
-            values = running.values
-            info: dict[str, Any] = {"task": values.task_id, "task_params": values.params_dict.copy()}
+            state, reward, terminated = self._transition(self.state, a, running.params, running.derived)
+            obs = self._observe(state, running.params)
+            info: dict[str, Any] = {"task": running.task_id, "task_params": running.params_dict.copy()}
             if self._success_is_terminated:  # the scalar kernels return Python bools
                 info["is_success"] = terminated
             elif self._succeeded is not None:
-                info["is_success"] = bool(self._succeeded(xp, state, params))
+                info["is_success"] = bool(self._succeeded(self._xp, state, running.params))
         except (ArithmeticError, ValueError):  # an overflow or domain error: numpy gives inf/nan
             state, obs, reward, terminated, info = self._numpy_step(a, running)
-        window = (
-            None if self.history is None else self.history.append(*self._obs_values, *self._encode(a), reward)
-        )
+        self.state = state
+        return np.array(obs, _F32), reward, terminated, False, info
+
+    def _step_hidden_history(self, action: Any) -> StepResult:
+        """The step of a hidden-context observation with a history window (as
+        :meth:`_step_plain`, and the transition's row appended to the window)."""
+        running = self._running
+        if running is None:
+            raise gym.error.ResetNeeded("call reset() before step()")
+        a, row = self._action_row(action)
+        try:
+            state, reward, terminated = self._transition(self.state, a, running.params, running.derived)
+            obs = tuple(self._observe(state, running.params))
+            info: dict[str, Any] = {"task": running.task_id, "task_params": running.params_dict.copy()}
+            if self._success_is_terminated:
+                info["is_success"] = terminated
+            elif self._succeeded is not None:
+                info["is_success"] = bool(self._succeeded(self._xp, state, running.params))
+        except (ArithmeticError, ValueError):
+            state, obs, reward, terminated, info = self._numpy_step(a, running)
+        window = self._append(self._obs_values, row, reward)
         self.state, self._obs_values = state, obs
-        if self._plain:
-            return np.array(obs, dtype=np.float32), reward, terminated, False, info
-        if self._hidden_history:
-            return (
-                {"obs": np.array(obs, dtype=np.float32), "history": window},
-                reward,
-                terminated,
-                False,
-                info,
-            )
+        return {"obs": np.array(obs, _F32), "history": window}, reward, terminated, False, info
+
+    def _step_layout(self, action: Any) -> StepResult:
+        """The step of a visible or privileged context (with or without history)."""
+        running = self._running
+        if running is None:
+            raise gym.error.ResetNeeded("call reset() before step()")
+        a, row = self._action_row(action)
+        state, obs, reward, terminated, info = self._advance(a, running)
+        window = None if self.history is None else self.history.append(self._obs_values, row, reward)
+        self.state, self._obs_values = state, obs
         return self._assemble(obs, running.values, window), reward, terminated, False, info
+
+    def _advance(self, a: Any, running: _Running) -> tuple[Any, ...]:
+        """The kernels' transition from the current state: state, observation values, reward,
+        terminated and ``info`` (:meth:`_step_plain` does the same inline)."""
+        try:
+            state, reward, terminated = self._transition(self.state, a, running.params, running.derived)
+            obs = tuple(self._observe(state, running.params))
+            info: dict[str, Any] = {"task": running.task_id, "task_params": running.params_dict.copy()}
+            if self._success_is_terminated:
+                info["is_success"] = terminated
+            elif self._succeeded is not None:
+                info["is_success"] = bool(self._succeeded(self._xp, state, running.params))
+        except (ArithmeticError, ValueError):
+            return self._numpy_step(a, running)
+        return state, obs, reward, terminated, info
 
     def _info(self, state: tuple[float, ...], running: _Running) -> dict[str, Any]:
         values = running.values
@@ -286,20 +341,24 @@ class KernelSlot(ScheduledSlot[_Running]):
             out["history"] = window
         return out
 
-    # -- actions --------------------------------------------------------------------------
+    # -- actions ---------------------------------------------------------------------------
     def _action_handlers(self, space: spaces.Space[Any]) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
-        """The action check and conversion for the kernels, and the history's encoding."""
+        """The action check and conversion for the kernels, and the same returning the
+        action's entries of a history row too."""
         if isinstance(space, spaces.Discrete):
-            onehot = action_encoder(space)
+            self._onehot = action_encoder(space)
             self._first, self._stop = int(space.start), int(space.start + space.n)
-            return self._discrete_action, onehot.__getitem__
+            return self._discrete_action, self._discrete_action_row
         assert isinstance(space, spaces.Box)
         flat = len(space.shape) == 1
+        self._shape = space.shape if flat else None
+        """The shape of an action on the fast path (``None``: none, every action is checked)."""
         uniform = flat and bool(np.all(space.low == space.low[0]) and np.all(space.high == space.high[0]))
         # the fast path needs one bound for every entry; otherwise every action takes the space's check
         self._low, self._high = (float(space.low[0]), float(space.high[0])) if uniform else (1.0, -1.0)
-        self._dim = int(space.shape[0]) if flat else -1
-        return self._box_action, clipped
+        self._unit = uniform and -1.0 <= self._low and self._high <= 1.0
+        """A value of the fast path is its own history entry (clipping to [-1, 1] changes nothing)."""
+        return self._box_action, self._box_action_row
 
     def _discrete_action(self, action: Any) -> int:
         kind: type = action.__class__
@@ -309,20 +368,32 @@ class KernelSlot(ScheduledSlot[_Running]):
                 return index
         return int(self._checked(action))  # a valid Discrete action converts
 
+    def _discrete_action_row(self, action: Any) -> tuple[int, Sequence[float]]:
+        index = self._discrete_action(action)
+        return index, self._onehot[index]
+
     def _box_action(self, action: Any) -> list[float]:
         """A float32 array of the space's shape, inside the bounds: its values (the fast path,
         where every action of SB3 or ``action_space.sample()`` goes); anything else is checked
         against the space, as Gymnasium's ``Box.contains`` does."""
-        if action.__class__ is np.ndarray and action.dtype is _F32 and action.ndim == 1:
+        if action.__class__ is np.ndarray and action.dtype is _F32 and action.shape == self._shape:
             values: list[float] = action.tolist()
-            if len(values) == self._dim:
-                low, high = self._low, self._high
-                for v in values:
-                    if not low <= v <= high:  # also false for NaN
-                        break
-                else:
-                    return values
+            low, high = self._low, self._high
+            for v in values:
+                if not low <= v <= high:  # also false for NaN
+                    break
+            else:
+                return values
         return list(np.asarray(self._checked(action), dtype=np.float64).reshape(-1).tolist())
+
+    def _box_action_row(self, action: Any) -> tuple[list[float], Sequence[float]]:
+        """:meth:`_box_action` and the values clipped to [-1, 1], as a history row takes them.
+
+        Where the space lies inside [-1, 1] the values are their own row: an action the
+        space accepts has float32 values inside it, and a float64 value beyond +-1 whose
+        float32 value is +-1 enters the float32 row as +-1 whether clipped or not."""
+        values = self._box_action(action)
+        return values, (values if self._unit else clipped(values))
 
     def _checked(self, action: Any) -> Any:
         space = self.family.action_space()

@@ -94,6 +94,19 @@ class SimSlot(ScheduledSlot[tuple[Any, TaskValues]]):
         unmapped = not overrides(family, "simulator_action") and follows_action_rule(self.sim.action_space)
         self._to_simulator = None if unmapped else family.simulator_action
         """The agent's action to the simulator's (``None``: the same, as for the built-in families)."""
+        self._obs_values: list[float] = []
+        """The float32 observation's values (the next history row's), where there is a history."""
+        self._attach()
+
+    def _attach(self) -> None:
+        """What is rebuilt rather than pickled: the simulator's bound step and this slot's step."""
+        self._sim_step = self.sim.step
+        self.step = self._step_plain if self._plain else self._step_layout  # type: ignore[method-assign]
+
+    _REBUILT = frozenset(("_sim_step", "step"))
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k not in self._REBUILT}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Unpickled, the simulator is a freshly built one (Gymnasium's envs pickle their
@@ -101,6 +114,7 @@ class SimSlot(ScheduledSlot[tuple[Any, TaskValues]]):
         self.__dict__.update(state)
         if self._applied is not None:
             self.family.apply_task(self.sim, self.params, self.original)
+        self._attach()
 
     def _entry(self, task: Task) -> tuple[Any, TaskValues]:
         """The task's parameters (the family's dataclass) and its context and ``info`` values."""
@@ -147,20 +161,28 @@ class SimSlot(ScheduledSlot[tuple[Any, TaskValues]]):
         obs, sim_info = self.sim.reset(seed=self._sim_seed)
         self._sim_seed = None
         self._obs = np.array(obs, dtype=np.float32)
+        if self.history is not None:
+            self._obs_values = self._obs.tolist()
         window = None if self.history is None else self.history.window()
         assert self._values is not None  # set at the first trial
         return self._observation(window), self._info(obs, sim_info, self._values)
 
     def step(self, action: Any) -> StepResult:
         """The simulator's step (the agent's action mapped to the simulator's, where the family
-        normalizes its space), the task's reward, the observation and ``info``."""
+        normalizes its space), the task's reward, the observation and ``info``.
+
+        Replaced on each instance by the step of its observation layout (:meth:`_attach`)."""
+        return (self._step_plain if self._plain else self._step_layout)(action)
+
+    def _step_plain(self, action: Any) -> StepResult:
+        """The step of a hidden-context observation without history."""
         values = self._values
         if values is None:
             raise gym.error.ResetNeeded("call reset() before step()")
         if action.__class__ is not np.ndarray or action.shape != self._shape:
             action = self._checked(action)
         sim_action = action if self._to_simulator is None else self._to_simulator(action)
-        obs, sim_reward, terminated, truncated, sim_info = self.sim.step(sim_action)
+        obs, sim_reward, terminated, truncated, sim_info = self._sim_step(sim_action)
         if self._task_reward is None:
             reward = float(sim_reward)
             info = {**sim_info, "task": values.task_id, "task_params": values.params_dict.copy()}
@@ -169,14 +191,35 @@ class SimSlot(ScheduledSlot[tuple[Any, TaskValues]]):
             info = {**sim_info, **terms, "task": values.task_id, "task_params": values.params_dict.copy()}
         if self._is_success is not None:
             info["is_success"] = bool(self._is_success(self.sim, self.params, obs, info))
-        if self._plain:  # handed out, never read here again: a float32 array passes as it is
-            plain = obs if obs.__class__ is np.ndarray and obs.dtype is _F32 else np.asarray(obs, _F32)
-            self._obs = plain
-            return plain, reward, bool(terminated), bool(truncated), info
+        # handed out, never read here again: a float32 array passes as it is
+        plain = obs if obs.__class__ is np.ndarray and obs.dtype is _F32 else np.asarray(obs, _F32)
+        self._obs = plain
+        return plain, reward, bool(terminated), bool(truncated), info
+
+    def _step_layout(self, action: Any) -> StepResult:
+        """The step of a visible or privileged context, or with a history window."""
+        values = self._values
+        if values is None:
+            raise gym.error.ResetNeeded("call reset() before step()")
+        if action.__class__ is not np.ndarray or action.shape != self._shape:
+            action = self._checked(action)
+        sim_action = action if self._to_simulator is None else self._to_simulator(action)
+        obs, sim_reward, terminated, truncated, sim_info = self._sim_step(sim_action)
+        if self._task_reward is None:
+            reward = float(sim_reward)
+            info = {**sim_info, "task": values.task_id, "task_params": values.params_dict.copy()}
+        else:
+            reward, terms = self._task_reward(self.params, sim_action, float(sim_reward), sim_info)
+            info = {**sim_info, **terms, "task": values.task_id, "task_params": values.params_dict.copy()}
+        if self._is_success is not None:
+            info["is_success"] = bool(self._is_success(self.sim, self.params, obs, info))
+        self._obs = part = np.array(obs, dtype=np.float32)  # a copy: handed out, never read here again
         window = None
         if self.history is not None:
-            window = self.history.append(*self._obs.tolist(), *self._encode(action), reward)
-        self._obs = np.array(obs, dtype=np.float32)  # a copy: the next history row reads it
+            window = self.history.append(self._obs_values, self._encode(action), reward)
+            self._obs_values = part.tolist()
+            if self.layout.context == "hidden":
+                return {"obs": part, "history": window}, reward, bool(terminated), bool(truncated), info
         return self._observation(window), reward, bool(terminated), bool(truncated), info
 
     def _info(self, obs: np.ndarray, sim_info: dict[str, Any], values: TaskValues) -> dict[str, Any]:
@@ -202,7 +245,11 @@ class SimSlot(ScheduledSlot[tuple[Any, TaskValues]]):
         """The action's entries of a history row (one-hot, or clipped to [-1, 1])."""
         if self._onehot is not None:
             return self._onehot[int(action)]
-        return clipped(np.asarray(action).reshape(-1).tolist())
+        values: list[float] = np.asarray(action).reshape(-1).tolist()
+        # NaN stays NaN when clipped: where min or max is NaN the values take the clip
+        if -1.0 <= min(values) and max(values) <= 1.0:
+            return values
+        return clipped(values)
 
     # -- observations ---------------------------------------------------------------------
     def _observation(self, window: np.ndarray | None) -> Any:

@@ -267,8 +267,9 @@ class HistoryWindow:
         self._buffer.fill(0.0)
         self._end = self.length
 
-    def append(self, *row: float) -> np.ndarray:
-        """Append one row (rounded to float32, as numpy casts) and return the window."""
+    def append(self, obs: Sequence[float], action: Sequence[float], reward: float) -> np.ndarray:
+        """Append the row ``(obs, action, reward)`` (rounded to float32, as numpy casts) and
+        return the window."""
         end = self._end
         if end == self._full:  # full: the newest length - 1 rows move to the front
             front, back = self._slide
@@ -276,9 +277,10 @@ class HistoryWindow:
             end = self.length - 1
         write, window = self._slots[end]
         try:
-            write(*row)
+            write(*obs, *action, reward)
         except OverflowError:  # a value beyond float32's range: numpy's cast gives +-inf
-            self._buffer[end * self.row_dim : (end + 1) * self.row_dim] = np.asarray(row, dtype=np.float32)
+            row = np.asarray((*obs, *action, reward), dtype=np.float32)
+            self._buffer[end * self.row_dim : (end + 1) * self.row_dim] = row
         self._end = end + 1
         return window.copy()
 

@@ -18,8 +18,9 @@ observations and flags at every task; no target makes their rewards equal v5's.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar, TypeVar
@@ -69,9 +70,8 @@ def cheetah_reward(forward: float, info: Mapping[str, Any]) -> TaskReward:
     :param forward: the task's forward term
     :param info: the info HalfCheetah-v5 returned
     """
-    ctrl_cost = control_cost(info)
-    reward = forward - ctrl_cost
-    return TaskReward(reward, {"reward_forward": forward, "reward_ctrl": -ctrl_cost})
+    reward_ctrl = float(info["reward_ctrl"])  # -control_cost(info), read once per step
+    return _task_reward((forward + reward_ctrl, {"reward_forward": forward, "reward_ctrl": reward_ctrl}))
 
 
 def ant_reward(forward: float, info: Mapping[str, Any]) -> TaskReward:
@@ -83,10 +83,17 @@ def ant_reward(forward: float, info: Mapping[str, Any]) -> TaskReward:
     :param forward: the task's forward term
     :param info: the info Ant-v5 returned
     """
-    ctrl_cost = control_cost(info)
+    reward_ctrl = float(info["reward_ctrl"])  # -control_cost(info)
     contact_cost = -float(info["reward_contact"])
-    reward = (forward + float(info["reward_survive"])) - (ctrl_cost + contact_cost)
-    return TaskReward(reward, {"reward_forward": forward, "reward_ctrl": -ctrl_cost})
+    reward = (forward + float(info["reward_survive"])) - (-reward_ctrl + contact_cost)
+    return _task_reward((reward, {"reward_forward": forward, "reward_ctrl": reward_ctrl}))
+
+
+_task_reward: Callable[[tuple[float, dict[str, float]]], TaskReward] = functools.partial(
+    tuple.__new__, TaskReward
+)
+"""``TaskReward(reward, terms)`` from the pair, without the named tuple's Python-level ``__new__``
+(these run at every step)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -144,6 +151,9 @@ class HalfCheetahDirParams(FamilyParams):
 class HalfCheetahDir(V5Locomotion[HalfCheetahDirParams]):
     """HalfCheetah-v5 rewarded for running forward or backward: ``d v_x - c |a|^2``.
 
+    The task configures the simulator: v5's forward reward weight is the direction ``d``
+    and its control cost weight the task's, so the reward and ``info`` terms are v5's own
+    (``reward_forward = d * v_x``), computed by v5 at no extra cost per step.
     ``direction = +1`` (with v5's control cost weight 0.1) is HalfCheetah-v5 exactly.
     """
 
@@ -151,11 +161,17 @@ class HalfCheetahDir(V5Locomotion[HalfCheetahDirParams]):
     params_cls = HalfCheetahDirParams
     reference_id = "HalfCheetah-v5"
 
-    def task_reward(
-        self, params: HalfCheetahDirParams, action: np.ndarray, sim_reward: float, info: Mapping[str, Any]
-    ) -> TaskReward:
-        forward = params.direction * float(info["x_velocity"])
-        return cheetah_reward(forward, info)
+    def apply_task(
+        self, env: gym.Env[Any, Any], params: HalfCheetahDirParams, original: Mapping[str, np.ndarray]
+    ) -> None:
+        super().apply_task(env, params, original)
+        sim = env.unwrapped
+        if not hasattr(sim, "_forward_reward_weight"):
+            raise TypeError(
+                f"{type(sim).__name__} keeps no _forward_reward_weight; this Gymnasium version is not "
+                "supported by mtml-rl's locomotion families (Gymnasium 1.x v5 environments are)"
+            )
+        sim._forward_reward_weight = params.direction
 
 
 # --------------------------------------------------------------------------------------------

@@ -11,7 +11,10 @@ kernel source          derived one-slot code
 =====================  ==================================================================
 ``xp.where(c, a, b)``  ``(a if c else b)``
 ``xp.clip(x, lo, hi)``  ``(lo if (t := x) < lo else (hi if t > hi else t))``
-``xp.f32(x)``          ``unpack(pack(x))[0]`` (a float32 ``struct`` round trip)
+``xp.f32(x)``          ``view[0] = x; h = view[0]`` before the statement, ``h`` in it
+                       (a store into and a load from a float32 memoryview, no call), or
+                       ``unpack(pack(x))[0]`` (a float32 ``struct`` round trip) where the
+                       statement does not always evaluate it
 ``xp.f64(x)``          ``(x)``
 ``xp.full(like, v)``   ``v``
 ``xp.any(c)``          ``(c)``
@@ -22,7 +25,11 @@ kernel source          derived one-slot code
 =====================  ==================================================================
 
 Each rewrite computes what the scalar namespace's function computes (the branches of
-``where`` are pure, so evaluating one of them is the same as evaluating both). Other uses of
+``where`` are pure, so evaluating one of them is the same as evaluating both). A float32
+rounding that its statement always evaluates (not in a branch of ``where`` or ``clip``, the
+right of ``and``/``or``, a later comparison of a chain, a lambda or a comprehension) is
+computed just before the statement, in the order of evaluation, which gives the same values
+since kernels are pure; the memoryview is the calling thread's own, fetched once per call. Other uses of
 ``xp`` (passing it to helpers) are kept, with ``xp`` the scalar namespace. A kernel whose
 source cannot be read or rewritten (no source file, a closure, ``super()``) is used as it is.
 Arithmetic errors of the inline code (a float32 overflow, ``math`` domain errors), where
@@ -38,6 +45,7 @@ import inspect
 import itertools
 import struct
 import textwrap
+import threading
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -49,6 +57,21 @@ XP = "xp"
 _BOUND = ("cos", "sin", "hypot", "pow")
 """Namespace functions called through a name bound once (``_xp_cos`` ...)."""
 _F32 = struct.Struct("f")
+_ROUND = "_xp_f32"
+"""The call the inline rewrite leaves for ``xp.f32`` (replaced by :class:`_Hoist`)."""
+_VIEW = "_xp_f32v"
+"""The local name of the thread's float32 memoryview in a derived kernel."""
+
+
+class _Views(threading.local):
+    """One float32 memoryview per thread (the store and load of a rounding are adjacent
+    bytecodes of one thread, with no call between them)."""
+
+    def __init__(self) -> None:
+        self.view = memoryview(bytearray(4)).cast("f")
+
+
+_VIEWS = _Views()
 
 
 class _Inline(ast.NodeTransformer):
@@ -78,8 +101,7 @@ class _Inline(ast.NodeTransformer):
         return ast.IfExp(_less(bound, low), copy.deepcopy(low), above)
 
     def _op_f32(self, x: ast.expr) -> ast.expr:
-        packed = ast.Call(_name("_xp_pack"), [x], [])
-        return ast.Subscript(ast.Call(_name("_xp_unpack"), [packed], []), ast.Constant(0), ast.Load())
+        return ast.Call(_name(_ROUND), [x], [])
 
     def _op_f64(self, x: ast.expr) -> ast.expr:
         return x
@@ -98,6 +120,132 @@ class _Inline(ast.NodeTransformer):
 
     def _op_apply(self, fn: ast.expr, *vectors: ast.expr) -> ast.expr:
         return ast.Call(_name("tuple"), [ast.Call(_name("map"), [fn, *vectors], [])], [])
+
+
+def _struct_round(x: ast.expr) -> ast.expr:
+    """``unpack(pack(x))[0]``: ``x`` rounded to float32, as an expression."""
+    packed = ast.Call(_name("_xp_pack"), [x], [])
+    return ast.Subscript(ast.Call(_name("_xp_unpack"), [packed], []), ast.Constant(0), ast.Load())
+
+
+def _is_round(node: ast.AST) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == _ROUND
+
+
+_SIMPLE = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Return, ast.Expr)
+"""Statements whose value the hoisting reaches into (others keep struct round trips)."""
+_OPAQUE = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+class _Hoist:
+    """Moves each float32 rounding a statement always evaluates in front of it (see the
+    module docstring); :func:`_finish` turns the others into struct round trips."""
+
+    def __init__(self) -> None:
+        self._names = itertools.count()
+        self.hoisted = 0
+
+    def body(self, statements: list[ast.stmt]) -> list[ast.stmt]:
+        """The statements with their roundings hoisted (blocks of compound statements too)."""
+        out: list[ast.stmt] = []
+        for statement in statements:
+            if isinstance(statement, _SIMPLE) and statement.value is not None:
+                out += self._statement(statement)
+                continue
+            if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                for block in ("body", "orelse", "finalbody"):
+                    inner = getattr(statement, block, None)
+                    if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                        setattr(statement, block, self.body(inner))
+                for handler in getattr(statement, "handlers", []):
+                    handler.body = self.body(handler.body)
+            out.append(statement)
+        return out
+
+    def _statement(self, statement: Any) -> list[ast.stmt]:
+        walrus = {n.target.id for n in ast.walk(statement) if isinstance(n, ast.NamedExpr)}
+        before: list[ast.stmt] = []
+        statement.value = self._visit(statement.value, before, walrus)
+        located = [ast.copy_location(new, statement) for new in before]
+        single = isinstance(statement, ast.Assign) and len(statement.targets) == 1
+        if single and isinstance(statement.targets[0], ast.Name) and _is_load_of(statement.value, before):
+            located[-1].targets = statement.targets  # type: ignore[attr-defined]
+            return located  # ``name = f32(...)``: the load goes straight to ``name``
+        return [*located, statement]
+
+    def _visit(self, node: ast.expr, before: list[ast.stmt], walrus: set[str]) -> ast.expr:
+        """``node`` with the roundings it always evaluates replaced by hoisted names."""
+        if isinstance(node, _OPAQUE):
+            return node
+        for field in _always_evaluated(node):
+            value = getattr(node, field)
+            if isinstance(value, ast.expr):
+                setattr(node, field, self._visit(value, before, walrus))
+            elif isinstance(value, list):
+                value[:] = [self._visit(v, before, walrus) if isinstance(v, ast.expr) else v for v in value]
+        if isinstance(node, ast.Call) and _is_round(node) and _hoistable(node, walrus):
+            name = f"_xp_h{next(self._names)}"
+            before += _round_into(ast.Name(name, ast.Store()), node.args[0])
+            self.hoisted += 1
+            return _name(name)
+        return node
+
+
+def _round_into(target: ast.expr, value: ast.expr) -> list[ast.stmt]:
+    """``view[0] = value; target = view[0]``: the store and the load adjacent, so that nothing
+    (a helper kernel rounding on the same view) runs between them."""
+    store = ast.Assign([ast.Subscript(_name(_VIEW), ast.Constant(0), ast.Store())], value)
+    return [store, ast.Assign([target], ast.Subscript(_name(_VIEW), ast.Constant(0), ast.Load()))]
+
+
+def _is_load_of(value: ast.expr, before: list[ast.stmt]) -> bool:
+    """Whether ``value`` is the name the last hoisted statement (a load) assigns."""
+    last = before[-1] if before else None
+    target = last.targets[0] if isinstance(last, ast.Assign) else None
+    return isinstance(value, ast.Name) and isinstance(target, ast.Name) and target.id == value.id
+
+
+def _always_evaluated(node: ast.expr) -> list[str]:
+    """The fields of ``node`` evaluated whenever ``node`` is, in Python's order of evaluation."""
+    if isinstance(node, ast.IfExp):
+        return ["test"]
+    if isinstance(node, ast.BoolOp):  # only the first operand
+        return []
+    if isinstance(node, ast.Compare):  # a chain stops at its first false comparison
+        return ["left"] if len(node.comparators) > 1 else ["left", "comparators"]
+    return [field for field, _ in ast.iter_fields(node)]
+
+
+def _hoistable(node: ast.Call, walrus: set[str]) -> bool:
+    """Whether the rounding can move before its statement: one plain argument that reads no
+    name the statement assigns with ``:=`` outside the argument."""
+    if len(node.args) != 1 or node.keywords or isinstance(node.args[0], ast.Starred):
+        return False
+    inside = {n.target.id for n in ast.walk(node.args[0]) if isinstance(n, ast.NamedExpr)}
+    read = {n.id for n in ast.walk(node.args[0]) if isinstance(n, ast.Name)}
+    return not (read & walrus) - inside
+
+
+class _Finish(ast.NodeTransformer):
+    """The roundings left in place become struct round trips."""
+
+    def visit_Call(self, node: ast.Call) -> Any:
+        self.generic_visit(node)
+        return _struct_round(node.args[0]) if _is_round(node) and len(node.args) == 1 else node
+
+
+def _hoist_roundings(definition: ast.FunctionDef) -> ast.FunctionDef:
+    """The derived kernel with its float32 roundings hoisted where they can be, and the
+    thread's memoryview fetched at its start if any is."""
+    hoist = _Hoist()
+    definition.body = hoist.body(definition.body)
+    if hoist.hoisted:
+        fetch = ast.Assign(
+            [ast.Name(_VIEW, ast.Store())], ast.Attribute(_name("_xp_views"), "view", ast.Load())
+        )
+        definition.body.insert(0, ast.copy_location(fetch, definition.body[0]))
+    finished: ast.FunctionDef = _Finish().visit(definition)
+    return finished
 
 
 def _namespace_op(node: ast.Call) -> str | None:
@@ -119,7 +267,7 @@ def _less(a: ast.expr, b: ast.expr) -> ast.Compare:
 def _namespace_bindings(xp: ArrayOps) -> dict[str, Any]:
     """The names the rewritten code calls."""
     bound = {f"_xp_{name}": getattr(xp, name) for name in _BOUND}
-    return {**bound, "_xp_pack": _F32.pack, "_xp_unpack": _F32.unpack}
+    return {**bound, "_xp_pack": _F32.pack, "_xp_unpack": _F32.unpack, "_xp_views": _VIEWS}
 
 
 def _parse(fn: Callable[..., Any]) -> ast.FunctionDef | None:
@@ -159,7 +307,7 @@ def scalarize(fn: Callable[..., Any]) -> Callable[..., Any]:
         return fn
     definition.decorator_list = []
     try:
-        definition = _Inline().visit(definition)
+        definition = _hoist_roundings(_Inline().visit(definition))
     except TypeError:  # a namespace call with the wrong number of arguments: leave it to fail as written
         return fn
     module = ast.fix_missing_locations(ast.Module([definition], type_ignores=[]))

@@ -30,7 +30,7 @@ from mtml_rl.envs.config import EnvSetup
 from mtml_rl.envs.kernel_slot import KernelSlot, scalar_kernels
 from mtml_rl.envs.single import BatchedSlot, MultiTaskEnv
 from mtml_rl.envs.slot import SingleEngine
-from mtml_rl.families.kernel import SCALAR_PROBES, KernelFamily, build_scalar_ops, scalar_ops
+from mtml_rl.families.kernel import NUMPY, SCALAR_PROBES, KernelFamily, build_scalar_ops, scalar_ops
 from mtml_rl.families.registry import get_family
 from mtml_rl.families.scalarize import scalarize
 from mtml_rl.specs import build_splits
@@ -144,6 +144,31 @@ def test_a_kernel_that_cannot_be_rewritten_is_used_as_written() -> None:
 
     assert scalarize(closure) is closure
     assert scalarize(len) is len
+
+
+def _rounded_sum(xp: Any, x: Any, y: Any) -> Any:
+    """A helper kernel that rounds to float32 too (called inside its caller's statements)."""
+    return xp.f32(xp.f32(x * 3.0) + xp.f32(y / 7.0))
+
+
+def _roundings(xp: Any, x: Any, y: Any) -> Any:
+    """float32 roundings always evaluated (hoisted), in branches (kept in place), several in
+    one statement, around helper calls that round on the same thread's view."""
+    a = xp.f64(xp.f32(x)) + xp.f64(_rounded_sum(xp, y, x)) * xp.f64(xp.f32(y))
+    b = xp.where(x > y, xp.f32(x * y), xp.f32(x - y))
+    c = xp.clip(xp.f32(a - y), -5.0, 5.0)
+    return a, xp.f64(b), xp.f64(c), xp.f64(_rounded_sum(xp, xp.f32(a), c)) - xp.f64(xp.f32(y))
+
+
+def test_hoisted_float32_roundings_equal_numpys() -> None:
+    derived = scalarize(_roundings)
+    assert derived is not _roundings and "_xp_f32v" in derived.__code__.co_varnames, "nothing hoisted"
+    rng = np.random.default_rng(4)
+    x, y = rng.normal(0.0, 3.0, 500), rng.normal(0.0, 3.0, 500)
+    expected = np.asarray(_roundings(NUMPY, x, y), dtype=np.float64)
+    xp = scalar_ops()
+    got = np.array([derived(xp, a, b) for a, b in zip(x.tolist(), y.tolist(), strict=True)]).T
+    assert_same(got, expected, "hoisted roundings")
 
 
 # -- environments -------------------------------------------------------------------------------
