@@ -45,6 +45,7 @@ class EvalSettings:
     seed: int = _help("reset seed of the first task's episodes (task i uses seed + i)", default=100)
     deterministic: bool = _help("deterministic actions", default=True)
     bootstrap_reps: int = _help("bootstrap replications of the compare report's intervals", default=2000)
+    figures: bool = _help("draw the compare report's pictures (false: report.md without them)", default=True)
 
     def validate(self) -> None:
         """Check the fields; raises :class:`ConfigError` naming the fix."""
@@ -60,6 +61,8 @@ class EvalSettings:
         for name, value, low in checks:
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ConfigError(f"evaluation.{name} must be an integer >= {low}, got {value!r}")
+        if not isinstance(self.figures, bool):
+            raise ConfigError(f"evaluation.figures must be true or false, got {self.figures!r}")
 
 
 @dataclass

@@ -156,7 +156,12 @@ def score_row(aggregate: Aggregate, methods: dict[str, str]) -> ScoreRow:
 
 
 def compare_trials(
-    eval_dirs: Sequence[Path], report_dir: Path, settings: dict[str, Any], bootstrap_reps: int
+    eval_dirs: Sequence[Path],
+    report_dir: Path,
+    settings: dict[str, Any],
+    bootstrap_reps: int,
+    *,
+    figures: bool = True,
 ) -> Comparison:
     """Merge the trials' evaluations into one report in ``report_dir`` (replaced whole).
 
@@ -164,8 +169,9 @@ def compare_trials(
     :param report_dir: where the report goes
     :param settings: the evaluation settings (their protocol must match the evaluations')
     :param bootstrap_reps: bootstrap replications of the report's intervals
+    :param figures: draw the report's pictures
     """
-    config = eval_config(settings, None, bootstrap_reps)
+    config = eval_config(settings, None, bootstrap_reps, figures=figures)
     results, folder = compare([str(d) for d in eval_dirs], config, out=report_dir)
     rows = [score_row(a, label_methods(results)) for a in results.aggregates]
     return Comparison(Path(folder), rows, list(results.notes))

@@ -239,6 +239,7 @@ def _result(
             config.out_dir / REPORT_DIR,
             settings,
             config.evaluation.bootstrap_reps,
+            figures=config.evaluation.figures,
         )
     records = [manifest.records[t.name] for t in trials]
     return BenchmarkResult(config.out_dir, records, ran, skipped, failed, comparison)

@@ -1,7 +1,8 @@
 """Helpers of the benchmark tests: tiny grids, trial functions that fail, file hashes.
 
 Every trial here trains 1000 steps with one torch thread and a fixed seed and is
-evaluated on the 16 interpolation tasks, so a trial takes seconds.
+evaluated on the 16 interpolation tasks, so a trial takes seconds; the compare report is
+written without pictures (:data:`WITH_FIGURES` turns them on where a test looks at them).
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ TINY_TRAIN: dict[str, Any] = {
     "adapt_epochs": 1,
 }
 """TrainConfig fields that keep a trial cheap."""
+TINY_EVALUATION: dict[str, Any] = {"splits": ["test-interpolation"], "episodes": 2, "bootstrap_reps": 200}
+"""The tiny grids' evaluation settings."""
+WITH_FIGURES: dict[str, Any] = {**TINY_EVALUATION, "figures": True}
+"""The same, with the report's pictures drawn."""
 FAILING_SEED = 1
 """The seed whose trial the failing trial functions break."""
 BAD_HYPERPARAMETER = "not_a_ppo_argument"
@@ -41,7 +46,7 @@ def tiny_grid(out: Path, **fields: Any) -> BenchmarkConfig:
         "out": str(out),
         "train": dict(TINY_TRAIN),
         "workers": 2,
-        "evaluation": {"splits": ["test-interpolation"], "episodes": 2, "bootstrap_reps": 200},
+        "evaluation": {**TINY_EVALUATION, "figures": False},
     }
     values.update(fields)
     return BenchmarkConfig.from_dict(values, source="test grid")

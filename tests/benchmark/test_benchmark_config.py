@@ -87,6 +87,7 @@ def test_two_specs_of_one_name_are_refused(tmp_path: Path) -> None:
             {"envs": [CARTPOLE], "evaluation": {"episode": 2}},
             "unknown key 'episode'; did you mean 'episodes'",
         ),
+        ({"envs": [CARTPOLE], "evaluation": {"figures": "no"}}, "evaluation.figures must be true or false"),
         ({"envs": [CARTPOLE], "train": {"timestep": 5}}, "unknown TrainConfig field 'timestep'"),
         ({"envs": [CARTPOLE], "train": {"seed": 5}}, "'seed' is set by the grid"),
         ({"envs": [CARTPOLE], "methods": ["adpat"]}, "unknown method 'adpat'; did you mean 'adapt'"),

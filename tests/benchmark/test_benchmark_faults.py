@@ -26,7 +26,8 @@ CLI = [sys.executable, "-c", "import sys; from mtml_rl.cli import main; sys.exit
 
 
 def write_grid(path: Path, out: Path, seeds: list[int], env: str = CARTPOLE) -> Path:
-    """A tiny grid file (CartPole dr, 1000 steps, 2 evaluation episodes) writing to ``out``."""
+    """A tiny grid file (CartPole dr, 1000 steps, 2 evaluation episodes, a report without
+    pictures) writing to ``out``."""
     grid = {
         "envs": [env],
         "methods": ["dr"],
@@ -35,7 +36,12 @@ def write_grid(path: Path, out: Path, seeds: list[int], env: str = CARTPOLE) -> 
         "out": str(out),
         "train": TINY_TRAIN,
         "workers": 2,
-        "evaluation": {"splits": ["test-interpolation"], "episodes": 2, "bootstrap_reps": 200},
+        "evaluation": {
+            "splits": ["test-interpolation"],
+            "episodes": 2,
+            "bootstrap_reps": 200,
+            "figures": False,
+        },
     }
     path.write_text(json.dumps(grid))  # JSON is YAML
     return path

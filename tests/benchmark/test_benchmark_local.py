@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from benchmark_helpers import file_state, tiny_grid
+from benchmark_helpers import WITH_FIGURES, file_state, tiny_grid
 
 from mtml_rl.benchmark.backends import _pack, unpack
 from mtml_rl.benchmark.config import BenchmarkConfig
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def grid(tmp_path_factory: pytest.TempPathFactory) -> BenchmarkConfig:
-    return tiny_grid(tmp_path_factory.mktemp("local") / "bench")
+    return tiny_grid(tmp_path_factory.mktemp("local") / "bench", evaluation=WITH_FIGURES)
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +57,9 @@ def test_compare_report_covers_both_seeds(first: BenchmarkResult) -> None:
     results = json.loads((first.comparison.report_dir / "results.json").read_text())
     assert sorted(Path(r["path"]).name for r in results["runs"]) == ["CartPole-dr-s0", "CartPole-dr-s1"]
     assert results["protocol"]["episodes"] == 2
+    assert results["pictures"] and all(
+        (first.comparison.report_dir / p).is_file() for p in results["pictures"]
+    )
 
 
 def test_rerun_skips_finished_trials_and_keeps_their_files(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from benchmark_helpers import tiny_grid
+from benchmark_helpers import WITH_FIGURES, tiny_grid
 
 from mtml_rl.benchmark.runner import run_benchmark
 from mtml_rl.errors import MtmlError
@@ -18,7 +18,8 @@ def test_a_benchmark_over_a_spec_file_finishes_with_its_report(tmp_path: Path) -
     spec_file = tmp_path / "specs" / "pole.yaml"
     spec_file.parent.mkdir()
     spec_file.write_text(yaml.safe_dump({**data, "name": "FilePole"}))
-    config = tiny_grid(tmp_path / "bench", envs=[str(spec_file)], methods=["dr"], seeds=[0], workers=1)
+    fields = {"envs": [str(spec_file)], "methods": ["dr"], "seeds": [0], "workers": 1}
+    config = tiny_grid(tmp_path / "bench", **fields, evaluation=WITH_FIGURES)  # pictures of a spec file
     result = run_benchmark(config, progress=False)
     assert result.ok, [r.error for r in result.records]
     assert result.comparison is not None and result.comparison.report.is_file()

@@ -95,7 +95,12 @@ def grid(tmp_path: Path, **fields: object) -> Path:
         "out": str(tmp_path / "bench"),
         "train": TINY_TRAIN,
         "threads_per_worker": 1,
-        "evaluation": {"splits": ["test-interpolation"], "episodes": 1, "bootstrap_reps": 50},
+        "evaluation": {
+            "splits": ["test-interpolation"],
+            "episodes": 1,
+            "bootstrap_reps": 50,
+            "figures": False,
+        },
         **fields,
     }
     path = tmp_path / "grid.yaml"

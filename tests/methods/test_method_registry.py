@@ -79,7 +79,12 @@ def test_a_registered_method_runs_in_a_spawned_benchmark(tmp_path: Path) -> None
             "out": str(tmp_path / "bench"),
             "train": {k: v for k, v in TINY.items() if k != "num_threads"},
             "workers": 2,
-            "evaluation": {"splits": ["test-interpolation"], "episodes": 2, "bootstrap_reps": 100},
+            "evaluation": {
+                "splits": ["test-interpolation"],
+                "episodes": 2,
+                "bootstrap_reps": 100,
+                "figures": False,
+            },
         }
     )
     result = run_benchmark(config, progress=False)
