@@ -16,11 +16,12 @@ the same run:
 
 Random actions are drawn up front from the action space and mapped to the reference's
 (Pendulum's torque is twice ours). Each measurement runs a chunk of steps on each env of a
-row in turn, ``--repeats`` times (the envs interleaved, each continuing its own episodes);
-the table shows each env's fastest chunk as steps per second, and the ratios of those. Times
-are the CPU time of this process (everything runs in one thread); on a machine shared with
-other work, the fastest of several interleaved repeats is the least disturbed estimate of
-each env's own cost. Usage::
+row in turn, ``--repeats`` times (the envs interleaved, in alternating order, each
+continuing its own episodes); the table shows each env's fastest chunk as steps per second,
+and the ratios of those. Times are the CPU time of this process (everything runs in one
+thread); on a machine shared with other work, the fastest of many short interleaved repeats
+is the least disturbed estimate of each env's own cost. The machine's load average is
+printed at the start and the end. Usage::
 
     python scripts/bench_single_envs.py            # one id per family, and PPO
     python scripts/bench_single_envs.py --quick    # fewer and shorter repeats
@@ -94,9 +95,9 @@ class BenchConfig:
     :param markdown: print the tables as Markdown (for the README)
     """
 
-    repeats: int = 9
-    numpy_steps: int = 5000
-    sim_steps: int = 1000
+    repeats: int = 25
+    numpy_steps: int = 2000
+    sim_steps: int = 400
     ppo_timesteps: int = 16384
     ppo_repeats: int = 5
     ids: tuple[str, ...] = ()
@@ -130,7 +131,7 @@ def parse_args(argv: Sequence[str] | None = None) -> BenchConfig:
     """Command-line options to a :class:`BenchConfig`."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 repeats of shorter chunks; PPO 4096 steps")
-    parser.add_argument("--repeats", type=int, help="interleaved measurements per env (default 9)")
+    parser.add_argument("--repeats", type=int, help="interleaved measurements per env (default 25)")
     parser.add_argument("--ids", nargs="+", default=(), help="spec ids to measure (default: one per family)")
     parser.add_argument("--ppo-timesteps", type=int, help="steps per PPO run (default 16384; 0 skips PPO)")
     parser.add_argument("--seed", type=int, default=0)
@@ -218,9 +219,10 @@ def measure_family(spec_id: str, cfg: BenchConfig) -> Row:
         env.reset(seed=cfg.seed)
         seconds_per_step(env, actions["ours" if env is not envs.get("reference") else "reference"][:50])
     times: dict[str, list[float]] = {name: [] for name in envs}
-    for _ in range(cfg.repeats):
-        for name, env in envs.items():
-            times[name].append(seconds_per_step(env, actions[name]))
+    names = list(envs)
+    for repeat in range(cfg.repeats):
+        for name in names if repeat % 2 == 0 else names[::-1]:  # no env always runs first
+            times[name].append(seconds_per_step(envs[name], actions[name]))
     for env in envs.values():
         env.close()
     return summarize(spec_id, reference_id, times, simulator)
@@ -340,6 +342,14 @@ def goal_lines(rows: list[Row], ppo: PPORow | None) -> list[str]:
     return lines
 
 
+def load_average() -> str:
+    """The machine's load averages over 1, 5 and 15 minutes (``n/a`` where unknown)."""
+    try:
+        return ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    except (AttributeError, OSError):
+        return "n/a"
+
+
 def machine() -> str:
     """The machine and library versions, for the record."""
     import stable_baselines3
@@ -356,6 +366,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Measure and print the tables and the goals."""
     cfg = parse_args(argv)
     console = Console() if Console().is_terminal else Console(width=160)
+    console.print(f"load average at the start (1, 5, 15 min): {load_average()}")
     ids = cfg.ids or default_ids()
     rows = []
     for spec_id in ids:
@@ -376,6 +387,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     for line in goal_lines(rows, ppo):
         console.print(line)
+    console.print(f"load average at the end (1, 5, 15 min): {load_average()}")
     console.print(machine())
     return 0
 

@@ -39,6 +39,7 @@ from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.tasks.task import Task
 
 _F32 = np.dtype(np.float32)
+_ARRAY = np.ndarray
 _INTEGERS: frozenset[type] = frozenset(
     (int, np.int64, np.int32, np.int16, np.int8, np.uint8, np.uint16, np.uint32, np.uint64)
 )
@@ -243,7 +244,7 @@ class KernelSlot(ScheduledSlot[_Running]):
         a, row = self._action_row(action)
         try:
             state, reward, terminated = self._transition(self.state, a, running.params, running.derived)
-            obs = tuple(self._observe(state, running.params))
+            obs = self._observe(state, running.params)  # a tuple (kernels are pure: kept as is)
             info: dict[str, Any] = {"task": running.task_id, "task_params": running.params_dict.copy()}
             if self._success_is_terminated:
                 info["is_success"] = terminated
@@ -358,6 +359,8 @@ class KernelSlot(ScheduledSlot[_Running]):
         self._low, self._high = (float(space.low[0]), float(space.high[0])) if uniform else (1.0, -1.0)
         self._unit = uniform and -1.0 <= self._low and self._high <= 1.0
         """A value of the fast path is its own history entry (clipping to [-1, 1] changes nothing)."""
+        if self._shape == (1,):  # one component: the bounds checked without a loop
+            return self._box_action_one, self._box_action_row
         return self._box_action, self._box_action_row
 
     def _discrete_action(self, action: Any) -> int:
@@ -376,7 +379,7 @@ class KernelSlot(ScheduledSlot[_Running]):
         """A float32 array of the space's shape, inside the bounds: its values (the fast path,
         where every action of SB3 or ``action_space.sample()`` goes); anything else is checked
         against the space, as Gymnasium's ``Box.contains`` does."""
-        if action.__class__ is np.ndarray and action.dtype is _F32 and action.shape == self._shape:
+        if action.__class__ is _ARRAY and action.dtype is _F32 and action.shape == self._shape:
             values: list[float] = action.tolist()
             low, high = self._low, self._high
             for v in values:
@@ -386,14 +389,25 @@ class KernelSlot(ScheduledSlot[_Running]):
                 return values
         return list(np.asarray(self._checked(action), dtype=np.float64).reshape(-1).tolist())
 
+    def _box_action_one(self, action: Any) -> list[float]:
+        """:meth:`_box_action` for a space of one component."""
+        if action.__class__ is _ARRAY and action.dtype is _F32 and action.shape == self._shape:
+            values: list[float] = action.tolist()
+            if self._low <= values[0] <= self._high:  # also false for NaN
+                return values
+        return self._box_action(action)
+
     def _box_action_row(self, action: Any) -> tuple[list[float], Sequence[float]]:
         """:meth:`_box_action` and the values clipped to [-1, 1], as a history row takes them.
 
         Where the space lies inside [-1, 1] the values are their own row: an action the
         space accepts has float32 values inside it, and a float64 value beyond +-1 whose
         float32 value is +-1 enters the float32 row as +-1 whether clipped or not."""
-        values = self._box_action(action)
-        return values, (values if self._unit else clipped(values))
+        if self._unit:
+            values = self._action(action)
+            return values, values
+        values = self._action(action)
+        return values, clipped(values)
 
     def _checked(self, action: Any) -> Any:
         space = self.family.action_space()
