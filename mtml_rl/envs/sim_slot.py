@@ -37,6 +37,7 @@ from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.tasks.task import Task
 
 _F32 = np.dtype(np.float32)
+_ARRAY = np.ndarray
 
 
 def overrides(family: SimFamily[Any], hook: str) -> bool:
@@ -179,7 +180,7 @@ class SimSlot(ScheduledSlot[tuple[Any, TaskValues]]):
         values = self._values
         if values is None:
             raise gym.error.ResetNeeded("call reset() before step()")
-        if action.__class__ is not np.ndarray or action.shape != self._shape:
+        if action.__class__ is not _ARRAY or action.shape != self._shape:
             action = self._checked(action)
         sim_action = action if self._to_simulator is None else self._to_simulator(action)
         obs, sim_reward, terminated, truncated, sim_info = self._sim_step(sim_action)
@@ -191,17 +192,15 @@ class SimSlot(ScheduledSlot[tuple[Any, TaskValues]]):
             info = {**sim_info, **terms, "task": values.task_id, "task_params": values.params_dict.copy()}
         if self._is_success is not None:
             info["is_success"] = bool(self._is_success(self.sim, self.params, obs, info))
-        # handed out, never read here again: a float32 array passes as it is
-        plain = obs if obs.__class__ is np.ndarray and obs.dtype is _F32 else np.asarray(obs, _F32)
-        self._obs = plain
-        return plain, reward, bool(terminated), bool(truncated), info
+        # handed out and never read here (a reset sets the next): a float32 array passes as it is
+        return np.asarray(obs, _F32), reward, bool(terminated), bool(truncated), info
 
     def _step_layout(self, action: Any) -> StepResult:
         """The step of a visible or privileged context, or with a history window."""
         values = self._values
         if values is None:
             raise gym.error.ResetNeeded("call reset() before step()")
-        if action.__class__ is not np.ndarray or action.shape != self._shape:
+        if action.__class__ is not _ARRAY or action.shape != self._shape:
             action = self._checked(action)
         sim_action = action if self._to_simulator is None else self._to_simulator(action)
         obs, sim_reward, terminated, truncated, sim_info = self._sim_step(sim_action)
