@@ -60,6 +60,8 @@ class MetaExtractor(BaseFeaturesExtractor):
     :param history_arch: ``mlp``, ``conv`` or ``gru``
     :param history_hidden: hidden width of the history encoder
     :param task_id_index: the context entries of the one-hot task id (``latent_input="task_id"``)
+    :param history_tanh: squash the history encoder's ``z`` into ``[-1, 1]`` with a tanh, as the
+        context encoder's (``False``: unbounded, as runs saved before this option)
     """
 
     task_id_index: th.Tensor
@@ -76,6 +78,7 @@ class MetaExtractor(BaseFeaturesExtractor):
         history_arch: str = "mlp",
         history_hidden: int = 64,
         task_id_index: Sequence[int] = (),
+        history_tanh: bool = False,
     ) -> None:
         super().__init__(observation_space, features_dim=1)
         if latent_input not in LATENT_INPUTS:
@@ -89,6 +92,7 @@ class MetaExtractor(BaseFeaturesExtractor):
         self.latent_dim = latent_dim if latent_input else 0
         self.env_encoder: nn.Module | None = None
         self.history_encoder: HistoryEncoder | None = None
+        self.history_tanh = history_tanh
         self.task_embedding: nn.Linear | None = None
         if latent_input == "task_id":
             if not task_id_index:
@@ -138,7 +142,8 @@ class MetaExtractor(BaseFeaturesExtractor):
             return self.env_encoder(observations["context"])
         if self.history_encoder is not None:
             assert isinstance(observations, dict)
-            return self.history_encoder(observations["history"])
+            z = self.history_encoder(observations["history"])
+            return th.tanh(z) if self.history_tanh else z
         if self.task_embedding is not None:
             assert isinstance(observations, dict)
             return self.task_embedding(observations["context"][:, self.task_id_index])

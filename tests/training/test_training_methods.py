@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch as th
 from gymnasium import spaces
 from training_helpers import CARTPOLE, PENDULUM, ConfigFactory
 
@@ -36,6 +37,20 @@ def logged_updates(run_dir: Path) -> float:
     return max(numbers, default=0.0)
 
 
+def assert_own_bounded_history_encoders(policy: object, extractors: list[MetaExtractor]) -> None:
+    """``history``: the actor's history encoder is not the critic's, and its ``z`` is in [-1, 1]
+    even for a history far outside what normalization produces."""
+    assert all(e.history_tanh for e in extractors)
+    actor = getattr(policy, "pi_features_extractor", None) or policy.actor.features_extractor  # type: ignore[attr-defined]
+    critic = getattr(policy, "vf_features_extractor", None) or policy.critic.features_extractor  # type: ignore[attr-defined]
+    assert actor is not critic and actor.history_encoder is not critic.history_encoder
+    space = policy.observation_space  # type: ignore[attr-defined]
+    batch = {k: th.full((3, *s.shape), 100.0) for k, s in space.spaces.items()}
+    with th.no_grad():
+        z = actor.latent(batch)
+    assert z is not None and float(z.abs().max()) <= 1.0
+
+
 @pytest.mark.parametrize(
     ("env", "algo", "method"), CASES, ids=[f"{e.split('/')[1]}-{a}-{m}" for e, a, m in CASES]
 )
@@ -52,6 +67,8 @@ def test_method_trains_with_algo(config: ConfigFactory, env: str, algo: str, met
     else:
         assert isinstance(space, spaces.Dict) and set(space.spaces) == expected
     assert logged_updates(run.path) > 0, "the model was never updated"
+    if method == "history":
+        assert_own_bounded_history_encoders(run.model.policy, extractors)
     loaded = Run.load(run.path)
     tasks = build_splits(loaded.spec)["test-interpolation"].tasks[:4]
     records = loaded.evaluate(tasks=tasks)
