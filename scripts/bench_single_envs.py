@@ -282,8 +282,8 @@ def _x(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}"
 
 
-COLUMNS = ("id", "reference", "reference steps/s", "ours", "ratio", f"ours H={HISTORY_LEN}", "ratio H")
-COLUMNS += ("history cost", "goal")
+COLUMNS: tuple[str, ...] = ("id", "reference", "reference steps/s", "ours", "ratio")
+COLUMNS += (f"ours H={HISTORY_LEN}", "ratio H", "history cost", "goal")
 
 
 def row_cells(row: Row) -> list[str]:
