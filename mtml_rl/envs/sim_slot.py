@@ -177,52 +177,42 @@ class SimSlot(ScheduledSlot[tuple[Any, TaskValues]]):
 
     def _step_plain(self, action: Any) -> StepResult:
         """The step of a hidden-context observation without history."""
-        values = self._values
-        if values is None:
-            raise gym.error.ResetNeeded("call reset() before step()")
-        if action.__class__ is not _ARRAY or action.shape != self._shape:
-            action = self._checked(action)
-        sim_action = action if self._to_simulator is None else self._to_simulator(action)
-        obs, sim_reward, terminated, truncated, sim_info = self._sim_step(sim_action)
-        if self._task_reward is None:
-            reward = float(sim_reward)
-            info = {**sim_info, "task": values.task_id, "task_params": values.params_dict.copy()}
-        else:
-            reward, terms = self._task_reward(self.params, sim_action, float(sim_reward), sim_info)
-            info = {**sim_info, **terms, "task": values.task_id, "task_params": values.params_dict.copy()}
-        if self._is_success is not None:
-            info["is_success"] = bool(self._is_success(self.sim, self.params, obs, info))
+        _, obs, reward, terminated, truncated, info = self._simulate(action)
         # handed out and never read here (a reset sets the next): a float32 array passes as it is
-        return np.asarray(obs, _F32), reward, bool(terminated), bool(truncated), info
+        return np.asarray(obs, _F32), reward, terminated, truncated, info
 
     def _step_layout(self, action: Any) -> StepResult:
         """The step of a visible or privileged context, or with a history window."""
-        values = self._values
-        if values is None:
-            raise gym.error.ResetNeeded("call reset() before step()")
-        if action.__class__ is not _ARRAY or action.shape != self._shape:
-            action = self._checked(action)
-        sim_action = action if self._to_simulator is None else self._to_simulator(action)
-        obs, sim_reward, terminated, truncated, sim_info = self._sim_step(sim_action)
-        if self._task_reward is None:
-            reward = float(sim_reward)
-            info = {**sim_info, "task": values.task_id, "task_params": values.params_dict.copy()}
-        else:
-            reward, terms = self._task_reward(self.params, sim_action, float(sim_reward), sim_info)
-            info = {**sim_info, **terms, "task": values.task_id, "task_params": values.params_dict.copy()}
-        if self._is_success is not None:
-            info["is_success"] = bool(self._is_success(self.sim, self.params, obs, info))
+        action, obs, reward, terminated, truncated, info = self._simulate(action)
         self._obs = part = np.array(obs, dtype=np.float32)  # a copy: handed out, never read here again
         window = None
         if self.history is not None:
             window = self.history.append(self._obs_values, self._encode(action), reward)
             self._obs_values = part.tolist()
             if self.layout.context == "hidden":
-                return {"obs": part, "history": window}, reward, bool(terminated), bool(truncated), info
-        return self._observation(window), reward, bool(terminated), bool(truncated), info
+                return {"obs": part, "history": window}, reward, terminated, truncated, info
+        return self._observation(window), reward, terminated, truncated, info
+
+    def _simulate(self, action: Any) -> tuple[Any, Any, float, bool, bool, dict[str, Any]]:
+        """One simulator step, shared by both layouts: the checked action, the simulator's
+        observation, the task's reward, terminated, truncated and ``info``."""
+        values = self._values
+        if values is None:
+            raise gym.error.ResetNeeded("call reset() before step()")
+        if action.__class__ is not _ARRAY or action.shape != self._shape:
+            action = self._checked(action)
+        sim_action = action if self._to_simulator is None else self._to_simulator(action)
+        obs, sim_reward, terminated, truncated, sim_info = self._sim_step(sim_action)
+        if self._task_reward is None:
+            reward = float(sim_reward)
+        else:
+            reward, terms = self._task_reward(self.params, sim_action, float(sim_reward), sim_info)
+            sim_info = {**sim_info, **terms}
+        return action, obs, reward, bool(terminated), bool(truncated), self._info(obs, sim_info, values)
 
     def _info(self, obs: np.ndarray, sim_info: dict[str, Any], values: TaskValues) -> dict[str, Any]:
-        """``info`` of a reset: the simulator's, the task's id and values, success."""
+        """``info`` of a reset or a step: the simulator's (with the task reward's terms), the
+        task's id and values, success."""
         info = {**sim_info, "task": values.task_id, "task_params": values.params_dict.copy()}
         if self._is_success is not None:
             info["is_success"] = bool(self._is_success(self.sim, self.params, obs, info))
