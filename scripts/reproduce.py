@@ -90,7 +90,7 @@ def results_markdown(
         "",
         f"Commit `{provenance.commit}`, {provenance.date}, {provenance.machine}; "
         f"{len(trials)} trials ({len(grid.envs)} specs × {len(grid.methods)} methods × "
-        f"{len(grid.seeds)} seeds), "
+        f"{len(grid.seeds)} seeds{_less_unsupported(result)}), "
         f"{backend}; wall time of this invocation {_hours(wall_s)}, of the trials' last attempts "
         f"{_hours(worker_s)} of worker time. Reproduce: `{command}`.",
     ]
@@ -102,6 +102,12 @@ def results_markdown(
     lines += caveats_markdown(result.comparison.notes if result.comparison is not None else [])
     lines += ["", "#### Budgets", "", budgets_markdown(trials), ""]
     return "\n".join(lines)
+
+
+def _less_unsupported(result: BenchmarkResult) -> str:
+    """`` less N unsupported (spec, method) cells`` where the grid left some out (see the caveats)."""
+    count = len(result.unsupported)
+    return f", less {count} unsupported (spec, method) cell(s), see the caveats" if count else ""
 
 
 def caveats_markdown(notes: Sequence[str]) -> list[str]:

@@ -162,6 +162,7 @@ def compare_trials(
     bootstrap_reps: int,
     *,
     figures: bool = True,
+    notes: Sequence[str] = (),
 ) -> Comparison:
     """Merge the trials' evaluations into one report in ``report_dir`` (replaced whole).
 
@@ -170,9 +171,10 @@ def compare_trials(
     :param settings: the evaluation settings (their protocol must match the evaluations')
     :param bootstrap_reps: bootstrap replications of the report's intervals
     :param figures: draw the report's pictures
+    :param notes: notes the report lists with its own (e.g. the grid's unsupported cells)
     """
     config = eval_config(settings, None, bootstrap_reps, figures=figures)
-    results, folder = compare([str(d) for d in eval_dirs], config, out=report_dir)
+    results, folder = compare([str(d) for d in eval_dirs], config, out=report_dir, notes=notes)
     rows = [score_row(a, label_methods(results)) for a in results.aggregates]
     return Comparison(Path(folder), rows, list(results.notes))
 

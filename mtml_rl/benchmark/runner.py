@@ -20,10 +20,12 @@ from mtml_rl.benchmark.evaluation import Comparison, compare_trials
 from mtml_rl.benchmark.manifest import INTERRUPTED, MANIFEST_FILE, SCHEDULED, Manifest, TrialRecord
 from mtml_rl.benchmark.trials import (
     FINISHED,
+    GridPlan,
     Trial,
     TrialOutcome,
+    UnsupportedCell,
     damage,
-    plan_trials,
+    plan_grid,
     run_trial,
     trial_done,
 )
@@ -45,6 +47,8 @@ class BenchmarkResult:
     :param comparison: the compare report (``None`` if evaluation is off or nothing finished)
     :param repaired: trials whose files said they were done but did not verify (a damaged model
         or evaluation), with what was wrong; they were run again
+    :param unsupported: the (env, method) cells left out because the method does not support
+        the env (each also a note of the report)
     """
 
     out_dir: Path
@@ -54,6 +58,7 @@ class BenchmarkResult:
     failed: list[str]
     comparison: Comparison | None
     repaired: dict[str, str] = field(default_factory=dict)
+    unsupported: list[UnsupportedCell] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -127,7 +132,8 @@ def run_benchmark(
     :param trial_fn: what a worker runs per trial (module-level; the default trains and evaluates)
     :raises FolderLockedError: another live process holds the benchmark folder
     """
-    trials = plan_trials(config)
+    grid = plan_grid(config)
+    trials = grid.trials
     with lock_folder(config.out_dir):
         done = [] if force else [t for t in trials if trial_done(t)]
         todo = sorted((t for t in trials if t not in done), key=estimated_cost, reverse=True)
@@ -138,7 +144,7 @@ def run_benchmark(
                 _clear(trials)
             manifest = _open_manifest(config, trials, done, todo)
             ran = _run_trials(config, todo, done, manifest, trial_fn, progress)
-        result = _result(config, trials, manifest, ran, [t.name for t in done])
+        result = _result(config, grid, manifest, ran, [t.name for t in done])
     return replace(result, repaired=repaired)
 
 
@@ -227,8 +233,9 @@ def _mark_interrupted(manifest: Manifest, todo: Sequence[Trial]) -> None:
 
 
 def _result(
-    config: BenchmarkConfig, trials: Sequence[Trial], manifest: Manifest, ran: list[str], skipped: list[str]
+    config: BenchmarkConfig, grid: GridPlan, manifest: Manifest, ran: list[str], skipped: list[str]
 ) -> BenchmarkResult:
+    trials = grid.trials
     finished = [t for t in trials if manifest.records[t.name].status == FINISHED]
     failed = [t.name for t in trials if manifest.records[t.name].status != FINISHED]
     comparison = None
@@ -240,6 +247,9 @@ def _result(
             settings,
             config.evaluation.bootstrap_reps,
             figures=config.evaluation.figures,
+            notes=[cell.note for cell in grid.unsupported],
         )
     records = [manifest.records[t.name] for t in trials]
-    return BenchmarkResult(config.out_dir, records, ran, skipped, failed, comparison)
+    return BenchmarkResult(
+        config.out_dir, records, ran, skipped, failed, comparison, unsupported=list(grid.unsupported)
+    )

@@ -31,7 +31,7 @@ from mtml_rl.benchmark.evaluation import (
 from mtml_rl.errors import CheckpointError, ConfigError
 from mtml_rl.io import file_problem
 from mtml_rl.locks import lock_folder
-from mtml_rl.specs.spec import is_file, resolve_spec
+from mtml_rl.specs.spec import TaskSpec, is_file, resolve_spec
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import rundir
 from mtml_rl.training.builders import resolve_algo
@@ -93,39 +93,102 @@ class TrialOutcome:
     wall_s: float = 0.0
 
 
+@dataclass(frozen=True)
+class UnsupportedCell:
+    """An (env, method) cell of the grid that the method does not support, left out.
+
+    :param env: the spec id (or spec file) as the grid names it
+    :param method: the method as the grid names it
+    :param reason: why, in the method's words (:meth:`~mtml_rl.training.method.Method.unsupported`)
+    """
+
+    env: str
+    method: str
+    reason: str
+
+    @property
+    def note(self) -> str:
+        """One line for the benchmark's output and report."""
+        return f"{self.method} on {self.env}: not run, the method does not support it ({self.reason})"
+
+
+@dataclass(frozen=True)
+class GridPlan:
+    """The trials of a grid and the cells it leaves out.
+
+    :param trials: every (env, method, seed) trial to run
+    :param unsupported: the (env, method) cells whose method does not support the env
+    """
+
+    trials: list[Trial]
+    unsupported: list[UnsupportedCell]
+
+
 def plan_trials(config: BenchmarkConfig) -> list[Trial]:
-    """Every (env, method, seed) trial of the grid, validated before anything runs.
+    """Every (env, method, seed) trial of the grid, validated before anything runs
+    (:func:`plan_grid`, without the unsupported cells)."""
+    return plan_grid(config).trials
+
+
+def plan_grid(config: BenchmarkConfig) -> GridPlan:
+    """Every (env, method, seed) trial of the grid, validated before anything runs, and the
+    (env, method) cells left out because the method does not support the env (``pearl``, SAC
+    only, on a discrete-action family).
 
     Unknown envs or methods, methods a spec refuses (``oracle`` without privileged
-    context) and bad TrainConfig fields raise here, with the fix.
+    context) and bad TrainConfig fields raise here, with the fix; so does a grid whose every
+    cell is unsupported.
     """
-    out = config.out_dir
-    evaluation = _eval_data(config.evaluation)
     trials: list[Trial] = []
+    unsupported: list[UnsupportedCell] = []
     for env in config.envs:
         spec = resolve_spec(env)
         build_splits(spec)  # a split that cannot be drawn is refused here, before anything is written
-        env_id = str(Path(env).resolve()) if is_file(env) else env
         for method in config.methods:
-            for seed in config.seeds:
-                name = f"{spec.name}-{get_method(method).name}-s{seed}"
-                train_config = trial_config(config, env, env_id, method, seed, out / "runs" / name)
-                _algo, hyperparams = resolve_algo(train_config, spec)
-                _check_episodes(config.evaluation, train_config)
-                trials.append(
-                    Trial(
-                        name,
-                        env_id,
-                        method,
-                        seed,
-                        str(out / "runs" / name),
-                        str(out / "eval" / name),
-                        train_config.to_dict(),
-                        evaluation,
-                        train_config.timesteps or hyperparams.n_timesteps,
-                    )
-                )
+            cell = _plan_cell(config, env, spec, method)
+            if isinstance(cell, UnsupportedCell):
+                unsupported.append(cell)
+            else:
+                trials.extend(cell)
+    if not trials:
+        raise ConfigError(
+            "no trial to run: the grid's methods support none of its envs ("
+            + "; ".join(c.note for c in unsupported)
+            + "); add an env each method supports"
+        )
     _check_unique(trials)
+    return GridPlan(trials, unsupported)
+
+
+def _plan_cell(
+    config: BenchmarkConfig, env: str, spec: TaskSpec, method: str
+) -> list[Trial] | UnsupportedCell:
+    """The trials of one (env, method) cell, one per seed, or why the method does not support it."""
+    out = config.out_dir
+    evaluation = _eval_data(config.evaluation)
+    env_id = str(Path(env).resolve()) if is_file(env) else env
+    trials = []
+    for seed in config.seeds:
+        name = f"{spec.name}-{get_method(method).name}-s{seed}"
+        train_config = trial_config(config, env, env_id, method, seed, out / "runs" / name)
+        reason = train_config.resolved_method().unsupported(train_config, spec)
+        if reason:
+            return UnsupportedCell(env, method, reason)
+        _algo, hyperparams = resolve_algo(train_config, spec)
+        _check_episodes(config.evaluation, train_config)
+        trials.append(
+            Trial(
+                name,
+                env_id,
+                method,
+                seed,
+                str(out / "runs" / name),
+                str(out / "eval" / name),
+                train_config.to_dict(),
+                evaluation,
+                train_config.timesteps or hyperparams.n_timesteps,
+            )
+        )
     return trials
 
 

@@ -83,6 +83,9 @@ def build_config(args: argparse.Namespace) -> BenchmarkConfig:
 def summarize(result: BenchmarkResult, console: Console) -> None:
     """Print the trials' outcome, the failures with their errors, and where the report is."""
     total = len(result.records)
+    left_out = {cell.note for cell in result.unsupported}
+    for cell in result.unsupported:
+        console.print(f"  [yellow]not run[/yellow] {cell.note}", highlight=False)
     for name, reason in result.repaired.items():
         console.print(f"  [yellow]repaired[/yellow] {name}: {reason}", highlight=False)
     console.print(
@@ -101,6 +104,8 @@ def summarize(result: BenchmarkResult, console: Console) -> None:
     if result.comparison is not None:
         console.print(scores_rich(result.comparison.rows, "normalized score"))
         for note in result.comparison.notes:
+            if note in left_out:
+                continue
             console.print(f"note: {note}", highlight=False)
         console.print(f"report: {result.comparison.report}")
 

@@ -188,13 +188,15 @@ def compare(
     out: str | Path | None = None,
     *,
     adopt_protocol: bool = True,
+    notes: Sequence[str] = (),
 ) -> tuple[Results, Path]:
     """Merge evaluations (``results.json`` files or folders) and runs (evaluated here) into one
     table by method x split, with one set of pictures.
 
     Every input must share the protocol (episodes, seed, deterministic actions), so that the
     numbers compare. Runs are evaluated with ``config``, whose protocol is first taken from
-    the first results given when ``adopt_protocol`` is set.
+    the first results given when ``adopt_protocol`` is set. ``notes`` are listed with the
+    report's own notes.
     """
     config = config or EvalConfig()
     if not inputs:
@@ -214,6 +216,7 @@ def compare(
                 with Progress(_task_count(plans, config), config.progress) as progress:
                     parts.append(collect_results(plans, config, progress))
             results = analyze(merge_results(parts, config.bootstrap_reps))
+            results.notes.extend(n for n in notes if n not in results.notes)
             write_outputs(results, tmp, title="Comparison report", figures=config.figures)
     return results, target
 

@@ -21,6 +21,7 @@ from mtml_rl.agents.pearl import PearlAgent
 from mtml_rl.errors import ConfigError
 from mtml_rl.policies.pearl import PearlExtractor, PearlPolicy
 from mtml_rl.rollouts import Agent
+from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.training.algorithms import AlgoInfo, get_algo
 from mtml_rl.training.config import TrainConfig
 from mtml_rl.training.method import Method, MethodEnv, PolicySpec
@@ -47,6 +48,16 @@ class PearlMethod(Method):
     def layout(self, config: TrainConfig) -> MethodEnv:
         """Context hidden; the history window (the context set), kept over trials."""
         return MethodEnv("hidden", config.history_len, config.trial_episodes or self.default_trial_episodes)
+
+    def unsupported(self, config: TrainConfig, spec: TaskSpec) -> str:
+        """A family whose actions are not continuous (SAC needs a Box action space)."""
+        space = spec.family_cls().action_space()
+        if isinstance(space, spaces.Box):
+            return ""
+        return (
+            f"method {self.name} trains with SAC, which needs continuous (Box) actions, but {spec.id} "
+            f"has {space} actions; use it on a continuous-action family (e.g. mtml/Pendulum-v0)"
+        )
 
     def algorithm(self, config: TrainConfig, action_space: spaces.Space | None = None) -> AlgoInfo:
         """SAC (continuous actions only); no other algorithm."""

@@ -120,9 +120,20 @@ class Method:
         """The training environment's layout (default: context hidden, no history)."""
         return MethodEnv("hidden", 0, config.trial_episodes or self.default_trial_episodes)
 
+    def unsupported(self, config: TrainConfig, spec: TaskSpec) -> str:
+        """Why the method cannot train on ``spec``'s family at all, whatever its settings
+        (e.g. an algorithm for continuous actions on a family with discrete ones), in words
+        (``""``: it can; the default). Training refuses such a spec (:meth:`check`); a
+        benchmark grid leaves the cell out and says why in its output and report."""
+        return ""
+
     def check(self, config: TrainConfig, spec: TaskSpec) -> None:
-        """Refuse a spec the method cannot train on (default: one that forbids the context
-        when the method reads it, and one without a task id when the method needs one)."""
+        """Refuse a spec the method cannot train on (default: one it does not support
+        (:meth:`unsupported`), one that forbids the context when the method reads it, and
+        one without a task id when the method needs one)."""
+        reason = self.unsupported(config, spec)
+        if reason:
+            raise ConfigError(reason)
         if self.reads_context and not spec.privileged_context:
             raise ConfigError(
                 f"method {self.name} trains on the true context, but {spec.id} ({spec.source}) declares "

@@ -1,5 +1,6 @@
 """The local backend on a 2-trial grid: both trials train and evaluate, a report is written,
-a rerun skips both without touching them, and a packed trial unpacks to the same files."""
+a rerun skips both without touching them, a packed trial unpacks to the same files, and the
+cell the grid leaves out (``pearl`` on a discrete family) is named in the report and summary."""
 
 from __future__ import annotations
 
@@ -8,19 +9,27 @@ import shutil
 from pathlib import Path
 
 import pytest
-from benchmark_helpers import WITH_FIGURES, file_state, tiny_grid
+from benchmark_helpers import CARTPOLE, WITH_FIGURES, file_state, tiny_grid
+from rich.console import Console
 
 from mtml_rl.benchmark.backends import _pack, unpack
 from mtml_rl.benchmark.config import BenchmarkConfig
 from mtml_rl.benchmark.runner import BenchmarkResult, run_benchmark
 from mtml_rl.benchmark.trials import plan_trials
+from mtml_rl.cli.benchmark_cmd import summarize
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def grid(tmp_path_factory: pytest.TempPathFactory) -> BenchmarkConfig:
-    return tiny_grid(tmp_path_factory.mktemp("local") / "bench", evaluation=WITH_FIGURES)
+    """CartPole with ``dr`` and ``pearl`` (SAC only: the grid leaves that cell out), seeds 0 and 1."""
+    return tiny_grid(
+        tmp_path_factory.mktemp("local") / "bench",
+        evaluation=WITH_FIGURES,
+        methods=["dr", "pearl"],
+        method_overrides={"pearl": {"algo": "sac"}},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -92,3 +101,16 @@ def test_a_narrower_rerun_keeps_the_other_trials_entries(
     assert again.skipped == ["CartPole-dr-s0"] and [r.name for r in again.records] == ["CartPole-dr-s0"]
     manifest = json.loads((grid.out_dir / "trials.json").read_text())
     assert {t["name"] for t in manifest["trials"]} == {"CartPole-dr-s0", "CartPole-dr-s1"}
+
+
+def test_the_report_and_the_summary_name_the_cell_left_out(
+    first: BenchmarkResult, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert [(c.env, c.method) for c in first.unsupported] == [(CARTPOLE, "pearl")]
+    assert first.comparison is not None
+    report = first.comparison.report.read_text()
+    assert f"- pearl on {CARTPOLE}: not run, the method does not support it (" in report
+    summarize(first, Console(width=200))
+    out = capsys.readouterr().out
+    assert f"not run pearl on {CARTPOLE}: not run, the method does not support it" in out
+    assert out.count(f"pearl on {CARTPOLE}") == 1
