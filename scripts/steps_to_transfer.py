@@ -1,0 +1,230 @@
+"""Held-out normalized score against total environment steps, from runs trained with checkpoints.
+
+Every checkpoint (``checkpoints/step_N``) and the final model of every run given is deployed
+as its method deploys it (context withheld) on a held-out split and scored per task as
+``(R - R_random) / (R_oracle - R_random)``, where ``R_oracle`` is the mean return of the
+``--oracle`` runs' final models on the same task (without ``--oracle``: the family's documented
+reference return) and ``R_random`` a uniform random agent's, both from the same reset seeds.
+The x axis is the environment steps the method spent to get there: the checkpoint's steps,
+and for ``adapt`` its phase-2 steps on top: at an intermediate checkpoint phase 2 is run here
+from that checkpoint's policy with the run's own phase-2 settings, at the final model the
+run's own adaptation module is used. The script prints a markdown table of the mean
+normalized score by method and total steps (mean over seeds and tasks), and the fewest total
+steps at which each method's mean reaches ``--target`` (default 0.9) of the oracle; ``--figure``
+draws the curves. Train runs with ``--save-freq`` (``save_freq`` in a grid's ``train``).
+
+Usage::
+
+    python scripts/steps_to_transfer.py --runs RUNS/adapt-s0 RUNS/rl2-s0 --oracle RUNS/oracle-s0 \\
+        --split test-interpolation --episodes 2 --figure steps.png --json steps.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+TARGET = 0.9
+"""Default share of the oracle a method must reach."""
+
+
+@dataclass(frozen=True)
+class Point:
+    """One checkpoint of one run, scored.
+
+    :param method: the run's method
+    :param seed: its seed
+    :param steps: total environment steps (phase 2 included for ``adapt``)
+    :param score: mean normalized score over the split's tasks
+    :param mean_return: mean return over the split's tasks
+    """
+
+    method: str
+    seed: int
+    steps: int
+    score: float
+    mean_return: float
+
+
+def checkpoints(path: Path) -> list[tuple[int, Path]]:
+    """``(steps, folder)`` of every intermediate checkpoint of a run, in order."""
+    folders = [(int(p.name.split("_")[1]), p) for p in (path / "checkpoints").glob("step_[0-9]*")]
+    return sorted(folders)
+
+
+def task_returns(agent: Any, spec: Any, tasks: Sequence[Any], episodes: int, seed: int) -> np.ndarray:
+    """Mean return per task of ``agent`` over ``episodes`` episodes (whole trials of its length)."""
+    from mtml_rl.rollouts import rollout_agent
+
+    k = max(1, int(getattr(agent, "trial_episodes", 1)))
+    played = rollout_agent(agent, spec, tasks, trials=max(1, episodes // k), trial_episodes=k, seed=seed)
+    index = {task: i for i, task in enumerate(tasks)}
+    sums, counts = np.zeros(len(tasks)), np.zeros(len(tasks))
+    for episode in played:
+        sums[index[episode.task]] += episode.ret
+        counts[index[episode.task]] += 1
+    return sums / counts
+
+
+def deployed_agent(run: Any, folder: Path, final: bool) -> tuple[Any, int]:
+    """The agent of ``run``'s model in ``folder``, and the environment steps it cost.
+
+    ``adapt`` away from its final model: phase 2 is trained here, from this policy."""
+    from mtml_rl.adaptation.orchestration import phase2_config
+    from mtml_rl.adaptation.phase2 import train_adaptation
+    from mtml_rl.agents.policy import AdaptAgent
+    from mtml_rl.training import Run
+    from mtml_rl.training.run import load_model
+
+    model, normalizer = load_model(run.config, folder)
+    loaded = Run(run.path, run.config, run.spec, model, normalizer, folder)
+    steps = run.method.estimated_cost(run.config, int(model.num_timesteps))  # adapt: + phase 2
+    if final or not run.method.post_training:
+        return run.method.agent(loaded), steps
+    config = phase2_config(loaded, model.n_envs)  # the one post-training step: adapt's phase 2
+    return AdaptAgent(loaded, train_adaptation(model, normalizer, run.spec, config, lambda s, m: None)), steps
+
+
+def reference_returns(
+    oracles: Sequence[str], spec: Any, tasks: Sequence[Any], episodes: int, seed: int
+) -> np.ndarray:
+    """Per task: the oracle runs' mean return, or the family's documented reference."""
+    from mtml_rl.evaluation.references import family_reference
+    from mtml_rl.training import Run
+
+    if not oracles:
+        value = family_reference(spec)
+        if value is None:
+            raise SystemExit(f"{spec.id} has no documented reference return; pass --oracle RUN")
+        return np.full(len(tasks), value)
+    returns = []
+    for path in oracles:
+        run = Run.load(path)
+        returns.append(task_returns(run.method.agent(run), spec, tasks, episodes, seed))
+    return np.mean(returns, axis=0)
+
+
+def score_run(path: str, args: argparse.Namespace, reference: np.ndarray, random: np.ndarray) -> list[Point]:
+    """Every checkpoint of one run and its final model, scored on the split."""
+    from mtml_rl.evaluation.scores import normalize
+    from mtml_rl.specs.splits import build_splits
+    from mtml_rl.training import Run
+
+    run = Run.load(path)
+    if run.spec.id != args.spec_id:
+        raise SystemExit(
+            f"{path} trained on {run.spec.id}, the first run on {args.spec_id}; score one spec at a time"
+        )
+    tasks = list(build_splits(run.spec)[args.split].tasks)
+    last = int(run.model.num_timesteps)  # a checkpoint at the final step is the final model
+    folders = [(f, False) for s, f in checkpoints(run.path) if s < last] + [(run.path / "final", True)]
+    points = []
+    for folder, final in folders:
+        agent, steps = deployed_agent(run, folder, final)
+        returns = task_returns(agent, run.spec, tasks, args.episodes, args.seed)
+        scores = [normalize(r, lo, hi) for r, lo, hi in zip(returns, random, reference, strict=True)]
+        points.append(
+            Point(run.method.name, run.config.seed, steps, float(np.mean(scores)), float(np.mean(returns)))
+        )
+        print(f"{path}: {steps:,} steps, score {points[-1].score:.3f}", flush=True)
+    return points
+
+
+def curves(points: Sequence[Point]) -> dict[str, list[tuple[int, float, int]]]:
+    """Per method: ``(total steps, mean score over seeds, seeds)``, by steps."""
+    out: dict[str, list[tuple[int, float, int]]] = {}
+    for method in dict.fromkeys(p.method for p in points):
+        mine = [p for p in points if p.method == method]
+        out[method] = [
+            (s, float(np.mean([p.score for p in mine if p.steps == s])), sum(p.steps == s for p in mine))
+            for s in sorted({p.steps for p in mine})
+        ]
+    return out
+
+
+def steps_to_target(curve: Sequence[tuple[int, float, int]], target: float) -> int | None:
+    """The fewest total steps at which the mean score is at or above ``target`` (``None``: never)."""
+    return next((steps for steps, score, _ in curve if score >= target), None)
+
+
+def table(points: Sequence[Point], target: float) -> str:
+    """Markdown: the mean score by method and total steps, then the steps to ``target``."""
+    found = curves(points)
+    lines = ["| method | total env steps | mean normalized score | seeds |", "|---|---:|---:|---:|"]
+    for method, curve in found.items():
+        lines += [f"| {method} | {steps:,} | {score:.3f} | {n} |" for steps, score, n in curve]
+    lines += ["", f"| method | steps to {target:g} of the oracle |", "|---|---:|"]
+    for method, curve in found.items():
+        reached = steps_to_target(curve, target)
+        lines.append(f"| {method} | {'not reached' if reached is None else f'{reached:,}'} |")
+    return "\n".join(lines)
+
+
+def figure(points: Sequence[Point], target: float, path: str, title: str) -> None:
+    """One line per method: mean normalized score against total environment steps."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for method, curve in curves(points).items():
+        ax.plot([c[0] for c in curve], [c[1] for c in curve], marker="o", label=method)
+    ax.axhline(target, color="grey", linestyle="--", linewidth=1, label=f"{target:g} of the oracle")
+    ax.set(
+        xlabel="total environment steps (adapt: phase 2 included)",
+        ylabel="mean normalized score",
+        title=title,
+    )
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", nargs="+", required=True, help="run folders trained with checkpoints")
+    parser.add_argument("--oracle", nargs="*", default=[], help="oracle runs of the reference (same spec)")
+    parser.add_argument("--split", default="test-interpolation", help="held-out split to score on")
+    parser.add_argument("--episodes", type=int, default=2, help="episodes per task (whole trials)")
+    parser.add_argument("--seed", type=int, default=100, help="reset seed of task 0 (task i: seed + i)")
+    parser.add_argument("--target", type=float, default=TARGET, help="share of the oracle to reach")
+    parser.add_argument("--figure", default=None, help="write the curves to this image")
+    parser.add_argument("--json", default=None, help="write the scored points to this file")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Score every checkpoint of every run and print the table."""
+    import torch as th
+
+    from mtml_rl.evaluation.collect import random_returns
+    from mtml_rl.specs.splits import build_splits
+    from mtml_rl.training import Run
+
+    th.set_num_threads(1)
+    args = parse_args(argv)
+    spec = Run.load(args.runs[0]).spec
+    args.spec_id = spec.id
+    tasks = list(build_splits(spec)[args.split].tasks)
+    reference = reference_returns(args.oracle, spec, tasks, args.episodes, args.seed)
+    random = np.asarray(random_returns(spec, tasks, episodes=args.episodes, seed=args.seed))
+    points = [p for path in args.runs for p in score_run(path, args, reference, random)]
+    print(f"{spec.id}, {args.split}, {len(tasks)} tasks, {args.episodes} episodes per task\n")
+    print(table(points, args.target))
+    if args.figure:
+        figure(points, args.target, args.figure, f"{spec.id}, {args.split}")
+    if args.json:
+        Path(args.json).write_text(json.dumps([asdict(p) for p in points], indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""``scripts/steps_to_transfer.py``: held-out normalized score against total environment steps,
+per checkpoint, with adapt's phase 2 counted (and run from each intermediate checkpoint)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from test_solved_budgets import load_script
+
+from mtml_rl.training import TrainConfig, train
+
+CARTPOLE = "mtml/CartPole-v0"
+
+
+def test_steps_to_target_is_the_first_total_at_which_the_seed_mean_reaches_it() -> None:
+    script = load_script("steps_to_transfer")
+    point = script.Point
+    points = [
+        point("adapt", 0, 1500, 0.95, 0.0),
+        point("adapt", 1, 1500, 0.80, 0.0),  # mean 0.875: not yet
+        point("adapt", 0, 2500, 0.92, 0.0),
+        point("adapt", 1, 2500, 0.90, 0.0),  # mean 0.91
+        point("rl2", 0, 1000, 0.5, 0.0),
+    ]
+    curve = script.curves(points)["adapt"]
+    assert curve == [(1500, pytest.approx(0.875), 2), (2500, pytest.approx(0.91), 2)]
+    assert script.steps_to_target(curve, 0.9) == 2500
+    text = script.table(points, 0.9)
+    assert "| adapt | 2,500 |" in text and "| rl2 | not reached |" in text
+
+
+def _tiny(out: Path, method: str) -> str:
+    config = TrainConfig(
+        env=CARTPOLE,
+        method=method,
+        algo="ppo",
+        timesteps=512,
+        n_envs=4,
+        seed=0,
+        eval_freq=0,
+        save_freq=256,
+        num_threads=1,
+        out=str(out / method),
+        hyperparams={"n_steps": 32, "batch_size": 64, "n_epochs": 1},
+        adapt_timesteps=64,
+        adapt_iterations=1,
+        adapt_epochs=1,
+    )
+    return str(train(config, progress=False).path)
+
+
+@pytest.mark.slow
+def test_every_checkpoint_is_scored_and_adapt_counts_its_phase_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = load_script("steps_to_transfer")
+    adapt, history, oracle = (_tiny(tmp_path, m) for m in ("adapt", "history", "oracle"))
+    out = tmp_path / "points.json"
+    figure = tmp_path / "steps.png"
+    script.main(
+        [
+            "--runs",
+            adapt,
+            history,
+            "--oracle",
+            oracle,
+            "--episodes",
+            "1",
+            "--json",
+            str(out),
+            "--figure",
+            str(figure),
+        ]
+    )
+    points = json.loads(out.read_text())
+    # checkpoints at 256 steps and the final model at 512; adapt + 64 phase-2 steps at each
+    assert [(p["method"], p["steps"]) for p in points] == [
+        ("adapt", 256 + 64),
+        ("adapt", 512 + 64),
+        ("history", 256),
+        ("history", 512),
+    ]
+    assert all(isinstance(p["score"], float) for p in points)
+    assert figure.stat().st_size > 0
+    text = capsys.readouterr().out
+    assert "| adapt | 320 |" in text and "| history | 512 |" in text
