@@ -29,6 +29,7 @@ from mtml_rl.rollouts import ObsRequirements
 from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.tasks.task import Task
 from mtml_rl.training import rundir
+from mtml_rl.training.optim import use_foreach_updates
 from mtml_rl.training.run import Run
 
 
@@ -94,6 +95,7 @@ def finetune_clone(
         raise CheckpointError(
             f"cannot load {folder / rundir.MODEL_FILE} ({type(exc).__name__}: {exc})"
         ) from None
+    use_foreach_updates(clone)
     warn_no_update(clone, timesteps)
     clone.set_random_seed(seed)
     clone.set_logger(Logger(folder=None, output_formats=[]))

@@ -18,6 +18,7 @@ from mtml_rl.training.algorithms import AlgoInfo
 from mtml_rl.training.config import TrainConfig
 from mtml_rl.training.hyperparams import Hyperparams, resolve_hyperparams
 from mtml_rl.training.monitor import TaskEpisodeMonitor
+from mtml_rl.training.optim import use_foreach_updates
 
 
 @dataclass
@@ -85,14 +86,16 @@ def build_env(config: TrainConfig, spec: TaskSpec, hp: Hyperparams, n_envs: int)
 
 
 def build_model(config: TrainConfig, algo: AlgoInfo, hp: Hyperparams, stack: EnvStack) -> BaseAlgorithm:
-    """A fresh SB3 model with the policy the method asks for; SB3's and torch's refusals of a
-    hyperparameter (an assertion, a bad argument) become a :class:`ConfigError`."""
+    """A fresh SB3 model with the policy the method asks for, its optimizers on torch's
+    ``foreach`` updates (:func:`~mtml_rl.training.optim.use_foreach_updates`); SB3's and
+    torch's refusals of a hyperparameter (an assertion, a bad argument) become a
+    :class:`ConfigError`."""
     kwargs = dict(hp.algo_kwargs)
     policy = config.resolved_method().policy(
         config, stack.venv.single_observation_space, dict(kwargs.pop("policy_kwargs", {}))
     )
     try:
-        return algo.cls(
+        model = algo.cls(
             policy.name,
             stack.env,
             seed=config.seed,
@@ -109,3 +112,5 @@ def build_model(config: TrainConfig, algo: AlgoInfo, hp: Hyperparams, stack: Env
             f"{algo.name} cannot be built with these hyperparameters (policy_kwargs included): "
             f"{text}; fix them in --hyperparams or the config's hyperparams"
         ) from None
+    use_foreach_updates(model)
+    return model

@@ -39,6 +39,7 @@ from mtml_rl.training.builders import EnvStack, build_env, build_model, resolve_
 from mtml_rl.training.callbacks import PeriodicCallback, RichProgress, TaskReturnLogger
 from mtml_rl.training.config import TrainConfig, check_device
 from mtml_rl.training.monitor import make_logger
+from mtml_rl.training.optim import use_foreach_updates
 from mtml_rl.training.run import Run, checked_spec
 
 Note = Callable[[str], None]
@@ -194,6 +195,7 @@ def _restore(folder: Path, config: TrainConfig, stack: EnvStack) -> BaseAlgorith
             f"checkpoint {folder} does not load ({type(exc).__name__}: {exc}); "
             "delete it to resume from an older one"
         ) from None
+    use_foreach_updates(model)
     model.set_random_seed(config.seed + model.num_timesteps)
     _keep_restored_streams(stack)
     return model
