@@ -35,10 +35,13 @@ from mtml_rl.envs.engine import (
     task_groups,
 )
 from mtml_rl.envs.observation import ContextCodec, ObsLayout
+from mtml_rl.envs.sim_slot import overrides
 from mtml_rl.envs.sim_threads import SimStepper
 from mtml_rl.envs.streams import SlotStreams
 from mtml_rl.errors import TaskError
+from mtml_rl.families.actions import follows_action_rule
 from mtml_rl.families.base import Family
+from mtml_rl.families.mujoco_split import SplitStep
 from mtml_rl.families.sim import SimFamily, is_sim_family
 from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.tasks.task import Task
@@ -89,6 +92,15 @@ class SimSlots:
         self.sims = [family.build(render_mode if i == 0 else None) for i in range(n)]
         self.originals = [family.snapshot(sim) for sim in self.sims]
         self.stepper = SimStepper(n, 1 if render_mode == "human" else sim_threads)
+        self._task_reward = family.task_reward if overrides(family, "task_reward") else None
+        self._is_success = family.is_success if overrides(family, "is_success") else None
+        space = self.sims[0].action_space
+        unmapped = not overrides(family, "simulator_action") and follows_action_rule(space)
+        self._to_simulator = None if unmapped else family.simulator_action
+        """The agent's action to the simulator's (``None``: the same, as for the built-in families)."""
+        splits = [family.split_step(sim) for sim in self.sims]
+        self.splits = None if None in splits else cast("list[SplitStep]", splits)
+        """Each simulator's split step, where all have one (only the physics on threads)."""
         self.layout = ObsLayout(cast(Family, family), self.codec, context, history_len)
         self.discrete = isinstance(family.action_space(), spaces.Discrete)
         """Whether actions are discrete (one-hot encoded in the history window)."""
@@ -218,24 +230,30 @@ class SimSlots:
         simulator's space is already Discrete or [-1, 1]); it is not clipped (MuJoCo clamps
         controls to their range and LunarLander clips), as in Gymnasium.
         """
-        n = self.num_slots
-        reward = np.zeros(n, dtype=np.float64)
-        terminated = np.zeros(n, dtype=bool)
-        obs = np.empty_like(self.obs)
-        actions = [self.family.simulator_action(action[i]) for i in range(n)]
-        results = self.stepper.step(self.sims, actions)
-        for i, (a, (sim_obs, sim_reward, term, trunc, sim_info)) in enumerate(
-            zip(actions, results, strict=True)
-        ):
-            out = self.family.task_reward(self.params[i], a, float(sim_reward), sim_info)
-            reward[i], terminated[i], self.sim_truncated[i] = out.reward, term, trunc
-            obs[i] = sim_obs
-            self.infos[i] = {**sim_info, **out.terms}
-            self._update_success(i, sim_obs)
+        to_simulator, task_reward = self._to_simulator, self._task_reward
+        actions = list(action) if to_simulator is None else [to_simulator(a) for a in action]
+        results = self.stepper.step(self.sims, actions, self.splits)
+        sim_obs, sim_rewards, terminated, truncated, sim_infos = zip(*results, strict=True)
+        if task_reward is None:
+            rewards = [float(r) for r in sim_rewards]
+            self.infos = list(sim_infos)  # fresh dicts at every simulator step
+        else:
+            outs = [
+                task_reward(params, a, float(r), info)
+                for params, a, r, info in zip(self.params, actions, sim_rewards, sim_infos, strict=True)
+            ]
+            rewards = [out.reward for out in outs]
+            self.infos = [{**info, **out.terms} for info, out in zip(sim_infos, outs, strict=True)]
+        reward = np.array(rewards, dtype=np.float64)
+        self.sim_truncated = np.array(truncated, dtype=bool)
+        obs = np.array(sim_obs, dtype=np.float32)
+        if self._is_success is not None:
+            for i, row in enumerate(sim_obs):
+                self._update_success(i, row)
         if self.history is not None:
             record_transition(self.history, self.obs, action, reward, discrete=self.discrete)
         self.obs = obs
-        return reward, terminated
+        return reward, np.array(terminated, dtype=bool)
 
     def _update_success(self, slot: int, sim_obs: np.ndarray) -> None:
         flag = self.family.is_success(self.sims[slot], self.params[slot], sim_obs, self.infos[slot])

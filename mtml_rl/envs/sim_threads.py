@@ -2,15 +2,18 @@
 
 MuJoCo releases the GIL while it integrates (``mj_step``), so the simulators of several
 slots can advance at the same time on threads of one process. The slots are cut into
-contiguous chunks, one per thread; a thread steps its chunk's simulators one after another
-and the results come back in slot order. Each simulator is touched by one thread only and
-draws no random numbers that another slot shares, so the results are exactly those of the
-sequential loop. Only the simulators' ``step`` runs on the threads: the family's reward and
-success hooks and every array of the engine stay in the calling thread.
+contiguous chunks, one per thread, and the results come back in slot order. Each simulator
+is touched by one thread only and draws no random numbers that another slot shares, so the
+results are exactly those of the sequential loop.
 
-The Python part of a simulator's step (Gymnasium's bookkeeping, observation and reward)
-still holds the GIL, so the gain is bounded by the share of the step spent inside MuJoCo,
-and it needs idle cores; ``scripts/bench_sim_envs.py`` measures it against the sequential
+Where the family cuts its simulator's step around the physics
+(:meth:`~mtml_rl.families.sim.SimFamily.split_step`: Gymnasium's v5 HalfCheetah, Hopper,
+Walker2d and Ant), the threads run nothing but MuJoCo's integration; the controls, the
+observations, rewards and ``info`` of all slots are built in the calling thread before and
+after, so almost nothing on the threads holds the GIL. Other simulators (Box2D, Meta-World)
+run their whole ``step`` on the threads, and their Python part holds the GIL. Either way the
+family's reward and success hooks and every array of the engine stay in the calling thread.
+A gain needs idle cores; ``scripts/bench_sim_envs.py`` measures it against the sequential
 loop, ``SyncVectorEnv`` and ``AsyncVectorEnv``.
 """
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -25,9 +29,7 @@ from typing import Any
 import gymnasium as gym
 
 from mtml_rl.errors import TaskError
-
-StepOut = tuple[Any, Any, bool, bool, dict[str, Any]]
-"""A simulator's ``(obs, reward, terminated, truncated, info)``."""
+from mtml_rl.families.mujoco_split import SplitStep, StepOut
 
 
 def usable_cpus() -> int:
@@ -68,6 +70,12 @@ def chunks(num_slots: int, parts: int) -> list[range]:
 class SimStepper:
     """Steps a list of simulators, sequentially or on a pool of threads.
 
+    Where every simulator has a split step (:meth:`~mtml_rl.families.sim.SimFamily.split_step`),
+    only the integration runs on the threads: the controls, observations, rewards and
+    ``info`` of all slots are built in the calling thread, before and after, so the threads
+    hold the GIL for nothing but their loop. The calling thread integrates the first chunk
+    itself. Otherwise each thread runs its chunk's whole ``step`` calls.
+
     :param num_slots: the number of simulators stepped at each call
     :param threads: stepping threads (1: one after another in the calling thread)
     """
@@ -78,8 +86,20 @@ class SimStepper:
         self._pool: ThreadPoolExecutor | None = None
         self._pool_pid = -1
 
-    def step(self, sims: Sequence[gym.Env[Any, Any]], actions: Sequence[Any]) -> list[StepOut]:
-        """Each simulator's ``step`` with its action, in slot order."""
+    def step(
+        self,
+        sims: Sequence[gym.Env[Any, Any]],
+        actions: Sequence[Any],
+        splits: Sequence[SplitStep] | None = None,
+    ) -> list[StepOut]:
+        """Each simulator's ``step`` with its action, in slot order.
+
+        :param sims: the simulators
+        :param actions: one simulator action each
+        :param splits: each simulator's split step (``None``: step them whole)
+        """
+        if splits is not None:
+            return self._step_split(splits, actions)
         if self.threads == 1:
             return [sim.step(a) for sim, a in zip(sims, actions, strict=True)]
 
@@ -88,6 +108,24 @@ class SimStepper:
 
         parts = self._executor().map(run, self._chunks)
         return [out for part in parts for out in part]
+
+    def _step_split(self, splits: Sequence[SplitStep], actions: Sequence[Any]) -> list[StepOut]:
+        befores = [split.before(a) for split, a in zip(splits, actions, strict=True)]
+        mujoco = sys.modules["mujoco"]  # imported by every simulator that has a split step
+        if self.threads == 1:
+            for split in splits:
+                split.integrate(mujoco)
+        else:
+
+            def run(chunk: range) -> None:
+                for i in chunk:
+                    splits[i].integrate(mujoco)
+
+            futures = [self._executor().submit(run, chunk) for chunk in self._chunks[1:]]
+            run(self._chunks[0])
+            for future in futures:
+                future.result()
+        return [split.after(a, b) for split, a, b in zip(splits, actions, befores, strict=True)]
 
     def _executor(self) -> ThreadPoolExecutor:
         # A pool does not survive fork (its threads stay in the parent): start a new one.

@@ -22,7 +22,10 @@ class SimVectorEnv(MultiTaskVectorEnv):
     ``info["final_is_success"]``), so training, adaptation and evaluation use it unchanged.
     The engine is :class:`~mtml_rl.envs.sim_slots.SimSlots`: the simulators step one after
     another in this process, or, with ``sim_threads``, on that many threads of it (MuJoCo
-    releases the GIL while it integrates), with the same results. A reset with seed ``s``
+    releases the GIL while it integrates), with the same results. Gymnasium's v5
+    HalfCheetah, Hopper, Walker2d and Ant are stepped through their split step
+    (:mod:`~mtml_rl.families.mujoco_split`): the same results as their ``step``, with the
+    integration alone on the threads. A reset with seed ``s``
     runs slot ``i`` exactly as a :class:`~mtml_rl.envs.sim_env.SimMultiTaskEnv` reset with
     seed ``s + i`` (task sequence, simulator draws, observations and rewards); ``render()``
     shows slot 0's simulator.

@@ -34,6 +34,7 @@ from gymnasium import spaces
 
 from mtml_rl.errors import FamilyError, MtmlError, TaskError
 from mtml_rl.families.actions import ActionMap
+from mtml_rl.families.mujoco_split import SplitStep, split_step
 from mtml_rl.tasks.params import FamilyParams, ParamSpec, ParamValue, schema
 from mtml_rl.tasks.protocol import ProtocolQuery
 from mtml_rl.tasks.task import Task
@@ -238,6 +239,15 @@ class SimFamily(ABC, Generic[P]):
         """
         return None
 
+    def split_step(self, env: gym.Env[Any, Any]) -> SplitStep | None:
+        """``env``'s step cut around its physics (:mod:`~mtml_rl.families.mujoco_split`), so
+        that a vector env can integrate its simulators on threads; ``None`` (the default):
+        the simulator is stepped whole.
+
+        :param env: the environment :meth:`build` returned
+        """
+        return None
+
     # -- spaces -------------------------------------------------------------------------
     def observation_space(self) -> spaces.Box:
         """The observation space of the built environment, as float32."""
@@ -286,3 +296,8 @@ class MujocoFamily(SimFamily[P]):
 
     extra = "mujoco"
     required_modules = ("mujoco",)
+
+    def split_step(self, env: gym.Env[Any, Any]) -> SplitStep | None:
+        """The split step of Gymnasium's v5 HalfCheetah, Hopper, Walker2d and Ant
+        (:func:`~mtml_rl.families.mujoco_split.split_step`); ``None`` for any other simulator."""
+        return split_step(env)

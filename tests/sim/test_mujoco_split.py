@@ -1,0 +1,82 @@
+"""Split steps: Gymnasium's v5 locomotion steps cut around their physics give ``env.step``'s
+results bit for bit (observation, reward, flags, every ``info`` entry and its type), at
+default and task-changed weights, through terminations; anything else is stepped whole."""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any, cast
+
+import gymnasium as gym
+import mujoco
+import numpy as np
+import pytest
+from gymnasium.envs.mujoco.half_cheetah_v5 import HalfCheetahEnv
+
+from mtml_rl.families.mujoco_split import split_step
+from mtml_rl.families.registry import get_family
+from mtml_rl.families.sim import SimFamily
+
+CASES = [
+    ("HalfCheetah-v5", {}),
+    ("HalfCheetah-v5", {"ctrl_cost_weight": 0.05, "forward_reward_weight": -1.0}),
+    ("HalfCheetah-v5", {"exclude_current_positions_from_observation": False}),
+    ("Hopper-v5", {}),  # falls over: terminations
+    ("Walker2d-v5", {}),
+    ("Ant-v5", {}),
+    ("Ant-v5", {"terminate_when_unhealthy": False, "ctrl_cost_weight": 0.1}),
+]
+STEPS = 60
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal values of the same type (arrays: the same dtype and shape, bitwise)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, np.ndarray):
+        return a.dtype == b.dtype and np.array_equal(a, b)
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, tuple):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+@pytest.mark.parametrize(("env_id", "kwargs"), CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_split_step_gives_the_simulators_own_step(env_id: str, kwargs: dict[str, Any]) -> None:
+    whole, cut = (gym.make(env_id, disable_env_checker=True, **kwargs).unwrapped for _ in range(2))
+    split = split_step(cut)
+    assert split is not None
+    split = pickle.loads(pickle.dumps(split))  # its views of the simulator's arrays are rebuilt
+    cut = split.sim
+    rng = np.random.default_rng(0)
+    terminations = 0
+    for episode in range(2):
+        assert same(whole.reset(seed=episode), cut.reset(seed=episode))
+        for _ in range(STEPS):
+            action = rng.uniform(-1.5, 1.5, whole.action_space.shape).astype(np.float32)
+            expected = whole.step(action)
+            before = split.before(action)
+            split.integrate(mujoco)
+            got = split.after(action, before)
+            assert same(expected, got), (env_id, expected, got)
+            if expected[2]:
+                terminations += 1
+                break
+    if env_id == "Hopper-v5":
+        assert terminations > 0  # the comparison went through a termination
+
+
+class _Subclass(HalfCheetahEnv):
+    """A subclass may step differently: it gets no split step."""
+
+
+def test_only_the_exact_v5_classes_get_a_split_step_and_never_when_rendering_for_humans() -> None:
+    assert split_step(_Subclass()) is None
+    assert split_step(gym.make("Pendulum-v1").unwrapped) is None
+    assert split_step(gym.make("HalfCheetah-v5", render_mode="human").unwrapped) is None
+    for name in ("halfcheetah_vel", "halfcheetah_dir", "ant_goal", "hopper_params", "walker_params"):
+        family = cast(SimFamily[Any], get_family(name)())
+        assert family.split_step(family.build()) is not None, name
+    lander = cast(SimFamily[Any], get_family("lunarlander")())
+    assert lander.split_step(lander.build()) is None  # stepped whole
