@@ -13,7 +13,10 @@ Measured in one process, with random actions drawn up front, 10 slots each:
   wrappers: time limit, success termination off, episode statistics, task selection).
 
 Each measurement steps for ``--budget`` seconds after a warm-up, ``--repeats`` times with the
-envs interleaved; the median is reported, and ratios are of medians of the same run. Usage::
+envs interleaved; the medians are reported, and ratios are of medians of the same run. Two
+rates: env steps per second of wall time and per second of this process's CPU time (every
+env here steps in this process, one thread); on a loaded machine the CPU-time ratios are the
+steadier ones, and the load average is printed with them. Usage::
 
     python scripts/bench_metaworld.py
     python scripts/bench_metaworld.py --repeats 5 --budget 5
@@ -22,6 +25,7 @@ envs interleaved; the median is reported, and ratios are of medians of the same 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 import warnings
@@ -37,8 +41,11 @@ ACTION_BANK = 64
 SLOTS = 10
 
 
-def steps_per_second(env: gym.vector.VectorEnv, budget_s: float, warmup: int, seed: int) -> float:
-    """Env steps (slots x vector steps) per second of random actions, after a warm-up."""
+def steps_per_second(
+    env: gym.vector.VectorEnv, budget_s: float, warmup: int, seed: int
+) -> tuple[float, float]:
+    """Env steps (slots x vector steps) per second of wall time and per second of this
+    process's CPU time, of random actions, after a warm-up."""
     rng = np.random.default_rng(seed)
     shape = env.action_space.shape
     assert shape is not None
@@ -46,12 +53,13 @@ def steps_per_second(env: gym.vector.VectorEnv, budget_s: float, warmup: int, se
     env.reset(seed=seed)
     for k in range(warmup):
         env.step(bank[k % ACTION_BANK])
-    steps, start = 0, time.perf_counter()
+    steps, start, cpu_start = 0, time.perf_counter(), time.process_time()
     while (elapsed := time.perf_counter() - start) < budget_s:
         for k in range(ACTION_BANK):
             env.step(bank[k])
         steps += ACTION_BANK
-    return steps * env.num_envs / elapsed
+    cpu = time.process_time() - cpu_start
+    return steps * env.num_envs / elapsed, steps * env.num_envs / cpu
 
 
 def metaworld_mt10() -> gym.vector.VectorEnv:
@@ -82,15 +90,23 @@ def main() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Meta-World's own env warns about its observation space
         envs = {name: build() for name, build in builders().items()}
-        rates: dict[str, list[float]] = {name: [] for name in envs}
+        rates: dict[str, list[tuple[float, float]]] = {name: [] for name in envs}
+        load_start = os.getloadavg()[0]
         for _ in range(args.repeats):
             for name, env in envs.items():
                 rates[name].append(steps_per_second(env, args.budget, warmup=50, seed=args.seed))
-    base = statistics.median(rates["metaworld sync"])
+    wall = {name: statistics.median(r[0] for r in values) for name, values in rates.items()}
+    cpu = {name: statistics.median(r[1] for r in values) for name, values in rates.items()}
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"MT10, {SLOTS} slots, median of {args.repeats} x {args.budget:g} s")
-    for name, values in rates.items():
-        median = statistics.median(values)
-        print(f"{name:>20}: {median:8.0f} env steps/s   ratio to metaworld sync {median / base:.3f}")
+    print(f"load average at the start {load_start:.2f}, at the end {load}")
+    print(f"{'':>20}  {'steps/s':>8} {'ratio':>6}   {'steps/CPU-s':>11} {'ratio':>6}")
+    base = "metaworld sync"
+    for name in envs:
+        print(
+            f"{name:>20}: {wall[name]:8.0f} {wall[name] / wall[base]:6.3f}   "
+            f"{cpu[name]:11.0f} {cpu[name] / cpu[base]:6.3f}"
+        )
     for env in envs.values():
         env.close()
 
