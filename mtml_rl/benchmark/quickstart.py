@@ -44,6 +44,12 @@ PPO: dict[str, Any] = {
     "policy_kwargs": {"net_arch": [64, 64]},
 }
 """PPO's CartPole hyperparameters, pinned."""
+PROFILES: dict[str, dict[str, Any]] = {
+    "default": PPO,
+    "fast": {**PPO, "n_envs": 32, "n_steps": 32, "batch_size": 512, "n_epochs": 20},
+}
+"""The pinned hyperparameters of each profile: ``fast`` is ``PPO`` with the ``fast``
+profile's CartPole entry over it (``mtml_rl/hyperparams/fast.yaml``)."""
 HISTORY_ARCH = "mlp"
 """The adaptation module's encoder, pinned: the MLP infers CartPole's task as well as the
 oracle's latent at this budget and is the cheapest (the quickstart must stay short)."""
@@ -64,7 +70,11 @@ def resolve_timesteps(timesteps: int | None) -> int:
 
 
 def quickstart_config(
-    timesteps: int, out: str | Path, workers: int | None = None, seeds: list[int] | None = None
+    timesteps: int,
+    out: str | Path,
+    workers: int | None = None,
+    seeds: list[int] | None = None,
+    profile: str = "default",
 ) -> BenchmarkConfig:
     """The quickstart's grid: CartPole × (dr, oracle, adapt) at ``timesteps`` PPO steps,
     ``timesteps / 3`` phase-2 steps for ``adapt``.
@@ -73,7 +83,10 @@ def quickstart_config(
     :param out: the run folder
     :param workers: parallel trials (default: one per core)
     :param seeds: training seeds (default: :data:`SEEDS`)
+    :param profile: the hyperparameters, a key of :data:`PROFILES`
     """
+    if profile not in PROFILES:
+        raise ConfigError(f"unknown quickstart profile {profile!r}; choose one of {', '.join(PROFILES)}")
     adapt_timesteps = max(timesteps // 3, 64)
     return BenchmarkConfig(
         envs=[ENV],
@@ -82,7 +95,7 @@ def quickstart_config(
         timesteps=timesteps,
         out=str(out),
         name=f"mtml-rl quickstart: CartPole, {timesteps} PPO steps",
-        train={"hyperparams": dict(PPO), "eval_freq": 0, "save_freq": 0},
+        train={"hyperparams": dict(PROFILES[profile]), "eval_freq": 0, "save_freq": 0},
         method_overrides={
             "adapt": {
                 "history_arch": HISTORY_ARCH,
@@ -116,6 +129,7 @@ def run_quickstart(
     workers: int | None = None,
     seeds: list[int] | None = None,
     progress: bool | None = None,
+    profile: str = "default",
 ) -> QuickstartResult:
     """Train, evaluate and compare ``dr``, ``oracle`` and ``adapt`` on CartPole.
 
@@ -124,9 +138,10 @@ def run_quickstart(
     :param workers: parallel trials (default: one per core)
     :param seeds: training seeds (default: :data:`SEEDS`)
     :param progress: show progress (default: when stderr is a terminal)
+    :param profile: the hyperparameters, a key of :data:`PROFILES`
     """
     steps = resolve_timesteps(timesteps)
     folder = Path(out) if out is not None else Path("runs") / f"quickstart-{time.strftime('%Y%m%d-%H%M%S')}"
     start = time.monotonic()
-    result = run_benchmark(quickstart_config(steps, folder, workers, seeds), progress=progress)
+    result = run_benchmark(quickstart_config(steps, folder, workers, seeds, profile), progress=progress)
     return QuickstartResult(result, steps, time.monotonic() - start)

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from mtml_rl.benchmark.quickstart import (
     DEFAULT_TIMESTEPS,
+    PROFILES,
     SEEDS,
     TIMESTEPS_VARIABLE,
     QuickstartResult,
@@ -49,6 +50,13 @@ def add_parser(sub: Any) -> None:
         help=f"number of training seeds, 0..N-1 (default: {len(SEEDS)})",
     )
     parser.add_argument("--workers", type=int, help="parallel trainings (default: one per core)")
+    parser.add_argument(
+        "--profile",
+        choices=list(PROFILES),
+        default="default",
+        help="hyperparameters: default (PPO's CartPole settings) or fast (32 slots, 512-sample "
+        "minibatches: half the gradient steps per environment step; docs/training.md)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
@@ -88,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
         seeds=list(range(args.seeds)),
         progress=False if args.quiet else None,
+        profile=args.profile,
     )
     console = Console(width=None if sys.stdout.isatty() else 160)
     bench = result.benchmark

@@ -46,7 +46,7 @@ def resolve_algo(config: TrainConfig, spec: TaskSpec) -> tuple[AlgoInfo, Hyperpa
     action_space = spec.family_cls().action_space()
     algo = method.algorithm(config, action_space)
     action_dim = int(action_space.shape[0]) if isinstance(action_space, gym.spaces.Box) else None
-    return algo, resolve_hyperparams(algo, spec.family, dict(config.hyperparams), action_dim)
+    return algo, resolve_hyperparams(algo, spec.family, dict(config.hyperparams), action_dim, config.profile)
 
 
 def normalize_kwargs(setting: Any, gamma: float) -> dict[str, Any] | None:

@@ -14,6 +14,7 @@ from mtml_rl.errors import ConfigError, UnknownNameError, suggest
 from mtml_rl.io import InputFileError, read_yaml_file
 from mtml_rl.policies.history import HISTORY_ARCHS
 from mtml_rl.training import registry
+from mtml_rl.training.hyperparams import check_profile
 from mtml_rl.training.method import Method
 
 MAX_CONFIG_BYTES = 1_000_000
@@ -65,6 +66,12 @@ class TrainConfig:
     seed: int = _help("seed of the algorithm, the env slots and the task scheduler", default=0)
     hyperparams: dict[str, Any] = _help(  # noqa: RUF009
         "algorithm keyword overrides, e.g. {learning_rate: 0.001}", default_factory=dict
+    )
+    profile: str = _help(
+        "hyperparameter profile under the overrides: default (the shipped per-family settings) "
+        "or fast (many slots, large minibatches, less CPU time per step where the family has "
+        "fast settings; docs/training.md)",
+        default="default",
     )
     latent_dim: int = _help("size of the task latent z", default=8)
     history_len: int = _help("transitions in the history window (history and adapt methods)", default=16)
@@ -148,6 +155,7 @@ class TrainConfig:
             raise ConfigError(f"eval_episodes must be at least 1, got {self.eval_episodes}")
         if not isinstance(self.hyperparams, dict):
             raise ConfigError(f"hyperparams must be a mapping, got {type(self.hyperparams).__name__}")
+        check_profile(self.profile)
         self._check_types()
 
     def _check_types(self) -> None:

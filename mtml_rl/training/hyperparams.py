@@ -16,6 +16,11 @@ from mtml_rl.training.algorithms import AlgoInfo
 
 SPECIAL_KEYS = ("n_envs", "n_timesteps", "normalize", "noise_type", "noise_std")
 """Keys handled by mtml-rl itself rather than passed to the algorithm."""
+PROFILES = ("default", "fast")
+"""Hyperparameter profiles: ``default`` is ``<algo>.yaml``'s entry of the family; ``fast``
+overlays ``fast.yaml``'s entry of the algorithm and family on it, key by key (many slots of
+the batched vector env, large minibatches, fewer gradient steps per environment step);
+a family the profile has no entry for keeps its default entry."""
 
 
 @dataclass
@@ -34,11 +39,35 @@ class Hyperparams:
     algo_kwargs: dict[str, Any] = field(default_factory=dict)
 
 
-def load_defaults(algo: str, family: str) -> dict[str, Any]:
-    """The shipped defaults for ``(family, algo)`` (the ``default`` entry if the family has none)."""
-    text = resources.files("mtml_rl.hyperparams").joinpath(f"{algo}.yaml").read_text()
-    table = yaml.safe_load(text) or {}
-    return dict(table.get(family, table.get("default", {})))
+def _table(name: str) -> dict[str, Any]:
+    text = resources.files("mtml_rl.hyperparams").joinpath(f"{name}.yaml").read_text()
+    return dict(yaml.safe_load(text) or {})
+
+
+def check_profile(profile: Any) -> str:
+    """``profile`` if it names a profile of :data:`PROFILES`, else a :class:`ConfigError`."""
+    if not isinstance(profile, str) or profile not in PROFILES:
+        raise ConfigError(
+            f"unknown hyperparameter profile {profile!r}{suggest(str(profile), PROFILES)}; "
+            f"choose one of {', '.join(PROFILES)}"
+        )
+    return profile
+
+
+def load_defaults(algo: str, family: str, profile: str = "default") -> dict[str, Any]:
+    """The shipped defaults for ``(family, algo)`` (the ``default`` entry if the family has
+    none), with the profile's entry for them over it (see :data:`PROFILES`).
+
+    :param algo: the algorithm's name (``ppo``)
+    :param family: the spec's family (``cartpole``)
+    :param profile: a name of :data:`PROFILES`
+    """
+    table = _table(algo)
+    defaults = dict(table.get(family, table.get("default", {})))
+    if check_profile(profile) == "default":
+        return defaults
+    overlay = dict(_table(profile).get(algo, {}) or {}).get(family, {})
+    return {**defaults, **overlay}
 
 
 def linear_schedule(start: float) -> Any:
@@ -67,10 +96,15 @@ def allowed_keys(algo: AlgoInfo) -> list[str]:
 
 
 def resolve_hyperparams(
-    algo: AlgoInfo, family: str, overrides: dict[str, Any], action_dim: int | None
+    algo: AlgoInfo,
+    family: str,
+    overrides: dict[str, Any],
+    action_dim: int | None,
+    profile: str = "default",
 ) -> Hyperparams:
-    """Defaults for ``(family, algo)`` updated with ``overrides``; unknown keys are errors."""
-    merged = {**load_defaults(algo.name, family), **overrides}
+    """The profile's defaults for ``(family, algo)`` updated with ``overrides``; unknown keys
+    are errors."""
+    merged = {**load_defaults(algo.name, family, profile), **overrides}
     known = allowed_keys(algo)
     for key in merged:
         if key not in known:

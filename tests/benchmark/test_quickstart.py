@@ -17,6 +17,7 @@ from mtml_rl.benchmark.quickstart import (
 )
 from mtml_rl.cli.main import main
 from mtml_rl.errors import ConfigError
+from mtml_rl.training.hyperparams import load_defaults
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -66,3 +67,15 @@ def test_quickstart_end_to_end_at_a_reduced_budget(
     assert pictures
     for name in pictures:
         assert (out / "report" / name).read_bytes().startswith(PNG_MAGIC)
+
+
+def test_fast_profile_pins_the_fast_cartpole_settings(tmp_path: Path) -> None:
+    fast = quickstart_config(DEFAULT_TIMESTEPS, tmp_path, profile="fast").train["hyperparams"]
+    default = quickstart_config(DEFAULT_TIMESTEPS, tmp_path).train["hyperparams"]
+    shipped = load_defaults("ppo", "cartpole", "fast")
+    assert {k: fast[k] for k in ("n_envs", "n_steps", "batch_size", "n_epochs")} == {
+        k: shipped[k] for k in ("n_envs", "n_steps", "batch_size", "n_epochs")
+    }
+    assert fast["n_envs"] * fast["n_steps"] > default["n_envs"] * default["n_steps"]
+    with pytest.raises(ConfigError, match="unknown quickstart profile 'quick'"):
+        quickstart_config(DEFAULT_TIMESTEPS, tmp_path, profile="quick")
