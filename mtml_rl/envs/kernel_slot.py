@@ -130,7 +130,7 @@ class KernelSlot(ScheduledSlot[_Running]):
         """Success is the transition's ``terminated`` (read off the step, no kernel call)."""
         self._succeeded = None if self._success_is_terminated else succeeded
         self._action, self._action_row = self._action_handlers(self.family.action_space())
-        self._append: Any = None if self.history is None else self.history.append
+        self._record: Any = None if self.history is None else self.history.record
         self.step = self._step_function()  # type: ignore[method-assign,assignment]
 
     def _step_function(self) -> Callable[[Any], StepResult]:
@@ -151,7 +151,7 @@ class KernelSlot(ScheduledSlot[_Running]):
             "_succeeded",
             "_action",
             "_action_row",
-            "_append",
+            "_record",
             "step",
         )
     )
@@ -199,7 +199,11 @@ class KernelSlot(ScheduledSlot[_Running]):
         except (ArithmeticError, ValueError):
             state, obs, info = self._numpy_start(uniforms, running)
         self.state, self._obs_values = state, obs
-        window = None if self.history is None else self.history.window()
+        if self.history is None:
+            return self._assemble(obs, running.values, None), info
+        window = self.history.window()
+        if self.step == self._step_hidden_history:  # the observation waits in the window's buffer
+            return {"obs": self.history.begin(obs), "history": window}, info
         return self._assemble(obs, running.values, window), info
 
     def _entry(self, task: Task) -> _Running:
@@ -237,7 +241,9 @@ class KernelSlot(ScheduledSlot[_Running]):
 
     def _step_hidden_history(self, action: Any) -> StepResult:
         """The step of a hidden-context observation with a history window (as
-        :meth:`_step_plain`, and the transition's row appended to the window)."""
+        :meth:`_step_plain`; the transition's row completes the window, and the observation
+        is written once, into the window's buffer, where it waits as the next row's start:
+        :meth:`~mtml_rl.envs.slot.HistoryWindow.record`)."""
         running = self._running
         if running is None:
             raise gym.error.ResetNeeded("call reset() before step()")
@@ -252,9 +258,9 @@ class KernelSlot(ScheduledSlot[_Running]):
                 info["is_success"] = bool(self._succeeded(self._xp, state, running.params))
         except (ArithmeticError, ValueError):
             state, obs, reward, terminated, info = self._numpy_step(a, running)
-        window = self._append(self._obs_values, row, reward)
-        self.state, self._obs_values = state, obs
-        return {"obs": np.array(obs, _F32), "history": window}, reward, terminated, False, info
+        self.state = state
+        window, part = self._record(row, reward, obs)
+        return {"obs": part, "history": window}, reward, terminated, False, info
 
     def _step_layout(self, action: Any) -> StepResult:
         """The step of a visible or privileged context (with or without history)."""

@@ -227,6 +227,12 @@ class HistoryWindow:
     newest ``length - 1`` rows move to its front (one block copy every ``length`` steps), so
     the window is always one contiguous slice, copied once per step.
 
+    :meth:`begin` and :meth:`record` are the same bookkeeping for a caller that hands out
+    the observation too: the newest observation waits in the buffer as the start of the
+    next row (one row past the buffer's ``2 * length``), so that a step writes the
+    transition's action, reward and next observation with one pack and copies the window
+    and the observation out of the buffer.
+
     :param length: rows in the window
     :param row_dim: floats per row
     """
@@ -234,17 +240,20 @@ class HistoryWindow:
     def __init__(self, length: int, row_dim: int) -> None:
         self.length = length
         self.row_dim = row_dim
-        self._buffer = np.zeros(2 * length * row_dim, dtype=np.float32)
+        self._buffer = np.zeros((2 * length + 1) * row_dim, dtype=np.float32)
+        """``2 * length`` rows, and one more whose start holds the observation :meth:`begin`
+        or :meth:`record` left waiting when the buffer is full."""
         self._end = length
         self._attach()
 
     def _attach(self) -> None:
-        length, row_bytes, size = self.length, 4 * self.row_dim, self.length * self.row_dim
+        length, row_dim, size = self.length, self.row_dim, self.length * self.row_dim
+        row_bytes = 4 * row_dim
         self._bytes = self._buffer.data.cast("B")
-        stops = [end * self.row_dim for end in range(2 * length + 1)]
+        stops = [end * row_dim for end in range(2 * length + 1)]
         self._windows = [self._buffer[max(stop - size, 0) : stop] for stop in stops]
         """Views of the window that ends before row ``end``."""
-        pack_into = struct.Struct(f"{self.row_dim}f").pack_into
+        pack_into = struct.Struct(f"{row_dim}f").pack_into
         self._slots = [
             (functools.partial(pack_into, cast(Any, self._buffer), end * row_bytes), self._windows[end + 1])
             for end in range(2 * length)
@@ -252,15 +261,54 @@ class HistoryWindow:
         """For the row written when the window ends at row ``end``: its writer (packing in place;
         struct's float32 cast is numpy's, round to nearest) and the window it completes."""
         self._full = 2 * length
-        self._slide = (slice(0, (length - 1) * row_bytes), slice((length + 1) * row_bytes, None))
+        self._slide = (
+            slice(0, (length - 1) * row_bytes),
+            slice((length + 1) * row_bytes, 2 * length * row_bytes),
+        )
+        self._obs_dim = 0
+        """Entries of the observation at the start of a row (set by :meth:`begin`)."""
+
+    def _attach_pending(self, obs_dim: int) -> None:
+        """The views and writers of :meth:`begin` and :meth:`record` for ``obs_dim`` entries."""
+        row_dim, buffer = self.row_dim, cast(Any, self._buffer)
+        self._obs_dim = obs_dim
+        self._pending = [
+            self._buffer[end * row_dim : end * row_dim + obs_dim] for end in range(2 * self.length + 1)
+        ]
+        """The waiting observation when the window ends before row ``end``."""
+        pack_obs = struct.Struct(f"{obs_dim}f").pack_into
+        self._obs_writers = [
+            functools.partial(pack_obs, buffer, 4 * end * row_dim) for end in range(2 * self.length + 1)
+        ]
+        pack_tail = struct.Struct(f"{row_dim}f").pack_into  # action, reward, next observation
+        self._records = [
+            (
+                functools.partial(pack_tail, buffer, 4 * (end * row_dim + obs_dim)),
+                self._windows[end + 1],
+                self._pending[end + 1],
+            )
+            for end in range(2 * self.length)
+        ]
+        """For the row completed when the window ends at row ``end``: the writer of its action
+        and reward and the next observation, the window it completes and that observation."""
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"length": self.length, "row_dim": self.row_dim, "buffer": self._buffer, "end": self._end}
+        return {
+            "length": self.length,
+            "row_dim": self.row_dim,
+            "buffer": self._buffer,
+            "end": self._end,
+            "obs_dim": self._obs_dim,
+        }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.length, self.row_dim = state["length"], state["row_dim"]
-        self._buffer, self._end = state["buffer"].copy(), state["end"]
+        self._buffer = np.zeros((2 * self.length + 1) * self.row_dim, dtype=np.float32)
+        self._buffer[: state["buffer"].size] = state["buffer"]
+        self._end = state["end"]
         self._attach()
+        if state.get("obs_dim"):
+            self._attach_pending(state["obs_dim"])
 
     def clear(self) -> None:
         """Empty the window (a new trial)."""
@@ -287,6 +335,40 @@ class HistoryWindow:
     def window(self) -> np.ndarray:
         """The flat ``(length * row_dim,)`` window, a fresh array."""
         return self._windows[self._end].copy()
+
+    def begin(self, obs: Sequence[float]) -> np.ndarray:
+        """Hold ``obs`` (an episode's first observation) as the start of the next row and
+        return it as a float32 array (what ``np.array(obs, dtype=np.float32)`` gives)."""
+        if self._obs_dim != len(obs):
+            self._attach_pending(len(obs))
+        end = self._end
+        try:
+            self._obs_writers[end](*obs)
+        except OverflowError:  # beyond float32's range: numpy's cast gives +-inf
+            self._pending[end][:] = np.asarray(obs, dtype=np.float32)
+        return self._pending[end].copy()
+
+    def record(
+        self, action: Sequence[float], reward: float, obs: Sequence[float]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Complete the row of the observation :meth:`begin` or the last :meth:`record` left
+        waiting with ``(action, reward)``, hold ``obs`` as the start of the next row, and return
+        the window and ``obs`` as float32 arrays (what :meth:`append` and ``np.array`` give).
+        """
+        end = self._end
+        if end == self._full:  # full: the newest length - 1 rows and the waiting observation move
+            front, back = self._slide
+            extra = 4 * self._obs_dim
+            self._bytes[front.start : front.stop + extra] = self._bytes[back.start : back.stop + extra]
+            end = self.length - 1
+        write, window, pending = self._records[end]
+        try:
+            write(*action, reward, *obs)
+        except OverflowError:  # a value beyond float32's range: numpy's cast gives +-inf
+            start = end * self.row_dim + self._obs_dim
+            self._buffer[start : start + self.row_dim] = np.asarray((*action, reward, *obs), dtype=np.float32)
+        self._end = end + 1
+        return window.copy(), pending.copy()
 
 
 def action_encoder(space: spaces.Space[Any]) -> Any:

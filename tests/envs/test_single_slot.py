@@ -246,8 +246,9 @@ def test_single_env_equals_the_batched_engine(
             reset_both(ours, ref, f"task {k} after episode {episode}")
 
 
-def test_single_env_pickles_mid_episode_with_history() -> None:
-    env = gym.make("mtml/Pendulum-v0", context="privileged", history_len=4)
+@pytest.mark.parametrize("context", ["privileged", "hidden"])
+def test_single_env_pickles_mid_episode_with_history(context: str) -> None:
+    env = gym.make("mtml/Pendulum-v0", context=context, history_len=4)
     env.reset(seed=0)
     space = env.action_space
     space.seed(0)
