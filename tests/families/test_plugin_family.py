@@ -28,9 +28,12 @@ pytestmark = pytest.mark.slow
 tomllib = pytest.importorskip("tomllib", reason="reading pyproject.toml needs Python 3.11+")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The example package installed into a folder of its own (module and dist-info)."""
+    """The example package installed into a folder of its own (module and dist-info).
+
+    A few small files, made for each test: a module-scoped fixture would tie this module's
+    tests to one worker of a parallel run, and with them to the Ray tests' group."""
     site = tmp_path_factory.mktemp("site")
     project = tomllib.loads((PLUGIN / "pyproject.toml").read_text())["project"]
     shutil.copytree(PLUGIN / "src" / "mtml_drift", site / "mtml_drift")
