@@ -205,14 +205,17 @@ class SimSlot(ScheduledSlot[tuple[Any, TaskValues]]):
         obs, sim_reward, terminated, truncated, sim_info = self._sim_step(sim_action)
         if self._task_reward is None:
             reward = float(sim_reward)
-        else:
+            info = {**sim_info, "task": values.task_id, "task_params": values.params_dict.copy()}
+        else:  # the task reward's terms replace the simulator's, in one new dict
             reward, terms = self._task_reward(self.params, sim_action, float(sim_reward), sim_info)
-            sim_info = {**sim_info, **terms}
-        return action, obs, reward, bool(terminated), bool(truncated), self._info(obs, sim_info, values)
+            info = {**sim_info, **terms, "task": values.task_id, "task_params": values.params_dict.copy()}
+        if self._is_success is not None:
+            info["is_success"] = bool(self._is_success(self.sim, self.params, obs, info))
+        return action, obs, reward, bool(terminated), bool(truncated), info
 
     def _info(self, obs: np.ndarray, sim_info: dict[str, Any], values: TaskValues) -> dict[str, Any]:
-        """``info`` of a reset or a step: the simulator's (with the task reward's terms), the
-        task's id and values, success."""
+        """``info`` of a reset: the simulator's, the task's id and values, success (a step
+        builds the same in :meth:`_simulate`, with the task reward's terms)."""
         info = {**sim_info, "task": values.task_id, "task_params": values.params_dict.copy()}
         if self._is_success is not None:
             info["is_success"] = bool(self._is_success(self.sim, self.params, obs, info))
