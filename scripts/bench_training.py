@@ -29,12 +29,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-CASES = ("sb3", "dr", "oracle", "history", "history-mlp", "dr-same-depth")
+CASES = ("sb3", "dr", "oracle", "history", "history-mlp", "dr-same-depth", "oracle-one-tensor")
 """``sb3`` is plain SB3 on Gymnasium's CartPole-v1; the others are mtml-rl on mtml/CartPole-v0 with
 the method's defaults. ``history-mlp`` is ``history`` with the MLP history encoder instead of the
 default 1-D convolution. ``dr-same-depth`` is ``dr`` with ``net_arch=[64]`` after the 64-unit
 observation encoder, so that its network has plain SB3's depth and width: it isolates the cost of
-the environment stack (vector env, SB3 adapter, episode monitor) from that of the larger network."""
+the environment stack (vector env, SB3 adapter, episode monitor) from that of the larger network.
+``oracle-one-tensor`` is ``oracle`` with torch's default one-tensor-at-a-time optimizer updates
+instead of the ``foreach`` updates mtml-rl switches every model to (the same arithmetic), as
+models trained before that switch were updated."""
 GOALS = {"dr": 0.95, "oracle": 0.9, "history": 0.7, "history-mlp": 0.7}
 """Throughput goals as fractions of plain SB3."""
 N_ENVS = 8
@@ -84,6 +87,7 @@ def build_mtml(case: str) -> Any:
     from mtml_rl.specs.spec import resolve_spec
     from mtml_rl.training import TrainConfig
     from mtml_rl.training.builders import build_env, build_model, resolve_algo
+    from mtml_rl.training.optim import model_optimizers
 
     method, _, variant = case.partition("-")
     fields: dict[str, Any] = {}
@@ -97,7 +101,12 @@ def build_mtml(case: str) -> Any:
     spec = resolve_spec(config.env)
     algo, hp = resolve_algo(config, spec)
     stack = build_env(config, spec, hp, N_ENVS)
-    return build_model(config, algo, hp, stack)
+    model = build_model(config, algo, hp, stack)
+    if variant == "one-tensor":
+        for optimizer in model_optimizers(model):
+            for group in optimizer.param_groups:
+                group["foreach"] = None
+    return model
 
 
 def worker(case: str, timesteps: int) -> Measurement:
