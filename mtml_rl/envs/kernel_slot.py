@@ -73,6 +73,13 @@ def scalar_kernels(family: KernelFamily) -> ScalarKernels:
     )
 
 
+def _bind(kernel: Callable[..., Any], xp: Any) -> Callable[..., Any]:
+    """``kernel`` (a bound method of the family) with ``xp`` as its first argument, as one partial."""
+    if isinstance(kernel, MethodType):
+        return functools.partial(kernel.__func__, kernel.__self__, xp)
+    return functools.partial(kernel, xp)
+
+
 class _Running(NamedTuple):
     """The running task as the kernels take it (and its ``info`` values, read at every step)."""
 
@@ -122,8 +129,10 @@ class KernelSlot(ScheduledSlot[_Running]):
         """What is rebuilt rather than pickled: the derived kernels and the per-step handlers."""
         self._xp = xp = scalar_ops()
         self._kernels = kernels = scalar_kernels(self.family)
-        self._transition = functools.partial(kernels.transition, xp)
-        self._observe = functools.partial(kernels.observation, xp)
+        # the derived functions with the family and the namespace bound by one partial (no
+        # bound method between them: one call layer fewer at every step)
+        self._transition = _bind(kernels.transition, xp)
+        self._observe = _bind(kernels.observation, xp)
         self._assemble = self._assembler()
         succeeded = kernels.succeeded
         self._success_is_terminated = succeeded is not None and self.family.success_is_termination
