@@ -154,7 +154,7 @@ def test_damaged_models_and_evaluations_are_redone_and_nothing_else_is_touched(
 ) -> None:
     spec = tmp_path / "custom.yaml"  # a spec file, not a registered id: the report must still work
     spec.write_text(json.dumps({**cartpole_data, "name": "Custom"}))
-    grid = tiny_grid(tmp_path / "bench", envs=[str(spec)])
+    grid = tiny_grid(tmp_path / "bench", envs=[str(spec)], workers=1)  # one worker process per run
     first = run_benchmark(grid, progress=False)
     assert first.ok and first.comparison is not None
     assert {row.spec for row in first.comparison.rows} == {"Custom"}

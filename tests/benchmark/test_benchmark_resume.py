@@ -20,7 +20,7 @@ def manifest(out: Path) -> dict[str, dict[str, object]]:
 
 
 def test_rerun_completes_only_the_failed_trial(tmp_path: Path) -> None:
-    grid = tiny_grid(tmp_path / "bench")
+    grid = tiny_grid(tmp_path / "bench", workers=1)  # one worker process runs both trials
     first = run_benchmark(grid, progress=False, trial_fn=raising_trial)
     assert first.ran == ["CartPole-dr-s0"] and first.failed == ["CartPole-dr-s1"]
     entry = manifest(grid.out_dir)["CartPole-dr-s1"]

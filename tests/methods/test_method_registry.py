@@ -78,7 +78,7 @@ def test_a_registered_method_runs_in_a_spawned_benchmark(tmp_path: Path) -> None
             "timesteps": 128,
             "out": str(tmp_path / "bench"),
             "train": {k: v for k, v in TINY.items() if k != "num_threads"},
-            "workers": 2,
+            "workers": 1,  # one spawned worker runs both trials: one torch import, not two
             "evaluation": {
                 "splits": ["test-interpolation"],
                 "episodes": 2,
