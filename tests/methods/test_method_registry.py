@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from mtml_rl.cli.main import main
 from mtml_rl.errors import ConfigError, UnknownNameError
 from mtml_rl.methods import MetaMethod, Method, get_method, method_names, register_method
 from mtml_rl.methods.dr import DR
-from mtml_rl.training import Run, TrainConfig, train
+from mtml_rl.training import Run, TrainConfig, registry, train
 
 CARTPOLE = "mtml/CartPole-v0"
 WIDE = MetaMethod(
@@ -37,8 +38,14 @@ TINY: dict[str, Any] = {
 
 
 @pytest.fixture(scope="module", autouse=True)
-def registered() -> None:
-    register_method(WIDE, replace=True)
+def registered() -> Iterator[None]:
+    """``dr_wide`` registered for this module's tests only: the registry's tables are restored
+    afterwards, so later tests in the same worker never see it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(registry, "_entries", dict(registry._entries))
+        patch.setattr(registry, "_registered", dict(registry._registered))
+        register_method(WIDE, replace=True)
+        yield
 
 
 def layer_sizes(run: Run) -> list[int]:
