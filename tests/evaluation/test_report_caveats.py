@@ -106,6 +106,22 @@ def test_an_oracle_below_its_solved_level_is_flagged(cartpole: TaskSpec) -> None
     assert "## Documented solved levels" in report
 
 
+@pytest.mark.parametrize(("oracle", "flagged"), [(-288.0, True), (-160.0, False)])
+def test_a_negative_solved_level_flags_only_an_oracle_below_it(oracle: float, flagged: bool) -> None:
+    # Pendulum's solved level is -1 per step (-200 over 200 steps): the reduced grid's 10k-step
+    # oracle scored about -288 on test-interpolation (flagged), the shipped 15k-step one about -160
+    from mtml_rl.specs.spec import resolve_spec
+
+    pendulum = resolve_spec("mtml/Pendulum-v0")
+    returns = {"dr": -800.0, "adapt": -300.0, "oracle": oracle}
+    results = synthetic_results(pendulum, returns, random_return=-1200.0, splits=("test-interpolation",))
+    below = oracle_below_solved(results)
+    assert [(b.split, b.solved_return) for b in below] == (
+        [("test-interpolation", pytest.approx(-200.0))] if flagged else []
+    )
+    assert bool([n for n in results.notes if "solved level" in n]) == flagged
+
+
 def test_derived_caveats_are_rewritten_not_duplicated(no_gap_spec: TaskSpec) -> None:
     from mtml_rl.evaluation.analysis import analyze
 
