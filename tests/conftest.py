@@ -16,18 +16,14 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch is imported: one thread per worker
 
 import copy
+import functools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import pytest
-import torch as th
 import yaml
 from xdist_groups import assign_groups
-
-import mtml_rl
-from mtml_rl.families.base import Family
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CARTPOLE_SPEC_FILE = REPO_ROOT / "envs" / "CartPole.yaml"
@@ -36,36 +32,43 @@ SpecChange = Callable[[dict[str, Any]], None]
 """Edits raw spec data (as loaded from YAML) in place."""
 
 
-def numpy_spec_ids() -> list[str]:
-    """Sorted ids of the built-in specs whose family is a numpy :class:`Family`."""
+@functools.cache
+def numpy_spec_ids() -> tuple[str, ...]:
+    """Sorted ids of the built-in specs whose family is a numpy :class:`Family`.
+
+    Read on first use, during collection: the process that only hands tests to xdist
+    workers never imports the package (nor torch)."""
+    import mtml_rl
+    from mtml_rl.families.base import Family
+
     ids = []
     for spec_id, spec in sorted(mtml_rl.builtin_specs().items()):
         family = spec.family_cls
         if isinstance(family, type) and issubclass(family, Family):
             ids.append(spec_id)
-    return ids
-
-
-NUMPY_SPEC_IDS = numpy_spec_ids()
-th.set_num_threads(1)
+    return tuple(ids)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Group the tests that share an expensive fixture for ``--dist loadgroup``."""
+    """Group the tests that share an expensive fixture for ``--dist loadgroup``; one torch
+    thread in every process that runs tests."""
+    import torch as th
+
+    th.set_num_threads(1)
     assign_groups(items)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Parametrize every ``numpy_spec_id`` argument over :data:`NUMPY_SPEC_IDS`."""
+    """Parametrize every ``numpy_spec_id`` argument over :func:`numpy_spec_ids`."""
     if "numpy_spec_id" in metafunc.fixturenames:
-        metafunc.parametrize("numpy_spec_id", NUMPY_SPEC_IDS)
+        metafunc.parametrize("numpy_spec_id", numpy_spec_ids())
 
 
 @pytest.fixture(scope="session")
 def spec_ids() -> list[str]:
     """Sorted ids of the built-in numpy-family specs."""
-    return list(NUMPY_SPEC_IDS)
+    return list(numpy_spec_ids())
 
 
 @pytest.fixture
@@ -94,6 +97,8 @@ def spec_file(tmp_path: Path, cartpole_data: dict[str, Any]) -> Callable[..., Pa
 @pytest.fixture(autouse=True)
 def _restore_gym_registry() -> Iterator[None]:
     """Undo any registration a test makes, so that tests cannot leak ids into each other."""
+    import gymnasium as gym
+
     before = dict(gym.registry)
     yield
     for env_id in set(gym.registry) - set(before):

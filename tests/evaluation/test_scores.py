@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from rliable import library as rly
-from rliable import metrics
 
 from mtml_rl.evaluation import scores
 from mtml_rl.evaluation.analysis import analyze
@@ -67,7 +65,14 @@ def test_intervals_are_reproducible_and_leave_the_global_generator_alone() -> No
     assert np.array_equal(np.random.get_state()[1], before)  # noqa: NPY002
 
 
+RLIABLE = pytest.mark.xdist_group("rliable")
+"""The tests that compare against rliable itself: they run on one worker of a parallel run, as
+importing rliable (scipy, pandas, statsmodels) costs seconds in every process that does it."""
+
+
 def _rliable_metrics(table: np.ndarray) -> np.ndarray:
+    from rliable import metrics
+
     return np.array(
         [
             metrics.aggregate_iqm(table),
@@ -78,8 +83,11 @@ def _rliable_metrics(table: np.ndarray) -> np.ndarray:
     )
 
 
+@RLIABLE
 @pytest.mark.parametrize("shape", [(1, 5), (2, 16), (3, 16), (4, 12), (5, 7)])
 def test_intervals_are_rliables_to_the_last_bit(shape: tuple[int, int]) -> None:
+    from rliable import library as rly
+
     rng = np.random.default_rng(shape[0] * 100 + shape[1])
     table = np.round(rng.normal(0.6, 0.5, size=shape), 2)  # rounded: ties, as in real scores
     ours = scores.aggregate_intervals({"m": table, "n": table[::-1] * 0.5}, reps=300, seed=7)
@@ -93,7 +101,11 @@ def test_intervals_are_rliables_to_the_last_bit(shape: tuple[int, int]) -> None:
             assert (got.point, got.low, got.high) == (points[key][i], cis[key][0, i], cis[key][1, i])
 
 
+@RLIABLE
 def test_probability_of_improvement_equals_rliables_metric() -> None:
+    from rliable import library as rly
+    from rliable import metrics
+
     rng = np.random.default_rng(1)
     for runs_x, runs_y in [(1, 1), (3, 2), (5, 5)]:
         x = rng.integers(0, 4, size=(runs_x, 10)).astype(float)  # ties included
@@ -105,8 +117,11 @@ def test_probability_of_improvement_equals_rliables_metric() -> None:
     assert np.allclose(scores.score_distribution(x, taus), rly.score_distributions(x, taus))
 
 
+@RLIABLE
 @pytest.mark.parametrize(("runs_x", "runs_y"), [(1, 1), (3, 2), (2, 5)])
 def test_improvement_intervals_are_rliables_to_the_last_bit(runs_x: int, runs_y: int) -> None:
+    from rliable import library as rly
+
     rng = np.random.default_rng(runs_x * 10 + runs_y)
     x = np.round(rng.normal(0.5, 0.4, size=(runs_x, 16)), 1)
     y = np.round(rng.normal(0.4, 0.4, size=(runs_y, 16)), 1)
@@ -175,8 +190,11 @@ def test_analyze_prefers_the_oracle_measured_alongside() -> None:
     assert (improvement.x, improvement.y, improvement.probability.point) == ("dr", ORACLE_LABEL, 0.0)
 
 
+@RLIABLE
 @pytest.mark.parametrize("shape", [(1, 5), (3, 16)])
 def test_performance_profiles_are_rliables_to_the_last_bit(shape: tuple[int, int]) -> None:
+    from rliable import library as rly
+
     rng = np.random.default_rng(shape[0] + shape[1])
     table = {
         "m": np.round(rng.normal(0.6, 0.5, size=shape), 1),
