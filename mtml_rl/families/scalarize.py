@@ -149,6 +149,7 @@ class _Hoist:
         """The statements with their roundings hoisted (blocks of compound statements too)."""
         out: list[ast.stmt] = []
         for statement in statements:
+            statement = _branched(statement)
             if isinstance(statement, _SIMPLE) and statement.value is not None:
                 out += self._statement(statement)
                 continue
@@ -189,6 +190,37 @@ class _Hoist:
             self.hoisted += 1
             return _name(name)
         return node
+
+
+def _rounds(node: ast.AST) -> bool:
+    """Whether ``node`` contains a float32 rounding."""
+    return any(_is_round(n) for n in ast.walk(node))
+
+
+def _branched(statement: ast.stmt) -> ast.stmt:
+    """``name = a if c else b`` (or ``return a if c else b``) with a float32 rounding in a
+    branch and none in ``c`` as the ``if c: ... else: ...`` statement that assigns (returns)
+    ``a`` or ``b``: the same evaluation, and each branch's roundings become statements that
+    can be hoisted (in the expression they are struct round trips). Other statements are
+    returned as they are."""
+    value = getattr(statement, "value", None)
+    plain = isinstance(statement, ast.Return) or (
+        isinstance(statement, ast.Assign)
+        and len(statement.targets) == 1
+        and isinstance(statement.targets[0], ast.Name)
+    )
+    if not plain or not isinstance(value, ast.IfExp) or _rounds(value.test):
+        return statement
+    if not (_rounds(value.body) or _rounds(value.orelse)):
+        return statement
+
+    def branch(expr: ast.expr) -> ast.stmt:
+        if isinstance(statement, ast.Return):
+            return ast.copy_location(ast.Return(expr), statement)
+        assert isinstance(statement, ast.Assign)
+        return ast.copy_location(ast.Assign([copy.deepcopy(statement.targets[0])], expr), statement)
+
+    return ast.copy_location(ast.If(value.test, [branch(value.body)], [branch(value.orelse)]), statement)
 
 
 def _round_into(target: ast.expr, value: ast.expr) -> list[ast.stmt]:

@@ -136,6 +136,15 @@ def test_the_derived_kernels_have_no_namespace_calls_left() -> None:
         assert "xp" not in transition.__code__.co_names, f"{spec_id}: attribute calls on xp remain"
 
 
+def test_roundings_in_a_branch_of_where_are_hoisted_into_it() -> None:
+    """``name = xp.where(c, a, xp.f32(b))`` becomes an ``if`` statement whose branch rounds
+    through the float32 view, not a struct round trip (MountainCarContinuous's ``3 x``)."""
+    transition = scalarize(type(family_of("mtml/MountainCarContinuous-v0")).transition)
+    assert "_xp_unpack" not in transition.__code__.co_names, "a rounding in a branch is a struct round trip"
+    derived = scalarize(_roundings)
+    assert "_xp_unpack" not in derived.__code__.co_names
+
+
 def test_a_kernel_that_cannot_be_rewritten_is_used_as_written() -> None:
     offset = 1.0
 
