@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from mtml_rl.benchmark import runner
+from mtml_rl.benchmark.backends import OnDone, TrialFn
 from mtml_rl.benchmark.config import BenchmarkConfig
 from mtml_rl.benchmark.trials import Trial, TrialOutcome, run_trial
 
@@ -50,6 +55,23 @@ def tiny_grid(out: Path, **fields: Any) -> BenchmarkConfig:
     }
     values.update(fields)
     return BenchmarkConfig.from_dict(values, source="test grid")
+
+
+def trials_in_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the local backend run its trials one after another in the test's own process.
+
+    For tests of what a benchmark plans, writes and reuses, not of its worker processes
+    (``test_benchmark_local.py`` and ``test_method_registry.py`` start real ones): a spawned
+    worker imports torch and the package afresh, several CPU-seconds per benchmark run.
+    """
+
+    def run_here(
+        trials: Sequence[Trial], workers: int, threads: int, trial_fn: TrialFn, on_done: OnDone
+    ) -> None:
+        for trial in trials:
+            on_done(trial, trial_fn(trial))
+
+    monkeypatch.setattr(runner, "run_local", run_here)
 
 
 def raising_trial(trial: Trial) -> TrialOutcome:

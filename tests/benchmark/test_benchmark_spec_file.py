@@ -6,14 +6,17 @@ from pathlib import Path
 
 import pytest
 import yaml
-from benchmark_helpers import WITH_FIGURES, tiny_grid
+from benchmark_helpers import WITH_FIGURES, tiny_grid, trials_in_this_process
 
 from mtml_rl.benchmark.runner import run_benchmark
 from mtml_rl.errors import MtmlError
 from mtml_rl.specs.spec import spec_dir
 
 
-def test_a_benchmark_over_a_spec_file_finishes_with_its_report(tmp_path: Path) -> None:
+def test_a_benchmark_over_a_spec_file_finishes_with_its_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trials_in_this_process(monkeypatch)
     data = yaml.safe_load((spec_dir() / "CartPole.yaml").read_text())
     spec_file = tmp_path / "specs" / "pole.yaml"
     spec_file.parent.mkdir()
@@ -27,7 +30,10 @@ def test_a_benchmark_over_a_spec_file_finishes_with_its_report(tmp_path: Path) -
     assert "FilePole" in result.comparison.report.read_text()
 
 
-def test_a_finished_trial_of_a_spec_whose_tasks_changed_is_not_reused(tmp_path: Path) -> None:
+def test_a_finished_trial_of_a_spec_whose_tasks_changed_is_not_reused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trials_in_this_process(monkeypatch)
     data = yaml.safe_load((spec_dir() / "CartPole.yaml").read_text())
     spec_file = tmp_path / "pole.yaml"
     spec_file.write_text(yaml.safe_dump({**data, "name": "FilePole"}))
