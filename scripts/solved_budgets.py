@@ -4,7 +4,8 @@ For every family, method (default: the oracle) and seed, one run is trained with
 checkpoints every ``--every`` steps; the model of every checkpoint (and the final one) is
 evaluated on the train split, one deterministic episode per task from fixed reset seeds, and
 its mean return is compared with the family's solved level
-(:data:`mtml_rl.evaluation.references.SOLVED_LEVELS`). The script prints a markdown table of
+(:data:`mtml_rl.evaluation.references.SOLVED_LEVELS`). Each run's returns are printed as it
+finishes (a run stopped early keeps the seeds already done); at the end it prints a markdown table of
 mean train return by budget and seed, the solved level, and the first budget at which every
 seed is at or above it. Only the train split is read.
 
@@ -116,7 +117,8 @@ def run_job(job: Job) -> list[Point]:
         records = loaded.evaluate("train", episodes=1, seed=EVAL_SEED)
         mean = float(np.mean([r.ret for r in records]))
         points.append(Point(job.family, job.method, job.seed, steps, mean))
-    print(f"done {job.family} {job.method} seed {job.seed}", flush=True)
+    returns = ", ".join(f"{p.steps:,}: {p.train_return:.1f}" for p in points)
+    print(f"done {job.family} {job.method} seed {job.seed} ({returns})", flush=True)
     return points
 
 
