@@ -136,7 +136,7 @@ def test_resume_off_policy_with_normalization(tmp_path: Path, monkeypatch: pytes
     hyperparams = {
         "learning_starts": 64,
         "batch_size": 32,
-        "train_freq": 2,
+        "train_freq": 8,
         "buffer_size": 4096,
         "normalize": True,
         "policy_kwargs": {"net_arch": [16]},
