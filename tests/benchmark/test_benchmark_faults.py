@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from benchmark_helpers import CARTPOLE, TINY_TRAIN, file_state, tiny_grid
+from benchmark_helpers import CARTPOLE, TINY_TRAIN, file_state, tiny_grid, trials_in_this_process
 from process_helpers import children, kill_all, needs_proc, wait_until_gone
 
 from mtml_rl.benchmark.runner import run_benchmark
@@ -156,11 +156,12 @@ def _nan_return(path: Path) -> None:
 
 
 def test_damaged_models_and_evaluations_are_redone_and_nothing_else_is_touched(
-    tmp_path: Path, cartpole_data: dict[str, Any]
+    tmp_path: Path, cartpole_data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    trials_in_this_process(monkeypatch)  # eight benchmark runs: what they leave is checked
     spec = tmp_path / "custom.yaml"  # a spec file, not a registered id: the report must still work
     spec.write_text(json.dumps({**cartpole_data, "name": "Custom"}))
-    grid = tiny_grid(tmp_path / "bench", envs=[str(spec)], workers=1)  # one worker process per run
+    grid = tiny_grid(tmp_path / "bench", envs=[str(spec)], workers=1)
     first = run_benchmark(grid, progress=False)
     assert first.ok and first.comparison is not None
     assert {row.spec for row in first.comparison.rows} == {"Custom"}
@@ -191,7 +192,10 @@ def test_damaged_models_and_evaluations_are_redone_and_nothing_else_is_touched(
         assert math.isfinite(again.comparison.rows[0].mean_return), what
 
 
-def test_a_stale_lock_of_a_dead_driver_does_not_block(tmp_path: Path) -> None:
+def test_a_stale_lock_of_a_dead_driver_does_not_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trials_in_this_process(monkeypatch)
     out = tmp_path / "bench"
     holder = subprocess.Popen(
         [

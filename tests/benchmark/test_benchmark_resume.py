@@ -7,7 +7,14 @@ import json
 from pathlib import Path
 
 import pytest
-from benchmark_helpers import BAD_HYPERPARAMETER, file_state, killing_trial, raising_trial, tiny_grid
+from benchmark_helpers import (
+    BAD_HYPERPARAMETER,
+    file_state,
+    killing_trial,
+    raising_trial,
+    tiny_grid,
+    trials_in_this_process,
+)
 
 from mtml_rl.benchmark import runner
 from mtml_rl.benchmark.runner import run_benchmark
@@ -19,8 +26,9 @@ def manifest(out: Path) -> dict[str, dict[str, object]]:
     return {t["name"]: t for t in json.loads((out / "trials.json").read_text())["trials"]}
 
 
-def test_rerun_completes_only_the_failed_trial(tmp_path: Path) -> None:
-    grid = tiny_grid(tmp_path / "bench", workers=1)  # one worker process runs both trials
+def test_rerun_completes_only_the_failed_trial(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    trials_in_this_process(monkeypatch)  # what the runs leave, not their processes, is checked
+    grid = tiny_grid(tmp_path / "bench", workers=1)
     first = run_benchmark(grid, progress=False, trial_fn=raising_trial)
     assert first.ran == ["CartPole-dr-s0"] and first.failed == ["CartPole-dr-s1"]
     entry = manifest(grid.out_dir)["CartPole-dr-s1"]
