@@ -29,7 +29,10 @@ Each rewrite computes what the scalar namespace's function computes (the branche
 rounding that its statement always evaluates (not in a branch of ``where`` or ``clip``, the
 right of ``and``/``or``, a later comparison of a chain, a lambda or a comprehension) is
 computed just before the statement, in the order of evaluation, which gives the same values
-since kernels are pure; the memoryview is the calling thread's own, fetched once per call. Other uses of
+since kernels are pure; the memoryview is the calling thread's own, fetched once per call.
+A statement ``name = xp.where(c, a, b)`` (or ``return ...``) with a rounding in ``a`` or
+``b`` and none in ``c`` is first written as ``if c: name = a`` / ``else: name = b``, so that
+each branch's roundings are hoisted within it. Other uses of
 ``xp`` (passing it to helpers) are kept, with ``xp`` the scalar namespace. A kernel whose
 source cannot be read or rewritten (no source file, a closure, ``super()``) is used as it is.
 Arithmetic errors of the inline code (a float32 overflow, ``math`` domain errors), where
