@@ -19,6 +19,9 @@ from mtml_rl.training.method import Method
 
 MAX_CONFIG_BYTES = 1_000_000
 """The largest config file read."""
+FIELDS_ADDED_SINCE_FIRST_RUNS: dict[str, Any] = {"profile": "default"}
+"""Fields a run's ``config.yaml`` lacks when it was written before they existed, with the
+value such a run trained with (its folder still loads, evaluates and resumes)."""
 
 
 def check_device(device: str) -> None:
@@ -211,7 +214,8 @@ class TrainConfig:
     @classmethod
     def from_run(cls, path: str | Path) -> TrainConfig:
         """Load a run's ``config.yaml`` strictly: it was written whole, so a missing field (a
-        truncated file) is an error, never a default."""
+        truncated file) is an error, never a default, except a field that runs written before
+        it existed lack (:data:`FIELDS_ADDED_SINCE_FIRST_RUNS`: the value they trained with)."""
         path = Path(path)
         try:
             data = read_yaml_file(path, max_bytes=MAX_CONFIG_BYTES)
@@ -219,6 +223,7 @@ class TrainConfig:
             raise ConfigError(f"{path} {exc}; restore the run's config.yaml") from None
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: expected a mapping of config fields, got {type(data).__name__}")
+        data = {**FIELDS_ADDED_SINCE_FIRST_RUNS, **data}
         missing = [f.name for f in dataclasses.fields(cls) if f.name not in data]
         if missing:
             raise ConfigError(

@@ -172,6 +172,19 @@ def test_a_truncated_config_never_falls_back_to_defaults(run: Path) -> None:
         resume(run, timesteps=2048, progress=False)
 
 
+def test_a_run_written_before_the_profile_field_existed_loads_with_the_default_profile(
+    run: Path,
+) -> None:
+    data = yaml.safe_load((run / "config.yaml").read_text())
+    assert data.pop("profile") == "default"
+    (run / "config.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    assert Run.load(run).config.profile == "default"
+    del data["latent_dim"]  # a field runs have always written is still required
+    (run / "config.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    with pytest.raises(ConfigError, match=r"lacks the fields latent_dim \(damaged or truncated\?\)"):
+        Run.load(run)
+
+
 def test_a_garbled_best_record_never_lets_a_worse_model_replace_the_best(
     run: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
