@@ -109,7 +109,7 @@ def test_an_oracle_below_its_solved_level_is_flagged(cartpole: TaskSpec) -> None
 @pytest.mark.parametrize(("oracle", "flagged"), [(-288.0, True), (-160.0, False)])
 def test_a_negative_solved_level_flags_only_an_oracle_below_it(oracle: float, flagged: bool) -> None:
     # Pendulum's solved level is -1 per step (-200 over 200 steps): the reduced grid's 10k-step
-    # oracle scored about -288 on test-interpolation (flagged), the shipped 15k-step one about -160
+    # oracle scored about -288 on test-interpolation in the grid's first run (flagged); -160 is above it
     from mtml_rl.specs.spec import resolve_spec
 
     pendulum = resolve_spec("mtml/Pendulum-v0")
