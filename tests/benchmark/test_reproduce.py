@@ -7,11 +7,11 @@ from __future__ import annotations
 import importlib.util
 import re
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
+from script_loading import load_script
 
 from mtml_rl.benchmark.config import BenchmarkConfig
 from mtml_rl.benchmark.provenance import budgets_markdown
@@ -26,14 +26,6 @@ CLASSIC = [
     "mtml/Acrobot-v0",
     "mtml/PointNav-v0",
 ]
-
-
-def load_script(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_reproduce_grid_covers_every_classic_spec_method_and_seed() -> None:

@@ -4,29 +4,16 @@ and the goals, with every ratio measured against a reference of the same run."""
 from __future__ import annotations
 
 import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
 
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "bench_single_envs.py"
-
-
-def load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_single_envs", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve their module
-    spec.loader.exec_module(module)
-    return module
+from script_loading import load_script
 
 
 @pytest.mark.filterwarnings("ignore:builtin type .* has no __module__:DeprecationWarning")  # Box2D's SWIG
 def test_the_script_measures_a_numpy_and_a_simulator_family_and_ppo(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    bench = load_script()
+    bench = load_script("bench_single_envs")
     argv = ["--quick", "--repeats", "1", "--ids", "mtml/CartPole-v0", "mtml/PointNav-v0"]
     assert bench.main([*argv, "mtml/LunarLander-v0", "--ppo-timesteps", "512", "--markdown"]) == 0
     out = capsys.readouterr().out
@@ -39,7 +26,7 @@ def test_the_script_measures_a_numpy_and_a_simulator_family_and_ppo(
 
 
 def test_ratios_are_of_the_fastest_repeats() -> None:
-    bench = load_script()
+    bench = load_script("bench_single_envs")
     times = {"ours": [2.0, 1.0], "history": [3.0, 1.5], "reference": [4.0, 2.0]}
     row = bench.summarize("mtml/X-v0", "X-v1", times, simulator=False)
     assert (row.ours, row.reference, row.ratio, row.history_cost) == (1.0, 0.5, 2.0, 1.5)
@@ -48,7 +35,7 @@ def test_ratios_are_of_the_fastest_repeats() -> None:
 def test_one_id_per_family_by_default() -> None:
     import mtml_rl
 
-    bench = load_script()
+    bench = load_script("bench_single_envs")
     ids = bench.default_ids()
     families = [mtml_rl.resolve_spec(spec_id).family for spec_id in ids]
     assert len(families) == len(set(families)) and "mtml/CartPole-v0" in ids

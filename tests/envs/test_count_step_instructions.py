@@ -4,14 +4,9 @@ itself is not run here)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
-
 import pytest
+from script_loading import load_script
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "count_step_instructions.py"
 DUMP = """# callgrind format
 version: 1
 creator: callgrind-3.19.0
@@ -21,24 +16,15 @@ totals: 3000 30 6
 """
 
 
-def load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("count_step_instructions", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_a_dump_is_read_by_event_name() -> None:
-    script = load_script()
+    script = load_script("count_step_instructions")
     assert script.parse_dump(DUMP) == {"Ir": 3000, "I1mr": 30, "D1mr": 6}
     with pytest.raises(ValueError, match="not a callgrind dump"):
         script.parse_dump("no events here\n")
 
 
 def test_the_ratio_is_the_reference_over_ours() -> None:
-    script = load_script()
+    script = load_script("count_step_instructions")
     counts = [
         script.Count("mtml/X-v0", "reference", {"Ir": 900.0}),
         script.Count("mtml/X-v0", "ours", {"Ir": 1000.0}),
@@ -51,6 +37,6 @@ def test_the_ratio_is_the_reference_over_ours() -> None:
 
 
 def test_the_counted_loop_runs_each_env_of_a_row(capsys: pytest.CaptureFixture[str]) -> None:
-    script = load_script()
+    script = load_script("count_step_instructions")
     assert script.main(["--child", "mtml/CartPole-v0", "--steps", "20"]) == 0
     assert capsys.readouterr().out.split() == ["reference", "ours", "history"]

@@ -3,33 +3,22 @@ the shipped spec files are what ``scripts/make_metaworld_specs.py`` writes from 
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
-from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
 from mw_helpers import SKIP_REASON
+from script_loading import load_script
 
 from mtml_rl.families.metaworld import BENCHMARKS, ENVS, METAWORLD_VERSION
 from mtml_rl.families.metaworld.positions import official_vectors, too_close
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "make_metaworld_specs.py"
 SOME = ("reach-v3", "push-v3", "sweep-into-v3", "drawer-open-v3", "coffee-button-v3")
 LOOPED = sorted(name for name, row in ENVS.items() if row.min_distance > 0)
 
 
-def _generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("make_metaworld_specs", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_spec_files_are_generated_from_the_table() -> None:
-    generator = _generator()
+    generator = load_script("make_metaworld_specs")
     files = generator.spec_files(generator.shipped_table())
     assert len(files) == len(ENVS) + len(BENCHMARKS)
     for path, text in files.items():
@@ -56,7 +45,7 @@ def test_distance_checks_are_read_from_the_resets() -> None:
     from metaworld.env_dict import ALL_V3_ENVIRONMENTS
 
     for name, cls in ALL_V3_ENVIRONMENTS.items():
-        found = _generator().LOOP.findall(inspect.getsource(cls.reset_model))
+        found = load_script("make_metaworld_specs").LOOP.findall(inspect.getsource(cls.reset_model))
         assert ENVS[name].min_distance == (float(found[0][1]) if found else 0.0), name
 
 
