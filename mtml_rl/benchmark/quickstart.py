@@ -13,11 +13,13 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mtml_rl.benchmark.config import BenchmarkConfig, EvalSettings
-from mtml_rl.benchmark.runner import BenchmarkResult, run_benchmark
 from mtml_rl.errors import ConfigError
+
+if TYPE_CHECKING:
+    from mtml_rl.benchmark.runner import BenchmarkResult
 
 ENV = "mtml/CartPole-v0"
 METHODS = ["dr", "oracle", "adapt"]
@@ -143,5 +145,7 @@ def run_quickstart(
     steps = resolve_timesteps(timesteps)
     folder = Path(out) if out is not None else Path("runs") / f"quickstart-{time.strftime('%Y%m%d-%H%M%S')}"
     start = time.monotonic()
+    from mtml_rl.benchmark.runner import run_benchmark  # torch: not needed for the CLI's flags
+
     result = run_benchmark(quickstart_config(steps, folder, workers, seeds, profile), progress=progress)
     return QuickstartResult(result, steps, time.monotonic() - start)

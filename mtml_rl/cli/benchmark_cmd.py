@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any
 
 from mtml_rl.benchmark.config import BACKENDS, BenchmarkConfig
-from mtml_rl.benchmark.runner import BenchmarkResult, run_benchmark
-from mtml_rl.benchmark.tables import scores_rich
 from mtml_rl.errors import ConfigError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from mtml_rl.benchmark.runner import BenchmarkResult
 
 _FLAGS = (
     "envs",
@@ -82,6 +83,8 @@ def build_config(args: argparse.Namespace) -> BenchmarkConfig:
 
 def summarize(result: BenchmarkResult, console: Console) -> None:
     """Print the trials' outcome, the failures with their errors, and where the report is."""
+    from mtml_rl.benchmark.tables import scores_rich
+
     total = len(result.records)
     left_out = {cell.note for cell in result.unsupported}
     for cell in result.unsupported:
@@ -112,6 +115,10 @@ def summarize(result: BenchmarkResult, console: Console) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark; exit 0 if every trial finished, 1 if some failed."""
+    from rich.console import Console
+
+    from mtml_rl.benchmark.runner import run_benchmark
+
     config = build_config(args)
     progress = False if args.quiet else None
     result = run_benchmark(config, force=args.force, progress=progress)

@@ -5,10 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rich.console import Console
-
 from mtml_rl.cli.evaluate_cmd import add_protocol_arguments, config_from_args, summary
-from mtml_rl.evaluation.evaluate import compare
 
 
 def add_parser(sub: Any) -> None:
@@ -36,6 +33,9 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Compare and say where the outputs are."""
     import matplotlib
+    from rich.console import Console
+
+    from mtml_rl.evaluation.evaluate import compare
 
     matplotlib.use("Agg")  # no display needed; the CLI owns its process
     explicit = args.episodes is not None or args.seed is not None or args.stochastic

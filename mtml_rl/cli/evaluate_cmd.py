@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
+if TYPE_CHECKING:
+    from rich.table import Table
 
-from mtml_rl.evaluation.evaluate import EvalConfig, evaluate
-from mtml_rl.evaluation.results import Results
+    from mtml_rl.evaluation.evaluate import EvalConfig
+    from mtml_rl.evaluation.results import Results
 
 
 def add_protocol_arguments(parser: argparse.ArgumentParser) -> None:
@@ -95,6 +95,8 @@ def add_parser(sub: Any) -> None:
 
 def config_from_args(args: argparse.Namespace) -> EvalConfig:
     """The :class:`EvalConfig` the flags describe."""
+    from mtml_rl.evaluation.evaluate import EvalConfig  # torch: only once the command runs
+
     return EvalConfig(
         splits=tuple(args.split) if args.split else None,
         episodes=10 if args.episodes is None else args.episodes,
@@ -114,6 +116,8 @@ def config_from_args(args: argparse.Namespace) -> EvalConfig:
 
 def summary(results: Results) -> Table:
     """IQM and mean normalized scores by method and split."""
+    from rich.table import Table
+
     table = Table(title="normalized scores: IQM [95% CI] (mean)")
     for column in ("spec", "split", "method", "runs", "IQM", "mean", "mean return"):
         table.add_column(column)
@@ -133,6 +137,9 @@ def summary(results: Results) -> Table:
 def run(args: argparse.Namespace) -> int:
     """Evaluate and say where the outputs are."""
     import matplotlib
+    from rich.console import Console
+
+    from mtml_rl.evaluation.evaluate import evaluate
 
     matplotlib.use("Agg")  # no display needed; the CLI owns its process
     results, out = evaluate(args.runs, config_from_args(args), args.out)

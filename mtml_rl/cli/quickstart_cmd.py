@@ -6,8 +6,6 @@ import argparse
 import sys
 from typing import Any
 
-from rich.console import Console
-
 from mtml_rl.benchmark.quickstart import (
     DEFAULT_TIMESTEPS,
     PROFILES,
@@ -16,7 +14,6 @@ from mtml_rl.benchmark.quickstart import (
     QuickstartResult,
     run_quickstart,
 )
-from mtml_rl.benchmark.tables import SPLIT_LABELS, gap_ends, scores_rich
 from mtml_rl.cli.benchmark_cmd import summarize
 from mtml_rl.errors import ConfigError
 
@@ -64,6 +61,8 @@ def add_parser(sub: Any) -> None:
 def held_out_lines(result: QuickstartResult) -> list[str]:
     """Each deployed method against the context-blind one (``adapt`` against ``dr``) in mean
     return on each held-out split."""
+    from mtml_rl.benchmark.tables import SPLIT_LABELS, gap_ends
+
     comparison = result.benchmark.comparison
     if comparison is None:
         return []
@@ -88,6 +87,10 @@ def held_out_lines(result: QuickstartResult) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     """Run the quickstart and print the table, the verdict and where everything is."""
+    from rich.console import Console
+
+    from mtml_rl.benchmark.tables import scores_rich
+
     if args.seeds < 1:
         raise ConfigError(f"--seeds must be at least 1, got {args.seeds}")
     result = run_quickstart(

@@ -11,7 +11,6 @@ import yaml
 
 from mtml_rl.errors import ConfigError
 from mtml_rl.training.config import TrainConfig
-from mtml_rl.training.train import resume, train
 
 _FLAG_TYPES = {
     "timesteps": int,
@@ -103,6 +102,8 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
 
 def run(args: argparse.Namespace) -> int:
     """Train (or resume) and print where the run is."""
+    from mtml_rl.training.train import resume, train  # torch and SB3: only once the command runs
+
     progress = False if args.quiet else None
     command = "mtml-rl " + " ".join(sys.argv[1:])
     if args.resume:

@@ -1,21 +1,23 @@
-"""The training configuration: a dataclass whose field docs are also the CLI's help."""
+"""The training configuration: a dataclass whose field docs are also the CLI's help.
+
+Importing this module does not import torch or Stable-Baselines3 (``mtml-rl --help`` builds
+its flags from the fields); checking a config does.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch as th
 import yaml
 
 from mtml_rl.errors import ConfigError, UnknownNameError, suggest
 from mtml_rl.io import InputFileError, read_yaml_file
-from mtml_rl.policies.history import HISTORY_ARCHS
-from mtml_rl.training import registry
-from mtml_rl.training.hyperparams import check_profile
-from mtml_rl.training.method import Method
+
+if TYPE_CHECKING:
+    from mtml_rl.training.method import Method
 
 MAX_CONFIG_BYTES = 1_000_000
 """The largest config file read."""
@@ -27,6 +29,8 @@ value such a run trained with (its folder still loads, evaluates and resumes).""
 def check_device(device: str) -> None:
     """Refuse a torch device this machine does not have (SB3 would fall back to the CPU
     silently and the run would record the device it did not use)."""
+    import torch as th
+
     kind = th.device(device).type
     if kind == "cuda" and not th.cuda.is_available():
         raise ConfigError(f"device {device!r} asked for, but CUDA is not available here; use --device cpu")
@@ -116,6 +120,8 @@ class TrainConfig:
         """The :class:`Method` object ``method`` names (a :class:`ConfigError` if none)."""
         if not isinstance(self.method, str):
             raise ConfigError(f"method must be a name, got {type(self.method).__name__} {self.method!r}")
+        from mtml_rl.training import registry
+
         try:
             return registry.get_method(self.method)
         except UnknownNameError as exc:
@@ -127,6 +133,9 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Check every field; raises :class:`ConfigError` naming the field and the fix."""
+        from mtml_rl.policies.history import HISTORY_ARCHS
+        from mtml_rl.training.hyperparams import check_profile
+
         self.resolved_method()
         positive = {
             "latent_dim": self.latent_dim,
@@ -171,6 +180,8 @@ class TrainConfig:
             raise ConfigError(f"out must be a folder name, got {self.out!r}")
         if isinstance(self.eval_episodes, bool) or not isinstance(self.eval_episodes, int):
             raise ConfigError(f"eval_episodes must be an integer, got {self.eval_episodes!r}")
+        import torch as th
+
         try:
             th.device(self.device)
         except (RuntimeError, ValueError):

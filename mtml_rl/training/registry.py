@@ -19,9 +19,12 @@ from __future__ import annotations
 import importlib
 import re
 from importlib import metadata
+from typing import TYPE_CHECKING
 
 from mtml_rl.errors import ConfigError, UnknownNameError
-from mtml_rl.training.method import Method
+
+if TYPE_CHECKING:
+    from mtml_rl.training.method import Method
 
 ENTRY_POINT_GROUP = "mtml_rl.methods"
 """The entry-point group packages declare their methods in."""
@@ -65,6 +68,8 @@ def _import_reference(ref: str) -> Method:
 
 
 def _checked(target: object, where: str) -> Method:
+    from mtml_rl.training.method import Method  # torch and SB3: only once a method is looked up
+
     if isinstance(target, type) and issubclass(target, Method):
         raise ConfigError(f"{where} is the class {target.__name__}; register an instance of it")
     if not isinstance(target, Method):
