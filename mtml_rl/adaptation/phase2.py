@@ -1,7 +1,9 @@
 """Phase 2 of ``adapt``: train the adaptation module by DAgger with the policy frozen.
 
 Rollouts on the train split act with ``ẑ`` from the module (so it learns on the states
-its own estimates lead to); every visited state's history is paired with the target
+its own estimates lead to), half of the slots with the policy's mean action (as the
+deployed agent acts by default) and half with actions sampled as in training, with fresh
+exploration noise (:func:`act`); every visited state's history is paired with the target
 ``z = EnvEncoder(true context)`` and the module regresses ``ẑ`` onto ``z`` over the
 aggregated data. The latent error ``|ẑ − z|`` (mean over latent entries) is measured
 on each batch of fresh rollouts before training on it, next to the error of the best
@@ -62,6 +64,10 @@ class Phase2Config:
     :param replay: each round regresses on ``replay * epochs`` times as many samples as the
         round collected, drawn from all the aggregated data, so every round costs the same
         (``None``: ``epochs`` full passes over the aggregate, whose cost grows every round)
+    :param mean_action_share: share of the rollouts' slots that act with the policy's mean
+        action, as the deployed agent does by default; the others sample actions as in
+        training (:func:`act`). Both are needed: the module is deployed on the histories of
+        mean actions, and sampled actions show it how the task answers other actions
     """
 
     timesteps: int
@@ -75,6 +81,7 @@ class Phase2Config:
     trial_episodes: int = 1
     seed: int = 0
     replay: float | None = 2.0
+    mean_action_share: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -143,6 +150,34 @@ def _tensor(x: np.ndarray) -> th.Tensor:
     return th.as_tensor(x, dtype=th.float32)
 
 
+def act(model: BaseAlgorithm, observations: dict[str, np.ndarray], mean_slots: int) -> np.ndarray:
+    """The policy's actions for a batch of slots: the first ``mean_slots`` take the mean
+    (deterministic) action, the others one sampled as in training.
+
+    A policy with state-dependent exploration (gSDE) samples with a noise matrix that
+    ``predict`` never redraws (training does, every ``sde_sample_freq`` steps): on its own it
+    would repeat the matrix training drew last, one fixed perturbation of the mean action for
+    every slot and step. So the matrix is drawn afresh here for each sampling slot and step.
+
+    :param model: the policy's algorithm
+    :param observations: the normalized observations of every slot
+    :param mean_slots: how many leading slots act with the mean action
+    """
+    n = len(next(iter(observations.values())))
+    mean_slots = min(max(mean_slots, 0), n)
+    parts = []
+    if mean_slots:
+        first = {key: value[:mean_slots] for key, value in observations.items()}
+        parts.append(model.predict(first, deterministic=True)[0])
+    if mean_slots < n:
+        rest = {key: value[mean_slots:] for key, value in observations.items()}
+        reset_noise = getattr(model.policy, "reset_noise", None)
+        if getattr(model, "use_sde", False) and callable(reset_noise):
+            reset_noise(n - mean_slots)
+        parts.append(model.predict(rest, deterministic=False)[0])
+    return np.concatenate(parts)
+
+
 def collect(
     model: BaseAlgorithm,
     module: AdaptationModule,
@@ -150,11 +185,14 @@ def collect(
     obs: dict[str, np.ndarray],
     steps: int,
     normalize: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]],
-    deterministic: bool = False,
+    mean_slots: int = 0,
     returns: EpisodeReturns | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """Act with ``ẑ`` for ``steps`` batched steps; return histories, target latents, last obs
-    (and add the rewards to ``returns``, if given)."""
+    (and add the rewards to ``returns``, if given).
+
+    :param mean_slots: leading slots that act with the mean action (:func:`act`)
+    """
     encoder = acting_extractor(model.policy).env_encoder
     assert encoder is not None, "adapt needs the privileged context encoder of phase 1"
     histories, targets = [], []
@@ -164,7 +202,7 @@ def collect(
             targets.append(encoder(_tensor(normalized["context"])).numpy())
         histories.append(normalized["history"].astype(np.float32))
         with acting_with(model.policy, module):
-            actions, _ = model.predict(normalized, deterministic=deterministic)
+            actions = act(model, normalized, mean_slots)
         obs, rewards, terminated, truncated, _ = venv.step(actions)
         if returns is not None:
             returns.add(rewards, terminated | truncated)
@@ -256,6 +294,7 @@ def train_adaptation(
     normalize = _Normalizer(normalizer)
     obs, _ = venv.reset(seed=cfg.seed)
     per_round = max(1, cfg.timesteps // (cfg.iterations * cfg.n_envs))
+    mean_slots = round(cfg.mean_action_share * cfg.n_envs)
     data_x, data_y = (
         np.zeros((0, cfg.history_len * row_dim), np.float32),
         np.zeros((0, latent_dim), np.float32),
@@ -266,7 +305,7 @@ def train_adaptation(
         start, data_x, data_y = _restore_round(saved, module, optimizer, generator)
         obs, _ = venv.reset(seed=cfg.seed + start)
     for it in range(start, cfg.iterations):
-        histories, targets, obs = collect(model, module, venv, obs, per_round, normalize, returns=returns)
+        histories, targets, obs = collect(model, module, venv, obs, per_round, normalize, mean_slots, returns)
         if it == 0:
             module.mean_latent.copy_(_tensor(targets.mean(axis=0)))
         errors = latent_errors(module, histories, targets)
@@ -332,7 +371,7 @@ def splits_latent_errors(
     obs, _ = venv.reset(seed=seeds)
     horizon = venv.max_episode_steps
     histories, targets, _ = collect(
-        model, module, venv, obs, horizon, _Normalizer(normalizer), deterministic=True
+        model, module, venv, obs, horizon, _Normalizer(normalizer), mean_slots=len(tasks)
     )
     venv.close()
     histories = histories.reshape(horizon, len(tasks), *histories.shape[1:])
