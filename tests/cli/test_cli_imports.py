@@ -25,4 +25,3 @@ def test_help_and_listing_a_spec_import_neither_torch_nor_sb3() -> None:
     done = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]", f"imported at start-up: {done.stdout.strip()}"
-
