@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from types import MethodType
 from typing import Any, NamedTuple
 
@@ -33,8 +34,8 @@ from mtml_rl.envs.slot import (
 )
 from mtml_rl.envs.streams import SlotStream
 from mtml_rl.errors import TaskError
-from mtml_rl.families.kernel import KernelFamily, scalar_ops
-from mtml_rl.families.scalarize import scalarize
+from mtml_rl.families.kernel import KernelFamily, slot_ops
+from mtml_rl.families.scalarize import observed_transition, scalarize
 from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.tasks.task import Task
 
@@ -54,6 +55,10 @@ class ScalarKernels(NamedTuple):
     observation: Callable[..., Any]
     succeeded: Callable[..., Any] | None
     """``None`` where the family defines no success."""
+    observed: Callable[..., Any]
+    """The transition that also returns the next state's observation: ``(next_state,
+    observation, reward, terminated)`` (:func:`observed_transition`, or the two kernels
+    called in turn where they cannot be fused)."""
 
 
 def scalar_kernels(family: KernelFamily) -> ScalarKernels:
@@ -64,13 +69,26 @@ def scalar_kernels(family: KernelFamily) -> ScalarKernels:
         return MethodType(scalarize(getattr(kind, name)), family)
 
     has_success = kind.succeeded is not KernelFamily.succeeded
+    transition, observation = bound("transition"), bound("observation")
+    fused = observed_transition(kind.transition, kind.observation)
     return ScalarKernels(
         bound("derive"),
         bound("start"),
-        bound("transition"),
-        bound("observation"),
+        transition,
+        observation,
         bound("succeeded") if has_success else None,
+        MethodType(fused, family) if fused is not None else _in_turn(transition, observation),
     )
+
+
+def _in_turn(transition: Callable[..., Any], observation: Callable[..., Any]) -> Callable[..., Any]:
+    """The observed transition as two calls (where the kernels cannot be fused)."""
+
+    def observed(xp: Any, state: Any, action: Any, params: Any, derived: Any) -> tuple[Any, Any, Any, Any]:
+        next_state, reward, terminated = transition(xp, state, action, params, derived)
+        return next_state, observation(xp, next_state, params), reward, terminated
+
+    return observed
 
 
 def _bind(kernel: Callable[..., Any], xp: Any) -> Callable[..., Any]:
@@ -80,8 +98,11 @@ def _bind(kernel: Callable[..., Any], xp: Any) -> Callable[..., Any]:
     return functools.partial(kernel, xp)
 
 
-class _Running(NamedTuple):
-    """The running task as the kernels take it (and its ``info`` values, read at every step)."""
+@dataclass(frozen=True, slots=True)
+class _Running:
+    """The running task as the kernels take it (and its ``info`` values, read at every step;
+    slots: a step reads four of these attributes, which a slot reads faster than a
+    ``NamedTuple`` field)."""
 
     params: tuple[float, ...]
     derived: Any
@@ -127,12 +148,12 @@ class KernelSlot(ScheduledSlot[_Running]):
 
     def _attach(self) -> None:
         """What is rebuilt rather than pickled: the derived kernels and the per-step handlers."""
-        self._xp = xp = scalar_ops()
+        self._xp = xp = slot_ops()  # its own float32 view: no thread-local lookup per step
         self._kernels = kernels = scalar_kernels(self.family)
-        # the derived functions with the family and the namespace bound by one partial (no
-        # bound method between them: one call layer fewer at every step)
-        self._transition = _bind(kernels.transition, xp)
-        self._observe = _bind(kernels.observation, xp)
+        # the derived transition, which computes the next observation too, with the family
+        # and the namespace bound by one partial (no bound method between them: one call
+        # layer fewer at every step)
+        self._transition = _bind(kernels.observed, xp)
         self._assemble = self._assembler()
         succeeded = kernels.succeeded
         self._success_is_terminated = succeeded is not None and self.family.success_is_termination
@@ -154,7 +175,6 @@ class KernelSlot(ScheduledSlot[_Running]):
             "_xp",
             "_kernels",
             "_transition",
-            "_observe",
             "_assemble",
             "_success_is_terminated",
             "_succeeded",
@@ -236,8 +256,7 @@ class KernelSlot(ScheduledSlot[_Running]):
             raise gym.error.ResetNeeded("call reset() before step()")
         a = self._action(action)
         try:
-            state, reward, terminated = self._transition(self.state, a, running.params, running.derived)
-            obs = self._observe(state, running.params)
+            state, obs, reward, terminated = self._transition(self.state, a, running.params, running.derived)
             info: dict[str, Any] = {"task": running.task_id, "task_params": running.params_dict.copy()}
             if self._success_is_terminated:  # the scalar kernels return Python bools
                 info["is_success"] = terminated
@@ -258,8 +277,8 @@ class KernelSlot(ScheduledSlot[_Running]):
             raise gym.error.ResetNeeded("call reset() before step()")
         a, row = self._action_row(action)
         try:
-            state, reward, terminated = self._transition(self.state, a, running.params, running.derived)
-            obs = self._observe(state, running.params)  # a tuple (kernels are pure: kept as is)
+            state, obs, reward, terminated = self._transition(self.state, a, running.params, running.derived)
+            # obs: the kernel's rows, kept as they are (kernels are pure)
             info: dict[str, Any] = {"task": running.task_id, "task_params": running.params_dict.copy()}
             if self._success_is_terminated:
                 info["is_success"] = terminated
@@ -286,8 +305,8 @@ class KernelSlot(ScheduledSlot[_Running]):
         """The kernels' transition from the current state: state, observation values, reward,
         terminated and ``info`` (:meth:`_step_plain` does the same inline)."""
         try:
-            state, reward, terminated = self._transition(self.state, a, running.params, running.derived)
-            obs = tuple(self._observe(state, running.params))
+            state, obs, reward, terminated = self._transition(self.state, a, running.params, running.derived)
+            obs = tuple(obs)
             info: dict[str, Any] = {"task": running.task_id, "task_params": running.params_dict.copy()}
             if self._success_is_terminated:
                 info["is_success"] = terminated
@@ -405,11 +424,18 @@ class KernelSlot(ScheduledSlot[_Running]):
         return list(np.asarray(self._checked(action), dtype=np.float64).reshape(-1).tolist())
 
     def _box_action_one(self, action: Any) -> list[float]:
-        """:meth:`_box_action` for a space of one component."""
-        if action.__class__ is _ARRAY and action.dtype is _F32 and action.shape == self._shape:
+        """:meth:`_box_action` for a space of one component (shape ``(1,)``), whose shape
+        test is the unpacking of the array's values: a one-entry list for shape ``(1,)``; a
+        float (shape ``()``), a longer list, or a list of lists whose entry does not compare
+        with a float, for any other shape."""
+        if action.__class__ is _ARRAY and action.dtype is _F32:
             values: list[float] = action.tolist()
-            if self._low <= values[0] <= self._high:  # also false for NaN
-                return values
+            try:
+                (value,) = values
+                if self._low <= value <= self._high:  # also false for NaN
+                    return values
+            except (TypeError, ValueError):
+                pass
         return self._box_action(action)
 
     def _box_action_row(self, action: Any) -> tuple[list[float], Sequence[float]]:

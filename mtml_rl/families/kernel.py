@@ -29,7 +29,7 @@ import math
 import struct
 from abc import abstractmethod
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any, ClassVar, TypeAlias
 
@@ -65,6 +65,9 @@ class ArrayOps:
     :param take: ``take(table, index)``: entries of a tuple of floats at integer rows
     :param pack: a small vector from rows (a ``(K, N)`` array, or a tuple)
     :param apply: ``apply(fn, *vectors)``: ``fn`` element by element over packed vectors
+    :param f32view: a float32 memoryview of one entry that kernels derived for one slot
+        (:mod:`mtml_rl.families.scalarize`) round through, in a namespace used by one caller
+        at a time (:func:`slot_ops`); ``None``: they use the calling thread's own
     """
 
     name: str
@@ -81,6 +84,7 @@ class ArrayOps:
     take: Callable[[tuple[float, ...], Row], Row]
     pack: Callable[[Rows], Any]
     apply: Callable[..., Any]
+    f32view: Any = field(default=None, compare=False)
 
     def __reduce__(self) -> tuple[Any, tuple[str]]:
         """Pickle by name: a namespace holds functions, and each process builds its own."""
@@ -208,6 +212,14 @@ def build_scalar_ops(probes: Mapping[str, Probe]) -> ArrayOps:
         pack=tuple,
         apply=lambda fn, *vectors: tuple(map(fn, *vectors)),
     )
+
+
+def slot_ops() -> ArrayOps:
+    """The scalar namespace with a float32 memoryview of its own (``f32view``), for one
+    caller at a time, such as one single env: a derived kernel's float32 roundings then
+    read the view off the namespace instead of looking up the calling thread's (a
+    ``threading.local`` attribute costs about ten times a plain one)."""
+    return replace(scalar_ops(), f32view=memoryview(bytearray(4)).cast("f"))
 
 
 def ops_named(name: str) -> ArrayOps:

@@ -29,7 +29,9 @@ Each rewrite computes what the scalar namespace's function computes (the branche
 rounding that its statement always evaluates (not in a branch of ``where`` or ``clip``, the
 right of ``and``/``or``, a later comparison of a chain, a lambda or a comprehension) is
 computed just before the statement, in the order of evaluation, which gives the same values
-since kernels are pure; the memoryview is the calling thread's own, fetched once per call.
+since kernels are pure; the memoryview, fetched once per call, is the namespace's own where
+it carries one (:func:`~mtml_rl.families.kernel.slot_ops`: a one-slot engine's, used by one
+caller at a time) and the calling thread's otherwise.
 A statement ``name = xp.where(c, a, b)`` (or ``return ...``) with a rounding in ``a`` or
 ``b`` and none in ``c`` is first written as ``if c: name = a`` / ``else: name = b``, so that
 each branch's roundings are hoisted within it. Other uses of
@@ -38,6 +40,10 @@ source cannot be read or rewritten (no source file, a closure, ``super()``) is u
 Arithmetic errors of the inline code (a float32 overflow, ``math`` domain errors), where
 numpy would return ``inf`` or ``nan``, are the caller's to handle
 (:class:`~mtml_rl.envs.kernel_slot.KernelSlot` then recomputes the step with numpy).
+
+:func:`observed_transition` derives, the same way, one function from a family's
+``transition`` and ``observation`` kernels, the observation's statements inlined before the
+transition's ``return``: a one-slot step is then one kernel call, not two.
 """
 
 from __future__ import annotations
@@ -270,14 +276,15 @@ class _Finish(ast.NodeTransformer):
 
 
 def _hoist_roundings(definition: ast.FunctionDef) -> ast.FunctionDef:
-    """The derived kernel with its float32 roundings hoisted where they can be, and the
-    thread's memoryview fetched at its start if any is."""
+    """The derived kernel with its float32 roundings hoisted where they can be, and a
+    float32 memoryview fetched at its start if any is: the namespace's own where it has one
+    (:func:`~mtml_rl.families.kernel.slot_ops`), else the calling thread's."""
     hoist = _Hoist()
     definition.body = hoist.body(definition.body)
     if hoist.hoisted:
-        fetch = ast.Assign(
-            [ast.Name(_VIEW, ast.Store())], ast.Attribute(_name("_xp_views"), "view", ast.Load())
-        )
+        own = ast.Attribute(_name(XP), "f32view", ast.Load())
+        thread = ast.Attribute(_name("_xp_views"), "view", ast.Load())
+        fetch = ast.Assign([ast.Name(_VIEW, ast.Store())], ast.BoolOp(ast.Or(), [own, thread]))
         definition.body.insert(0, ast.copy_location(fetch, definition.body[0]))
     finished: ast.FunctionDef = _Finish().visit(definition)
     return finished
@@ -340,16 +347,171 @@ def scalarize(fn: Callable[..., Any]) -> Callable[..., Any]:
     definition = _parse(fn)
     if definition is None:
         return fn
+    return _compile(definition, fn, f"{fn.__qualname__}[scalar]") or fn
+
+
+def _compile(
+    definition: ast.FunctionDef, fn: Callable[..., Any], qualname: str, *inlined: Callable[..., Any]
+) -> Callable[..., Any] | None:
+    """The one-slot function of ``definition`` (the source of ``fn``, or ``fn``'s source
+    with the kernels ``inlined`` inlined), compiled in ``fn``'s module; ``None`` where a
+    namespace call has the wrong number of arguments (left to fail as written)."""
     definition.decorator_list = []
     try:
         definition = _hoist_roundings(_Inline().visit(definition))
-    except TypeError:  # a namespace call with the wrong number of arguments: leave it to fail as written
-        return fn
+    except TypeError:
+        return None
     module = ast.fix_missing_locations(ast.Module([definition], type_ignores=[]))
     ast.increment_lineno(module, fn.__code__.co_firstlineno - 1)
-    scope = {**fn.__globals__, **_namespace_bindings(scalar_ops()), **_kernel_helpers(fn)}
+    helpers = {name: h for kernel in (fn, *inlined) for name, h in _kernel_helpers(kernel).items()}
+    scope = {**fn.__globals__, **_namespace_bindings(scalar_ops()), **helpers}
     exec(compile(module, fn.__code__.co_filename, "exec"), scope)
     derived: Callable[..., Any] = scope[definition.name]
     derived.__doc__ = fn.__doc__
-    derived.__qualname__ = f"{fn.__qualname__}[scalar]"
+    derived.__qualname__ = qualname
     return derived
+
+
+_SCOPED: tuple[type[ast.AST], ...] = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.Lambda,
+    ast.Global,
+    ast.Nonlocal,
+)
+_SCOPED += (ast.Import, ast.ImportFrom, ast.Return, ast.Yield, ast.YieldFrom, ast.Await)
+"""Nodes an inlined observation's statements may not contain (other scopes, other exits)."""
+_NEXT, _REWARD, _DONE = "_xp_next", "_xp_reward", "_xp_done"
+"""The fused kernel's names of the transition's results."""
+_OBSERVED_PREFIX = "_xp_o_"
+"""The prefix of an inlined observation's local names."""
+
+
+def _positional(definition: ast.FunctionDef, count: int) -> list[str] | None:
+    """The names of the function's ``count`` positional parameters, or ``None`` where it has
+    another number, defaults, ``*args``, keyword-only parameters or ``**kwargs``."""
+    args = definition.args
+    plain = not (args.posonlyargs or args.vararg or args.kwonlyargs or args.kwarg or args.defaults)
+    names = [a.arg for a in args.args]
+    return names if plain and len(names) == count else None
+
+
+def _stored(nodes: list[ast.stmt]) -> set[str]:
+    """The names the statements assign or delete."""
+    return {
+        n.id
+        for statement in nodes
+        for n in ast.walk(statement)
+        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)
+    }
+
+
+def _inlinable(observation: ast.FunctionDef) -> list[str] | None:
+    """The observation's parameters, if its body is straight-line statements (no other scope
+    or exit, its parameters not rebound) ending in its only ``return``."""
+    params = _positional(observation, 4)
+    *body, last = observation.body
+    if params is None or not isinstance(last, ast.Return) or last.value is None:
+        return None
+    nodes = [n for statement in [*body, last.value] for n in ast.walk(statement)]
+    if any(isinstance(n, (*_SCOPED, *_OPAQUE)) for n in nodes):
+        return None
+    return None if set(params) & _stored(body) else params
+
+
+def _inlined(observation: ast.FunctionDef, bound: dict[str, str]) -> list[ast.stmt]:
+    """The observation's statements, its parameters renamed to the names ``bound`` gives and
+    its locals prefixed, the last an assignment of the returned value to :data:`_OBS`."""
+    *body, last = copy.deepcopy(observation.body)
+    assert isinstance(last, ast.Return) and last.value is not None
+    local = _stored(body)
+    statements = [*body, ast.Assign([ast.Name(_OBS, ast.Store())], last.value)]
+    for n in (n for statement in statements for n in ast.walk(statement)):
+        if isinstance(n, ast.Name) and n.id in bound:
+            n.id = bound[n.id]
+        elif isinstance(n, ast.Name) and n.id in local:
+            n.id = _OBSERVED_PREFIX + n.id
+    return statements
+
+
+_OBS = "_xp_obs"
+
+
+class _Observe(ast.NodeTransformer):
+    """Rewrites each ``return (next_state, reward, terminated)`` of a transition into the
+    observation's statements on ``next_state`` and ``return next_state, obs, reward,
+    terminated`` (nested functions keep their own returns)."""
+
+    def __init__(self, observation: ast.FunctionDef, bound: dict[str, str]) -> None:
+        self.observation = observation
+        self.bound = bound
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> Any:
+        return node
+
+    def visit_Return(self, node: ast.Return) -> Any:
+        value = node.value or ast.Constant(None)
+        elts = value.elts if isinstance(value, ast.Tuple) else []
+        if len(elts) == 3 and not any(isinstance(e, ast.Starred) for e in elts):
+            head: ast.stmt = ast.Assign([ast.Name(_NEXT, ast.Store())], elts[0])
+            reward, terminated = elts[1], elts[2]
+        else:  # unpacked (a value that is not a triple raises, as the caller's unpacking would)
+            head = ast.Assign(
+                [ast.Tuple([ast.Name(n, ast.Store()) for n in (_NEXT, _REWARD, _DONE)], ast.Store())], value
+            )
+            reward, terminated = _name(_REWARD), _name(_DONE)
+        result = ast.Return(ast.Tuple([_name(_NEXT), _name(_OBS), reward, terminated], ast.Load()))
+        statements = [head, *_inlined(self.observation, self.bound), result]
+        return [ast.copy_location(s, node) for s in statements]
+
+
+def _fused_definition(
+    transition: Callable[..., Any], observation: Callable[..., Any]
+) -> ast.FunctionDef | None:
+    """The transition's definition with the observation inlined at each ``return`` (see
+    :func:`observed_transition`), or ``None`` where the two cannot be fused."""
+    definition, inner = _parse(transition), _parse(observation)
+    if definition is None or inner is None or transition.__globals__ is not observation.__globals__:
+        return None
+    names, inner_names = _positional(definition, 6), _inlinable(inner)
+    if names is None or inner_names is None:
+        return None
+    self_name, xp_name, _, _, params_name, _ = names
+    used = {n.id for n in ast.walk(definition) if isinstance(n, ast.Name)}
+    assigned = _stored([definition])
+    if any(name.startswith("_xp_") for name in used) or {self_name, xp_name, params_name} & assigned:
+        return None  # a reserved name, or an argument the observation takes rebound
+    read = {n.id for n in ast.walk(inner) if isinstance(n, ast.Name)} - set(inner_names) - _stored(inner.body)
+    if read & (assigned | set(names)):
+        return None  # a global the observation reads is a local of the transition
+    bound = dict(zip(inner_names, (self_name, xp_name, _NEXT, params_name), strict=True))
+    fused: ast.FunctionDef = _Observe(inner, bound).generic_visit(definition)  # type: ignore[assignment]
+    fused.name = f"{fused.name}_observed"
+    return fused
+
+
+@cache
+def observed_transition(
+    transition: Callable[..., Any], observation: Callable[..., Any]
+) -> Callable[..., Any] | None:
+    """The one-slot transition kernel that also computes the next state's observation: one
+    call instead of two per step.
+
+    ``transition(self, xp, state, action, params, derived)`` returns ``(next_state, reward,
+    terminated)`` and ``observation(self, xp, state, params)`` the observation's rows; the
+    result takes the transition's arguments and returns ``(next_state, observation of
+    next_state, reward, terminated)``. The observation's statements are inlined before each
+    of the transition's ``return`` statements (its parameters bound to the transition's
+    ``self``, ``xp``, the next state and ``params``, its locals renamed; the reward and
+    ``terminated`` are evaluated after it, which changes nothing as kernels are pure), and
+    the fused function is derived as :func:`scalarize` derives a kernel. ``None`` where the
+    two cannot be fused: either cannot be rewritten, they live in different modules, the
+    observation is more than straight-line statements ending in its only ``return`` (no
+    nested scope, no parameter rebound), or the transition rebinds ``self``, ``xp`` or
+    ``params`` or uses a name of the ``_xp_`` prefix the rewrite reserves.
+    """
+    definition = _fused_definition(transition, observation)
+    if definition is None:
+        return None
+    return _compile(definition, transition, f"{transition.__qualname__}+observation[scalar]", observation)

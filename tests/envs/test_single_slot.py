@@ -30,9 +30,9 @@ from mtml_rl.envs.config import EnvSetup
 from mtml_rl.envs.kernel_slot import KernelSlot, scalar_kernels
 from mtml_rl.envs.single import BatchedSlot, MultiTaskEnv
 from mtml_rl.envs.slot import SingleEngine
-from mtml_rl.families.kernel import NUMPY, SCALAR_PROBES, KernelFamily, build_scalar_ops, scalar_ops
+from mtml_rl.families.kernel import NUMPY, SCALAR_PROBES, KernelFamily, build_scalar_ops, scalar_ops, slot_ops
 from mtml_rl.families.registry import get_family
-from mtml_rl.families.scalarize import scalarize
+from mtml_rl.families.scalarize import observed_transition, scalarize
 from mtml_rl.specs import build_splits
 from mtml_rl.tasks.task import Task
 
@@ -180,6 +180,84 @@ def test_hoisted_float32_roundings_equal_numpys() -> None:
     assert_same(got, expected, "hoisted roundings")
 
 
+def test_hoisted_roundings_use_the_namespace_view_where_it_has_one() -> None:
+    """A one-slot engine's namespace (``slot_ops``) carries its own float32 view, which the
+    derived kernel rounds through instead of the thread's; the values are the same."""
+    derived = scalarize(_roundings)
+    own = slot_ops()
+    assert own.f32view is not None and own.f32view is not slot_ops().f32view and scalar_ops().f32view is None
+    for x, y in ((0.3, -2.5), (1e-3, 7.0), (-4.0, 0.1)):
+        assert (
+            derived(own, x, y)
+            == derived(scalar_ops(), x, y)
+            == tuple(float(v) for v in _roundings(NUMPY, x, y))
+        )
+        assert own.f32view[0] != 0.0, "the namespace's view was not used"
+        own.f32view[0] = 0.0
+
+
+def test_the_observed_transition_equals_the_transition_then_the_observation(numpy_spec_id: str) -> None:
+    """Every built-in family's observation is inlined into its transition (one call per step),
+    and the fused kernel returns what the two kernels return in turn."""
+    family = family_of(numpy_spec_id)
+    kind = type(family)
+    fused = observed_transition(kind.transition, kind.observation)
+    assert fused is not None, f"{numpy_spec_id}: the observation was not inlined"
+    kernels, xp = scalar_kernels(family), slot_ops()
+    rng = np.random.default_rng(5)
+    task = sampled_tasks(numpy_spec_id)[0]
+    params = np.repeat(kind.params_array([task]), 16, axis=1)
+    p = tuple(params[:, 0].tolist())
+    derived = kernels.derive(xp, p)
+    states, actions = wander(family, params, rng), random_actions(family, rng, 16)
+    for k in range(16):
+        s, a = tuple(states[:, k].tolist()), scalar_action(family, actions[k])
+        next_state, reward, terminated = kernels.transition(xp, s, a, p, derived)
+        expected = (next_state, kernels.observation(xp, next_state, p), reward, terminated)
+        got = fused(family, xp, s, a, p, derived)
+        assert_same(got[0], expected[0], "state")
+        assert_same(got[1], expected[1], "obs")
+        assert got[2:] == expected[2:]
+
+
+LIMIT = 2.0
+
+
+def _toy_transition(self: Any, xp: Any, state: Any, action: Any, params: Any, derived: Any) -> Any:
+    out = (xp.f32(state[0] + action), state[1] * params[0]), 1.0, False
+    return out  # not a literal triple: unpacked before the observation
+
+
+def _toy_observation(self: Any, xp: Any, state: Any, params: Any) -> Any:
+    scaled = xp.f32(state[0] * params[0])
+    return scaled, xp.clip(state[1], -LIMIT, LIMIT)
+
+
+def _toy_transition_with_limit(self: Any, xp: Any, state: Any, action: Any, params: Any, derived: Any) -> Any:
+    LIMIT = 5.0  # shadows the global the observation reads
+    return (state[0] + action + LIMIT, state[1]), 0.0, False
+
+
+def _toy_observation_with_scope(self: Any, xp: Any, state: Any, params: Any) -> Any:
+    return tuple(xp.f32(v) for v in state)
+
+
+def test_observations_are_inlined_only_where_the_names_allow() -> None:
+    fused = observed_transition(_toy_transition, _toy_observation)
+    assert fused is not None
+    xp = slot_ops()
+    state, params = (0.1, -3.0), (1.5,)
+    next_state, reward, terminated = _toy_transition(None, xp, state, 0.7, params, ())
+    assert fused(None, xp, state, 0.7, params, ()) == (
+        next_state,
+        _toy_observation(None, xp, next_state, params),
+        reward,
+        terminated,
+    )
+    assert observed_transition(_toy_transition_with_limit, _toy_observation) is None
+    assert observed_transition(_toy_transition, _toy_observation_with_scope) is None
+
+
 # -- environments -------------------------------------------------------------------------------
 class BatchedMultiTaskEnv(MultiTaskEnv):
     """The single env on the batched engine with one slot: the reference for the one-slot path."""
@@ -275,6 +353,28 @@ def test_an_action_outside_the_space_is_a_clear_error() -> None:
         env.reset(seed=0)
         with pytest.raises(mtml_rl.errors.TaskError, match="not in the action space"):
             env.step(bad)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        np.float32(0.5),
+        np.array(0.5, np.float32),
+        np.zeros((1, 1), np.float32),
+        np.zeros(2, np.float32),
+        np.zeros(0, np.float32),
+        np.array([0.5]),
+        np.array([np.nan], np.float32),
+    ],
+    ids=["scalar", "0-d", "(1,1)", "(2,)", "(0,)", "float64", "nan"],
+)
+def test_a_one_component_action_of_another_shape_or_kind_is_a_clear_error(bad: Any) -> None:
+    """The one-component fast check tests the shape by unpacking the values: every other
+    shape, a float64 array and NaN still reach the space's check."""
+    env = gym.make("mtml/MountainCarContinuous-v0")
+    env.reset(seed=0)
+    with pytest.raises(mtml_rl.errors.TaskError, match="not in the action space"):
+        env.step(bad)
 
 
 @pytest.mark.parametrize("spec_id", ["mtml/Pendulum-v0", "mtml/PointNav-v0"])
