@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 import yaml
+from fast_subset import mark_outside_fast_subset
 from xdist_groups import assign_groups
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -51,11 +52,14 @@ def numpy_spec_ids() -> tuple[str, ...]:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Group the tests that share an expensive fixture for ``--dist loadgroup``; one torch
-    thread in every process that runs tests."""
+    """Mark ``slow`` the cases a ``fast_subset`` leaves out; group the tests that share an
+    expensive fixture for ``--dist loadgroup``; one torch thread in every process that runs
+    tests."""
     import torch as th
 
     th.set_num_threads(1)
+    for item in items:
+        mark_outside_fast_subset(item)
     assign_groups(items)
 
 

@@ -95,6 +95,7 @@ def test_cli_train_exits_2_for_adapt_without_privileged_context(
 
 
 @pytest.mark.parametrize("method", ["dr", "history"])
+@pytest.mark.fast_subset({"method": "history"})
 def test_context_blind_methods_train_without_privileged_context(
     method: str, spec_file: SpecFile, tmp_path: Path
 ) -> None:

@@ -86,6 +86,13 @@ def test_reproduce_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 @pytest.mark.parametrize("grid", sorted((ROOT / "benchmarks").glob("*.yaml")), ids=lambda p: p.name)
+@pytest.mark.fast_subset(  # a classic, a locomotion and a Meta-World grid
+    {
+        "grid": [
+            ROOT / "benchmarks" / f"{name}.yaml" for name in ("reproduce", "locomotion", "metaworld-small")
+        ]
+    },
+)
 def test_every_shipped_grid_plans(grid: Path) -> None:
     """Each grid file in ``benchmarks/`` parses and plans its trials (unknown keys, envs,
     methods or a method a spec refuses would fail here, not hours into a run)."""

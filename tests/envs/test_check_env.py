@@ -118,6 +118,13 @@ def _make(spec_id: str, **kwargs: Any) -> MultiTaskEnv:
 
 @pytest.mark.parametrize("history_len", [0, HISTORY_LEN])
 @pytest.mark.parametrize("context", CONTEXTS)
+@pytest.mark.fast_subset(  # every family once (rendering included), every layout at least once
+    {"numpy_spec_id": "mtml/Acrobot-v0", "context": "hidden", "history_len": HISTORY_LEN},
+    {"numpy_spec_id": "mtml/CartPole-v0", "context": "privileged", "history_len": HISTORY_LEN},
+    {"numpy_spec_id": "mtml/MountainCarContinuous-v0", "context": "visible", "history_len": 0},
+    {"numpy_spec_id": "mtml/Pendulum-v0", "context": "visible", "history_len": HISTORY_LEN},
+    {"numpy_spec_id": "mtml/PointNav-v0", "context": "privileged", "history_len": 0},
+)
 def test_every_split_passes_check_env(numpy_spec_id: str, context: str, history_len: int) -> None:
     """Split envs, tasks drawn by the env's own scheduler at every reset; rendering too."""
     skip_unless_context_shown(numpy_spec_id, context)
@@ -139,6 +146,7 @@ def _check_tasks(spec_id: str, context: str, history_len: int, *, roll: bool) ->
             roll_out(wrapped, task, seed=k)
 
 
+@pytest.mark.fast_subset({"numpy_spec_id": ("mtml/CartPole-v0", "mtml/PointNav-v0")})
 def test_sampled_tasks_and_corners_pass_check_env_hidden(numpy_spec_id: str) -> None:
     _check_tasks(numpy_spec_id, "hidden", 0, roll=True)
 

@@ -111,6 +111,9 @@ def check_kernels_on_one_slot(
 
 
 @pytest.mark.parametrize("derived", [True, False], ids=["derived", "namespace"])
+@pytest.mark.fast_subset(
+    {"derived": True}, {"numpy_spec_id": ("mtml/CartPole-v0", "mtml/MountainCarContinuous-v0")}
+)
 def test_scalar_kernels_equal_the_batched_functions(numpy_spec_id: str, derived: bool) -> None:
     family = family_of(numpy_spec_id)
     xp = scalar_ops()
@@ -303,6 +306,13 @@ def reset_both(ours: gym.Env[Any, Any], ref: gym.Env[Any, Any], where: str, **kw
     ("context", "history_len", "trial_episodes"),
     [("hidden", 0, 1), ("visible", 0, 1), ("privileged", 3, 1), ("hidden", 2, 3)],
     ids=["hidden", "visible", "privileged-history", "history-trials"],
+)
+@pytest.mark.fast_subset(  # every family once, every layout at least once
+    {"numpy_spec_id": "mtml/Acrobot-v0", "context": "visible"},
+    {"numpy_spec_id": "mtml/CartPole-v0", "trial_episodes": 3},
+    {"numpy_spec_id": "mtml/MountainCarContinuous-v0", "context": "privileged"},
+    {"numpy_spec_id": "mtml/Pendulum-v0", "context": "hidden", "trial_episodes": 1},
+    {"numpy_spec_id": "mtml/PointNav-v0", "trial_episodes": 3},
 )
 def test_single_env_equals_the_batched_engine(
     numpy_spec_id: str, context: str, history_len: int, trial_episodes: int

@@ -133,6 +133,13 @@ def run_and_compare(spec_id: str, steps: int = STEPS, **kwargs: Any) -> dict[str
 
 # -- vector == single ---------------------------------------------------------------------------
 @pytest.mark.parametrize(("context", "history_len", "split", "trial_episodes"), CONFIGS)
+@pytest.mark.fast_subset(  # every family once, every layout at least once
+    {"numpy_spec_id": "mtml/Acrobot-v0", "context": "hidden", "history_len": 0},
+    {"numpy_spec_id": "mtml/CartPole-v0", "trial_episodes": 2},
+    {"numpy_spec_id": "mtml/MountainCarContinuous-v0", "context": "visible"},
+    {"numpy_spec_id": "mtml/Pendulum-v0", "context": "privileged"},
+    {"numpy_spec_id": "mtml/PointNav-v0", "context": "hidden", "history_len": 0},
+)
 def test_vector_env_equals_single_envs(
     numpy_spec_id: str, context: str, history_len: int, split: str, trial_episodes: int
 ) -> None:

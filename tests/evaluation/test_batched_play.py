@@ -31,6 +31,7 @@ def _both_layouts(run: Run, split: str) -> tuple[list, list]:
 
 
 @pytest.mark.parametrize("method", ["dr", "oracle", "adapt"])
+@pytest.mark.fast_subset({"method": ("oracle", "adapt")})
 def test_rollouts_play_the_episodes_of_the_previous_rollout(runs: dict[str, Path], method: str) -> None:
     """``adapt`` acts on a history window, which must carry over exactly as before."""
     run = Run.load(runs[method])

@@ -122,6 +122,7 @@ def _policy_for(case: Case, env: gym.Env[Any, Any], episode: int) -> Policy:
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.fast_subset({"case": [CASES[0], CASES[2]]})  # the others in test_vector_env_reproduces_...
 def test_single_env_reproduces_reference(case: Case) -> None:
     ours, ref = gym.make(case.spec_id, task={}), gym.make(case.reference_id)
     default_id = mtml_rl.resolve_spec(case.spec_id).family_cls.default_task().id
@@ -160,6 +161,7 @@ def _check_autoreset_slot(
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.fast_subset({"case": [CASES[1], CASES[3]]})  # the others in test_single_env_reproduces_...
 def test_vector_env_reproduces_reference(case: Case) -> None:
     n, seed = 8, 100
     vec = gym.make_vec(case.spec_id, num_envs=n, task={})

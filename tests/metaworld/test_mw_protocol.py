@@ -74,6 +74,7 @@ def _rand_vecs(tasks: list) -> list[tuple[str, np.ndarray]]:
 
 
 @pytest.mark.parametrize("env", ["reach-v3", "push-v3", "sweep-into-v3"])
+@pytest.mark.fast_subset({"env": "push-v3"})
 def test_ml1_splits_are_metaworlds_own_tasks(env: str) -> None:
     metaworld = pytest.importorskip("metaworld", reason="the metaworld extra is not installed")
     name = env.removesuffix("-v3").replace("-", "_")

@@ -30,6 +30,10 @@ def _actions(n: int, seed: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize(("spec_id", "split", "index"), CASES)
+@pytest.mark.fast_subset(  # a held-out position, and a multi-task spec whose goal is observed
+    {"spec_id": "mtml/ML1_push-v3", "split": "test-extrapolation"},
+    {"spec_id": "mtml/MT10-v3"},
+)
 def test_single_env_reproduces_metaworld_at_a_task(spec_id: str, split: str, index: int) -> None:
     task = build_splits(mtml_rl.resolve_spec(spec_id))[split].tasks[index]
     ours = gym.make(spec_id, task=task)

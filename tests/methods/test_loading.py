@@ -21,6 +21,7 @@ EXPECTED = {"dr": PolicyAgent, "oracle": PolicyAgent, "history": PolicyAgent, "a
 
 
 @pytest.mark.parametrize("method", list(EXPECTED))
+@pytest.mark.fast_subset({"method": "history"})  # adapt's agent is loaded by the evaluation tests
 def test_meta_methods(tmp_path: Path, method: str) -> None:
     run = train(tiny_config(tmp_path / "run", method, history_len=4), progress=False)
     agent = load_agent(run.path)

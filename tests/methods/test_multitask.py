@@ -69,6 +69,7 @@ def test_a_method_that_needs_a_task_id_is_refused_on_a_spec_without_one(
 
 
 @pytest.mark.parametrize("algo", ["ppo", "sac"])
+@pytest.mark.fast_subset({"algo": "ppo"})
 def test_multihead_has_a_shared_trunk_and_one_head_per_task(
     toy_spec: Path, tmp_path: Path, algo: str
 ) -> None:

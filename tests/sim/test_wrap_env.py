@@ -175,6 +175,10 @@ LAYOUTS = [("hidden", 0), ("visible", 0), ("privileged", 0), ("hidden", 4), ("pr
 
 
 @pytest.mark.parametrize(("path", "split", "layout"), list(itertools.product(EXAMPLE_FILES, SPLITS, LAYOUTS)))
+@pytest.mark.fast_subset(  # every file in every layout, on the train split or the union of the test splits
+    {"split": "train", "layout": [("hidden", 0), ("privileged", 4)]},
+    {"split": "test", "layout": [("visible", 0), ("privileged", 0), ("hidden", 4)]},
+)
 def test_check_env_in_every_split_and_context_mode(path: Path, split: str, layout: tuple[str, int]) -> None:
     context, history_len = layout
     with warnings_as_errors():

@@ -154,6 +154,7 @@ def test_an_overlong_path_is_no_such_file() -> None:
         ),
     ],
 )
+@pytest.mark.fast_subset({"in_process": True})  # the process of its own imports torch: make test runs it
 def test_the_cli_exits_2_with_one_line_and_leaves_nothing(
     tmp_path: Path,
     data: bytes,

@@ -53,6 +53,7 @@ def test_same_spec_gives_the_same_splits(numpy_spec_id: str, monkeypatch: pytest
         assert first[name].tasks == second[name].tasks
 
 
+@pytest.mark.fast_subset({"numpy_spec_id": "mtml/CartPole-v0"})  # a fresh interpreter each
 def test_splits_are_the_same_in_a_fresh_interpreter(numpy_spec_id: str) -> None:
     """Nothing depends on process state (hash randomization, import order, caches)."""
     code = (

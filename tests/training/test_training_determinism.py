@@ -14,6 +14,7 @@ from mtml_rl.training import train
     ("env", "algo", "method"),
     [(CARTPOLE, "ppo", "oracle"), (CARTPOLE, "a2c", "history"), (PENDULUM, "sac", "oracle")],
 )
+@pytest.mark.fast_subset({"algo": "ppo"})
 def test_same_seed_same_parameters_and_returns(
     config: ConfigFactory, tmp_path: Path, env: str, algo: str, method: str
 ) -> None:

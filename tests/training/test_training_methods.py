@@ -54,6 +54,14 @@ def assert_own_bounded_history_encoders(policy: object, extractors: list[MetaExt
 @pytest.mark.parametrize(
     ("env", "algo", "method"), CASES, ids=[f"{e.split('/')[1]}-{a}-{m}" for e, a, m in CASES]
 )
+@pytest.mark.fast_subset(  # every method, every algorithm and both action spaces at least once
+    {"env": CARTPOLE, "algo": "ppo", "method": "oracle"},
+    {"env": CARTPOLE, "algo": "a2c", "method": "dr"},
+    {"env": PENDULUM, "algo": "ppo", "method": "history"},
+    {"env": PENDULUM, "algo": "a2c", "method": "adapt"},
+    {"env": PENDULUM, "algo": "sac", "method": "adapt"},
+    {"env": PENDULUM, "algo": "td3", "method": "history"},
+)
 def test_method_trains_with_algo(config: ConfigFactory, env: str, algo: str, method: str) -> None:
     timesteps = 256
     run = train(config(env=env, algo=algo, method=method, timesteps=timesteps, n_envs=4), progress=False)
