@@ -17,6 +17,9 @@ ORACLE_LABEL = ORACLE.report_label
 """The oracle's name in results."""
 
 SPLIT = ("test-interpolation",)
+NO_FIGURES = {"figures": False}
+"""What these tests check is in results.json and report.md; the pictures are drawn (and
+checked) by the session's evaluation (test_outputs, test_figures)."""
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +27,7 @@ def separate(runs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) ->
     """``dr`` and ``oracle`` evaluated separately (so dr alone is normalized by the family value)."""
     root = tmp_path_factory.mktemp("separate")
     for method in ("dr", "oracle"):
-        evaluate([runs[method]], small_eval(splits=SPLIT), root / method)
+        evaluate([runs[method]], small_eval(splits=SPLIT, **NO_FIGURES), root / method)
     return {m: root / m for m in ("dr", "oracle")}
 
 
@@ -32,7 +35,7 @@ def test_merged_results_are_normalized_by_the_oracle(separate: dict[str, Path], 
     alone = load_results(separate["dr"])
     assert {t.reference_source for t in alone.tasks} == {"family"}
     results, out = compare(
-        [separate["dr"] / "results.json", separate["oracle"]], small_eval(), tmp_path / "cmp"
+        [separate["dr"] / "results.json", separate["oracle"]], small_eval(**NO_FIGURES), tmp_path / "cmp"
     )
     assert {t.reference_source for t in results.tasks} == {"oracle"}
     assert {(a.split, a.label) for a in results.aggregates} == {(SPLIT[0], "dr"), (SPLIT[0], ORACLE_LABEL)}
@@ -53,6 +56,7 @@ def test_runs_are_evaluated_under_the_protocol_of_the_results(
             *SPLIT,
             "--bootstrap-reps",
             "50",
+            "--no-figures",
             "--quiet",
             "--out",
             str(tmp_path / "cmp"),
