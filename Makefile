@@ -46,7 +46,9 @@ pytest: $(STAMP)
 test: $(STAMP)
 	$(MAKE) --no-print-directory -j3 --output-sync=target lint typecheck pytest
 
-# The edit-test loop: the tests not marked slow, without lint and type checks.
+# The edit-test loop: the tests not marked slow, without lint and type checks. Of a test
+# parametrized over every family, spec or method x algorithm, only the cases its fast_subset
+# mark names run here (tests/fast_subset.py); `make test` runs them all.
 test-fast: $(STAMP)
 	$(PYTEST) -m "not slow"
 
