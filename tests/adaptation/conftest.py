@@ -8,10 +8,10 @@ from adaptation_helpers import TinyRun, tiny_run_config
 from mtml_rl.training import Run, train
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> TinyRun:
     """``tiny_run(method)``: a tiny seeded run of ``method`` (CartPole; Pendulum for a method
-    trained only with SAC), trained once per module."""
+    trained only with SAC), trained once per session (the tests only read it)."""
     cache: dict[str, Run] = {}
 
     def get(method: str) -> Run:
