@@ -97,6 +97,8 @@ class SimSlot(ScheduledSlot[tuple[Any, TaskValues]]):
         """The agent's action to the simulator's (``None``: the same, as for the built-in families)."""
         self._obs_values: list[float] = []
         """The float32 observation's values (the next history row's), where there is a history."""
+        self._copy_info = not family.fresh_info
+        """Whether the simulator's ``info`` is copied before the task's entries are written."""
         self._attach()
 
     def _attach(self) -> None:
@@ -176,15 +178,41 @@ class SimSlot(ScheduledSlot[tuple[Any, TaskValues]]):
         return (self._step_plain if self._plain else self._step_layout)(action)
 
     def _step_plain(self, action: Any) -> StepResult:
-        """The step of a hidden-context observation without history."""
-        _, obs, reward, terminated, truncated, info = self._simulate(action)
-        # handed out and never read here (a reset sets the next): a float32 array passes as it is
-        return np.asarray(obs, _F32), reward, terminated, truncated, info
+        """The step of a hidden-context observation without history: the simulator's step
+        with the checked action (mapped to the simulator's, where the family maps it), the
+        task's reward, the float32 observation and ``info``.
+
+        ``info`` is the simulator's own dict with the task reward's terms, the task's id and
+        values (and success) written into it, where the family declares that its simulator
+        returns a new dict at every step (:attr:`~mtml_rl.families.sim.SimFamily.fresh_info`):
+        no second dict per step; otherwise a copy of it."""
+        values = self._values
+        if values is None:
+            raise gym.error.ResetNeeded("call reset() before step()")
+        if action.__class__ is not _ARRAY or action.shape != self._shape:
+            action = self._checked(action)
+        sim_action = action if self._to_simulator is None else self._to_simulator(action)
+        obs, sim_reward, terminated, truncated, info = self._sim_step(sim_action)
+        if self._copy_info:
+            info = dict(info)
+        if self._task_reward is None:
+            reward = float(sim_reward)
+        else:  # the task reward's terms replace the simulator's
+            reward, terms = self._task_reward(self.params, sim_action, float(sim_reward), info)
+            info.update(terms)
+        info["task"] = values.task_id
+        info["task_params"] = values.params_dict.copy()
+        if self._is_success is not None:
+            info["is_success"] = bool(self._is_success(self.sim, self.params, obs, info))
+        # handed out as it is where the simulator's observation is float32 already (a reset sets the next)
+        return np.asarray(obs, _F32), reward, bool(terminated), bool(truncated), info
 
     def _step_layout(self, action: Any) -> StepResult:
-        """The step of a visible or privileged context, or with a history window."""
-        action, obs, reward, terminated, truncated, info = self._simulate(action)
-        self._obs = part = np.array(obs, dtype=np.float32)  # a copy: handed out, never read here again
+        """The step of a visible or privileged context, or with a history window: the plain
+        step's, with the observation assembled (the action's history entries are those of
+        the action as given, which the check only converts)."""
+        part, reward, terminated, truncated, info = self._step_plain(action)
+        self._obs = part
         window = None
         if self.history is not None:
             window = self.history.append(self._obs_values, self._encode(action), reward)
@@ -193,29 +221,9 @@ class SimSlot(ScheduledSlot[tuple[Any, TaskValues]]):
                 return {"obs": part, "history": window}, reward, terminated, truncated, info
         return self._observation(window), reward, terminated, truncated, info
 
-    def _simulate(self, action: Any) -> tuple[Any, Any, float, bool, bool, dict[str, Any]]:
-        """One simulator step, shared by both layouts: the checked action, the simulator's
-        observation, the task's reward, terminated, truncated and ``info``."""
-        values = self._values
-        if values is None:
-            raise gym.error.ResetNeeded("call reset() before step()")
-        if action.__class__ is not _ARRAY or action.shape != self._shape:
-            action = self._checked(action)
-        sim_action = action if self._to_simulator is None else self._to_simulator(action)
-        obs, sim_reward, terminated, truncated, sim_info = self._sim_step(sim_action)
-        if self._task_reward is None:
-            reward = float(sim_reward)
-            info = {**sim_info, "task": values.task_id, "task_params": values.params_dict.copy()}
-        else:  # the task reward's terms replace the simulator's, in one new dict
-            reward, terms = self._task_reward(self.params, sim_action, float(sim_reward), sim_info)
-            info = {**sim_info, **terms, "task": values.task_id, "task_params": values.params_dict.copy()}
-        if self._is_success is not None:
-            info["is_success"] = bool(self._is_success(self.sim, self.params, obs, info))
-        return action, obs, reward, bool(terminated), bool(truncated), info
-
     def _info(self, obs: np.ndarray, sim_info: dict[str, Any], values: TaskValues) -> dict[str, Any]:
         """``info`` of a reset: the simulator's, the task's id and values, success (a step
-        builds the same in :meth:`_simulate`, with the task reward's terms)."""
+        writes the same into the simulator's dict, with the task reward's terms)."""
         info = {**sim_info, "task": values.task_id, "task_params": values.params_dict.copy()}
         if self._is_success is not None:
             info["is_success"] = bool(self._is_success(self.sim, self.params, obs, info))

@@ -17,7 +17,8 @@ import functools
 import struct
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any, Generic, NamedTuple, Protocol, TypeVar, cast
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 import numpy as np
 from gymnasium import spaces
@@ -201,8 +202,11 @@ class ScheduledSlot(ABC, Generic[E]):
         self.schedule.force(task)
 
 
-class TaskValues(NamedTuple):
-    """What a one-slot engine needs of its running task, computed once per task."""
+@dataclass(frozen=True, slots=True)
+class TaskValues:
+    """What a one-slot engine needs of its running task, computed once per task (slots: a
+    simulator step reads two of them, which a slot reads faster than a ``NamedTuple``
+    field)."""
 
     task_id: str
     params_dict: dict[str, ParamValue]

@@ -61,6 +61,7 @@ class LunarLander(SimFamily[LunarLanderParams]):
     reference_id = "LunarLanderContinuous-v3"
     extra = "box2d"
     required_modules = ("Box2D",)
+    fresh_info = True  # LunarLander returns a new (empty) info dict at every step
 
     def apply_task(
         self, env: gym.Env[Any, Any], params: LunarLanderParams, original: Mapping[str, np.ndarray]

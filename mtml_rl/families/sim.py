@@ -124,6 +124,10 @@ class SimFamily(ABC, Generic[P]):
     max_slots: ClassVar[int | None] = None
     """The most simulators worth holding at once in one process (memory, build time); longer
     task lists are evaluated in chunks of this many slots. ``None``: no limit."""
+    fresh_info: ClassVar[bool] = False
+    """Whether the simulator's ``step`` returns a new ``info`` dict every time, which the
+    single env then extends in place with the task's entries and hands out; ``False`` (the
+    default, for simulators that may reuse or later change their dict): it is copied first."""
 
     # -- schema (the same helpers as numpy families) ----------------------------------------
     @classmethod
@@ -296,6 +300,7 @@ class MujocoFamily(SimFamily[P]):
 
     extra = "mujoco"
     required_modules = ("mujoco",)
+    fresh_info = True  # Gymnasium's MuJoCo envs build their info dict at every step
 
     def split_step(self, env: gym.Env[Any, Any]) -> SplitStep | None:
         """The split step of Gymnasium's v5 HalfCheetah, Hopper, Walker2d and Ant

@@ -129,3 +129,51 @@ def test_a_user_spec_file_of_a_sim_family_builds_a_sim_env(tmp_path: Path) -> No
     _, info = env.reset(seed=0)
     assert 1.0 <= info["task_params"]["target_velocity"] <= 2.0
     env.close()
+
+
+def _capturing(slot: Any, reuse: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Wrap the slot's simulator step: record each ``info`` it returns (or, with ``reuse``,
+    return that one dict every time, refilled with the simulator's entries)."""
+    returned: list[dict[str, Any]] = []
+    step = slot._sim_step
+
+    def recorded(action: Any) -> Any:
+        *out, info = step(action)
+        if reuse is not None:
+            reuse.clear()
+            reuse.update(info)
+            info = reuse
+        returned.append(info)
+        return (*out, info)
+
+    slot._sim_step = recorded
+    return returned
+
+
+def test_a_step_extends_the_simulators_fresh_info_dict_in_place() -> None:
+    """HalfCheetah-v5 builds its ``info`` at every step (``fresh_info``): the env writes the
+    task reward's terms and the task's entries into it instead of building a second dict."""
+    env = gym.make("mtml/HalfCheetahVel-v0", task={"target_velocity": 1.0})
+    env.reset(seed=0)
+    returned = _capturing(env.unwrapped._engine)  # type: ignore[attr-defined]
+    acts = actions(env.action_space, 2, seed=1)
+    infos = [env.step(a)[4] for a in acts]
+    assert [info is sim for info, sim in zip(infos, returned, strict=True)] == [True, True]
+    assert infos[0]["task_params"]["target_velocity"] == 1.0 and infos[0]["task"] == infos[1]["task"]
+    assert infos[0]["reward_forward"] == -abs(infos[0]["x_velocity"] - 1.0), "the task's term replaced v5's"
+    env.close()
+
+
+def test_a_simulator_info_dict_that_may_be_reused_is_copied(monkeypatch: Any) -> None:
+    """A family that does not declare ``fresh_info`` has the simulator's dict copied: a
+    simulator refilling one dict does not change an ``info`` handed out before."""
+    from mtml_rl.families.locomotion import HalfCheetahVel
+
+    monkeypatch.setattr(HalfCheetahVel, "fresh_info", False)
+    env = gym.make("mtml/HalfCheetahVel-v0", task={"target_velocity": 1.0})
+    env.reset(seed=0)
+    _capturing(env.unwrapped._engine, reuse={})  # type: ignore[attr-defined]
+    first, second = (env.step(a)[4] for a in actions(env.action_space, 2, seed=1))
+    assert first is not second and first["x_position"] != second["x_position"]
+    assert first["task"] == second["task"] and "reward_forward" in first
+    env.close()
