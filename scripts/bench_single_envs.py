@@ -17,10 +17,14 @@ the same run:
 Random actions are drawn up front from the action space and mapped to the reference's
 (Pendulum's torque is twice ours). Each measurement runs a chunk of steps on each env of a
 row in turn, ``--repeats`` times (the envs interleaved, in alternating order, each
-continuing its own episodes); the table shows each env's fastest chunk as steps per second,
-and the ratios of those. Times are the CPU time of this process (everything runs in one
-thread); on a machine shared with other work, the fastest of many short interleaved repeats
-is the least disturbed estimate of each env's own cost. The machine's load average is
+continuing its own episodes). Times are the CPU time of this process (everything runs in
+one thread). The table shows each env's fastest chunk as steps per second (the raw rates);
+each ratio is the median, over the repeats, of the ratio of the two envs' chunks of the
+same repeat (run back to back, so that both meet the same load), with the ratio of the
+fastest chunks next to it. On a machine shared with other work the fastest chunks of two
+envs may come from different moments; a paired ratio compares chunks that met the same
+disturbance, and the median discards the repeats a burst of other work hit in between.
+PPO's ratio is the median of its paired runs likewise. The machine's load average is
 printed at the start and the end. Usage::
 
     python scripts/bench_single_envs.py            # one id per family, and PPO
@@ -34,6 +38,7 @@ import datetime
 import importlib.util
 import os
 import platform
+import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -85,7 +90,8 @@ def reference_kwargs(family: Any, task: dict[str, Any]) -> dict[str, Any]:
 class BenchConfig:
     """What to measure.
 
-    :param repeats: interleaved measurements per env; the fastest is reported
+    :param repeats: interleaved measurements per env (rates: the fastest; ratios: the
+        median of the repeats' paired ratios)
     :param numpy_steps: steps per measurement of a numpy family
     :param sim_steps: steps per measurement of a simulator family
     :param ppo_timesteps: environment steps per PPO measurement (0: skip PPO)
@@ -106,7 +112,8 @@ class BenchConfig:
 
 
 class Row(NamedTuple):
-    """One family: steps per second and ratios (``None``: no reference)."""
+    """One family: steps per second of the fastest chunks, and ratios (``None``: no
+    reference): medians of paired ratios, and the ratio of the fastest chunks."""
 
     spec_id: str
     reference_id: str | None
@@ -117,14 +124,17 @@ class Row(NamedTuple):
     history_ratio: float | None
     history_cost: float
     simulator: bool
+    fastest_ratio: float | None = None
 
 
 class PPORow(NamedTuple):
-    """PPO's environment steps per second on both ids, and their ratio."""
+    """PPO's environment steps per second on both ids (fastest runs), the median of the
+    paired runs' ratios, and the ratio of the fastest runs."""
 
     ours: float
     reference: float
     ratio: float
+    fastest_ratio: float
 
 
 def parse_args(argv: Sequence[str] | None = None) -> BenchConfig:
@@ -228,20 +238,28 @@ def measure_family(spec_id: str, cfg: BenchConfig) -> Row:
     return summarize(spec_id, reference_id, times, simulator)
 
 
+def paired_ratio(slower: Sequence[float], faster: Sequence[float]) -> float:
+    """The median over repeats of ``slower[r] / faster[r]`` (times of two envs in the same
+    repeat): how many times faster the second env ran, repeat by repeat."""
+    return statistics.median(a / b for a, b in zip(slower, faster, strict=True))
+
+
 def summarize(spec_id: str, reference_id: str | None, times: dict[str, list[float]], simulator: bool) -> Row:
-    """Rates from the fastest of each env's repeats, and their ratios."""
+    """Rates from the fastest of each env's repeats; ratios from the paired repeats (and of
+    the fastest repeats)."""
     best = {name: min(values) for name, values in times.items()}
-    ref = best.get("reference")
+    ref = times.get("reference")
     return Row(
         spec_id,
         reference_id,
         1.0 / best["ours"],
         1.0 / best["history"],
-        None if ref is None else 1.0 / ref,
-        None if ref is None else ref / best["ours"],
-        None if ref is None else ref / best["history"],
-        best["history"] / best["ours"],
+        None if ref is None else 1.0 / min(ref),
+        None if ref is None else paired_ratio(ref, times["ours"]),
+        None if ref is None else paired_ratio(ref, times["history"]),
+        paired_ratio(times["history"], times["ours"]),
         simulator,
+        None if ref is None else min(ref) / best["ours"],
     )
 
 
@@ -261,16 +279,18 @@ def ppo_seconds(env_id: str, cfg: BenchConfig) -> float:
 
 
 def measure_ppo(cfg: BenchConfig) -> PPORow:
-    """PPO on both ids, interleaved; steps per second of the fastest run of each, and their ratio."""
+    """PPO on both ids, interleaved in alternating order; steps per second of the fastest
+    run of each, the median of the paired runs' ratios and the ratio of the fastest runs."""
     import torch
 
     torch.set_num_threads(1)
     ours, theirs = [], []
-    for _ in range(cfg.ppo_repeats):
-        ours.append(ppo_seconds(PPO_ID, cfg))
-        theirs.append(ppo_seconds(PPO_REFERENCE_ID, cfg))
+    for repeat in range(cfg.ppo_repeats):
+        pair = {PPO_ID: ours, PPO_REFERENCE_ID: theirs}
+        for env_id in pair if repeat % 2 == 0 else reversed(pair):
+            pair[env_id].append(ppo_seconds(env_id, cfg))
     steps = cfg.ppo_timesteps
-    return PPORow(steps / min(ours), steps / min(theirs), min(theirs) / min(ours))
+    return PPORow(steps / min(ours), steps / min(theirs), paired_ratio(theirs, ours), min(theirs) / min(ours))
 
 
 # -- output -------------------------------------------------------------------------------------
@@ -282,7 +302,7 @@ def _x(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}"
 
 
-COLUMNS: tuple[str, ...] = ("id", "reference", "reference steps/s", "ours", "ratio")
+COLUMNS: tuple[str, ...] = ("id", "reference", "reference steps/s", "ours", "ratio", "ratio of fastest")
 COLUMNS += (f"ours H={HISTORY_LEN}", "ratio H", "history cost", "goal")
 
 
@@ -295,6 +315,7 @@ def row_cells(row: Row) -> list[str]:
         _k(row.reference),
         _k(row.ours),
         _x(row.ratio),
+        _x(row.fastest_ratio),
         _k(row.history),
         _x(row.history_ratio),
         f"{row.history_cost:.2f}x",
@@ -304,7 +325,8 @@ def row_cells(row: Row) -> list[str]:
 
 def family_table(rows: list[Row], cfg: BenchConfig) -> Table:
     """The single-env rows as a rich table."""
-    table = Table(title=f"single env, steps per CPU second, best of {cfg.repeats} interleaved runs")
+    title = f"single env, steps per CPU second (fastest of {cfg.repeats} interleaved runs)"
+    table = Table(title=f"{title}; ratios: median of the paired runs' ratios")
     for column in COLUMNS:
         table.add_column(column, justify="left" if column in ("id", "reference") else "right")
     for row in rows:
@@ -383,7 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.print(
             f"SB3 PPO, make_vec_env(n_envs=8), {cfg.ppo_timesteps} steps, best of {cfg.ppo_repeats}: "
             f"{PPO_ID} {ppo.ours:.0f} steps/s, {PPO_REFERENCE_ID} {ppo.reference:.0f} steps/s, "
-            f"ratio {ppo.ratio:.2f}"
+            f"ratio {ppo.ratio:.2f} (median of paired runs; of the fastest runs {ppo.fastest_ratio:.2f})"
         )
     for line in goal_lines(rows, ppo):
         console.print(line)

@@ -32,6 +32,18 @@ def test_ratios_are_of_the_fastest_repeats() -> None:
     assert (row.ours, row.reference, row.ratio, row.history_cost) == (1.0, 0.5, 2.0, 1.5)
 
 
+def test_ratios_are_medians_of_the_paired_repeats() -> None:
+    """Each repeat's envs run back to back: the ratio is the median of the repeats' ratios
+    (here 1.5, 1.1 and 0.8), not the ratio of fastest chunks from different repeats (1.0)."""
+    bench = load_script("bench_single_envs")
+    times = {"ours": [1.0, 3.0, 1.25], "history": [1.5, 3.0, 2.5], "reference": [1.5, 3.3, 1.0]}
+    row = bench.summarize("mtml/X-v0", "X-v1", times, simulator=False)
+    assert row.ratio == pytest.approx(1.1) and row.fastest_ratio == 1.0
+    assert row.history_cost == pytest.approx(1.5) and row.history_ratio == pytest.approx(1.0)
+    assert (row.ours, row.history, row.reference) == (1.0, 1 / 1.5, 1.0), "rates: the fastest chunks"
+    assert bench.paired_ratio([2.0, 4.0], [1.0, 1.0]) == 3.0, "an even count: the mean of the middle two"
+
+
 def test_one_id_per_family_by_default() -> None:
     import mtml_rl
 
