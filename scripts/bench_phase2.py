@@ -8,7 +8,8 @@ with one torch thread:
   ``--ppo-steps`` steps: environment steps per CPU-second;
 - runs phase 2 on the run's frozen policy in two settings for every history encoder of
   ``--archs``: ``before`` (the training env's 8 slots, minibatches of 256 at Adam's 1e-3 and
-  4 full passes over the aggregated data every round, as phase 2 ran before) and ``now``
+  4 full passes over the aggregated data every round, every slot sampling its actions, as
+  phase 2 ran before) and ``now``
   (the defaults of :class:`~mtml_rl.adaptation.phase2.Phase2Config`, with
   :func:`~mtml_rl.adaptation.phase2.phase2_slots` slots), each with ``--phase2-steps`` steps;
 - reports each phase 2's steps per CPU-second and its ratio to PPO's, the module's latent
@@ -45,8 +46,9 @@ from mtml_rl.training import Run, TrainConfig, train
 from mtml_rl.training.builders import build_env, build_model, resolve_algo
 
 SPLITS = ("train", "test-interpolation", "test-extrapolation")
-BEFORE = {"n_envs": 8, "batch_size": 256, "learning_rate": 1e-3, "replay": None}
-"""Phase 2's settings before it was batched."""
+BEFORE = {"n_envs": 8, "batch_size": 256, "learning_rate": 1e-3, "replay": None, "mean_action_share": 0.0}
+"""Phase 2's settings before it was batched (every slot sampling its actions, as phase 2 did
+then; for a policy without gSDE, such as CartPole's, the same rollouts)."""
 EVAL_SEED = 100
 
 
