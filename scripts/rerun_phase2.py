@@ -5,8 +5,8 @@ Phase 2's rollouts act with the policy's mean action in a share of their slots
 (``Phase2Config.mean_action_share``, default 0.5) and sample actions with fresh exploration
 noise in the others (``mtml_rl.adaptation.phase2.act``). For each run, this script keeps the
 trained phase-1 policy, trains a new module with each share in ``--shares`` (the run's own
-config otherwise: budget, rounds, slots, seed) and measures it next to the module the run
-saved ("as trained"):
+config otherwise: rounds, slots, seed, and budget unless ``--adapt-timesteps`` is given) and
+measures it next to the module the run saved ("as trained"):
 
 - the latent error ``|ẑ − z|`` on the train split and on every held-out split, against that
   of the mean latent (one deterministic episode on each of the first ``eval_tasks`` tasks of a
@@ -46,10 +46,13 @@ HELD_OUT = ("test-interpolation", "test-extrapolation", "test-combinatorial")
 """The held-out splits whose returns are measured."""
 
 
-def rerun(run: Run, share: float) -> AdaptationModule:
-    """A new module trained by the run's phase 2 with ``share`` of its slots on mean actions."""
+def rerun(run: Run, share: float, timesteps: int | None = None) -> AdaptationModule:
+    """A new module trained by the run's phase 2 with ``share`` of its slots on mean actions
+    (and ``timesteps`` phase-2 steps, if given, instead of the run's)."""
     n_envs = int(run.model.n_envs)
     config = dataclasses.replace(phase2_config(run, n_envs), mean_action_share=share)
+    if timesteps is not None:
+        config = dataclasses.replace(config, timesteps=timesteps)
     return train_adaptation(run.model, run.normalizer, run.spec, config, lambda step, metrics: None)
 
 
@@ -105,13 +108,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--eval-seed", type=int, default=100, help="reset seed of the first task (default: 100)"
     )
+    parser.add_argument(
+        "--adapt-timesteps", type=int, default=None, help="phase-2 steps of the reruns (default: the run's)"
+    )
     args = parser.parse_args(argv)
     print(header(), flush=True)
     for path in args.runs:
         run = Run.load(path)
         report(path.name, run, "as trained", AdaptAgent(run).module, args)
         for share in args.shares:
-            report(path.name, run, f"share {share:g}", rerun(run, share), args)
+            steps = "" if args.adapt_timesteps is None else f", {args.adapt_timesteps:,} steps"
+            report(path.name, run, f"share {share:g}{steps}", rerun(run, share, args.adapt_timesteps), args)
 
 
 if __name__ == "__main__":
