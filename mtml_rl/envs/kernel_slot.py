@@ -394,7 +394,7 @@ class KernelSlot(ScheduledSlot[_Running]):
         self._unit = uniform and -1.0 <= self._low and self._high <= 1.0
         """A value of the fast path is its own history entry (clipping to [-1, 1] changes nothing)."""
         if self._shape == (1,):  # one component: the bounds checked without a loop
-            return self._box_action_one, self._box_action_row
+            return self._box_action_one, self._box_action_one_row if self._unit else self._box_action_row
         return self._box_action, self._box_action_row
 
     def _discrete_action(self, action: Any) -> int:
@@ -437,6 +437,19 @@ class KernelSlot(ScheduledSlot[_Running]):
             except (TypeError, ValueError):
                 pass
         return self._box_action(action)
+
+    def _box_action_one_row(self, action: Any) -> tuple[list[float], Sequence[float]]:
+        """:meth:`_box_action_row` of a one-component space inside [-1, 1] (the values are
+        their own row), with :meth:`_box_action_one`'s check inline: one call per step."""
+        if action.__class__ is _ARRAY and action.dtype is _F32:
+            values: list[float] = action.tolist()
+            try:
+                (value,) = values
+                if self._low <= value <= self._high:  # also false for NaN
+                    return values, values
+            except (TypeError, ValueError):
+                pass
+        return self._box_action_row(action)
 
     def _box_action_row(self, action: Any) -> tuple[list[float], Sequence[float]]:
         """:meth:`_box_action` and the values clipped to [-1, 1], as a history row takes them.

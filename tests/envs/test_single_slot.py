@@ -378,10 +378,12 @@ def test_an_action_outside_the_space_is_a_clear_error() -> None:
     ],
     ids=["scalar", "0-d", "(1,1)", "(2,)", "(0,)", "float64", "nan"],
 )
-def test_a_one_component_action_of_another_shape_or_kind_is_a_clear_error(bad: Any) -> None:
+@pytest.mark.parametrize("history_len", [0, 2])
+def test_a_one_component_action_of_another_shape_or_kind_is_a_clear_error(bad: Any, history_len: int) -> None:
     """The one-component fast check tests the shape by unpacking the values: every other
-    shape, a float64 array and NaN still reach the space's check."""
-    env = gym.make("mtml/MountainCarContinuous-v0")
+    shape, a float64 array and NaN still reach the space's check (with a history window too,
+    whose step checks the action and takes its row in one call)."""
+    env = gym.make("mtml/MountainCarContinuous-v0", history_len=history_len)
     env.reset(seed=0)
     with pytest.raises(mtml_rl.errors.TaskError, match="not in the action space"):
         env.step(bad)
