@@ -17,6 +17,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch is imported: one t
 
 import copy
 import functools
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -100,11 +101,18 @@ def spec_file(tmp_path: Path, cartpole_data: dict[str, Any]) -> Callable[..., Pa
 
 @pytest.fixture(autouse=True)
 def _restore_gym_registry() -> Iterator[None]:
-    """Undo any registration a test makes, so that tests cannot leak ids into each other."""
+    """Undo any registration a test makes, so that tests cannot leak ids into each other.
+
+    The built-in ids stay: ``import mtml_rl`` registers them once, so a test that is the
+    first in its process to import the package must not take them away from later tests.
+    """
     import gymnasium as gym
 
+    imported_before = "mtml_rl" in sys.modules
     before = dict(gym.registry)
     yield
     for env_id in set(gym.registry) - set(before):
         del gym.registry[env_id]
     gym.registry.update(before)
+    if not imported_before and "mtml_rl" in sys.modules:
+        sys.modules["mtml_rl"].register_builtin()
