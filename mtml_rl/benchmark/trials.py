@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import time
 import traceback
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from mtml_rl.training.builders import resolve_algo
 from mtml_rl.training.config import TrainConfig
 from mtml_rl.training.registry import get_method
 from mtml_rl.training.rundir import MODEL_FILE, NORMALIZER_FILE
-from mtml_rl.training.train import train
+from mtml_rl.training.train import resume, train
 
 FINISHED = "finished"
 FAILED = "failed"
@@ -392,13 +393,47 @@ def run_trial(trial: Trial) -> TrialOutcome:
     return TrialOutcome(trial.name, FINISHED, trained, wall_s=time.monotonic() - start)
 
 
+def _train_or_resume(trial: Trial) -> None:
+    """Train the trial's run, going on from where an interrupted attempt stopped.
+
+    An earlier attempt of exactly this trial (same config, same tasks) that was stopped
+    mid-run (a killed worker or driver, a machine that went down) resumes from its newest
+    saved model that verifies, as ``mtml-rl train --resume`` does; anything else (no such
+    attempt, another config, nothing that verifies) is trained from the start.
+    """
+    command = f"mtml-rl benchmark (trial {trial.name})"
+    if _interrupted_attempt(trial):
+        try:
+            resume(trial.run_dir, progress=False, command=command)
+            return
+        except (CheckpointError, ConfigError) as exc:
+            print(
+                f"{trial.name}: cannot go on from its interrupted run ({exc}); training it again",
+                file=sys.stderr,
+            )
+    config = TrainConfig.from_dict(dict(trial.config), source=trial.name)
+    train(config, force=True, progress=False, command=command)
+
+
+def _interrupted_attempt(trial: Trial) -> bool:
+    """Whether the trial's run folder holds an unfinished run of exactly its config and tasks."""
+    path = Path(trial.run_dir)
+    if claims_finished(trial) or not rundir.is_run_dir(path) or config_problem(path) is not None:
+        return False
+    if TrainConfig.from_run(path / "config.yaml").to_dict() != dict(trial.config):
+        return False
+    try:
+        return rundir.recorded_spec_hash(path) == resolve_spec(trial.env).content_hash()
+    except CheckpointError:
+        return False
+
+
 def _train_and_evaluate(trial: Trial) -> bool:
     """What :func:`run_trial` does under the lock; returns whether it trained."""
     trained = False
     if not run_finished(trial):
         shutil.rmtree(trial.eval_dir, ignore_errors=True)
-        config = TrainConfig.from_dict(dict(trial.config), source=trial.name)
-        train(config, force=True, progress=False, command=f"mtml-rl benchmark (trial {trial.name})")
+        _train_or_resume(trial)
         trained = True
     if trial.evaluation is not None and not evaluation_is_current(Path(trial.eval_dir), trial.evaluation):
         shutil.rmtree(trial.eval_dir, ignore_errors=True)  # a damaged or outdated one is replaced

@@ -156,7 +156,9 @@ def _resume_locked(
     if plan.finished and plan.final_steps is not None and total <= plan.final_steps:
         say(f"{path} finished at step {plan.final_steps}; nothing to do (pass --timesteps above it to go on)")
         return Run.load(path)
-    if total < plan.source.steps:
+    # Only a budget asked for can be too small: the run's own is overshot by its last rollout
+    # when it is not a multiple of a rollout's steps, and a model saved past it is done training.
+    if timesteps is not None and timesteps < plan.source.steps:
         raise ConfigError(
             f"{path} is at step {plan.source.steps} already; pass --timesteps of at least that to go on"
         )

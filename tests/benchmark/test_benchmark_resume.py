@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from benchmark_helpers import (
     BAD_HYPERPARAMETER,
+    TINY_TRAIN,
     file_state,
     killing_trial,
     raising_trial,
@@ -18,6 +19,7 @@ from benchmark_helpers import (
 
 from mtml_rl.benchmark import runner
 from mtml_rl.benchmark.runner import run_benchmark
+from mtml_rl.faults import FAULT_ENV
 
 pytestmark = pytest.mark.slow
 
@@ -78,3 +80,26 @@ def test_ctrl_c_marks_scheduled_trials_interrupted(tmp_path: Path, monkeypatch: 
     records = manifest(tmp_path / "bench")
     assert {r["status"] for r in records.values()} == {"interrupted"}
     assert {r["attempts"] for r in records.values()} == {1}
+
+
+def test_an_interrupted_trial_goes_on_from_its_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A trial whose worker was killed mid-run (here while writing its final model) resumes
+    from its last checkpoint on the next run, instead of training from the start."""
+    train = {**TINY_TRAIN, "save_freq": 512}
+    grid = tiny_grid(tmp_path / "bench", seeds=[0], workers=1, train=train, evaluation={"enabled": False})
+    monkeypatch.setenv(FAULT_ENV, "final")  # the spawned worker inherits it
+    first = run_benchmark(grid, progress=False)
+    assert first.failed == ["CartPole-dr-s0"]
+    run_dir = grid.out_dir / "runs" / "CartPole-dr-s0"
+    checkpoints = file_state(run_dir / "checkpoints")
+    assert checkpoints and not (run_dir / "final").exists()
+
+    monkeypatch.delenv(FAULT_ENV)
+    trials_in_this_process(monkeypatch)
+    second = run_benchmark(grid, progress=False)
+    assert second.ran == ["CartPole-dr-s0"] and not second.failed
+    assert file_state(run_dir / "checkpoints").items() >= checkpoints.items()  # kept, not retrained
+    assert len((run_dir / "command.txt").read_text().splitlines()) == 2  # the resume's line added
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "finished"

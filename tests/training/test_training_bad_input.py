@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from training_helpers import CARTPOLE, ConfigFactory, file_hashes, small_config
 
 from mtml_rl.cli.main import main
@@ -197,6 +199,16 @@ def test_resume_below_the_steps_done_is_refused(capsys: pytest.CaptureFixture[st
     err = cli_error(capsys, ["train", "--resume", str(run_copy), "--timesteps", "512", "--quiet"])
     assert "at step 1024 already" in err
     assert file_hashes(run_copy) == before
+
+
+def test_resume_past_the_runs_own_budget_finishes_it(run_copy: Path) -> None:
+    """The last rollout overshoots a budget that is not a multiple of its steps: a run of
+    1000 steps stopped after saving its step-1024 checkpoint has nothing left to train."""
+    config = yaml.safe_load((run_copy / "config.yaml").read_text())
+    (run_copy / "config.yaml").write_text(yaml.safe_dump({**config, "timesteps": 1000}, sort_keys=False))
+    (run_copy / "final" / "manifest.json").unlink()  # unfinished: the final model does not verify
+    assert main(["train", "--resume", str(run_copy), "--quiet"]) == 0
+    assert json.loads((run_copy / "run.json").read_text())["status"] == "finished"
 
 
 @pytest.mark.parametrize("which", ["final", "best"])
