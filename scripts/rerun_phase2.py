@@ -38,12 +38,13 @@ from mtml_rl.adaptation.orchestration import phase2_config
 from mtml_rl.adaptation.phase2 import splits_latent_errors, train_adaptation
 from mtml_rl.agents.policy import AdaptAgent
 from mtml_rl.evaluation.collect import play
-from mtml_rl.specs.splits import build_splits
+from mtml_rl.evaluation.plan import default_splits
+from mtml_rl.specs.splits import TEST_SPLITS, build_splits
 from mtml_rl.training import Run
 from mtml_rl.training.run import EVAL_SEED
 
-HELD_OUT = ("test-interpolation", "test-extrapolation", "test-combinatorial")
-"""The held-out splits whose returns are measured."""
+HELD_OUT = TEST_SPLITS
+"""The held-out splits whose returns are measured (a column each; "–" where a spec has none)."""
 
 
 def rerun(run: Run, share: float, timesteps: int | None = None) -> AdaptationModule:
@@ -61,13 +62,16 @@ def measure(run: Run, module: AdaptationModule, tasks: int, eval_seed: int) -> l
     markdown cells."""
     splits = build_splits(run.spec)
     limit = run.config.eval_tasks or None
-    chosen = {name: list(splits[name].tasks[:limit]) for name in ("train", *HELD_OUT)}
+    chosen = {name: list(splits[name].tasks[:limit]) for name in default_splits(run.spec)}
     errors = splits_latent_errors(
         run.model, run.normalizer, module, run.spec, chosen, run.config.history_len, EVAL_SEED
     )
     cells = [f"{errors['train'].module:.3f} ({errors['train'].mean_latent:.3f})"]
     agent = AdaptAgent(run, module)
     for name in HELD_OUT:
+        if name not in chosen:
+            cells.append("–")
+            continue
         played = play(
             agent,
             run.spec,

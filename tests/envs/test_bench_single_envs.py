@@ -25,7 +25,7 @@ def test_the_script_measures_a_numpy_and_a_simulator_family_and_ppo(
         assert goal in out
 
 
-def test_ratios_are_of_the_fastest_repeats() -> None:
+def test_rates_are_of_the_fastest_repeats() -> None:
     bench = load_script("bench_single_envs")
     times = {"ours": [2.0, 1.0], "history": [3.0, 1.5], "reference": [4.0, 2.0]}
     row = bench.summarize("mtml/X-v0", "X-v1", times, simulator=False)
