@@ -7,8 +7,8 @@
 The grid is ``benchmarks/reproduce.yaml`` (flags override it). Finished trials are skipped
 on a rerun and failed ones retried, so an interrupted reproduction continues where it
 stopped. The script prints a markdown section for the README (scores with intervals, the
-dr-to-oracle gap per family, the budgets, the commit, date and machine) and writes it to
-``<out>/results_table.md``.
+dr-to-oracle gap per family, success rates where the families define success, the budgets,
+the commit, date and machine) and writes it to ``<out>/results_table.md``.
 """
 
 from __future__ import annotations
@@ -24,12 +24,16 @@ from typing import Any
 from mtml_rl.benchmark.config import BACKENDS, BenchmarkConfig
 from mtml_rl.benchmark.provenance import Provenance, budgets_markdown
 from mtml_rl.benchmark.runner import BenchmarkResult, run_benchmark
-from mtml_rl.benchmark.tables import gap_markdown, scores_markdown
+from mtml_rl.benchmark.tables import gap_markdown, scores_markdown, success_markdown
 from mtml_rl.benchmark.trials import plan_trials
 from mtml_rl.errors import MtmlError
 
 GRID = Path(__file__).resolve().parent.parent / "benchmarks" / "reproduce.yaml"
 TABLE_FILE = "results_table.md"
+SUCCESS_NOTE = (
+    "An episode succeeds if its family's success flag is set at any step; a run's rate on a task is "
+    "its share of successful episodes. Mean over seeds × tasks [95% bootstrap interval]."
+)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -99,6 +103,9 @@ def results_markdown(
     lines += ["", "Normalized score: (R − R_random) / (R_oracle − R_random); IQM over seeds × tasks "]
     lines[-1] += "[95% bootstrap interval] (mean return). Deployed methods never see the true context."
     lines += ["", scores_markdown(rows), "", "#### The dr-to-oracle gap per family", "", gap_markdown(rows)]
+    success = success_markdown(result.comparison.success) if result.comparison is not None else ""
+    if success:
+        lines += ["", "#### Success rate", "", SUCCESS_NOTE, "", success]
     lines += caveats_markdown(result.comparison.notes if result.comparison is not None else [])
     lines += ["", "#### Budgets", "", budgets_markdown(trials), ""]
     return "\n".join(lines)

@@ -18,7 +18,7 @@ from typing import Any
 from mtml_rl.errors import MtmlError
 from mtml_rl.evaluation.evaluate import EvalConfig, compare, evaluate
 from mtml_rl.evaluation.output import REPORT_FILE, RESULTS_FILE
-from mtml_rl.evaluation.results import Aggregate, Results, load_results
+from mtml_rl.evaluation.results import Aggregate, Results, SuccessAggregate, load_results
 from mtml_rl.io import atomic_write_json
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import rundir
@@ -66,11 +66,14 @@ class Comparison:
     :param report_dir: the folder of report.md, results.json, results.csv and the figures
     :param rows: one per (spec, method, split)
     :param notes: the evaluation's caveats (e.g. splits whose reference is not above random)
+    :param success: the success-rate aggregates, per split and group of tasks (empty where no
+        family of the comparison defines success)
     """
 
     report_dir: Path
     rows: list[ScoreRow]
     notes: list[str] = field(default_factory=list)
+    success: list[SuccessAggregate] = field(default_factory=list)
 
     @property
     def report(self) -> Path:
@@ -176,7 +179,7 @@ def compare_trials(
     config = eval_config(settings, None, bootstrap_reps, figures=figures)
     results, folder = compare([str(d) for d in eval_dirs], config, out=report_dir, notes=notes)
     rows = [score_row(a, label_methods(results)) for a in results.aggregates]
-    return Comparison(Path(folder), rows, list(results.notes))
+    return Comparison(Path(folder), rows, list(results.notes), list(results.success))
 
 
 def label_methods(results: Results) -> dict[str, str]:

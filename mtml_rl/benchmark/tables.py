@@ -9,6 +9,8 @@ from rich.table import Table
 from mtml_rl.benchmark.evaluation import ScoreRow
 from mtml_rl.errors import MtmlError
 from mtml_rl.evaluation.gaps import share_of_gap
+from mtml_rl.evaluation.results import Interval, SuccessAggregate
+from mtml_rl.evaluation.success import ALL
 from mtml_rl.methods import get_method
 
 SPLIT_LABELS = {
@@ -111,6 +113,51 @@ def gap_markdown(rows: Sequence[ScoreRow]) -> str:
 def _share_text(method: ScoreRow | None, dr: ScoreRow, oracle: ScoreRow) -> str:
     share = gap_share(method, dr, oracle) if method is not None else None
     return "–" if share is None else f"{round(100 * share):d}%"  # round: never "-0%"
+
+
+def _rate(value: Interval | None) -> str:
+    return "–" if value is None else f"{value.point:.3f} [{value.low:.3f}, {value.high:.3f}]"
+
+
+def success_markdown(aggregates: Sequence[SuccessAggregate]) -> str:
+    """Success rates of a comparison: one table of every (spec, method) over its splits (mean
+    success rate over runs × tasks [95% bootstrap interval]), then, for each split whose tasks
+    form groups (Meta-World's environments in MT10 and ML10), the mean per group and method.
+    Empty where no family of the comparison defines success."""
+    overall = [a for a in aggregates if a.group == ALL]
+    if not overall:
+        return ""
+    splits = list(dict.fromkeys(a.split for a in overall))
+    cells = {(a.spec, a.label, a.split, a.group): a.mean for a in aggregates}
+    header = "| spec | method | " + " | ".join(SPLIT_LABELS.get(s, s) for s in splits) + " |"
+    lines = [header, "|" + "---|" * (len(splits) + 2)]
+    for spec in dict.fromkeys(a.spec for a in overall):
+        for label in dict.fromkeys(a.label for a in overall if a.spec == spec):
+            row = [_rate(cells.get((spec, label, split, ALL))) for split in splits]
+            lines.append(f"| {spec} | {label} | " + " | ".join(row) + " |")
+    for spec, split in dict.fromkeys((a.spec, a.split) for a in aggregates if a.group != ALL):
+        lines += ["", *_group_table([a for a in aggregates if (a.spec, a.split) == (spec, split)])]
+    return "\n".join(lines)
+
+
+def _group_table(aggregates: Sequence[SuccessAggregate]) -> list[str]:
+    """The mean success rate per group of tasks (rows) and method (columns) of one split."""
+    spec, split = aggregates[0].spec, aggregates[0].split
+    labels = list(dict.fromkeys(a.label for a in aggregates))
+    groups = list(dict.fromkeys(a.group for a in aggregates if a.group != ALL))
+    name = groups[0].split("=", 1)[0] if "=" in groups[0] else "group"
+    cells = {(a.group, a.label): a.mean for a in aggregates}
+    lines = [
+        f"{spec}, {SPLIT_LABELS.get(split, split)}: mean success rate per {name} [95% interval]",
+        "",
+        f"| {name} | " + " | ".join(labels) + " |",
+        "|" + "---|" * (len(labels) + 1),
+    ]
+    for group in groups:
+        row = [_rate(cells.get((group, label))) for label in labels]
+        lines.append(f"| {group.split('=', 1)[-1]} | " + " | ".join(row) + " |")
+    lines.append("| overall | " + " | ".join(_rate(cells.get((ALL, label))) for label in labels) + " |")
+    return lines
 
 
 def report_markdown(title: str, rows: Sequence[ScoreRow], pictures: Sequence[str]) -> str:

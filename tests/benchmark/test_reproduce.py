@@ -14,8 +14,11 @@ import yaml
 from script_loading import load_script
 
 from mtml_rl.benchmark.config import BenchmarkConfig
-from mtml_rl.benchmark.provenance import budgets_markdown
+from mtml_rl.benchmark.evaluation import Comparison, ScoreRow
+from mtml_rl.benchmark.provenance import Provenance, budgets_markdown
+from mtml_rl.benchmark.runner import BenchmarkResult
 from mtml_rl.benchmark.trials import plan_grid, plan_trials
+from mtml_rl.evaluation.results import Interval, SuccessAggregate
 
 ROOT = Path(__file__).resolve().parents[2]
 GRID = ROOT / "benchmarks" / "reproduce.yaml"
@@ -77,6 +80,25 @@ def test_reproduce_at_a_tiny_budget_prints_the_readme_section(
         assert re.search(rf"\| CartPole \| {method} \| -?\d+\.\d\d \[", printed), method
     assert re.search(r"\| CartPole \| interpolation \| [-\d.]+ \| [-\d.]+ \| [-+\d.]+ \|", printed)
     assert "| CartPole | adapt | ppo | 256 + 128 phase-2 steps |" in printed
+
+
+def test_reproduce_section_shows_success_rates_where_families_define_them(tmp_path: Path) -> None:
+    grid = BenchmarkConfig.from_dict(yaml.safe_load(GRID.read_text()), source=str(GRID))
+    rate = Interval(0.25, 0.1, 0.4)
+    rows = [ScoreRow("PointNav", "dr", "test-interpolation", 3, 16, -50.0, 0.5, 0.4, 0.6)]
+    aggregate = SuccessAggregate("PointNav", "test-interpolation", "dr", "all", 3, 16, rate, rate)
+    reproduce = load_script("reproduce")
+    provenance = Provenance("abcdef0123", "2026-01-01 00:00 UTC", "Linux x86_64, 2 CPU cores")
+
+    def section(success: list[SuccessAggregate]) -> str:
+        comparison = Comparison(tmp_path, rows, [], success)
+        result = BenchmarkResult(tmp_path, [], [], [], [], comparison)
+        return str(reproduce.results_markdown(result, grid, provenance, 60.0))
+
+    with_success = section([aggregate])
+    assert "#### Success rate" in with_success
+    assert "| PointNav | dr | 0.250 [0.100, 0.400] |" in with_success
+    assert "#### Success rate" not in section([])
 
 
 def test_reproduce_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,11 +1,13 @@
-"""The benchmark's markdown tables: the dr-to-oracle gap and the share of it each method closes."""
+"""The benchmark's markdown tables: the dr-to-oracle gap, the share of it each method closes, and
+the success rates."""
 
 from __future__ import annotations
 
 import pytest
 
 from mtml_rl.benchmark.evaluation import ScoreRow
-from mtml_rl.benchmark.tables import gap_markdown, gap_share
+from mtml_rl.benchmark.tables import gap_markdown, gap_share, success_markdown
+from mtml_rl.evaluation.results import Interval, SuccessAggregate
 
 
 def row(method: str, split: str, mean_return: float) -> ScoreRow:
@@ -44,3 +46,42 @@ def test_gap_table_has_a_share_column_per_other_method() -> None:
         "no gap, no missing cell"
     )
     assert gap_markdown([r for r in rows if r.method != "oracle"]) == ""
+
+
+def success(label: str, split: str, group: str, mean: float) -> SuccessAggregate:
+    """A success aggregate of MT10 with a given mean success rate (interval ±0.1)."""
+    rate = Interval(mean, mean - 0.1, mean + 0.1)
+    return SuccessAggregate("MT10", split, label, group, runs=3, tasks=10, iqm=rate, mean=rate)
+
+
+def test_success_table_has_every_split_and_a_per_environment_table() -> None:
+    aggregates = [
+        success("dr", "train", "all", 0.2),
+        success("dr", "train", "env=reach-v3", 0.4),
+        success("dr", "train", "env=push-v3", 0.0),
+        success("onehot", "train", "all", 0.5),
+        success("onehot", "train", "env=reach-v3", 0.9),
+        success("onehot", "train", "env=push-v3", 0.1),
+    ]
+    lines = success_markdown(aggregates).splitlines()
+    assert lines[:4] == [
+        "| spec | method | train |",
+        "|---|---|---|",
+        "| MT10 | dr | 0.200 [0.100, 0.300] |",
+        "| MT10 | onehot | 0.500 [0.400, 0.600] |",
+    ]
+    assert lines[5] == "MT10, train: mean success rate per env [95% interval]"
+    assert lines[7] == "| env | dr | onehot |"
+    assert lines[9] == "| reach-v3 | 0.400 [0.300, 0.500] | 0.900 [0.800, 1.000] |"
+    assert lines[10] == "| push-v3 | 0.000 [-0.100, 0.100] | 0.100 [0.000, 0.200] |"
+    assert lines[11] == "| overall | 0.200 [0.100, 0.300] | 0.500 [0.400, 0.600] |"
+
+
+def test_success_table_is_empty_without_success_and_has_no_group_table_without_groups() -> None:
+    assert success_markdown([]) == ""
+    lines = success_markdown([success("dr", "test-interpolation", "all", 0.3)]).splitlines()
+    assert lines == [
+        "| spec | method | interpolation |",
+        "|---|---|---|",
+        "| MT10 | dr | 0.300 [0.200, 0.400] |",
+    ]
