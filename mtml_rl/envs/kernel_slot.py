@@ -406,7 +406,14 @@ class KernelSlot(ScheduledSlot[_Running]):
         return int(self._checked(action))  # a valid Discrete action converts
 
     def _discrete_action_row(self, action: Any) -> tuple[int, Sequence[float]]:
-        index = self._discrete_action(action)
+        """:meth:`_discrete_action` and the action's one-hot history entries, with its check
+        inline: one call per step."""
+        kind: type = action.__class__
+        if kind in _INTEGERS:
+            index = int(action)
+            if self._first <= index < self._stop:
+                return index, self._onehot[index]
+        index = int(self._checked(action))  # a valid Discrete action converts
         return index, self._onehot[index]
 
     def _box_action(self, action: Any) -> list[float]:

@@ -389,6 +389,39 @@ def test_a_one_component_action_of_another_shape_or_kind_is_a_clear_error(bad: A
         env.step(bad)
 
 
+@pytest.mark.parametrize("spec_id", ["mtml/CartPole-v0", "mtml/Acrobot-v0"])
+def test_a_discrete_actions_row_in_one_call_equals_the_check_then_the_one_hot_row(spec_id: str) -> None:
+    """With a history window a step checks a discrete action and takes its one-hot row in one
+    call: the index and row of the check and the encoder called in turn, for every kind of
+    integer the space accepts."""
+    env = gym.make(spec_id, history_len=2)
+    slot: Any = env.unwrapped._engine  # type: ignore[attr-defined]
+    n = int(env.action_space.n)  # type: ignore[attr-defined]
+    for value in range(n):
+        kinds = [value, np.int64(value), np.int32(value), np.uint8(value), np.array(value)]
+        for action in kinds + ([bool(value)] if value < 2 else []):
+            index = slot._discrete_action(action)
+            assert slot._discrete_action_row(action) == (index, slot._onehot[index]), repr(action)
+            assert index == value
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [2, -1, np.int64(3), 1.0, np.float32(1.0), np.array([1]), np.array(1.0), "1"],
+    ids=["2", "-1", "int64 3", "float", "float32", "(1,)", "0-d float", "str"],
+)
+@pytest.mark.parametrize("history_len", [0, 2])
+def test_a_discrete_action_outside_the_space_or_of_another_kind_is_a_clear_error(
+    bad: Any, history_len: int
+) -> None:
+    """Out of range, a float, an array of another shape: refused by the plain step's check
+    and by the one-call check and row of a step with a history window alike."""
+    env = gym.make("mtml/CartPole-v0", history_len=history_len)
+    env.reset(seed=0)
+    with pytest.raises(mtml_rl.errors.TaskError, match="not in the action space"):
+        env.step(bad)
+
+
 @pytest.mark.parametrize("spec_id", ["mtml/Pendulum-v0", "mtml/PointNav-v0"])
 def test_list_actions_enter_the_history_window_as_in_the_batched_engine(spec_id: str) -> None:
     """Python floats (not float32 values) and float32 arrays, at and off the bounds: the
