@@ -204,8 +204,14 @@ class SimSlot(ScheduledSlot[tuple[Any, TaskValues]]):
         info["task_params"] = values.params_dict.copy()
         if self._is_success is not None:
             info["is_success"] = bool(self._is_success(self.sim, self.params, obs, info))
-        # handed out as it is where the simulator's observation is float32 already (a reset sets the next)
-        return np.asarray(obs, _F32), reward, bool(terminated), bool(truncated), info
+        # a float32 array is handed out as it is (a reset sets the next); another array is
+        # cast by its own astype, without np.asarray's argument parsing and dtype discovery
+        if obs.__class__ is _ARRAY:
+            part = obs if obs.dtype is _F32 else obs.astype(_F32)
+        else:
+            part = np.asarray(obs, _F32)
+        # the flags' truth values as bool() gives them, without a call each
+        return part, reward, True if terminated else False, True if truncated else False, info
 
     def _step_layout(self, action: Any) -> StepResult:
         """The step of a visible or privileged context, or with a history window: the plain

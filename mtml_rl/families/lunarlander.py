@@ -75,7 +75,10 @@ class LunarLander(SimFamily[LunarLanderParams]):
     def is_success(
         self, env: gym.Env[Any, Any], params: LunarLanderParams, obs: np.ndarray, info: Mapping[str, Any]
     ) -> bool | None:
-        body = env.unwrapped.lander  # type: ignore[attr-defined]
+        try:  # the environment build() returned (every step): no unwrapped property call
+            body = env.lander  # type: ignore[attr-defined]
+        except AttributeError:  # a wrapped one
+            body = env.unwrapped.lander  # type: ignore[attr-defined]
         if body is None or body.awake:  # in flight (most steps): no need to read the legs
             return False
         x, legs = float(obs[0]), obs[6:8].tolist()
