@@ -1,8 +1,8 @@
 """Evaluation time: trials in parallel slots against one slot per task, on the same runs.
 
 Trains the quickstart's methods (``dr``, ``oracle``, ``adapt`` on ``mtml/CartPole-v0``,
-the quickstart's pinned hyperparameters, seed 0) unless ``--runs`` names trained runs, then
-evaluates them with ``mtml_rl.evaluation.evaluate`` on the train, interpolation and
+the quickstart's pinned ``default``-profile hyperparameters, seed 0) unless ``--runs``
+names trained runs, then evaluates them with ``mtml_rl.evaluation.evaluate`` on the train, interpolation and
 extrapolation splits (10 episodes per task, as ``mtml-rl evaluate`` does by default) in
 three ways, interleaved over ``--repeats`` rounds:
 

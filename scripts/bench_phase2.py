@@ -1,8 +1,8 @@
 """Phase 2 of ``adapt`` against PPO on the same family: throughput, latent error, held-out return.
 
 Trains the quickstart's ``adapt`` run (``mtml/CartPole-v0``, the quickstart's pinned PPO
-hyperparameters, seed 0) unless ``--run`` names a trained ``adapt`` run, then, in one process
-with one torch thread:
+hyperparameters of its ``default`` profile, seed 0) unless ``--run`` names a trained
+``adapt`` run, then, in one process with one torch thread:
 
 - times PPO (``model.learn`` of the run's phase-1 model, built as training builds it) for
   ``--ppo-steps`` steps: environment steps per CPU-second;

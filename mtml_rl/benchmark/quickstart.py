@@ -1,10 +1,10 @@
 """The quickstart: ``dr``, ``oracle`` and ``adapt`` on CartPole at a small budget, one report.
 
-At the default budget (60k PPO steps; 20k phase-2 steps for ``adapt``) the deployed
-``adapt`` agent, which never sees the pole length or the actuator's sign, scores well
-above the context-blind ``dr`` on the held-out interpolation and extrapolation tasks,
-close to the ``oracle`` that reads them. The hyperparameters are pinned here, so that
-tuning the shipped defaults cannot change what the quickstart shows.
+At the default budget (60k PPO steps; 20k phase-2 steps for ``adapt``) and profile
+(``fast``) the deployed ``adapt`` agent, which never sees the pole length or the actuator's
+sign, scores well above the context-blind ``dr`` on the held-out interpolation and
+extrapolation tasks, at the level of the ``oracle`` that reads them. The hyperparameters
+are pinned here, so that tuning the shipped defaults cannot change what the quickstart shows.
 """
 
 from __future__ import annotations
@@ -46,6 +46,10 @@ PPO: dict[str, Any] = {
     "policy_kwargs": {"net_arch": [64, 64]},
 }
 """PPO's CartPole hyperparameters, pinned."""
+DEFAULT_PROFILE = "fast"
+"""The quickstart's profile unless told otherwise: on the quickstart's seeds ``fast`` trains
+every method to higher returns than ``default`` in about two thirds of the CPU time
+(README, Quickstart)."""
 PROFILES: dict[str, dict[str, Any]] = {
     "default": PPO,
     "fast": {**PPO, "n_envs": 32, "n_steps": 32, "batch_size": 512, "n_epochs": 20},
@@ -76,7 +80,7 @@ def quickstart_config(
     out: str | Path,
     workers: int | None = None,
     seeds: list[int] | None = None,
-    profile: str = "default",
+    profile: str = DEFAULT_PROFILE,
 ) -> BenchmarkConfig:
     """The quickstart's grid: CartPole × (dr, oracle, adapt) at ``timesteps`` PPO steps,
     ``timesteps / 3`` phase-2 steps for ``adapt``.
@@ -131,7 +135,7 @@ def run_quickstart(
     workers: int | None = None,
     seeds: list[int] | None = None,
     progress: bool | None = None,
-    profile: str = "default",
+    profile: str = DEFAULT_PROFILE,
 ) -> QuickstartResult:
     """Train, evaluate and compare ``dr``, ``oracle`` and ``adapt`` on CartPole.
 

@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from mtml_rl.benchmark.quickstart import (
+    DEFAULT_PROFILE,
     DEFAULT_TIMESTEPS,
     PROFILES,
     SEEDS,
@@ -27,7 +28,7 @@ def add_parser(sub: Any) -> None:
             "Train dr (context-blind), oracle (reads the true task) and adapt (infers the task from "
             "its recent history) on the CartPole family, evaluate them on the train, interpolation and "
             "extrapolation splits, print normalized scores with 95% intervals and write the full "
-            "report with pictures. A few minutes on 2 CPU cores."
+            "report with pictures. About a minute on 2 CPU cores."
         ),
     )
     parser.add_argument(
@@ -50,9 +51,10 @@ def add_parser(sub: Any) -> None:
     parser.add_argument(
         "--profile",
         choices=list(PROFILES),
-        default="default",
-        help="hyperparameters: default (PPO's CartPole settings) or fast (32 slots, 512-sample "
-        "minibatches: half the gradient steps per environment step; docs/training.md)",
+        default=DEFAULT_PROFILE,
+        help=f"hyperparameters (default: {DEFAULT_PROFILE}): fast (32 slots, 512-sample minibatches: "
+        "half the gradient steps per environment step) or default (PPO's shipped CartPole "
+        "settings); docs/training.md",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)

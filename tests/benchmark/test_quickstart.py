@@ -11,6 +11,7 @@ import yaml
 
 from mtml_rl.benchmark.quickstart import (
     DEFAULT_TIMESTEPS,
+    PROFILES,
     TIMESTEPS_VARIABLE,
     quickstart_config,
     resolve_timesteps,
@@ -43,6 +44,15 @@ def test_default_grid_is_the_measured_one(tmp_path: Path) -> None:
     assert config.timesteps == 60_000
     assert config.method_overrides["adapt"]["adapt_timesteps"] == 20_000
     assert config.evaluation.splits == ["train", "test-interpolation", "test-extrapolation"]
+    assert config.train["hyperparams"] == PROFILES["fast"]
+
+
+def test_the_command_line_defaults_to_the_fast_profile_and_keeps_the_default_one() -> None:
+    from mtml_rl.cli.main import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["quickstart"]).profile == "fast"
+    assert parser.parse_args(["quickstart", "--profile", "default"]).profile == "default"
 
 
 @pytest.mark.slow
@@ -71,7 +81,7 @@ def test_quickstart_end_to_end_at_a_reduced_budget(
 
 def test_fast_profile_pins_the_fast_cartpole_settings(tmp_path: Path) -> None:
     fast = quickstart_config(DEFAULT_TIMESTEPS, tmp_path, profile="fast").train["hyperparams"]
-    default = quickstart_config(DEFAULT_TIMESTEPS, tmp_path).train["hyperparams"]
+    default = quickstart_config(DEFAULT_TIMESTEPS, tmp_path, profile="default").train["hyperparams"]
     shipped = load_defaults("ppo", "cartpole", "fast")
     assert {k: fast[k] for k in ("n_envs", "n_steps", "batch_size", "n_epochs")} == {
         k: shipped[k] for k in ("n_envs", "n_steps", "batch_size", "n_epochs")
