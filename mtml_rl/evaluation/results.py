@@ -10,6 +10,7 @@ JSON form, validated against the JSON Schema shipped next to this module
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
@@ -366,6 +367,18 @@ def schema() -> dict[str, Any]:
     return loaded
 
 
+@functools.cache
+def _validator() -> Any:
+    """The schema's validator, built (and the schema checked) once per process: building it
+    took about as long as validating a trial's ``results.json`` with it."""
+    import jsonschema
+
+    document = schema()
+    cls = jsonschema.validators.validator_for(document)
+    cls.check_schema(document)
+    return cls(document)
+
+
 def non_finite(document: Any) -> tuple[str, float] | None:
     """The path (``episodes/3/ret``) and value of the first NaN or infinite number in a JSON
     document, or ``None``."""
@@ -407,11 +420,10 @@ def validate(document: Any, source: str = "results.json") -> None:
             f"{source}: schema_version {version or 'missing'} is not readable by this version "
             f"(reads {SCHEMA_VERSION.split('.')[0]}.x); re-evaluate the runs"
         )
-    try:
-        jsonschema.validate(document, schema())
-    except jsonschema.ValidationError as exc:
-        where = "/".join(str(p) for p in exc.absolute_path) or "(top level)"
-        raise CheckpointError(f"{source}: invalid results at {where}: {exc.message}") from None
+    error = jsonschema.exceptions.best_match(_validator().iter_errors(document))
+    if error is not None:  # the error jsonschema.validate raises
+        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise CheckpointError(f"{source}: invalid results at {where}: {error.message}")
     check_finite(document, source)
 
 
