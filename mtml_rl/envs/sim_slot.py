@@ -86,7 +86,8 @@ class SimSlot(ScheduledSlot[tuple[Any, TaskValues]]):
         self._values: TaskValues | None = None
         self._applied: Task | None = None
         """The task the simulator is configured for."""
-        self._task_reward = family.task_reward if overrides(family, "task_reward") else None
+        self._task_reward = family.reward_hook()
+        """The family's in-place reward (``None``: the simulator's reward is the task's)."""
         self._is_success = family.is_success if overrides(family, "is_success") else None
         self._plain = history_len == 0 and context == "hidden"
         space = family.action_space()
@@ -197,9 +198,8 @@ class SimSlot(ScheduledSlot[tuple[Any, TaskValues]]):
             info = dict(info)
         if self._task_reward is None:
             reward = float(sim_reward)
-        else:  # the task reward's terms replace the simulator's
-            reward, terms = self._task_reward(self.params, sim_action, float(sim_reward), info)
-            info.update(terms)
+        else:  # the task reward's terms replace the simulator's, written into info
+            reward = self._task_reward(self.params, sim_action, float(sim_reward), info)
         info["task"] = values.task_id
         info["task_params"] = values.params_dict.copy()
         if self._is_success is not None:

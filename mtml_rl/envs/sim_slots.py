@@ -92,7 +92,7 @@ class SimSlots:
         self.sims = [family.build(render_mode if i == 0 else None) for i in range(n)]
         self.originals = [family.snapshot(sim) for sim in self.sims]
         self.stepper = SimStepper(n, 1 if render_mode == "human" else sim_threads)
-        self._task_reward = family.task_reward if overrides(family, "task_reward") else None
+        self._task_reward = family.reward_hook()
         self._is_success = family.is_success if overrides(family, "is_success") else None
         space = self.sims[0].action_space
         unmapped = not overrides(family, "simulator_action") and follows_action_rule(space)
@@ -237,13 +237,12 @@ class SimSlots:
         if task_reward is None:
             rewards = [float(r) for r in sim_rewards]
             self.infos = list(sim_infos)  # fresh dicts at every simulator step
-        else:
-            outs = [
+        else:  # the task reward's terms written into a copy of each simulator's info
+            self.infos = [dict(info) for info in sim_infos]
+            rewards = [
                 task_reward(params, a, float(r), info)
-                for params, a, r, info in zip(self.params, actions, sim_rewards, sim_infos, strict=True)
+                for params, a, r, info in zip(self.params, actions, sim_rewards, self.infos, strict=True)
             ]
-            rewards = [out.reward for out in outs]
-            self.infos = [{**info, **out.terms} for info, out in zip(sim_infos, outs, strict=True)]
         reward = np.array(rewards, dtype=np.float64)
         self.sim_truncated = np.array(truncated, dtype=bool)
         obs = np.array(sim_obs, dtype=np.float32)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar, TypeVar
@@ -29,7 +29,7 @@ import gymnasium as gym
 import numpy as np
 
 from mtml_rl.errors import TaskError
-from mtml_rl.families.sim import MujocoFamily, TaskReward
+from mtml_rl.families.sim import MujocoFamily, TaskReward, written_reward
 from mtml_rl.tasks.params import FamilyParams, param
 from mtml_rl.tasks.task import Task
 
@@ -63,37 +63,53 @@ def control_cost(info: Mapping[str, Any]) -> float:
     return -float(info["reward_ctrl"])
 
 
-def cheetah_reward(forward: float, info: Mapping[str, Any]) -> TaskReward:
+def cheetah_reward_into(forward: float, info: dict[str, Any]) -> float:
     """HalfCheetah-v5's reward with its forward term replaced by ``forward``, in v5's order
-    (Python floats hold the values numpy's scalars would).
+    (Python floats hold the values numpy's scalars would); the terms (``reward_forward``,
+    ``reward_ctrl``) written into ``info``.
+
+    :param forward: the task's forward term
+    :param info: the info HalfCheetah-v5 returned (or a copy of it)
+    """
+    reward_ctrl = float(info["reward_ctrl"])  # -control_cost(info), read once per step
+    info["reward_forward"] = forward
+    info["reward_ctrl"] = reward_ctrl
+    return forward + reward_ctrl
+
+
+def cheetah_reward(forward: float, info: Mapping[str, Any]) -> TaskReward:
+    """:func:`cheetah_reward_into` as a :class:`TaskReward` (``info`` left unchanged).
 
     :param forward: the task's forward term
     :param info: the info HalfCheetah-v5 returned
     """
-    reward_ctrl = float(info["reward_ctrl"])  # -control_cost(info), read once per step
-    return _task_reward((forward + reward_ctrl, {"reward_forward": forward, "reward_ctrl": reward_ctrl}))
+    return written_reward(functools.partial(cheetah_reward_into, forward), info)
 
 
-def ant_reward(forward: float, info: Mapping[str, Any]) -> TaskReward:
-    """Ant-v5's reward with its forward term replaced by ``forward``.
+def ant_reward_into(forward: float, info: dict[str, Any]) -> float:
+    """Ant-v5's reward with its forward term replaced by ``forward``; the terms
+    (``reward_forward``, ``reward_ctrl``) written into ``info``.
 
     The healthy bonus and contact cost are the simulator's (from ``info``); the sums are
     formed in Ant-v5's order, so the result is bit-identical where the terms are.
 
     :param forward: the task's forward term
-    :param info: the info Ant-v5 returned
+    :param info: the info Ant-v5 returned (or a copy of it)
     """
     reward_ctrl = float(info["reward_ctrl"])  # -control_cost(info)
     contact_cost = -float(info["reward_contact"])
-    reward = (forward + float(info["reward_survive"])) - (-reward_ctrl + contact_cost)
-    return _task_reward((reward, {"reward_forward": forward, "reward_ctrl": reward_ctrl}))
+    info["reward_forward"] = forward
+    info["reward_ctrl"] = reward_ctrl
+    return (forward + float(info["reward_survive"])) - (-reward_ctrl + contact_cost)
 
 
-_task_reward: Callable[[tuple[float, dict[str, float]]], TaskReward] = functools.partial(
-    tuple.__new__, TaskReward
-)
-"""``TaskReward(reward, terms)`` from the pair, without the named tuple's Python-level ``__new__``
-(these run at every step)."""
+def ant_reward(forward: float, info: Mapping[str, Any]) -> TaskReward:
+    """:func:`ant_reward_into` as a :class:`TaskReward` (``info`` left unchanged).
+
+    :param forward: the task's forward term
+    :param info: the info Ant-v5 returned
+    """
+    return written_reward(functools.partial(ant_reward_into, forward), info)
 
 
 # --------------------------------------------------------------------------------------------
@@ -123,11 +139,10 @@ class HalfCheetahVel(V5Locomotion[HalfCheetahVelParams]):
         """``None``: no target velocity makes the reward equal HalfCheetah-v5's."""
         return None
 
-    def task_reward(
-        self, params: HalfCheetahVelParams, action: np.ndarray, sim_reward: float, info: Mapping[str, Any]
-    ) -> TaskReward:
-        forward = -abs(float(info["x_velocity"]) - params.target_velocity)
-        return cheetah_reward(forward, info)
+    def task_reward_into(
+        self, params: HalfCheetahVelParams, action: np.ndarray, sim_reward: float, info: dict[str, Any]
+    ) -> float:
+        return cheetah_reward_into(-abs(float(info["x_velocity"]) - params.target_velocity), info)
 
 
 @dataclass(frozen=True)
@@ -203,12 +218,12 @@ class AntDir(V5Locomotion[AntDirParams]):
     params_cls = AntDirParams
     reference_id = "Ant-v5"
 
-    def task_reward(
-        self, params: AntDirParams, action: np.ndarray, sim_reward: float, info: Mapping[str, Any]
-    ) -> TaskReward:
+    def task_reward_into(
+        self, params: AntDirParams, action: np.ndarray, sim_reward: float, info: dict[str, Any]
+    ) -> float:
         theta = params.direction
         forward = math.cos(theta) * float(info["x_velocity"]) + math.sin(theta) * float(info["y_velocity"])
-        return ant_reward(forward, info)
+        return ant_reward_into(forward, info)
 
 
 @dataclass(frozen=True)
@@ -241,12 +256,12 @@ class AntGoal(V5Locomotion[AntGoalParams]):
         """``None``: no goal makes the reward equal Ant-v5's."""
         return None
 
-    def task_reward(
-        self, params: AntGoalParams, action: np.ndarray, sim_reward: float, info: Mapping[str, Any]
-    ) -> TaskReward:
+    def task_reward_into(
+        self, params: AntGoalParams, action: np.ndarray, sim_reward: float, info: dict[str, Any]
+    ) -> float:
         x, y = float(info["x_position"]), float(info["y_position"])
         forward = -(abs(x - params.goal_x) + abs(y - params.goal_y))
-        return ant_reward(forward, info)
+        return ant_reward_into(forward, info)
 
     def is_success(
         self, env: gym.Env[Any, Any], params: AntGoalParams, obs: np.ndarray, info: Mapping[str, Any]

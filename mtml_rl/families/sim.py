@@ -21,10 +21,11 @@ family without its extra raises :class:`MissingExtraError` naming the ``pip`` co
 
 from __future__ import annotations
 
+import functools
 import importlib
 import warnings
 from abc import ABC
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, ClassVar, Generic, NamedTuple, TypeVar, cast
 
@@ -71,6 +72,18 @@ class TaskReward(NamedTuple):
     """The task's reward."""
     terms: dict[str, float]
     """Entries of ``info`` the task redefines (e.g. ``reward_forward``); empty if none."""
+
+
+def written_reward(reward_into: Callable[[dict[str, Any]], float], info: Mapping[str, Any]) -> TaskReward:
+    """The :class:`TaskReward` of an in-place reward: ``reward_into`` runs on a copy of
+    ``info``; the terms are the entries it wrote (new keys, or values it replaced).
+
+    :param reward_into: writes the reward's terms into the dict it is given and returns the reward
+    :param info: the info the simulator returned (left unchanged)
+    """
+    written = dict(info)
+    reward = reward_into(written)
+    return TaskReward(reward, {k: v for k, v in written.items() if k not in info or info[k] is not v})
 
 
 def require_extra(family: str, modules: tuple[str, ...], extra: str | None) -> None:
@@ -222,14 +235,44 @@ class SimFamily(ABC, Generic[P]):
     def task_reward(
         self, params: P, action: np.ndarray, sim_reward: float, info: Mapping[str, Any]
     ) -> TaskReward:
-        """The task's reward of a transition (default: the simulator's own reward).
+        """The task's reward of a transition (default: the simulator's own reward, or where
+        the family defines :meth:`task_reward_into`, its reward and the entries it writes).
 
         :param params: the task's parameters
         :param action: the action as passed to the simulator
         :param sim_reward: the reward the simulator returned
         :param info: the info the simulator returned
         """
+        if type(self).task_reward_into is not SimFamily.task_reward_into:
+            return written_reward(functools.partial(self.task_reward_into, params, action, sim_reward), info)
         return TaskReward(sim_reward, {})
+
+    def task_reward_into(
+        self, params: P, action: np.ndarray, sim_reward: float, info: dict[str, Any]
+    ) -> float:
+        """The task's reward of a transition, the ``info`` entries it redefines written into
+        ``info``: what the environments call at every step (the single env on the dict it
+        hands out, with no :class:`TaskReward` built per step). Default: :meth:`task_reward`'s
+        reward, its terms written into ``info``. A family defines one of the two hooks; where
+        it defines this one, :meth:`task_reward` derives its result from it.
+
+        :param params: the task's parameters
+        :param action: the action as passed to the simulator
+        :param sim_reward: the reward the simulator returned
+        :param info: the info the simulator returned (or a copy of it), extended in place
+        """
+        reward, terms = self.task_reward(params, action, sim_reward, info)
+        info.update(terms)
+        return reward
+
+    def reward_hook(self) -> Callable[[P, Any, float, dict[str, Any]], float] | None:
+        """What the environments call for the task's reward at every step
+        (:meth:`task_reward_into`, bound), or ``None`` where the family redefines neither
+        reward hook (the simulator's reward is the task's)."""
+        kind = type(self)
+        if kind.task_reward is SimFamily.task_reward and kind.task_reward_into is SimFamily.task_reward_into:
+            return None
+        return self.task_reward_into
 
     def is_success(
         self, env: gym.Env[Any, Any], params: P, obs: np.ndarray, info: Mapping[str, Any]

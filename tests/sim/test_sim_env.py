@@ -8,11 +8,14 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import pytest
 import yaml
 from sim_helpers import actions, assert_same_rollout, rollout
 
 import mtml_rl
+from mtml_rl.envs import make_task_vector_env
 from mtml_rl.envs.sim_env import SimMultiTaskEnv
+from mtml_rl.families.sim import TaskReward
 from mtml_rl.specs import build_splits
 
 SPEC_ID = "mtml/LunarLander-v0"
@@ -177,3 +180,53 @@ def test_a_simulator_info_dict_that_may_be_reused_is_copied(monkeypatch: Any) ->
     assert first is not second and first["x_position"] != second["x_position"]
     assert first["task"] == second["task"] and "reward_forward" in first
     env.close()
+
+
+@pytest.mark.parametrize("spec_id", ["mtml/HalfCheetahVel-v0", "mtml/AntDir-v0", "mtml/AntGoal-v0"])
+def test_task_reward_is_the_in_place_reward_and_the_entries_it_writes(spec_id: str) -> None:
+    """The locomotion families define their reward in place (``task_reward_into``, what the
+    envs call at every step); ``task_reward`` gives the same reward and, as its terms, exactly
+    the entries the in-place reward writes, leaving the simulator's ``info`` as it was."""
+    spec = mtml_rl.resolve_spec(spec_id)
+    family: Any = spec.family_cls()
+    params = family.params(build_splits(spec)["train"].tasks[0])
+    sim = family.build()
+    family.apply_task(sim, params, family.snapshot(sim))
+    sim.reset(seed=0)
+    action = np.linspace(-0.9, 0.9, sim.action_space.shape[0]).astype(np.float32)
+    _, sim_reward, _, _, info = sim.step(action)
+    before = dict(info)
+    out = family.task_reward(params, action, float(sim_reward), info)
+    assert isinstance(out, TaskReward) and info == before
+    written = dict(info)
+    assert family.task_reward_into(params, action, float(sim_reward), written) == out.reward
+    assert set(out.terms) == {"reward_forward", "reward_ctrl"}
+    assert list(written.items()) == list({**info, **out.terms}.items())
+    sim.close()
+
+
+def test_a_family_that_defines_task_reward_only_has_its_reward_and_terms(monkeypatch: Any) -> None:
+    """A family written against ``task_reward`` alone (returning a ``TaskReward``): the single
+    env and each slot of the vector env give its reward and write its terms into ``info``."""
+    from mtml_rl.families.lunarlander import LunarLander
+
+    task = {"gravity": 8.0}
+    plain = gym.make(SPEC_ID, task=task)
+
+    def doubled(self: Any, params: Any, action: Any, sim_reward: float, info: Any) -> TaskReward:
+        return TaskReward(2.0 * sim_reward, {"doubled": True})
+
+    monkeypatch.setattr(LunarLander, "task_reward", doubled)
+    ours = gym.make(SPEC_ID, task=task)
+    venv = make_task_vector_env(SPEC_ID, num_envs=1, task=task)
+    plain.reset(seed=3)
+    ours.reset(seed=3)
+    venv.reset(seed=3)
+    for action in actions(ours.action_space, 20, seed=2):
+        reward = plain.step(action)[1]
+        _, doubled_reward, _, _, doubled_info = ours.step(action)
+        assert doubled_reward == 2.0 * reward and doubled_info["doubled"] is True
+        assert venv.step(action[None])[1][0] == doubled_reward
+        assert venv.slots.infos[0]["doubled"] is True  # type: ignore[attr-defined]
+    for env in (plain, ours, venv):
+        env.close()
