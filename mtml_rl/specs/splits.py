@@ -253,3 +253,44 @@ def _build_all(spec: TaskSpec) -> Splits:
         if spec.split_sizes.get(name, 0) > 0:
             splits[name] = _build_split(spec, name, seen)
     return Splits(spec, splits)
+
+
+def validation_tasks(spec: TaskSpec, size: int, seed: int) -> list[Task]:
+    """``size`` fresh tasks drawn as the train split's are (the train region minus the
+    combinatorial box), from a random stream of their own, none of them in any split.
+
+    For choosing between variants of a method without looking at a test split: a validation
+    draw scores how well a method generalizes inside the train region on tasks it never saw.
+
+    :param spec: the spec
+    :param size: how many tasks
+    :param seed: seed of the draw (different seeds give different tasks)
+    """
+    if size < 1:
+        raise ValueError(f"validation tasks: size must be at least 1, got {size}")
+    if spec.protocol is not None:
+        raise SpecError(
+            f"{spec.id} defines its tasks by a protocol; a validation draw needs a spec with "
+            "parameter regions (draw from the train split instead)",
+            source=spec.source,
+        )
+    seen = {task for split in build_splits(spec).values() for task in split.tasks}
+    rng = np.random.default_rng([spec.seed, len(SPLIT_NAMES), seed])
+    tasks: list[Task] = []
+    for _ in range(_MAX_DRAWS_PER_TASK * size):
+        values = _draw_train(spec, rng)
+        if values is None:
+            continue
+        try:
+            task = spec.family_cls.task({**spec.fixed, **values})
+        except RejectedTask:
+            continue
+        if task not in seen:
+            seen.add(task)
+            tasks.append(task)
+            if len(tasks) == size:
+                return tasks
+    raise SpecError(
+        f"could not draw {size} validation tasks outside every split; lower the size",
+        source=spec.source,
+    )

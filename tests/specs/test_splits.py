@@ -186,3 +186,19 @@ def test_split_env_draws_only_tasks_of_its_split(numpy_spec_id: str, split: str)
     drawn = {env.reset(seed=0 if k == 0 else None)[1]["task"] for k in range(200)}
     assert drawn <= allowed
     assert len(drawn) > min(len(allowed), 20) // 2, "the scheduler should spread over the split"
+
+
+def test_validation_tasks_are_fresh_train_region_draws(numpy_spec_id: str) -> None:
+    spec = _spec(numpy_spec_id)
+    tasks = splits_module.validation_tasks(spec, 8, seed=3)
+    assert len(set(tasks)) == 8
+    assert all(_in_train_region(spec, t) and not _in_combinatorial_box(spec, t) for t in tasks)
+    every_split = {t for split in build_splits(spec).values() for t in split.tasks}
+    assert not set(tasks) & every_split
+    assert splits_module.validation_tasks(spec, 8, seed=3) == tasks
+    assert not set(splits_module.validation_tasks(spec, 8, seed=4)) & set(tasks)
+
+
+def test_validation_tasks_refuse_a_bad_size() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        splits_module.validation_tasks(_spec("mtml/PointNav-v0"), 0, seed=0)
