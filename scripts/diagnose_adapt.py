@@ -196,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="also play with actions sampled for the first this many steps of each episode",
     )
     args = parser.parse_args(argv)
-    th.set_num_threads(1)
+    th.set_num_threads(1)  # as the runs trained; two threads on a busy 2-core machine spin
     variants = [parse_variant(text) for text in args.variants]
     for path in args.runs:
         run = Run.load(path)

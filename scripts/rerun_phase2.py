@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import torch as th
 
 from mtml_rl.adaptation.module import AdaptationModule
 from mtml_rl.adaptation.orchestration import phase2_config
@@ -47,13 +48,18 @@ HELD_OUT = TEST_SPLITS
 """The held-out splits whose returns are measured (a column each; "–" where a spec has none)."""
 
 
-def rerun(run: Run, share: float, timesteps: int | None = None) -> AdaptationModule:
+def rerun(
+    run: Run, share: float, timesteps: int | None = None, epochs: int | None = None
+) -> AdaptationModule:
     """A new module trained by the run's phase 2 with ``share`` of its slots on mean actions
-    (and ``timesteps`` phase-2 steps, if given, instead of the run's)."""
+    (and ``timesteps`` phase-2 steps and ``epochs`` regression epochs per round, if given,
+    instead of the run's)."""
     n_envs = int(run.model.n_envs)
     config = dataclasses.replace(phase2_config(run, n_envs), mean_action_share=share)
     if timesteps is not None:
         config = dataclasses.replace(config, timesteps=timesteps)
+    if epochs is not None:
+        config = dataclasses.replace(config, epochs=epochs)
     return train_adaptation(run.model, run.normalizer, run.spec, config, lambda step, metrics: None)
 
 
@@ -115,14 +121,21 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--adapt-timesteps", type=int, default=None, help="phase-2 steps of the reruns (default: the run's)"
     )
+    parser.add_argument(
+        "--adapt-epochs", type=int, default=None, help="regression epochs per round (default: the run's)"
+    )
     args = parser.parse_args(argv)
+    th.set_num_threads(1)  # as the runs trained; two threads on a busy 2-core machine spin
     print(header(), flush=True)
     for path in args.runs:
         run = Run.load(path)
         report(path.name, run, "as trained", AdaptAgent(run).module, args)
         for share in args.shares:
-            steps = "" if args.adapt_timesteps is None else f", {args.adapt_timesteps:,} steps"
-            report(path.name, run, f"share {share:g}{steps}", rerun(run, share, args.adapt_timesteps), args)
+            label = f"share {share:g}"
+            label += "" if args.adapt_timesteps is None else f", {args.adapt_timesteps:,} steps"
+            label += "" if args.adapt_epochs is None else f", {args.adapt_epochs} epochs"
+            module = rerun(run, share, args.adapt_timesteps, args.adapt_epochs)
+            report(path.name, run, label, module, args)
 
 
 if __name__ == "__main__":

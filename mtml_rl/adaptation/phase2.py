@@ -73,7 +73,7 @@ class Phase2Config:
     timesteps: int
     n_envs: int
     iterations: int = 10
-    epochs: int = 4
+    epochs: int = 32
     batch_size: int = 512
     learning_rate: float = 2e-3
     arch: str = "conv"

@@ -87,7 +87,11 @@ class TrainConfig:
     )
     adapt_timesteps: int = _help("adapt phase 2: environment steps of DAgger rollouts", default=30_000)
     adapt_iterations: int = _help("adapt phase 2: rollout/regression rounds", default=10)
-    adapt_epochs: int = _help("adapt phase 2: passes over the aggregated data per round", default=4)
+    adapt_epochs: int = _help(
+        "adapt phase 2: regression effort per round (it regresses on 2 x this many samples per "
+        "sample it collected)",
+        default=32,
+    )
     trial_episodes: int | None = _help(
         "episodes per trial: the task and history (rl2: its memory) carry over this many episodes "
         "(unset: the method's default, 2 for rl2, 1 for the others)",
