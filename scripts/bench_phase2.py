@@ -46,7 +46,14 @@ from mtml_rl.training import Run, TrainConfig, train
 from mtml_rl.training.builders import build_env, build_model, resolve_algo
 
 SPLITS = ("train", "test-interpolation", "test-extrapolation")
-BEFORE = {"n_envs": 8, "batch_size": 256, "learning_rate": 1e-3, "replay": None, "mean_action_share": 0.0}
+BEFORE = {
+    "n_envs": 8,
+    "batch_size": 256,
+    "learning_rate": 1e-3,
+    "replay": None,
+    "epochs": 4,
+    "mean_action_share": 0.0,
+}
 """Phase 2's settings before it was batched (every slot sampling its actions, as phase 2 did
 then; for a policy without gSDE, such as CartPole's, the same rollouts)."""
 EVAL_SEED = 100
