@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -66,8 +66,8 @@ class Comparison:
     :param report_dir: the folder of report.md, results.json, results.csv and the figures
     :param rows: one per (spec, method, split)
     :param notes: the evaluation's caveats (e.g. splits whose reference is not above random)
-    :param success: the success-rate aggregates, per split and group of tasks (empty where no
-        family of the comparison defines success)
+    :param success: the success-rate aggregates, per split and group of tasks, named as the
+        rows name specs and methods (empty where no family of the comparison defines success)
     """
 
     report_dir: Path
@@ -178,8 +178,12 @@ def compare_trials(
     """
     config = eval_config(settings, None, bootstrap_reps, figures=figures)
     results, folder = compare([str(d) for d in eval_dirs], config, out=report_dir, notes=notes)
-    rows = [score_row(a, label_methods(results)) for a in results.aggregates]
-    return Comparison(Path(folder), rows, list(results.notes), list(results.success))
+    methods = label_methods(results)
+    rows = [score_row(a, methods) for a in results.aggregates]
+    success = [
+        replace(a, spec=spec_name(a.spec), label=methods.get(a.label, a.label)) for a in results.success
+    ]
+    return Comparison(Path(folder), rows, list(results.notes), success)
 
 
 def label_methods(results: Results) -> dict[str, str]:
