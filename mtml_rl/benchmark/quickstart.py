@@ -63,7 +63,8 @@ ADAPT_EPOCHS = 4
 """Phase 2's regression epochs, pinned below the method's default (32): on the quickstart's
 seeds ``adapt`` deploys at the oracle's level with 4 (IQM 1.00 / 1.01 / 1.00 on train /
 interpolation / extrapolation) as with 32 (1.00 / 1.00 / 1.00), and 32 made the whole
-quickstart take 97 s instead of 68 s on 2 idle cores."""
+quickstart take 97 s instead of 77 s (179 against 146 CPU-s; two runs minutes apart on 2
+idle cores)."""
 
 
 def resolve_timesteps(timesteps: int | None) -> int:

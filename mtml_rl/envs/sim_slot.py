@@ -32,17 +32,12 @@ from mtml_rl.envs.slot import (
 )
 from mtml_rl.errors import TaskError
 from mtml_rl.families.actions import follows_action_rule
-from mtml_rl.families.sim import SimFamily
+from mtml_rl.families.sim import SimFamily, overrides
 from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.tasks.task import Task
 
 _F32 = np.dtype(np.float32)
 _ARRAY = np.ndarray
-
-
-def overrides(family: SimFamily[Any], hook: str) -> bool:
-    """Whether the family's class replaces :class:`SimFamily`'s default ``hook``."""
-    return getattr(type(family), hook) is not getattr(SimFamily, hook)
 
 
 class SimSlot(ScheduledSlot[tuple[Any, TaskValues]]):

@@ -35,14 +35,13 @@ from mtml_rl.envs.engine import (
     task_groups,
 )
 from mtml_rl.envs.observation import ContextCodec, ObsLayout
-from mtml_rl.envs.sim_slot import overrides
 from mtml_rl.envs.sim_threads import SimStepper
 from mtml_rl.envs.streams import SlotStreams
 from mtml_rl.errors import TaskError
 from mtml_rl.families.actions import follows_action_rule
 from mtml_rl.families.base import Family
 from mtml_rl.families.mujoco_split import SplitStep
-from mtml_rl.families.sim import SimFamily, is_sim_family
+from mtml_rl.families.sim import SimFamily, is_sim_family, overrides
 from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.tasks.task import Task
 

@@ -86,6 +86,11 @@ def written_reward(reward_into: Callable[[dict[str, Any]], float], info: Mapping
     return TaskReward(reward, {k: v for k, v in written.items() if k not in info or info[k] is not v})
 
 
+def overrides(family: SimFamily[Any], hook: str) -> bool:
+    """Whether the family's class replaces :class:`SimFamily`'s default ``hook``."""
+    return getattr(type(family), hook) is not getattr(SimFamily, hook)
+
+
 def require_extra(family: str, modules: tuple[str, ...], extra: str | None) -> None:
     """Import ``modules`` or raise :class:`MissingExtraError` naming ``extra``.
 
@@ -243,7 +248,7 @@ class SimFamily(ABC, Generic[P]):
         :param sim_reward: the reward the simulator returned
         :param info: the info the simulator returned
         """
-        if type(self).task_reward_into is not SimFamily.task_reward_into:
+        if overrides(self, "task_reward_into"):
             return written_reward(functools.partial(self.task_reward_into, params, action, sim_reward), info)
         return TaskReward(sim_reward, {})
 
@@ -269,10 +274,9 @@ class SimFamily(ABC, Generic[P]):
         """What the environments call for the task's reward at every step
         (:meth:`task_reward_into`, bound), or ``None`` where the family redefines neither
         reward hook (the simulator's reward is the task's)."""
-        kind = type(self)
-        if kind.task_reward is SimFamily.task_reward and kind.task_reward_into is SimFamily.task_reward_into:
-            return None
-        return self.task_reward_into
+        if overrides(self, "task_reward") or overrides(self, "task_reward_into"):
+            return self.task_reward_into
+        return None
 
     def is_success(
         self, env: gym.Env[Any, Any], params: P, obs: np.ndarray, info: Mapping[str, Any]

@@ -33,6 +33,8 @@ from mtml_rl.tasks.task import Task
 Values = dict[str, ParamValue]
 """The varying parameters' values of one drawn task."""
 
+Drawer = Callable[[TaskSpec, np.random.Generator], Values | None]
+"""Draws one task's varying values from a region of a spec (``None``: the draw fell outside it)."""
 _MAX_DRAWS_PER_TASK = 1000
 TEST_SPLITS = SPLIT_NAMES[1:]
 
@@ -125,7 +127,7 @@ def _draw_combinatorial(spec: TaskSpec, rng: np.random.Generator) -> Values | No
     return values
 
 
-_DRAWERS: dict[str, Callable[[TaskSpec, np.random.Generator], Values | None]] = {
+_DRAWERS: dict[str, Drawer] = {
     "train": _draw_train,
     "test-interpolation": _draw_train,
     "test-extrapolation": _draw_extrapolation,
@@ -137,32 +139,39 @@ def _build_split(spec: TaskSpec, name: str, seen: set[Task]) -> Split:
     protocol = _protocol_split(spec, name, seen)
     if protocol is not None:
         return protocol
-    family = spec.family_cls
     size = spec.split_sizes.get(name, 0)
     rng = np.random.default_rng([spec.seed, SPLIT_NAMES.index(name)])
+    tasks = _draw_distinct(spec, _DRAWERS[name], rng, size, seen)
+    if tasks is None:
+        raise SpecError(
+            f"could not draw {size} distinct tasks for split {name!r}; widen its region or lower its size",
+            source=spec.source,
+            field=f"splits.{name}",
+        )
+    return Split(name, tuple(tasks))
+
+
+def _draw_distinct(
+    spec: TaskSpec, draw: Drawer, rng: np.random.Generator, size: int, seen: set[Task]
+) -> list[Task] | None:
+    """``size`` tasks from ``draw``, none in ``seen`` nor twice (each added to ``seen``), or
+    ``None`` if :data:`_MAX_DRAWS_PER_TASK` draws per task did not find them. A draw outside the
+    region, or of values the family rejects (:class:`RejectedTask`), is repeated."""
     tasks: list[Task] = []
-    draws = 0
-    while len(tasks) < size:
-        draws += 1
-        if draws > _MAX_DRAWS_PER_TASK * max(size, 1):
-            raise SpecError(
-                f"could not draw {size} distinct tasks for split {name!r}; "
-                "widen its region or lower its size",
-                source=spec.source,
-                field=f"splits.{name}",
-            )
-        values = _DRAWERS[name](spec, rng)
+    for _ in range(_MAX_DRAWS_PER_TASK * max(size, 1)):
+        if len(tasks) == size:
+            return tasks
+        values = draw(spec, rng)
         if values is None:
             continue
         try:
-            task = family.task({**spec.fixed, **values})
+            task = spec.family_cls.task({**spec.fixed, **values})
         except RejectedTask:
             continue
-        if task in seen:
-            continue
-        seen.add(task)
-        tasks.append(task)
-    return Split(name, tuple(tasks))
+        if task not in seen:
+            seen.add(task)
+            tasks.append(task)
+    return tasks if len(tasks) == size else None
 
 
 def protocol_query(spec: TaskSpec, name: str) -> ProtocolQuery | None:
@@ -276,21 +285,10 @@ def validation_tasks(spec: TaskSpec, size: int, seed: int) -> list[Task]:
         )
     seen = {task for split in build_splits(spec).values() for task in split.tasks}
     rng = np.random.default_rng([spec.seed, len(SPLIT_NAMES), seed])
-    tasks: list[Task] = []
-    for _ in range(_MAX_DRAWS_PER_TASK * size):
-        values = _draw_train(spec, rng)
-        if values is None:
-            continue
-        try:
-            task = spec.family_cls.task({**spec.fixed, **values})
-        except RejectedTask:
-            continue
-        if task not in seen:
-            seen.add(task)
-            tasks.append(task)
-            if len(tasks) == size:
-                return tasks
-    raise SpecError(
-        f"could not draw {size} validation tasks outside every split; lower the size",
-        source=spec.source,
-    )
+    tasks = _draw_distinct(spec, _draw_train, rng, size, seen)
+    if tasks is None:
+        raise SpecError(
+            f"could not draw {size} validation tasks outside every split; lower the size",
+            source=spec.source,
+        )
+    return tasks
