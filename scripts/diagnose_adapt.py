@@ -39,6 +39,7 @@ from mtml_rl.adaptation.orchestration import phase2_config
 from mtml_rl.adaptation.phase2 import Phase2Config, train_adaptation
 from mtml_rl.agents.policy import AdaptAgent
 from mtml_rl.envs.factory import make_task_vector_env
+from mtml_rl.rollouts import rollout_agent
 from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.specs.splits import validation_tasks
 from mtml_rl.tasks.task import Task
@@ -163,16 +164,36 @@ def row(
     return "| " + " | ".join(cells) + " |"
 
 
+def probe_returns(
+    run: Run, tasks: Sequence[Task], seed: int, module: AdaptationModule, steps: int
+) -> np.ndarray:
+    """The returns of one episode per task when the deployed agent probes for ``steps``
+    steps, then commits (``AdaptAgent(probe_steps=steps)``: what ``adapt_probe_steps``
+    deploys)."""
+    played = rollout_agent(AdaptAgent(run, module, probe_steps=steps), run.spec, tasks, trials=1, seed=seed)
+    return np.array([record.ret for record in played])
+
+
 def measure(
-    run: Run, tasks: Sequence[Task], seed: int, label: str, module: AdaptationModule, sampled: Sequence[int]
+    run: Run,
+    tasks: Sequence[Task],
+    seed: int,
+    label: str,
+    module: AdaptationModule,
+    sampled: Sequence[int],
+    probes: Sequence[int] = (),
 ) -> list[str]:
-    """The rows of one module: acting with its mean action, and with sampled actions for the
-    first steps of each episode (each of ``sampled``)."""
+    """The rows of one module: acting with its mean action, with sampled actions for the
+    first steps of each episode (each of ``sampled``), and deployed probing then committing
+    (each of ``probes``; returns only)."""
     horizon = run.spec.max_episode_steps
     rows = [row(label, horizon, *play(run, run.spec, tasks, seed, module))]
     for steps in sampled:
         played = play(run, run.spec, tasks, seed, module, steps)
         rows.append(row(f"{label}, sampled for {steps} steps", horizon, *played))
+    for steps in probes:
+        returns = probe_returns(run, tasks, seed, module, steps)
+        rows.append(row(f"{label}, probe {steps} steps, then commit", horizon, returns, None, np.zeros(1)))
     return rows
 
 
@@ -186,6 +207,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--draw-seed", type=int, default=1000, help="seed of the validation draw (default: 1000)"
     )
     parser.add_argument("--eval-seed", type=int, default=100, help="reset seed of the first task")
+    parser.add_argument(
+        "--probe",
+        nargs="*",
+        type=int,
+        default=[],
+        help="also deploy probing for this many steps, then committing (adapt_probe_steps)",
+    )
     parser.add_argument("--variants", nargs="*", default=[], help="name=key:value,... phase-2 reruns")
     parser.add_argument("--no-baselines", action="store_true", help="skip the true-z and mean-z rows")
     parser.add_argument(
@@ -221,14 +249,14 @@ def main(argv: Sequence[str] | None = None) -> None:
                 )
             returns, _, mean_errors = play(run, run.spec, tasks, args.eval_seed, constant_like(own))
             print(row("mean z", horizon, returns, None, mean_errors), flush=True)
-        for line in measure(run, tasks, args.eval_seed, "ẑ (as trained)", own, args.sampled):
+        for line in measure(run, tasks, args.eval_seed, "ẑ (as trained)", own, args.sampled, args.probe):
             print(line, flush=True)
         for name, overrides in variants:
             start = time.perf_counter()
             module = rerun(run, overrides)
             seconds = time.perf_counter() - start
             label = f"ẑ {name} ({seconds:.0f} s)"
-            for line in measure(run, tasks, args.eval_seed, label, module, args.sampled):
+            for line in measure(run, tasks, args.eval_seed, label, module, args.sampled, args.probe):
                 print(line, flush=True)
 
 

@@ -13,7 +13,7 @@ from torch import nn
 
 from mtml_rl.errors import CheckpointError
 from mtml_rl.io import atomic_save
-from mtml_rl.policies.extractor import MetaExtractor
+from mtml_rl.policies.extractor import LatentSource, MetaExtractor
 from mtml_rl.policies.history import HistoryEncoder
 
 MODULE_FILE = "adaptation.pt"
@@ -98,9 +98,24 @@ def acting_extractor(policy: BasePolicy) -> MetaExtractor:
 @contextmanager
 def acting_with(policy: BasePolicy, module: AdaptationModule) -> Iterator[None]:
     """Inside the block, every extractor of ``policy`` takes ``z`` from ``module``."""
+    with acting_with_source(policy, module.latent_source):
+        yield
+
+
+@contextmanager
+def acting_with_latents(policy: BasePolicy, latents: th.Tensor) -> Iterator[None]:
+    """Inside the block, every extractor of ``policy`` acts with the given ``(B, latent_dim)``
+    latents, one row per observation of the batch it is handed."""
+    with acting_with_source(policy, lambda observations: latents):
+        yield
+
+
+@contextmanager
+def acting_with_source(policy: BasePolicy, source: LatentSource) -> Iterator[None]:
+    """Inside the block, every extractor of ``policy`` takes ``z`` from ``source``."""
     extractors = meta_extractors(policy)
     for extractor in extractors:
-        extractor.set_latent_source(module.latent_source)
+        extractor.set_latent_source(source)
     try:
         yield
     finally:

@@ -21,7 +21,7 @@ import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecNormalize
 
-from mtml_rl.adaptation.module import AdaptationModule, acting_extractor, acting_with
+from mtml_rl.adaptation.module import AdaptationModule, acting_extractor, acting_with, acting_with_latents
 from mtml_rl.envs.factory import make_task_vector_env
 from mtml_rl.envs.vector import MultiTaskVectorEnv
 from mtml_rl.specs.spec import TaskSpec
@@ -152,30 +152,59 @@ def _tensor(x: np.ndarray) -> th.Tensor:
 
 def act(model: BaseAlgorithm, observations: dict[str, np.ndarray], mean_slots: int) -> np.ndarray:
     """The policy's actions for a batch of slots: the first ``mean_slots`` take the mean
-    (deterministic) action, the others one sampled as in training.
-
-    A policy with state-dependent exploration (gSDE) samples with a noise matrix that
-    ``predict`` never redraws (training does, every ``sde_sample_freq`` steps): on its own it
-    would repeat the matrix training drew last, one fixed perturbation of the mean action for
-    every slot and step. So the matrix is drawn afresh here for each sampling slot and step.
+    (deterministic) action, the others one sampled as in training (:func:`act_mixed`).
 
     :param model: the policy's algorithm
     :param observations: the normalized observations of every slot
     :param mean_slots: how many leading slots act with the mean action
     """
     n = len(next(iter(observations.values())))
-    mean_slots = min(max(mean_slots, 0), n)
-    parts = []
-    if mean_slots:
-        first = {key: value[:mean_slots] for key, value in observations.items()}
-        parts.append(model.predict(first, deterministic=True)[0])
-    if mean_slots < n:
-        rest = {key: value[mean_slots:] for key, value in observations.items()}
+    return act_mixed(model, observations, np.arange(n) >= mean_slots)
+
+
+def act_mixed(
+    model: BaseAlgorithm,
+    observations: dict[str, np.ndarray],
+    sampled: np.ndarray,
+    latents: th.Tensor | None = None,
+) -> np.ndarray:
+    """The policy's actions for a batch of slots: the mean (deterministic) action where
+    ``sampled`` is false, one sampled as in training where it is true.
+
+    A policy with state-dependent exploration (gSDE) samples with a noise matrix that
+    ``predict`` never redraws (training does, every ``sde_sample_freq`` steps): on its own it
+    would repeat the matrix training drew last, one fixed perturbation of the mean action for
+    every slot and step. So the matrix is drawn afresh here for each sampling slot and step.
+    The mean actions are computed first, then the sampled ones, from torch's random stream.
+
+    :param model: the policy's algorithm
+    :param observations: the normalized observations of every slot
+    :param sampled: ``(N,)`` booleans: which slots sample their action
+    :param latents: ``(N, latent_dim)``: the ``z`` each slot acts with (default: whatever
+        the policy's extractors read, e.g. a module set by :func:`acting_with`)
+    """
+    sampled = np.asarray(sampled, dtype=bool)
+    mean_rows, sampled_rows = np.flatnonzero(~sampled), np.flatnonzero(sampled)
+    parts: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def predict(rows: np.ndarray, deterministic: bool) -> np.ndarray:
+        subset = {key: value[rows] for key, value in observations.items()}
+        if latents is None:
+            return np.asarray(model.predict(subset, deterministic=deterministic)[0])
+        with acting_with_latents(model.policy, latents[th.as_tensor(rows)]):
+            return np.asarray(model.predict(subset, deterministic=deterministic)[0])
+
+    if len(mean_rows):
+        parts.append((mean_rows, predict(mean_rows, True)))
+    if len(sampled_rows):
         reset_noise = getattr(model.policy, "reset_noise", None)
         if getattr(model, "use_sde", False) and callable(reset_noise):
-            reset_noise(n - mean_slots)
-        parts.append(model.predict(rest, deterministic=False)[0])
-    return np.concatenate(parts)
+            reset_noise(len(sampled_rows))
+        parts.append((sampled_rows, predict(sampled_rows, False)))
+    actions = np.empty((len(sampled), *parts[0][1].shape[1:]), dtype=parts[0][1].dtype)
+    for rows, values in parts:
+        actions[rows] = values
+    return actions
 
 
 def collect(

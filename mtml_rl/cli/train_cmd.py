@@ -22,6 +22,7 @@ _FLAG_TYPES = {
     "adapt_timesteps": int,
     "adapt_iterations": int,
     "adapt_epochs": int,
+    "adapt_probe_steps": int,
     "trial_episodes": int,
     "finetune_timesteps": int,
     "eval_episodes": int,

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 MAX_CONFIG_BYTES = 1_000_000
 """The largest config file read."""
-FIELDS_ADDED_SINCE_FIRST_RUNS: dict[str, Any] = {"profile": "default"}
+FIELDS_ADDED_SINCE_FIRST_RUNS: dict[str, Any] = {"profile": "default", "adapt_probe_steps": 0}
 """Fields a run's ``config.yaml`` lacks when it was written before they existed, with the
 value such a run trained with (its folder still loads, evaluates and resumes)."""
 
@@ -92,6 +92,12 @@ class TrainConfig:
         "sample it collected)",
         default=32,
     )
+    adapt_probe_steps: int = _help(
+        "adapt deployment: the first this many steps of each trial act with sampled actions, "
+        "then the latent is fixed at the mean of the last estimates (0: the mean action and the "
+        "window's estimate throughout)",
+        default=0,
+    )
     trial_episodes: int | None = _help(
         "episodes per trial: the task and history (rl2: its memory) carry over this many episodes "
         "(unset: the method's default, 2 for rl2, 1 for the others)",
@@ -158,7 +164,7 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-        for name in ("eval_freq", "save_freq", "eval_tasks", "seed"):
+        for name in ("eval_freq", "save_freq", "eval_tasks", "seed", "adapt_probe_steps"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ConfigError(f"{name} must be an integer >= 0, got {value!r}")
