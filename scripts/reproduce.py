@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from mtml_rl.benchmark.config import BACKENDS, BenchmarkConfig
+from mtml_rl.benchmark.evaluation import ScoreRow
 from mtml_rl.benchmark.provenance import Provenance, budgets_markdown
 from mtml_rl.benchmark.runner import BenchmarkResult, run_benchmark
 from mtml_rl.benchmark.tables import gap_markdown, scores_markdown, success_markdown
@@ -100,15 +101,32 @@ def results_markdown(
     ]
     if result.failed:
         lines += ["", f"**Incomplete:** {len(result.failed)} trial(s) failed: {', '.join(result.failed)}."]
-    lines += ["", "Normalized score: (R − R_random) / (R_oracle − R_random); IQM over seeds × tasks "]
-    lines[-1] += "[95% bootstrap interval] (mean return). Deployed methods never see the true context."
-    lines += ["", scores_markdown(rows), "", "#### The dr-to-oracle gap per family", "", gap_markdown(rows)]
+    lines += _scores_section(rows)
     success = success_markdown(result.comparison.success) if result.comparison is not None else ""
     if success:
         lines += ["", "#### Success rate", "", SUCCESS_NOTE, "", success]
     lines += caveats_markdown(result.comparison.notes if result.comparison is not None else [])
     lines += ["", "#### Budgets", "", budgets_markdown(trials), ""]
     return "\n".join(lines)
+
+
+NO_SCORES = (
+    "No normalized scores: no split of this grid has a reference return to normalize by (an "
+    "oracle trained in the same grid, or the family's documented one); the success rates and "
+    "the report's mean returns are its comparison."
+)
+
+
+def _scores_section(rows: Sequence[ScoreRow]) -> list[str]:
+    """The normalized scores and the dr-to-oracle gap, or one line saying there are none."""
+    if not rows:
+        return ["", NO_SCORES]
+    note = (
+        "Normalized score: (R − R_random) / (R_oracle − R_random); IQM over seeds × tasks "
+        "[95% bootstrap interval] (mean return). Deployed methods never see the true context."
+    )
+    gap = ["#### The dr-to-oracle gap per family", "", gap_markdown(rows)]
+    return ["", note, "", scores_markdown(rows), "", *gap]
 
 
 def _less_unsupported(result: BenchmarkResult) -> str:

@@ -99,6 +99,20 @@ def test_reproduce_section_shows_success_rates_where_families_define_them(tmp_pa
     assert "#### Success rate" in with_success
     assert "| PointNav | dr | 0.250 [0.100, 0.400] |" in with_success
     assert "#### Success rate" not in section([])
+    assert reproduce.NO_SCORES not in with_success
+
+
+def test_reproduce_section_without_a_reference_says_so_instead_of_empty_tables(tmp_path: Path) -> None:
+    grid = BenchmarkConfig.from_dict(yaml.safe_load(GRID.read_text()), source=str(GRID))
+    rate = Interval(0.25, 0.1, 0.4)
+    aggregate = SuccessAggregate("ML1_reach", "test-interpolation", "rl2", "all", 3, 10, rate, rate)
+    reproduce = load_script("reproduce")
+    provenance = Provenance("abcdef0123", "2026-01-01 00:00 UTC", "Linux x86_64, 2 CPU cores")
+    result = BenchmarkResult(tmp_path, [], [], [], [], Comparison(tmp_path, [], [], [aggregate]))
+    section = str(reproduce.results_markdown(result, grid, provenance, 60.0))
+    assert reproduce.NO_SCORES in section
+    assert "| spec | method |  |" not in section and "dr-to-oracle gap" not in section
+    assert "| ML1_reach | rl2 | 0.250 [0.100, 0.400] |" in section
 
 
 def test_reproduce_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
