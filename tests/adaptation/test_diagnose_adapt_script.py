@@ -16,17 +16,20 @@ def test_diagnose_adapt_prints_a_row_per_way_of_acting(
     run = tiny_run("adapt")
     saved = (run.path / "final" / "adaptation.pt").read_bytes()
     script = load_script("diagnose_adapt")
-    script.main([str(run.path), "--tasks", "2", "--sampled", "5", "--variants", "one=epochs:1,replay:none"])
+    argv = [str(run.path), "--tasks", "2", "--sampled", "5", "--probe", "3"]
+    script.main([*argv, "--variants", "one=epochs:1,replay:none"])
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")][1:]
     labels = [row.split(" | ")[0][2:] for row in rows]
-    assert labels[:5] == [
+    assert labels[:6] == [
         "true z",
         "true z, sampled for 5 steps",
         "mean z",
         "ẑ (as trained)",
         "ẑ (as trained), sampled for 5 steps",
+        "ẑ (as trained), probe 3 steps, then commit",
     ]
-    assert labels[5].startswith("ẑ one (") and labels[6].endswith("sampled for 5 steps")
+    assert labels[6].startswith("ẑ one (") and labels[7].endswith("sampled for 5 steps")
+    assert labels[8].endswith("probe 3 steps, then commit")
     assert len({len(row.split(" | ")) for row in rows}) == 1
     assert (run.path / "final" / "adaptation.pt").read_bytes() == saved
 
