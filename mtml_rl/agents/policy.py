@@ -139,7 +139,10 @@ class AdaptAgent:
 
     def _latents(self, history: np.ndarray, probing: np.ndarray) -> np.ndarray:
         """The window's ``ẑ`` where a slot probes, its committed ``z`` elsewhere; a slot at
-        its last probing step commits to the mean of its last estimates."""
+        its last probing step commits to the mean of its last estimates (the module is not
+        run once every slot has committed)."""
+        if not probing.any():
+            return self._committed.copy()
         with th.no_grad():
             estimates = self.module(th.as_tensor(history, dtype=th.float32)).numpy()
         rows = np.flatnonzero(probing)
