@@ -11,7 +11,8 @@ from that checkpoint's policy with the run's own phase-2 settings, at the final 
 run's own adaptation module is used. The script prints a markdown table of the mean
 normalized score by method and total steps (mean over seeds and tasks), and the fewest total
 steps at which each method's mean reaches ``--target`` (default 0.9) of the oracle; ``--figure``
-draws the curves. Train runs with ``--save-freq`` (``save_freq`` in a grid's ``train``).
+draws the curves; ``--workers N`` scores N checkpoints at a time. Train runs with
+``--save-freq`` (``save_freq`` in a grid's ``train``).
 
 Usage::
 
@@ -23,8 +24,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -110,30 +114,59 @@ def reference_returns(
     return np.mean(returns, axis=0)
 
 
-def score_run(path: str, args: argparse.Namespace, reference: np.ndarray, random: np.ndarray) -> list[Point]:
-    """Every checkpoint of one run and its final model, scored on the split."""
+def checkpoint_jobs(path: str, spec_id: str) -> list[tuple[str, str, bool]]:
+    """``(run, folder, final)`` for every intermediate checkpoint of one run and its final model."""
+    from mtml_rl.training import Run
+
+    run = Run.load(path)
+    if run.spec.id != spec_id:
+        raise SystemExit(
+            f"{path} trained on {run.spec.id}, the first run on {spec_id}; score one spec at a time"
+        )
+    last = int(run.model.num_timesteps)  # a checkpoint at the final step is the final model
+    folders = [(str(f), False) for s, f in checkpoints(run.path) if s < last]
+    return [(path, folder, final) for folder, final in [*folders, (str(run.path / "final"), True)]]
+
+
+def score_checkpoint(
+    job: tuple[str, str, bool], args: argparse.Namespace, reference: np.ndarray, random: np.ndarray
+) -> Point:
+    """One checkpoint of one run, deployed and scored on the split."""
     from mtml_rl.evaluation.scores import normalize
     from mtml_rl.specs.splits import build_splits
     from mtml_rl.training import Run
 
+    path, folder, final = job
     run = Run.load(path)
-    if run.spec.id != args.spec_id:
-        raise SystemExit(
-            f"{path} trained on {run.spec.id}, the first run on {args.spec_id}; score one spec at a time"
-        )
     tasks = list(build_splits(run.spec)[args.split].tasks)
-    last = int(run.model.num_timesteps)  # a checkpoint at the final step is the final model
-    folders = [(f, False) for s, f in checkpoints(run.path) if s < last] + [(run.path / "final", True)]
-    points = []
-    for folder, final in folders:
-        agent, steps = deployed_agent(run, folder, final)
-        returns = task_returns(agent, run.spec, tasks, args.episodes, args.seed)
-        scores = [normalize(r, lo, hi) for r, lo, hi in zip(returns, random, reference, strict=True)]
-        points.append(
-            Point(run.method.name, run.config.seed, steps, float(np.mean(scores)), float(np.mean(returns)))
-        )
-        print(f"{path}: {steps:,} steps, score {points[-1].score:.3f}", flush=True)
-    return points
+    agent, steps = deployed_agent(run, Path(folder), final)
+    returns = task_returns(agent, run.spec, tasks, args.episodes, args.seed)
+    scores = [normalize(r, lo, hi) for r, lo, hi in zip(returns, random, reference, strict=True)]
+    point = Point(run.method.name, run.config.seed, steps, float(np.mean(scores)), float(np.mean(returns)))
+    print(f"{path}: {steps:,} steps, score {point.score:.3f}", flush=True)
+    return point
+
+
+def one_thread() -> None:
+    """Worker start-up: one torch thread per process, as in training."""
+    import torch as th
+
+    th.set_num_threads(1)
+
+
+def score_all(
+    jobs: Sequence[tuple[str, str, bool]],
+    args: argparse.Namespace,
+    reference: np.ndarray,
+    random: np.ndarray,
+) -> list[Point]:
+    """Every job scored, in order: in this process, or over ``args.workers`` processes."""
+    score = partial(score_checkpoint, args=args, reference=reference, random=random)
+    if args.workers <= 1:
+        return [score(job) for job in jobs]
+    context = multiprocessing.get_context("spawn")  # no forked torch state
+    with ProcessPoolExecutor(max_workers=args.workers, mp_context=context, initializer=one_thread) as pool:
+        return list(pool.map(score, jobs))
 
 
 def curves(points: Sequence[Point]) -> dict[str, list[tuple[int, float, int]]]:
@@ -199,6 +232,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--target", type=float, default=TARGET, help="share of the oracle to reach")
     parser.add_argument("--figure", default=None, help="write the curves to this image")
     parser.add_argument("--json", default=None, help="write the scored points to this file")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="score checkpoints in this many processes (one thread each)"
+    )
     return parser.parse_args(argv)
 
 
@@ -212,12 +248,14 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     th.set_num_threads(1)
     args = parse_args(argv)
+    if args.workers < 1:
+        raise SystemExit(f"--workers must be at least 1, got {args.workers}")
     spec = Run.load(args.runs[0]).spec
-    args.spec_id = spec.id
     tasks = list(build_splits(spec)[args.split].tasks)
     reference = reference_returns(args.oracle, spec, tasks, args.episodes, args.seed)
     random = np.asarray(random_returns(spec, tasks, episodes=args.episodes, seed=args.seed))
-    points = [p for path in args.runs for p in score_run(path, args, reference, random)]
+    jobs = [job for path in args.runs for job in checkpoint_jobs(path, spec.id)]
+    points = score_all(jobs, args, reference, random)
     print(f"{spec.id}, {args.split}, {len(tasks)} tasks, {args.episodes} episodes per task\n")
     print(table(points, args.target))
     if args.figure:

@@ -4,6 +4,8 @@ per checkpoint, with adapt's phase 2 counted (and run from each intermediate che
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -86,3 +88,25 @@ def test_every_checkpoint_is_scored_and_adapt_counts_its_phase_2(
     assert figure.stat().st_size > 0
     text = capsys.readouterr().out
     assert "| adapt | 320 |" in text and "| history | 512 |" in text
+
+
+@pytest.mark.slow
+def test_scoring_over_worker_processes_gives_the_same_points_in_the_same_order(tmp_path: Path) -> None:
+    script = load_script("steps_to_transfer")
+    adapt, oracle = (_tiny(tmp_path, m) for m in ("adapt", "oracle"))
+    common = ["--runs", adapt, oracle, "--oracle", oracle, "--episodes", "1"]
+    script.main([*common, "--json", str(tmp_path / "one.json")])
+    path = Path(script.__file__)
+    subprocess.run(  # spawned workers re-import the script as __main__, as users run it
+        [sys.executable, str(path), *common, "--workers", "2", "--json", str(tmp_path / "two.json")],
+        check=True,
+        capture_output=True,
+    )
+    one, two = (json.loads((tmp_path / name).read_text()) for name in ("one.json", "two.json"))
+    assert [(p["method"], p["steps"]) for p in two] == [
+        ("adapt", 256 + 64),
+        ("adapt", 512 + 64),
+        ("oracle", 256),
+        ("oracle", 512),
+    ]
+    assert two == one
