@@ -88,7 +88,7 @@ def deployed_agent(run: Any, folder: Path, final: bool) -> tuple[Any, int]:
 
     model, normalizer = load_model(run.config, folder)
     loaded = Run(run.path, run.config, run.spec, model, normalizer, folder)
-    steps = run.method.estimated_cost(run.config, int(model.num_timesteps))  # adapt: + phase 2
+    steps = run.method.environment_steps(run.config, int(model.num_timesteps))  # adapt: + phase 2
     if final or not run.method.post_training:
         return run.method.agent(loaded), steps
     config = phase2_config(loaded, model.n_envs)  # the one post-training step: adapt's phase 2

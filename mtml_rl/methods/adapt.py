@@ -30,6 +30,10 @@ class AdaptMethod(MetaMethod):
         """Phase 1 and phase 2 steps."""
         return steps + config.adapt_timesteps
 
+    def environment_steps(self, config: TrainConfig, steps: int) -> int:
+        """Phase 1's steps and phase 2's."""
+        return steps + config.adapt_timesteps
+
     def budget_note(self, config: TrainConfig) -> str:
         """The phase-2 steps."""
         return f"+ {config.adapt_timesteps:,} phase-2 steps"

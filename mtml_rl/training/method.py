@@ -198,6 +198,12 @@ class Method:
         """Roughly the environment steps a benchmark trial takes (longest trials start first)."""
         return steps
 
+    def environment_steps(self, config: TrainConfig, steps: int) -> int:
+        """The environment steps a run has spent once trained to ``steps`` training steps:
+        training's, plus those of any post-training step (``adapt``'s phase 2). Not a cost
+        estimate: this is what a steps-to-transfer curve puts on its x axis."""
+        return steps
+
     def algorithm_label(self, config: TrainConfig) -> str:
         """The algorithm as a budget table names it."""
         return config.algo

@@ -33,6 +33,16 @@ def test_steps_to_target_is_the_first_total_at_which_the_seed_mean_reaches_it() 
     assert "| adapt | 2,500 |" in text and "| rl2 | not reached |" in text
 
 
+@pytest.mark.parametrize(
+    ("method", "extra"), [("rl2", 0), ("history", 0), ("pearl", 0), ("finetune", 0), ("adapt", 20_000)]
+)
+def test_the_x_axis_is_environment_steps_not_a_scheduling_cost(method: str, extra: int) -> None:
+    # rl2's and finetune's scheduling costs count their steps twice; the curve must not
+    algo = "sac" if method == "pearl" else "ppo"
+    config = TrainConfig(env="mtml/Pendulum-v0", method=method, algo=algo, adapt_timesteps=20_000)
+    assert config.resolved_method().environment_steps(config, 50_000) == 50_000 + extra
+
+
 def _tiny(out: Path, method: str) -> str:
     config = TrainConfig(
         env=CARTPOLE,
