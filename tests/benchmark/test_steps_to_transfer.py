@@ -34,7 +34,8 @@ def test_steps_to_target_is_the_first_total_at_which_the_seed_mean_reaches_it() 
 
 
 @pytest.mark.parametrize(
-    ("method", "extra"), [("rl2", 0), ("history", 0), ("pearl", 0), ("finetune", 0), ("adapt", 20_000)]
+    ("method", "extra"),
+    [("dr", 0), ("oracle", 0), ("rl2", 0), ("history", 0), ("pearl", 0), ("finetune", 0), ("adapt", 20_000)],
 )
 def test_the_x_axis_is_environment_steps_not_a_scheduling_cost(method: str, extra: int) -> None:
     # rl2's and finetune's scheduling costs count their steps twice; the curve must not
