@@ -116,6 +116,12 @@ NO_SCORES = (
     "the report's mean returns are its comparison."
 )
 
+NO_GAP = (
+    "No dr-to-oracle gap: no spec of this grid has both `dr` and `oracle` evaluated; merge its "
+    "evaluations with a grid that has them (`mtml-rl compare`) for the share of the gap each "
+    "method closes."
+)
+
 
 def _scores_section(rows: Sequence[ScoreRow]) -> list[str]:
     """The normalized scores and the dr-to-oracle gap, or one line saying there are none."""
@@ -125,7 +131,8 @@ def _scores_section(rows: Sequence[ScoreRow]) -> list[str]:
         "Normalized score: (R − R_random) / (R_oracle − R_random); IQM over seeds × tasks "
         "[95% bootstrap interval] (mean return). Deployed methods never see the true context."
     )
-    gap = ["#### The dr-to-oracle gap per family", "", gap_markdown(rows)]
+    table = gap_markdown(rows)
+    gap = ["#### The dr-to-oracle gap per family", "", table] if table else [NO_GAP]
     return ["", note, "", scores_markdown(rows), "", *gap]
 
 

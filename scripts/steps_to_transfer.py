@@ -235,7 +235,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--workers", type=int, default=1, help="score checkpoints in this many processes (one thread each)"
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error(f"--workers must be at least 1, got {args.workers}")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -248,8 +251,6 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     th.set_num_threads(1)
     args = parse_args(argv)
-    if args.workers < 1:
-        raise SystemExit(f"--workers must be at least 1, got {args.workers}")
     spec = Run.load(args.runs[0]).spec
     tasks = list(build_splits(spec)[args.split].tasks)
     reference = reference_returns(args.oracle, spec, tasks, args.episodes, args.seed)

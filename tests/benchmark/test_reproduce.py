@@ -115,6 +115,17 @@ def test_reproduce_section_without_a_reference_says_so_instead_of_empty_tables(t
     assert "| ML1_reach | rl2 | 0.250 [0.100, 0.400] |" in section
 
 
+def test_reproduce_section_without_dr_and_oracle_says_so_instead_of_an_empty_gap(tmp_path: Path) -> None:
+    grid = BenchmarkConfig.from_dict(yaml.safe_load(GRID.read_text()), source=str(GRID))
+    rows = [ScoreRow("PointNav", "pearl", "test-interpolation", 3, 16, -79.1, 0.15, 0.08, 0.21)]
+    reproduce = load_script("reproduce")
+    provenance = Provenance("abcdef0123", "2026-01-01 00:00 UTC", "Linux x86_64, 2 CPU cores")
+    result = BenchmarkResult(tmp_path, [], [], [], [], Comparison(tmp_path, rows, [], []))
+    section = str(reproduce.results_markdown(result, grid, provenance, 60.0))
+    assert "| PointNav | pearl | 0.15 [0.08, 0.21] (R -79.1) |" in section
+    assert reproduce.NO_GAP in section and "#### The dr-to-oracle gap per family" not in section
+
+
 def test_reproduce_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     reproduce = load_script("reproduce")
     assert reproduce.main(["--methods", "dr", "orcale", "--out", str(tmp_path)]) == 2

@@ -44,6 +44,14 @@ def test_the_x_axis_is_environment_steps_not_a_scheduling_cost(method: str, extr
     assert config.resolved_method().environment_steps(config, 50_000) == 50_000 + extra
 
 
+def test_fewer_than_one_worker_is_refused_with_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    script = load_script("steps_to_transfer")
+    with pytest.raises(SystemExit) as exit_info:
+        script.parse_args(["--runs", "r", "--workers", "0"])
+    assert exit_info.value.code == 2
+    assert "--workers must be at least 1, got 0" in capsys.readouterr().err
+
+
 def _tiny(out: Path, method: str) -> str:
     config = TrainConfig(
         env=CARTPOLE,
