@@ -200,7 +200,8 @@ def check_cost_us(n: int, cfg: BenchConfig) -> tuple[float, float]:
     env = gym.make_vec(SPEC_ID, num_envs=n, context="hidden")
     reference = CartPoleVectorEnv(num_envs=n)
     actions = np.random.default_rng([cfg.seed, n]).integers(0, 2, size=n, dtype=np.int64)
-    check = env.unwrapped._check_actions  # the shape and action-space check of every step
+    ours_env: Any = env.unwrapped  # a MultiTaskVectorEnv: its own check, not Gymnasium's API
+    check = ours_env._check_actions  # the shape and action-space check of every step
     loops = 2000
     ours = min(timeit.repeat(lambda: check(actions), number=loops, repeat=7)) / loops
     theirs = (

@@ -82,7 +82,7 @@ def use_per_step_loop() -> None:
 
     stepped = staticmethod(RecurrentActorCriticPolicy._process_sequence)
     for policy in (SequenceLstmPolicy, MultiInputSequenceLstmPolicy):
-        policy._process_sequence = stepped  # type: ignore[method-assign]
+        policy._process_sequence = stepped  # type: ignore[assignment]
 
 
 def worker(family: str, case: str, timesteps: int) -> Measurement:
@@ -162,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worker", nargs=2, metavar=("FAMILY", "CASE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        print(json.dumps(worker(*args.worker, args.timesteps).__dict__))
+        family, case = args.worker
+        print(json.dumps(worker(family, case, args.timesteps).__dict__))
         return 0
     print(f"command: python scripts/bench_rl2.py {' '.join(sys.argv[1:])}".rstrip())
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs")

@@ -284,7 +284,8 @@ def measure_ppo(cfg: BenchConfig) -> PPORow:
     import torch
 
     torch.set_num_threads(1)
-    ours, theirs = [], []
+    ours: list[float] = []
+    theirs: list[float] = []
     for repeat in range(cfg.ppo_repeats):
         pair = {PPO_ID: ours, PPO_REFERENCE_ID: theirs}
         for env_id in pair if repeat % 2 == 0 else reversed(pair):

@@ -59,7 +59,8 @@ class ConstantLatent(AdaptationModule):
 
 def constant_like(module: AdaptationModule) -> ConstantLatent:
     """A :class:`ConstantLatent` with ``module``'s mean latent."""
-    constant = ConstantLatent(**module.hparams)
+    hparams: dict[str, Any] = dict(module.hparams)  # the module's own constructor arguments
+    constant = ConstantLatent(**hparams)
     constant.mean_latent.copy_(module.mean_latent)
     return constant
 

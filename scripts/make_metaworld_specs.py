@@ -48,6 +48,7 @@ def read_metaworld() -> dict[str, Any]:
     for name, cls in env_dict.ALL_V3_ENVIRONMENTS.items():
         env = cls()
         space = env._random_reset_space
+        assert space is not None, f"{name} has no random reset space"
         source = inspect.getsource(cls.reset_model)
         found = LOOP.findall(source)
         envs[name] = {
