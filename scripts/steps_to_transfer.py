@@ -28,7 +28,7 @@ import multiprocessing
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -114,11 +114,17 @@ def reference_returns(
     return np.mean(returns, axis=0)
 
 
-def checkpoint_jobs(path: str, spec_id: str) -> list[tuple[str, str, bool]]:
-    """``(run, folder, final)`` for every intermediate checkpoint of one run and its final model."""
+@cache
+def load_run(path: str) -> Any:
+    """The run at ``path``, loaded once per process (its checkpoints are loaded from it, not into it)."""
     from mtml_rl.training import Run
 
-    run = Run.load(path)
+    return Run.load(path)
+
+
+def checkpoint_jobs(path: str, spec_id: str) -> list[tuple[str, str, bool]]:
+    """``(run, folder, final)`` for every intermediate checkpoint of one run and its final model."""
+    run = load_run(path)
     if run.spec.id != spec_id:
         raise SystemExit(
             f"{path} trained on {run.spec.id}, the first run on {spec_id}; score one spec at a time"
@@ -134,10 +140,9 @@ def score_checkpoint(
     """One checkpoint of one run, deployed and scored on the split."""
     from mtml_rl.evaluation.scores import normalize
     from mtml_rl.specs.splits import build_splits
-    from mtml_rl.training import Run
 
     path, folder, final = job
-    run = Run.load(path)
+    run = load_run(path)
     tasks = list(build_splits(run.spec)[args.split].tasks)
     agent, steps = deployed_agent(run, Path(folder), final)
     returns = task_returns(agent, run.spec, tasks, args.episodes, args.seed)
@@ -247,11 +252,10 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     from mtml_rl.evaluation.collect import random_returns
     from mtml_rl.specs.splits import build_splits
-    from mtml_rl.training import Run
 
     th.set_num_threads(1)
     args = parse_args(argv)
-    spec = Run.load(args.runs[0]).spec
+    spec = load_run(args.runs[0]).spec
     tasks = list(build_splits(spec)[args.split].tasks)
     reference = reference_returns(args.oracle, spec, tasks, args.episodes, args.seed)
     random = np.asarray(random_returns(spec, tasks, episodes=args.episodes, seed=args.seed))

@@ -26,10 +26,6 @@ class AdaptMethod(MetaMethod):
         """The policy acting with ``ẑ`` from the adaptation module, the context withheld."""
         return AdaptAgent(run)
 
-    def estimated_cost(self, config: TrainConfig, steps: int) -> int:
-        """Phase 1 and phase 2 steps."""
-        return steps + config.adapt_timesteps
-
     def environment_steps(self, config: TrainConfig, steps: int) -> int:
         """Phase 1's steps and phase 2's."""
         return steps + config.adapt_timesteps

@@ -195,8 +195,9 @@ class Method:
 
     # --------------------------------------------------------------------------- benchmark
     def estimated_cost(self, config: TrainConfig, steps: int) -> int:
-        """Roughly the environment steps a benchmark trial takes (longest trials start first)."""
-        return steps
+        """Roughly the work a benchmark trial takes, in environment steps (longest trials start
+        first; default: :meth:`environment_steps`)."""
+        return self.environment_steps(config, steps)
 
     def environment_steps(self, config: TrainConfig, steps: int) -> int:
         """The environment steps a run has spent once trained to ``steps`` training steps:
