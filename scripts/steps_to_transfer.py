@@ -11,7 +11,8 @@ from that checkpoint's policy with the run's own phase-2 settings, at the final 
 run's own adaptation module is used. The script prints a markdown table of the mean
 normalized score by method and total steps (mean over seeds and tasks), and the fewest total
 steps at which each method's mean reaches ``--target`` (default 0.9) of the oracle; ``--figure``
-draws the curves; ``--workers N`` scores N checkpoints at a time. Train runs with
+draws the curves; ``--json`` writes the points with the spec, split, episodes, seed, oracle runs
+and run folders they were scored with; ``--workers N`` scores N checkpoints at a time. Train runs with
 ``--save-freq`` (``save_freq`` in a grid's ``train``).
 
 Usage::
@@ -251,6 +252,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     import torch as th
 
     from mtml_rl.evaluation.collect import random_returns
+    from mtml_rl.io import atomic_write_text
     from mtml_rl.specs.splits import build_splits
 
     th.set_num_threads(1)
@@ -266,7 +268,25 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.figure:
         figure(points, args.target, args.figure, f"{spec.id}, {args.split}")
     if args.json:
-        Path(args.json).write_text(json.dumps([asdict(p) for p in points], indent=1))
+        atomic_write_text(args.json, json.dumps(record(args, spec.id, len(tasks), points), indent=1))
+
+
+def record(args: argparse.Namespace, spec_id: str, n_tasks: int, points: Sequence[Point]) -> dict[str, Any]:
+    """What ``--json`` writes: the scored points with what they were scored on and against
+    (spec, split, tasks, episodes, reset seed, oracle runs and run folders), so that points
+    from different invocations can be told apart before they are put side by side."""
+    return {
+        "spec": spec_id,
+        "split": args.split,
+        "tasks": n_tasks,
+        "episodes": args.episodes,
+        "seed": args.seed,
+        "reference": "oracle runs" if args.oracle else "the family's documented reference return",
+        "oracle": [str(Path(path)) for path in args.oracle],
+        "runs": [str(Path(path)) for path in args.runs],
+        "target": args.target,
+        "points": [asdict(p) for p in points],
+    }
 
 
 if __name__ == "__main__":

@@ -95,7 +95,17 @@ def test_every_checkpoint_is_scored_and_adapt_counts_its_phase_2(
             str(figure),
         ]
     )
-    points = json.loads(out.read_text())
+    written = json.loads(out.read_text())
+    assert {k: written[k] for k in ("spec", "split", "episodes", "seed", "oracle", "runs")} == {
+        "spec": "mtml/CartPole-v0",
+        "split": "test-interpolation",
+        "episodes": 1,
+        "seed": 100,
+        "oracle": [oracle],
+        "runs": [adapt, history],
+    }
+    assert written["tasks"] > 0
+    points = written["points"]
     # checkpoints at 256 steps and the final model at 512; adapt + 64 phase-2 steps at each
     assert [(p["method"], p["steps"]) for p in points] == [
         ("adapt", 256 + 64),
@@ -121,7 +131,7 @@ def test_scoring_over_worker_processes_gives_the_same_points_in_the_same_order(t
         check=True,
         capture_output=True,
     )
-    one, two = (json.loads((tmp_path / name).read_text()) for name in ("one.json", "two.json"))
+    one, two = (json.loads((tmp_path / name).read_text())["points"] for name in ("one.json", "two.json"))
     assert [(p["method"], p["steps"]) for p in two] == [
         ("adapt", 256 + 64),
         ("adapt", 512 + 64),
