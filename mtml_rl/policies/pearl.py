@@ -15,6 +15,12 @@ extractor, trained through SAC's critic.
 - **Trained through the critic.** The critic's extractor owns the encoder; the actor's
   extractor reads the critic's posterior, detached (:class:`PearlPolicy`), as in PEARL,
   where the actor loss does not train the encoder.
+- **Each posterior once.** A gradient step of SB3's SAC asks for the posterior of the same
+  batch twice before the critic's update (the actor's actions, then the critic's loss): the
+  first request keeps its graph and the second reuses it (:class:`PosteriorCache`). When the
+  critic scores the actor's actions for the actor's loss, its features are detached
+  (:class:`PearlCritic`): that loss trains the actor only, so the backward pass through the
+  encoder it would make is skipped. Both leave every gradient and parameter as they were.
 - **Which z.** In training mode ``z`` is a reparameterized posterior sample; otherwise it is
   ``μ + σ · noise`` with :attr:`PearlExtractor.noise` (set by the deployed agent: a sample
   held over an exploration episode), the posterior mean when no noise is set.
@@ -23,10 +29,12 @@ extractor, trained through SAC's critic.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch as th
 from gymnasium import spaces
+from stable_baselines3.common.policies import ContinuousCritic
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.sac.policies import Actor, MultiInputPolicy
 from torch import nn
@@ -110,6 +118,37 @@ def window_transitions(obs: th.Tensor, history: th.Tensor, history_len: int) -> 
     return th.cat([rows, following], dim=2)
 
 
+@dataclass
+class PosteriorCache:
+    """A posterior computed with its graph for one batch, kept for one reuse.
+
+    It matches a later request only for the very same observation tensors (held here, so
+    they cannot be freed and their memory reused), unmodified, and an encoder whose
+    parameters have not changed since (their version counters, which every in-place update,
+    an optimizer's step included, advances).
+    """
+
+    obs: th.Tensor
+    history: th.Tensor
+    versions: tuple[int, ...]
+    mu: th.Tensor
+    var: th.Tensor
+
+    @staticmethod
+    def versions_of(tensors: Sequence[th.Tensor]) -> tuple[int, ...]:
+        """The version counters of ``tensors``."""
+        return tuple(t._version for t in tensors)
+
+    def matches(self, observations: dict[str, th.Tensor], parameters: Sequence[th.Tensor]) -> bool:
+        """Whether this posterior is the one ``observations`` would get now."""
+        obs, history = observations["obs"], observations["history"]
+        return (
+            obs is self.obs
+            and history is self.history
+            and self.versions == self.versions_of([obs, history, *parameters])
+        )
+
+
 class PearlExtractor(BaseFeaturesExtractor):
     """``features = [ObsEncoder(obs), z]``, ``z`` from the posterior over the history window.
 
@@ -147,6 +186,7 @@ class PearlExtractor(BaseFeaturesExtractor):
         transition_dim = size // history_len + obs_dim
         self.encoder = PosteriorEncoder(transition_dim, latent_dim, encoder_layers) if owns_encoder else None
         self._source: list[PearlExtractor] = []  # a list: not a submodule (its parameters are the critic's)
+        self._cache: PosteriorCache | None = None
         self.noise: th.Tensor | None = None
         """``(B, L)`` standard-normal draws for ``z = μ + σ · noise`` outside training (``None``: μ)."""
 
@@ -155,16 +195,38 @@ class PearlExtractor(BaseFeaturesExtractor):
         self._source = [other]
 
     def posterior(self, observations: dict[str, th.Tensor]) -> tuple[th.Tensor, th.Tensor]:
-        """``(μ, σ²)`` of ``q(z | c)``; with the KL bottleneck's gradient in training mode."""
+        """``(μ, σ²)`` of ``q(z | c)``; with the KL bottleneck's gradient in training mode.
+
+        An extractor that reads another's posterior gets it detached."""
         if self._source:
-            with th.no_grad():
-                return self._source[0].posterior(observations)
+            return self._source[0].detached_posterior(observations)
         assert self.encoder is not None, "the actor's extractor reads the critic's posterior"
+        cache = self._cache
+        if cache is not None and cache.matches(observations, list(self.encoder.parameters())):
+            self._cache = None  # one reuse: its graph is backpropagated once
+            return cache.mu, cache.var
         transitions = window_transitions(observations["obs"], observations["history"], self.history_len)
         mu, var = self.encoder(transitions)
         if self.training and th.is_grad_enabled():
             mu, var = KLGradient.apply(mu, var, self.kl_weight)
         return mu, var
+
+    def detached_posterior(self, observations: dict[str, th.Tensor]) -> tuple[th.Tensor, th.Tensor]:
+        """:meth:`posterior`, detached, for a reader (the actor's extractor).
+
+        In training mode with gradients on (SAC's actor, before the critic's loss on the same
+        batch) it is computed with its graph and kept for this extractor's next request
+        (:class:`PosteriorCache`), which then does not compute it again."""
+        if not (self.training and th.is_grad_enabled()):
+            with th.no_grad():
+                return self.posterior(observations)
+        assert self.encoder is not None, "only the extractor that owns the encoder is read"
+        mu, var = self.posterior(observations)
+        versions = PosteriorCache.versions_of(
+            [observations["obs"], observations["history"], *self.encoder.parameters()]
+        )
+        self._cache = PosteriorCache(observations["obs"], observations["history"], versions, mu, var)
+        return mu.detach(), var.detach()
 
     def latent(self, observations: dict[str, th.Tensor]) -> th.Tensor:
         """A posterior sample in training mode; else ``μ + σ · noise`` (``μ`` without noise)."""
@@ -180,6 +242,22 @@ class PearlExtractor(BaseFeaturesExtractor):
         return th.cat([self.obs_encoder(observations["obs"]), self.latent(observations)], dim=1)
 
 
+class PearlCritic(ContinuousCritic):
+    """SB3's twin Q-critic whose features are detached when it scores actions that carry a
+    gradient: SAC's actor loss, which in PEARL trains the actor only (the encoder learns from
+    the critic's loss and the KL). The actor's gradients are the same; the backward pass
+    through the critic's extractor, whose gradients SAC would discard, is not made."""
+
+    def forward(self, obs: Any, actions: th.Tensor) -> tuple[th.Tensor, ...]:
+        """``(Q_1(o, a), Q_2(o, a))``."""
+        if not actions.requires_grad:
+            return super().forward(obs, actions)
+        with th.no_grad():
+            features = self.extract_features(obs, self.features_extractor)
+        qvalue_input = th.cat([features, actions], dim=1)
+        return tuple(q_net(qvalue_input) for q_net in self.q_networks)
+
+
 class PearlPolicy(MultiInputPolicy):
     """SAC's policy whose actor reads the critic's posterior (PEARL trains the encoder with
     the critic's loss and the KL only). Needs :class:`PearlExtractor` as features extractor
@@ -191,6 +269,11 @@ class PearlPolicy(MultiInputPolicy):
             kwargs = {**self.features_extractor_kwargs, "owns_encoder": False}
             features_extractor = self.features_extractor_class(self.observation_space, **kwargs)
         return super().make_actor(features_extractor)
+
+    def make_critic(self, features_extractor: BaseFeaturesExtractor | None = None) -> ContinuousCritic:
+        """A :class:`PearlCritic` (the critic and its target)."""
+        critic_kwargs = self._update_features_extractor(self.critic_kwargs, features_extractor)
+        return PearlCritic(**critic_kwargs).to(self.device)
 
     def _build(self, lr_schedule: Any) -> None:
         if self.share_features_extractor:

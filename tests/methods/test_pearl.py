@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch as th
 from baseline_helpers import PENDULUM, tiny_config
+from stable_baselines3.common.policies import ContinuousCritic
 
 from mtml_rl.agents.loading import load_agent
 from mtml_rl.agents.pearl import PearlAgent
@@ -17,6 +18,7 @@ from mtml_rl.envs.vector import MultiTaskVectorEnv
 from mtml_rl.errors import ConfigError
 from mtml_rl.policies.pearl import (
     KLGradient,
+    PearlCritic,
     PearlExtractor,
     PearlPolicy,
     PosteriorEncoder,
@@ -162,3 +164,68 @@ def _observations(run: Run) -> dict[str, np.ndarray]:
         obs, *_ = venv.step(venv.action_space.sample())
     venv.close()
     return obs
+
+
+def _count_encoder_passes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count every forward pass of a posterior encoder (critic's and target's) from now on."""
+    calls = [0]
+    forward = PosteriorEncoder.forward
+
+    def counted(self: PosteriorEncoder, transitions: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
+        calls[0] += 1
+        return forward(self, transitions)
+
+    monkeypatch.setattr(PosteriorEncoder, "forward", counted)
+    return calls
+
+
+def _recompute_every_posterior(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The path before: every posterior from scratch, the actor's loss through the encoder."""
+
+    def detached_posterior(self: PearlExtractor, obs: dict[str, th.Tensor]) -> tuple[th.Tensor, th.Tensor]:
+        with th.no_grad():
+            return self.posterior(obs)
+
+    monkeypatch.setattr(PearlExtractor, "detached_posterior", detached_posterior)
+    monkeypatch.setattr(PearlCritic, "forward", ContinuousCritic.forward)
+
+
+def test_each_posterior_once_trains_the_same_parameters(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = train(pearl_config(tmp_path / "now", PENDULUM, 400), progress=False)
+    calls = _count_encoder_passes(monkeypatch)
+    now.model.train(gradient_steps=3, batch_size=32)
+    assert calls[0] == 3 * 4  # the actor's posterior on o reused for the critic's loss
+    with monkeypatch.context() as before_path:
+        _recompute_every_posterior(before_path)
+        before = train(pearl_config(tmp_path / "before", PENDULUM, 400), progress=False)
+        calls[0] = 0
+        before.model.train(gradient_steps=3, batch_size=32)
+        assert calls[0] == 3 * 5
+    # the same seed, the same parameters: bit for bit, the 3 extra gradient steps included
+    trained, reference = now.model.policy.state_dict(), before.model.policy.state_dict()
+    assert trained.keys() == reference.keys()
+    assert all(th.equal(trained[key], reference[key]) for key in trained)
+    assert isinstance(now.model.policy.critic, PearlCritic)
+    assert isinstance(now.model.policy.critic_target, PearlCritic)
+
+
+def test_the_critic_detaches_its_features_only_for_actions_with_a_gradient(pendulum_run: Run) -> None:
+    policy = pendulum_run.model.policy
+    assert isinstance(policy, PearlPolicy)
+    policy.set_training_mode(True)
+    obs = {k: th.as_tensor(v) for k, v in _observations(pendulum_run).items()}
+    encoder = _encoders(policy)[1].encoder
+    assert encoder is not None
+    try:
+        for actions, trains_encoder in ((th.zeros(3, 1), True), (th.zeros(3, 1, requires_grad=True), False)):
+            policy.critic.zero_grad()
+            sum(q.sum() for q in policy.critic(obs, actions)).backward()
+            grads = [p.grad for p in encoder.parameters()]
+            assert all(g is not None and bool(g.abs().sum() > 0) for g in grads) is trains_encoder
+            if not trains_encoder:
+                assert actions.grad is not None  # the actor's gradient still flows
+    finally:
+        policy.critic.zero_grad()
+        policy.set_training_mode(False)
