@@ -1,0 +1,191 @@
+"""``pearl`` training throughput: every posterior computed from scratch against each one once.
+
+A gradient step of SB3's SAC on ``pearl`` asks the critic's posterior encoder for five
+posteriors: the actor's on ``o`` and ``o'``, the target critic's on ``o'``, the critic's on
+``o`` for its loss and again for the actor's loss, with a backward pass through the encoder
+after each of the last two. Three cases train with the family's shipped SAC hyperparameters
+(``mtml_rl/hyperparams/sac.yaml``) through mtml-rl's training builders, each in a fresh
+subprocess with one torch thread and no callbacks, timing ``model.learn`` alone:
+
+- ``before``: ``pearl`` as it trained before: every posterior computed from scratch and the
+  actor's loss backpropagated through the critic's encoder (whose gradients SAC discards);
+- ``now``: ``pearl`` as it trains now (:mod:`mtml_rl.policies.pearl`: the actor's posterior on
+  ``o`` kept for the critic's loss, the critic's features detached in the actor's loss), which
+  gives the same parameters (a test checks it bit for bit);
+- ``sac``: ``oracle`` with SAC on the same family, for scale.
+
+Cases run interleaved (one round = every case once) and the table shows medians over rounds;
+the ratios are paired per round (same machine load), on wall-clock and on CPU time.
+
+Usage::
+
+    python scripts/bench_pearl.py                     # 3,000 steps, 3 rounds
+    python scripts/bench_pearl.py --timesteps 5000 --rounds 5 --families pointnav
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+FAMILIES = {"pendulum": "mtml/Pendulum-v0", "pointnav": "mtml/PointNav-v0"}
+CASES = ("before", "now", "sac")
+SEED = 0
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One timed training run."""
+
+    family: str
+    case: str
+    steps: int
+    seconds: float
+    cpu_seconds: float
+
+    @property
+    def steps_per_second(self) -> float:
+        """Wall-clock throughput."""
+        return self.steps / self.seconds
+
+    @property
+    def steps_per_cpu_second(self) -> float:
+        """Throughput per second of this process's CPU time (less sensitive to other load)."""
+        return self.steps / self.cpu_seconds
+
+
+def build(family: str, case: str) -> Any:
+    """The case's model, built as training builds it (no callbacks)."""
+    from mtml_rl.specs.spec import resolve_spec
+    from mtml_rl.training import TrainConfig
+    from mtml_rl.training.builders import build_env, build_model, resolve_algo
+
+    method = "oracle" if case == "sac" else "pearl"
+    config = TrainConfig(env=FAMILIES[family], method=method, algo="sac", seed=SEED)
+    spec = resolve_spec(config.env)
+    algo, hp = resolve_algo(config, spec)
+    stack = build_env(config, spec, hp, hp.n_envs)
+    return build_model(config, algo, hp, stack)
+
+
+def recompute_every_posterior() -> None:
+    """Make ``pearl`` compute every posterior from scratch and backpropagate the actor's loss
+    through the critic's encoder (the path before)."""
+    import torch as th
+    from stable_baselines3.common.policies import ContinuousCritic
+
+    from mtml_rl.policies.pearl import PearlCritic, PearlExtractor
+
+    def detached_posterior(
+        self: PearlExtractor, observations: dict[str, th.Tensor]
+    ) -> tuple[th.Tensor, th.Tensor]:
+        with th.no_grad():
+            return self.posterior(observations)
+
+    PearlExtractor.detached_posterior = detached_posterior  # type: ignore[method-assign]
+    PearlCritic.forward = ContinuousCritic.forward  # type: ignore[method-assign]
+
+
+def worker(family: str, case: str, timesteps: int) -> Measurement:
+    """Build the case's model, then time ``learn`` alone."""
+    import torch as th
+
+    th.set_num_threads(1)
+    if case == "before":
+        recompute_every_posterior()
+    model = build(family, case)
+    start, cpu_start = time.perf_counter(), time.process_time()
+    model.learn(total_timesteps=timesteps, progress_bar=False)
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+    return Measurement(family, case, int(model.num_timesteps), seconds, cpu_seconds)
+
+
+def measure(family: str, case: str, timesteps: int) -> Measurement:
+    """Run one case in a fresh interpreter."""
+    cmd = [sys.executable, __file__, "--worker", family, case, "--timesteps", str(timesteps)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{family} {case} failed:\n{done.stderr}")
+    return Measurement(**json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def paired(runs: list[Measurement], reference: list[Measurement], *, cpu: bool) -> list[float]:
+    """Per round, the case's throughput over the reference's."""
+    if cpu:
+        return [m.steps_per_cpu_second / r.steps_per_cpu_second for m, r in zip(runs, reference, strict=True)]
+    return [m.steps_per_second / r.steps_per_second for m, r in zip(runs, reference, strict=True)]
+
+
+def report(results: dict[tuple[str, str], list[Measurement]], timesteps: int, rounds: int) -> None:
+    """Medians per case; each case over ``before`` and over ``sac``, paired per round."""
+    print(f"\npearl training throughput: {timesteps:,} steps x {rounds} rounds, 1 thread, seed {SEED}")
+    print(
+        f"{'family':9s} {'case':7s} {'steps/s':>9s} {'steps/CPU-s':>12s} {'vs before':>10s} "
+        f"{'(CPU)':>10s} {'CPU range':>12s} {'vs sac (CPU)':>13s}"
+    )
+    for family in sorted({f for f, _ in results}):
+        before, sac = results.get((family, "before")), results.get((family, "sac"))
+        for case in CASES:
+            runs = results.get((family, case))
+            if not runs:
+                continue
+            wall = paired(runs, before, cpu=False) if before else []
+            cpu = paired(runs, before, cpu=True) if before else []
+            vs_sac = paired(runs, sac, cpu=True) if sac and case != "sac" else []
+            print(
+                f"{family:9s} {case:7s} {statistics.median(m.steps_per_second for m in runs):9,.0f} "
+                f"{statistics.median(m.steps_per_cpu_second for m in runs):12,.1f} "
+                f"{_cell(wall)} {_cell(cpu)} "
+                f"{f'{min(cpu):.2f}-{max(cpu):.2f}' if cpu else '':>12s} {_cell(vs_sac):>13s}"
+            )
+    print("vs before: median over rounds of the case's throughput over 'before' in the same round")
+    print("(wall clock, then CPU time, with the range over rounds); vs sac: the same against SAC's oracle.")
+
+
+def _cell(values: list[float]) -> str:
+    return f"{f'{statistics.median(values):.2f}x' if values else '':>10s}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--timesteps", type=int, default=3000, help="training steps per run")
+    parser.add_argument("--rounds", type=int, default=3, help="repetitions of every case")
+    parser.add_argument("--families", nargs="+", choices=FAMILIES, default=list(FAMILIES))
+    parser.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))
+    parser.add_argument("--worker", nargs=2, metavar=("FAMILY", "CASE"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.timesteps < 1 or args.rounds < 1:
+        parser.error("--timesteps and --rounds must be at least 1")
+    if args.worker:
+        family, case = args.worker
+        print(json.dumps(worker(family, case, args.timesteps).__dict__))
+        return 0
+    print(f"command: python scripts/bench_pearl.py {' '.join(sys.argv[1:])}".rstrip())
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs")
+    results: dict[tuple[str, str], list[Measurement]] = {}
+    for round_index in range(args.rounds):
+        for family in args.families:
+            for case in args.cases:
+                m = measure(family, case, args.timesteps)
+                results.setdefault((family, case), []).append(m)
+                print(
+                    f"round {round_index + 1}/{args.rounds} {family:9s} {case:7s} "
+                    f"{m.steps_per_second:8,.0f} steps/s {m.steps_per_cpu_second:8,.1f} steps/CPU-s",
+                    flush=True,
+                )
+    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    report(results, args.timesteps, args.rounds)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
