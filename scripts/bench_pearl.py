@@ -26,39 +26,16 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
-import time
-from dataclasses import dataclass
 from typing import Any
+
+from mtml_rl.benchmark.throughput import LearnTiming, paired_ratios, run_worker, time_learn
 
 FAMILIES = {"pendulum": "mtml/Pendulum-v0", "pointnav": "mtml/PointNav-v0"}
 CASES = ("before", "now", "sac")
 SEED = 0
-
-
-@dataclass(frozen=True)
-class Measurement:
-    """One timed training run."""
-
-    family: str
-    case: str
-    steps: int
-    seconds: float
-    cpu_seconds: float
-
-    @property
-    def steps_per_second(self) -> float:
-        """Wall-clock throughput."""
-        return self.steps / self.seconds
-
-    @property
-    def steps_per_cpu_second(self) -> float:
-        """Throughput per second of this process's CPU time (less sensitive to other load)."""
-        return self.steps / self.cpu_seconds
 
 
 def build(family: str, case: str) -> Any:
@@ -93,37 +70,22 @@ def recompute_every_posterior() -> None:
     PearlCritic.forward = ContinuousCritic.forward  # type: ignore[method-assign]
 
 
-def worker(family: str, case: str, timesteps: int) -> Measurement:
+def worker(family: str, case: str, timesteps: int) -> LearnTiming:
     """Build the case's model, then time ``learn`` alone."""
     import torch as th
 
     th.set_num_threads(1)
     if case == "before":
         recompute_every_posterior()
-    model = build(family, case)
-    start, cpu_start = time.perf_counter(), time.process_time()
-    model.learn(total_timesteps=timesteps, progress_bar=False)
-    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
-    return Measurement(family, case, int(model.num_timesteps), seconds, cpu_seconds)
+    return time_learn(build(family, case), timesteps, case, family)
 
 
-def measure(family: str, case: str, timesteps: int) -> Measurement:
+def measure(family: str, case: str, timesteps: int) -> LearnTiming:
     """Run one case in a fresh interpreter."""
-    cmd = [sys.executable, __file__, "--worker", family, case, "--timesteps", str(timesteps)]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"{family} {case} failed:\n{done.stderr}")
-    return Measurement(**json.loads(done.stdout.strip().splitlines()[-1]))
+    return run_worker(__file__, ["--worker", family, case, "--timesteps", str(timesteps)])
 
 
-def paired(runs: list[Measurement], reference: list[Measurement], *, cpu: bool) -> list[float]:
-    """Per round, the case's throughput over the reference's."""
-    if cpu:
-        return [m.steps_per_cpu_second / r.steps_per_cpu_second for m, r in zip(runs, reference, strict=True)]
-    return [m.steps_per_second / r.steps_per_second for m, r in zip(runs, reference, strict=True)]
-
-
-def report(results: dict[tuple[str, str], list[Measurement]], timesteps: int, rounds: int) -> None:
+def report(results: dict[tuple[str, str], list[LearnTiming]], timesteps: int, rounds: int) -> None:
     """Medians per case; each case over ``before`` and over ``sac``, paired per round."""
     print(f"\npearl training throughput: {timesteps:,} steps x {rounds} rounds, 1 thread, seed {SEED}")
     print(
@@ -136,9 +98,9 @@ def report(results: dict[tuple[str, str], list[Measurement]], timesteps: int, ro
             runs = results.get((family, case))
             if not runs:
                 continue
-            wall = paired(runs, before, cpu=False) if before else []
-            cpu = paired(runs, before, cpu=True) if before else []
-            vs_sac = paired(runs, sac, cpu=True) if sac and case != "sac" else []
+            wall = paired_ratios(runs, before, cpu=False) if before else []
+            cpu = paired_ratios(runs, before, cpu=True) if before else []
+            vs_sac = paired_ratios(runs, sac, cpu=True) if sac and case != "sac" else []
             print(
                 f"{family:9s} {case:7s} {statistics.median(m.steps_per_second for m in runs):9,.0f} "
                 f"{statistics.median(m.steps_per_cpu_second for m in runs):12,.1f} "
@@ -167,11 +129,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--timesteps and --rounds must be at least 1")
     if args.worker:
         family, case = args.worker
-        print(json.dumps(worker(family, case, args.timesteps).__dict__))
+        print(worker(family, case, args.timesteps).to_json())
         return 0
     print(f"command: python scripts/bench_pearl.py {' '.join(sys.argv[1:])}".rstrip())
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs")
-    results: dict[tuple[str, str], list[Measurement]] = {}
+    results: dict[tuple[str, str], list[LearnTiming]] = {}
     for round_index in range(args.rounds):
         for family in args.families:
             for case in args.cases:

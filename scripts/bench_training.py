@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
-import subprocess
 import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from mtml_rl.benchmark.throughput import LearnTiming, paired_ratios, run_worker, time_learn
 
 CASES = ("sb3", "dr", "oracle", "history", "history-mlp", "dr-same-depth", "oracle-one-tensor")
 """``sb3`` is plain SB3 on Gymnasium's CartPole-v1; the others are mtml-rl on mtml/CartPole-v0 with
@@ -42,27 +40,6 @@ GOALS = {"dr": 0.95, "oracle": 0.9, "history": 0.7, "history-mlp": 0.7}
 """Throughput goals as fractions of plain SB3."""
 N_ENVS = 8
 SEED = 0
-
-
-@dataclass(frozen=True)
-class Measurement:
-    """One timed training run."""
-
-    case: str
-    steps: int
-    seconds: float
-    cpu_seconds: float
-    peak_rss_mb: float
-
-    @property
-    def steps_per_second(self) -> float:
-        """Wall-clock throughput."""
-        return self.steps / self.seconds
-
-    @property
-    def steps_per_cpu_second(self) -> float:
-        """Throughput per second of this process's CPU time (less sensitive to other load)."""
-        return self.steps / self.cpu_seconds
 
 
 def ppo_kwargs() -> dict[str, Any]:
@@ -109,29 +86,20 @@ def build_mtml(case: str) -> Any:
     return model
 
 
-def worker(case: str, timesteps: int) -> Measurement:
+def worker(case: str, timesteps: int) -> LearnTiming:
     """Build the case's model, then time ``learn`` alone."""
     import torch as th
 
     th.set_num_threads(1)
-    model = build_sb3() if case == "sb3" else build_mtml(case)
-    start, cpu_start = time.perf_counter(), time.process_time()
-    model.learn(total_timesteps=timesteps, progress_bar=False)
-    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
-    return Measurement(case, int(model.num_timesteps), seconds, cpu_seconds, peak_kb / 1024)
+    return time_learn(build_sb3() if case == "sb3" else build_mtml(case), timesteps, case)
 
 
-def measure(case: str, timesteps: int) -> Measurement:
+def measure(case: str, timesteps: int) -> LearnTiming:
     """Run one case in a fresh interpreter (so peak memory is the case's own)."""
-    cmd = [sys.executable, __file__, "--worker", case, "--timesteps", str(timesteps)]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"case {case} failed:\n{done.stderr}")
-    return Measurement(**json.loads(done.stdout.strip().splitlines()[-1]))
+    return run_worker(__file__, ["--worker", case, "--timesteps", str(timesteps)])
 
 
-def report(results: dict[str, list[Measurement]], timesteps: int, rounds: int) -> None:
+def report(results: dict[str, list[LearnTiming]], timesteps: int, rounds: int) -> None:
     """A rich table: median throughputs, paired ratios to plain SB3, peak memory."""
     from rich.console import Console
     from rich.table import Table
@@ -171,13 +139,6 @@ def report(results: dict[str, list[Measurement]], timesteps: int, rounds: int) -
     print("throughput over plain SB3's in the same round; the range is over rounds (CPU time).")
 
 
-def paired_ratios(runs: list[Measurement], reference: list[Measurement], *, cpu: bool) -> list[float]:
-    """Per round, the case's throughput over the reference's (same round, similar machine load)."""
-    if cpu:
-        return [m.steps_per_cpu_second / r.steps_per_cpu_second for m, r in zip(runs, reference, strict=True)]
-    return [m.steps_per_second / r.steps_per_second for m, r in zip(runs, reference, strict=True)]
-
-
 def _ratio(value: float, goal: float | None) -> str:
     if goal is None:
         return f"{value:.3f}"
@@ -196,15 +157,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worker", choices=CASES, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        print(json.dumps(worker(args.worker, args.timesteps).__dict__))
+        print(worker(args.worker, args.timesteps).to_json())
         return 0
     if args.load:
         saved = json.loads(args.load.read_text())
-        loaded = {case: [Measurement(**m) for m in runs] for case, runs in saved["results"].items()}
+        loaded = {case: [LearnTiming(**m) for m in runs] for case, runs in saved["results"].items()}
         report(loaded, saved["timesteps"], saved["rounds"])
         return 0
     cases = ["sb3", *[c for c in args.cases if c != "sb3"]]
-    results: dict[str, list[Measurement]] = {case: [] for case in cases}
+    results: dict[str, list[LearnTiming]] = {case: [] for case in cases}
     for round_index in range(args.rounds):
         for case in cases:
             m = measure(case, args.timesteps)

@@ -1,0 +1,80 @@
+"""Training throughput as the speed scripts in ``scripts/`` measure it.
+
+Each case trains in a fresh interpreter (so imports, caches and peak memory are its own)
+with ``model.learn`` timed alone, wall clock and the process's CPU time; a script runs its
+cases interleaved, one round after another, and compares a case with its reference by
+ratios paired per round (the same machine load), of which it reports the median.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class LearnTiming:
+    """One timed ``model.learn``.
+
+    :param case: the benchmark case
+    :param steps: environment steps trained
+    :param seconds: wall-clock seconds of ``learn``
+    :param cpu_seconds: CPU seconds of the process during ``learn``
+    :param peak_rss_mb: the process's peak resident memory (MB)
+    :param family: the family trained on, where a script measures several
+    """
+
+    case: str
+    steps: int
+    seconds: float
+    cpu_seconds: float
+    peak_rss_mb: float = 0.0
+    family: str = ""
+
+    @property
+    def steps_per_second(self) -> float:
+        """Wall-clock throughput."""
+        return self.steps / self.seconds
+
+    @property
+    def steps_per_cpu_second(self) -> float:
+        """Throughput per second of this process's CPU time (less sensitive to other load)."""
+        return self.steps / self.cpu_seconds
+
+    def to_json(self) -> str:
+        """One line of JSON, what a worker process prints last."""
+        return json.dumps(asdict(self))
+
+
+def time_learn(model: Any, timesteps: int, case: str, family: str = "") -> LearnTiming:
+    """Train ``model`` for ``timesteps`` steps (no progress bar) and time it."""
+    start, cpu_start = time.perf_counter(), time.process_time()
+    model.learn(total_timesteps=timesteps, progress_bar=False)
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
+    return LearnTiming(case, int(model.num_timesteps), seconds, cpu_seconds, peak_kb / 1024, family)
+
+
+def run_worker(script: str, args: Sequence[str]) -> LearnTiming:
+    """Run ``python script *args`` in a fresh interpreter; read the timing it prints last.
+
+    :raises RuntimeError: the worker failed (its standard error in the message)
+    """
+    done = subprocess.run([sys.executable, script, *args], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed:\n{done.stderr}")
+    return LearnTiming(**json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def paired_ratios(runs: Sequence[LearnTiming], reference: Sequence[LearnTiming], *, cpu: bool) -> list[float]:
+    """Per round, the case's throughput over the reference's (same round, similar machine load);
+    on CPU time with ``cpu``, else on wall-clock time."""
+    if cpu:
+        return [m.steps_per_cpu_second / r.steps_per_cpu_second for m, r in zip(runs, reference, strict=True)]
+    return [m.steps_per_second / r.steps_per_second for m, r in zip(runs, reference, strict=True)]

@@ -1,0 +1,54 @@
+"""The timing harness of the speed scripts: ``learn`` timed alone, one case per interpreter,
+ratios paired per round."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mtml_rl.benchmark.throughput import LearnTiming, paired_ratios, run_worker, time_learn
+
+
+class FakeModel:
+    """Counts the steps ``learn`` is asked for, as SB3's ``num_timesteps`` does."""
+
+    def __init__(self) -> None:
+        self.num_timesteps = 0
+        self.calls: list[tuple[int, bool]] = []
+
+    def learn(self, total_timesteps: int, progress_bar: bool) -> None:
+        self.calls.append((total_timesteps, progress_bar))
+        self.num_timesteps += total_timesteps
+
+
+def test_time_learn_trains_once_without_a_progress_bar_and_reports_the_steps() -> None:
+    model = FakeModel()
+    timing = time_learn(model, 300, "case", "pendulum")
+    assert model.calls == [(300, False)]
+    assert (timing.case, timing.family, timing.steps) == ("case", "pendulum", 300)
+    assert timing.seconds > 0 and timing.cpu_seconds >= 0 and timing.peak_rss_mb > 0
+
+
+def test_a_worker_timing_round_trips_through_its_printed_line(tmp_path: Path) -> None:
+    timing = LearnTiming("now", 1000, 2.0, 4.0, 123.0, "pointnav")
+    script = tmp_path / "worker.py"
+    script.write_text(f"print('building...')\nprint({timing.to_json()!r})\n")
+    assert run_worker(str(script), []) == timing
+    assert timing.steps_per_second == 500 and timing.steps_per_cpu_second == 250
+
+
+def test_a_failed_worker_is_an_error_with_its_stderr(tmp_path: Path) -> None:
+    script = tmp_path / "worker.py"
+    script.write_text("import sys\nsys.exit('no such case')\n")
+    with pytest.raises(RuntimeError, match="no such case"):
+        run_worker(str(script), ["--worker", "x"])
+
+
+def test_ratios_are_paired_per_round_on_wall_or_cpu_time() -> None:
+    case = [LearnTiming("a", 100, 1.0, 2.0), LearnTiming("a", 100, 2.0, 2.0)]
+    reference = [LearnTiming("r", 100, 2.0, 4.0), LearnTiming("r", 100, 2.0, 1.0)]
+    assert paired_ratios(case, reference, cpu=False) == [2.0, 1.0]
+    assert paired_ratios(case, reference, cpu=True) == [2.0, 0.5]
+    with pytest.raises(ValueError):
+        paired_ratios(case, reference[:1], cpu=True)  # rounds must pair up
