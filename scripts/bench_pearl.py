@@ -27,11 +27,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 from typing import Any
 
-from mtml_rl.benchmark.throughput import LearnTiming, paired_ratios, run_worker, time_learn
+from mtml_rl.benchmark.throughput import (
+    LearnTiming,
+    print_before_and_after,
+    run_rounds,
+    run_worker,
+    time_learn,
+)
 
 FAMILIES = {"pendulum": "mtml/Pendulum-v0", "pointnav": "mtml/PointNav-v0"}
 CASES = ("before", "now", "sac")
@@ -85,36 +90,6 @@ def measure(family: str, case: str, timesteps: int) -> LearnTiming:
     return run_worker(__file__, ["--worker", family, case, "--timesteps", str(timesteps)])
 
 
-def report(results: dict[tuple[str, str], list[LearnTiming]], timesteps: int, rounds: int) -> None:
-    """Medians per case; each case over ``before`` and over ``sac``, paired per round."""
-    print(f"\npearl training throughput: {timesteps:,} steps x {rounds} rounds, 1 thread, seed {SEED}")
-    print(
-        f"{'family':9s} {'case':7s} {'steps/s':>9s} {'steps/CPU-s':>12s} {'vs before':>10s} "
-        f"{'(CPU)':>10s} {'CPU range':>12s} {'vs sac (CPU)':>13s}"
-    )
-    for family in sorted({f for f, _ in results}):
-        before, sac = results.get((family, "before")), results.get((family, "sac"))
-        for case in CASES:
-            runs = results.get((family, case))
-            if not runs:
-                continue
-            wall = paired_ratios(runs, before, cpu=False) if before else []
-            cpu = paired_ratios(runs, before, cpu=True) if before else []
-            vs_sac = paired_ratios(runs, sac, cpu=True) if sac and case != "sac" else []
-            print(
-                f"{family:9s} {case:7s} {statistics.median(m.steps_per_second for m in runs):9,.0f} "
-                f"{statistics.median(m.steps_per_cpu_second for m in runs):12,.1f} "
-                f"{_cell(wall)} {_cell(cpu)} "
-                f"{f'{min(cpu):.2f}-{max(cpu):.2f}' if cpu else '':>12s} {_cell(vs_sac):>13s}"
-            )
-    print("vs before: median over rounds of the case's throughput over 'before' in the same round")
-    print("(wall clock, then CPU time, with the range over rounds); vs sac: the same against SAC's oracle.")
-
-
-def _cell(values: list[float]) -> str:
-    return f"{f'{statistics.median(values):.2f}x' if values else '':>10s}"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -133,19 +108,18 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"command: python scripts/bench_pearl.py {' '.join(sys.argv[1:])}".rstrip())
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs")
-    results: dict[tuple[str, str], list[LearnTiming]] = {}
-    for round_index in range(args.rounds):
-        for family in args.families:
-            for case in args.cases:
-                m = measure(family, case, args.timesteps)
-                results.setdefault((family, case), []).append(m)
-                print(
-                    f"round {round_index + 1}/{args.rounds} {family:9s} {case:7s} "
-                    f"{m.steps_per_second:8,.0f} steps/s {m.steps_per_cpu_second:8,.1f} steps/CPU-s",
-                    flush=True,
-                )
+    results = run_rounds(
+        args.families,
+        args.cases,
+        args.rounds,
+        lambda family, case: measure(family, case, args.timesteps),
+        lambda line: print(line, flush=True),
+    )
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    report(results, args.timesteps, args.rounds)
+    print(
+        f"\npearl training throughput: {args.timesteps:,} steps x {args.rounds} rounds, 1 thread, seed {SEED}"
+    )
+    print_before_and_after(results, CASES, "sac")
     return 0
 
 

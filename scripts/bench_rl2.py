@@ -24,11 +24,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 from typing import Any
 
-from mtml_rl.benchmark.throughput import LearnTiming, paired_ratios, run_worker, time_learn
+from mtml_rl.benchmark.throughput import (
+    LearnTiming,
+    print_before_and_after,
+    run_rounds,
+    run_worker,
+    time_learn,
+)
 
 FAMILIES = {"cartpole": "mtml/CartPole-v0", "pendulum": "mtml/Pendulum-v0"}
 CASES = ("before", "now", "ppo")
@@ -77,42 +82,6 @@ def measure(family: str, case: str, timesteps: int) -> LearnTiming:
     return run_worker(__file__, ["--worker", family, case, "--timesteps", str(timesteps)])
 
 
-def report(results: dict[tuple[str, str], list[LearnTiming]], timesteps: int, rounds: int) -> None:
-    """Medians per case; ``now`` over ``before`` (the goal) and ``rl2`` over PPO, paired per round."""
-    print(f"\nrl2 training throughput: {timesteps:,} steps x {rounds} rounds, 1 thread, seed {SEED}")
-    print(
-        f"{'family':9s} {'case':7s} {'steps/s':>9s} {'steps/CPU-s':>12s} {'vs before':>10s} "
-        f"{'(CPU)':>7s} {'CPU range':>12s} {'vs ppo (CPU)':>13s}"
-    )
-    for family in sorted({f for f, _ in results}):
-        before, ppo = results.get((family, "before")), results.get((family, "ppo"))
-        for case in CASES:
-            runs = results.get((family, case))
-            if not runs:
-                continue
-            wall = paired_ratios(runs, before, cpu=False) if before else []
-            cpu = paired_ratios(runs, before, cpu=True) if before else []
-            vs_ppo = statistics.median(paired_ratios(runs, ppo, cpu=True)) if ppo and case != "ppo" else None
-            verdict = (
-                f" {'ok' if statistics.median(wall) >= GOAL else 'below'} (goal {GOAL:g}x)"
-                if (case == "now" and wall)
-                else ""
-            )
-            print(
-                f"{family:9s} {case:7s} {statistics.median(m.steps_per_second for m in runs):9,.0f} "
-                f"{statistics.median(m.steps_per_cpu_second for m in runs):12,.0f} "
-                f"{_cell(wall, '{:.2f}x')} {_cell(cpu, '{:.2f}x')} "
-                f"{f'{min(cpu):.2f}-{max(cpu):.2f}' if cpu else '':>12s} "
-                f"{'' if vs_ppo is None else f'{vs_ppo:.2f}':>13s}{verdict}"
-            )
-    print("vs before: median over rounds of the case's throughput over 'before' in the same round")
-    print("(wall clock, then CPU time, with the range over rounds); vs ppo: the same against PPO.")
-
-
-def _cell(values: list[float], pattern: str) -> str:
-    return f"{pattern.format(statistics.median(values)) if values else '':>10s}"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -129,19 +98,18 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"command: python scripts/bench_rl2.py {' '.join(sys.argv[1:])}".rstrip())
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs")
-    results: dict[tuple[str, str], list[LearnTiming]] = {}
-    for round_index in range(args.rounds):
-        for family in args.families:
-            for case in args.cases:
-                m = measure(family, case, args.timesteps)
-                results.setdefault((family, case), []).append(m)
-                print(
-                    f"round {round_index + 1}/{args.rounds} {family:9s} {case:7s} "
-                    f"{m.steps_per_second:8,.0f} steps/s {m.steps_per_cpu_second:8,.0f} steps/CPU-s",
-                    flush=True,
-                )
+    results = run_rounds(
+        args.families,
+        args.cases,
+        args.rounds,
+        lambda family, case: measure(family, case, args.timesteps),
+        lambda line: print(line, flush=True),
+    )
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    report(results, args.timesteps, args.rounds)
+    print(
+        f"\nrl2 training throughput: {args.timesteps:,} steps x {args.rounds} rounds, 1 thread, seed {SEED}"
+    )
+    print_before_and_after(results, CASES, "ppo", goal=GOAL)
     return 0
 
 

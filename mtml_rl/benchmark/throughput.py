@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -78,3 +79,69 @@ def paired_ratios(runs: Sequence[LearnTiming], reference: Sequence[LearnTiming],
     if cpu:
         return [m.steps_per_cpu_second / r.steps_per_cpu_second for m, r in zip(runs, reference, strict=True)]
     return [m.steps_per_second / r.steps_per_second for m, r in zip(runs, reference, strict=True)]
+
+
+Results = dict[tuple[str, str], list[LearnTiming]]
+"""``(family, case)`` -> its timings, one per round."""
+
+
+def run_rounds(
+    families: Sequence[str],
+    cases: Sequence[str],
+    rounds: int,
+    measure: Callable[[str, str], LearnTiming],
+    log: Callable[[str], None] = print,
+) -> Results:
+    """Every ``(family, case)`` once per round, interleaved, each timed by ``measure``."""
+    results: Results = {}
+    for round_index in range(rounds):
+        for family in families:
+            for case in cases:
+                m = measure(family, case)
+                results.setdefault((family, case), []).append(m)
+                log(
+                    f"round {round_index + 1}/{rounds} {family:9s} {case:7s} "
+                    f"{m.steps_per_second:8,.0f} steps/s {_rate(m.steps_per_cpu_second):>8s} steps/CPU-s"
+                )
+    return results
+
+
+def print_before_and_after(
+    results: Results, cases: Sequence[str], reference: str, goal: float | None = None
+) -> None:
+    """A table per family and case: medians over rounds, and ratios paired per round against
+    the ``before`` case (wall clock, CPU time and the CPU ratio's range) and against
+    ``reference`` (CPU); with ``goal``, whether ``now`` reaches that many times ``before``."""
+    print(
+        f"{'family':9s} {'case':7s} {'steps/s':>9s} {'steps/CPU-s':>12s} {'vs before':>10s} "
+        f"{'(CPU)':>10s} {'CPU range':>12s} {f'vs {reference} (CPU)':>13s}"
+    )
+    for family in sorted({f for f, _ in results}):
+        before, ref = results.get((family, "before")), results.get((family, reference))
+        for case in cases:
+            runs = results.get((family, case))
+            if not runs:
+                continue
+            wall = paired_ratios(runs, before, cpu=False) if before else []
+            cpu = paired_ratios(runs, before, cpu=True) if before else []
+            vs_ref = paired_ratios(runs, ref, cpu=True) if ref and case != reference else []
+            verdict = ""
+            if goal is not None and case == "now" and wall:
+                verdict = f" {'ok' if statistics.median(wall) >= goal else 'below'} (goal {goal:g}x)"
+            cpu_range = f"{min(cpu):.2f}-{max(cpu):.2f}" if cpu else ""
+            print(
+                f"{family:9s} {case:7s} {statistics.median(m.steps_per_second for m in runs):9,.0f} "
+                f"{_rate(statistics.median(m.steps_per_cpu_second for m in runs)):>12s} "
+                f"{_median_ratio(wall)} {_median_ratio(cpu)} {cpu_range:>12s} "
+                f"{_median_ratio(vs_ref):>13s}{verdict}"
+            )
+    print("vs before: median over rounds of the case's throughput over 'before' in the same round")
+    print(f"(wall clock, then CPU time, with the range over rounds); vs {reference}: the same against it.")
+
+
+def _rate(value: float) -> str:
+    return f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
+
+
+def _median_ratio(values: list[float]) -> str:
+    return f"{f'{statistics.median(values):.2f}x' if values else '':>10s}"

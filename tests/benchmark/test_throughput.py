@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from mtml_rl.benchmark.throughput import LearnTiming, paired_ratios, run_worker, time_learn
+from mtml_rl.benchmark.throughput import (
+    LearnTiming,
+    paired_ratios,
+    print_before_and_after,
+    run_rounds,
+    run_worker,
+    time_learn,
+)
 
 
 class FakeModel:
@@ -52,3 +59,22 @@ def test_ratios_are_paired_per_round_on_wall_or_cpu_time() -> None:
     assert paired_ratios(case, reference, cpu=True) == [2.0, 0.5]
     with pytest.raises(ValueError):
         paired_ratios(case, reference[:1], cpu=True)  # rounds must pair up
+
+
+def test_rounds_interleave_the_cases_and_the_table_pairs_them_with_before(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    order: list[tuple[str, str]] = []
+    cpu_seconds = {"before": 4.0, "now": 2.0, "ref": 1.0}
+
+    def measure(family: str, case: str) -> LearnTiming:
+        order.append((family, case))
+        return LearnTiming(case, 100, cpu_seconds[case], cpu_seconds[case], family=family)
+
+    results = run_rounds(["f"], ["before", "now", "ref"], 2, measure, log=lambda line: None)
+    assert order == [("f", "before"), ("f", "now"), ("f", "ref")] * 2
+    print_before_and_after(results, ["before", "now", "ref"], "ref", goal=3.0)
+    rows = {line.split()[1]: line for line in capsys.readouterr().out.splitlines() if line.startswith("f ")}
+    assert "2.00x" in rows["now"] and "below (goal 3x)" in rows["now"]  # 2x before, under the goal
+    assert "0.50x" in rows["now"]  # against the reference, on CPU time
+    assert "0.25x" in rows["before"] and "1.00x" in rows["before"]
