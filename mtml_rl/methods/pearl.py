@@ -19,7 +19,7 @@ from stable_baselines3.common.policies import BasePolicy
 
 from mtml_rl.agents.pearl import PearlAgent
 from mtml_rl.errors import ConfigError
-from mtml_rl.policies.pearl import PearlExtractor, PearlPolicy
+from mtml_rl.policies.pearl import KL_WEIGHT, PearlExtractor, PearlPolicy
 from mtml_rl.rollouts import Agent
 from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.training.algorithms import AlgoInfo, get_algo
@@ -39,11 +39,12 @@ class PearlMethod(Method):
     """SAC over a probabilistic context encoder; posterior sampling, then the posterior mean.
 
     :param explore_episodes: episodes of a trial the deployed agent acts with posterior samples
-    :param kl_weight: ``β``, the weight of the KL bottleneck in the critic's loss
+    :param kl_weight: ``β``, the weight of the KL bottleneck in the critic's loss (default
+        :data:`~mtml_rl.policies.pearl.KL_WEIGHT`, chosen on a validation draw)
     """
 
     explore_episodes: int = 1
-    kl_weight: float = 0.1
+    kl_weight: float = KL_WEIGHT
 
     def layout(self, config: TrainConfig) -> MethodEnv:
         """Context hidden; the history window (the context set), kept over trials."""

@@ -44,6 +44,10 @@ from mtml_rl.policies.history import mlp
 
 MIN_VARIANCE = 1e-6
 """Floor of every Gaussian factor's variance (keeps the product finite)."""
+KL_WEIGHT = 0.01
+"""Default ``β`` of the KL bottleneck. The paper's 0.1 kept the posterior near the prior here:
+on a validation draw of PointNav's train region 0.01 scored higher with every seed, and on
+Pendulum the same within its seeds' spread (``docs/baselines.md``)."""
 
 
 class KLGradient(th.autograd.Function):
@@ -169,7 +173,7 @@ class PearlExtractor(BaseFeaturesExtractor):
         history_len: int = 16,
         obs_layers: Sequence[int] = (64,),
         encoder_layers: Sequence[int] = (64, 64),
-        kl_weight: float = 0.1,
+        kl_weight: float = KL_WEIGHT,
         owns_encoder: bool = True,
     ) -> None:
         if not isinstance(observation_space, spaces.Dict) or "history" not in observation_space.spaces:
