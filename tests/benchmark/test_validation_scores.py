@@ -1,0 +1,48 @@
+"""``scripts/validation_scores.py``: runs and checkpoints scored on a validation draw."""
+
+from __future__ import annotations
+
+import pytest
+from test_solved_budgets import load_script
+
+from mtml_rl.training import TrainConfig, train
+
+
+@pytest.fixture(scope="module")
+def oracle_run(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A tiny CartPole oracle with a checkpoint at 256 steps."""
+    config = TrainConfig(
+        env="mtml/CartPole-v0",
+        method="oracle",
+        timesteps=512,
+        n_envs=4,
+        seed=0,
+        eval_freq=0,
+        save_freq=256,
+        num_threads=1,
+        out=str(tmp_path_factory.mktemp("validation") / "oracle"),
+        hyperparams={"n_steps": 32, "batch_size": 64, "n_epochs": 1},
+    )
+    return str(train(config, progress=False).path)
+
+
+def test_a_run_and_its_checkpoint_get_a_row_each_per_episode_of_the_trial(
+    oracle_run: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = load_script("validation_scores")
+    script.main([oracle_run, f"{oracle_run}@step_256", "--tasks", "3", "--episodes", "2"])
+    out = capsys.readouterr().out
+    assert "3 validation tasks (draw seed 1000)" in out
+    rows = [line for line in out.splitlines() if line.startswith(f"| {oracle_run}")]
+    assert len(rows) == 2 and rows[1].startswith(f"| {oracle_run}@step_256 | oracle |")
+    assert all(len(row.strip("|").split("|")) == 5 for row in rows)  # run, method, 2 episodes, all
+
+
+def test_a_missing_checkpoint_is_refused_with_exit_2(
+    oracle_run: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = load_script("validation_scores")
+    with pytest.raises(SystemExit) as exit_info:
+        script.main([f"{oracle_run}@step_999", "--tasks", "2"])
+    assert exit_info.value.code == 2
+    assert "no checkpoint 'step_999'" in capsys.readouterr().err
