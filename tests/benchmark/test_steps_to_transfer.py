@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 from test_solved_budgets import load_script
+from tiny_runs import tiny_cartpole_run
 
-from mtml_rl.training import TrainConfig, train
-
-CARTPOLE = "mtml/CartPole-v0"
+from mtml_rl.training import TrainConfig
 
 
 def test_steps_to_target_is_the_first_total_at_which_the_seed_mean_reaches_it() -> None:
@@ -52,32 +51,12 @@ def test_fewer_than_one_worker_is_refused_with_exit_2(capsys: pytest.CaptureFixt
     assert "--workers must be at least 1, got 0" in capsys.readouterr().err
 
 
-def _tiny(out: Path, method: str) -> str:
-    config = TrainConfig(
-        env=CARTPOLE,
-        method=method,
-        algo="ppo",
-        timesteps=512,
-        n_envs=4,
-        seed=0,
-        eval_freq=0,
-        save_freq=256,
-        num_threads=1,
-        out=str(out / method),
-        hyperparams={"n_steps": 32, "batch_size": 64, "n_epochs": 1},
-        adapt_timesteps=64,
-        adapt_iterations=1,
-        adapt_epochs=1,
-    )
-    return str(train(config, progress=False).path)
-
-
 @pytest.mark.slow
 def test_every_checkpoint_is_scored_and_adapt_counts_its_phase_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     script = load_script("steps_to_transfer")
-    adapt, history, oracle = (_tiny(tmp_path, m) for m in ("adapt", "history", "oracle"))
+    adapt, history, oracle = (tiny_cartpole_run(tmp_path, m) for m in ("adapt", "history", "oracle"))
     out = tmp_path / "points.json"
     figure = tmp_path / "steps.png"
     script.main(
@@ -122,7 +101,7 @@ def test_every_checkpoint_is_scored_and_adapt_counts_its_phase_2(
 @pytest.mark.slow
 def test_scoring_over_worker_processes_gives_the_same_points_in_the_same_order(tmp_path: Path) -> None:
     script = load_script("steps_to_transfer")
-    adapt, oracle = (_tiny(tmp_path, m) for m in ("adapt", "oracle"))
+    adapt, oracle = (tiny_cartpole_run(tmp_path, m) for m in ("adapt", "oracle"))
     common = ["--runs", adapt, oracle, "--oracle", oracle, "--episodes", "1"]
     script.main([*common, "--json", str(tmp_path / "one.json")])
     path = Path(script.__file__)

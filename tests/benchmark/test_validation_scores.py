@@ -4,26 +4,13 @@ from __future__ import annotations
 
 import pytest
 from test_solved_budgets import load_script
-
-from mtml_rl.training import TrainConfig, train
+from tiny_runs import tiny_cartpole_run
 
 
 @pytest.fixture(scope="module")
 def oracle_run(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A tiny CartPole oracle with a checkpoint at 256 steps."""
-    config = TrainConfig(
-        env="mtml/CartPole-v0",
-        method="oracle",
-        timesteps=512,
-        n_envs=4,
-        seed=0,
-        eval_freq=0,
-        save_freq=256,
-        num_threads=1,
-        out=str(tmp_path_factory.mktemp("validation") / "oracle"),
-        hyperparams={"n_steps": 32, "batch_size": 64, "n_epochs": 1},
-    )
-    return str(train(config, progress=False).path)
+    return tiny_cartpole_run(tmp_path_factory.mktemp("validation"), "oracle")
 
 
 def test_a_run_and_its_checkpoint_get_a_row_each_per_episode_of_the_trial(

@@ -1,0 +1,31 @@
+"""Tiny seeded CartPole runs with checkpoints, for the tests of the scoring scripts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mtml_rl.training import TrainConfig, train
+
+CARTPOLE = "mtml/CartPole-v0"
+
+
+def tiny_cartpole_run(out: Path, method: str) -> str:
+    """``method`` trained 512 steps on CartPole (4 slots, seed 0), checkpoints every 256 steps;
+    ``adapt`` with a 64-step, one-epoch phase 2. Returns the run folder."""
+    config = TrainConfig(
+        env=CARTPOLE,
+        method=method,
+        algo="ppo",
+        timesteps=512,
+        n_envs=4,
+        seed=0,
+        eval_freq=0,
+        save_freq=256,
+        num_threads=1,
+        out=str(out / method),
+        hyperparams={"n_steps": 32, "batch_size": 64, "n_epochs": 1},
+        adapt_timesteps=64,
+        adapt_iterations=1,
+        adapt_epochs=1,
+    )
+    return str(train(config, progress=False).path)
