@@ -8,7 +8,9 @@ its train tasks are the original's, task for task), with periodic evaluation off
 task is ever built, let alone played.
 
 The search space (:data:`SEARCH_SPACES`) depends on the algorithm; a method whose layout has
-a history window also searches the window and latent size (:data:`HISTORY_SPACE`). The
+a history window also searches the window and latent size (:data:`HISTORY_SPACE`), and a
+method adds its own hyperparameters through :meth:`~mtml_rl.training.method.Method.tuning_space`
+(``pearl``: its KL weight). The
 record of a study (:class:`TuningRecord`: the space, every trial and the chosen values) is
 written as YAML; ``scripts/tune.py`` is the command line.
 """
@@ -18,7 +20,7 @@ from __future__ import annotations
 import math
 import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +62,12 @@ HISTORY_SPACE: Space = {
     "latent_dim": {"choice": [4, 8, 16]},
 }
 """Searched too where the method's training layout has a history window (training config fields)."""
-CONFIG_FIELDS = frozenset(HISTORY_SPACE)
+CONFIG_FIELDS = frozenset(f.name for f in fields(TrainConfig))
 """Searched names that are :class:`TrainConfig` fields, not algorithm hyperparameters."""
+FIXED_BY_STUDY = frozenset(
+    "env method algo timesteps seed eval_freq save_freq num_threads out hyperparams".split()
+)
+"""Fields a study sets itself (the same budget and protocol for every trial): never searched."""
 
 
 @dataclass(frozen=True)
@@ -121,16 +127,25 @@ def train_only(spec: TaskSpec) -> TaskSpec:
 
 
 def search_space(setup: TuneSetup) -> Space:
-    """The algorithm's space, plus :data:`HISTORY_SPACE` where the method uses a history window."""
+    """The algorithm's space, plus :data:`HISTORY_SPACE` where the method uses a history
+    window, plus the method's own (:meth:`~mtml_rl.training.method.Method.tuning_space`)."""
     if setup.algo not in SEARCH_SPACES:
         raise ConfigError(
             f"no search space for algorithm {setup.algo!r}; tune one of {', '.join(SEARCH_SPACES)}"
         )
     space = dict(SEARCH_SPACES[setup.algo])
     probe = TrainConfig(env=setup.env, method=setup.method, algo=setup.algo)
-    if probe.resolved_method().layout(probe).history_len > 0:
+    method = probe.resolved_method()
+    if method.layout(probe).history_len > 0:
         space |= HISTORY_SPACE
-    return space
+    own = method.tuning_space(probe)
+    fixed = sorted(FIXED_BY_STUDY & set(own))
+    if fixed:
+        raise ConfigError(
+            f"method {setup.method}'s tuning_space searches {', '.join(fixed)}, which a study fixes "
+            "for every trial (the same budget and protocol); search hyperparameters only"
+        )
+    return space | own
 
 
 def suggest(trial: Any, space: Space) -> dict[str, Any]:
@@ -151,11 +166,18 @@ def suggest(trial: Any, space: Space) -> dict[str, Any]:
 def trial_config(
     setup: TuneSetup, spec_file: Path, values: Mapping[str, Any], seed: int, out: Path
 ) -> TrainConfig:
-    """The training config of one run: the drawn values, no periodic evaluation, no checkpoints."""
-    hyperparams = {k: v for k, v in values.items() if k not in CONFIG_FIELDS and k != "net_arch"}
-    if "net_arch" in values:
-        hyperparams["policy_kwargs"] = {"net_arch": list(values["net_arch"])}
-    fields = {k: v for k, v in values.items() if k in CONFIG_FIELDS}
+    """The training config of one run: the drawn values, no periodic evaluation, no checkpoints.
+
+    A value goes to the :class:`TrainConfig` field of its name, to ``policy_kwargs`` for
+    ``net_arch``, to the nested ``hyperparams`` entry a dotted name points at, and to
+    ``hyperparams`` otherwise."""
+    hyperparams: dict[str, Any] = {}
+    for name, value in values.items():
+        if name in CONFIG_FIELDS:
+            continue
+        path = ["policy_kwargs", "net_arch"] if name == "net_arch" else name.split(".")
+        _set_nested(hyperparams, path, list(value) if name == "net_arch" else value)
+    config_fields = {k: v for k, v in values.items() if k in CONFIG_FIELDS}
     return TrainConfig(
         env=str(spec_file),
         method=setup.method,
@@ -167,8 +189,14 @@ def trial_config(
         num_threads=1,
         out=str(out),
         hyperparams=hyperparams,
-        **fields,
+        **config_fields,
     )
+
+
+def _set_nested(target: dict[str, Any], path: list[str], value: Any) -> None:
+    for key in path[:-1]:
+        target = target.setdefault(key, {})
+    target[path[-1]] = value
 
 
 def score(config: TrainConfig, episodes: int) -> float:

@@ -34,6 +34,10 @@ class PearlSAC(SAC):
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {**SAC.policy_aliases, "PearlPolicy": PearlPolicy}
 
 
+KL_WEIGHT_PATH = "policy_kwargs.features_extractor_kwargs.kl_weight"
+"""Where a run's ``hyperparams`` set the KL weight (overriding :attr:`PearlMethod.kl_weight`)."""
+
+
 @dataclass(frozen=True)
 class PearlMethod(Method):
     """SAC over a probabilistic context encoder; posterior sampling, then the posterior mean.
@@ -92,6 +96,10 @@ class PearlMethod(Method):
             "share_features_extractor": False,
         }
         return PolicySpec("PearlPolicy", kwargs)
+
+    def tuning_space(self, config: TrainConfig) -> dict[str, dict[str, Any]]:
+        """The KL weight ``β``, on a log scale around the default (the paper's 0.1 at the top)."""
+        return {KL_WEIGHT_PATH: {"log": [1e-3, 3e-1]}}
 
     def agent(self, run: Run) -> Agent:
         """Posterior sampling for :attr:`explore_episodes` episodes of a trial, then the mean."""

@@ -163,6 +163,14 @@ class Method:
     def post_train(self, run: Run, n_envs: int) -> None:
         """What runs after the policy is trained and saved (default: nothing)."""
 
+    def tuning_space(self, config: TrainConfig) -> dict[str, dict[str, Any]]:
+        """The method's own hyperparameters a tuning study searches, besides its algorithm's
+        and its history window's (default: none). Name -> ``{"log": [low, high]}``,
+        ``{"uniform": [low, high]}`` or ``{"choice": [...]}``; a name is a
+        :class:`TrainConfig` field, or a dotted path into the run's ``hyperparams`` (e.g.
+        ``policy_kwargs.features_extractor_kwargs.kl_weight``)."""
+        return {}
+
     # -------------------------------------------------------------------------- deployment
     def cannot_play(self, spec: TaskSpec, tasks: Sequence[Task]) -> str:
         """Why a run of this method on ``spec`` cannot be evaluated on ``tasks``, in words

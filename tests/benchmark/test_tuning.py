@@ -8,9 +8,20 @@ from typing import Any
 
 import pytest
 import yaml
+from gymnasium import spaces
 
 from mtml_rl.benchmark import tuning
-from mtml_rl.benchmark.tuning import HISTORY_SPACE, SEARCH_SPACES, TuneSetup, search_space, train_only, tune
+from mtml_rl.benchmark.tuning import (
+    HISTORY_SPACE,
+    SEARCH_SPACES,
+    TuneSetup,
+    search_space,
+    train_only,
+    trial_config,
+    tune,
+)
+from mtml_rl.errors import ConfigError
+from mtml_rl.methods.pearl import KL_WEIGHT_PATH, PearlMethod
 from mtml_rl.specs.spec import resolve_spec
 from mtml_rl.specs.splits import Splits, build_splits
 from mtml_rl.training import Run, TrainConfig
@@ -62,3 +73,28 @@ def test_a_study_reads_only_the_train_split(monkeypatch: pytest.MonkeyPatch, tmp
     written = yaml.safe_load(path.read_text())
     assert written["setup"]["method"] == "history" and written["best"] == record.best
     assert written["space"] == {**SEARCH_SPACES["ppo"], **HISTORY_SPACE}
+
+
+def test_a_method_adds_its_own_hyperparameters_to_the_space() -> None:
+    space = search_space(TuneSetup("mtml/Pendulum-v0", "pearl", "sac", 1, 1))
+    assert space == {**SEARCH_SPACES["sac"], **HISTORY_SPACE, KL_WEIGHT_PATH: {"log": [1e-3, 3e-1]}}
+
+
+def test_drawn_values_reach_the_config_fields_and_the_nested_hyperparameters(tmp_path: Path) -> None:
+    setup = TuneSetup("mtml/Pendulum-v0", "pearl", "sac", 1, 500)
+    values = {"learning_rate": 3e-4, "net_arch": (64, 64), "history_len": 8, KL_WEIGHT_PATH: 0.02}
+    config = trial_config(setup, tmp_path / "spec.yaml", values, seed=3, out=tmp_path / "run")
+    assert config.history_len == 8 and config.seed == 3 and config.timesteps == 500
+    assert config.hyperparams == {
+        "learning_rate": 3e-4,
+        "policy_kwargs": {"net_arch": [64, 64], "features_extractor_kwargs": {"kl_weight": 0.02}},
+    }
+    spec = config.resolved_method().policy(config, spaces.Box(-1, 1, (3,)), {})
+    assert spec.kwargs["features_extractor_kwargs"]["kl_weight"] == 0.02
+    assert spec.kwargs["net_arch"] == [64, 64]
+
+
+def test_a_method_may_not_search_what_the_study_fixes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(PearlMethod, "tuning_space", lambda self, config: {"timesteps": {"choice": [1, 2]}})
+    with pytest.raises(ConfigError, match=r"timesteps.*same budget"):
+        search_space(TuneSetup("mtml/Pendulum-v0", "pearl", "sac", 1, 1))
