@@ -98,7 +98,7 @@ class PearlMethod(Method):
         return PolicySpec("PearlPolicy", kwargs)
 
     def tuning_space(self, config: TrainConfig) -> dict[str, dict[str, Any]]:
-        """The KL weight ``β``, on a log scale around the default (the paper's 0.1 at the top)."""
+        """The KL weight ``β``, on a log scale around the default (the paper's 0.1 inside)."""
         return {KL_WEIGHT_PATH: {"log": [1e-3, 3e-1]}}
 
     def agent(self, run: Run) -> Agent:
