@@ -64,6 +64,8 @@ HISTORY_SPACE: Space = {
 """Searched too where the method's training layout has a history window (training config fields)."""
 CONFIG_FIELDS = frozenset(f.name for f in fields(TrainConfig))
 """Searched names that are :class:`TrainConfig` fields, not algorithm hyperparameters."""
+HYPERPARAM_ALIASES = {"net_arch": "policy_kwargs.net_arch"}
+"""Searched names that stand for a nested ``hyperparams`` entry."""
 FIXED_BY_STUDY = frozenset(
     "env method algo timesteps seed eval_freq save_freq num_threads out hyperparams".split()
 )
@@ -168,16 +170,16 @@ def trial_config(
 ) -> TrainConfig:
     """The training config of one run: the drawn values, no periodic evaluation, no checkpoints.
 
-    A value goes to the :class:`TrainConfig` field of its name, to ``policy_kwargs`` for
-    ``net_arch``, to the nested ``hyperparams`` entry a dotted name points at, and to
-    ``hyperparams`` otherwise."""
+    A value goes to the :class:`TrainConfig` field of its name, or else to the ``hyperparams``
+    entry its name (dotted: nested; ``net_arch``: ``policy_kwargs.net_arch``) points at."""
     hyperparams: dict[str, Any] = {}
+    config_fields: dict[str, Any] = {}
     for name, value in values.items():
         if name in CONFIG_FIELDS:
-            continue
-        path = ["policy_kwargs", "net_arch"] if name == "net_arch" else name.split(".")
-        _set_nested(hyperparams, path, list(value) if name == "net_arch" else value)
-    config_fields = {k: v for k, v in values.items() if k in CONFIG_FIELDS}
+            config_fields[name] = value
+        else:
+            path = HYPERPARAM_ALIASES.get(name, name).split(".")
+            _set_nested(hyperparams, path, list(value) if isinstance(value, tuple | list) else value)
     return TrainConfig(
         env=str(spec_file),
         method=setup.method,
