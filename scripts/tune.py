@@ -2,15 +2,22 @@
 
     python scripts/tune.py --env mtml/Pendulum-v0 --method history --algo sac \\
         --trials 20 --timesteps 15000 --seeds 0 1
+    python scripts/tune.py --env mtml/PointNav-v0 --method adapt \
+        --grid benchmarks/reproduce-small.yaml --trials 20 --seeds 10 --episodes 2
     python scripts/tune.py --env mtml/CartPole-v0 --method dr --trials 2 --timesteps 2000  # smoke test
 
 Each trial trains ``--seeds`` runs of ``--timesteps`` steps with values drawn by a seeded TPE
 sampler and scores them by their mean return on the train split's tasks; the runs train on
 a copy of the spec whose test splits are empty, so no test task is ever built. Give every
 method compared the same ``--trials``, ``--timesteps`` and ``--seeds`` (the same tuning
-budget). The record (the search space, every trial, the chosen values, and this command) is
-written to ``--out`` (default: ``tuning/<spec>-<method>-<algo>.yaml``). The search spaces
-are in ``mtml_rl/benchmark/tuning.py``; see docs/benchmark.md.
+budget). With ``--grid``, every run trains as that benchmark grid trains the method on the
+env (its algorithm, budget, phase-2 steps, profile, ...; ``--algo`` and ``--timesteps``
+override its algorithm and budget), so the values are chosen under the protocol they will be
+used with. The record (the setup, the search space, every trial, the chosen values, and this
+command) is written to ``--out`` (default: ``tuning/<spec>-<method>-<algo>.yaml``) after
+every trial; run the same command again to resume an interrupted study (finished trials are
+kept, the next ones drawn as they would have been) or, with a larger ``--trials``, to extend
+it. The search spaces are in ``mtml_rl/benchmark/tuning.py``; see docs/benchmark.md.
 """
 
 from __future__ import annotations
@@ -19,10 +26,13 @@ import argparse
 import shlex
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from mtml_rl.benchmark.tuning import TuneSetup, default_record_path, tune
-from mtml_rl.errors import MtmlError
+from mtml_rl.benchmark.config import BenchmarkConfig
+from mtml_rl.benchmark.tuning import TuneSetup, default_record_path, grid_protocol, search_space, tune
+from mtml_rl.errors import ConfigError, MtmlError
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -32,9 +42,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--env", required=True, help="spec id or file")
     parser.add_argument("--method", required=True, help="the method to tune")
-    parser.add_argument("--algo", default="ppo", help="its algorithm (default: ppo)")
+    parser.add_argument("--algo", default=None, help="its algorithm (default: the grid's, or ppo)")
     parser.add_argument("--trials", type=int, default=20, help="Optuna trials (default: 20)")
-    parser.add_argument("--timesteps", type=int, required=True, help="training steps of every run")
+    parser.add_argument(
+        "--timesteps", type=int, default=None, help="training steps of every run (default: the grid's)"
+    )
+    parser.add_argument(
+        "--grid",
+        default=None,
+        help="a benchmark config: train every run as it trains this method on this env",
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="training seeds per trial")
     parser.add_argument("--episodes", type=int, default=1, help="scoring episodes per train task")
     parser.add_argument("--sampler-seed", type=int, default=0, help="the TPE sampler's seed")
@@ -47,29 +64,45 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the study and write its record; exit 2 on bad input."""
     args = parse_args(argv)
-    if args.trials < 1 or args.timesteps < 1 or args.episodes < 1:
-        print("tune: error: --trials, --timesteps and --episodes must be positive", file=sys.stderr)
+    command = shlex.join(["python", "scripts/tune.py", *(sys.argv[1:] if argv is None else argv)])
+    try:
+        setup = make_setup(args)
+        out = Path(args.out) if args.out else default_record_path(setup)
+        record = tune(setup, out)
+    except MtmlError as exc:
+        print(f"tune: error: {exc}", file=sys.stderr)
         return 2
+    record.command = command
+    record.write(out)
+    print(f"best {record.best_score:.2f}: {record.best}\n(written to {out})")
+    return 0
+
+
+def make_setup(args: argparse.Namespace) -> TuneSetup:
+    """The study the arguments ask for (the grid's protocol fixed where ``--grid`` is given)."""
+    algo, timesteps = args.algo, args.timesteps
+    fixed: dict[str, Any] = {}
+    if args.grid:
+        grid_algo, grid_timesteps, fixed = grid_protocol(
+            BenchmarkConfig.from_yaml(args.grid), args.env, args.method
+        )
+        algo, timesteps = algo or grid_algo, timesteps or grid_timesteps
+    if timesteps is None:
+        raise ConfigError("give --timesteps (or a --grid whose budget for this env and method is set)")
+    if args.trials < 1 or timesteps < 1 or args.episodes < 1:
+        raise ConfigError("--trials, --timesteps and --episodes must be positive")
     setup = TuneSetup(
         args.env,
         args.method,
-        args.algo,
+        algo or "ppo",
         args.trials,
-        args.timesteps,
+        timesteps,
         tuple(args.seeds),
         args.episodes,
         args.sampler_seed,
     )
-    try:
-        out = Path(args.out) if args.out else default_record_path(setup)
-        record = tune(setup)
-    except MtmlError as exc:
-        print(f"tune: error: {exc}", file=sys.stderr)
-        return 2
-    record.command = shlex.join(["python", "scripts/tune.py", *(sys.argv[1:] if argv is None else argv)])
-    record.write(out)
-    print(f"best {record.best_score:.2f}: {record.best}\n(written to {out})")
-    return 0
+    searched = search_space(setup)  # the grid's values of searched fields would only be replaced
+    return replace(setup, fixed={name: value for name, value in fixed.items() if name not in searched})
 
 
 if __name__ == "__main__":

@@ -12,14 +12,23 @@ a history window also searches the window and latent size (:data:`HISTORY_SPACE`
 method adds its own hyperparameters through :meth:`~mtml_rl.training.method.Method.tuning_space`
 (``pearl``: its KL weight). The
 record of a study (:class:`TuningRecord`: the space, every trial and the chosen values) is
-written as YAML; ``scripts/tune.py`` is the command line.
+written as YAML after every trial; ``scripts/tune.py`` is the command line.
+
+A study can fix the protocol its runs train with (:attr:`TuneSetup.fixed`, e.g. a benchmark
+grid's settings for the family and method, :func:`grid_protocol`), so that values are chosen
+under the protocol they are used with. A study resumes: run again with the same setup, it
+reads its record and draws only the trials still missing, and each trial is drawn by a TPE
+sampler seeded from the study's seed and the trial's number over the trials before it, so a
+study interrupted and resumed chooses what it would have chosen in one go.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import tempfile
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -27,7 +36,11 @@ from typing import Any
 import numpy as np
 import yaml
 
+from mtml_rl.benchmark.config import BenchmarkConfig, env_key
+from mtml_rl.benchmark.trials import trial_config as grid_trial_config
 from mtml_rl.errors import ConfigError
+from mtml_rl.io import InputFileError, atomic_write_yaml, read_yaml_file
+from mtml_rl.locks import lock_folder
 from mtml_rl.specs.spec import TaskSpec, parse_spec, resolve_spec
 from mtml_rl.training import TrainConfig, train
 
@@ -70,6 +83,10 @@ FIXED_BY_STUDY = frozenset(
     "env method algo timesteps seed eval_freq save_freq num_threads out hyperparams".split()
 )
 """Fields a study sets itself (the same budget and protocol for every trial): never searched."""
+PER_RUN_FIELDS = frozenset("env method algo timesteps seed eval_freq save_freq num_threads out".split())
+"""Fields a study sets per run: not part of a fixed protocol."""
+MAX_RECORD_BYTES = 4_000_000
+"""A study's record larger than this is refused when resumed (it is not one)."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +101,8 @@ class TuneSetup:
     :param seeds: training seeds of every trial (its score is their mean)
     :param episodes: scoring episodes per train task
     :param sampler_seed: the TPE sampler's seed
+    :param fixed: :class:`TrainConfig` fields every run trains with (``hyperparams``: the base
+        the drawn algorithm hyperparameters are merged into); a searched value replaces its field
     """
 
     env: str
@@ -94,6 +113,14 @@ class TuneSetup:
     seeds: tuple[int, ...] = (0,)
     episodes: int = 1
     sampler_seed: int = 0
+    fixed: dict[str, Any] = field(default_factory=dict)
+
+    def identity(self) -> dict[str, Any]:
+        """What a resumed study must share with the record it continues (all but ``trials``),
+        as plain YAML data."""
+        data = asdict(self)
+        del data["trials"]
+        return _plain(data)
 
 
 @dataclass
@@ -116,9 +143,40 @@ class TuningRecord:
     command: str = ""
 
     def write(self, path: Path) -> None:
-        """Write the record as YAML (parents created)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(yaml.safe_dump(asdict(self), sort_keys=False))
+        """Write the record as YAML (parents created), atomically."""
+        atomic_write_yaml(path, _plain(asdict(self)))
+
+    def add(self, number: int, params: dict[str, Any], values: dict[str, Any], scores: list[float]) -> float:
+        """Record a finished trial (Optuna's raw ``params`` and the values they stand for);
+        the best so far becomes the choice. Returns the trial's score (mean over seeds)."""
+        per_seed = [float(s) for s in scores]
+        mean = float(np.mean(per_seed))
+        self.trials.append(
+            {"number": number, "values": values, "params": params, "score": mean, "per_seed": per_seed}
+        )
+        best = max(self.trials, key=lambda t: t["score"] if math.isfinite(t["score"]) else -math.inf)
+        self.best, self.best_score = best["values"], best["score"]
+        return mean
+
+    @classmethod
+    def resume(cls, path: Path, setup: TuneSetup, space: Space) -> TuningRecord:
+        """The record at ``path`` to continue ``setup``'s study, verified: the same setup (but for
+        its number of trials) and space, and every trial's values what its params stand for;
+        a new record where there is no file."""
+        record = cls(_plain(asdict(setup)), space)
+        if not path.exists():
+            return record
+        fix = f"pass another --out, or delete {path} to start the study over"
+        try:
+            data = read_yaml_file(path, max_bytes=MAX_RECORD_BYTES)
+        except InputFileError as exc:
+            raise ConfigError(f"study record {path} {exc}; {fix}") from None
+        problem = _record_problem(data, setup, space)
+        if problem:
+            raise ConfigError(f"study record {path} cannot be resumed: {problem}; {fix}")
+        for trial in data["trials"]:
+            record.add(trial["number"], trial["params"], trial["values"], trial["per_seed"])
+        return record
 
 
 def train_only(spec: TaskSpec) -> TaskSpec:
@@ -168,31 +226,59 @@ def suggest(trial: Any, space: Space) -> dict[str, Any]:
 def trial_config(
     setup: TuneSetup, spec_file: Path, values: Mapping[str, Any], seed: int, out: Path
 ) -> TrainConfig:
-    """The training config of one run: the drawn values, no periodic evaluation, no checkpoints.
+    """The training config of one run: the study's fixed fields, then the drawn values, with
+    no periodic evaluation and no checkpoints.
 
     A value goes to the :class:`TrainConfig` field of its name, or else to the ``hyperparams``
     entry its name (dotted: nested; ``net_arch``: ``policy_kwargs.net_arch``) points at."""
-    hyperparams: dict[str, Any] = {}
-    config_fields: dict[str, Any] = {}
+    config_fields = {name: value for name, value in setup.fixed.items() if name != "hyperparams"}
+    hyperparams: dict[str, Any] = copy.deepcopy(setup.fixed.get("hyperparams") or {})
     for name, value in values.items():
         if name in CONFIG_FIELDS:
             config_fields[name] = value
         else:
             path = HYPERPARAM_ALIASES.get(name, name).split(".")
             _set_nested(hyperparams, path, list(value) if isinstance(value, tuple | list) else value)
-    return TrainConfig(
-        env=str(spec_file),
-        method=setup.method,
-        algo=setup.algo,
-        timesteps=setup.timesteps,
-        seed=seed,
-        eval_freq=0,
-        save_freq=0,
-        num_threads=1,
-        out=str(out),
-        hyperparams=hyperparams,
-        **config_fields,
-    )
+    config_fields |= {
+        "env": str(spec_file),
+        "method": setup.method,
+        "algo": setup.algo,
+        "timesteps": setup.timesteps,
+        "seed": seed,
+        "eval_freq": 0,
+        "save_freq": 0,
+        "num_threads": 1,
+        "out": str(out),
+        "hyperparams": hyperparams,
+    }
+    return TrainConfig.from_dict(config_fields, source=f"tuning run (seed {seed})")
+
+
+def check_fixed(setup: TuneSetup) -> None:
+    """Refuse fixed fields that are not :class:`TrainConfig` fields or that a study sets per run."""
+    unknown = sorted(set(setup.fixed) - CONFIG_FIELDS)
+    per_run = sorted(PER_RUN_FIELDS & set(setup.fixed))
+    if unknown or per_run:
+        raise ConfigError(
+            f"a study cannot fix {', '.join(unknown + per_run)}: "
+            + (f"{', '.join(unknown)} is not a training config field; " if unknown else "")
+            + "the study sets env, method, algo, timesteps and seed of its runs itself"
+        )
+
+
+def grid_protocol(config: BenchmarkConfig, env: str, method: str) -> tuple[str, int | None, dict[str, Any]]:
+    """What a benchmark grid trains ``method`` on ``env`` with: its algorithm, its budget
+    (``None``: the shipped default) and every other training config field, the fixed protocol
+    of a study that chooses values for that grid."""
+    if env_key(env) not in {env_key(e) for e in config.envs}:
+        raise ConfigError(
+            f"the grid does not train on {env} (its envs: {', '.join(config.envs)}); pick one of them"
+        )
+    if method not in config.methods:
+        raise ConfigError(f"the grid does not train {method} (its methods: {', '.join(config.methods)})")
+    trained = grid_trial_config(config, env, env, method, 0, Path("tuning-run")).to_dict()
+    fixed = {name: value for name, value in trained.items() if name not in PER_RUN_FIELDS}
+    return trained["algo"], trained["timesteps"], fixed
 
 
 def _set_nested(target: dict[str, Any], path: list[str], value: Any) -> None:
@@ -208,44 +294,123 @@ def score(config: TrainConfig, episodes: int) -> float:
     return float(np.mean([r.ret for r in records]))
 
 
-def tune(setup: TuneSetup, log: Callable[[str], None] = print) -> TuningRecord:
-    """Run the study; return its record (the caller writes it)."""
+def tune(setup: TuneSetup, out: Path | None = None, log: Callable[[str], None] = print) -> TuningRecord:
+    """Run the study, or the trials it still misses where ``out`` holds its record; return the
+    record. With ``out``, the record is written there after every trial, holding its lock
+    (one study per record)."""
+    optuna = _optuna()
+    check_fixed(setup)
+    spec = train_only(resolve_spec(setup.env))
+    space = search_space(setup)
+    with lock_folder(out) if out is not None else nullcontext():
+        record = (
+            TuningRecord.resume(out, setup, space)
+            if out is not None
+            else TuningRecord(_plain(asdict(setup)), space)
+        )
+        if record.trials:
+            log(f"resuming: {len(record.trials)} of {setup.trials} trials done")
+        with tempfile.TemporaryDirectory(prefix="mtml-tune-") as tmp:
+            spec_file = Path(tmp) / "spec.yaml"
+            spec_file.write_text(yaml.safe_dump(spec.to_dict(), sort_keys=False))
+            while len(record.trials) < setup.trials:
+                number = len(record.trials)
+                params, values = draw(optuna, setup, space, record.trials)
+                scores = [
+                    score(
+                        trial_config(setup, spec_file, values, s, Path(tmp) / f"t{number}-s{s}"),
+                        setup.episodes,
+                    )
+                    for s in setup.seeds
+                ]
+                mean = record.add(number, params, values, scores)
+                if out is not None:
+                    record.write(out)
+                log(f"trial {number}: {mean:.2f} {values}")
+    return record
+
+
+def draw(
+    optuna: Any, setup: TuneSetup, space: Space, done: list[dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The next trial's Optuna params and the values they stand for: a TPE sampler seeded by the
+    study's seed and the trial's number, over the trials ``done`` (so the draw does not depend
+    on whether the study ran in one go or was resumed)."""
+    seed = int(np.random.SeedSequence([setup.sampler_seed, len(done)]).generate_state(1)[0])
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
+    distributions = _distributions(optuna, space)
+    for trial in done:
+        finite = math.isfinite(trial["score"])
+        study.add_trial(
+            optuna.trial.create_trial(
+                params=trial["params"],
+                distributions=distributions,
+                value=trial["score"] if finite else None,
+                state=optuna.trial.TrialState.COMPLETE if finite else optuna.trial.TrialState.FAIL,
+            )
+        )
+    trial = study.ask()
+    values = suggest(trial, space)
+    return dict(trial.params), values
+
+
+def values_of(params: Mapping[str, Any], space: Space) -> dict[str, Any]:
+    """The values Optuna's raw ``params`` stand for (a choice is drawn as its index)."""
+    values: dict[str, Any] = {}
+    for name, how in space.items():
+        kind, arg = next(iter(how.items()))
+        values[name] = arg[params[name]] if kind == "choice" else params[name]
+    return values
+
+
+def _distributions(optuna: Any, space: Space) -> dict[str, Any]:
+    """The Optuna distribution of every parameter, as :func:`suggest` draws it."""
+    distributions: dict[str, Any] = {}
+    for name, how in space.items():
+        kind, arg = next(iter(how.items()))
+        if kind == "choice":
+            distributions[name] = optuna.distributions.CategoricalDistribution(list(range(len(arg))))
+        else:
+            distributions[name] = optuna.distributions.FloatDistribution(arg[0], arg[1], log=kind == "log")
+    return distributions
+
+
+def _record_problem(data: Any, setup: TuneSetup, space: Space) -> str | None:
+    """Why ``data`` is not the record of ``setup``'s study (``None``: it is)."""
+    if not isinstance(data, dict) or not isinstance(data.get("trials"), list):
+        return "it is not a study record (no list of trials)"
+    recorded = dict(data.get("setup") or {})
+    recorded.pop("trials", None)
+    if recorded != setup.identity():
+        changed = sorted(
+            k for k in set(recorded) | set(setup.identity()) if recorded.get(k) != setup.identity().get(k)
+        )
+        return f"it records a study of another setup (differs in {', '.join(changed)})"
+    if data.get("space") != _plain(space):
+        return "it records another search space"
+    for index, trial in enumerate(data["trials"]):
+        try:
+            same = trial["number"] == index and _plain(values_of(trial["params"], space)) == trial["values"]
+            scores = [float(s) for s in trial["per_seed"]]
+        except (KeyError, TypeError, IndexError, ValueError):
+            return f"trial {index} is incomplete or malformed"
+        if not same or len(scores) != len(setup.seeds):
+            return f"trial {index}'s values do not match its params or its seeds"
+    return None
+
+
+def _plain(data: Any) -> Any:
+    """``data`` as YAML reads it back (tuples as lists)."""
+    return yaml.safe_load(yaml.safe_dump(data, sort_keys=False))
+
+
+def _optuna() -> Any:
     try:
         import optuna
     except ImportError:
         raise ConfigError("tuning needs Optuna; install it with `pip install mtml-rl[tune]`") from None
-
-    spec = train_only(resolve_spec(setup.env))
-    space = search_space(setup)
-    record = TuningRecord(asdict(setup), space)
-    with tempfile.TemporaryDirectory(prefix="mtml-tune-") as tmp:
-        spec_file = Path(tmp) / "spec.yaml"
-        spec_file.write_text(yaml.safe_dump(spec.to_dict(), sort_keys=False))
-
-        def objective(trial: Any) -> float:
-            values = suggest(trial, space)
-            scores = [
-                score(
-                    trial_config(setup, spec_file, values, s, Path(tmp) / f"t{trial.number}-s{s}"),
-                    setup.episodes,
-                )
-                for s in setup.seeds
-            ]
-            mean = float(np.mean(scores))
-            record.trials.append(
-                {"number": trial.number, "values": values, "score": mean, "per_seed": scores}
-            )
-            log(f"trial {trial.number}: {mean:.2f} {values}")
-            return mean
-
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        study = optuna.create_study(
-            direction="maximize", sampler=optuna.samplers.TPESampler(seed=setup.sampler_seed)
-        )
-        study.optimize(objective, n_trials=setup.trials)
-    best = max(record.trials, key=lambda t: t["score"] if math.isfinite(t["score"]) else -math.inf)
-    record.best, record.best_score = best["values"], best["score"]
-    return record
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna
 
 
 def default_record_path(setup: TuneSetup, root: Path = Path("tuning")) -> Path:

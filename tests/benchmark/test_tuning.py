@@ -6,15 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import yaml
 from gymnasium import spaces
 
 from mtml_rl.benchmark import tuning
+from mtml_rl.benchmark.config import BenchmarkConfig
 from mtml_rl.benchmark.tuning import (
     HISTORY_SPACE,
     SEARCH_SPACES,
     TuneSetup,
+    grid_protocol,
     search_space,
     train_only,
     trial_config,
@@ -98,3 +101,85 @@ def test_a_method_may_not_search_what_the_study_fixes(monkeypatch: pytest.Monkey
     monkeypatch.setattr(PearlMethod, "tuning_space", lambda self, config: {"timesteps": {"choice": [1, 2]}})
     with pytest.raises(ConfigError, match=r"timesteps.*same budget"):
         search_space(TuneSetup("mtml/Pendulum-v0", "pearl", "sac", 1, 1))
+
+
+def _fake_score(config: TrainConfig, episodes: int) -> float:
+    """A score that depends on the drawn values (no training)."""
+    lr = config.hyperparams["learning_rate"]
+    return -abs(np.log10(lr) + 3.0) - config.hyperparams["n_epochs"] / 100 + config.seed
+
+
+def _study(tmp_path: Path, trials: int) -> TuneSetup:
+    return TuneSetup(CARTPOLE, "dr", "ppo", trials=trials, timesteps=64, seeds=(0, 1))
+
+
+def test_a_resumed_study_chooses_what_it_would_have_chosen_in_one_go(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(tuning, "score", _fake_score)
+    whole = tune(_study(tmp_path, 12), tmp_path / "whole.yaml", log=lambda _: None)
+
+    calls = {"n": 0}
+
+    def crashing(config: TrainConfig, episodes: int) -> float:
+        calls["n"] += 1
+        if calls["n"] == 2 * 7 + 1:  # the first run of trial 7
+            raise KeyboardInterrupt
+        return _fake_score(config, episodes)
+
+    monkeypatch.setattr(tuning, "score", crashing)
+    out = tmp_path / "resumed.yaml"
+    with pytest.raises(KeyboardInterrupt):
+        tune(_study(tmp_path, 12), out, log=lambda _: None)
+    assert len(yaml.safe_load(out.read_text())["trials"]) == 7  # each finished trial was written
+    monkeypatch.setattr(tuning, "score", _fake_score)
+    partial = tune(_study(tmp_path, 9), out, log=lambda _: None)  # a smaller study, resumed
+    assert len(partial.trials) == 9
+    resumed = tune(_study(tmp_path, 12), out, log=lambda _: None)  # extended to the whole study
+    assert resumed.trials == whole.trials and resumed.best == whole.best
+    assert (
+        yaml.safe_load(out.read_text())["trials"]
+        == yaml.safe_load((tmp_path / "whole.yaml").read_text())["trials"]
+    )
+    assert len({str(t["values"]) for t in whole.trials}) == 12  # TPE drew a new point every trial
+
+
+def test_a_record_of_another_study_or_a_damaged_one_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(tuning, "score", _fake_score)
+    out = tmp_path / "study.yaml"
+    tune(_study(tmp_path, 2), out, log=lambda _: None)
+    good = out.read_text()
+    other = TuneSetup(CARTPOLE, "dr", "ppo", trials=3, timesteps=128, seeds=(0, 1))
+    with pytest.raises(ConfigError, match=r"another setup \(differs in timesteps\).*delete"):
+        tune(other, out, log=lambda _: None)
+    data = yaml.safe_load(good)
+    data["trials"][1]["params"]["n_epochs"] = (data["trials"][1]["params"]["n_epochs"] + 1) % 3
+    out.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError, match="trial 1's values do not match its params"):
+        tune(_study(tmp_path, 3), out, log=lambda _: None)
+    out.write_text(good[: len(good) // 2] + "\n  - [")
+    with pytest.raises(ConfigError, match="is not valid YAML"):
+        tune(_study(tmp_path, 3), out, log=lambda _: None)
+    assert out.read_text() == good[: len(good) // 2] + "\n  - ["  # nothing was overwritten
+
+
+def test_a_study_can_train_as_a_grid_trains_the_method(tmp_path: Path) -> None:
+    grid = BenchmarkConfig.from_yaml(Path(__file__).parents[2] / "benchmarks" / "reproduce-small.yaml")
+    algo, timesteps, fixed = grid_protocol(grid, "mtml/PointNav-v0", "adapt")
+    assert (algo, timesteps) == ("ppo", 50_000)
+    assert fixed["adapt_timesteps"] == 20_000 and fixed["adapt_probe_steps"] == 40
+    algo, timesteps, fixed = grid_protocol(grid, "mtml/Pendulum-v0", "history")
+    assert (algo, timesteps) == ("sac", 10_000)
+    setup = TuneSetup(
+        "mtml/Pendulum-v0", "history", algo, 1, timesteps, fixed={**fixed, "hyperparams": {"tau": 0.01}}
+    )
+    config = trial_config(
+        setup, tmp_path / "spec.yaml", {"learning_rate": 1e-3}, seed=4, out=tmp_path / "run"
+    )
+    assert config.hyperparams == {"tau": 0.01, "learning_rate": 1e-3} and config.timesteps == 10_000
+    with pytest.raises(ConfigError, match="does not train on mtml/HalfCheetahVel-v0"):
+        grid_protocol(grid, "mtml/HalfCheetahVel-v0", "adapt")
+    with pytest.raises(ConfigError, match="cannot fix seed"):
+        tune(TuneSetup(CARTPOLE, "dr", "ppo", 1, 64, fixed={"seed": 3}), tmp_path / "s.yaml")
