@@ -30,8 +30,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from mtml_rl.benchmark.config import BenchmarkConfig
-from mtml_rl.benchmark.tuning import TuneSetup, default_record_path, grid_protocol, search_space, tune
+from mtml_rl.benchmark.tuning import (
+    TuneSetup,
+    as_overrides,
+    default_record_path,
+    grid_protocol,
+    search_space,
+    tune,
+)
 from mtml_rl.errors import ConfigError, MtmlError
 
 
@@ -75,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     record.command = command
     record.write(out)
     print(f"best {record.best_score:.2f}: {record.best}\n(written to {out})")
+    print("as a grid's method_overrides entry:")
+    print(yaml.safe_dump({setup.method: as_overrides(record.best)}, sort_keys=False, default_flow_style=None))
     return 0
 
 

@@ -226,20 +226,13 @@ def suggest(trial: Any, space: Space) -> dict[str, Any]:
 def trial_config(
     setup: TuneSetup, spec_file: Path, values: Mapping[str, Any], seed: int, out: Path
 ) -> TrainConfig:
-    """The training config of one run: the study's fixed fields, then the drawn values, with
-    no periodic evaluation and no checkpoints.
-
-    A value goes to the :class:`TrainConfig` field of its name, or else to the ``hyperparams``
-    entry its name (dotted: nested; ``net_arch``: ``policy_kwargs.net_arch``) points at."""
-    config_fields = {name: value for name, value in setup.fixed.items() if name != "hyperparams"}
+    """The training config of one run: the study's fixed fields, then the drawn values (see
+    :func:`as_overrides`), with no periodic evaluation and no checkpoints."""
+    fields_ = {name: value for name, value in setup.fixed.items() if name != "hyperparams"}
     hyperparams: dict[str, Any] = copy.deepcopy(setup.fixed.get("hyperparams") or {})
-    for name, value in values.items():
-        if name in CONFIG_FIELDS:
-            config_fields[name] = value
-        else:
-            path = HYPERPARAM_ALIASES.get(name, name).split(".")
-            _set_nested(hyperparams, path, list(value) if isinstance(value, tuple | list) else value)
-    config_fields |= {
+    drawn = as_overrides(values)
+    _merge(hyperparams, drawn.pop("hyperparams", {}))
+    fields_ |= drawn | {
         "env": str(spec_file),
         "method": setup.method,
         "algo": setup.algo,
@@ -251,7 +244,34 @@ def trial_config(
         "out": str(out),
         "hyperparams": hyperparams,
     }
-    return TrainConfig.from_dict(config_fields, source=f"tuning run (seed {seed})")
+    return TrainConfig.from_dict(fields_, source=f"tuning run (seed {seed})")
+
+
+def as_overrides(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Searched values as :class:`TrainConfig` fields: a value goes to the field of its name,
+    or else to the ``hyperparams`` entry its name (dotted: nested; ``net_arch``:
+    ``policy_kwargs.net_arch``) points at. A study's chosen values in this form are what a
+    benchmark grid's ``method_overrides`` entry takes."""
+    overrides: dict[str, Any] = {}
+    hyperparams: dict[str, Any] = {}
+    for name, value in values.items():
+        if name in CONFIG_FIELDS:
+            overrides[name] = value
+        else:
+            path = HYPERPARAM_ALIASES.get(name, name).split(".")
+            _set_nested(hyperparams, path, list(value) if isinstance(value, tuple | list) else value)
+    if hyperparams:
+        overrides["hyperparams"] = hyperparams
+    return overrides
+
+
+def _merge(target: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    """Merge ``extra`` into ``target`` key by key, nested mappings included."""
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        else:
+            target[key] = copy.deepcopy(value)
 
 
 def check_fixed(setup: TuneSetup) -> None:

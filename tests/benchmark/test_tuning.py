@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import yaml
 from gymnasium import spaces
+from script_loading import load_script
 
 from mtml_rl.benchmark import tuning
 from mtml_rl.benchmark.config import BenchmarkConfig
@@ -17,6 +18,7 @@ from mtml_rl.benchmark.tuning import (
     HISTORY_SPACE,
     SEARCH_SPACES,
     TuneSetup,
+    as_overrides,
     grid_protocol,
     search_space,
     train_only,
@@ -30,6 +32,7 @@ from mtml_rl.specs.splits import Splits, build_splits
 from mtml_rl.training import Run, TrainConfig
 
 CARTPOLE = "mtml/CartPole-v0"
+REDUCED_GRID = Path(__file__).parents[2] / "benchmarks" / "reproduce-small.yaml"
 
 
 def test_the_tuning_spec_keeps_the_train_tasks_and_nothing_else() -> None:
@@ -166,7 +169,7 @@ def test_a_record_of_another_study_or_a_damaged_one_is_refused(
 
 
 def test_a_study_can_train_as_a_grid_trains_the_method(tmp_path: Path) -> None:
-    grid = BenchmarkConfig.from_yaml(Path(__file__).parents[2] / "benchmarks" / "reproduce-small.yaml")
+    grid = BenchmarkConfig.from_yaml(REDUCED_GRID)
     algo, timesteps, fixed = grid_protocol(grid, "mtml/PointNav-v0", "adapt")
     assert (algo, timesteps) == ("ppo", 50_000)
     assert fixed["adapt_timesteps"] == 20_000 and fixed["adapt_probe_steps"] == 40
@@ -183,3 +186,36 @@ def test_a_study_can_train_as_a_grid_trains_the_method(tmp_path: Path) -> None:
         grid_protocol(grid, "mtml/HalfCheetahVel-v0", "adapt")
     with pytest.raises(ConfigError, match="cannot fix seed"):
         tune(TuneSetup(CARTPOLE, "dr", "ppo", 1, 64, fixed={"seed": 3}), tmp_path / "s.yaml")
+
+
+def test_the_script_resumes_a_study_and_prints_the_choice_as_grid_overrides(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(tuning, "score", _fake_score)
+    script = load_script("tune")
+    out = tmp_path / "study.yaml"
+    args = ["--env", CARTPOLE, "--method", "history", "--timesteps", "64", "--trials", "3", "--out", str(out)]
+    assert script.main(args) == 0
+    record = yaml.safe_load(out.read_text())
+    printed = yaml.safe_load(capsys.readouterr().out.split("as a grid's method_overrides entry:\n")[1])
+    assert printed == {"history": as_overrides(record["best"])}
+    assert set(printed["history"]) == {"history_len", "latent_dim", "hyperparams"}
+    assert printed["history"]["hyperparams"]["policy_kwargs"] == {"net_arch": record["best"]["net_arch"]}
+    assert script.main([*args[:-4], "--trials", "4", "--out", str(out)]) == 0  # extended by one trial
+    assert [t["number"] for t in yaml.safe_load(out.read_text())["trials"]] == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--grid", str(REDUCED_GRID), "--method", "pearl"], "does not train pearl"),
+        (["--method", "dr"], "give --timesteps"),
+        (["--method", "dr", "--timesteps", "0"], "must be positive"),
+    ],
+)
+def test_the_script_refuses_bad_input_with_exit_2(
+    extra: list[str], message: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code = load_script("tune").main(["--env", "mtml/PointNav-v0", "--out", str(tmp_path / "r.yaml"), *extra])
+    assert code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "r.yaml").exists()
