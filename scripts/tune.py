@@ -63,6 +63,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="training seeds per trial")
     parser.add_argument("--episodes", type=int, default=1, help="scoring episodes per train task")
+    parser.add_argument(
+        "--score-defaults",
+        action="store_true",
+        help="also train and score the method's default values the same way (recorded once)",
+    )
     parser.add_argument("--sampler-seed", type=int, default=0, help="the TPE sampler's seed")
     parser.add_argument(
         "--out", default=None, help="record file (default: tuning/<spec>-<method>-<algo>.yaml)"
@@ -77,13 +82,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         setup = make_setup(args)
         out = Path(args.out) if args.out else default_record_path(setup)
-        record = tune(setup, out)
+        record = tune(setup, out, score_defaults=args.score_defaults)
     except MtmlError as exc:
         print(f"tune: error: {exc}", file=sys.stderr)
         return 2
     record.command = command
     record.write(out)
     print(f"best {record.best_score:.2f}: {record.best}\n(written to {out})")
+    if record.defaults is not None:
+        print(f"the default values score {record.defaults['score']:.2f}")
     print("as a grid's method_overrides entry:")
     print(yaml.safe_dump({setup.method: as_overrides(record.best)}, sort_keys=False, default_flow_style=None))
     return 0

@@ -132,6 +132,8 @@ class TuningRecord:
     :param trials: every trial's number, values and score
     :param best: the chosen values
     :param best_score: their score (mean train return)
+    :param defaults: the score of the method's default values under the same setup
+        (``score`` and ``per_seed``), where the study was asked for it: what tuning gained
     :param command: the command that ran the study
     """
 
@@ -140,6 +142,7 @@ class TuningRecord:
     trials: list[dict[str, Any]] = field(default_factory=list)
     best: dict[str, Any] = field(default_factory=dict)
     best_score: float | None = None
+    defaults: dict[str, Any] | None = None
     command: str = ""
 
     def write(self, path: Path) -> None:
@@ -176,6 +179,7 @@ class TuningRecord:
             raise ConfigError(f"study record {path} cannot be resumed: {problem}; {fix}")
         for trial in data["trials"]:
             record.add(trial["number"], trial["params"], trial["values"], trial["per_seed"])
+        record.defaults = data.get("defaults")
         return record
 
 
@@ -314,10 +318,16 @@ def score(config: TrainConfig, episodes: int) -> float:
     return float(np.mean([r.ret for r in records]))
 
 
-def tune(setup: TuneSetup, out: Path | None = None, log: Callable[[str], None] = print) -> TuningRecord:
+def tune(
+    setup: TuneSetup,
+    out: Path | None = None,
+    log: Callable[[str], None] = print,
+    score_defaults: bool = False,
+) -> TuningRecord:
     """Run the study, or the trials it still misses where ``out`` holds its record; return the
     record. With ``out``, the record is written there after every trial, holding its lock
-    (one study per record)."""
+    (one study per record). With ``score_defaults``, the method's default values are trained
+    and scored too, with the same seeds and protocol (once: a resumed study keeps the score)."""
     optuna = _optuna()
     check_fixed(setup)
     spec = train_only(resolve_spec(setup.env))
@@ -347,6 +357,15 @@ def tune(setup: TuneSetup, out: Path | None = None, log: Callable[[str], None] =
                 if out is not None:
                     record.write(out)
                 log(f"trial {number}: {mean:.2f} {values}")
+            if score_defaults and record.defaults is None:
+                scores = [
+                    score(trial_config(setup, spec_file, {}, s, Path(tmp) / f"defaults-s{s}"), setup.episodes)
+                    for s in setup.seeds
+                ]
+                record.defaults = {"score": float(np.mean(scores)), "per_seed": [float(s) for s in scores]}
+                if out is not None:
+                    record.write(out)
+                log(f"defaults: {record.defaults['score']:.2f}")
     return record
 
 
@@ -416,6 +435,14 @@ def _record_problem(data: Any, setup: TuneSetup, space: Space) -> str | None:
             return f"trial {index} is incomplete or malformed"
         if not same or len(scores) != len(setup.seeds):
             return f"trial {index}'s values do not match its params or its seeds"
+    defaults = data.get("defaults")
+    if defaults is not None and not (
+        isinstance(defaults, dict)
+        and isinstance(defaults.get("score"), float)
+        and isinstance(defaults.get("per_seed"), list)
+        and len(defaults["per_seed"]) == len(setup.seeds)
+    ):
+        return "its score of the default values is malformed"
     return None
 
 

@@ -219,3 +219,24 @@ def test_the_script_refuses_bad_input_with_exit_2(
     code = load_script("tune").main(["--env", "mtml/PointNav-v0", "--out", str(tmp_path / "r.yaml"), *extra])
     assert code == 2 and message in capsys.readouterr().err
     assert not (tmp_path / "r.yaml").exists()
+
+
+def test_the_default_values_are_scored_once_with_the_same_seeds(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    scored: list[TrainConfig] = []
+
+    def recording(config: TrainConfig, episodes: int) -> float:
+        scored.append(config)
+        return float(config.seed) + config.hyperparams.get("learning_rate", 0.0)
+
+    monkeypatch.setattr(tuning, "score", recording)
+    out = tmp_path / "study.yaml"
+    record = tune(_study(tmp_path, 2), out, log=lambda _: None, score_defaults=True)
+    defaults = [c for c in scored if "learning_rate" not in c.hyperparams]
+    assert [c.seed for c in defaults] == [0, 1] and all(c.history_len == 16 for c in defaults)
+    assert record.defaults == {"score": 0.5, "per_seed": [0.0, 1.0]}
+    assert yaml.safe_load(out.read_text())["defaults"] == record.defaults
+    scored.clear()
+    again = tune(_study(tmp_path, 3), out, log=lambda _: None, score_defaults=True)
+    assert len(scored) == 2 and again.defaults == record.defaults  # one new trial, defaults kept
