@@ -25,6 +25,7 @@ def _model(config: TrainConfig) -> BaseAlgorithm:
     ("env", "algo", "method", "optimizers"),
     [(CARTPOLE, "ppo", "oracle", 1), (CARTPOLE, "a2c", "history", 1), (PENDULUM, "sac", "dr", 3)],
 )
+@pytest.mark.fast_subset({"algo": "ppo"})  # two trainings each: the other algorithms in make test
 def test_foreach_updates_are_bit_identical(
     config: ConfigFactory, tmp_path: Path, env: str, algo: str, method: str, optimizers: int
 ) -> None:

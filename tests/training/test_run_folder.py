@@ -54,6 +54,7 @@ def relative_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return (work / "runs" / "r").resolve()
 
 
+@pytest.mark.slow
 def test_a_run_evaluates_and_resumes_from_another_directory(
     relative_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -68,6 +69,7 @@ def test_a_run_evaluates_and_resumes_from_another_directory(
     assert resumed.model.num_timesteps >= 192
 
 
+@pytest.mark.slow
 def test_a_run_stands_after_its_spec_file_is_deleted(
     relative_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -84,6 +84,7 @@ def test_every_saved_folder_has_a_manifest_that_verifies(finished: Path) -> None
         ("no-manifest", r"manifest\.json is missing"),
     ],
 )
+@pytest.mark.fast_subset({"damage": "garble-normalizer"})  # the other refusals of a trained run: make test
 def test_a_damaged_final_model_is_refused_naming_the_file_and_the_last_good_checkpoint(
     run: Path, damage: str, expected: str
 ) -> None:
@@ -106,6 +107,7 @@ def test_a_damaged_final_model_is_refused_naming_the_file_and_the_last_good_chec
     assert f"the last good checkpoint is {run / 'checkpoints' / 'step_1024'} (step 1024)" in str(caught.value)
 
 
+@pytest.mark.slow
 def test_a_foreign_normalizer_whose_manifest_was_rewritten_is_still_refused(run: Path) -> None:
     """Statistics of other observations (another env's) are refused by shape, manifest or not."""
     foreign = VecNormalize(DummyVecEnv([lambda: gym.make("Pendulum-v1")]))
@@ -115,6 +117,7 @@ def test_a_foreign_normalizer_whose_manifest_was_rewritten_is_still_refused(run:
         Run.load(run)
 
 
+@pytest.mark.slow
 def test_a_garbled_adaptation_module_is_refused(tmp_path: Path) -> None:
     out = tmp_path / "adapt"
     train(small_config(out, method="adapt", timesteps=256, n_envs=4), progress=False)
@@ -123,6 +126,7 @@ def test_a_garbled_adaptation_module_is_refused(tmp_path: Path) -> None:
         load_agent(out)
 
 
+@pytest.mark.slow
 def test_a_garbled_checkpoint_meta_never_resumes_an_older_checkpoint_silently(
     run: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -141,6 +145,7 @@ def edit_config(run: Path, **fields: Any) -> None:
     (run / "config.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
@@ -163,6 +168,7 @@ def test_a_changed_or_ill_typed_config_is_refused(
     assert file_hashes(run) == before
 
 
+@pytest.mark.slow
 def test_a_truncated_config_never_falls_back_to_defaults(run: Path) -> None:
     text = (run / "config.yaml").read_text()
     (run / "config.yaml").write_text(text[: len(text) // 3].rsplit("\n", 1)[0] + "\n")
@@ -172,6 +178,7 @@ def test_a_truncated_config_never_falls_back_to_defaults(run: Path) -> None:
         resume(run, timesteps=2048, progress=False)
 
 
+@pytest.mark.slow
 def test_a_run_written_before_the_profile_and_probe_fields_existed_loads_with_their_defaults(
     run: Path,
 ) -> None:
@@ -187,6 +194,7 @@ def test_a_run_written_before_the_profile_and_probe_fields_existed_loads_with_th
         Run.load(run)
 
 
+@pytest.mark.slow
 def test_a_garbled_best_record_never_lets_a_worse_model_replace_the_best(
     run: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -198,6 +206,7 @@ def test_a_garbled_best_record_never_lets_a_worse_model_replace_the_best(
 
 
 # -- resume of a finished run, of one stopped while writing final/, and leftovers --------------
+@pytest.mark.slow
 def test_resume_of_a_run_stopped_while_writing_final_finishes_it(run: Path) -> None:
     shutil.rmtree(run / "final")
     (run / ".final.abc123").mkdir()  # what atomic_dir leaves when killed
@@ -211,6 +220,7 @@ def test_resume_of_a_run_stopped_while_writing_final_finishes_it(run: Path) -> N
     assert not (run / ".final.abc123").exists() and not (run / "checkpoints" / ".step_1536.x").exists()
 
 
+@pytest.mark.slow
 def test_resume_of_a_finished_run_goes_on_only_when_asked(run: Path) -> None:
     notes: list[str] = []
     before = file_hashes(run)

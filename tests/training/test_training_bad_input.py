@@ -100,6 +100,7 @@ def test_unknown_config_field_suggests(tmp_path: Path) -> None:
 
 
 # -- an output directory that already holds a run -------------------------------------------
+@pytest.mark.slow
 def test_existing_run_is_refused_and_kept(capsys: pytest.CaptureFixture[str], run_copy: Path) -> None:
     before = file_hashes(run_copy)
     err = cli_error(capsys, ["train", "--env", CARTPOLE, "--out", str(run_copy), *CHEAP_FLAGS])
@@ -110,6 +111,7 @@ def test_existing_run_is_refused_and_kept(capsys: pytest.CaptureFixture[str], ru
     assert file_hashes(run_copy) == before
 
 
+@pytest.mark.slow
 def test_force_replaces_a_run(capsys: pytest.CaptureFixture[str], run_copy: Path) -> None:
     code = main(["train", "--env", CARTPOLE, "--out", str(run_copy), "--force", *CHEAP_FLAGS])
     assert code == 0, capsys.readouterr().err
@@ -127,6 +129,7 @@ def test_non_empty_folder_is_refused(capsys: pytest.CaptureFixture[str], tmp_pat
 
 
 # -- resume of a run that cannot go on ------------------------------------------------------
+@pytest.mark.slow
 def test_resume_after_spec_change_is_refused(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, spec_file: Callable[..., Path]
 ) -> None:
@@ -146,6 +149,7 @@ def test_resume_after_spec_change_is_refused(
     assert file_hashes(out) == before
 
 
+@pytest.mark.slow
 def test_resume_without_checkpoint_is_refused(
     capsys: pytest.CaptureFixture[str], config: ConfigFactory
 ) -> None:
@@ -163,6 +167,7 @@ def truncate(path: Path) -> None:
     path.write_bytes(data[: len(data) // 2])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["truncate", "delete"])
 def test_resume_skips_damaged_folders_and_says_so(
     capsys: pytest.CaptureFixture[str], run_copy: Path, damage: str
@@ -186,6 +191,7 @@ def test_resume_of_a_folder_that_is_no_run(capsys: pytest.CaptureFixture[str], t
     assert "not a run directory" in err
 
 
+@pytest.mark.slow
 def test_resume_of_a_finished_run_is_a_no_op(capsys: pytest.CaptureFixture[str], run_copy: Path) -> None:
     before = file_hashes(run_copy)
     assert main(["train", "--resume", str(run_copy), "--quiet"]) == 0
@@ -193,6 +199,7 @@ def test_resume_of_a_finished_run_is_a_no_op(capsys: pytest.CaptureFixture[str],
     assert file_hashes(run_copy) == before
 
 
+@pytest.mark.slow
 def test_resume_below_the_steps_done_is_refused(capsys: pytest.CaptureFixture[str], run_copy: Path) -> None:
     (run_copy / "final" / "manifest.json").unlink()  # unfinished: the final model does not verify
     before = file_hashes(run_copy)
@@ -201,6 +208,7 @@ def test_resume_below_the_steps_done_is_refused(capsys: pytest.CaptureFixture[st
     assert file_hashes(run_copy) == before
 
 
+@pytest.mark.slow
 def test_resume_past_the_runs_own_budget_finishes_it(run_copy: Path) -> None:
     """The last rollout overshoots a budget that is not a multiple of its steps: a run of
     1000 steps stopped after saving its step-1024 checkpoint has nothing left to train."""
@@ -211,6 +219,7 @@ def test_resume_past_the_runs_own_budget_finishes_it(run_copy: Path) -> None:
     assert json.loads((run_copy / "run.json").read_text())["status"] == "finished"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["final", "best"])
 def test_load_of_missing_or_corrupt_model(run_copy: Path, which: str) -> None:
     if which == "best":  # the checkpointed run evaluates never, so it has no best model
@@ -222,6 +231,7 @@ def test_load_of_missing_or_corrupt_model(run_copy: Path, which: str) -> None:
         Run.load(run_copy, which=which)
 
 
+@pytest.mark.slow
 def test_resume_api_errors(run_copy: Path) -> None:
     for folder in ("checkpoints/step_512", "checkpoints/step_1024", "final"):
         truncate(run_copy / folder / "model.zip")

@@ -27,6 +27,7 @@ def test_same_seed_same_parameters_and_returns(
     assert returns[0] == returns[1]
 
 
+@pytest.mark.slow
 def test_periodic_evaluation_does_not_change_training(config: ConfigFactory, tmp_path: Path) -> None:
     """Evaluating and checkpointing mid-run draws no randomness from the training streams."""
     plain = train(config(timesteps=1024, out=tmp_path / "plain"), progress=False)

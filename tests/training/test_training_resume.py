@@ -110,6 +110,7 @@ def tensorboard_steps(run_dir: Path) -> dict[str, list[int]]:
     return {tag: [e.step for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
 
 
+@pytest.mark.slow
 def test_resume_shows_each_step_once_in_tensorboard(interrupted: Path, tmp_path: Path) -> None:
     """The interrupted process logged step 1536 after its checkpoint at 1024; the resumed one
     logs it again, and TensorBoard shows it once (the new event file purges the old events)."""
@@ -122,6 +123,7 @@ def test_resume_shows_each_step_once_in_tensorboard(interrupted: Path, tmp_path:
     assert 1536 in shown["time/fps"] and max(shown["time/fps"]) > 1536
 
 
+@pytest.mark.slow
 def test_resume_twice_gives_identical_parameters(interrupted: Path, tmp_path: Path) -> None:
     first = resume(copy_of(interrupted, tmp_path / "a"), progress=False)
     second = resume(copy_of(interrupted, tmp_path / "b"), progress=False)
@@ -131,6 +133,7 @@ def test_resume_twice_gives_identical_parameters(interrupted: Path, tmp_path: Pa
     ]
 
 
+@pytest.mark.slow
 def test_resume_off_policy_with_normalization(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """SAC resumes with its replay buffer and normalization statistics, reproducibly."""
     hyperparams = {
@@ -151,6 +154,7 @@ def test_resume_off_policy_with_normalization(tmp_path: Path, monkeypatch: pytes
         assert run.normalizer is not None and run.normalizer.obs_rms["obs"].count > 3072
 
 
+@pytest.mark.slow
 def test_resume_with_more_timesteps(tmp_path: Path) -> None:
     run = train(small_config(tmp_path / "run", timesteps=1024, save_freq=512), progress=False)
     longer = resume(run.path, timesteps=2048, progress=False)
@@ -158,6 +162,7 @@ def test_resume_with_more_timesteps(tmp_path: Path) -> None:
     assert steps_of(logged_rows(run.path))[-1] == 2048
 
 
+@pytest.mark.slow
 def test_failed_checkpoint_leaves_no_partial_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A save that fails midway leaves no ``checkpoints/step_*`` folder; the previous one is intact."""
     out = tmp_path / "run"
@@ -183,6 +188,7 @@ def test_failed_checkpoint_leaves_no_partial_folder(tmp_path: Path, monkeypatch:
     assert resume(out, progress=False).model.num_timesteps == 2048
 
 
+@pytest.mark.slow
 def test_resume_keeps_a_better_best_model(tmp_path: Path) -> None:
     """The best model of a resumed run is replaced only by a better evaluation than before."""
     run = train(small_config(tmp_path / "run", timesteps=1024, save_freq=512, eval_freq=512), progress=False)
@@ -203,6 +209,7 @@ class _Stop(Exception):
     """Ends a resume once its first reset has been checked."""
 
 
+@pytest.mark.slow
 def test_resume_continues_the_task_schedulers_streams(
     interrupted: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

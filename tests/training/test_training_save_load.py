@@ -37,6 +37,7 @@ def fixed_observations(run: Run, steps: int = 20) -> list[Any]:
     ("env", "algo", "method"),
     [(CARTPOLE, "ppo", "history"), (PENDULUM, "ppo", "oracle"), (PENDULUM, "td3", "adapt")],
 )
+@pytest.mark.fast_subset({"algo": "ppo"})  # an adapt agent's load: the evaluation tests
 def test_load_gives_identical_actions(config: ConfigFactory, env: str, algo: str, method: str) -> None:
     run = train(config(env=env, algo=algo, method=method, timesteps=512), progress=False)
     loaded = Run.load(run.path)
