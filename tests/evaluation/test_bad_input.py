@@ -40,16 +40,19 @@ def test_a_folder_that_is_not_a_run(capsys: pytest.CaptureFixture[str], tmp_path
     _fails(capsys, ["evaluate", str(tmp_path / "empty")], tmp_path / "out", "not a run directory")
 
 
+@pytest.mark.slow
 def test_a_corrupt_model(capsys: pytest.CaptureFixture[str], copied: Path, tmp_path: Path) -> None:
     (copied / "final" / "model.zip").write_bytes(b"not a zip")
     _fails(capsys, ["evaluate", str(copied)], tmp_path / "out", "model.zip has 9 bytes")
 
 
+@pytest.mark.slow
 def test_a_corrupt_config(capsys: pytest.CaptureFixture[str], copied: Path, tmp_path: Path) -> None:
     (copied / "config.yaml").write_text("method: [unclosed\n")
     _fails(capsys, ["evaluate", str(copied)], tmp_path / "out", "config.yaml")
 
 
+@pytest.mark.slow
 def test_an_unknown_split(capsys: pytest.CaptureFixture[str], runs: dict[str, Path], tmp_path: Path) -> None:
     err = _fails(
         capsys, ["evaluate", str(runs["dr"]), "--split", "test-interpolaton"], tmp_path / "out", "split"
@@ -57,6 +60,7 @@ def test_an_unknown_split(capsys: pytest.CaptureFixture[str], runs: dict[str, Pa
     assert "did you mean 'test-interpolation'" in err
 
 
+@pytest.mark.slow
 def test_a_grid_parameter_that_does_not_vary(
     capsys: pytest.CaptureFixture[str], runs: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -65,6 +69,7 @@ def test_a_grid_parameter_that_does_not_vary(
     assert "length" in err or "actuator_gain" in err
 
 
+@pytest.mark.slow
 def test_a_spec_hash_mismatch(capsys: pytest.CaptureFixture[str], copied: Path, tmp_path: Path) -> None:
     splits = json.loads((copied / "splits.json").read_text())
     splits["spec_hash"] = "0123456789abcdef"
@@ -72,6 +77,7 @@ def test_a_spec_hash_mismatch(capsys: pytest.CaptureFixture[str], copied: Path, 
     _fails(capsys, ["evaluate", str(copied)], tmp_path / "out", "changed since this run was trained")
 
 
+@pytest.mark.slow
 def test_a_split_hash_mismatch(capsys: pytest.CaptureFixture[str], copied: Path, tmp_path: Path) -> None:
     splits = json.loads((copied / "splits.json").read_text())
     splits["hashes"]["test-interpolation"] = "0123456789abcdef"
@@ -79,6 +85,7 @@ def test_a_split_hash_mismatch(capsys: pytest.CaptureFixture[str], copied: Path,
     _fails(capsys, ["evaluate", str(copied)], tmp_path / "out", "split 'test-interpolation'")
 
 
+@pytest.mark.slow
 def test_episodes_not_a_multiple_of_the_trial(
     capsys: pytest.CaptureFixture[str], runs: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -89,6 +96,7 @@ def test_episodes_not_a_multiple_of_the_trial(
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow
 def test_an_occupied_output_folder_is_refused(
     capsys: pytest.CaptureFixture[str], runs: dict[str, Path], tmp_path: Path
 ) -> None:

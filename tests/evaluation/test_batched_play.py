@@ -31,7 +31,7 @@ def _both_layouts(run: Run, split: str) -> tuple[list, list]:
 
 
 @pytest.mark.parametrize("method", ["dr", "oracle", "adapt"])
-@pytest.mark.fast_subset({"method": ("oracle", "adapt")})
+@pytest.mark.fast_subset({"method": "adapt"})  # adapt's history window; dr and oracle: make test
 def test_rollouts_play_the_episodes_of_the_previous_rollout(runs: dict[str, Path], method: str) -> None:
     """``adapt`` acts on a history window, which must carry over exactly as before."""
     run = Run.load(runs[method])
@@ -43,6 +43,7 @@ def test_rollouts_play_the_episodes_of_the_previous_rollout(runs: dict[str, Path
 
 
 @pytest.mark.parametrize("method", ["dr", "adapt"])
+@pytest.mark.fast_subset({"method": "adapt"})
 def test_parallel_trials_play_the_episodes_of_one_slot_per_task(runs: dict[str, Path], method: str) -> None:
     before, batched = _both_layouts(Run.load(runs[method]), "test-interpolation")
     assert len(batched) == 16 * EPISODES
@@ -61,6 +62,7 @@ def test_stochastic_actions_keep_one_slot_per_task(runs: dict[str, Path]) -> Non
     assert parallel == sequential
 
 
+@pytest.mark.slow
 def test_continuous_actions_too(tmp_path: Path) -> None:
     """Pendulum: continuous actions, every episode the full 200 steps."""
     run = train(tiny_config(tmp_path / "run", "dr", env="mtml/Pendulum-v0"), progress=False)

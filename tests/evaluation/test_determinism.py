@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from evaluation_helpers import small_eval
 
 from mtml_rl.agents.loading import load_agent
@@ -16,6 +17,7 @@ from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import Run
 
 
+@pytest.mark.slow
 def test_the_same_seed_gives_the_same_results(runs: dict[str, Path], tmp_path: Path) -> None:
     # results.json, results.csv and the pictures' list only: the pictures of an adapt run are
     # drawn (and checked) by the session's evaluation (test_outputs, test_figures)

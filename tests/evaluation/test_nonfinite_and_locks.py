@@ -18,6 +18,8 @@ from mtml_rl.errors import CheckpointError
 from mtml_rl.evaluation.output import RESULTS_FILE, write_outputs
 from mtml_rl.evaluation.results import load_results, non_finite
 
+pytestmark = pytest.mark.slow  # bad input on the session's evaluation, and lock holders in other processes
+
 HOLDER = """
 import sys
 from mtml_rl.locks import lock_folder

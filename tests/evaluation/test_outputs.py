@@ -22,6 +22,7 @@ ORACLE_LABEL = ORACLE.report_label
 """The oracle's name in results."""
 
 
+@pytest.mark.slow
 def test_every_output_is_written(evaluated: Evaluated) -> None:
     names = {p.name for p in evaluated.out.iterdir()}
     assert {"results.json", "results.csv", "report.md", "figures"} <= names
@@ -30,6 +31,7 @@ def test_every_output_is_written(evaluated: Evaluated) -> None:
     assert {"learning", "adaptation", "latent", "heatmap", "profiles", "intervals"} <= pictures
 
 
+@pytest.mark.slow
 def test_results_json_validates_against_the_shipped_schema(evaluated: Evaluated) -> None:
     document = json.loads((evaluated.out / "results.json").read_text())
     jsonschema.validate(document, json.loads(SCHEMA_FILE.read_text()))
@@ -37,6 +39,7 @@ def test_results_json_validates_against_the_shipped_schema(evaluated: Evaluated)
     assert load_results(evaluated.out).to_json() == document  # reads back whole
 
 
+@pytest.mark.slow
 def test_csv_rows_match_the_json(evaluated: Evaluated) -> None:
     document = json.loads((evaluated.out / "results.json").read_text())
     with open(evaluated.out / "results.csv", newline="") as handle:
@@ -57,6 +60,7 @@ def test_csv_rows_match_the_json(evaluated: Evaluated) -> None:
         assert json.loads(row["params"]) == params[key]
 
 
+@pytest.mark.slow
 def test_the_report_links_every_picture_and_each_is_a_valid_png(evaluated: Evaluated) -> None:
     report = (evaluated.out / "report.md").read_text()
     linked = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
@@ -69,6 +73,7 @@ def test_the_report_links_every_picture_and_each_is_a_valid_png(evaluated: Evalu
         assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100
 
 
+@pytest.mark.slow
 def test_scores_cover_every_method_and_split_and_label_the_oracle(evaluated: Evaluated) -> None:
     results = evaluated.results
     assert {(a.split, a.label) for a in results.aggregates} == {
@@ -84,6 +89,7 @@ def test_scores_cover_every_method_and_split_and_label_the_oracle(evaluated: Eva
     assert ORACLE_LABEL in (evaluated.out / "report.md").read_text()
 
 
+@pytest.mark.slow
 def test_adaptation_is_measured(evaluated: Evaluated) -> None:
     results = evaluated.results
     assert len(results.adaptation) == 3 * len(SPLITS)
@@ -101,6 +107,7 @@ def test_adaptation_is_measured(evaluated: Evaluated) -> None:
     assert not [n for n in names if n.startswith("adaptation-episodes")]  # one-episode trials
 
 
+@pytest.mark.slow
 def test_the_report_says_what_it_shows(evaluated: Evaluated) -> None:
     report = (evaluated.out / "report.md").read_text()
     assert "## Share of the gap closed" in report
@@ -119,6 +126,7 @@ def test_adapt_logs_its_phase_two_return(runs: dict[str, Path]) -> None:
     assert trained and first > max(trained)  # drawn after phase 1
 
 
+@pytest.mark.slow
 def test_the_heat_map_grid_is_normalized_per_run(evaluated: Evaluated) -> None:
     (grid,) = evaluated.results.grids
     assert grid.params == ["length", "actuator_gain"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import imageio.v3 as iio
+import pytest
 from evaluation_helpers import small_eval
 
 from mtml_rl.evaluation.evaluate import evaluate
@@ -12,6 +13,7 @@ from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import Run
 
 
+@pytest.mark.slow
 def test_videos_are_written_with_the_task_in_their_name(runs: dict[str, Path], tmp_path: Path) -> None:
     results, out = evaluate(
         [runs["dr"]], small_eval(splits=("test-interpolation",), video=2), tmp_path / "ev"
