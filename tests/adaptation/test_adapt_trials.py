@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from adaptation_helpers import TinyRun, deployed_agent, tiny_config
 
 from mtml_rl.adaptation.module import MODULE_FILE, AdaptationModule
@@ -35,6 +36,7 @@ def test_history_restarts_with_every_episode_by_default(tiny_run: TinyRun) -> No
     assert _phase2_settings(run.path)["trial_episodes"] == 1
 
 
+@pytest.mark.slow
 def test_trial_runs_train_and_deploy_over_whole_trials(tmp_path: Path) -> None:
     run = train(tiny_config(tmp_path / "run", "adapt", trial_episodes=2), progress=False)
     assert _phase2_settings(run.path)["trial_episodes"] == 2
@@ -49,6 +51,7 @@ def test_trial_runs_train_and_deploy_over_whole_trials(tmp_path: Path) -> None:
     assert np.isfinite([e.ret for e in episodes]).all()
 
 
+@pytest.mark.slow
 def test_the_reported_latent_errors_are_each_splits_own_rollouts(tiny_run: TinyRun) -> None:
     """``adaptation.json`` measures all splits in one batched rollout; each split's numbers are
     exactly those of rolling out that split alone with the same seeds."""

@@ -91,6 +91,7 @@ def test_act_before_adapt_and_bad_budgets_are_errors(finetune_run: Run, rl2_run:
         FinetuneAgent(rl2_run)
 
 
+@pytest.mark.slow
 def test_an_off_policy_budget_below_learning_starts_warns(tmp_path: Path) -> None:
     sac = {"learning_starts": 64, "batch_size": 32, "buffer_size": 1000, "policy_kwargs": {"net_arch": [16]}}
     config = tiny_config(

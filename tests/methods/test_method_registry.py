@@ -63,6 +63,7 @@ def test_a_registered_method_trains_and_loads_with_its_own_network(tmp_path: Pat
     assert len(records) == len(set(r.task for r in records)) > 0
 
 
+@pytest.mark.slow
 def test_a_registered_method_evaluates_through_the_cli(tmp_path: Path) -> None:
     run = train(TrainConfig(env=CARTPOLE, method="dr_wide", timesteps=128, out=str(tmp_path / "r"), **TINY))
     out = tmp_path / "eval"
@@ -76,6 +77,7 @@ def test_a_registered_method_evaluates_through_the_cli(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_a_registered_method_runs_in_a_spawned_benchmark(tmp_path: Path) -> None:
     config = BenchmarkConfig.from_dict(
         {

@@ -108,6 +108,7 @@ def test_the_deployed_agent_reads_the_task_id_and_nothing_else(
     assert np.all(np.isfinite(base))
 
 
+@pytest.mark.slow
 def test_a_task_id_method_is_refused_on_held_out_values_and_plays_the_others(
     toy_spec: Path, tmp_path: Path
 ) -> None:

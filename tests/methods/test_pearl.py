@@ -190,6 +190,7 @@ def _recompute_every_posterior(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(PearlCritic, "forward", ContinuousCritic.forward)
 
 
+@pytest.mark.slow
 def test_each_posterior_once_trains_the_same_parameters(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -211,6 +212,7 @@ def test_each_posterior_once_trains_the_same_parameters(
     assert isinstance(now.model.policy.critic_target, PearlCritic)
 
 
+@pytest.mark.slow
 def test_the_critic_detaches_its_features_only_for_actions_with_a_gradient(pendulum_run: Run) -> None:
     policy = pendulum_run.model.policy
     assert isinstance(policy, PearlPolicy)
