@@ -193,6 +193,7 @@ def _zero_width(data: dict[str, Any]) -> None:
     data["splits"]["test-combinatorial"] = 0
 
 
+@pytest.mark.slow
 def test_cli_zero_width_region_leaves_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], spec_file: Callable[..., Path]
 ) -> None:

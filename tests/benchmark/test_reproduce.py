@@ -44,6 +44,7 @@ def test_reproduce_grid_covers_every_classic_spec_method_and_seed() -> None:
     assert config.evaluation.episodes % 2 == 0  # whole rl2 trials
 
 
+@pytest.mark.slow
 def test_reproduce_budgets_state_algorithm_and_steps_of_every_family() -> None:
     table = budgets_markdown(plan_trials(BenchmarkConfig.from_yaml(GRID)))
     rows = table.splitlines()[2:]
@@ -82,6 +83,7 @@ def test_reproduce_at_a_tiny_budget_prints_the_readme_section(
     assert "| CartPole | adapt | ppo | 256 + 128 phase-2 steps |" in printed
 
 
+@pytest.mark.slow
 def test_reproduce_section_shows_success_rates_where_families_define_them(tmp_path: Path) -> None:
     grid = BenchmarkConfig.from_dict(yaml.safe_load(GRID.read_text()), source=str(GRID))
     rate = Interval(0.25, 0.1, 0.4)
@@ -102,6 +104,7 @@ def test_reproduce_section_shows_success_rates_where_families_define_them(tmp_pa
     assert reproduce.NO_SCORES not in with_success
 
 
+@pytest.mark.slow
 def test_reproduce_section_without_a_reference_says_so_instead_of_empty_tables(tmp_path: Path) -> None:
     grid = BenchmarkConfig.from_dict(yaml.safe_load(GRID.read_text()), source=str(GRID))
     rate = Interval(0.25, 0.1, 0.4)
@@ -115,6 +118,7 @@ def test_reproduce_section_without_a_reference_says_so_instead_of_empty_tables(t
     assert "| ML1_reach | rl2 | 0.250 [0.100, 0.400] |" in section
 
 
+@pytest.mark.slow
 def test_reproduce_section_without_dr_and_oracle_says_so_instead_of_an_empty_gap(tmp_path: Path) -> None:
     grid = BenchmarkConfig.from_dict(yaml.safe_load(GRID.read_text()), source=str(GRID))
     rows = [ScoreRow("PointNav", "pearl", "test-interpolation", 3, 16, -79.1, 0.15, 0.08, 0.21)]

@@ -116,6 +116,7 @@ def _study(tmp_path: Path, trials: int) -> TuneSetup:
     return TuneSetup(CARTPOLE, "dr", "ppo", trials=trials, timesteps=64, seeds=(0, 1))
 
 
+@pytest.mark.slow
 def test_a_resumed_study_chooses_what_it_would_have_chosen_in_one_go(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

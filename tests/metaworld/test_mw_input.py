@@ -85,6 +85,7 @@ def _slots_envs(num_envs: int) -> list[Any]:
     return seen
 
 
+@pytest.mark.slow
 def test_the_scheduler_gives_each_environment_its_slots() -> None:
     envs = BENCHMARKS["MT10"][0]
     assert _slots_envs(10) == [{env} for env in envs]

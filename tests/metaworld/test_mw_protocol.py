@@ -74,7 +74,7 @@ def _rand_vecs(tasks: list) -> list[tuple[str, np.ndarray]]:
 
 
 @pytest.mark.parametrize("env", ["reach-v3", "push-v3", "sweep-into-v3"])
-@pytest.mark.fast_subset({"env": "push-v3"})
+@pytest.mark.slow  # Meta-World's own benchmarks built, against our splits
 def test_ml1_splits_are_metaworlds_own_tasks(env: str) -> None:
     metaworld = pytest.importorskip("metaworld", reason="the metaworld extra is not installed")
     name = env.removesuffix("-v3").replace("-", "_")
@@ -87,6 +87,7 @@ def test_ml1_splits_are_metaworlds_own_tasks(env: str) -> None:
         assert np.allclose(ours, vectors, rtol=0, atol=1e-10)  # u to 10 digits: < 1e-10 m
 
 
+@pytest.mark.slow
 def test_the_task_stream_runs_on_across_environments() -> None:
     """Meta-World draws the tasks of a benchmark's environments from one stream, one env after
     another: its CustomML benchmark over three environments gives the same vectors, bit for bit."""

@@ -14,6 +14,8 @@ from mtml_rl.envs.factory import make_task_vector_env
 from mtml_rl.specs import build_splits
 
 require_metaworld()
+# Whole episodes against Meta-World's own envs: make test (test_mw_check_env runs one in test-fast)
+pytestmark = pytest.mark.slow
 
 CASES = [
     ("mtml/ML1_reach-v3", "train", 0),
