@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("importlinter")
+pytestmark = pytest.mark.slow  # lint-imports in a process of its own; make test runs it over the tree too
 
 ROOT = Path(__file__).resolve().parents[1]
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")

@@ -12,6 +12,8 @@ from process_helpers import alive, kill_all, needs_proc, wait_until_gone
 
 from mtml_rl.lifetime import ORPHAN_EXIT_CODE, PDEATHSIG, WATCH
 
+pytestmark = pytest.mark.slow  # processes started and killed
+
 PARENT = """
 import subprocess, sys
 child = subprocess.Popen([sys.executable, "-c", sys.argv[1], sys.argv[2]], stdout=subprocess.PIPE, text=True)

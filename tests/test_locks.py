@@ -42,6 +42,7 @@ def holder(tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
     process.wait()
 
 
+@pytest.mark.slow
 def test_a_second_writer_is_refused_with_the_holders_pid(
     tmp_path: Path, holder: subprocess.Popen[str]
 ) -> None:
@@ -55,6 +56,7 @@ def test_a_second_writer_is_refused_with_the_holders_pid(
     assert recorded is not None and recorded.pid == holder.pid
 
 
+@pytest.mark.slow
 def test_a_killed_holder_never_blocks(tmp_path: Path, holder: subprocess.Popen[str]) -> None:
     holder.send_signal(signal.SIGKILL)
     holder.wait()
@@ -67,6 +69,7 @@ def test_a_killed_holder_never_blocks(tmp_path: Path, holder: subprocess.Popen[s
     assert not lock_file(tmp_path / "folder").exists()
 
 
+@pytest.mark.slow
 def test_a_waiting_writer_gets_the_lock_when_the_holder_ends(
     tmp_path: Path, holder: subprocess.Popen[str]
 ) -> None:

@@ -79,6 +79,7 @@ def workers_by_test(folder: Path) -> dict[str, set[str]]:
     return workers
 
 
+@pytest.mark.slow
 def test_shared_fixtures_and_named_groups_each_run_on_one_worker(tmp_path: Path) -> None:
     workers = workers_by_test(tmp_path)
     assert workers["test_module_fixture"] != set() and len(workers["test_module_fixture"]) == 1

@@ -7,6 +7,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 HEAVY = ("torch", "stable_baselines3")
 
 CHILD = f"""
@@ -21,6 +23,7 @@ print(sorted(name for name in {HEAVY!r} if name in sys.modules))
 """
 
 
+@pytest.mark.slow
 def test_help_and_listing_a_spec_import_neither_torch_nor_sb3() -> None:
     done = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr

@@ -9,6 +9,7 @@ import pytest
 from script_loading import load_script
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:builtin type .* has no __module__:DeprecationWarning")  # Box2D's SWIG
 def test_the_script_measures_a_numpy_and_a_simulator_family_and_ppo(
     capsys: pytest.CaptureFixture[str],

@@ -38,6 +38,7 @@ def test_a_missing_simulator_names_the_extra(
     assert repr(module) in str(caught.value)
 
 
+@pytest.mark.slow
 def test_import_and_registration_need_no_simulator() -> None:
     code = (
         BLOCKED_IMPORTS
@@ -64,6 +65,7 @@ except MissingExtraError as exc:
     assert 'pip install "mtml-rl[mujoco]"' in result.stdout
 
 
+@pytest.mark.slow
 def test_importing_the_package_imports_no_simulator() -> None:
     code = (
         "import sys, mtml_rl; mtml_rl.builtin_specs(); "
