@@ -13,6 +13,7 @@ from mtml_rl.errors import MtmlError
 from mtml_rl.specs.spec import spec_dir
 
 
+@pytest.mark.slow
 def test_a_benchmark_over_a_spec_file_finishes_with_its_report(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

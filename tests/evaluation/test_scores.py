@@ -67,7 +67,8 @@ def test_intervals_are_reproducible_and_leave_the_global_generator_alone() -> No
 
 RLIABLE = pytest.mark.xdist_group("rliable")
 """The tests that compare against rliable itself: they run on one worker of a parallel run, as
-importing rliable (scipy, pandas, statsmodels) costs seconds in every process that does it."""
+importing rliable (scipy, pandas, statsmodels) costs seconds in every process that does it.
+They run in make test (marked slow); the known-answer tests above stay in make test-fast."""
 
 
 def _rliable_metrics(table: np.ndarray) -> np.ndarray:
@@ -83,6 +84,7 @@ def _rliable_metrics(table: np.ndarray) -> np.ndarray:
     )
 
 
+@pytest.mark.slow
 @RLIABLE
 @pytest.mark.parametrize("shape", [(1, 5), (2, 16), (3, 16), (4, 12), (5, 7)])
 def test_intervals_are_rliables_to_the_last_bit(shape: tuple[int, int]) -> None:
@@ -101,6 +103,7 @@ def test_intervals_are_rliables_to_the_last_bit(shape: tuple[int, int]) -> None:
             assert (got.point, got.low, got.high) == (points[key][i], cis[key][0, i], cis[key][1, i])
 
 
+@pytest.mark.slow
 @RLIABLE
 def test_probability_of_improvement_equals_rliables_metric() -> None:
     from rliable import library as rly
@@ -117,6 +120,7 @@ def test_probability_of_improvement_equals_rliables_metric() -> None:
     assert np.allclose(scores.score_distribution(x, taus), rly.score_distributions(x, taus))
 
 
+@pytest.mark.slow
 @RLIABLE
 @pytest.mark.parametrize(("runs_x", "runs_y"), [(1, 1), (3, 2), (2, 5)])
 def test_improvement_intervals_are_rliables_to_the_last_bit(runs_x: int, runs_y: int) -> None:
@@ -190,6 +194,7 @@ def test_analyze_prefers_the_oracle_measured_alongside() -> None:
     assert (improvement.x, improvement.y, improvement.probability.point) == ("dr", ORACLE_LABEL, 0.0)
 
 
+@pytest.mark.slow
 @RLIABLE
 @pytest.mark.parametrize("shape", [(1, 5), (3, 16)])
 def test_performance_profiles_are_rliables_to_the_last_bit(shape: tuple[int, int]) -> None:

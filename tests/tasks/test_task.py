@@ -78,6 +78,7 @@ def test_id_is_stable() -> None:
     assert CartPole.default_task().id == DEFAULT_CARTPOLE_ID
 
 
+@pytest.mark.slow
 def test_id_is_the_same_in_a_fresh_interpreter(task: Task) -> None:
     code = (
         "from mtml_rl.families.cartpole import CartPole;"
