@@ -67,6 +67,7 @@ def test_normalization_statistics_restored(config: ConfigFactory) -> None:
     assert [r.ret for r in run.evaluate()] == [r.ret for r in loaded.evaluate()]
 
 
+@pytest.mark.slow
 def test_load_best_and_latest(config: ConfigFactory) -> None:
     run = train(config(timesteps=1024, eval_freq=512, eval_tasks=2, save_freq=512), progress=False)
     best = json.loads((run.path / "best" / "eval.json").read_text())
