@@ -31,6 +31,7 @@ CLASSIC = [
 ]
 
 
+@pytest.mark.slow
 def test_reproduce_grid_covers_every_classic_spec_method_and_seed() -> None:
     config = BenchmarkConfig.from_yaml(GRID)
     assert config.envs == CLASSIC
@@ -137,8 +138,8 @@ def test_reproduce_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 @pytest.mark.parametrize("grid", sorted((ROOT / "benchmarks").glob("*.yaml")), ids=lambda p: p.name)
-@pytest.mark.fast_subset(  # a locomotion and a Meta-World grid (the classic grid: the test above)
-    {"grid": [ROOT / "benchmarks" / f"{name}.yaml" for name in ("locomotion", "metaworld-small")]},
+@pytest.mark.fast_subset(  # a classic, a locomotion and a Meta-World grid
+    {"grid": [ROOT / "benchmarks" / f"{name}.yaml" for name in ("example", "locomotion", "metaworld-small")]},
 )
 def test_every_shipped_grid_plans(grid: Path) -> None:
     """Each grid file in ``benchmarks/`` parses and plans its trials (unknown keys, envs,
