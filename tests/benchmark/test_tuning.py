@@ -18,6 +18,7 @@ from mtml_rl.benchmark.tuning import (
     HISTORY_SPACE,
     SEARCH_SPACES,
     TuneSetup,
+    TuningRecord,
     as_overrides,
     grid_protocol,
     search_space,
@@ -241,3 +242,33 @@ def test_the_default_values_are_scored_once_with_the_same_seeds(
     scored.clear()
     again = tune(_study(tmp_path, 3), out, log=lambda _: None, score_defaults=True)
     assert len(scored) == 2 and again.defaults == record.defaults  # one new trial, defaults kept
+
+
+TUNED_GRID = REDUCED_GRID.parent / "tuned-pointnav-small.yaml"
+
+
+def test_the_tuned_grid_trains_with_what_each_study_chose_under_the_reduced_grids_protocol() -> None:
+    tuned = BenchmarkConfig.from_yaml(TUNED_GRID)
+    reduced = BenchmarkConfig.from_yaml(REDUCED_GRID)
+    assert tuned.envs == ["mtml/PointNav-v0"] and set(tuned.seeds).isdisjoint({10})
+    assert tuned.evaluation == reduced.evaluation and tuned.seeds == reduced.seeds
+    for method in tuned.methods:
+        path = REDUCED_GRID.parents[1] / "tuning" / f"PointNav-{method}-ppo.yaml"
+        record = yaml.safe_load(path.read_text())
+        setup = TuneSetup(**{**record["setup"], "seeds": tuple(record["setup"]["seeds"])})
+        resumed = TuningRecord.resume(path, setup, search_space(setup))  # verifies every trial
+        assert resumed.best == record["best"] and resumed.defaults == record["defaults"]
+        assert record["setup"]["seeds"] == [10] and len(record["trials"]) == record["setup"]["trials"] == 20
+        assert len(record["defaults"]["per_seed"]) == 1  # what tuning gained is on record
+        chosen = as_overrides(record["best"])
+        entry = tuned.method_overrides[method]
+        assert {name: entry[name] for name in chosen} == chosen
+        algo, timesteps, fixed = grid_protocol(reduced, "mtml/PointNav-v0", method)
+        assert (record["setup"]["algo"], record["setup"]["timesteps"]) == (algo, timesteps)
+        assert record["setup"]["fixed"] == {k: v for k, v in fixed.items() if k not in record["space"]}
+        # the tuned grid trains as the reduced grid does, but for the chosen values
+        tuned_algo, tuned_steps, tuned_fixed = grid_protocol(tuned, "mtml/PointNav-v0", method)
+        assert (tuned_algo, tuned_steps) == (algo, timesteps)
+        assert {k: v for k, v in tuned_fixed.items() if k not in chosen} == {
+            k: v for k, v in fixed.items() if k not in chosen
+        }
