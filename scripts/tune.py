@@ -104,7 +104,8 @@ def make_setup(args: argparse.Namespace) -> TuneSetup:
         grid_algo, grid_timesteps, fixed = grid_protocol(
             BenchmarkConfig.from_yaml(args.grid), args.env, args.method
         )
-        algo, timesteps = algo or grid_algo, timesteps or grid_timesteps
+        algo = grid_algo if algo is None else algo
+        timesteps = grid_timesteps if timesteps is None else timesteps
     if timesteps is None:
         raise ConfigError("give --timesteps (or a --grid whose budget for this env and method is set)")
     if args.trials < 1 or timesteps < 1 or args.episodes < 1:

@@ -213,6 +213,7 @@ def test_the_script_resumes_a_study_and_prints_the_choice_as_grid_overrides(
         (["--grid", str(REDUCED_GRID), "--method", "pearl"], "does not train pearl"),
         (["--method", "dr"], "give --timesteps"),
         (["--method", "dr", "--timesteps", "0"], "must be positive"),
+        (["--grid", str(REDUCED_GRID), "--method", "adapt", "--timesteps", "0"], "must be positive"),
     ],
 )
 def test_the_script_refuses_bad_input_with_exit_2(
