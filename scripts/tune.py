@@ -2,7 +2,7 @@
 
     python scripts/tune.py --env mtml/Pendulum-v0 --method history --algo sac \\
         --trials 20 --timesteps 15000 --seeds 0 1
-    python scripts/tune.py --env mtml/PointNav-v0 --method adapt \
+    python scripts/tune.py --env mtml/PointNav-v0 --method adapt \\
         --grid benchmarks/reproduce-small.yaml --trials 20 --seeds 10 --episodes 2
     python scripts/tune.py --env mtml/CartPole-v0 --method dr --trials 2 --timesteps 2000  # smoke test
 

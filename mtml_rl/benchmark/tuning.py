@@ -152,14 +152,10 @@ class TuningRecord:
     def add(self, number: int, params: dict[str, Any], values: dict[str, Any], scores: list[float]) -> float:
         """Record a finished trial (Optuna's raw ``params`` and the values they stand for);
         the best so far becomes the choice. Returns the trial's score (mean over seeds)."""
-        per_seed = [float(s) for s in scores]
-        mean = float(np.mean(per_seed))
-        self.trials.append(
-            {"number": number, "values": values, "params": params, "score": mean, "per_seed": per_seed}
-        )
+        self.trials.append({"number": number, "values": values, "params": params, **_scores(scores)})
         best = max(self.trials, key=lambda t: t["score"] if math.isfinite(t["score"]) else -math.inf)
         self.best, self.best_score = best["values"], best["score"]
-        return mean
+        return float(self.trials[-1]["score"])
 
     @classmethod
     def resume(cls, path: Path, setup: TuneSetup, space: Space) -> TuningRecord:
@@ -232,11 +228,11 @@ def trial_config(
 ) -> TrainConfig:
     """The training config of one run: the study's fixed fields, then the drawn values (see
     :func:`as_overrides`), with no periodic evaluation and no checkpoints."""
-    fields_ = {name: value for name, value in setup.fixed.items() if name != "hyperparams"}
+    config_fields = {name: value for name, value in setup.fixed.items() if name != "hyperparams"}
     hyperparams: dict[str, Any] = copy.deepcopy(setup.fixed.get("hyperparams") or {})
     drawn = as_overrides(values)
     _merge(hyperparams, drawn.pop("hyperparams", {}))
-    fields_ |= drawn | {
+    config_fields |= drawn | {
         "env": str(spec_file),
         "method": setup.method,
         "algo": setup.algo,
@@ -248,7 +244,7 @@ def trial_config(
         "out": str(out),
         "hyperparams": hyperparams,
     }
-    return TrainConfig.from_dict(fields_, source=f"tuning run (seed {seed})")
+    return TrainConfig.from_dict(config_fields, source=f"tuning run (seed {seed})")
 
 
 def as_overrides(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -343,26 +339,25 @@ def tune(
         with tempfile.TemporaryDirectory(prefix="mtml-tune-") as tmp:
             spec_file = Path(tmp) / "spec.yaml"
             spec_file.write_text(yaml.safe_dump(spec.to_dict(), sort_keys=False))
-            while len(record.trials) < setup.trials:
-                number = len(record.trials)
-                params, values = draw(optuna, setup, space, record.trials)
-                scores = [
+
+            def score_seeds(values: Mapping[str, Any], name: str) -> list[float]:
+                """Every seed's run with ``values`` (in folders named ``name``), scored."""
+                return [
                     score(
-                        trial_config(setup, spec_file, values, s, Path(tmp) / f"t{number}-s{s}"),
-                        setup.episodes,
+                        trial_config(setup, spec_file, values, s, Path(tmp) / f"{name}-s{s}"), setup.episodes
                     )
                     for s in setup.seeds
                 ]
-                mean = record.add(number, params, values, scores)
+
+            while len(record.trials) < setup.trials:
+                number = len(record.trials)
+                params, values = draw(optuna, setup, space, record.trials)
+                mean = record.add(number, params, values, score_seeds(values, f"t{number}"))
                 if out is not None:
                     record.write(out)
                 log(f"trial {number}: {mean:.2f} {values}")
             if score_defaults and record.defaults is None:
-                scores = [
-                    score(trial_config(setup, spec_file, {}, s, Path(tmp) / f"defaults-s{s}"), setup.episodes)
-                    for s in setup.seeds
-                ]
-                record.defaults = {"score": float(np.mean(scores)), "per_seed": [float(s) for s in scores]}
+                record.defaults = _scores(score_seeds({}, "defaults"))
                 if out is not None:
                     record.write(out)
                 log(f"defaults: {record.defaults['score']:.2f}")
@@ -420,10 +415,9 @@ def _record_problem(data: Any, setup: TuneSetup, space: Space) -> str | None:
         return "it is not a study record (no list of trials)"
     recorded = dict(data.get("setup") or {})
     recorded.pop("trials", None)
-    if recorded != setup.identity():
-        changed = sorted(
-            k for k in set(recorded) | set(setup.identity()) if recorded.get(k) != setup.identity().get(k)
-        )
+    identity = setup.identity()
+    if recorded != identity:
+        changed = sorted(k for k in set(recorded) | set(identity) if recorded.get(k) != identity.get(k))
         return f"it records a study of another setup (differs in {', '.join(changed)})"
     if data.get("space") != _plain(space):
         return "it records another search space"
@@ -444,6 +438,12 @@ def _record_problem(data: Any, setup: TuneSetup, space: Space) -> str | None:
     ):
         return "its score of the default values is malformed"
     return None
+
+
+def _scores(scores: list[float]) -> dict[str, Any]:
+    """``score`` (the mean over seeds) and ``per_seed``, as a record holds them."""
+    per_seed = [float(s) for s in scores]
+    return {"score": float(np.mean(per_seed)), "per_seed": per_seed}
 
 
 def _plain(data: Any) -> Any:
