@@ -87,6 +87,12 @@ PER_RUN_FIELDS = frozenset("env method algo timesteps seed eval_freq save_freq n
 """Fields a study sets per run: not part of a fixed protocol."""
 MAX_RECORD_BYTES = 4_000_000
 """A study's record larger than this is refused when resumed (it is not one)."""
+RECORD_VERSION = 1
+"""The version of the record's format this code writes and reads (a record without one is
+version 1). Raise it when a field is added: code that does not know a field must refuse the
+record rather than resume it and write it back without that field."""
+RECORD_FIELDS = frozenset("version setup space trials best best_score defaults command".split())
+"""The top-level fields of a record of :data:`RECORD_VERSION`."""
 
 
 @dataclass(frozen=True)
@@ -146,8 +152,8 @@ class TuningRecord:
     command: str = ""
 
     def write(self, path: Path) -> None:
-        """Write the record as YAML (parents created), atomically."""
-        atomic_write_yaml(path, _plain(asdict(self)))
+        """Write the record as YAML (parents created), atomically, with its format's version."""
+        atomic_write_yaml(path, {"version": RECORD_VERSION, **_plain(asdict(self))})
 
     def add(self, number: int, params: dict[str, Any], values: dict[str, Any], scores: list[float]) -> float:
         """Record a finished trial (Optuna's raw ``params`` and the values they stand for);
@@ -170,6 +176,12 @@ class TuningRecord:
             data = read_yaml_file(path, max_bytes=MAX_RECORD_BYTES)
         except InputFileError as exc:
             raise ConfigError(f"study record {path} {exc}; {fix}") from None
+        newer = _newer_format(data)
+        if newer:
+            raise ConfigError(
+                f"study record {path} cannot be resumed: {newer}; resume it with the mtml-rl that "
+                "wrote it (or a newer one), or pass another --out"
+            )
         problem = _record_problem(data, setup, space)
         if problem:
             raise ConfigError(f"study record {path} cannot be resumed: {problem}; {fix}")
@@ -409,10 +421,27 @@ def _distributions(optuna: Any, space: Space) -> dict[str, Any]:
     return distributions
 
 
+def _newer_format(data: Any) -> str | None:
+    """Why ``data`` is a record this code cannot resume without losing what it holds
+    (``None``: it can): a newer version, or fields this version does not know."""
+    if not isinstance(data, dict):
+        return None
+    version = data.get("version", 1)
+    if isinstance(version, int) and version > RECORD_VERSION:
+        return f"it was written in format version {version}, and this mtml-rl reads up to {RECORD_VERSION}"
+    unknown = sorted(str(key) for key in data if key not in RECORD_FIELDS)
+    if unknown:
+        return f"it has fields this mtml-rl does not know ({', '.join(unknown)}), which resuming would drop"
+    return None
+
+
 def _record_problem(data: Any, setup: TuneSetup, space: Space) -> str | None:
     """Why ``data`` is not the record of ``setup``'s study (``None``: it is)."""
     if not isinstance(data, dict) or not isinstance(data.get("trials"), list):
         return "it is not a study record (no list of trials)"
+    version = data.get("version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        return f"its format version {version!r} is not a positive integer"
     recorded = dict(data.get("setup") or {})
     recorded.pop("trials", None)
     identity = setup.identity()

@@ -248,6 +248,30 @@ def test_the_default_values_are_scored_once_with_the_same_seeds(
 TUNED_GRID = REDUCED_GRID.parent / "tuned-pointnav-small.yaml"
 
 
+def test_a_record_written_by_a_newer_format_is_refused_and_left_as_it_is(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(tuning, "score", _fake_score)
+    out = tmp_path / "study.yaml"
+    tune(_study(tmp_path, 2), out, log=lambda _: None)
+    data = yaml.safe_load(out.read_text())
+    assert data["version"] == tuning.RECORD_VERSION == 1 and set(data) == tuning.RECORD_FIELDS
+    for change, message in [
+        ({"version": 2}, r"format version 2, and this mtml-rl reads up to 1.*resume it with the mtml-rl"),
+        ({"seeds_per_worker": 1}, r"fields this mtml-rl does not know \(seeds_per_worker\), which resuming"),
+        ({"version": "one"}, r"format version 'one' is not a positive integer.*delete"),
+    ]:
+        newer = yaml.safe_dump({**data, **change}, sort_keys=False)
+        out.write_text(newer)
+        with pytest.raises(ConfigError, match=message):
+            tune(_study(tmp_path, 3), out, log=lambda _: None)
+        assert out.read_text() == newer  # nothing was dropped or overwritten
+    del data["version"]  # a record from before versioned records is version 1
+    out.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert len(tune(_study(tmp_path, 3), out, log=lambda _: None).trials) == 3
+    assert yaml.safe_load(out.read_text())["version"] == 1
+
+
 def test_the_tuned_grid_trains_with_what_each_study_chose_under_the_reduced_grids_protocol() -> None:
     tuned = BenchmarkConfig.from_yaml(TUNED_GRID)
     reduced = BenchmarkConfig.from_yaml(REDUCED_GRID)
