@@ -246,6 +246,7 @@ def test_the_default_values_are_scored_once_with_the_same_seeds(
 
 
 TUNED_GRID = REDUCED_GRID.parent / "tuned-pointnav-small.yaml"
+EQUAL_STEPS_GRID = REDUCED_GRID.parent / "equal-steps-pointnav-small.yaml"
 
 
 def test_a_record_written_by_a_newer_format_is_refused_and_left_as_it_is(
@@ -297,3 +298,21 @@ def test_the_tuned_grid_trains_with_what_each_study_chose_under_the_reduced_grid
         assert {k: v for k, v in tuned_fixed.items() if k not in chosen} == {
             k: v for k, v in fixed.items() if k not in chosen
         }
+
+
+def test_the_equal_steps_grid_trains_the_tuned_baselines_for_adapts_total_steps() -> None:
+    equal = BenchmarkConfig.from_yaml(EQUAL_STEPS_GRID)
+    tuned = BenchmarkConfig.from_yaml(TUNED_GRID)
+    adapt_steps = grid_protocol(tuned, "mtml/PointNav-v0", "adapt")[1]
+    adapt_total = adapt_steps + tuned.train["adapt_timesteps"]
+    assert (equal.envs, equal.seeds, equal.evaluation) == (tuned.envs, tuned.seeds, tuned.evaluation)
+    for method in equal.methods:
+        algo, timesteps, fixed = grid_protocol(equal, "mtml/PointNav-v0", method)
+        tuned_algo, _, tuned_fixed = grid_protocol(tuned, "mtml/PointNav-v0", method)
+        assert (algo, timesteps) == (tuned_algo, adapt_total) == (algo, 70_000)
+        assert _not_adapts(fixed) == _not_adapts(tuned_fixed)  # the same values and protocol
+
+
+def _not_adapts(fixed: dict[str, Any]) -> dict[str, Any]:
+    """``fixed`` without ``adapt``'s own fields (phase 2 and probe: unused by other methods)."""
+    return {name: value for name, value in fixed.items() if not name.startswith("adapt_")}
