@@ -152,9 +152,7 @@ def test_a_resumed_study_chooses_what_it_would_have_chosen_in_one_go(
 def test_a_record_of_another_study_or_a_damaged_one_is_refused(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(tuning, "score", _fake_score)
-    out = tmp_path / "study.yaml"
-    tune(_study(tmp_path, 2), out, log=lambda _: None)
+    out = _two_trial_study(monkeypatch, tmp_path)
     good = out.read_text()
     other = TuneSetup(CARTPOLE, "dr", "ppo", trials=3, timesteps=128, seeds=(0, 1))
     with pytest.raises(ConfigError, match=r"another setup \(differs in timesteps\).*delete"):
@@ -168,6 +166,36 @@ def test_a_record_of_another_study_or_a_damaged_one_is_refused(
     with pytest.raises(ConfigError, match="is not valid YAML"):
         tune(_study(tmp_path, 3), out, log=lambda _: None)
     assert out.read_text() == good[: len(good) // 2] + "\n  - ["  # nothing was overwritten
+
+
+def test_a_record_written_by_a_newer_format_is_refused_and_left_as_it_is(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    out = _two_trial_study(monkeypatch, tmp_path)
+    data = yaml.safe_load(out.read_text())
+    assert data["version"] == tuning.RECORD_VERSION == 1 and set(data) == tuning.RECORD_FIELDS
+    for change, message in [
+        ({"version": 2}, r"format version 2, and this mtml-rl reads up to 1.*resume it with the mtml-rl"),
+        ({"seeds_per_worker": 1}, r"fields this mtml-rl does not know \(seeds_per_worker\), which resuming"),
+        ({"version": "one"}, r"format version 'one' is not a positive integer.*delete"),
+    ]:
+        newer = yaml.safe_dump({**data, **change}, sort_keys=False)
+        out.write_text(newer)
+        with pytest.raises(ConfigError, match=message):
+            tune(_study(tmp_path, 3), out, log=lambda _: None)
+        assert out.read_text() == newer  # nothing was dropped or overwritten
+    del data["version"]  # a record from before versioned records is version 1
+    out.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert len(tune(_study(tmp_path, 3), out, log=lambda _: None).trials) == 3
+    assert yaml.safe_load(out.read_text())["version"] == 1
+
+
+def _two_trial_study(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The record of a finished two-trial study (scored by :func:`_fake_score`)."""
+    monkeypatch.setattr(tuning, "score", _fake_score)
+    out = tmp_path / "study.yaml"
+    tune(_study(tmp_path, 2), out, log=lambda _: None)
+    return out
 
 
 def test_a_study_can_train_as_a_grid_trains_the_method(tmp_path: Path) -> None:
@@ -247,30 +275,6 @@ def test_the_default_values_are_scored_once_with_the_same_seeds(
 
 TUNED_GRID = REDUCED_GRID.parent / "tuned-pointnav-small.yaml"
 EQUAL_STEPS_GRID = REDUCED_GRID.parent / "equal-steps-pointnav-small.yaml"
-
-
-def test_a_record_written_by_a_newer_format_is_refused_and_left_as_it_is(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.setattr(tuning, "score", _fake_score)
-    out = tmp_path / "study.yaml"
-    tune(_study(tmp_path, 2), out, log=lambda _: None)
-    data = yaml.safe_load(out.read_text())
-    assert data["version"] == tuning.RECORD_VERSION == 1 and set(data) == tuning.RECORD_FIELDS
-    for change, message in [
-        ({"version": 2}, r"format version 2, and this mtml-rl reads up to 1.*resume it with the mtml-rl"),
-        ({"seeds_per_worker": 1}, r"fields this mtml-rl does not know \(seeds_per_worker\), which resuming"),
-        ({"version": "one"}, r"format version 'one' is not a positive integer.*delete"),
-    ]:
-        newer = yaml.safe_dump({**data, **change}, sort_keys=False)
-        out.write_text(newer)
-        with pytest.raises(ConfigError, match=message):
-            tune(_study(tmp_path, 3), out, log=lambda _: None)
-        assert out.read_text() == newer  # nothing was dropped or overwritten
-    del data["version"]  # a record from before versioned records is version 1
-    out.write_text(yaml.safe_dump(data, sort_keys=False))
-    assert len(tune(_study(tmp_path, 3), out, log=lambda _: None).trials) == 3
-    assert yaml.safe_load(out.read_text())["version"] == 1
 
 
 def test_the_tuned_grid_trains_with_what_each_study_chose_under_the_reduced_grids_protocol() -> None:
