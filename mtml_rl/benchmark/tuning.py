@@ -91,8 +91,6 @@ RECORD_VERSION = 1
 """The version of the record's format this code writes and reads (a record without one is
 version 1). Raise it when a field is added: code that does not know a field must refuse the
 record rather than resume it and write it back without that field."""
-RECORD_FIELDS = frozenset("version setup space trials best best_score defaults command".split())
-"""The top-level fields of a record of :data:`RECORD_VERSION`."""
 
 
 @dataclass(frozen=True)
@@ -189,6 +187,11 @@ class TuningRecord:
             record.add(trial["number"], trial["params"], trial["values"], trial["per_seed"])
         record.defaults = data.get("defaults")
         return record
+
+
+RECORD_FIELDS = frozenset({"version", *(field_.name for field_ in fields(TuningRecord))})
+"""The top-level fields of a record of :data:`RECORD_VERSION`: its version and the
+:class:`TuningRecord`'s fields."""
 
 
 def train_only(spec: TaskSpec) -> TaskSpec:
