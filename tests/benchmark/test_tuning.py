@@ -337,3 +337,20 @@ def test_the_equal_steps_grid_gives_history_and_rl2_at_least_adapts_total_steps(
         rl2 = grid_protocol(equal, env, "rl2")
         assert rl2[0] == "ppo" and rl2[1] >= adapt_steps
         assert _not_adapts(rl2[2]) == _not_adapts(grid_protocol(reduced, env, "rl2")[2])
+
+
+def test_the_locomotion_equal_steps_grid_gives_history_and_rl2_adapts_total_steps() -> None:
+    equal = BenchmarkConfig.from_yaml(REDUCED_GRID.parent / "equal-steps-locomotion-small.yaml")
+    locomotion = BenchmarkConfig.from_yaml(REDUCED_GRID.parent / "locomotion-small.yaml")
+    assert (equal.envs, equal.seeds) == (locomotion.envs, locomotion.seeds)
+    ours, theirs = equal.evaluation, locomotion.evaluation
+    assert (ours.splits, ours.seed, ours.deterministic) == (theirs.splits, theirs.seed, theirs.deterministic)
+    for env in equal.envs:
+        adapt_algo, adapt_steps, adapt_fixed = grid_protocol(locomotion, env, "adapt")
+        assert adapt_steps is not None
+        for method in equal.methods:
+            algo, timesteps, fixed = grid_protocol(equal, env, method)
+            assert (algo, timesteps) == (adapt_algo, adapt_steps + adapt_fixed["adapt_timesteps"])
+            assert ours.episodes % fixed["trial_episodes"] == 0  # whole trials of every method
+            shared = ("n_envs", "hyperparams", "profile", "latent_dim", "history_len", "history_arch")
+            assert {k: fixed[k] for k in shared} == {k: adapt_fixed[k] for k in shared}
