@@ -1,8 +1,8 @@
 """The benchmark grid's configuration: a dataclass, strictly loaded from YAML or flags.
 
 A grid file names the specs, methods and seeds to cross, the budget, the TrainConfig
-fields every trial shares, per-env and per-method overrides, the backend and the
-evaluation. Unknown keys anywhere are an error that suggests the closest known one.
+fields every trial shares, per-env, per-method and per-cell overrides, the backend and
+the evaluation. Unknown keys anywhere are an error that suggests the closest known one.
 """
 
 from __future__ import annotations
@@ -87,6 +87,10 @@ class BenchmarkConfig:
     method_overrides: dict[str, dict[str, Any]] = _help(  # noqa: RUF009
         "TrainConfig fields per method (applied after env_overrides)", default_factory=dict
     )
+    cell_overrides: dict[str, dict[str, dict[str, Any]]] = _help(  # noqa: RUF009
+        "TrainConfig fields of one method on one env (env, then method; applied last)",
+        default_factory=dict,
+    )
     backend: str = _help("local (process pool) or ray", default="local")
     workers: int | None = _help("local: parallel trials (default: cores / threads_per_worker)", default=None)
     threads_per_worker: int = _help("torch threads (and CPUs declared to Ray) per trial", default=1)
@@ -127,7 +131,28 @@ class BenchmarkConfig:
         for method, fields in self.method_overrides.items():
             check_method("method_overrides: ", str(method))
             _check_train_fields(f"method_overrides.{method}", fields)
+        self._check_cell_overrides()
         self.evaluation.validate()
+
+    def _check_cell_overrides(self) -> None:
+        if not isinstance(self.cell_overrides, dict):
+            raise ConfigError(
+                "cell_overrides must map an env to a mapping of methods to TrainConfig fields, "
+                f"got {type(self.cell_overrides).__name__}"
+            )
+        for env, methods in self.cell_overrides.items():
+            try:
+                env_key(env)
+            except MtmlError as exc:
+                raise ConfigError(f"cell_overrides: {exc}") from None
+            if not isinstance(methods, dict):
+                raise ConfigError(
+                    f"cell_overrides.{env} must map methods to TrainConfig fields "
+                    f"({{rl2: {{timesteps: 30000}}}}), got {type(methods).__name__}"
+                )
+            for method, fields in methods.items():
+                check_method(f"cell_overrides.{env}: ", str(method))
+                _check_train_fields(f"cell_overrides.{env}.{method}", fields)
 
     def _check_scalars(self) -> None:
         if self.timesteps is not None and not _is_int(self.timesteps, 1):
@@ -187,7 +212,7 @@ class BenchmarkConfig:
 
 def _relative_to(data: dict[str, Any], base: Path) -> dict[str, Any]:
     """Spec paths (``*.yaml`` files next to the grid file) made absolute, in ``envs`` and
-    as keys of ``env_overrides``."""
+    as keys of ``env_overrides`` and ``cell_overrides``."""
 
     def absolute(env: Any) -> Any:
         if isinstance(env, str) and env.endswith((".yaml", ".yml")) and is_file(base / env):
@@ -196,8 +221,9 @@ def _relative_to(data: dict[str, Any], base: Path) -> dict[str, Any]:
 
     if isinstance(data.get("envs"), list):
         data["envs"] = [absolute(e) for e in data["envs"]]
-    if isinstance(data.get("env_overrides"), dict):
-        data["env_overrides"] = {absolute(k): v for k, v in data["env_overrides"].items()}
+    for key in ("env_overrides", "cell_overrides"):
+        if isinstance(data.get(key), dict):
+            data[key] = {absolute(k): v for k, v in data[key].items()}
     return data
 
 

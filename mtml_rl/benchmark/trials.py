@@ -217,22 +217,26 @@ def _eval_data(settings: EvalSettings) -> dict[str, Any] | None:
 def trial_config(
     config: BenchmarkConfig, env: str, env_id: str, method: str, seed: int, run_dir: Path
 ) -> TrainConfig:
-    """The trial's TrainConfig: ``train``, then the env's, then the method's overrides
-    (``hyperparams`` merged key by key), then the grid's own fields."""
+    """The trial's TrainConfig: ``train``, then the env's, the method's and the cell's
+    overrides (``hyperparams`` merged key by key), then the grid's own fields."""
     values: dict[str, Any] = {}
     if config.timesteps is not None:
         values["timesteps"] = config.timesteps
     key = env_key(env)
     env_layer: dict[str, Any] = {}
+    cell_layer: dict[str, Any] = {}
     for name, fields in config.env_overrides.items():
         if env_key(name) == key:
             env_layer.update(fields)
-    for layer in (config.train, env_layer, config.method_overrides.get(method, {})):
-        for key, value in layer.items():
-            if key == "hyperparams" and isinstance(value, dict):
+    for name, methods in config.cell_overrides.items():
+        if env_key(name) == key:
+            cell_layer.update(methods.get(method, {}))
+    for layer in (config.train, env_layer, config.method_overrides.get(method, {}), cell_layer):
+        for field_name, value in layer.items():
+            if field_name == "hyperparams" and isinstance(value, dict):
                 values["hyperparams"] = {**values.get("hyperparams", {}), **value}
             else:
-                values[key] = value
+                values[field_name] = value
     values.update(
         env=env_id, method=method, seed=seed, out=str(run_dir), num_threads=config.threads_per_worker
     )

@@ -53,6 +53,10 @@ def test_grid_file_loads_with_counts_overrides_and_relative_paths(tmp_path: Path
                 "mtml/Pendulum-v0": {"algo": "sac"},
             },
             "method_overrides": {"adapt": {"adapt_timesteps": 100, "hyperparams": {"n_epochs": 2}}},
+            "cell_overrides": {
+                "MySpec.yaml": {"adapt": {"timesteps": 900, "hyperparams": {"n_steps": 16}}},
+                "mtml/Pendulum-v0": {"dr": {"algo": "sac"}},
+            },
         },
     )
     config = BenchmarkConfig.from_yaml(grid)
@@ -70,6 +74,11 @@ def test_grid_file_loads_with_counts_overrides_and_relative_paths(tmp_path: Path
     assert cart_adapt.config["num_threads"] == 1
     assert Path(cart_adapt.run_dir).is_absolute()
     assert Path(cart_adapt.run_dir) == (tmp_path / "results" / "runs" / cart_adapt.name).resolve()
+    mine_adapt = trials["MyCartPole-adapt-s0"].config  # the cell's fields come last
+    assert (mine_adapt["timesteps"], mine_adapt["n_envs"], mine_adapt["adapt_timesteps"]) == (900, 2, 100)
+    assert mine_adapt["hyperparams"] == {"n_steps": 16, "n_epochs": 2}
+    assert trials["MyCartPole-dr-s0"].config["timesteps"] == 500  # another method of that env
+    assert trials["CartPole-adapt-s0"].config["hyperparams"]["n_steps"] == 32  # another env
 
 
 def test_two_specs_of_one_name_are_refused(tmp_path: Path) -> None:
@@ -96,6 +105,21 @@ def test_two_specs_of_one_name_are_refused(tmp_path: Path) -> None:
         ({"envs": [CARTPOLE], "address": "1.2.3.4:6379"}, "address is for the ray backend"),
         ({"methods": ["dr"]}, "missing required key(s) envs"),
         ({"envs": [CARTPOLE], "env_overrides": {"mtml/Pendulm-v0": {}}}, "did you mean 'mtml/Pendulum-v0'"),
+        (
+            {"envs": [CARTPOLE], "cell_overrides": {"mtml/Pendulm-v0": {"dr": {}}}},
+            "cell_overrides: unknown environment id 'mtml/Pendulm-v0'; did you mean 'mtml/Pendulum-v0'",
+        ),
+        (
+            {"envs": [CARTPOLE], "cell_overrides": {CARTPOLE: {"adpat": {}}}},
+            "unknown method 'adpat'; did you mean 'adapt'",
+        ),
+        (
+            {"envs": [CARTPOLE], "cell_overrides": {CARTPOLE: {"rl2": {"timestep": 5}}}},
+            f"cell_overrides.{CARTPOLE}.rl2: unknown TrainConfig field 'timestep'",
+        ),
+        ({"envs": [CARTPOLE], "cell_overrides": {CARTPOLE: {"dr": {"seed": 1}}}}, "'seed' is set by"),
+        ({"envs": [CARTPOLE], "cell_overrides": {CARTPOLE: [1]}}, "must map methods to TrainConfig fields"),
+        ({"envs": [CARTPOLE], "cell_overrides": [CARTPOLE]}, "cell_overrides must map an env"),
     ],
 )
 def test_bad_grid_files_name_the_key_and_the_fix(
