@@ -123,10 +123,7 @@ class BenchmarkConfig:
         self._check_scalars()
         _check_train_fields("train", self.train)
         for env, fields in self.env_overrides.items():
-            try:
-                env_key(env)
-            except MtmlError as exc:
-                raise ConfigError(f"env_overrides: {exc}") from None
+            _check_env("env_overrides", env)
             _check_train_fields(f"env_overrides.{env}", fields)
         for method, fields in self.method_overrides.items():
             check_method("method_overrides: ", str(method))
@@ -141,10 +138,7 @@ class BenchmarkConfig:
                 f"got {type(self.cell_overrides).__name__}"
             )
         for env, methods in self.cell_overrides.items():
-            try:
-                env_key(env)
-            except MtmlError as exc:
-                raise ConfigError(f"cell_overrides: {exc}") from None
+            _check_env("cell_overrides", env)
             if not isinstance(methods, dict):
                 raise ConfigError(
                     f"cell_overrides.{env} must map methods to TrainConfig fields "
@@ -259,6 +253,14 @@ def env_key(env: str) -> str:
     if is_file(env):
         return str(Path(env).resolve())
     return resolve_spec(env).id
+
+
+def _check_env(where: str, env: str) -> None:
+    """Refuse an override's env that is neither a spec file nor a registered id."""
+    try:
+        env_key(env)
+    except MtmlError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def check_method(where: str, method: str) -> None:
