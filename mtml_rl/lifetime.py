@@ -1,10 +1,17 @@
-"""Child processes that end with their parent: no worker outlives the driver that started it.
+"""How the processes of a run end: no worker outlives its driver, and SIGTERM ends a driver
+as Ctrl-C does.
 
-On Linux the kernel sends the child a signal the moment its parent dies
+Child processes end with their parent. On Linux the kernel sends the child a signal the moment its parent dies
 (``prctl(PR_SET_PDEATHSIG)``, set through ``ctypes``); elsewhere, or if that call fails, a
 daemon thread in the child watches its parent and ends the child when the parent is gone.
 Either way the child ends like a ``kill -9``: whatever it was writing is left as a crash
 leaves it, which every writer of this package survives.
+
+A driver (``mtml-rl``, ``scripts/reproduce.py``, ``scripts/tune.py``) runs its command inside
+:func:`sigterm_interrupts`, so that the SIGTERM of ``kill``, ``timeout``, a batch scheduler's
+cancel or preemption, or ``docker stop`` unwinds it as Ctrl-C does (:class:`Terminated` is a
+:class:`KeyboardInterrupt`): a grid marks its unfinished trials ``interrupted`` in its
+manifest, and folder locks are released, instead of the process vanishing mid-write.
 """
 
 from __future__ import annotations
@@ -16,6 +23,9 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 
 PR_SET_PDEATHSIG = 1
 """``prctl`` option: the signal a process gets when its parent dies (``<linux/prctl.h>``)."""
@@ -23,6 +33,10 @@ WATCH_INTERVAL_S = 0.5
 """Seconds between two looks at the parent of the watching thread."""
 ORPHAN_EXIT_CODE = 128 + 9
 """Exit code of a child that ends because its parent died (as if killed by SIGKILL)."""
+INTERRUPTED_EXIT_CODE = 128 + int(signal.SIGINT)
+"""Exit code of a driver ended by Ctrl-C (130)."""
+TERMINATED_EXIT_CODE = 128 + int(signal.SIGTERM)
+"""Exit code of a driver ended by SIGTERM (the shell's convention: 143)."""
 PDEATHSIG = "pdeathsig"
 WATCH = "watch"
 
@@ -89,3 +103,35 @@ def _start_watch(parent_pid: int) -> None:
         os._exit(ORPHAN_EXIT_CODE)
 
     threading.Thread(target=watch, name="mtml-rl parent watch", daemon=True).start()
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread by :func:`sigterm_interrupts`; a
+    :class:`KeyboardInterrupt`, so that whatever handles Ctrl-C handles it too."""
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise Terminated(f"terminated by signal {signum}")
+
+
+@contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """While inside, SIGTERM raises :class:`Terminated` in the main thread; the previous
+    handler is restored on leaving. Off the main thread (where Python cannot set signal
+    handlers) it changes nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def interruption(exc: KeyboardInterrupt) -> tuple[str, int]:
+    """How a driver reports ``exc``: ``("terminated (SIGTERM)", 143)`` for :class:`Terminated`,
+    ``("interrupted", 130)`` for Ctrl-C."""
+    if isinstance(exc, Terminated):
+        return "terminated (SIGTERM)", TERMINATED_EXIT_CODE
+    return "interrupted", INTERRUPTED_EXIT_CODE

@@ -28,6 +28,7 @@ from mtml_rl.benchmark.runner import BenchmarkResult, run_benchmark
 from mtml_rl.benchmark.tables import gap_markdown, scores_markdown, success_markdown
 from mtml_rl.benchmark.trials import plan_trials
 from mtml_rl.errors import MtmlError
+from mtml_rl.lifetime import interruption, sigterm_interrupts
 
 GRID = Path(__file__).resolve().parent.parent / "benchmarks" / "reproduce.yaml"
 TABLE_FILE = "results_table.md"
@@ -154,10 +155,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         grid = build_config(args)
         start = time.monotonic()
-        result = run_benchmark(grid, progress=False if args.quiet else None)
+        with sigterm_interrupts():
+            result = run_benchmark(grid, progress=False if args.quiet else None)
     except MtmlError as exc:
         print(f"reproduce: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as exc:
+        how, code = interruption(exc)
+        print(f"reproduce: {how}; finished trials are kept, the same command goes on", file=sys.stderr)
+        return code
     command = shlex.join(["python", "scripts/reproduce.py", *(sys.argv[1:] if argv is None else argv)])
     text = results_markdown(result, grid, Provenance.now(), time.monotonic() - start, command)
     (grid.out_dir / TABLE_FILE).write_text(text)

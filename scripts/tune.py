@@ -42,6 +42,7 @@ from mtml_rl.benchmark.tuning import (
     tune,
 )
 from mtml_rl.errors import ConfigError, MtmlError
+from mtml_rl.lifetime import interruption, sigterm_interrupts
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -82,10 +83,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         setup = make_setup(args)
         out = Path(args.out) if args.out else default_record_path(setup)
-        record = tune(setup, out, score_defaults=args.score_defaults)
+        with sigterm_interrupts():
+            record = tune(setup, out, score_defaults=args.score_defaults)
     except MtmlError as exc:
         print(f"tune: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as exc:
+        how, code = interruption(exc)
+        print(f"tune: {how}; finished trials are kept, the same command goes on", file=sys.stderr)
+        return code
     record.command = command
     record.write(out)
     print(f"best {record.best_score:.2f}: {record.best}\n(written to {out})")

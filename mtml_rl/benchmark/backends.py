@@ -87,9 +87,22 @@ def run_local(
         for future in as_completed(futures):
             on_done(futures[future], _local_outcome(future, futures[future]))
     except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
+        _end_workers(pool)
         raise
     pool.shutdown(wait=True)
+
+
+def _end_workers(pool: ProcessPoolExecutor) -> None:
+    """Cancel what has not started and kill the workers at once (Ctrl-C, SIGTERM, an error of
+    the driver): the running trials end as a crash ends them, which they survive, instead of
+    the driver waiting, at its exit, for trials of hours to finish."""
+    kill_workers = getattr(pool, "kill_workers", None)  # Python 3.14
+    if kill_workers is not None:
+        kill_workers()
+    else:  # the pool's own record of its processes (shutdown forgets it)
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _local_outcome(future: Future[TrialOutcome], trial: Trial) -> TrialOutcome:

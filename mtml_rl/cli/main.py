@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from mtml_rl.cli import benchmark_cmd, compare_cmd, evaluate_cmd, list_cmd, quickstart_cmd, train_cmd
 from mtml_rl.errors import MtmlError
+from mtml_rl.lifetime import interruption, sigterm_interrupts
 
 SUBCOMMANDS = (list_cmd, train_cmd, evaluate_cmd, compare_cmd, benchmark_cmd, quickstart_cmd)
 
@@ -30,20 +31,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (0 ok, 2 bad input, 130 interrupted)."""
+    """Run the CLI; returns the exit code (0 ok, 2 bad input, 130 interrupted by Ctrl-C, 143
+    terminated by SIGTERM)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with sigterm_interrupts():
+            return int(args.func(args) or 0)
     except MtmlError as exc:
         print(f"mtml-rl {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(
-            f"mtml-rl {args.command}: interrupted; the last checkpoint is whole and resumable",
-            file=sys.stderr,
-        )
-        return 130
+    except KeyboardInterrupt as exc:
+        how, code = interruption(exc)
+        print(f"mtml-rl {args.command}: {how}; the last checkpoint is whole and resumable", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":
