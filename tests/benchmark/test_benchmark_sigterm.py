@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -25,6 +26,8 @@ STARTUP_TIMEOUT_S = 180.0
 
 
 def test_sigterm_raises_terminated_inside_and_is_restored_after() -> None:
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signal handlers can be set only in the main thread")
     before = signal.getsignal(signal.SIGTERM)
     with pytest.raises(Terminated), sigterm_interrupts():
         os.kill(os.getpid(), signal.SIGTERM)
