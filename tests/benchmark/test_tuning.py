@@ -354,3 +354,19 @@ def test_the_locomotion_equal_steps_grid_gives_history_and_rl2_adapts_total_step
             assert ours.episodes % fixed["trial_episodes"] == 0  # whole trials of every method
             shared = ("n_envs", "hyperparams", "profile", "latent_dim", "history_len", "history_arch")
             assert {k: fixed[k] for k in shared} == {k: adapt_fixed[k] for k in shared}
+
+
+def test_the_pearl_equal_steps_grid_gives_pearl_adapts_total_steps() -> None:
+    equal = BenchmarkConfig.from_yaml(REDUCED_GRID.parent / "equal-steps-pearl-small.yaml")
+    pearl = BenchmarkConfig.from_yaml(REDUCED_GRID.parent / "pearl-small.yaml")
+    reduced = BenchmarkConfig.from_yaml(REDUCED_GRID)
+    assert sorted(equal.envs) == sorted(pearl.envs)
+    assert (equal.seeds, equal.evaluation) == (pearl.seeds, pearl.evaluation)
+    assert (equal.seeds, equal.evaluation) == (reduced.seeds, reduced.evaluation)
+    for env in equal.envs:
+        adapt_total = grid_protocol(reduced, env, "adapt")[1] + reduced.train["adapt_timesteps"]
+        algo, timesteps, fixed = grid_protocol(equal, env, "pearl")
+        pearl_algo, pearl_steps, pearl_fixed = grid_protocol(pearl, env, "pearl")
+        assert (algo, timesteps) == (pearl_algo, adapt_total) == ("sac", adapt_total)
+        assert timesteps > pearl_steps  # more than pearl-small's budget: adapt's total
+        assert fixed == pearl_fixed  # the same values and protocol, only the budget differs
