@@ -5,13 +5,14 @@ agent acts with ``ẑ`` and never reads the context."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from mtml_rl.adaptation.orchestration import run_phase2
-from mtml_rl.agents.policy import AdaptAgent
 from mtml_rl.methods.meta import MetaMethod
-from mtml_rl.rollouts import Agent
 from mtml_rl.training.config import TrainConfig
-from mtml_rl.training.run import Run
+
+if TYPE_CHECKING:  # torch and SB3 load on use (mtml_rl.methods.meta)
+    from mtml_rl.rollouts import Agent
+    from mtml_rl.training.run import Run
 
 
 @dataclass(frozen=True)
@@ -20,10 +21,14 @@ class AdaptMethod(MetaMethod):
 
     def post_train(self, run: Run, n_envs: int) -> None:
         """Phase 2: train, measure and save the adaptation module."""
+        from mtml_rl.adaptation.orchestration import run_phase2
+
         run_phase2(run, n_envs)
 
     def agent(self, run: Run) -> Agent:
         """The policy acting with ``ẑ`` from the adaptation module, the context withheld."""
+        from mtml_rl.agents.policy import AdaptAgent
+
         return AdaptAgent(run)
 
     def environment_steps(self, config: TrainConfig, steps: int) -> int:

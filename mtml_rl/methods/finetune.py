@@ -4,12 +4,14 @@ each test task before acting on it (:class:`~mtml_rl.agents.finetune.FinetuneAge
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from mtml_rl.agents.finetune import FinetuneAgent
 from mtml_rl.methods.meta import MetaMethod
-from mtml_rl.rollouts import Agent
 from mtml_rl.training.config import TrainConfig
-from mtml_rl.training.run import Run
+
+if TYPE_CHECKING:  # torch and SB3 load on use (mtml_rl.methods.meta)
+    from mtml_rl.rollouts import Agent
+    from mtml_rl.training.run import Run
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,8 @@ class FinetuneMethod(MetaMethod):
 
     def agent(self, run: Run) -> Agent:
         """An agent that fine-tunes a fresh clone on each task (its ``adapt`` step)."""
+        from mtml_rl.agents.finetune import FinetuneAgent
+
         return FinetuneAgent(run)
 
     def estimated_cost(self, config: TrainConfig, steps: int) -> int:

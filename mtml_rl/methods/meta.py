@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gymnasium import spaces
 
-from mtml_rl.agents.policy import PolicyAgent
-from mtml_rl.policies.extractor import MetaExtractor
-from mtml_rl.rollouts import Agent
 from mtml_rl.training.config import TrainConfig
 from mtml_rl.training.method import Method, MethodEnv, PolicySpec, policy_name
-from mtml_rl.training.run import Run
+
+if TYPE_CHECKING:  # a method object is cheap to import: torch and SB3 load on use
+    from mtml_rl.rollouts import Agent
+    from mtml_rl.training.run import Run
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,8 @@ class MetaMethod(Method):
         The method's ``policy_kwargs`` and ``extractor_kwargs`` override the shipped
         hyperparameters'; the run's own ``hyperparams`` override the method's.
         """
+        from mtml_rl.policies.extractor import MetaExtractor  # torch: only once a policy is built
+
         given = dict(policy_kwargs)
         own = dict(config.hyperparams.get("policy_kwargs") or {})
         extractor = {
@@ -72,4 +74,6 @@ class MetaMethod(Method):
 
     def agent(self, run: Run) -> Agent:
         """The policy, deployed as trained."""
+        from mtml_rl.agents.policy import PolicyAgent
+
         return PolicyAgent(run)

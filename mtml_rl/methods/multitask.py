@@ -16,21 +16,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gymnasium import spaces
 
-from mtml_rl.agents.taskid import TaskIdAgent
 from mtml_rl.envs.observation import task_id_index
 from mtml_rl.methods.meta import MetaMethod
-from mtml_rl.policies.multihead import MultiHeadExtractor
-from mtml_rl.rollouts import Agent
 from mtml_rl.specs.spec import TaskSpec, resolve_spec
 from mtml_rl.tasks.task import Task
-from mtml_rl.training.algorithms import get_algo
 from mtml_rl.training.config import TrainConfig
 from mtml_rl.training.method import PolicySpec, policy_name
-from mtml_rl.training.run import Run
+
+if TYPE_CHECKING:  # torch and SB3 load on use (mtml_rl.methods.meta)
+    from mtml_rl.rollouts import Agent
+    from mtml_rl.training.run import Run
 
 
 def _task_ids(config: TrainConfig) -> list[int]:
@@ -52,6 +51,8 @@ class OneHotMethod(MetaMethod):
 
     def agent(self, run: Run) -> Agent:
         """The policy, given the task id and no other context entry."""
+        from mtml_rl.agents.taskid import TaskIdAgent
+
         return TaskIdAgent(run)
 
     def cannot_play(self, spec: TaskSpec, tasks: Sequence[Task]) -> str:
@@ -81,6 +82,9 @@ class MultiHeadMethod(OneHotMethod):
     ) -> PolicySpec:
         """:class:`MultiHeadExtractor` as the trunk; empty ``net_arch`` for the heads (a critic
         of SAC or TD3 keeps the trunk's sizes over the task's block and the action)."""
+        from mtml_rl.policies.multihead import MultiHeadExtractor
+        from mtml_rl.training.algorithms import get_algo
+
         own = dict(config.hyperparams.get("policy_kwargs") or {})
         kwargs = {**dict(policy_kwargs), **own}
         kwargs.pop("features_extractor_kwargs", None)

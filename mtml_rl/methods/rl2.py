@@ -6,24 +6,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gymnasium import spaces
-from stable_baselines3.common.vec_env import VecEnv
 
-from mtml_rl.agents.rl2 import RL2Agent, evaluate_rl2
-from mtml_rl.envs.rl2 import RL2VecEnv
 from mtml_rl.errors import ConfigError
-from mtml_rl.rollouts import Agent, EpisodeRecord
-from mtml_rl.tasks.task import Task
-from mtml_rl.training.algorithms import AlgoInfo
 from mtml_rl.training.config import TrainConfig
 from mtml_rl.training.method import Method, PolicySpec
-from mtml_rl.training.run import Run
+
+if TYPE_CHECKING:  # a method object is cheap to import: torch and SB3 load on use
+    from stable_baselines3.common.vec_env import VecEnv
+
+    from mtml_rl.rollouts import Agent, EpisodeRecord
+    from mtml_rl.tasks.task import Task
+    from mtml_rl.training.algorithms import AlgoInfo
+    from mtml_rl.training.run import Run
 
 
 def recurrent_ppo() -> AlgoInfo:
     """sb3-contrib's ``RecurrentPPO``; a clear error if sb3-contrib is missing."""
+    from mtml_rl.training.algorithms import AlgoInfo
+
     try:
         from sb3_contrib import RecurrentPPO
     except ImportError:
@@ -48,6 +51,8 @@ class RL2Method(Method):
 
     def wrap_env(self, env: VecEnv, config: TrainConfig) -> VecEnv:
         """Each trial as one SB3 episode, with the previous transition in the observation."""
+        from mtml_rl.envs.rl2 import RL2VecEnv
+
         return RL2VecEnv(env)
 
     def policy(
@@ -63,12 +68,16 @@ class RL2Method(Method):
 
     def agent(self, run: Run) -> Agent:
         """The LSTM policy with its state carried over each trial."""
+        from mtml_rl.agents.rl2 import RL2Agent
+
         return RL2Agent(run)
 
     def evaluate(
         self, run: Run, tasks: Sequence[Task], *, episodes: int, seed: int, deterministic: bool
     ) -> list[EpisodeRecord]:
         """Whole trials: ``ceil(episodes / K)`` of every task."""
+        from mtml_rl.agents.rl2 import evaluate_rl2
+
         return evaluate_rl2(run, tasks, episodes=episodes, seed=seed, deterministic=deterministic)
 
     def estimated_cost(self, config: TrainConfig, steps: int) -> int:

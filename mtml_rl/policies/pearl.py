@@ -30,11 +30,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch as th
 from gymnasium import spaces
-from stable_baselines3.common.policies import ContinuousCritic
+from stable_baselines3 import SAC
+from stable_baselines3.common.policies import BasePolicy, ContinuousCritic
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.sac.policies import Actor, MultiInputPolicy
 from torch import nn
@@ -44,10 +45,6 @@ from mtml_rl.policies.history import mlp
 
 MIN_VARIANCE = 1e-6
 """Floor of every Gaussian factor's variance (keeps the product finite)."""
-KL_WEIGHT = 0.01
-"""Default ``β`` of the KL bottleneck. The paper's 0.1 kept the posterior near the prior here:
-on a validation draw of PointNav's train region 0.01 scored higher with every seed, and on
-Pendulum the same within its seeds' spread (``docs/baselines.md``)."""
 
 
 class KLGradient(th.autograd.Function):
@@ -161,7 +158,8 @@ class PearlExtractor(BaseFeaturesExtractor):
     :param history_len: ``H`` (to unflatten the window)
     :param obs_layers: hidden sizes of the observation encoder
     :param encoder_layers: hidden sizes of the per-transition encoder
-    :param kl_weight: ``β``, the weight of the KL bottleneck in the critic's loss
+    :param kl_weight: ``β``, the weight of the KL bottleneck in the critic's loss (the
+        ``pearl`` method's default: :data:`mtml_rl.methods.pearl.KL_WEIGHT`)
     :param owns_encoder: build the posterior encoder (the critic's); ``False`` for the actor's,
         which reads another extractor's posterior (:meth:`read_posterior_of`)
     """
@@ -173,7 +171,8 @@ class PearlExtractor(BaseFeaturesExtractor):
         history_len: int = 16,
         obs_layers: Sequence[int] = (64,),
         encoder_layers: Sequence[int] = (64, 64),
-        kl_weight: float = KL_WEIGHT,
+        *,
+        kl_weight: float,
         owns_encoder: bool = True,
     ) -> None:
         if not isinstance(observation_space, spaces.Dict) or "history" not in observation_space.spaces:
@@ -295,3 +294,9 @@ class PearlPolicy(MultiInputPolicy):
         extractor = self.actor.features_extractor
         assert isinstance(extractor, PearlExtractor)
         return extractor
+
+
+class PearlSAC(SAC):
+    """SB3's SAC, unmodified, that also knows the ``PearlPolicy`` alias (saved runs load with it)."""
+
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {**SAC.policy_aliases, "PearlPolicy": PearlPolicy}

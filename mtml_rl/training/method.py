@@ -19,16 +19,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gymnasium import spaces
-from stable_baselines3.common.policies import BasePolicy
-from stable_baselines3.common.vec_env import VecEnv
 
 from mtml_rl.errors import ConfigError
 from mtml_rl.rollouts import Agent, EpisodeRecord, rollout_tasks
 from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.tasks.task import Task
-from mtml_rl.training.algorithms import AlgoInfo, get_algo
 
 if TYPE_CHECKING:  # the config and the run ask their method; the method is handed both
+    from stable_baselines3.common.policies import BasePolicy
+    from stable_baselines3.common.vec_env import VecEnv
+
+    from mtml_rl.training.algorithms import AlgoInfo
     from mtml_rl.training.config import TrainConfig
     from mtml_rl.training.run import Run
 
@@ -148,6 +149,8 @@ class Method:
 
     def algorithm(self, config: TrainConfig, action_space: spaces.Space | None = None) -> AlgoInfo:
         """The algorithm to train with (default: ``config.algo``, checked against the action space)."""
+        from mtml_rl.training.algorithms import get_algo  # SB3: once a run is trained or loaded
+
         return get_algo(config.algo, action_space)
 
     def wrap_env(self, env: VecEnv, config: TrainConfig) -> VecEnv:
