@@ -31,6 +31,7 @@ from mtml_rl.methods.pearl import KL_WEIGHT_PATH, PearlMethod
 from mtml_rl.specs.spec import resolve_spec
 from mtml_rl.specs.splits import Splits, build_splits
 from mtml_rl.training import Run, TrainConfig
+from mtml_rl.training.hyperparams import load_defaults
 
 CARTPOLE = "mtml/CartPole-v0"
 REDUCED_GRID = Path(__file__).parents[2] / "benchmarks" / "reproduce-small.yaml"
@@ -370,3 +371,26 @@ def test_the_pearl_equal_steps_grid_gives_pearl_adapts_total_steps() -> None:
         assert (algo, timesteps) == (pearl_algo, adapt_total) == ("sac", adapt_total)
         assert timesteps > pearl_steps  # more than pearl-small's budget: adapt's total
         assert fixed == pearl_fixed  # the same values and protocol, only the budget differs
+
+
+def test_the_acrobot_grid_trains_at_the_shipped_budget_and_the_baselines_at_adapts_total() -> None:
+    acrobot = BenchmarkConfig.from_yaml(REDUCED_GRID.parent / "acrobot-500k.yaml")
+    reduced = BenchmarkConfig.from_yaml(REDUCED_GRID)
+    env = "mtml/Acrobot-v0"
+    assert acrobot.envs == [env] and (acrobot.seeds, acrobot.evaluation) == (
+        reduced.seeds,
+        reduced.evaluation,
+    )
+    shipped = load_defaults("ppo", "acrobot", "default")["n_timesteps"]
+    adapt_algo, adapt_steps, adapt_fixed = grid_protocol(acrobot, env, "adapt")
+    assert adapt_steps == shipped
+    for method in ("dr", "oracle"):
+        algo, timesteps, fixed = grid_protocol(acrobot, env, method)
+        assert (algo, timesteps) == ("ppo", shipped)
+        assert _not_adapts(fixed) == _not_adapts(adapt_fixed)
+    for method in ("history", "rl2"):
+        algo, timesteps, fixed = grid_protocol(acrobot, env, method)
+        assert (algo, timesteps) == (adapt_algo, shipped + adapt_fixed["adapt_timesteps"])
+        assert {k: fixed[k] for k in ("hyperparams", "profile", "n_envs")} == {
+            k: grid_protocol(reduced, env, method)[2][k] for k in ("hyperparams", "profile", "n_envs")
+        }  # the shipped values, as the reduced grid trains them
