@@ -1,9 +1,10 @@
 """How the processes of a run end: no worker outlives its driver, and SIGTERM ends a driver
 as Ctrl-C does.
 
-Child processes end with their parent. On Linux the kernel sends the child a signal the moment its parent dies
-(``prctl(PR_SET_PDEATHSIG)``, set through ``ctypes``); elsewhere, or if that call fails, a
-daemon thread in the child watches its parent and ends the child when the parent is gone.
+Child processes end with their parent. On Linux the kernel sends the child a signal the
+moment its parent dies (``prctl(PR_SET_PDEATHSIG)``, set through ``ctypes``); elsewhere, or
+if that call fails, a daemon thread in the child watches its parent and ends the child when
+the parent is gone.
 Either way the child ends like a ``kill -9``: whatever it was writing is left as a crash
 leaves it, which every writer of this package survives.
 
@@ -125,8 +126,8 @@ def sigterm_interrupts() -> Iterator[None]:
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    finally:  # None: a handler set outside Python (an embedding host), which cannot be restored
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 def interruption(exc: KeyboardInterrupt) -> tuple[str, int]:
