@@ -136,3 +136,11 @@ def interruption(exc: KeyboardInterrupt) -> tuple[str, int]:
     if isinstance(exc, Terminated):
         return "terminated (SIGTERM)", TERMINATED_EXIT_CODE
     return "interrupted", INTERRUPTED_EXIT_CODE
+
+
+def report_interruption(prog: str, exc: KeyboardInterrupt, next_step: str) -> int:
+    """Print ``"<prog>: interrupted; <next_step>"`` (or ``terminated (SIGTERM)``) on stderr, one
+    line, and return the exit code (130 or 143)."""
+    how, code = interruption(exc)
+    print(f"{prog}: {how}; {next_step}", file=sys.stderr)
+    return code

@@ -28,7 +28,7 @@ from mtml_rl.benchmark.runner import BenchmarkResult, run_benchmark
 from mtml_rl.benchmark.tables import gap_markdown, scores_markdown, success_markdown
 from mtml_rl.benchmark.trials import plan_trials
 from mtml_rl.errors import MtmlError
-from mtml_rl.lifetime import interruption, sigterm_interrupts
+from mtml_rl.lifetime import report_interruption, sigterm_interrupts
 
 GRID = Path(__file__).resolve().parent.parent / "benchmarks" / "reproduce.yaml"
 TABLE_FILE = "results_table.md"
@@ -161,9 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"reproduce: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
-        how, code = interruption(exc)
-        print(f"reproduce: {how}; finished trials are kept, the same command goes on", file=sys.stderr)
-        return code
+        return report_interruption("reproduce", exc, "finished trials are kept, the same command goes on")
     command = shlex.join(["python", "scripts/reproduce.py", *(sys.argv[1:] if argv is None else argv)])
     text = results_markdown(result, grid, Provenance.now(), time.monotonic() - start, command)
     (grid.out_dir / TABLE_FILE).write_text(text)

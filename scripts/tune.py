@@ -42,7 +42,7 @@ from mtml_rl.benchmark.tuning import (
     tune,
 )
 from mtml_rl.errors import ConfigError, MtmlError
-from mtml_rl.lifetime import interruption, sigterm_interrupts
+from mtml_rl.lifetime import report_interruption, sigterm_interrupts
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -89,9 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"tune: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
-        how, code = interruption(exc)
-        print(f"tune: {how}; finished trials are kept, the same command goes on", file=sys.stderr)
-        return code
+        return report_interruption("tune", exc, "finished trials are kept, the same command goes on")
     record.command = command
     record.write(out)
     print(f"best {record.best_score:.2f}: {record.best}\n(written to {out})")

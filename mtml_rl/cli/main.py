@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from mtml_rl.cli import benchmark_cmd, compare_cmd, evaluate_cmd, list_cmd, quickstart_cmd, train_cmd
 from mtml_rl.errors import MtmlError
-from mtml_rl.lifetime import interruption, sigterm_interrupts
+from mtml_rl.lifetime import report_interruption, sigterm_interrupts
 
 SUBCOMMANDS = (list_cmd, train_cmd, evaluate_cmd, compare_cmd, benchmark_cmd, quickstart_cmd)
 
@@ -42,9 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mtml-rl {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
-        how, code = interruption(exc)
-        print(f"mtml-rl {args.command}: {how}; the last checkpoint is whole and resumable", file=sys.stderr)
-        return code
+        next_step = "the last checkpoint is whole and resumable"
+        return report_interruption(f"mtml-rl {args.command}", exc, next_step)
 
 
 if __name__ == "__main__":

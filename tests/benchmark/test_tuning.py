@@ -377,10 +377,8 @@ def test_the_acrobot_grid_trains_at_the_shipped_budget_and_the_baselines_at_adap
     acrobot = BenchmarkConfig.from_yaml(REDUCED_GRID.parent / "acrobot-500k.yaml")
     reduced = BenchmarkConfig.from_yaml(REDUCED_GRID)
     env = "mtml/Acrobot-v0"
-    assert acrobot.envs == [env] and (acrobot.seeds, acrobot.evaluation) == (
-        reduced.seeds,
-        reduced.evaluation,
-    )
+    assert acrobot.envs == [env]
+    assert (acrobot.seeds, acrobot.evaluation) == (reduced.seeds, reduced.evaluation)
     shipped = load_defaults("ppo", "acrobot", "default")["n_timesteps"]
     adapt_algo, adapt_steps, adapt_fixed = grid_protocol(acrobot, env, "adapt")
     assert adapt_steps == shipped
