@@ -27,8 +27,15 @@ disturbance, and the median discards the repeats a burst of other work hit in be
 PPO's ratio is the median of its paired runs likewise. The machine's load average is
 printed at the start and the end. Usage::
 
-    python scripts/bench_single_envs.py            # one id per family, and PPO
-    python scripts/bench_single_envs.py --quick    # fewer and shorter repeats
+    python scripts/bench_single_envs.py                # one id per family, and PPO
+    python scripts/bench_single_envs.py --quick        # fewer and shorter repeats
+    python scripts/bench_single_envs.py --processes 5  # the same, in 5 fresh processes
+
+A ratio measured in one process can differ from the same ratio measured in the next by more
+than its repeats spread within a process. With ``--processes N`` the measurement runs N
+times, one fresh process after another, and each row shows the median of the processes'
+ratios with the lowest and the highest; a goal is **met** when every process met it, **not
+met** when none did, and **undecided** otherwise.
 """
 
 from __future__ import annotations
@@ -36,17 +43,23 @@ from __future__ import annotations
 import argparse
 import datetime
 import importlib.util
+import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import gymnasium as gym
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 import mtml_rl
@@ -99,6 +112,8 @@ class BenchConfig:
     :param ids: the spec ids to measure (default: one built-in id per family)
     :param seed: seed of the actions, the envs and PPO
     :param markdown: print the tables as Markdown (for the README)
+    :param processes: run the whole measurement this many times, each in a fresh process
+    :param json_out: also write the rows and the PPO line to this JSON file
     """
 
     repeats: int = 25
@@ -109,6 +124,17 @@ class BenchConfig:
     ids: tuple[str, ...] = ()
     seed: int = 0
     markdown: bool = False
+    processes: int = 1
+    json_out: str | None = None
+
+    def measurement_argv(self, ids: Sequence[str], json_out: str) -> list[str]:
+        """The arguments of one process of a ``--processes`` run: this measurement, once."""
+        return [
+            *("--repeats", str(self.repeats), "--numpy-steps", str(self.numpy_steps)),
+            *("--sim-steps", str(self.sim_steps), "--ppo-timesteps", str(self.ppo_timesteps)),
+            *("--ppo-repeats", str(self.ppo_repeats), "--seed", str(self.seed)),
+            *("--json", json_out, "--ids", *ids),
+        ]
 
 
 class Row(NamedTuple):
@@ -144,20 +170,38 @@ def parse_args(argv: Sequence[str] | None = None) -> BenchConfig:
     parser.add_argument("--repeats", type=int, help="interleaved measurements per env (default 25)")
     parser.add_argument("--ids", nargs="+", default=(), help="spec ids to measure (default: one per family)")
     parser.add_argument("--ppo-timesteps", type=int, help="steps per PPO run (default 16384; 0 skips PPO)")
+    parser.add_argument(
+        "--numpy-steps", type=int, help="steps per measurement of a numpy family (default 2000)"
+    )
+    parser.add_argument(
+        "--sim-steps", type=int, help="steps per measurement of a simulator family (default 400)"
+    )
+    parser.add_argument("--ppo-repeats", type=int, help="PPO measurements per id (default 5)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
+    parser.add_argument(
+        "--processes", type=int, default=1, help="run the measurement N times, each in a fresh process"
+    )
+    parser.add_argument("--json", dest="json_out", help="also write the rows and the PPO line to this file")
     args = parser.parse_args(argv)
+    counts = {"--repeats": args.repeats, "--numpy-steps": args.numpy_steps, "--sim-steps": args.sim_steps}
+    counts |= {"--ppo-repeats": args.ppo_repeats, "--processes": args.processes}
+    for flag, value in counts.items():
+        if value is not None and value < 1:
+            parser.error(f"{flag} must be at least 1, got {value}")
     base = BenchConfig(repeats=3, numpy_steps=2000, sim_steps=300, ppo_timesteps=4096, ppo_repeats=2)
     base = base if args.quick else BenchConfig()
     return BenchConfig(
         repeats=args.repeats or base.repeats,
-        numpy_steps=base.numpy_steps,
-        sim_steps=base.sim_steps,
+        numpy_steps=args.numpy_steps or base.numpy_steps,
+        sim_steps=args.sim_steps or base.sim_steps,
         ppo_timesteps=base.ppo_timesteps if args.ppo_timesteps is None else args.ppo_timesteps,
-        ppo_repeats=base.ppo_repeats,
+        ppo_repeats=args.ppo_repeats or base.ppo_repeats,
         ids=tuple(args.ids),
         seed=args.seed,
         markdown=args.markdown,
+        processes=args.processes,
+        json_out=args.json_out,
     )
 
 
@@ -365,6 +409,183 @@ def goal_lines(rows: list[Row], ppo: PPORow | None) -> list[str]:
     return lines
 
 
+# -- several processes --------------------------------------------------------------------------
+class Spread(NamedTuple):
+    """One ratio over the processes of a ``--processes`` run."""
+
+    median: float
+    low: float
+    high: float
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Spread:
+        """The median, the lowest and the highest of ``values``."""
+        return cls(statistics.median(values), min(values), max(values))
+
+    def cell(self, suffix: str = "") -> str:
+        """``median [lowest, highest]``."""
+        return f"{self.median:.2f}{suffix} [{self.low:.2f}, {self.high:.2f}]"
+
+
+def verdict(spread: Spread, goal: float, *, at_most: bool = False) -> str:
+    """``met`` where every process met ``goal`` (at least it, or at most it), ``not met``
+    where none did, ``undecided`` otherwise."""
+    if (spread.high <= goal) if at_most else (spread.low >= goal):
+        return "met"
+    if (spread.low > goal) if at_most else (spread.high < goal):
+        return "not met"
+    return "undecided"
+
+
+class SpreadRow(NamedTuple):
+    """One family over the processes: ratios against the reference (``None``: no reference)
+    and the cost of the history window."""
+
+    spec_id: str
+    reference_id: str | None
+    simulator: bool
+    ratio: Spread | None
+    history_ratio: Spread | None
+    history_cost: Spread
+
+
+def spread_rows(runs: Sequence[Sequence[Row]]) -> list[SpreadRow]:
+    """Each family's row over the processes' rows (every process measured the same ids)."""
+    rows = []
+    for per_process in zip(*runs, strict=True):
+        first = per_process[0]
+        ratios = [r.ratio for r in per_process if r.ratio is not None]
+        history = [r.history_ratio for r in per_process if r.history_ratio is not None]
+        rows.append(
+            SpreadRow(
+                first.spec_id,
+                first.reference_id,
+                first.simulator,
+                Spread.of(ratios) if ratios else None,
+                Spread.of(history) if history else None,
+                Spread.of([r.history_cost for r in per_process]),
+            )
+        )
+    return rows
+
+
+SPREAD_COLUMNS = ("id", "reference", "ratio", f"ratio H={HISTORY_LEN}", "history cost", "goal")
+
+
+def spread_cells(row: SpreadRow) -> list[str]:
+    """The printed cells of one family's row over the processes."""
+    goal = GOALS["sim" if row.simulator else "numpy"]
+    return [
+        row.spec_id,
+        row.reference_id or "—",
+        "—" if row.ratio is None else row.ratio.cell(),
+        "—" if row.history_ratio is None else row.history_ratio.cell(),
+        row.history_cost.cell("x"),
+        "—" if row.ratio is None else verdict(row.ratio, goal),
+    ]
+
+
+def spread_table(rows: list[SpreadRow], cfg: BenchConfig, markdown: bool) -> Table | str:
+    """The rows over the processes, as a rich table or as Markdown."""
+    cells = [spread_cells(row) for row in rows]
+    if markdown:
+        lines = ["| " + " | ".join(SPREAD_COLUMNS) + " |", "|---|---|" + "---:|" * (len(SPREAD_COLUMNS) - 2)]
+        return "\n".join(lines + ["| " + " | ".join(c) + " |" for c in cells])
+    title = f"single env over {cfg.processes} processes: median [lowest, highest] of the processes' ratios"
+    table = Table(title=escape(title))
+    for column in SPREAD_COLUMNS:
+        table.add_column(column, justify="left" if column in ("id", "reference") else "right")
+    for row_cells_ in cells:
+        table.add_row(*row_cells_)
+    return table
+
+
+def overall(verdicts: Sequence[str]) -> str:
+    """A goal over several rows: not met if any row's is not, met if every row's is."""
+    if "not met" in verdicts:
+        return "NOT met"
+    return "met" if all(v == "met" for v in verdicts) else "undecided"
+
+
+def spread_goal_lines(rows: list[SpreadRow], ppo: Spread | None) -> list[str]:
+    """One line per goal over the processes: met, not met or undecided, with the numbers."""
+    lines = []
+    for kind, label in (("numpy", "numpy families"), ("sim", "simulator families")):
+        kept = [r for r in rows if r.simulator == (kind == "sim") and r.ratio is not None]
+        if kept:
+            judged = {r.spec_id: verdict(r.ratio, GOALS[kind]) for r in kept if r.ratio is not None}
+            below = [f"{r.spec_id} {r.ratio.cell()}" for r in kept if r.ratio and judged[r.spec_id] != "met"]
+            detail = "; ".join(below) if below else "every process, every row"
+            lines.append(
+                f"{label} >= {GOALS[kind]} of reference: {overall(list(judged.values()))} ({detail})"
+            )
+    costs = [r for r in rows if not r.simulator]
+    if costs:
+        cost_verdicts = [verdict(r.history_cost, GOALS["history"], at_most=True) for r in costs]
+        worst = max(costs, key=lambda r: r.history_cost.high)
+        goal = f"H={HISTORY_LEN} history on numpy families <= {GOALS['history']}x"
+        lines.append(
+            f"{goal}: {overall(cost_verdicts)} (highest {worst.spec_id} {worst.history_cost.cell('x')})"
+        )
+    if ppo is not None:
+        status = overall([verdict(ppo, GOALS["ppo"])])
+        lines.append(f"SB3 PPO via make_vec_env >= {GOALS['ppo']} of reference: {status} ({ppo.cell()})")
+    return lines
+
+
+def write_json(path: str, rows: list[Row], ppo: PPORow | None) -> None:
+    """One process's rows and PPO line, for the process that started it."""
+    data = {"rows": [row._asdict() for row in rows], "ppo": None if ppo is None else ppo._asdict()}
+    Path(path).write_text(json.dumps(data))
+
+
+def read_json(path: Path) -> tuple[list[Row], PPORow | None]:
+    """What :func:`write_json` wrote."""
+    data = json.loads(path.read_text())
+    return [Row(**row) for row in data["rows"]], None if data["ppo"] is None else PPORow(**data["ppo"])
+
+
+def measure_in_processes(cfg: BenchConfig, console: Console) -> tuple[list[list[Row]], list[PPORow]]:
+    """The measurement run ``cfg.processes`` times, each in a fresh process, one after another."""
+    ids = cfg.ids or default_ids()
+    runs: list[list[Row]] = []
+    ppos: list[PPORow] = []
+    with tempfile.TemporaryDirectory() as folder:
+        for index in range(cfg.processes):
+            out = Path(folder) / f"{index}.json"
+            command = [sys.executable, str(Path(__file__).resolve()), *cfg.measurement_argv(ids, str(out))]
+            with console.status(f"process {index + 1} of {cfg.processes} ..."):
+                result = subprocess.run(command, capture_output=True, text=True, check=False)
+            if result.returncode != 0:
+                raise SystemExit(f"process {index + 1} of {cfg.processes} failed:\n{result.stderr.strip()}")
+            rows, ppo = read_json(out)
+            runs.append(rows)
+            ppos += [] if ppo is None else [ppo]
+    return runs, ppos
+
+
+def main_processes(cfg: BenchConfig, console: Console) -> int:
+    """``--processes N``: measure in N fresh processes, print the rows and goals over them."""
+    console.print(f"load average at the start (1, 5, 15 min): {load_average()}")
+    runs, ppos = measure_in_processes(cfg, console)
+    rows = spread_rows(runs)
+    table = spread_table(rows, cfg, cfg.markdown)
+    print(table) if isinstance(table, str) else console.print(table)
+    ppo = Spread.of([p.ratio for p in ppos]) if ppos else None
+    if ppo is not None:
+        console.print(
+            escape(
+                f"SB3 PPO, make_vec_env(n_envs=8), {cfg.ppo_timesteps} steps, {cfg.ppo_repeats} paired "
+                f"runs per process: ratio {ppo.cell()} (median [lowest, highest] of the processes' medians)"
+            )
+        )
+    for line in spread_goal_lines(rows, ppo):
+        console.print(escape(line))
+    console.print(f"load average at the end (1, 5, 15 min): {load_average()}")
+    console.print(machine())
+    return 0
+
+
 def load_average() -> str:
     """The machine's load averages over 1, 5 and 15 minutes (``n/a`` where unknown)."""
     try:
@@ -389,6 +610,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Measure and print the tables and the goals."""
     cfg = parse_args(argv)
     console = Console() if Console().is_terminal else Console(width=160)
+    if cfg.processes > 1:
+        return main_processes(cfg, console)
     console.print(f"load average at the start (1, 5, 15 min): {load_average()}")
     ids = cfg.ids or default_ids()
     rows = []
@@ -410,6 +633,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     for line in goal_lines(rows, ppo):
         console.print(line)
+    if cfg.json_out is not None:
+        write_json(cfg.json_out, rows, ppo)
     console.print(f"load average at the end (1, 5, 15 min): {load_average()}")
     console.print(machine())
     return 0

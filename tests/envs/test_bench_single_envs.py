@@ -4,6 +4,7 @@ and the goals, with every ratio measured against a reference of the same run."""
 from __future__ import annotations
 
 import importlib.util
+import re
 
 import pytest
 from script_loading import load_script
@@ -54,3 +55,58 @@ def test_one_id_per_family_by_default() -> None:
     assert len(families) == len(set(families)) and "mtml/CartPole-v0" in ids
     if importlib.util.find_spec("metaworld") is not None:
         assert "mtml/ML1_reach-v3" in ids, "Meta-World is measured on one environment against its MT1"
+
+
+def test_a_goal_is_met_by_every_process_not_met_by_none_undecided_otherwise() -> None:
+    bench = load_script("bench_single_envs")
+    spread = bench.Spread.of([0.96, 0.93, 0.99])
+    assert spread == (0.96, 0.93, 0.99) and spread.cell() == "0.96 [0.93, 0.99]"
+    assert bench.verdict(spread, 0.9) == "met"
+    assert bench.verdict(spread, 0.95) == "undecided"
+    assert bench.verdict(spread, 1.0) == "not met"
+    cost = bench.Spread.of([1.25, 1.28])
+    assert bench.verdict(cost, 1.3, at_most=True) == "met"
+    assert bench.verdict(cost, 1.27, at_most=True) == "undecided"
+    assert bench.verdict(cost, 1.2, at_most=True) == "not met"
+    assert bench.overall(["met", "undecided", "met"]) == "undecided"
+    assert bench.overall(["met", "undecided", "not met"]) == "NOT met"
+
+
+def test_each_family_is_summarized_over_the_processes() -> None:
+    bench = load_script("bench_single_envs")
+
+    def row(spec_id: str, ratio: float | None, cost: float, simulator: bool) -> object:
+        reference = None if ratio is None else "X-v1"
+        return bench.Row(spec_id, reference, 1.0, 1.0, 1.0, ratio, ratio, cost, simulator)
+
+    runs = [
+        [row("mtml/A-v0", 0.97, 1.1, True), row("mtml/B-v0", None, 1.2, False)],
+        [row("mtml/A-v0", 0.93, 1.3, True), row("mtml/B-v0", None, 1.4, False)],
+        [row("mtml/A-v0", 0.95, 1.2, True), row("mtml/B-v0", None, 1.0, False)],
+    ]
+    sim, numpy_row = bench.spread_rows(runs)
+    assert sim.ratio == (0.95, 0.93, 0.97) and sim.history_cost == (1.2, 1.1, 1.3)
+    assert numpy_row.ratio is None and numpy_row.history_cost == (1.2, 1.0, 1.4)
+    lines = bench.spread_goal_lines([sim, numpy_row], bench.Spread.of([0.99, 1.02]))
+    assert lines[0] == "simulator families >= 0.95 of reference: undecided (mtml/A-v0 0.95 [0.93, 0.97])"
+    assert (
+        lines[1] == "H=16 history on numpy families <= 1.3x: undecided (highest mtml/B-v0 1.20x [1.00, 1.40])"
+    )
+    assert lines[2] == "SB3 PPO via make_vec_env >= 0.97 of reference: met (1.00 [0.99, 1.02])"
+
+
+@pytest.mark.slow
+def test_processes_measure_in_fresh_processes_and_print_the_spread(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    bench = load_script("bench_single_envs")
+    argv = ["--processes", "2", "--repeats", "1", "--numpy-steps", "200", "--ids", "mtml/CartPole-v0"]
+    assert bench.main([*argv, "--ppo-timesteps", "256", "--ppo-repeats", "1", "--markdown"]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("| mtml/CartPole-v0 | CartPole-v1 |"))
+    spreads = re.findall(r"([0-9.]+)x? \[([0-9.]+), ([0-9.]+)\]", row)
+    assert len(spreads) == 3, row
+    for median, low, high in spreads:
+        assert float(low) <= float(median) <= float(high)
+    assert "numpy families >= 0.9 of reference:" in out
+    assert "of the processes' medians" in out
