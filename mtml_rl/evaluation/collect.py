@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import torch as th
@@ -21,6 +22,9 @@ from mtml_rl.tasks.task import Task
 
 Advance = Callable[[int], None]
 """Called with the number of tasks just finished (drives the progress bar)."""
+RANDOM_MEMO_SIZE = 64
+"""The most random-baseline measurements :func:`random_returns` keeps per process."""
+_RANDOM_MEMO: dict[tuple[Any, ...], tuple[float, ...]] = {}
 
 
 @dataclass(frozen=True)
@@ -139,7 +143,31 @@ def random_returns(
     """Mean return of a uniform random agent on every task (the same reset seeds as :func:`play`).
 
     One slot per task: the agent's single sampler draws slot after slot, so its actions (and
-    the returns) depend on the number of slots."""
+    the returns) depend on the number of slots.
+
+    The returns depend only on the family, what defines the spec's tasks
+    (:meth:`~mtml_rl.specs.spec.TaskSpec.content_hash`), the tasks, ``episodes`` and
+    ``seed``, so a process keeps the last :data:`RANDOM_MEMO_SIZE` measurements and plays the
+    random agent once for all the runs of a spec it evaluates (a benchmark's worker evaluates
+    every trial it trains).
+    """
+    key = (type(spec.family_cls()), spec.content_hash(), tuple(t.id for t in tasks), episodes, seed)
+    known = _RANDOM_MEMO.get(key)
+    if known is not None:
+        if advance is not None:
+            advance(len(tasks))
+        return list(known)
+    returns = _play_random(spec, tasks, episodes=episodes, seed=seed, advance=advance)
+    if len(_RANDOM_MEMO) >= RANDOM_MEMO_SIZE:
+        del _RANDOM_MEMO[next(iter(_RANDOM_MEMO))]  # the oldest
+    _RANDOM_MEMO[key] = tuple(returns)
+    return returns
+
+
+def _play_random(
+    spec: TaskSpec, tasks: Sequence[Task], *, episodes: int, seed: int, advance: Advance | None
+) -> list[float]:
+    """:func:`random_returns`, played."""
     family = spec.family_cls()
     agent = RandomAgent(family.action_space(), seed)
     played = play(
