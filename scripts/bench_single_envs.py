@@ -379,11 +379,16 @@ def family_table(rows: list[Row], cfg: BenchConfig) -> Table:
     return table
 
 
+def markdown(columns: Sequence[str], cells: Sequence[Sequence[str]]) -> str:
+    """A Markdown table: the first two columns left-aligned, the others right-aligned."""
+    lines = ["| " + " | ".join(columns) + " |", "|---|---|" + "---:|" * (len(columns) - 2)]
+    lines += ["| " + " | ".join(row) + " |" for row in cells]
+    return "\n".join(lines)
+
+
 def markdown_table(rows: list[Row]) -> str:
     """The single-env rows as a Markdown table."""
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|---|---|" + "---:|" * (len(COLUMNS) - 2)]
-    lines += ["| " + " | ".join(row_cells(row)) + " |" for row in rows]
-    return "\n".join(lines)
+    return markdown(COLUMNS, [row_cells(row) for row in rows])
 
 
 def goal_lines(rows: list[Row], ppo: PPORow | None) -> list[str]:
@@ -485,12 +490,11 @@ def spread_cells(row: SpreadRow) -> list[str]:
     ]
 
 
-def spread_table(rows: list[SpreadRow], cfg: BenchConfig, markdown: bool) -> Table | str:
+def spread_table(rows: list[SpreadRow], cfg: BenchConfig) -> Table | str:
     """The rows over the processes, as a rich table or as Markdown."""
     cells = [spread_cells(row) for row in rows]
-    if markdown:
-        lines = ["| " + " | ".join(SPREAD_COLUMNS) + " |", "|---|---|" + "---:|" * (len(SPREAD_COLUMNS) - 2)]
-        return "\n".join(lines + ["| " + " | ".join(c) + " |" for c in cells])
+    if cfg.markdown:
+        return markdown(SPREAD_COLUMNS, cells)
     title = f"single env over {cfg.processes} processes: median [lowest, highest] of the processes' ratios"
     table = Table(title=escape(title))
     for column in SPREAD_COLUMNS:
@@ -511,10 +515,10 @@ def spread_goal_lines(rows: list[SpreadRow], ppo: Spread | None) -> list[str]:
     """One line per goal over the processes: met, not met or undecided, with the numbers."""
     lines = []
     for kind, label in (("numpy", "numpy families"), ("sim", "simulator families")):
-        kept = [r for r in rows if r.simulator == (kind == "sim") and r.ratio is not None]
+        kept = [(r.spec_id, r.ratio) for r in rows if r.simulator == (kind == "sim") and r.ratio is not None]
         if kept:
-            judged = {r.spec_id: verdict(r.ratio, GOALS[kind]) for r in kept if r.ratio is not None}
-            below = [f"{r.spec_id} {r.ratio.cell()}" for r in kept if r.ratio and judged[r.spec_id] != "met"]
+            judged = {spec_id: verdict(ratio, GOALS[kind]) for spec_id, ratio in kept}
+            below = [f"{spec_id} {ratio.cell()}" for spec_id, ratio in kept if judged[spec_id] != "met"]
             detail = "; ".join(below) if below else "every process, every row"
             lines.append(
                 f"{label} >= {GOALS[kind]} of reference: {overall(list(judged.values()))} ({detail})"
@@ -569,7 +573,7 @@ def main_processes(cfg: BenchConfig, console: Console) -> int:
     console.print(f"load average at the start (1, 5, 15 min): {load_average()}")
     runs, ppos = measure_in_processes(cfg, console)
     rows = spread_rows(runs)
-    table = spread_table(rows, cfg, cfg.markdown)
+    table = spread_table(rows, cfg)
     print(table) if isinstance(table, str) else console.print(table)
     ppo = Spread.of([p.ratio for p in ppos]) if ppos else None
     if ppo is not None:

@@ -9,7 +9,9 @@ import pytest
 
 import mtml_rl
 from mtml_rl.evaluation import collect
+from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.specs.splits import build_splits
+from mtml_rl.tasks.task import Task
 
 
 @pytest.fixture(autouse=True)
@@ -30,12 +32,17 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return plays
 
 
+def pendulum_tasks() -> tuple[TaskSpec, list[Task]]:
+    """Pendulum and three of its interpolation tasks."""
+    spec = mtml_rl.resolve_spec("mtml/Pendulum-v0")
+    return spec, list(build_splits(spec)["test-interpolation"].tasks[:3])
+
+
 def test_the_same_measurement_is_played_once_and_gives_the_same_returns(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     plays = counted(monkeypatch)
-    spec = mtml_rl.resolve_spec("mtml/Pendulum-v0")
-    tasks = list(build_splits(spec)["test-interpolation"].tasks[:3])
+    spec, tasks = pendulum_tasks()
     done: list[int] = []
     first = collect.random_returns(spec, tasks, episodes=2, seed=7, advance=done.append)
     again = collect.random_returns(spec, tasks, episodes=2, seed=7, advance=done.append)
@@ -48,8 +55,7 @@ def test_another_seed_episode_count_task_list_or_spec_is_played_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     plays = counted(monkeypatch)
-    spec = mtml_rl.resolve_spec("mtml/Pendulum-v0")
-    tasks = list(build_splits(spec)["test-interpolation"].tasks[:3])
+    spec, tasks = pendulum_tasks()
     base = collect.random_returns(spec, tasks, episodes=1, seed=7)
     collect.random_returns(spec, tasks, episodes=1, seed=8)
     collect.random_returns(spec, tasks, episodes=2, seed=7)
