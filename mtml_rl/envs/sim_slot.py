@@ -3,8 +3,9 @@ between episodes.
 
 The engine of :class:`~mtml_rl.envs.sim_env.SimMultiTaskEnv`. Task switching (applying the
 task to the simulator), the per-task context and ``info`` values and the choice of the
-reward and success hooks happen at resets; a step is the simulator's step, the family's
-reward hook (where it has one), a float32 observation and a fresh ``info``. The task
+reward and success hooks happen at resets; a step is the simulator's step (its split step
+run in one call, where the family has one: :mod:`~mtml_rl.families.mujoco_split`), the
+family's reward hook (where it has one), a float32 observation and a fresh ``info``. The task
 stream, the simulator seeding and the history rows are those of slot ``i`` of
 :class:`~mtml_rl.envs.sim_slots.SimSlots`, so the single env and each slot of
 :class:`~mtml_rl.envs.sim_vector.SimVectorEnv` agree exactly.
@@ -98,8 +99,13 @@ class SimSlot(ScheduledSlot[tuple[Any, TaskValues]]):
         self._attach()
 
     def _attach(self) -> None:
-        """What is rebuilt rather than pickled: the simulator's bound step and this slot's step."""
-        self._sim_step = self.sim.step
+        """What is rebuilt rather than pickled: the simulator's step and this slot's step.
+
+        The simulator's step is its split step (:meth:`~mtml_rl.families.sim.SimFamily.split_step`)
+        run whole, where the family has one: the results of ``sim.step`` bit for bit, as the
+        vector env's slots compute them."""
+        split = self.family.split_step(self.sim)
+        self._sim_step = self.sim.step if split is None else split.step
         self.step = self._step_plain if self._plain else self._step_layout  # type: ignore[method-assign]
 
     _REBUILT = frozenset(("_sim_step", "step"))

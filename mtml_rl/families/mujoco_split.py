@@ -125,7 +125,7 @@ class SplitStep:
     :param after: the step's code after ``do_simulation``
     """
 
-    __slots__ = ("_after", "_position", "ctrl", "opt", "qpos", "qvel", "sim")
+    __slots__ = ("_after", "_mujoco", "_position", "ctrl", "opt", "qpos", "qvel", "sim")
 
     def __init__(self, sim: Any, position: Position, after: After) -> None:
         self._position = position
@@ -133,6 +133,9 @@ class SplitStep:
         self._attach(sim)
 
     def _attach(self, sim: Any) -> None:
+        import mujoco  # imported already by the simulator (a MuJoCo environment)
+
+        self._mujoco = mujoco
         self.sim = sim
         self.qpos, self.qvel, self.ctrl = sim.data.qpos, sim.data.qvel, sim.data.ctrl
         self.opt = sim.model.opt
@@ -162,6 +165,20 @@ class SplitStep:
         sim = self.sim
         mujoco.mj_step(sim.model, sim.data, nstep=sim.frame_skip)
         mujoco.mj_rnePostConstraint(sim.model, sim.data)
+
+    def step(self, action: Any) -> StepOut:
+        """The whole step in the calling thread: :meth:`before`, :meth:`integrate` and
+        :meth:`after` in one call, as ``env.step(action)`` (a single env's step).
+
+        :param action: the simulator's action, of shape ``(nu,)`` (not checked here)
+        """
+        before = self._position(self)
+        _copyto(self.ctrl, action)
+        sim, mujoco = self.sim, self._mujoco
+        model, data = sim.model, sim.data
+        mujoco.mj_step(model, data, nstep=sim.frame_skip)
+        mujoco.mj_rnePostConstraint(model, data)
+        return self._after(self, action, before)
 
     def after(self, action: Any, before: Any) -> StepOut:
         """The step's ``(obs, reward, terminated, truncated, info)``.

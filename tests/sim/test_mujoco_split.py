@@ -1,6 +1,7 @@
 """Split steps: Gymnasium's v5 locomotion steps cut around their physics give ``env.step``'s
-results bit for bit (observation, reward, flags, every ``info`` entry and its type), at
-default and task-changed weights, through terminations; anything else is stepped whole."""
+results bit for bit (observation, reward, flags, every ``info`` entry and its type), in three
+parts or in one call, at default and task-changed weights, through terminations; anything
+else is stepped whole; the single env steps its simulator through the split step."""
 
 from __future__ import annotations
 
@@ -56,9 +57,12 @@ def test_split_step_gives_the_simulators_own_step(env_id: str, kwargs: dict[str,
         for _ in range(STEPS):
             action = rng.uniform(-1.5, 1.5, whole.action_space.shape).astype(np.float32)
             expected = whole.step(action)
-            before = split.before(action)
-            split.integrate(mujoco)
-            got = split.after(action, before)
+            if rng.random() < 0.5:  # in three parts, as a vector env's threads run it
+                before = split.before(action)
+                split.integrate(mujoco)
+                got = split.after(action, before)
+            else:  # in one call, as a single env runs it
+                got = split.step(action)
             assert same(expected, got), (env_id, expected, got)
             if expected[2]:
                 terminations += 1
@@ -80,3 +84,18 @@ def test_only_the_exact_v5_classes_get_a_split_step_and_never_when_rendering_for
         assert family.split_step(family.build()) is not None, name
     lander = cast(SimFamily[Any], get_family("lunarlander")())
     assert lander.split_step(lander.build()) is None  # stepped whole
+
+
+@pytest.mark.parametrize("spec_id", ["mtml/HalfCheetahVel-v0", "mtml/HopperParams-v0", "mtml/LunarLander-v0"])
+def test_the_single_env_steps_its_simulator_through_the_split_step_where_there_is_one(spec_id: str) -> None:
+    env = gym.make(spec_id)
+    env.reset(seed=0)
+    simulator = env.unwrapped.simulator  # type: ignore[attr-defined]
+    has_split = split_step(simulator) is not None
+    calls = []
+    whole_step = simulator.step
+    simulator.step = lambda action: calls.append(action) or whole_step(action)
+    env.unwrapped._sim_slot._attach()  # type: ignore[attr-defined]  # as an unpickled env does
+    env.step(env.action_space.sample())
+    assert has_split == (spec_id != "mtml/LunarLander-v0")
+    assert len(calls) == (0 if has_split else 1)
