@@ -182,7 +182,11 @@ def parse_args(argv: Sequence[str] | None = None) -> BenchConfig:
     parser.add_argument(
         "--processes", type=int, default=1, help="run the measurement N times, each in a fresh process"
     )
-    parser.add_argument("--json", dest="json_out", help="also write the rows and the PPO line to this file")
+    parser.add_argument(
+        "--json",
+        dest="json_out",
+        help="also write the rows and the PPO line to this file (with --processes: each process's)",
+    )
     args = parser.parse_args(argv)
     counts = {"--repeats": args.repeats, "--numpy-steps": args.numpy_steps, "--sim-steps": args.sim_steps}
     counts |= {"--ppo-repeats": args.ppo_repeats, "--processes": args.processes}
@@ -427,9 +431,9 @@ class Spread(NamedTuple):
         """The median, the lowest and the highest of ``values``."""
         return cls(statistics.median(values), min(values), max(values))
 
-    def cell(self, suffix: str = "") -> str:
-        """``median [lowest, highest]``."""
-        return f"{self.median:.2f}{suffix} [{self.low:.2f}, {self.high:.2f}]"
+    def cell(self, suffix: str = "", digits: int = 2) -> str:
+        """``median [lowest, highest]`` with ``digits`` decimals."""
+        return f"{self.median:.{digits}f}{suffix} [{self.low:.{digits}f}, {self.high:.{digits}f}]"
 
 
 def verdict(spread: Spread, goal: float, *, at_most: bool = False) -> str:
@@ -512,13 +516,16 @@ def overall(verdicts: Sequence[str]) -> str:
 
 
 def spread_goal_lines(rows: list[SpreadRow], ppo: Spread | None) -> list[str]:
-    """One line per goal over the processes: met, not met or undecided, with the numbers."""
+    """One line per goal over the processes: met, not met or undecided, with the numbers (three
+    decimals, so that a lowest process just under a goal does not print as the goal)."""
     lines = []
     for kind, label in (("numpy", "numpy families"), ("sim", "simulator families")):
         kept = [(r.spec_id, r.ratio) for r in rows if r.simulator == (kind == "sim") and r.ratio is not None]
         if kept:
             judged = {spec_id: verdict(ratio, GOALS[kind]) for spec_id, ratio in kept}
-            below = [f"{spec_id} {ratio.cell()}" for spec_id, ratio in kept if judged[spec_id] != "met"]
+            below = [
+                f"{spec_id} {ratio.cell(digits=3)}" for spec_id, ratio in kept if judged[spec_id] != "met"
+            ]
             detail = "; ".join(below) if below else "every process, every row"
             lines.append(
                 f"{label} >= {GOALS[kind]} of reference: {overall(list(judged.values()))} ({detail})"
@@ -529,17 +536,30 @@ def spread_goal_lines(rows: list[SpreadRow], ppo: Spread | None) -> list[str]:
         worst = max(costs, key=lambda r: r.history_cost.high)
         goal = f"H={HISTORY_LEN} history on numpy families <= {GOALS['history']}x"
         lines.append(
-            f"{goal}: {overall(cost_verdicts)} (highest {worst.spec_id} {worst.history_cost.cell('x')})"
+            f"{goal}: {overall(cost_verdicts)} (highest {worst.spec_id} {worst.history_cost.cell('x', 3)})"
         )
     if ppo is not None:
         status = overall([verdict(ppo, GOALS["ppo"])])
-        lines.append(f"SB3 PPO via make_vec_env >= {GOALS['ppo']} of reference: {status} ({ppo.cell()})")
+        lines.append(
+            f"SB3 PPO via make_vec_env >= {GOALS['ppo']} of reference: {status} ({ppo.cell(digits=3)})"
+        )
     return lines
 
 
 def write_json(path: str, rows: list[Row], ppo: PPORow | None) -> None:
     """One process's rows and PPO line, for the process that started it."""
     data = {"rows": [row._asdict() for row in rows], "ppo": None if ppo is None else ppo._asdict()}
+    Path(path).write_text(json.dumps(data))
+
+
+def write_processes_json(path: str, runs: list[list[Row]], ppos: list[PPORow]) -> None:
+    """``--json`` with ``--processes``: every process's rows and PPO line, in the order run."""
+    data = {
+        "processes": [
+            {"rows": [row._asdict() for row in rows], "ppo": ppos[i]._asdict() if i < len(ppos) else None}
+            for i, rows in enumerate(runs)
+        ]
+    }
     Path(path).write_text(json.dumps(data))
 
 
@@ -585,6 +605,8 @@ def main_processes(cfg: BenchConfig, console: Console) -> int:
         )
     for line in spread_goal_lines(rows, ppo):
         console.print(escape(line))
+    if cfg.json_out is not None:
+        write_processes_json(cfg.json_out, runs, ppos)
     console.print(f"load average at the end (1, 5, 15 min): {load_average()}")
     console.print(machine())
     return 0

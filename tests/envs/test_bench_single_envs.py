@@ -4,7 +4,9 @@ and the goals, with every ratio measured against a reference of the same run."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
+from pathlib import Path
 
 import pytest
 from script_loading import load_script
@@ -88,20 +90,25 @@ def test_each_family_is_summarized_over_the_processes() -> None:
     assert sim.ratio == (0.95, 0.93, 0.97) and sim.history_cost == (1.2, 1.1, 1.3)
     assert numpy_row.ratio is None and numpy_row.history_cost == (1.2, 1.0, 1.4)
     lines = bench.spread_goal_lines([sim, numpy_row], bench.Spread.of([0.99, 1.02]))
-    assert lines[0] == "simulator families >= 0.95 of reference: undecided (mtml/A-v0 0.95 [0.93, 0.97])"
+    assert lines[0] == "simulator families >= 0.95 of reference: undecided (mtml/A-v0 0.950 [0.930, 0.970])"
     assert (
-        lines[1] == "H=16 history on numpy families <= 1.3x: undecided (highest mtml/B-v0 1.20x [1.00, 1.40])"
+        lines[1]
+        == "H=16 history on numpy families <= 1.3x: undecided (highest mtml/B-v0 1.200x [1.000, 1.400])"
     )
-    assert lines[2] == "SB3 PPO via make_vec_env >= 0.97 of reference: met (1.00 [0.99, 1.02])"
+    assert lines[2] == "SB3 PPO via make_vec_env >= 0.97 of reference: met (1.005 [0.990, 1.020])"
 
 
 @pytest.mark.slow
 def test_processes_measure_in_fresh_processes_and_print_the_spread(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     bench = load_script("bench_single_envs")
     argv = ["--processes", "2", "--repeats", "1", "--numpy-steps", "200", "--ids", "mtml/CartPole-v0"]
+    argv += ["--json", str(tmp_path / "runs.json")]
     assert bench.main([*argv, "--ppo-timesteps", "256", "--ppo-repeats", "1", "--markdown"]) == 0
+    processes = json.loads((tmp_path / "runs.json").read_text())["processes"]
+    assert [[row["spec_id"] for row in p["rows"]] for p in processes] == [["mtml/CartPole-v0"]] * 2
+    assert all(p["ppo"]["ratio"] > 0 for p in processes)
     out = capsys.readouterr().out
     row = next(line for line in out.splitlines() if line.startswith("| mtml/CartPole-v0 | CartPole-v1 |"))
     spreads = re.findall(r"([0-9.]+)x? \[([0-9.]+), ([0-9.]+)\]", row)
