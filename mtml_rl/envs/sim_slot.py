@@ -85,6 +85,8 @@ class SimSlot(ScheduledSlot[tuple[Any, TaskValues]]):
         self._task_reward = family.reward_hook()
         """The family's in-place reward (``None``: the simulator's reward is the task's)."""
         self._is_success = family.is_success if overrides(family, "is_success") else None
+        self._success_at_end = family.success_only_at_termination
+        """Whether a step that does not terminate records ``False`` without the success test."""
         self._plain = history_len == 0 and context == "hidden"
         space = family.action_space()
         self._shape = space.shape
@@ -204,7 +206,10 @@ class SimSlot(ScheduledSlot[tuple[Any, TaskValues]]):
         info["task"] = values.task_id
         info["task_params"] = values.params_dict.copy()
         if self._is_success is not None:
-            info["is_success"] = bool(self._is_success(self.sim, self.params, obs, info))
+            if terminated or not self._success_at_end:
+                info["is_success"] = bool(self._is_success(self.sim, self.params, obs, info))
+            else:
+                info["is_success"] = False
         # a float32 array is handed out as it is (a reset sets the next); another array is
         # cast by its own astype, without np.asarray's argument parsing and dtype discovery
         if obs.__class__ is _ARRAY:

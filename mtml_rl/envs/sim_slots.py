@@ -246,15 +246,22 @@ class SimSlots:
         self.sim_truncated = np.array(truncated, dtype=bool)
         obs = np.array(sim_obs, dtype=np.float32)
         if self._is_success is not None:
+            at_end = self.family.success_only_at_termination
             for i, row in enumerate(sim_obs):
-                self._update_success(i, row)
+                self._update_success(i, row, known=False if at_end and not terminated[i] else None)
         if self.history is not None:
             record_transition(self.history, self.obs, action, reward, discrete=self.discrete)
         self.obs = obs
         return reward, np.array(terminated, dtype=bool)
 
-    def _update_success(self, slot: int, sim_obs: np.ndarray) -> None:
-        flag = self.family.is_success(self.sims[slot], self.params[slot], sim_obs, self.infos[slot])
+    def _update_success(self, slot: int, sim_obs: np.ndarray, known: bool | None = None) -> None:
+        """Record the slot's success flag: ``known`` where given (a step that cannot succeed:
+        :attr:`~mtml_rl.families.sim.SimFamily.success_only_at_termination`), else the
+        family's test."""
+        if known is not None:
+            flag: bool | None = known
+        else:
+            flag = self.family.is_success(self.sims[slot], self.params[slot], sim_obs, self.infos[slot])
         if flag is None:
             return
         if self._success is None:

@@ -62,6 +62,7 @@ class LunarLander(SimFamily[LunarLanderParams]):
     extra = "box2d"
     required_modules = ("Box2D",)
     fresh_info = True  # LunarLander returns a new (empty) info dict at every step
+    success_only_at_termination = True  # a lander at rest (not awake) terminates the episode
 
     def apply_task(
         self, env: gym.Env[Any, Any], params: LunarLanderParams, original: Mapping[str, np.ndarray]

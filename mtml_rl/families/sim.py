@@ -142,6 +142,11 @@ class SimFamily(ABC, Generic[P]):
     max_slots: ClassVar[int | None] = None
     """The most simulators worth holding at once in one process (memory, build time); longer
     task lists are evaluated in chunks of this many slots. ``None``: no limit."""
+    success_only_at_termination: ClassVar[bool] = False
+    """Whether a transition can count as success only where it terminates the episode (the
+    simulator ends every successful episode at that step): the environments then call
+    :meth:`is_success` on terminating transitions and at resets only, and record ``False``
+    for the others without calling it. ``False`` (the default): it is called at every step."""
     fresh_info: ClassVar[bool] = False
     """Whether the simulator's ``step`` returns a new ``info`` dict every time, which the
     single env then extends in place with the task's entries and hands out; ``False`` (the
