@@ -103,11 +103,12 @@ class SimSlot(ScheduledSlot[tuple[Any, TaskValues]]):
     def _attach(self) -> None:
         """What is rebuilt rather than pickled: the simulator's step and this slot's step.
 
-        The simulator's step is its split step (:meth:`~mtml_rl.families.sim.SimFamily.split_step`)
-        run whole, where the family has one: the results of ``sim.step`` bit for bit, as the
-        vector env's slots compute them."""
-        split = self.family.split_step(self.sim)
-        self._sim_step = self.sim.step if split is None else split.step
+        The simulator's step is the family's whole step
+        (:meth:`~mtml_rl.families.sim.SimFamily.whole_step`: the split step run whole, or
+        another cheaper equal step), where it has one: the results of ``sim.step`` bit for
+        bit, as the vector env's slots compute them."""
+        whole = self.family.whole_step(self.sim)
+        self._sim_step = self.sim.step if whole is None else whole
         self.step = self._step_plain if self._plain else self._step_layout  # type: ignore[method-assign]
 
     _REBUILT = frozenset(("_sim_step", "step"))

@@ -100,6 +100,9 @@ class SimSlots:
         splits = [family.split_step(sim) for sim in self.sims]
         self.splits = None if None in splits else cast("list[SplitStep]", splits)
         """Each simulator's split step, where all have one (only the physics on threads)."""
+        wholes = [family.whole_step(sim) for sim in self.sims]
+        self.steps = [sim.step if w is None else w for sim, w in zip(self.sims, wholes, strict=True)]
+        """Each simulator's step when stepped whole: the family's cheaper equal step, or its own."""
         self.layout = ObsLayout(cast(Family, family), self.codec, context, history_len)
         self.discrete = isinstance(family.action_space(), spaces.Discrete)
         """Whether actions are discrete (one-hot encoded in the history window)."""
@@ -231,7 +234,7 @@ class SimSlots:
         """
         to_simulator, task_reward = self._to_simulator, self._task_reward
         actions = list(action) if to_simulator is None else [to_simulator(a) for a in action]
-        results = self.stepper.step(self.sims, actions, self.splits)
+        results = self.stepper.step(self.steps, actions, self.splits)
         sim_obs, sim_rewards, terminated, truncated, sim_infos = zip(*results, strict=True)
         if task_reward is None:
             rewards = [float(r) for r in sim_rewards]

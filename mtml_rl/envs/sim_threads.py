@@ -22,11 +22,9 @@ from __future__ import annotations
 import itertools
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-
-import gymnasium as gym
 
 from mtml_rl.errors import TaskError
 from mtml_rl.families.mujoco_split import SplitStep, StepOut
@@ -88,23 +86,23 @@ class SimStepper:
 
     def step(
         self,
-        sims: Sequence[gym.Env[Any, Any]],
+        steps: Sequence[Callable[[Any], StepOut]],
         actions: Sequence[Any],
         splits: Sequence[SplitStep] | None = None,
     ) -> list[StepOut]:
-        """Each simulator's ``step`` with its action, in slot order.
+        """Each simulator's step with its action, in slot order.
 
-        :param sims: the simulators
+        :param steps: each simulator's whole step (its ``step``, or an equal one)
         :param actions: one simulator action each
         :param splits: each simulator's split step (``None``: step them whole)
         """
         if splits is not None:
             return self._step_split(splits, actions)
         if self.threads == 1:
-            return [sim.step(a) for sim, a in zip(sims, actions, strict=True)]
+            return [step(a) for step, a in zip(steps, actions, strict=True)]
 
         def run(chunk: range) -> list[StepOut]:
-            return [sims[i].step(actions[i]) for i in chunk]
+            return [steps[i](actions[i]) for i in chunk]
 
         parts = self._executor().map(run, self._chunks)
         return [out for part in parts for out in part]

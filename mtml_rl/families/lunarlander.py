@@ -14,13 +14,14 @@ consumes the stream as ``LunarLanderContinuous-v3`` does and reproduces it step 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 
+from mtml_rl.families.box2d_step import StepOut, lunar_lander_step
 from mtml_rl.families.sim import SimFamily
 from mtml_rl.tasks.params import FamilyParams, param
 
@@ -72,6 +73,11 @@ class LunarLander(SimFamily[LunarLanderParams]):
         lander.enable_wind = params.wind_power > 0.0 or params.turbulence_power > 0.0
         lander.wind_power = params.wind_power
         lander.turbulence_power = params.turbulence_power
+
+    def whole_step(self, env: gym.Env[Any, Any]) -> Callable[[Any], StepOut] | None:
+        """Gymnasium's step on Python floats (:mod:`~mtml_rl.families.box2d_step`), the
+        same results bit for bit at a fraction of its numpy calls."""
+        return lunar_lander_step(env)
 
     def is_success(
         self, env: gym.Env[Any, Any], params: LunarLanderParams, obs: np.ndarray, info: Mapping[str, Any]

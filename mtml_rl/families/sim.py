@@ -35,7 +35,7 @@ from gymnasium import spaces
 
 from mtml_rl.errors import FamilyError, MtmlError, TaskError
 from mtml_rl.families.actions import ActionMap
-from mtml_rl.families.mujoco_split import SplitStep, split_step
+from mtml_rl.families.mujoco_split import SplitStep, StepOut, split_step
 from mtml_rl.tasks.params import FamilyParams, ParamSpec, ParamValue, schema
 from mtml_rl.tasks.protocol import ProtocolQuery
 from mtml_rl.tasks.task import Task
@@ -303,6 +303,16 @@ class SimFamily(ABC, Generic[P]):
         :param env: the environment :meth:`build` returned
         """
         return None
+
+    def whole_step(self, env: gym.Env[Any, Any]) -> Callable[[Any], StepOut] | None:
+        """A step equal to ``env.step`` bit for bit and cheaper, for stepping one simulator
+        at a time (a single env's slot, a vector env without split steps); ``None``: ``env.step``
+        itself. The default is the split step run whole, where :meth:`split_step` gives one.
+
+        :param env: the environment :meth:`build` returned
+        """
+        split = self.split_step(env)
+        return None if split is None else split.step
 
     # -- spaces -------------------------------------------------------------------------
     def observation_space(self) -> spaces.Box:
