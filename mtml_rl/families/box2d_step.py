@@ -11,8 +11,10 @@ included). Where a clip cannot change its value (a throttle already inside its r
 the action's clip) it is left out, and the always-true range assertions are not repeated.
 
 It is offered only for that exact class, with continuous actions and no ``render_mode``
-(whose step also creates particles and may render): :func:`lunar_lander_step` returns
-``None`` for anything else, and the environment's own ``step`` runs.
+(whose step also creates particles and may render), and only where the installed
+Gymnasium's ``LunarLander.step`` is the code it was written against (its source's SHA-256,
+and the module constants it uses, are checked once per process): :func:`lunar_lander_step`
+returns ``None`` for anything else, and the environment's own ``step`` runs.
 
 Nothing here imports Box2D or Gymnasium's Box2D environments before
 :func:`lunar_lander_step` is called, so ``import mtml_rl`` works without the ``box2d`` extra.
@@ -20,6 +22,9 @@ Nothing here imports Box2D or Gymnasium's Box2D environments before
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import inspect
 import math
 from collections.abc import Callable
 from typing import Any
@@ -45,6 +50,10 @@ _HALF_W = _VIEWPORT_W / _SCALE / 2
 _HALF_H = _VIEWPORT_H / _SCALE / 2
 _LEG_OFFSET = _LEG_DOWN / _SCALE
 _TIME_STEP = 1.0 / _FPS
+
+REFERENCE_STEP_SHA256 = "e1a329583839695cb13f58d65446fcbc2b7c9185dabeb2dccc2de98e47d39920"
+"""SHA-256 of the source of ``LunarLander.step`` that :class:`LunarLanderStep` reproduces
+(Gymnasium 1.4.0's)."""
 
 _sin, _cos, _tanh, _sqrt, _pi = math.sin, math.cos, math.tanh, math.sqrt, math.pi
 _F32 = np.float32
@@ -167,10 +176,49 @@ def _outcome(env: Any, lander: Any, legs: Any, m_power: float, s_power: float) -
     return _array([s0, s1, s2, s3, s4, s5, s6, s7], dtype=_F32), reward, terminated, False, {}
 
 
+@functools.cache
+def reference_step_matches() -> bool:
+    """Whether the installed Gymnasium's ``LunarLander.step`` is the one this module
+    reproduces: the same source (:data:`REFERENCE_STEP_SHA256`) and module constants."""
+    from gymnasium.envs.box2d import lunar_lander
+
+    try:
+        source = inspect.getsource(lunar_lander.LunarLander.step)
+    except (OSError, TypeError):  # no source to compare (e.g. only compiled files installed)
+        return False
+    constants = (
+        lunar_lander.FPS,
+        lunar_lander.SCALE,
+        lunar_lander.MAIN_ENGINE_POWER,
+        lunar_lander.SIDE_ENGINE_POWER,
+        lunar_lander.LEG_DOWN,
+        lunar_lander.SIDE_ENGINE_HEIGHT,
+        lunar_lander.SIDE_ENGINE_AWAY,
+        lunar_lander.MAIN_ENGINE_Y_LOCATION,
+        lunar_lander.VIEWPORT_W,
+        lunar_lander.VIEWPORT_H,
+    )
+    ours = (
+        _FPS,
+        _SCALE,
+        _MAIN_ENGINE_POWER,
+        _SIDE_ENGINE_POWER,
+        _LEG_DOWN,
+        _SIDE_ENGINE_HEIGHT,
+        _SIDE_ENGINE_AWAY,
+        _MAIN_ENGINE_Y_LOCATION,
+        _VIEWPORT_W,
+        _VIEWPORT_H,
+    )
+    digest = hashlib.sha256(source.encode()).hexdigest()
+    return constants == ours and digest == REFERENCE_STEP_SHA256
+
+
 def lunar_lander_step(sim: Any) -> Callable[[Any], StepOut] | None:
     """``sim``'s step on Python floats (:class:`LunarLanderStep`), or ``None`` where it is not
     Gymnasium's ``LunarLander`` itself (a subclass may step differently) with continuous
-    actions and no ``render_mode``.
+    actions and no ``render_mode``, or where the installed Gymnasium's step is not the one
+    reproduced here (:func:`reference_step_matches`).
 
     :param sim: an unwrapped Gymnasium environment
     """
@@ -178,4 +226,4 @@ def lunar_lander_step(sim: Any) -> Callable[[Any], StepOut] | None:
 
     if type(sim) is not LunarLander or not sim.continuous or sim.render_mode is not None:
         return None
-    return LunarLanderStep(sim).step
+    return LunarLanderStep(sim).step if reference_step_matches() else None

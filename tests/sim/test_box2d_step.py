@@ -110,6 +110,23 @@ def test_only_the_continuous_unrendered_lander_itself_gets_the_float_step() -> N
     assert step is not None and isinstance(step.__self__, LunarLanderStep)
 
 
+def test_a_gymnasium_whose_step_differs_keeps_its_own_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mtml_rl.families import box2d_step
+
+    assert box2d_step.reference_step_matches()  # the installed Gymnasium's step is the one reproduced
+    box2d_step.reference_step_matches.cache_clear()
+    monkeypatch.setattr(box2d_step, "REFERENCE_STEP_SHA256", "0" * 64)  # as a changed source
+    try:
+        assert lunar_lander_step(GymLunarLander(continuous=True)) is None
+    finally:
+        box2d_step.reference_step_matches.cache_clear()
+    monkeypatch.setattr(box2d_step, "_SCALE", 31.0)  # as a changed constant
+    try:
+        assert lunar_lander_step(GymLunarLander(continuous=True)) is None
+    finally:
+        box2d_step.reference_step_matches.cache_clear()
+
+
 def _count_own_steps(simulator: Any) -> list[Any]:
     calls: list[Any] = []
     own = simulator.step
