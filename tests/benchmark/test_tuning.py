@@ -276,15 +276,22 @@ def test_the_default_values_are_scored_once_with_the_same_seeds(
 
 TUNED_GRID = REDUCED_GRID.parent / "tuned-pointnav-small.yaml"
 EQUAL_STEPS_GRID = REDUCED_GRID.parent / "equal-steps-pointnav-small.yaml"
+TUNED_GRIDS = {"PointNav": TUNED_GRID, "Pendulum": REDUCED_GRID.parent / "tuned-pendulum-small.yaml"}
 
 
-def test_the_tuned_grid_trains_with_what_each_study_chose_under_the_reduced_grids_protocol() -> None:
-    tuned = BenchmarkConfig.from_yaml(TUNED_GRID)
+@pytest.mark.parametrize("spec", sorted(TUNED_GRIDS))
+def test_the_tuned_grid_trains_with_what_each_study_chose_under_the_reduced_grids_protocol(
+    spec: str,
+) -> None:
+    tuned = BenchmarkConfig.from_yaml(TUNED_GRIDS[spec])
     reduced = BenchmarkConfig.from_yaml(REDUCED_GRID)
-    assert tuned.envs == ["mtml/PointNav-v0"] and set(tuned.seeds).isdisjoint({10})
+    env = f"mtml/{spec}-v0"
+    assert tuned.envs == [env] and set(tuned.seeds).isdisjoint({10})
     assert tuned.evaluation == reduced.evaluation and tuned.seeds == reduced.seeds
+    assert sorted(tuned.methods) == ["adapt", "history", "rl2"]
     for method in tuned.methods:
-        path = REDUCED_GRID.parents[1] / "tuning" / f"PointNav-{method}-ppo.yaml"
+        algo, timesteps, fixed = grid_protocol(reduced, env, method)
+        path = REDUCED_GRID.parents[1] / "tuning" / f"{spec}-{method}-{algo}.yaml"
         record = yaml.safe_load(path.read_text())
         setup = TuneSetup(**{**record["setup"], "seeds": tuple(record["setup"]["seeds"])})
         resumed = TuningRecord.resume(path, setup, search_space(setup))  # verifies every trial
@@ -294,11 +301,11 @@ def test_the_tuned_grid_trains_with_what_each_study_chose_under_the_reduced_grid
         chosen = as_overrides(record["best"])
         entry = tuned.method_overrides[method]
         assert {name: entry[name] for name in chosen} == chosen
-        algo, timesteps, fixed = grid_protocol(reduced, "mtml/PointNav-v0", method)
+        assert (record["setup"]["env"], record["setup"]["method"]) == (env, method)
         assert (record["setup"]["algo"], record["setup"]["timesteps"]) == (algo, timesteps)
         assert record["setup"]["fixed"] == {k: v for k, v in fixed.items() if k not in record["space"]}
         # the tuned grid trains as the reduced grid does, but for the chosen values
-        tuned_algo, tuned_steps, tuned_fixed = grid_protocol(tuned, "mtml/PointNav-v0", method)
+        tuned_algo, tuned_steps, tuned_fixed = grid_protocol(tuned, env, method)
         assert (tuned_algo, tuned_steps) == (algo, timesteps)
         assert {k: v for k, v in tuned_fixed.items() if k not in chosen} == {
             k: v for k, v in fixed.items() if k not in chosen
