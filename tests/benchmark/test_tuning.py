@@ -312,16 +312,26 @@ def test_the_tuned_grid_trains_with_what_each_study_chose_under_the_reduced_grid
         }
 
 
-def test_the_equal_steps_grid_trains_the_tuned_baselines_for_adapts_total_steps() -> None:
-    equal = BenchmarkConfig.from_yaml(EQUAL_STEPS_GRID)
-    tuned = BenchmarkConfig.from_yaml(TUNED_GRID)
-    adapt_steps = grid_protocol(tuned, "mtml/PointNav-v0", "adapt")[1]
+EQUAL_STEPS_GRIDS = {
+    "PointNav": (EQUAL_STEPS_GRID, 70_000),
+    "Pendulum": (REDUCED_GRID.parent / "equal-steps-pendulum-small.yaml", 30_000),
+}
+
+
+@pytest.mark.parametrize("spec", sorted(EQUAL_STEPS_GRIDS))
+def test_the_equal_steps_grid_trains_the_tuned_baselines_for_adapts_total_steps(spec: str) -> None:
+    grid, total = EQUAL_STEPS_GRIDS[spec]
+    env = f"mtml/{spec}-v0"
+    equal = BenchmarkConfig.from_yaml(grid)
+    tuned = BenchmarkConfig.from_yaml(TUNED_GRIDS[spec])
+    adapt_steps = grid_protocol(tuned, env, "adapt")[1]
     adapt_total = adapt_steps + tuned.train["adapt_timesteps"]
     assert (equal.envs, equal.seeds, equal.evaluation) == (tuned.envs, tuned.seeds, tuned.evaluation)
+    assert sorted(equal.methods) == ["history", "rl2"]
     for method in equal.methods:
-        algo, timesteps, fixed = grid_protocol(equal, "mtml/PointNav-v0", method)
-        tuned_algo, _, tuned_fixed = grid_protocol(tuned, "mtml/PointNav-v0", method)
-        assert (algo, timesteps) == (tuned_algo, adapt_total) == (algo, 70_000)
+        algo, timesteps, fixed = grid_protocol(equal, env, method)
+        tuned_algo, _, tuned_fixed = grid_protocol(tuned, env, method)
+        assert (algo, timesteps) == (tuned_algo, adapt_total) == (algo, total)
         assert _not_adapts(fixed) == _not_adapts(tuned_fixed)  # the same values and protocol
 
 
