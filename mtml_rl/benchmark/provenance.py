@@ -12,6 +12,7 @@ from pathlib import Path
 
 from mtml_rl.benchmark.trials import Trial
 from mtml_rl.training.config import TrainConfig
+from mtml_rl.training.rundir import cpu_kernels
 
 
 def git_commit(folder: Path | None = None) -> str:
@@ -39,7 +40,9 @@ class Provenance:
 
     :param commit: :func:`git_commit`
     :param date: UTC date and time
-    :param machine: platform and CPU count
+    :param machine: platform, CPU count and the CPU kernels torch uses
+        (:func:`~mtml_rl.training.rundir.cpu_kernels`: results of the convolutional history
+        encoder differ between kernel widths)
     """
 
     commit: str
@@ -49,7 +52,11 @@ class Provenance:
     @classmethod
     def now(cls) -> Provenance:
         """The provenance of a table made now, on this machine, from this checkout."""
-        machine = f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores"
+        kernels = cpu_kernels()
+        machine = (
+            f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores, torch CPU "
+            f"kernels {kernels['torch_cpu_capability']} (oneDNN ISA cap: {kernels['onednn_max_cpu_isa']})"
+        )
         return cls(git_commit(), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), machine)
 
 

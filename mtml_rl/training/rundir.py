@@ -7,7 +7,7 @@
       command.txt        the command line that started (and resumed) the run
       spec.yaml          the task-distribution spec the run uses (its own copy)
       splits.json        split hashes and task lists
-      versions.json      package versions
+      versions.json      package versions and the CPU kernels torch uses
       hyperparams.yaml   resolved algorithm hyperparameters
       logs/              progress.csv and TensorBoard events
       checkpoints/step_<N>/   model.zip, vecnormalize.pkl, scheduler.pkl, replay_buffer.pkl, meta.json,
@@ -24,6 +24,7 @@ loaded only once its manifest verifies. One process writes a run at a time (its 
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import platform
 import shutil
@@ -68,15 +69,34 @@ SPEC_FILE = "spec.yaml"
 VERSIONED_PACKAGES = ("mtml-rl", "gymnasium", "stable-baselines3", "torch", "numpy", "sb3-contrib")
 
 
+ONEDNN_ISA_VARIABLES = ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA")
+
+
+def cpu_kernels() -> dict[str, str]:
+    """The instruction sets torch's CPU kernels are chosen by: ATen's capability (the widest
+    vector instructions of this CPU that torch dispatches to, e.g. ``AVX512``) and the cap set
+    on oneDNN's (``ONEDNN_MAX_CPU_ISA``, ``default`` when unset: the CPU's widest).
+
+    oneDNN runs torch's CPU convolutions and picks its kernels by instruction set, and
+    kernels of different width sum in different orders: a run with the convolutional history
+    encoder repeats bit for bit on one machine, not between an AVX-512 and an AVX2 CPU (or
+    between an AVX-512 CPU with and without ``ONEDNN_MAX_CPU_ISA=AVX2``).
+    """
+    import torch  # here, so that the module's importers that never train do not pay for it
+
+    cap = next((os.environ[name] for name in ONEDNN_ISA_VARIABLES if os.environ.get(name)), "default")
+    return {"torch_cpu_capability": str(torch.backends.cpu.get_cpu_capability()), "onednn_max_cpu_isa": cap}
+
+
 def package_versions() -> dict[str, str]:
-    """Versions of Python and the packages a result depends on."""
+    """Versions of Python and the packages a result depends on, and :func:`cpu_kernels`."""
     out = {"python": sys.version.split()[0], "platform": platform.platform()}
     for name in VERSIONED_PACKAGES:
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             out[name] = "not installed"
-    return out
+    return out | cpu_kernels()
 
 
 def is_run_dir(path: Path) -> bool:

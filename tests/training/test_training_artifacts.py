@@ -10,6 +10,7 @@ failure found by hand: it was used silently, or ended in a traceback, before.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -253,3 +254,23 @@ def test_bad_hyperparameters_and_devices_are_refused_before_the_run_folder_exist
     err = cli_error(capsys, ["train", "--env", CARTPOLE, "--out", str(out), *CHEAP, *flags])
     assert expected in err.lower() or expected in err
     assert not (tmp_path / "sub").exists(), "nothing is left behind"
+
+
+def test_a_run_records_the_cpu_kernels_torch_computed_it_with(
+    finished: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # oneDNN picks its convolution kernels by instruction set: a conv-encoder run repeats
+    # bit for bit on one machine, not between kernel widths, so the run says which it had
+    versions = json.loads((finished / "versions.json").read_text())
+    assert versions["torch_cpu_capability"] == th.backends.cpu.get_cpu_capability()
+    assert versions["onednn_max_cpu_isa"] in {
+        "default",
+        *(v for v in map(os.environ.get, rundir.ONEDNN_ISA_VARIABLES) if v),
+    }
+    monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert rundir.cpu_kernels()["onednn_max_cpu_isa"] == "AVX2"
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA")
+    assert rundir.cpu_kernels()["onednn_max_cpu_isa"] == "default"
+    monkeypatch.setenv("DNNL_MAX_CPU_ISA", "AVX2")  # oneDNN's older name for the same cap
+    assert rundir.cpu_kernels()["onednn_max_cpu_isa"] == "AVX2"
