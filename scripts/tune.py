@@ -95,8 +95,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"best {record.best_score:.2f}: {record.best}\n(written to {out})")
     if record.defaults is not None:
         print(f"the default values score {record.defaults['score']:.2f}")
+    if record.defaults_win():
+        print("the default values score above every trial: they are the choice (no override)")
     print("as a grid's method_overrides entry:")
-    print(yaml.safe_dump({setup.method: as_overrides(record.best)}, sort_keys=False, default_flow_style=None))
+    print(
+        yaml.safe_dump(
+            {setup.method: as_overrides(record.chosen())}, sort_keys=False, default_flow_style=None
+        )
+    )
     return 0
 
 

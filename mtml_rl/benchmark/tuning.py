@@ -134,10 +134,12 @@ class TuningRecord:
     :param setup: the study's setup
     :param space: the search space
     :param trials: every trial's number, values and score
-    :param best: the chosen values
+    :param best: the best trial's values
     :param best_score: their score (mean train return)
     :param defaults: the score of the method's default values under the same setup
-        (``score`` and ``per_seed``), where the study was asked for it: what tuning gained
+        (``score`` and ``per_seed``), where the study was asked for it: what tuning gained.
+        Scored defaults are one more candidate: :meth:`chosen` keeps them when they score
+        above every trial
     :param command: the command that ran the study
     """
 
@@ -160,6 +162,17 @@ class TuningRecord:
         best = max(self.trials, key=lambda t: t["score"] if math.isfinite(t["score"]) else -math.inf)
         self.best, self.best_score = best["values"], best["score"]
         return float(self.trials[-1]["score"])
+
+    def defaults_win(self) -> bool:
+        """Whether the default values were scored and score above the best trial."""
+        if self.defaults is None:
+            return False
+        return self.best_score is None or float(self.defaults["score"]) > self.best_score
+
+    def chosen(self) -> dict[str, Any]:
+        """The values to train with: the best trial's, or none (the method's defaults) where
+        the defaults were scored and score above every trial."""
+        return {} if self.defaults_win() else dict(self.best)
 
     @classmethod
     def resume(cls, path: Path, setup: TuneSetup, space: Space) -> TuningRecord:

@@ -272,11 +272,38 @@ def test_the_default_values_are_scored_once_with_the_same_seeds(
     scored.clear()
     again = tune(_study(tmp_path, 3), out, log=lambda _: None, score_defaults=True)
     assert len(scored) == 2 and again.defaults == record.defaults  # one new trial, defaults kept
+    assert not again.defaults_win() and again.chosen() == again.best  # every trial beat them
+
+
+def test_defaults_that_score_above_every_trial_are_the_choice(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def defaults_best(config: TrainConfig, episodes: int) -> float:
+        return 100.0 if "learning_rate" not in config.hyperparams else -config.hyperparams["learning_rate"]
+
+    monkeypatch.setattr(tuning, "score", defaults_best)
+    out = tmp_path / "study.yaml"
+    args = ["--env", CARTPOLE, "--method", "history", "--timesteps", "64", "--trials", "2", "--out", str(out)]
+    assert load_script("tune").main([*args, "--score-defaults"]) == 0
+    printed = capsys.readouterr().out
+    assert "score above every trial" in printed
+    assert yaml.safe_load(printed.split("as a grid's method_overrides entry:\n")[1]) == {"history": {}}
+    record = yaml.safe_load(out.read_text())
+    assert record["defaults"]["score"] == 100.0 > record["best_score"]  # the best trial stays on record
+    # without the defaults scored, the best trial is the choice
+    assert load_script("tune").main([*args[:-1], str(tmp_path / "other.yaml")]) == 0
+    assert yaml.safe_load(capsys.readouterr().out.split("as a grid's method_overrides entry:\n")[1])[
+        "history"
+    ]
 
 
 TUNED_GRID = REDUCED_GRID.parent / "tuned-pointnav-small.yaml"
 EQUAL_STEPS_GRID = REDUCED_GRID.parent / "equal-steps-pointnav-small.yaml"
-TUNED_GRIDS = {"PointNav": TUNED_GRID, "Pendulum": REDUCED_GRID.parent / "tuned-pendulum-small.yaml"}
+TUNED_GRIDS = {
+    "PointNav": TUNED_GRID,
+    "Pendulum": REDUCED_GRID.parent / "tuned-pendulum-small.yaml",
+    "MountainCarContinuous": REDUCED_GRID.parent / "tuned-mountaincarcontinuous-small.yaml",
+}
 
 
 @pytest.mark.parametrize("spec", sorted(TUNED_GRIDS))
@@ -298,7 +325,7 @@ def test_the_tuned_grid_trains_with_what_each_study_chose_under_the_reduced_grid
         assert resumed.best == record["best"] and resumed.defaults == record["defaults"]
         assert record["setup"]["seeds"] == [10] and len(record["trials"]) == record["setup"]["trials"] == 20
         assert len(record["defaults"]["per_seed"]) == 1  # what tuning gained is on record
-        chosen = as_overrides(record["best"])
+        chosen = as_overrides(resumed.chosen())  # the defaults where they beat every trial
         entry = tuned.method_overrides[method]
         assert {name: entry[name] for name in chosen} == chosen
         assert (record["setup"]["env"], record["setup"]["method"]) == (env, method)
