@@ -42,7 +42,7 @@ class Provenance:
     :param date: UTC date and time
     :param machine: platform, CPU count and the CPU kernels torch uses
         (:func:`~mtml_rl.training.rundir.cpu_kernels`: results of the convolutional history
-        encoder differ between kernel widths)
+        encoder and of LSTMs differ between kernel widths)
     """
 
     commit: str

@@ -77,10 +77,10 @@ def cpu_kernels() -> dict[str, str]:
     vector instructions of this CPU that torch dispatches to, e.g. ``AVX512``) and the cap set
     on oneDNN's (``ONEDNN_MAX_CPU_ISA``, ``default`` when unset: the CPU's widest).
 
-    oneDNN runs torch's CPU convolutions and picks its kernels by instruction set, and
-    kernels of different width sum in different orders: a run with the convolutional history
-    encoder repeats bit for bit on one machine, not between an AVX-512 and an AVX2 CPU (or
-    between an AVX-512 CPU with and without ``ONEDNN_MAX_CPU_ISA=AVX2``).
+    oneDNN runs torch's CPU convolutions and LSTMs and picks its kernels by instruction set,
+    and kernels of different width sum in different orders: a run with the convolutional
+    history encoder or ``rl2``'s LSTM repeats bit for bit on one machine, not between an
+    AVX-512 and an AVX2 CPU (or an AVX-512 CPU with and without ``ONEDNN_MAX_CPU_ISA=AVX2``).
     """
     import torch  # here, so that the module's importers that never train do not pay for it
 
