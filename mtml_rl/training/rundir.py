@@ -38,6 +38,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import torch as th
 import yaml
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
@@ -82,10 +83,8 @@ def cpu_kernels() -> dict[str, str]:
     history encoder or ``rl2``'s LSTM repeats bit for bit on one machine, not between an
     AVX-512 and an AVX2 CPU (or an AVX-512 CPU with and without ``ONEDNN_MAX_CPU_ISA=AVX2``).
     """
-    import torch  # here, so that the module's importers that never train do not pay for it
-
     cap = next((os.environ[name] for name in ONEDNN_ISA_VARIABLES if os.environ.get(name)), "default")
-    return {"torch_cpu_capability": str(torch.backends.cpu.get_cpu_capability()), "onednn_max_cpu_isa": cap}
+    return {"torch_cpu_capability": str(th.backends.cpu.get_cpu_capability()), "onednn_max_cpu_isa": cap}
 
 
 def package_versions() -> dict[str, str]:
