@@ -52,6 +52,7 @@ def _protocol(results: Results) -> list[str]:
         "- **Context:** withheld from every deployed method; the oracle reads the true context and is "
         f"reported as the privileged reference ({_privileged_labels(results)}).{_task_id_note(results)}",
         f"- **Splits:** {', '.join(p.splits)}.",
+        _kernels_note(results),
         "- **Normalized score:** (R − R_random) / (R_reference − R_random) per task; R_reference is the "
         "oracle's mean return on the task when an oracle run is evaluated alongside, else the family's "
         f"documented value; gaps below {p.gap_floor} × max(|R_random|, |R_reference|, 1) are floored.",
@@ -60,6 +61,22 @@ def _protocol(results: Results) -> list[str]:
         "rliable); probability of improvement between methods (rliable).",
         "",
     ]
+
+
+def _kernels_note(results: Results) -> str:
+    """Which CPU kernels the runs were trained with: the convolutional history encoder and
+    LSTMs round differently under kernels of different width (docs/benchmark.md)."""
+    groups: dict[str, list[str]] = {}
+    for run in results.runs:
+        groups.setdefault(run.cpu_kernels or "not recorded", []).append(run.id)
+    if len(groups) == 1:
+        return f"- **CPU kernels (training):** {next(iter(groups))}, every run."
+    listed = "; ".join(f"{kernels}: {', '.join(ids)}" for kernels, ids in sorted(groups.items()))
+    return (
+        f"- **CPU kernels (training):** differ between runs ({listed}); convolutions and LSTMs "
+        "round differently under each, so such runs repeat only under the kernels they were "
+        "trained with."
+    )
 
 
 def _task_id_note(results: Results) -> str:

@@ -23,7 +23,7 @@ import numpy as np
 from mtml_rl.errors import CheckpointError
 from mtml_rl.tasks.params import ParamValue
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 """Version of the ``results.json`` format (major.minor; readers accept the same major)."""
 SCHEMA_FILE = Path(__file__).with_name("results.schema.json")
 """The JSON Schema of ``results.json``."""
@@ -63,6 +63,8 @@ class RunRecord:
     :param privileged: whether the deployed agent read the true context (only the oracle)
     :param trial_episodes: episodes per trial it was evaluated with
     :param steps: environment steps it was trained for (``None`` if unknown)
+    :param cpu_kernels: the CPU kernels it was trained with
+        (:func:`~mtml_rl.training.rundir.recorded_kernels`; ``None``: not recorded) (1.3)
     """
 
     id: str
@@ -77,6 +79,7 @@ class RunRecord:
     privileged: bool
     trial_episodes: int
     steps: int | None
+    cpu_kernels: str | None = None
 
 
 @dataclass

@@ -64,6 +64,7 @@ def open_run(path: str | Path, run_id: str, trial: int | None = None) -> LoadedR
         privileged=bool(agent.privileged),
         trial_episodes=k,
         steps=int(run.model.num_timesteps),
+        cpu_kernels=rundir.recorded_kernels(path),
     )
     return LoadedRun(run, agent, record)
 

@@ -87,6 +87,17 @@ def cpu_kernels() -> dict[str, str]:
     return {"torch_cpu_capability": str(th.backends.cpu.get_cpu_capability()), "onednn_max_cpu_isa": cap}
 
 
+def recorded_kernels(path: Path) -> str | None:
+    """The CPU kernels a run was trained with, as its ``versions.json`` recorded them
+    (:func:`cpu_kernels`), in words; ``None`` for a run written before they were recorded,
+    or whose file is unreadable (the record is informative: nothing is refused for it)."""
+    try:
+        versions = json.loads((path / "versions.json").read_text())
+        return f"{versions['torch_cpu_capability']}, oneDNN cap {versions['onednn_max_cpu_isa']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def package_versions() -> dict[str, str]:
     """Versions of Python and the packages a result depends on, and :func:`cpu_kernels`."""
     out = {"python": sys.version.split()[0], "platform": platform.platform()}

@@ -16,6 +16,7 @@ from evaluation_helpers import PNG_SIGNATURE, SPLITS, small_eval
 from mtml_rl.evaluation.evaluate import evaluate
 from mtml_rl.evaluation.results import CSV_COLUMNS, SCHEMA_FILE, SCHEMA_VERSION, load_results
 from mtml_rl.methods.oracle import ORACLE
+from mtml_rl.training import rundir
 from mtml_rl.training.monitor import POST_TRAINING_RETURN
 
 ORACLE_LABEL = ORACLE.report_label
@@ -37,6 +38,8 @@ def test_results_json_validates_against_the_shipped_schema(evaluated: Evaluated)
     jsonschema.validate(document, json.loads(SCHEMA_FILE.read_text()))
     assert document["schema_version"] == SCHEMA_VERSION
     assert load_results(evaluated.out).to_json() == document  # reads back whole
+    for run in evaluated.results.runs:  # what each run's versions.json recorded
+        assert run.cpu_kernels == rundir.recorded_kernels(Path(run.path)) and run.cpu_kernels
 
 
 @pytest.mark.slow

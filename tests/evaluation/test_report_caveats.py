@@ -135,3 +135,18 @@ def test_reports_of_old_results_still_render(cartpole: TaskSpec, tmp_path: Path)
     for task in results.tasks:  # written before solved levels were recorded (schema 1.1)
         task.solved_return = None
     assert "## Documented solved levels" not in render(results, "t")
+
+
+def test_the_protocol_names_the_cpu_kernels_the_runs_were_trained_with(cartpole: TaskSpec) -> None:
+    results = synthetic_results(cartpole, {"dr": 60.0, "oracle": 480.0}, random_return=20.0, seeds=(0, 1))
+    for run in results.runs:
+        run.cpu_kernels = "AVX2, oneDNN cap default"
+    line = next(x for x in render(results, "t").splitlines() if "CPU kernels" in x)
+    assert line.endswith("AVX2, oneDNN cap default, every run.")
+    results.runs[0].cpu_kernels = "AVX512, oneDNN cap default"
+    results.runs[1].cpu_kernels = None  # a run that predates the record, or a 1.2 results file
+    line = next(x for x in render(results, "t").splitlines() if "CPU kernels" in x)
+    assert "differ between runs" in line
+    assert f"AVX512, oneDNN cap default: {results.runs[0].id};" in line
+    assert f"not recorded: {results.runs[1].id}" in line
+    assert f"AVX2, oneDNN cap default: {results.runs[2].id}, {results.runs[3].id}" in line
