@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mtml_rl.benchmark.trials import Trial
 from mtml_rl.training.config import TrainConfig
-from mtml_rl.training.rundir import cpu_kernels
+from mtml_rl.training.rundir import cpu_kernels, describe_kernels
 
 
 def git_commit(folder: Path | None = None) -> str:
@@ -52,10 +52,9 @@ class Provenance:
     @classmethod
     def now(cls) -> Provenance:
         """The provenance of a table made now, on this machine, from this checkout."""
-        kernels = cpu_kernels()
         machine = (
-            f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores, torch CPU "
-            f"kernels {kernels['torch_cpu_capability']} (oneDNN ISA cap: {kernels['onednn_max_cpu_isa']})"
+            f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores, "
+            f"torch CPU kernels {describe_kernels(cpu_kernels())}"
         )
         return cls(git_commit(), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), machine)
 

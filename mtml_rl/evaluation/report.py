@@ -97,7 +97,17 @@ def _privileged_labels(results: Results) -> str:
     return ", ".join(labels) if labels else "none evaluated here"
 
 
+def _mean_returns(results: Results) -> dict[tuple[str, str], float]:
+    """Each run's mean return over its episodes of each split."""
+    returns: dict[tuple[str, str], list[float]] = {}
+    for row in results.episodes:
+        returns.setdefault((row.run, row.split), []).append(row.ret)
+    return {key: float(np.mean(values)) for key, values in returns.items()}
+
+
 def _runs(results: Results) -> list[str]:
+    means = _mean_returns(results)
+    splits = list(results.protocol.splits)
     rows = [
         [
             r.id,
@@ -108,12 +118,14 @@ def _runs(results: Results) -> list[str]:
             r.spec,
             str(r.steps),
             str(r.trial_episodes),
+            " / ".join(f"{means[(r.id, split)]:.1f}" if (r.id, split) in means else "–" for split in splits),
             f"`{r.path}`",
         ]
         for r in sorted(results.runs, key=lambda r: (r.spec, label_rank(r.label), r.seed))
     ]
-    header = ["run", "label", "method", "algo", "seed", "spec", "steps", "trial", "path"]
-    return ["## Runs", "", *_table(header, rows), ""]
+    header = ["run", "label", "method", "algo", "seed", "spec", "steps", "trial", "mean return", "path"]
+    note = f"(Mean return: over the run's episodes of each split, in the order {', '.join(splits)}.)"
+    return ["## Runs", "", *_table(header, rows), "", note, ""]
 
 
 def _scores(results: Results, spec: str, split: str) -> list[str]:

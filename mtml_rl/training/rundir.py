@@ -87,13 +87,17 @@ def cpu_kernels() -> dict[str, str]:
     return {"torch_cpu_capability": str(th.backends.cpu.get_cpu_capability()), "onednn_max_cpu_isa": cap}
 
 
+def describe_kernels(kernels: dict[str, str]) -> str:
+    """:func:`cpu_kernels` (or a run's record of them) in words, e.g. ``AVX512, oneDNN cap default``."""
+    return f"{kernels['torch_cpu_capability']}, oneDNN cap {kernels['onednn_max_cpu_isa']}"
+
+
 def recorded_kernels(path: Path) -> str | None:
     """The CPU kernels a run was trained with, as its ``versions.json`` recorded them
-    (:func:`cpu_kernels`), in words; ``None`` for a run written before they were recorded,
-    or whose file is unreadable (the record is informative: nothing is refused for it)."""
+    (:func:`describe_kernels`); ``None`` for a run written before they were recorded, or
+    whose file is unreadable (the record is informative: nothing is refused for it)."""
     try:
-        versions = json.loads((path / "versions.json").read_text())
-        return f"{versions['torch_cpu_capability']}, oneDNN cap {versions['onednn_max_cpu_isa']}"
+        return describe_kernels(json.loads((path / "versions.json").read_text()))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

@@ -150,3 +150,19 @@ def test_the_protocol_names_the_cpu_kernels_the_runs_were_trained_with(cartpole:
     assert f"AVX512, oneDNN cap default: {results.runs[0].id};" in line
     assert f"not recorded: {results.runs[1].id}" in line
     assert f"AVX2, oneDNN cap default: {results.runs[2].id}, {results.runs[3].id}" in line
+
+
+def test_the_runs_table_gives_each_runs_mean_return_per_split(cartpole: TaskSpec) -> None:
+    splits = ("test-interpolation", "test-extrapolation")
+    results = synthetic_results(cartpole, {"dr": 60.0, "oracle": 480.0}, random_return=20.0, splits=splits)
+    rows = [
+        line for line in render(results, "t").split("## Runs", 1)[1].splitlines() if line.startswith("| run")
+    ]
+    for run in results.runs:
+        expected = [
+            sum(e.ret for e in results.episodes if e.run == run.id and e.split == split)
+            / sum(1 for e in results.episodes if e.run == run.id and e.split == split)
+            for split in splits
+        ]
+        row = next(line for line in rows if line.startswith(f"| {run.id} |"))
+        assert f"| {expected[0]:.1f} / {expected[1]:.1f} |" in row
