@@ -17,7 +17,14 @@ used with. The record (the setup, the search space, every trial, the chosen valu
 command) is written to ``--out`` (default: ``tuning/<spec>-<method>-<algo>.yaml``) after
 every trial; run the same command again to resume an interrupted study (finished trials are
 kept, the next ones drawn as they would have been) or, with a larger ``--trials``, to extend
-it. The search spaces are in ``mtml_rl/benchmark/tuning.py``; see docs/benchmark.md.
+it. With ``--confirm-top K --confirm-seeds ...``, the K best trials and the scored defaults
+then train again with those seeds, and the choice is the best of them over all their seeds
+(for a family whose one-seed scores are mostly luck). The search spaces are in
+``mtml_rl/benchmark/tuning.py``; see docs/benchmark.md.
+
+    python scripts/tune.py --env mtml/MountainCarContinuous-v0 --method history \\
+        --grid benchmarks/reproduce-small.yaml --trials 20 --seeds 10 --episodes 2 \\
+        --score-defaults --confirm-top 3 --confirm-seeds 11 12
 """
 
 from __future__ import annotations
@@ -30,10 +37,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from mtml_rl.benchmark.config import BenchmarkConfig
 from mtml_rl.benchmark.tuning import (
+    DEFAULTS,
+    Confirmation,
     TuneSetup,
     as_overrides,
     default_record_path,
@@ -69,6 +79,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="also train and score the method's default values the same way (recorded once)",
     )
+    parser.add_argument(
+        "--confirm-top",
+        type=int,
+        default=0,
+        help="retrain the K best trials and the scored defaults with --confirm-seeds and choose "
+        "the best over all seeds (default: 0, no confirmation)",
+    )
+    parser.add_argument(
+        "--confirm-seeds", type=int, nargs="+", default=[], help="the confirmation's extra training seeds"
+    )
     parser.add_argument("--sampler-seed", type=int, default=0, help="the TPE sampler's seed")
     parser.add_argument(
         "--out", default=None, help="record file (default: tuning/<spec>-<method>-<algo>.yaml)"
@@ -82,9 +102,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = shlex.join(["python", "scripts/tune.py", *(sys.argv[1:] if argv is None else argv)])
     try:
         setup = make_setup(args)
+        confirm = make_confirmation(args)
         out = Path(args.out) if args.out else default_record_path(setup)
         with sigterm_interrupts():
-            record = tune(setup, out, score_defaults=args.score_defaults)
+            record = tune(setup, out, score_defaults=args.score_defaults, confirm=confirm)
+        choice = record.chosen_candidate()
     except MtmlError as exc:
         print(f"tune: error: {exc}", file=sys.stderr)
         return 2
@@ -95,8 +117,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"best {record.best_score:.2f}: {record.best}\n(written to {out})")
     if record.defaults is not None:
         print(f"the default values score {record.defaults['score']:.2f}")
-    if record.defaults_win():
+    for entry in record.confirmed():
+        label = entry["candidate"] if entry["candidate"] == DEFAULTS else f"trial {entry['candidate']}"
+        screen = float(np.mean(record.screen_scores(entry["candidate"])))
+        print(f"candidate {label}: screen {screen:.2f}, over all its seeds {entry['score']:.2f}")
+    if choice == DEFAULTS:
         print("the default values score above every trial: they are the choice (no override)")
+    elif record.confirmed():
+        print(f"the choice is trial {choice}")
     print("as a grid's method_overrides entry:")
     print(
         yaml.safe_dump(
@@ -104,6 +132,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     )
     return 0
+
+
+def make_confirmation(args: argparse.Namespace) -> Confirmation | None:
+    """The confirmation the arguments ask for (``None``: none)."""
+    if args.confirm_top == 0 and not args.confirm_seeds:
+        return None
+    if args.confirm_top < 1 or not args.confirm_seeds:
+        raise ConfigError("a confirmation needs both --confirm-top K (K >= 1) and --confirm-seeds")
+    return Confirmation(tuple(args.confirm_seeds), args.confirm_top)
 
 
 def make_setup(args: argparse.Namespace) -> TuneSetup:

@@ -20,6 +20,13 @@ under the protocol they are used with. A study resumes: run again with the same 
 reads its record and draws only the trials still missing, and each trial is drawn by a TPE
 sampler seeded from the study's seed and the trial's number over the trials before it, so a
 study interrupted and resumed chooses what it would have chosen in one go.
+
+A study can confirm its choice (:class:`Confirmation`): a screen of one or few seeds ranks the
+trials, then the best ``top`` trials (and the scored defaults) train again with more seeds, and
+the choice is the candidate with the best mean over all its seeds. On a family whose runs
+either solve it or do not (MountainCarContinuous's flag), a one-seed screen ranks the seeds'
+luck as much as the values; the confirmation costs ``top + 1`` candidates' extra seeds, not
+every trial's.
 """
 
 from __future__ import annotations
@@ -87,10 +94,12 @@ PER_RUN_FIELDS = frozenset("env method algo timesteps seed eval_freq save_freq n
 """Fields a study sets per run: not part of a fixed protocol."""
 MAX_RECORD_BYTES = 4_000_000
 """A study's record larger than this is refused when resumed (it is not one)."""
-RECORD_VERSION = 1
-"""The version of the record's format this code writes and reads (a record without one is
-version 1). Raise it when a field is added: code that does not know a field must refuse the
-record rather than resume it and write it back without that field."""
+RECORD_VERSION = 2
+"""The version of the record's format this code writes (a record without one is version 1;
+version 2 added ``confirmation``). Raise it when a field is added: code that does not know a
+field must refuse the record rather than resume it and write it back without that field."""
+DEFAULTS = "defaults"
+"""The candidate name of the method's default values in a confirmation."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +136,32 @@ class TuneSetup:
         return _plain(data)
 
 
+@dataclass(frozen=True)
+class Confirmation:
+    """A study's second stage: its best ``top`` trials (by their screen score) and its scored
+    defaults train again with ``seeds``, and the choice is the candidate whose mean return over
+    the screen's and these seeds is highest.
+
+    :param seeds: the extra training seeds of every candidate (none of the screen's)
+    :param top: how many of the best trials are candidates
+    """
+
+    seeds: tuple[int, ...]
+    top: int = 3
+
+    def check(self, setup: TuneSetup) -> None:
+        """Refuse a confirmation that would not add evidence: no seeds, a seed twice or one the
+        screen used, or no candidate."""
+        if self.top < 1 or not self.seeds:
+            raise ConfigError("a confirmation needs at least one candidate (--confirm-top) and one seed")
+        reused = sorted(set(self.seeds) & set(setup.seeds))
+        if reused or len(set(self.seeds)) != len(self.seeds):
+            raise ConfigError(
+                "the confirmation's seeds must be new ones, each once "
+                + (f"(the screen already trains seed {', '.join(map(str, reused))})" if reused else "")
+            )
+
+
 @dataclass
 class TuningRecord:
     """What a study searched, tried and chose (written as YAML).
@@ -140,6 +175,10 @@ class TuningRecord:
         (``score`` and ``per_seed``), where the study was asked for it: what tuning gained.
         Scored defaults are one more candidate: :meth:`chosen` keeps them when they score
         above every trial
+    :param confirmation: the second stage, where the study was asked for one: its ``seeds``,
+        ``top`` and ``candidates`` (each: ``candidate``, a trial's number or ``"defaults"``;
+        ``per_seed``, the returns of the confirmation's seeds; ``score``, the mean over the
+        screen's and the confirmation's seeds). The choice is then the best confirmed candidate
     :param command: the command that ran the study
     """
 
@@ -149,6 +188,7 @@ class TuningRecord:
     best: dict[str, Any] = field(default_factory=dict)
     best_score: float | None = None
     defaults: dict[str, Any] | None = None
+    confirmation: dict[str, Any] | None = None
     command: str = ""
 
     def write(self, path: Path) -> None:
@@ -159,20 +199,84 @@ class TuningRecord:
         """Record a finished trial (Optuna's raw ``params`` and the values they stand for);
         the best so far becomes the choice. Returns the trial's score (mean over seeds)."""
         self.trials.append({"number": number, "values": values, "params": params, **_scores(scores)})
-        best = max(self.trials, key=lambda t: t["score"] if math.isfinite(t["score"]) else -math.inf)
+        best = max(self.trials, key=lambda t: _finite(t["score"]))
         self.best, self.best_score = best["values"], best["score"]
         return float(self.trials[-1]["score"])
 
     def defaults_win(self) -> bool:
-        """Whether the default values were scored and score above the best trial."""
-        if self.defaults is None:
-            return False
-        return self.best_score is None or float(self.defaults["score"]) > self.best_score
+        """Whether the default values are the choice (they were scored, and score above the best
+        trial, or, after a confirmation, above every confirmed trial)."""
+        return self.chosen_candidate() == DEFAULTS
 
     def chosen(self) -> dict[str, Any]:
-        """The values to train with: the best trial's, or none (the method's defaults) where
-        the defaults were scored and score above every trial."""
-        return {} if self.defaults_win() else dict(self.best)
+        """The values to train with: the chosen trial's, or none (the method's defaults) where
+        the defaults are the choice (:meth:`chosen_candidate`)."""
+        choice = self.chosen_candidate()
+        if choice == DEFAULTS:
+            return {}
+        return dict(self.best if choice is None else self.trials[int(choice)]["values"])
+
+    def chosen_candidate(self) -> int | str | None:
+        """The choice: a trial's number, ``"defaults"``, or ``None`` for a study without trials.
+        Without a confirmation, the best trial, or the defaults where they were scored and score
+        above it; with a finished confirmation (every current candidate confirmed), the candidate
+        with the best mean over all its seeds."""
+        confirmed = self.confirmed()
+        if confirmed and self.confirmation is not None:
+            if len(confirmed) < len(self.candidates(int(self.confirmation["top"]))):
+                raise ConfigError(
+                    "the study's confirmation is unfinished; run its command again to finish it"
+                )
+            return max(confirmed, key=lambda c: _finite(c["score"]))["candidate"]
+        if not self.trials:
+            return DEFAULTS if self.defaults is not None else None
+        best = max(self.trials, key=lambda t: _finite(t["score"]))
+        if self.defaults is not None and float(self.defaults["score"]) > _finite(best["score"]):
+            return DEFAULTS
+        return int(best["number"])
+
+    def candidates(self, top: int) -> list[int | str]:
+        """A confirmation's candidates: the ``top`` trials of the best screen score (the earlier
+        trial first on a tie; failed trials never), then the defaults where they were scored."""
+        finite = [t for t in self.trials if math.isfinite(t["score"])]
+        ranked = sorted(finite, key=lambda t: (-t["score"], t["number"]))[:top]
+        names: list[int | str] = [int(t["number"]) for t in ranked]
+        return names + ([DEFAULTS] if self.defaults is not None else [])
+
+    def confirmed(self) -> list[dict[str, Any]]:
+        """The confirmed entries of the current candidates (a study extended after its
+        confirmation may have new ones, confirmed when it is run again)."""
+        if self.confirmation is None:
+            return []
+        current = set(self.candidates(int(self.confirmation["top"])))
+        return [c for c in self.confirmation["candidates"] if c["candidate"] in current]
+
+    def screen_scores(self, candidate: int | str) -> list[float]:
+        """A candidate's returns in the screen (a trial's, or the scored defaults')."""
+        entry = self.defaults if candidate == DEFAULTS else self.trials[int(candidate)]
+        assert entry is not None
+        return [float(s) for s in entry["per_seed"]]
+
+    def start_confirmation(self, confirm: Confirmation) -> None:
+        """Begin (or go on with) a confirmation with ``confirm``'s seeds; refuse a record that
+        confirms with other seeds (its scores would not compare)."""
+        seeds = [int(s) for s in confirm.seeds]
+        if self.confirmation is None:
+            self.confirmation = {"seeds": seeds, "top": confirm.top, "candidates": []}
+        elif self.confirmation["seeds"] != seeds:
+            raise ConfigError(
+                f"the study's choice was confirmed with seeds {self.confirmation['seeds']}, not {seeds}; "
+                "pass the same --confirm-seeds, or another --out for a new study"
+            )
+        self.confirmation["top"] = confirm.top
+
+    def add_confirmed(self, candidate: int | str, scores: list[float]) -> float:
+        """Record a candidate's confirmation runs; returns its mean over all its seeds."""
+        assert self.confirmation is not None
+        per_seed = [float(s) for s in scores]
+        mean = float(np.mean(self.screen_scores(candidate) + per_seed))
+        self.confirmation["candidates"].append({"candidate": candidate, "per_seed": per_seed, "score": mean})
+        return mean
 
     @classmethod
     def resume(cls, path: Path, setup: TuneSetup, space: Space) -> TuningRecord:
@@ -199,6 +303,11 @@ class TuningRecord:
         for trial in data["trials"]:
             record.add(trial["number"], trial["params"], trial["values"], trial["per_seed"])
         record.defaults = data.get("defaults")
+        confirmation = data.get("confirmation")
+        if confirmation is not None:  # its means recomputed from the runs' returns
+            record.start_confirmation(Confirmation(tuple(confirmation["seeds"]), confirmation["top"]))
+            for entry in confirmation["candidates"]:
+                record.add_confirmed(entry["candidate"], entry["per_seed"])
         return record
 
 
@@ -347,13 +456,19 @@ def tune(
     out: Path | None = None,
     log: Callable[[str], None] = print,
     score_defaults: bool = False,
+    confirm: Confirmation | None = None,
 ) -> TuningRecord:
     """Run the study, or the trials it still misses where ``out`` holds its record; return the
     record. With ``out``, the record is written there after every trial, holding its lock
     (one study per record). With ``score_defaults``, the method's default values are trained
-    and scored too, with the same seeds and protocol (once: a resumed study keeps the score)."""
+    and scored too, with the same seeds and protocol (once: a resumed study keeps the score).
+    With ``confirm``, the best trials and the scored defaults then train again with its seeds
+    (each candidate once, written after each: a resumed confirmation goes on where it stopped)
+    and the choice is the best of them over all their seeds."""
     optuna = _optuna()
     check_fixed(setup)
+    if confirm is not None:
+        confirm.check(setup)
     spec = train_only(resolve_spec(setup.env))
     space = search_space(setup)
     with lock_folder(out) if out is not None else nullcontext():
@@ -368,13 +483,15 @@ def tune(
             spec_file = Path(tmp) / "spec.yaml"
             spec_file.write_text(yaml.safe_dump(spec.to_dict(), sort_keys=False))
 
-            def score_seeds(values: Mapping[str, Any], name: str) -> list[float]:
+            def score_seeds(
+                values: Mapping[str, Any], name: str, seeds: tuple[int, ...] = setup.seeds
+            ) -> list[float]:
                 """Every seed's run with ``values`` (in folders named ``name``), scored."""
                 return [
                     score(
                         trial_config(setup, spec_file, values, s, Path(tmp) / f"{name}-s{s}"), setup.episodes
                     )
-                    for s in setup.seeds
+                    for s in seeds
                 ]
 
             while len(record.trials) < setup.trials:
@@ -389,7 +506,35 @@ def tune(
                 if out is not None:
                     record.write(out)
                 log(f"defaults: {record.defaults['score']:.2f}")
+            if confirm is not None:
+                record.start_confirmation(confirm)
+                _confirm(
+                    record, confirm, lambda values, name: score_seeds(values, name, confirm.seeds), out, log
+                )
     return record
+
+
+def _confirm(
+    record: TuningRecord,
+    confirm: Confirmation,
+    score_seeds: Callable[[Mapping[str, Any], str], list[float]],
+    out: Path | None,
+    log: Callable[[str], None],
+) -> None:
+    """Train every candidate not yet confirmed with the confirmation's seeds, writing the record
+    after each."""
+    done = {c["candidate"] for c in record.confirmed()}
+    for candidate in record.candidates(confirm.top):
+        if candidate in done:
+            continue
+        values = {} if candidate == DEFAULTS else record.trials[int(candidate)]["values"]
+        name = DEFAULTS if candidate == DEFAULTS else f"t{candidate}"
+        mean = record.add_confirmed(candidate, score_seeds(values, f"{name}-confirm"))
+        if out is not None:
+            record.write(out)
+        screen = float(np.mean(record.screen_scores(candidate)))
+        label = DEFAULTS if candidate == DEFAULTS else f"trial {candidate}"
+        log(f"confirmed {label}: {screen:.2f} in the screen, {mean:.2f} over all its seeds")
 
 
 def draw(
@@ -482,7 +627,36 @@ def _record_problem(data: Any, setup: TuneSetup, space: Space) -> str | None:
         and len(defaults["per_seed"]) == len(setup.seeds)
     ):
         return "its score of the default values is malformed"
+    return _confirmation_problem(data.get("confirmation"), data, setup)
+
+
+def _confirmation_problem(confirmation: Any, data: dict[str, Any], setup: TuneSetup) -> str | None:
+    """Why a record's ``confirmation`` is malformed (``None``: it is not, or there is none)."""
+    if confirmation is None:
+        return None
+    try:
+        seeds = [int(s) for s in confirmation["seeds"]]
+        top = confirmation["top"]
+        entries = list(confirmation["candidates"])
+    except (KeyError, TypeError, ValueError):
+        return "its confirmation is malformed (it needs seeds, top and candidates)"
+    if not isinstance(top, int) or top < 1 or not seeds or set(seeds) & set(setup.seeds):
+        return "its confirmation's top or seeds are malformed"
+    names: set[Any] = set()
+    for entry in entries:
+        candidate = entry.get("candidate") if isinstance(entry, dict) else None
+        known = candidate == DEFAULTS and data.get("defaults") is not None
+        known = known or (isinstance(candidate, int) and 0 <= candidate < len(data["trials"]))
+        per_seed = entry.get("per_seed") if isinstance(entry, dict) else None
+        if not known or candidate in names or not isinstance(per_seed, list) or len(per_seed) != len(seeds):
+            return f"its confirmation of candidate {candidate!r} is malformed"
+        names.add(candidate)
     return None
+
+
+def _finite(value: float) -> float:
+    """``value``, or minus infinity where it is not a finite number (a failed run)."""
+    return float(value) if math.isfinite(value) else -math.inf
 
 
 def _scores(scores: list[float]) -> dict[str, Any]:

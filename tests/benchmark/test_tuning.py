@@ -174,9 +174,9 @@ def test_a_record_written_by_a_newer_format_is_refused_and_left_as_it_is(
 ) -> None:
     out = _two_trial_study(monkeypatch, tmp_path)
     data = yaml.safe_load(out.read_text())
-    assert data["version"] == tuning.RECORD_VERSION == 1 and set(data) == tuning.RECORD_FIELDS
+    assert data["version"] == tuning.RECORD_VERSION == 2 and set(data) == tuning.RECORD_FIELDS
     for change, message in [
-        ({"version": 2}, r"format version 2, and this mtml-rl reads up to 1.*resume it with the mtml-rl"),
+        ({"version": 3}, r"format version 3, and this mtml-rl reads up to 2.*resume it with the mtml-rl"),
         ({"seeds_per_worker": 1}, r"fields this mtml-rl does not know \(seeds_per_worker\), which resuming"),
         ({"version": "one"}, r"format version 'one' is not a positive integer.*delete"),
     ]:
@@ -185,10 +185,10 @@ def test_a_record_written_by_a_newer_format_is_refused_and_left_as_it_is(
         with pytest.raises(ConfigError, match=message):
             tune(_study(tmp_path, 3), out, log=lambda _: None)
         assert out.read_text() == newer  # nothing was dropped or overwritten
-    del data["version"]  # a record from before versioned records is version 1
+    del data["version"], data["confirmation"]  # a record from before versioned records is version 1
     out.write_text(yaml.safe_dump(data, sort_keys=False))
     assert len(tune(_study(tmp_path, 3), out, log=lambda _: None).trials) == 3
-    assert yaml.safe_load(out.read_text())["version"] == 1
+    assert yaml.safe_load(out.read_text())["version"] == 2  # written back in this format
 
 
 def _two_trial_study(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
