@@ -50,6 +50,7 @@ from mtml_rl.io import InputFileError, atomic_write_yaml, read_yaml_file
 from mtml_rl.locks import lock_folder
 from mtml_rl.specs.spec import TaskSpec, parse_spec, resolve_spec
 from mtml_rl.training import TrainConfig, train
+from mtml_rl.training.rundir import cpu_kernels, describe_kernels
 
 TRAIN_SPLIT = "train"
 TUNE_EVAL_SEED = 1_000
@@ -96,8 +97,9 @@ MAX_RECORD_BYTES = 4_000_000
 """A study's record larger than this is refused when resumed (it is not one)."""
 RECORD_VERSION = 2
 """The version of the record's format this code writes (a record without one is version 1;
-version 2 added ``confirmation``). Raise it when a field is added: code that does not know a
-field must refuse the record rather than resume it and write it back without that field."""
+version 2 added ``confirmation`` and ``cpu_kernels``). Raise it when a field is added: code
+that does not know a field must refuse the record rather than resume it and write it back
+without that field."""
 DEFAULTS = "defaults"
 """The candidate name of the method's default values in a confirmation."""
 
@@ -189,6 +191,7 @@ class TuningRecord:
     best_score: float | None = None
     defaults: dict[str, Any] | None = None
     confirmation: dict[str, Any] | None = None
+    cpu_kernels: list[str] = field(default_factory=list)
     command: str = ""
 
     def write(self, path: Path) -> None:
@@ -303,6 +306,7 @@ class TuningRecord:
         for trial in data["trials"]:
             record.add(trial["number"], trial["params"], trial["values"], trial["per_seed"])
         record.defaults = data.get("defaults")
+        record.cpu_kernels = list(data.get("cpu_kernels", ["not recorded"] if data["trials"] else []))
         confirmation = data.get("confirmation")
         if confirmation is not None:  # its means recomputed from the runs' returns
             record.start_confirmation(Confirmation(tuple(confirmation["seeds"]), confirmation["top"]))
@@ -479,6 +483,9 @@ def tune(
         )
         if record.trials:
             log(f"resuming: {len(record.trials)} of {setup.trials} trials done")
+        kernels = describe_kernels(cpu_kernels())
+        if kernels not in record.cpu_kernels:
+            record.cpu_kernels.append(kernels)
         with tempfile.TemporaryDirectory(prefix="mtml-tune-") as tmp:
             spec_file = Path(tmp) / "spec.yaml"
             spec_file.write_text(yaml.safe_dump(spec.to_dict(), sort_keys=False))
@@ -627,6 +634,9 @@ def _record_problem(data: Any, setup: TuneSetup, space: Space) -> str | None:
         and len(defaults["per_seed"]) == len(setup.seeds)
     ):
         return "its score of the default values is malformed"
+    kernels = data.get("cpu_kernels", [])
+    if not isinstance(kernels, list) or not all(isinstance(k, str) for k in kernels):
+        return "its cpu_kernels is not a list of descriptions"
     return _confirmation_problem(data.get("confirmation"), data, setup)
 
 

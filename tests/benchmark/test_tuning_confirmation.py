@@ -150,3 +150,26 @@ def test_the_script_confirms_and_prints_the_confirmed_choice(
     assert printed.count("candidate trial") == 3 and "candidate defaults" not in printed
     entry = yaml.safe_load(printed.split("as a grid's method_overrides entry:\n")[1])
     assert entry == {"dr": as_overrides(record.chosen())} and record.chosen() != record.best
+
+
+def test_a_record_names_the_cpu_kernels_its_runs_were_computed_with(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(tuning, "score", lucky_screen)
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
+    out = tmp_path / "study.yaml"
+    tune(study(2), out, log=lambda _: None)
+    native = yaml.safe_load(out.read_text())["cpu_kernels"]
+    assert len(native) == 1 and native[0].endswith("oneDNN cap default")
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    tune(study(3), out, log=lambda _: None)  # resumed under other kernels: both named
+    assert yaml.safe_load(out.read_text())["cpu_kernels"] == [
+        native[0],
+        native[0].split(",")[0] + ", oneDNN cap AVX2",
+    ]
+    data = yaml.safe_load(out.read_text())
+    del data["cpu_kernels"], data["confirmation"]
+    data["version"] = 1
+    out.write_text(yaml.safe_dump(data))  # a record from before kernels were recorded
+    assert tune(study(3), out, log=lambda _: None).cpu_kernels[0] == "not recorded"
