@@ -37,6 +37,7 @@ from mtml_rl.errors import TaskError
 from mtml_rl.families.kernel import KernelFamily, slot_ops
 from mtml_rl.families.scalarize import observed_transition, scalarize
 from mtml_rl.specs.spec import TaskSpec
+from mtml_rl.tasks.frozen import FrozenParams
 from mtml_rl.tasks.task import Task
 
 _F32 = np.dtype(np.float32)
@@ -108,7 +109,7 @@ class _Running:
     derived: Any
     values: TaskValues
     task_id: str
-    params_dict: dict[str, Any]
+    params_dict: FrozenParams
 
 
 class KernelSlot(ScheduledSlot[_Running]):
@@ -257,7 +258,7 @@ class KernelSlot(ScheduledSlot[_Running]):
         a = self._action(action)
         try:
             state, obs, reward, terminated = self._transition(self.state, a, running.params, running.derived)
-            info: dict[str, Any] = {"task": running.task_id, "task_params": running.params_dict.copy()}
+            info: dict[str, Any] = {"task": running.task_id, "task_params": FrozenParams(running.params_dict)}
             if self._success_is_terminated:  # the scalar kernels return Python bools
                 info["is_success"] = terminated
             elif self._succeeded is not None:
@@ -279,7 +280,7 @@ class KernelSlot(ScheduledSlot[_Running]):
         try:
             state, obs, reward, terminated = self._transition(self.state, a, running.params, running.derived)
             # obs: the kernel's rows, kept as they are (kernels are pure)
-            info: dict[str, Any] = {"task": running.task_id, "task_params": running.params_dict.copy()}
+            info: dict[str, Any] = {"task": running.task_id, "task_params": FrozenParams(running.params_dict)}
             if self._success_is_terminated:
                 info["is_success"] = terminated
             elif self._succeeded is not None:
@@ -307,7 +308,7 @@ class KernelSlot(ScheduledSlot[_Running]):
         try:
             state, obs, reward, terminated = self._transition(self.state, a, running.params, running.derived)
             obs = tuple(obs)
-            info: dict[str, Any] = {"task": running.task_id, "task_params": running.params_dict.copy()}
+            info: dict[str, Any] = {"task": running.task_id, "task_params": FrozenParams(running.params_dict)}
             if self._success_is_terminated:
                 info["is_success"] = terminated
             elif self._succeeded is not None:
@@ -318,7 +319,7 @@ class KernelSlot(ScheduledSlot[_Running]):
 
     def _info(self, state: tuple[float, ...], running: _Running) -> dict[str, Any]:
         values = running.values
-        info: dict[str, Any] = {"task": values.task_id, "task_params": values.params_dict.copy()}
+        info: dict[str, Any] = {"task": values.task_id, "task_params": FrozenParams(values.params_dict)}
         succeeded = self._kernels.succeeded
         if succeeded is not None:
             info["is_success"] = bool(succeeded(self._xp, state, running.params))
@@ -346,7 +347,7 @@ class KernelSlot(ScheduledSlot[_Running]):
     ) -> tuple[tuple[float, ...], tuple[float, ...], dict[str, Any]]:
         obs = tuple(self.family.observe(state, params)[0].tolist())
         values = running.values
-        info: dict[str, Any] = {"task": values.task_id, "task_params": values.params_dict.copy()}
+        info: dict[str, Any] = {"task": values.task_id, "task_params": FrozenParams(values.params_dict)}
         success = self.family.success(state, params)
         if success is not None:
             info["is_success"] = bool(success[0])

@@ -35,6 +35,7 @@ from mtml_rl.errors import TaskError
 from mtml_rl.families.actions import follows_action_rule
 from mtml_rl.families.sim import SimFamily, overrides
 from mtml_rl.specs.spec import TaskSpec
+from mtml_rl.tasks.frozen import FrozenParams
 from mtml_rl.tasks.task import Task
 
 _F32 = np.dtype(np.float32)
@@ -205,7 +206,7 @@ class SimSlot(ScheduledSlot[tuple[Any, TaskValues]]):
         else:  # the task reward's terms replace the simulator's, written into info
             reward = self._task_reward(self.params, sim_action, float(sim_reward), info)
         info["task"] = values.task_id
-        info["task_params"] = values.params_dict.copy()
+        info["task_params"] = FrozenParams(values.params_dict)
         if self._is_success is not None:
             if terminated or not self._success_at_end:
                 info["is_success"] = bool(self._is_success(self.sim, self.params, obs, info))
@@ -237,7 +238,7 @@ class SimSlot(ScheduledSlot[tuple[Any, TaskValues]]):
     def _info(self, obs: np.ndarray, sim_info: dict[str, Any], values: TaskValues) -> dict[str, Any]:
         """``info`` of a reset: the simulator's, the task's id and values, success (a step
         writes the same into the simulator's dict, with the task reward's terms)."""
-        info = {**sim_info, "task": values.task_id, "task_params": values.params_dict.copy()}
+        info = {**sim_info, "task": values.task_id, "task_params": FrozenParams(values.params_dict)}
         if self._is_success is not None:
             info["is_success"] = bool(self._is_success(self.sim, self.params, obs, info))
         return info

@@ -17,6 +17,7 @@ from mtml_rl.envs.task_env import TaskEnv, entropy_seed
 from mtml_rl.errors import TaskError
 from mtml_rl.families.base import Family
 from mtml_rl.families.kernel import KernelFamily
+from mtml_rl.tasks.frozen import FrozenParams
 from mtml_rl.tasks.task import Task
 
 __all__ = ["BatchedSlot", "MultiTaskEnv", "entropy_seed"]
@@ -159,7 +160,7 @@ class BatchedSlot:
 
     def _info(self) -> dict[str, Any]:
         task = self.current_task()
-        info: dict[str, Any] = {"task": task.id, "task_params": task.as_dict()}
+        info: dict[str, Any] = {"task": task.id, "task_params": FrozenParams(task.as_dict())}
         success = self.slots.success()
         if success is not None:
             info["is_success"] = bool(success[0])
