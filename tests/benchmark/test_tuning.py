@@ -15,6 +15,7 @@ from script_loading import load_script
 from mtml_rl.benchmark import tuning
 from mtml_rl.benchmark.config import BenchmarkConfig
 from mtml_rl.benchmark.tuning import (
+    DEFAULTS,
     HISTORY_SPACE,
     SEARCH_SPACES,
     TuneSetup,
@@ -325,6 +326,9 @@ def test_the_tuned_grid_trains_with_what_each_study_chose_under_the_reduced_grid
         assert resumed.best == record["best"] and resumed.defaults == record["defaults"]
         assert record["setup"]["seeds"] == [10] and len(record["trials"]) == record["setup"]["trials"] == 20
         assert len(record["defaults"]["per_seed"]) == 1  # what tuning gained is on record
+        if record.get("confirmation"):  # confirmed with seeds no grid run trains with
+            assert set(record["confirmation"]["seeds"]).isdisjoint({*tuned.seeds, 10})
+            assert resumed.confirmed() and DEFAULTS in resumed.candidates(record["confirmation"]["top"])
         chosen = as_overrides(resumed.chosen())  # the defaults where they beat every trial
         entry = tuned.method_overrides[method]
         assert {name: entry[name] for name in chosen} == chosen
