@@ -158,10 +158,8 @@ class Confirmation:
             raise ConfigError("a confirmation needs at least one candidate (--confirm-top) and one seed")
         reused = sorted(set(self.seeds) & set(setup.seeds))
         if reused or len(set(self.seeds)) != len(self.seeds):
-            raise ConfigError(
-                "the confirmation's seeds must be new ones, each once "
-                + (f"(the screen already trains seed {', '.join(map(str, reused))})" if reused else "")
-            )
+            why = f" (the screen already trains seed {', '.join(map(str, reused))})" if reused else ""
+            raise ConfigError(f"the confirmation's seeds must be new ones, each once{why}")
 
 
 @dataclass
@@ -228,7 +226,8 @@ class TuningRecord:
         if confirmed and self.confirmation is not None:
             if len(confirmed) < len(self.candidates(int(self.confirmation["top"]))):
                 raise ConfigError(
-                    "the study's confirmation is unfinished; run its command again to finish it"
+                    "the study's confirmation is unfinished (it has unconfirmed candidates); run the "
+                    "study again with its --confirm-top and --confirm-seeds to finish it"
                 )
             return max(confirmed, key=lambda c: _finite(c["score"]))["candidate"]
         if not self.trials:

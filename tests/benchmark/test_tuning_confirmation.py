@@ -95,7 +95,9 @@ def test_an_interrupted_confirmation_goes_on_where_it_stopped(
     with pytest.raises(KeyboardInterrupt):
         tune(study(), out, log=lambda _: None, score_defaults=True, confirm=CONFIRM)
     assert len(yaml.safe_load(out.read_text())["confirmation"]["candidates"]) == 2  # each one written
-    with pytest.raises(ConfigError, match="confirmation is unfinished; run its command again"):
+    with pytest.raises(
+        ConfigError, match=r"confirmation is unfinished.*with its --confirm-top and --confirm-seeds"
+    ):
         tuning.TuningRecord.resume(out, study(), tuning.search_space(study())).chosen()
     runs["n"] = 100
     again = tune(study(), out, log=lambda _: None, score_defaults=True, confirm=CONFIRM)
