@@ -304,6 +304,7 @@ TUNED_GRIDS = {
     "PointNav": TUNED_GRID,
     "Pendulum": REDUCED_GRID.parent / "tuned-pendulum-small.yaml",
     "MountainCarContinuous": REDUCED_GRID.parent / "tuned-mountaincarcontinuous-small.yaml",
+    "CartPole": REDUCED_GRID.parent / "tuned-cartpole-small.yaml",
 }
 
 
