@@ -109,7 +109,7 @@ class _Running:
     derived: Any
     values: TaskValues
     task_id: str
-    params_dict: FrozenParams
+    params_dict: dict[str, Any]
 
 
 class KernelSlot(ScheduledSlot[_Running]):
