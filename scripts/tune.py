@@ -121,7 +121,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         label = entry["candidate"] if entry["candidate"] == DEFAULTS else f"trial {entry['candidate']}"
         screen = float(np.mean(record.screen_scores(entry["candidate"])))
         print(f"candidate {label}: screen {screen:.2f}, over all its seeds {entry['score']:.2f}")
-    if choice == DEFAULTS:
+    if choice == DEFAULTS and record.confirmed():
+        print("the default values score above every confirmed trial over all seeds: they are the choice")
+    elif choice == DEFAULTS:
         print("the default values score above every trial: they are the choice (no override)")
     elif record.confirmed():
         print(f"the choice is trial {choice}")

@@ -152,6 +152,7 @@ def test_the_script_confirms_and_prints_the_confirmed_choice(
     assert printed.count("candidate trial") == 3 and "candidate defaults" not in printed
     entry = yaml.safe_load(printed.split("as a grid's method_overrides entry:\n")[1])
     assert entry == {"dr": as_overrides(record.chosen())} and record.chosen() != record.best
+    assert "the choice is trial" in printed and "score above every" not in printed
 
 
 def test_a_record_names_the_cpu_kernels_its_runs_were_computed_with(
@@ -175,3 +176,26 @@ def test_a_record_names_the_cpu_kernels_its_runs_were_computed_with(
     data["version"] = 1
     out.write_text(yaml.safe_dump(data))  # a record from before kernels were recorded
     assert tune(study(3), out, log=lambda _: None).cpu_kernels[0] == "not recorded"
+
+
+def test_confirmed_defaults_are_printed_as_the_choice_with_an_empty_override(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def defaults_best(config: TrainConfig, episodes: int) -> float:
+        return 100.0 if "learning_rate" not in config.hyperparams else float(config.seed)
+
+    monkeypatch.setattr(tuning, "score", defaults_best)
+    args = ["--env", CARTPOLE, "--method", "dr", "--timesteps", "64", "--trials", "3", "--seeds", "0"]
+    out = [
+        "--out",
+        str(tmp_path / "study.yaml"),
+        "--score-defaults",
+        "--confirm-top",
+        "2",
+        "--confirm-seeds",
+        "5",
+    ]
+    assert load_script("tune").main([*args, *out]) == 0
+    printed = capsys.readouterr().out
+    assert "the default values score above every confirmed trial over all seeds" in printed
+    assert yaml.safe_load(printed.split("as a grid's method_overrides entry:\n")[1]) == {"dr": {}}
