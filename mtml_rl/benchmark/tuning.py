@@ -213,9 +213,9 @@ class TuningRecord:
         """The values to train with: the chosen trial's, or none (the method's defaults) where
         the defaults are the choice (:meth:`chosen_candidate`)."""
         choice = self.chosen_candidate()
-        if choice == DEFAULTS:
+        if choice is None or choice == DEFAULTS:
             return {}
-        return dict(self.best if choice is None else self.trials[int(choice)]["values"])
+        return dict(self.trials[int(choice)]["values"])
 
     def chosen_candidate(self) -> int | str | None:
         """The choice: a trial's number, ``"defaults"``, or ``None`` for a study without trials.
@@ -223,8 +223,8 @@ class TuningRecord:
         above it; with a finished confirmation (every current candidate confirmed), the candidate
         with the best mean over all its seeds."""
         confirmed = self.confirmed()
-        if confirmed and self.confirmation is not None:
-            if len(confirmed) < len(self.candidates(int(self.confirmation["top"]))):
+        if confirmed:
+            if len(confirmed) < len(self._current_candidates()):
                 raise ConfigError(
                     "the study's confirmation is unfinished (it has unconfirmed candidates); run the "
                     "study again with its --confirm-top and --confirm-seeds to finish it"
@@ -250,8 +250,12 @@ class TuningRecord:
         confirmation may have new ones, confirmed when it is run again)."""
         if self.confirmation is None:
             return []
-        current = set(self.candidates(int(self.confirmation["top"])))
+        current = set(self._current_candidates())
         return [c for c in self.confirmation["candidates"] if c["candidate"] in current]
+
+    def _current_candidates(self) -> list[int | str]:
+        """The candidates of the recorded confirmation's ``top`` (none without one)."""
+        return [] if self.confirmation is None else self.candidates(int(self.confirmation["top"]))
 
     def screen_scores(self, candidate: int | str) -> list[float]:
         """A candidate's returns in the screen (a trial's, or the scored defaults')."""

@@ -2,8 +2,8 @@
 
 Every reset and step of a single env puts the running task's parameter values in
 ``info["task_params"]``. SB3's ``DummyVecEnv`` deep-copies every env's ``info`` on every
-step, and a deep copy of a plain dict of five floats costs more than a CartPole step; a
-mapping that cannot change is its own deep copy. (Each step still returns a new one, made
+step, and a deep copy of a plain dict of five floats costs more than a CartPole step of
+ours; a mapping that cannot change is its own deep copy. (Each step still returns a new one, made
 at C speed: Gymnasium's env checker asks that two calls' infos share no container.)
 """
 
@@ -26,8 +26,7 @@ class FrozenParams(dict[str, ParamValue]):
 
     def _refuse(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise TypeError(
-            "a task's parameter values are read only (they are shared by every step of the task); "
-            "edit a copy: dict(info['task_params'])"
+            "a task's parameter values in an env's info are read only; edit a copy: dict(info['task_params'])"
         )
 
     __setitem__ = __delitem__ = _refuse

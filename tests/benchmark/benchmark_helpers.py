@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from mtml_rl.benchmark import runner
 from mtml_rl.benchmark.backends import OnDone, TrialFn
@@ -114,3 +115,8 @@ def file_state(root: Path) -> dict[str, tuple[str, int]]:
         for p in sorted(root.rglob("*"))
         if p.is_file()
     }
+
+
+def printed_overrides(output: str) -> Any:
+    """The grid ``method_overrides`` entry ``scripts/tune.py`` printed at the end of ``output``."""
+    return yaml.safe_load(output.split("as a grid's method_overrides entry:\n")[1])

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
+from benchmark_helpers import printed_overrides
 from gymnasium import spaces
 from script_loading import load_script
 
@@ -229,7 +230,7 @@ def test_the_script_resumes_a_study_and_prints_the_choice_as_grid_overrides(
     args = ["--env", CARTPOLE, "--method", "history", "--timesteps", "64", "--trials", "3", "--out", str(out)]
     assert script.main(args) == 0
     record = yaml.safe_load(out.read_text())
-    printed = yaml.safe_load(capsys.readouterr().out.split("as a grid's method_overrides entry:\n")[1])
+    printed = printed_overrides(capsys.readouterr().out)
     assert printed == {"history": as_overrides(record["best"])}
     assert set(printed["history"]) == {"history_len", "latent_dim", "hyperparams"}
     assert printed["history"]["hyperparams"]["policy_kwargs"] == {"net_arch": record["best"]["net_arch"]}
@@ -288,14 +289,12 @@ def test_defaults_that_score_above_every_trial_are_the_choice(
     assert load_script("tune").main([*args, "--score-defaults"]) == 0
     printed = capsys.readouterr().out
     assert "score above every trial" in printed
-    assert yaml.safe_load(printed.split("as a grid's method_overrides entry:\n")[1]) == {"history": {}}
+    assert printed_overrides(printed) == {"history": {}}
     record = yaml.safe_load(out.read_text())
     assert record["defaults"]["score"] == 100.0 > record["best_score"]  # the best trial stays on record
     # without the defaults scored, the best trial is the choice
     assert load_script("tune").main([*args[:-1], str(tmp_path / "other.yaml")]) == 0
-    assert yaml.safe_load(capsys.readouterr().out.split("as a grid's method_overrides entry:\n")[1])[
-        "history"
-    ]
+    assert printed_overrides(capsys.readouterr().out)["history"]
 
 
 TUNED_GRID = REDUCED_GRID.parent / "tuned-pointnav-small.yaml"

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
+from benchmark_helpers import printed_overrides
 from script_loading import load_script
 
 from mtml_rl.benchmark import tuning
@@ -150,7 +151,7 @@ def test_the_script_confirms_and_prints_the_confirmed_choice(
     printed = capsys.readouterr().out
     record = tuning.TuningRecord.resume(out, study(), tuning.search_space(study()))
     assert printed.count("candidate trial") == 3 and "candidate defaults" not in printed
-    entry = yaml.safe_load(printed.split("as a grid's method_overrides entry:\n")[1])
+    entry = printed_overrides(printed)
     assert entry == {"dr": as_overrides(record.chosen())} and record.chosen() != record.best
     assert "the choice is trial" in printed and "score above every" not in printed
 
@@ -198,4 +199,4 @@ def test_confirmed_defaults_are_printed_as_the_choice_with_an_empty_override(
     assert load_script("tune").main([*args, *out]) == 0
     printed = capsys.readouterr().out
     assert "the default values score above every confirmed trial over all seeds" in printed
-    assert yaml.safe_load(printed.split("as a grid's method_overrides entry:\n")[1]) == {"dr": {}}
+    assert printed_overrides(printed) == {"dr": {}}
