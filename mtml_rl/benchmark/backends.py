@@ -9,25 +9,21 @@ so a method registered in the driver's code trains there too. A worker that dies
 
 from __future__ import annotations
 
-import importlib
 import io
 import multiprocessing
 import os
 import shutil
-import socket
-import sys
 import tarfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mtml_rl.benchmark.evaluation import MARKER_FILE
+from mtml_rl.benchmark.ray_connection import import_ray, ray_session
 from mtml_rl.benchmark.trials import FAILED, FINISHED, Trial, TrialOutcome, read_json_or_none
-from mtml_rl.errors import ConfigError
 from mtml_rl.lifetime import exit_with_parent
 from mtml_rl.methods import Method, register_method, registered_methods
 
@@ -35,8 +31,6 @@ TrialFn = Callable[[Trial], TrialOutcome]
 """What a worker runs for a trial (:func:`mtml_rl.benchmark.trials.run_trial`)."""
 OnDone = Callable[[Trial, TrialOutcome], None]
 """Called in the driver when a trial ends."""
-PROBE_TIMEOUT_S = 5.0
-"""Seconds to wait for a Ray address to accept a connection before giving up."""
 
 
 def failed(trial: Trial, error: str) -> TrialOutcome:
@@ -119,119 +113,6 @@ def _local_outcome(future: Future[TrialOutcome], trial: Trial) -> TrialOutcome:
 # --------------------------------------------------------------------------------------------
 # Ray
 # --------------------------------------------------------------------------------------------
-def _import_ray() -> Any:
-    try:
-        import ray
-    except ImportError:
-        raise ConfigError("the ray backend needs Ray: pip install 'mtml-rl[ray]'") from None
-    return ray
-
-
-def probe_address(address: str) -> None:
-    """Fail fast (``ConfigError``) if ``host:port`` (or ``ray://host:port``) accepts no connection.
-
-    ``ray.init`` itself retries an unreachable address for minutes.
-    """
-    target = address.removeprefix("ray://")
-    host, sep, port = target.rpartition(":")
-    if not sep or not host or not port.isdigit():
-        raise ConfigError(
-            f"Ray address {address!r} is not host:port, ray://host:port or auto; "
-            "`ray status` on the head node shows it"
-        )
-    try:
-        with socket.create_connection((host.strip("[]"), int(port)), timeout=PROBE_TIMEOUT_S):
-            pass
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot reach a Ray cluster at {address} ({exc.strerror or exc}); start one with "
-            "`ray start --head` and pass the address it prints, or use --address auto on a cluster node"
-        ) from None
-
-
-AUTH_MODE_VAR = "RAY_AUTH_MODE"
-"""Ray's switch of token authentication (``token`` or ``disabled``; Ray 2.52 and later)."""
-TOKEN_HINT = (
-    "if the cluster uses token authentication (`ray start` turns it on when a token exists), "
-    "give this driver the cluster's token: `ray get-auth-token` on the head node prints it; set "
-    "RAY_AUTH_TOKEN to it (or RAY_AUTH_TOKEN_PATH to a file holding it, or copy it to "
-    "~/.ray/auth_token)"
-)
-
-
-def ray_token_available() -> bool:
-    """Whether a Ray authentication token is at hand: ``RAY_AUTH_TOKEN``, ``RAY_AUTH_TOKEN_PATH``
-    or the default token file ``~/.ray/auth_token``, in Ray's order."""
-    if os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH"):
-        return True
-    return (Path.home() / ".ray" / "auth_token").is_file()
-
-
-def use_ray_token() -> bool:
-    """Turn on Ray's token authentication for this driver when a token is at hand and
-    ``RAY_AUTH_MODE`` is unset; returns whether token authentication is on.
-
-    Ray does this itself for ``address="auto"`` only; a driver given an explicit address would
-    otherwise send no token, and a cluster with authentication on refuses it. Sending a token
-    to a cluster without authentication is harmless.
-    """
-    mode = os.environ.get(AUTH_MODE_VAR)
-    if mode is not None:
-        return mode.strip().lower() == "token"
-    if not ray_token_available():
-        return False
-    os.environ[AUTH_MODE_VAR] = "token"
-    if "ray" in sys.modules:  # an imported Ray read its configuration already: refresh it
-        try:
-            importlib.import_module("ray._raylet").Config.initialize("")
-        except (ImportError, AttributeError):
-            pass
-    return True
-
-
-def connect_ray(address: str | None, num_cpus: int | None) -> bool:
-    """Connect to (or start) Ray; returns whether this call initialized it (and must shut it down).
-
-    An already initialized Ray in this process is reused. For an explicit address, the
-    address is probed first (an unreachable one fails at once), and a Ray token at hand is
-    used (:func:`use_ray_token`).
-    """
-    explicit = address not in (None, "auto", "local")
-    if explicit:
-        probe_address(str(address))
-        use_ray_token()
-    ray = _import_ray()
-    if ray.is_initialized():
-        return False
-    kwargs: dict[str, Any] = {"address": address, "include_dashboard": False, "log_to_driver": False}
-    if address in (None, "local"):
-        kwargs["num_cpus"] = num_cpus
-    try:
-        ray.init(**kwargs)
-    except Exception as exc:
-        where = f"at {address}" if address else "locally"
-        hint = f"; {TOKEN_HINT}" if address not in (None, "local") else ""
-        raise ConfigError(
-            f"cannot start or reach Ray {where}: {type(exc).__name__}: {_first_line(exc)}{hint}"
-        ) from None
-    return True
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else ""
-
-
-@contextmanager
-def ray_session(address: str | None, num_cpus: int | None) -> Iterator[None]:
-    """Be connected to Ray inside the block (see :func:`connect_ray`); a Ray this call started
-    is shut down at the end, one already initialized is left running."""
-    owned = connect_ray(address, num_cpus)
-    try:
-        yield
-    finally:
-        if owned:
-            _import_ray().shutdown()
 
 
 @dataclass(frozen=True)
@@ -300,7 +181,7 @@ def run_ray(
     """
     if not trials:
         return
-    ray = _import_ray()
+    ray = import_ray()
     with ray_session(address, num_cpus):
         task = ray.remote(num_cpus=threads, max_retries=0)(run_packed)
         methods = registered_methods()

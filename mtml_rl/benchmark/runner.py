@@ -14,10 +14,11 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from mtml_rl.benchmark.backends import TrialFn, ray_session, run_local, run_ray
+from mtml_rl.benchmark.backends import TrialFn, run_local, run_ray
 from mtml_rl.benchmark.config import BenchmarkConfig
 from mtml_rl.benchmark.evaluation import Comparison, compare_trials
 from mtml_rl.benchmark.manifest import INTERRUPTED, MANIFEST_FILE, SCHEDULED, Manifest, TrialRecord
+from mtml_rl.benchmark.ray_connection import ray_session
 from mtml_rl.benchmark.trials import (
     FINISHED,
     GridPlan,

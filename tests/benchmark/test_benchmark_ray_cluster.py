@@ -1,7 +1,7 @@
 """The README's Ray recipe, run as written against a head node started with ``ray start --head``
 on this machine (loopback, free ports, no dashboard), with Ray's token authentication on and
 off: the driver joins by explicit address and by ``auto``; a driver on "another node" (another
-home folder) joins with ``RAY_AUTH_TOKEN``; one without the token gets one clear error.
+home folder) joins with ``RAY_AUTH_TOKEN``; one without the token gets one clear error, at once.
 
 The head node runs with ``--block`` and is stopped by ending that process, which stops exactly
 the Ray processes it started (``ray stop`` would stop every Ray on the machine).
@@ -192,5 +192,7 @@ def test_without_the_token_one_clear_error_and_nothing_left(head: Head, tmp_path
     assert done.returncode == 2, done.stderr[-3000:]
     error = [line for line in done.stderr.splitlines() if line.startswith("mtml-rl benchmark: error:")]
     assert len(error) == 1 and "RAY_AUTH_TOKEN" in error[0] and "ray get-auth-token" in error[0]
+    # found out before ray.init, which would retry for about 20 s
+    assert "uses token authentication and this driver has no token" in error[0], error[0]
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "out").exists()
