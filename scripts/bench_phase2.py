@@ -40,6 +40,7 @@ from mtml_rl.adaptation.orchestration import phase2_config
 from mtml_rl.adaptation.phase2 import split_latent_error, train_adaptation
 from mtml_rl.agents.policy import AdaptAgent
 from mtml_rl.benchmark.quickstart import DEFAULT_TIMESTEPS, ENV, HISTORY_ARCH, PPO
+from mtml_rl.benchmark.throughput import silence_logger
 from mtml_rl.rollouts import rollout_agent
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import Run, TrainConfig, train
@@ -81,6 +82,7 @@ def ppo_steps_per_cpu_second(run: Run, steps: int) -> float:
     config = run.config
     algo, hp = resolve_algo(config, run.spec)
     model = build_model(config, algo, hp, build_env(config, run.spec, hp, hp.n_envs))
+    silence_logger(model)
     cpu = time.process_time()
     model.learn(total_timesteps=steps, progress_bar=False)
     return model.num_timesteps / (time.process_time() - cpu)

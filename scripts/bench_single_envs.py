@@ -63,6 +63,7 @@ from rich.markup import escape
 from rich.table import Table
 
 import mtml_rl
+from mtml_rl.benchmark.throughput import silence_logger
 from mtml_rl.families.registry import get_family
 from mtml_rl.families.sim import is_sim_family
 
@@ -319,6 +320,7 @@ def ppo_seconds(env_id: str, cfg: BenchConfig) -> float:
 
     venv = make_vec_env(env_id, n_envs=8, seed=cfg.seed)
     model = PPO("MlpPolicy", venv, seed=cfg.seed, device="cpu", **PPO_KWARGS)
+    silence_logger(model)
     start = time.process_time()
     model.learn(total_timesteps=cfg.ppo_timesteps)
     elapsed = time.process_time() - start

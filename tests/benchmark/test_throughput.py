@@ -3,9 +3,12 @@ ratios paired per round."""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
+import gymnasium as gym
 import pytest
+from stable_baselines3 import PPO
 
 from mtml_rl.benchmark.throughput import (
     LearnTiming,
@@ -13,6 +16,7 @@ from mtml_rl.benchmark.throughput import (
     print_before_and_after,
     run_rounds,
     run_worker,
+    silence_logger,
     time_learn,
 )
 
@@ -23,6 +27,10 @@ class FakeModel:
     def __init__(self) -> None:
         self.num_timesteps = 0
         self.calls: list[tuple[int, bool]] = []
+        self.loggers: list[object] = []
+
+    def set_logger(self, logger: object) -> None:
+        self.loggers.append(logger)
 
     def learn(self, total_timesteps: int, progress_bar: bool) -> None:
         self.calls.append((total_timesteps, progress_bar))
@@ -32,9 +40,22 @@ class FakeModel:
 def test_time_learn_trains_once_without_a_progress_bar_and_reports_the_steps() -> None:
     model = FakeModel()
     timing = time_learn(model, 300, "case", "pendulum")
-    assert model.calls == [(300, False)]
+    assert model.calls == [(300, False)] and len(model.loggers) == 1
     assert (timing.case, timing.family, timing.steps) == ("case", "pendulum", 300)
     assert timing.seconds > 0 and timing.cpu_seconds >= 0 and timing.peak_rss_mb > 0
+
+
+def test_a_silenced_model_learns_without_leaving_a_log_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where SB3's default logger writes
+    monkeypatch.delenv("SB3_LOGDIR", raising=False)
+    model = PPO("MlpPolicy", gym.make("CartPole-v1"), n_steps=32, batch_size=32, n_epochs=1, device="cpu")
+    silence_logger(model)
+    model.learn(total_timesteps=32)
+    assert model.num_timesteps == 32 and list(tmp_path.glob("SB3-*")) == []
+    PPO("MlpPolicy", gym.make("CartPole-v1"), n_steps=32, batch_size=32, device="cpu").learn(32)
+    assert len(list(tmp_path.glob("SB3-*"))) == 1  # what the silencing avoids
 
 
 def test_a_worker_timing_round_trips_through_its_printed_line(tmp_path: Path) -> None:

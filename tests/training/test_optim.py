@@ -9,6 +9,7 @@ import pytest
 from stable_baselines3.common.base_class import BaseAlgorithm
 from training_helpers import CARTPOLE, PENDULUM, ConfigFactory, assert_same_params
 
+from mtml_rl.benchmark.throughput import silence_logger
 from mtml_rl.specs.spec import resolve_spec
 from mtml_rl.training.builders import build_env, build_model, resolve_algo
 from mtml_rl.training.config import TrainConfig
@@ -34,10 +35,12 @@ def test_foreach_updates_are_bit_identical(
     groups = groups_of(fast)
     assert len(list(model_optimizers(fast))) == optimizers
     assert groups and all(g["foreach"] is True for g in groups)
+    silence_logger(fast)  # SB3's default logger would leave an empty folder in /tmp
     fast.learn(total_timesteps=384, progress_bar=False)
     slow = _model(made)
     for group in groups_of(slow):
         group["foreach"] = False
+    silence_logger(slow)
     slow.learn(total_timesteps=384, progress_bar=False)
     assert_same_params(fast, slow)
 
