@@ -2,8 +2,8 @@
 
 An explicit address is checked before ``ray.init`` sees it, because ``ray.init`` retries what
 it cannot use: an address that accepts no connection (for minutes), and a cluster with token
-authentication that refuses this driver's token or its lack of one (about 20 s). Both fail
-here at once with one message that says what to do.
+authentication when this driver has no token (about 20 s). Both fail here at once with one
+message that says what to do; a wrong token is still found out by ``ray.init``'s retries.
 """
 
 from __future__ import annotations
