@@ -40,11 +40,11 @@ from mtml_rl.adaptation.orchestration import phase2_config
 from mtml_rl.adaptation.phase2 import split_latent_error, train_adaptation
 from mtml_rl.agents.policy import AdaptAgent
 from mtml_rl.benchmark.quickstart import DEFAULT_TIMESTEPS, ENV, HISTORY_ARCH, PPO
-from mtml_rl.benchmark.throughput import silence_logger
 from mtml_rl.rollouts import rollout_agent
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import Run, TrainConfig, train
 from mtml_rl.training.builders import build_env, build_model, resolve_algo
+from mtml_rl.training.monitor import silence_logger
 
 SPLITS = ("train", "test-interpolation", "test-extrapolation")
 BEFORE = {

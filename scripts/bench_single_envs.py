@@ -63,7 +63,6 @@ from rich.markup import escape
 from rich.table import Table
 
 import mtml_rl
-from mtml_rl.benchmark.throughput import silence_logger
 from mtml_rl.families.registry import get_family
 from mtml_rl.families.sim import is_sim_family
 
@@ -317,6 +316,8 @@ def ppo_seconds(env_id: str, cfg: BenchConfig) -> float:
     """CPU seconds of one ``PPO.learn`` of ``cfg.ppo_timesteps`` steps on ``make_vec_env(env_id)``."""
     from stable_baselines3 import PPO
     from stable_baselines3.common.env_util import make_vec_env
+
+    from mtml_rl.training.monitor import silence_logger
 
     venv = make_vec_env(env_id, n_envs=8, seed=cfg.seed)
     model = PPO("MlpPolicy", venv, seed=cfg.seed, device="cpu", **PPO_KWARGS)

@@ -117,15 +117,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"best {record.best_score:.2f}: {record.best}\n(written to {out})")
     if record.defaults is not None:
         print(f"the default values score {record.defaults['score']:.2f}")
-    for entry in record.confirmed():
+    confirmed = record.confirmed()
+    for entry in confirmed:
         label = entry["candidate"] if entry["candidate"] == DEFAULTS else f"trial {entry['candidate']}"
         screen = float(np.mean(record.screen_scores(entry["candidate"])))
         print(f"candidate {label}: screen {screen:.2f}, over all its seeds {entry['score']:.2f}")
-    if choice == DEFAULTS and record.confirmed():
+    if choice == DEFAULTS and confirmed:
         print("the default values score above every confirmed trial over all seeds: they are the choice")
     elif choice == DEFAULTS:
         print("the default values score above every trial: they are the choice (no override)")
-    elif record.confirmed():
+    elif confirmed:
         print(f"the choice is trial {choice}")
     print("as a grid's method_overrides entry:")
     print(

@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
@@ -29,6 +28,7 @@ from mtml_rl.rollouts import ObsRequirements
 from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.tasks.task import Task
 from mtml_rl.training import rundir
+from mtml_rl.training.monitor import silence_logger
 from mtml_rl.training.optim import use_foreach_updates
 from mtml_rl.training.run import Run
 
@@ -98,7 +98,7 @@ def finetune_clone(
     use_foreach_updates(clone)
     warn_no_update(clone, timesteps)
     clone.set_random_seed(seed)
-    clone.set_logger(Logger(folder=None, output_formats=[]))
+    silence_logger(clone)
     clone.learn(total_timesteps=timesteps, reset_num_timesteps=True, progress_bar=False)
     return FinetunedPolicy(task, clone, normalizer, timesteps)
 

@@ -53,21 +53,11 @@ class LearnTiming:
         return json.dumps(asdict(self))
 
 
-def silence_logger(model: Any) -> None:
-    """Give an SB3 model a logger that writes nothing and nowhere.
-
-    Without one, ``learn`` configures SB3's default logger, which creates an empty
-    ``SB3-<time>`` folder in the system's temporary folder at every call, and a benchmark's
-    reference runs would leave one behind each (the default writes nothing either, at
-    ``verbose=0``, so the timing is the same).
-    """
-    from stable_baselines3.common.logger import Logger
-
-    model.set_logger(Logger(folder=None, output_formats=[]))
-
-
 def time_learn(model: Any, timesteps: int, case: str, family: str = "") -> LearnTiming:
-    """Train ``model`` for ``timesteps`` steps (no progress bar, no log) and time it."""
+    """Train ``model`` for ``timesteps`` steps (no progress bar, no log) and time it; without
+    a logger of its own, SB3 would leave an empty folder in ``/tmp`` at every call."""
+    from mtml_rl.training.monitor import silence_logger
+
     silence_logger(model)
     start, cpu_start = time.perf_counter(), time.process_time()
     model.learn(total_timesteps=timesteps, progress_bar=False)

@@ -129,6 +129,16 @@ class ResumableTensorBoardOutputFormat(TensorBoardOutputFormat):
         self._is_closed = False
 
 
+def silence_logger(model: Any) -> None:
+    """Give an SB3 model a logger that writes nothing and nowhere.
+
+    Without one, ``learn`` sets up SB3's default logger, which makes an empty ``SB3-<time>``
+    folder in the system's temporary folder at every call (and writes nothing there at
+    ``verbose=0``).
+    """
+    model.set_logger(Logger(folder=None, output_formats=[]))
+
+
 def make_logger(log_dir: Path, keep_until_step: int | None = None) -> Logger:
     """A logger writing ``progress.csv`` and TensorBoard events under ``log_dir``.
 

@@ -22,7 +22,6 @@ import numpy as np
 import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import VecNormalize
@@ -38,7 +37,7 @@ from mtml_rl.training import recovery, rundir
 from mtml_rl.training.builders import EnvStack, build_env, build_model, resolve_algo
 from mtml_rl.training.callbacks import PeriodicCallback, RichProgress, TaskReturnLogger
 from mtml_rl.training.config import TrainConfig, check_device
-from mtml_rl.training.monitor import make_logger
+from mtml_rl.training.monitor import make_logger, silence_logger
 from mtml_rl.training.optim import use_foreach_updates
 from mtml_rl.training.run import Run, checked_spec
 
@@ -292,7 +291,7 @@ def _train_steps(run: Run, stack: EnvStack, total: int, progress: bool | None, r
 def _close_logs(model: BaseAlgorithm) -> None:
     """Close the run's log files; later calls on the model log nowhere instead."""
     model.logger.close()
-    model.set_logger(Logger(folder=None, output_formats=[]))
+    silence_logger(model)
 
 
 def _flush_logs(model: BaseAlgorithm) -> None:

@@ -16,9 +16,9 @@ from mtml_rl.benchmark.throughput import (
     print_before_and_after,
     run_rounds,
     run_worker,
-    silence_logger,
     time_learn,
 )
+from mtml_rl.training.monitor import silence_logger
 
 
 class FakeModel:

@@ -9,10 +9,10 @@ import pytest
 from stable_baselines3.common.base_class import BaseAlgorithm
 from training_helpers import CARTPOLE, PENDULUM, ConfigFactory, assert_same_params
 
-from mtml_rl.benchmark.throughput import silence_logger
 from mtml_rl.specs.spec import resolve_spec
 from mtml_rl.training.builders import build_env, build_model, resolve_algo
 from mtml_rl.training.config import TrainConfig
+from mtml_rl.training.monitor import silence_logger
 from mtml_rl.training.optim import model_optimizers
 
 
