@@ -85,12 +85,15 @@ def aggregate_metrics(samples: np.ndarray) -> np.ndarray:
 
 def stratified_samples(scores: np.ndarray, reps: int) -> np.ndarray:
     """``reps`` stratified bootstrap resamples of ``(runs, tasks)`` scores: each task's runs
-    resampled with replacement, drawn from NumPy's legacy global generator one resample at a
-    time, exactly as rliable's ``StratifiedBootstrap`` draws them."""
+    resampled with replacement, drawn from NumPy's legacy global generator exactly as rliable's
+    ``StratifiedBootstrap`` draws them, one ``np.random.choice(runs, (runs, tasks))`` per
+    resample. ``RandomState.choice`` with replacement is ``randint(0, runs, shape)``, which draws
+    element by element, so one call for all resamples takes the same numbers from the stream."""
     runs, tasks = scores.shape
-    columns = np.arange(tasks)[None, :]
-    indices = [np.random.choice(runs, (runs, tasks), replace=True) for _ in range(reps)]  # noqa: NPY002
-    return np.stack([scores[index, columns] for index in indices]) if reps else np.zeros((0, runs, tasks))
+    if not reps:
+        return np.zeros((0, runs, tasks))
+    index = np.random.randint(0, runs, (reps, runs, tasks))  # noqa: NPY002 - rliable's generator
+    return scores[index, np.arange(tasks)]
 
 
 def percentile_interval(estimates: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
@@ -177,15 +180,17 @@ def improvement_probabilities(
 
 def _independent_samples(a: np.ndarray, b: np.ndarray, reps: int) -> tuple[np.ndarray, np.ndarray]:
     """``reps`` resamples of each task's runs of ``a`` and of ``b``, drawn as rliable's
-    ``StratifiedIndependentBootstrap`` draws them (``a``'s indices, then ``b``'s, per resample)."""
-    ca, cb = np.arange(a.shape[1])[None, :], np.arange(b.shape[1])[None, :]
-    out_a, out_b = [], []
-    for _ in range(reps):
-        out_a.append(a[np.random.choice(a.shape[0], a.shape, replace=True), ca])  # noqa: NPY002
-        out_b.append(b[np.random.choice(b.shape[0], b.shape, replace=True), cb])  # noqa: NPY002
+    ``StratifiedIndependentBootstrap`` draws them (``a``'s indices, then ``b``'s, per resample):
+    one ``randint`` call whose upper bound is ``a``'s run count for the first ``a.size``
+    entries of each row and ``b``'s for the rest takes the same numbers from the stream (see
+    :func:`stratified_samples`)."""
     if not reps:
         return np.zeros((0, *a.shape)), np.zeros((0, *b.shape))
-    return np.stack(out_a), np.stack(out_b)
+    high = np.concatenate([np.full(a.size, a.shape[0]), np.full(b.size, b.shape[0])])
+    index = np.random.randint(0, high, (reps, a.size + b.size))  # noqa: NPY002 - rliable's generator
+    index_a = index[:, : a.size].reshape(reps, *a.shape)
+    index_b = index[:, a.size :].reshape(reps, *b.shape)
+    return a[index_a, np.arange(a.shape[1])], b[index_b, np.arange(b.shape[1])]
 
 
 def _improvement(a: np.ndarray, b: np.ndarray) -> np.ndarray:
