@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from evaluation_helpers import small_eval, tiny_config
+from evaluation_helpers import Evaluated, small_eval, tiny_config
 
 from mtml_rl.evaluation.evaluate import evaluate
-from mtml_rl.evaluation.results import Results
 from mtml_rl.training.train import train
 
 
@@ -22,14 +20,6 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         train(tiny_config(root / method, method), progress=False)
         out[method] = root / method
     return out
-
-
-@dataclass(frozen=True)
-class Evaluated:
-    """One full evaluation: its results and output folder."""
-
-    results: Results
-    out: Path
 
 
 @pytest.fixture(scope="session")

@@ -7,15 +7,29 @@ so that the folder stays fast while every output is still produced.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mtml_rl.evaluation.evaluate import EvalConfig
+from mtml_rl.evaluation.results import Results
 from mtml_rl.training import TrainConfig
 
 CARTPOLE = "mtml/CartPole-v0"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SPLITS = ("train", "test-interpolation")
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    """One full evaluation (the ``evaluated`` fixture): its results and output folder.
+
+    Here, not in ``conftest.py``: every test folder has a ``conftest`` module, and which one
+    ``from conftest import ...`` finds depends on the order pytest collected the folders in.
+    """
+
+    results: Results
+    out: Path
 
 
 def tiny_config(out: Path, method: str, **fields: Any) -> TrainConfig:

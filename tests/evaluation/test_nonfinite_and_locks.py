@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Evaluated
+from evaluation_helpers import Evaluated
 
 from mtml_rl.cli.main import main
 from mtml_rl.errors import CheckpointError

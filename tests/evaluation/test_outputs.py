@@ -10,8 +10,7 @@ from pathlib import Path
 import jsonschema
 import matplotlib.image
 import pytest
-from conftest import Evaluated
-from evaluation_helpers import PNG_SIGNATURE, SPLITS, small_eval
+from evaluation_helpers import PNG_SIGNATURE, SPLITS, Evaluated, small_eval
 
 from mtml_rl.evaluation.evaluate import evaluate
 from mtml_rl.evaluation.results import CSV_COLUMNS, SCHEMA_FILE, SCHEMA_VERSION, load_results
