@@ -20,9 +20,10 @@ from mtml_rl.tasks.task import Task
 class LatentProbe:
     """``|ẑ − z|`` (mean over latent entries) per slot, for a policy acting with ``ẑ``.
 
-    ``z = EnvEncoder(context)`` is computed from the true context of each slot's task, which
-    the probe is given; ``ẑ = AdaptationModule(history)`` from the history in the
-    observation. Both inputs are normalized as the policy saw them in training.
+    ``z = EnvEncoder(context)`` is computed once, from the true context of each slot's task,
+    which the probe is given (a slot's task, and so its ``z``, stays the same); ``ẑ =
+    AdaptationModule(history)`` at every step from the history in the observation, normalized
+    as the policy saw it in training (the context entry is never normalized).
 
     :param model: the phase-1 model (its privileged context encoder gives ``z``)
     :param normalizer: its observation normalizer, if any
@@ -44,24 +45,22 @@ class LatentProbe:
         encoder = acting_extractor(model.policy).env_encoder
         if encoder is None:
             raise TypeError("the adapt run's policy has no privileged context encoder")
-        self.encoder: th.nn.Module = encoder
-        codec = ContextCodec(spec, cast("type[Family]", spec.family_cls))
-        self.contexts = codec.encode(list(tasks))
+        contexts = ContextCodec(spec, cast("type[Family]", spec.family_cls)).encode(list(tasks))
+        with th.no_grad():
+            self.latents: th.Tensor = encoder(th.as_tensor(contexts, dtype=th.float32))
+        """``(N, latent)``: every slot's true ``z``."""
 
     def errors(self, obs: dict[str, np.ndarray]) -> np.ndarray:
         """``(N,)`` latent errors of the current step."""
-        full: dict[str, np.ndarray] = {**obs, "context": self.contexts}
+        history = obs["history"]
         if self.normalizer is not None:
-            full = self.normalizer.normalize_obs(full)  # type: ignore[assignment]
+            history = self.normalizer.normalize_obs(obs)["history"]
         with th.no_grad():
-            z = self.encoder(th.as_tensor(full["context"], dtype=th.float32))
-            z_hat = self.module(th.as_tensor(full["history"], dtype=th.float32))
-        return (z_hat - z).abs().mean(dim=1).numpy().astype(np.float64)
+            z_hat = self.module(th.as_tensor(history, dtype=th.float32))
+        return (z_hat - self.latents).abs().mean(dim=1).numpy().astype(np.float64)
 
     def mean_latent_errors(self) -> np.ndarray:
         """``(N,)`` errors ``|z̄ − z|`` of predicting the module's mean latent ``z̄`` (the mean
         of phase 2's targets, the best constant guess) for every slot's task: the baseline of
-        :meth:`errors`. The context entry is never normalized (training leaves it out)."""
-        with th.no_grad():
-            z = self.encoder(th.as_tensor(self.contexts, dtype=th.float32))
-        return (self.module.mean_latent - z).abs().mean(dim=1).numpy().astype(np.float64)
+        :meth:`errors`."""
+        return (self.module.mean_latent - self.latents).abs().mean(dim=1).numpy().astype(np.float64)
