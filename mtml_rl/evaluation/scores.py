@@ -88,7 +88,9 @@ def stratified_samples(scores: np.ndarray, reps: int) -> np.ndarray:
     resampled with replacement, drawn from NumPy's legacy global generator exactly as rliable's
     ``StratifiedBootstrap`` draws them, one ``np.random.choice(runs, (runs, tasks))`` per
     resample. ``RandomState.choice`` with replacement is ``randint(0, runs, shape)``, which draws
-    element by element, so one call for all resamples takes the same numbers from the stream."""
+    element by element, so one call for all resamples takes the same numbers from the stream
+    (NumPy keeps the legacy generator's streams fixed across versions; the tests compare the
+    results with rliable's)."""
     runs, tasks = scores.shape
     if not reps:
         return np.zeros((0, runs, tasks))
