@@ -7,6 +7,7 @@ from typing import cast
 
 import numpy as np
 import torch as th
+from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecNormalize
 
@@ -22,8 +23,9 @@ class LatentProbe:
 
     ``z = EnvEncoder(context)`` is computed once, from the true context of each slot's task,
     which the probe is given (a slot's task, and so its ``z``, stays the same); ``ẑ =
-    AdaptationModule(history)`` at every step from the history in the observation, normalized
-    as the policy saw it in training (the context entry is never normalized).
+    AdaptationModule(history)`` at every step from the history in the observation. Both inputs
+    are normalized as phase 2 saw them (the context only if the run's normalizer normalizes it,
+    which by default it does not).
 
     :param model: the phase-1 model (its privileged context encoder gives ``z``)
     :param normalizer: its observation normalizer, if any
@@ -45,16 +47,30 @@ class LatentProbe:
         encoder = acting_extractor(model.policy).env_encoder
         if encoder is None:
             raise TypeError("the adapt run's policy has no privileged context encoder")
-        contexts = ContextCodec(spec, cast("type[Family]", spec.family_cls)).encode(list(tasks))
+        self.contexts = ContextCodec(spec, cast("type[Family]", spec.family_cls)).encode(list(tasks))
         with th.no_grad():
-            self.latents: th.Tensor = encoder(th.as_tensor(contexts, dtype=th.float32))
+            self.latents: th.Tensor = encoder(th.as_tensor(self._normalized_contexts(), dtype=th.float32))
         """``(N, latent)``: every slot's true ``z``."""
+
+    def _normalized_contexts(self) -> np.ndarray:
+        """The slots' contexts as the normalizer passes them to the policy (each entry of an
+        observation is normalized on its own, so the other entries can be anything)."""
+        if self.normalizer is None or not isinstance(self.normalizer.observation_space, spaces.Dict):
+            return self.contexts
+        n = len(self.contexts)
+        blank = {
+            key: np.zeros((n, *(space.shape or ())), dtype=np.float32)
+            for key, space in self.normalizer.observation_space.spaces.items()
+        }
+        normalized = self.normalizer.normalize_obs({**blank, "context": self.contexts})
+        return np.asarray(normalized["context"])
 
     def errors(self, obs: dict[str, np.ndarray]) -> np.ndarray:
         """``(N,)`` latent errors of the current step."""
         history = obs["history"]
         if self.normalizer is not None:
-            history = self.normalizer.normalize_obs(obs)["history"]
+            full = self.normalizer.normalize_obs({**obs, "context": self.contexts})
+            history = full["history"]
         with th.no_grad():
             z_hat = self.module(th.as_tensor(history, dtype=th.float32))
         return (z_hat - self.latents).abs().mean(dim=1).numpy().astype(np.float64)
