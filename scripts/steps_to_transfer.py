@@ -12,8 +12,10 @@ run's own adaptation module is used. The script prints a markdown table of the m
 normalized score by method and total steps (mean over seeds and tasks), and the fewest total
 steps at which each method's mean reaches ``--target`` (default 0.9) of the oracle; ``--figure``
 draws the curves; ``--json`` writes the points with the spec, split, episodes, seed, oracle runs
-and run folders they were scored with; ``--workers N`` scores N checkpoints at a time. Train runs with
-``--save-freq`` (``save_freq`` in a grid's ``train``).
+and run folders they were scored with; ``--workers N`` scores N checkpoints at a time; ``--every N``
+scores only the checkpoints at multiples of N training steps (and the final model), for long runs
+whose every checkpoint would cost a phase 2 each. Train runs with ``--save-freq`` (``save_freq`` in
+a grid's ``train``).
 
 Usage::
 
@@ -123,16 +125,22 @@ def load_run(path: str) -> Any:
     return Run.load(path)
 
 
-def checkpoint_jobs(path: str, spec_id: str) -> list[tuple[str, str, bool]]:
-    """``(run, folder, final)`` for every intermediate checkpoint of one run and its final model."""
+def checkpoint_jobs(path: str, spec_id: str, every: int | None = None) -> list[tuple[str, str, bool]]:
+    """``(run, folder, final)`` for every intermediate checkpoint of one run and its final model;
+    with ``every``, only the intermediate checkpoints at multiples of ``every`` training steps."""
     run = load_run(path)
     if run.spec.id != spec_id:
         raise SystemExit(
             f"{path} trained on {run.spec.id}, the first run on {spec_id}; score one spec at a time"
         )
-    last = int(run.model.num_timesteps)  # a checkpoint at the final step is the final model
-    folders = [(str(f), False) for s, f in checkpoints(run.path) if s < last]
+    folders = [(str(f), False) for f in scored_checkpoints(run.path, int(run.model.num_timesteps), every)]
     return [(path, folder, final) for folder, final in [*folders, (str(run.path / "final"), True)]]
+
+
+def scored_checkpoints(path: Path, last: int, every: int | None) -> list[Path]:
+    """The intermediate checkpoints of the run at ``path`` to score: those before its final step
+    ``last`` (a checkpoint there is the final model), with ``every`` only those at its multiples."""
+    return [f for s, f in checkpoints(path) if s < last and (not every or s % every == 0)]
 
 
 def score_checkpoint(
@@ -241,9 +249,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--workers", type=int, default=1, help="score checkpoints in this many processes (one thread each)"
     )
+    parser.add_argument(
+        "--every",
+        type=int,
+        default=None,
+        help="score only the checkpoints at multiples of this many training steps (the final model always)",
+    )
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error(f"--workers must be at least 1, got {args.workers}")
+    if args.every is not None and args.every < 1:
+        parser.error(f"--every must be at least 1 step, got {args.every}")
     return args
 
 
@@ -261,7 +277,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     tasks = list(build_splits(spec)[args.split].tasks)
     reference = reference_returns(args.oracle, spec, tasks, args.episodes, args.seed)
     random = np.asarray(random_returns(spec, tasks, episodes=args.episodes, seed=args.seed))
-    jobs = [job for path in args.runs for job in checkpoint_jobs(path, spec.id)]
+    jobs = [job for path in args.runs for job in checkpoint_jobs(path, spec.id, args.every)]
     points = score_all(jobs, args, reference, random)
     print(f"{spec.id}, {args.split}, {len(tasks)} tasks, {args.episodes} episodes per task\n")
     print(table(points, args.target))
@@ -273,14 +289,15 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def record(args: argparse.Namespace, spec_id: str, n_tasks: int, points: Sequence[Point]) -> dict[str, Any]:
     """What ``--json`` writes: the scored points with what they were scored on and against
-    (spec, split, tasks, episodes, reset seed, oracle runs and run folders), so that points
-    from different invocations can be told apart before they are put side by side."""
+    (spec, split, tasks, episodes, reset seed, checkpoint spacing, oracle runs and run folders),
+    so that points from different invocations can be told apart before they are put side by side."""
     return {
         "spec": spec_id,
         "split": args.split,
         "tasks": n_tasks,
         "episodes": args.episodes,
         "seed": args.seed,
+        "every": args.every,
         "reference": "oracle runs" if args.oracle else "the family's documented reference return",
         "oracle": [str(Path(path)) for path in args.oracle],
         "runs": [str(Path(path)) for path in args.runs],

@@ -51,6 +51,21 @@ def test_fewer_than_one_worker_is_refused_with_exit_2(capsys: pytest.CaptureFixt
     assert "--workers must be at least 1, got 0" in capsys.readouterr().err
 
 
+def test_every_keeps_the_checkpoints_at_its_multiples_before_the_final_step(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = load_script("steps_to_transfer")
+    for steps in (25_000, 50_000, 75_000, 100_000, 200_000, 1_000_000):
+        (tmp_path / "checkpoints" / f"step_{steps}").mkdir(parents=True)
+    kept = script.scored_checkpoints(tmp_path, 1_000_000, 50_000)
+    assert [p.name for p in kept] == ["step_50000", "step_100000", "step_200000"]
+    assert len(script.scored_checkpoints(tmp_path, 1_000_000, None)) == 5
+    with pytest.raises(SystemExit) as exit_info:
+        script.parse_args(["--runs", "r", "--every", "0"])
+    assert exit_info.value.code == 2
+    assert "--every must be at least 1 step, got 0" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_every_checkpoint_is_scored_and_adapt_counts_its_phase_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
