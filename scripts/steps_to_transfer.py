@@ -11,11 +11,11 @@ from that checkpoint's policy with the run's own phase-2 settings, at the final 
 run's own adaptation module is used. The script prints a markdown table of the mean
 normalized score by method and total steps (mean over seeds and tasks), and the fewest total
 steps at which each method's mean reaches ``--target`` (default 0.9) of the oracle; ``--figure``
-draws the curves; ``--json`` writes the points with the spec, split, episodes, seed, oracle runs
-and run folders they were scored with; ``--workers N`` scores N checkpoints at a time; ``--every N``
-scores only the checkpoints at multiples of N training steps (and the final model), for long runs
-whose every checkpoint would cost a phase 2 each. Train runs with ``--save-freq`` (``save_freq`` in
-a grid's ``train``).
+draws the curves; ``--json`` writes the points with the spec, split, episodes, seed, checkpoint
+spacing, oracle runs and run folders they were scored with; ``--workers N`` scores N checkpoints
+at a time; ``--every N`` scores only the checkpoints at multiples of N training steps (and the
+final model), for long runs whose every checkpoint would cost a phase 2 each. Train runs with
+``--save-freq`` (``save_freq`` in a grid's ``train``).
 
 Usage::
 

@@ -69,8 +69,7 @@ class LatentProbe:
         """``(N,)`` latent errors of the current step."""
         history = obs["history"]
         if self.normalizer is not None:
-            full = self.normalizer.normalize_obs({**obs, "context": self.contexts})
-            history = full["history"]
+            history = self.normalizer.normalize_obs({**obs, "context": self.contexts})["history"]
         with th.no_grad():
             z_hat = self.module(th.as_tensor(history, dtype=th.float32))
         return (z_hat - self.latents).abs().mean(dim=1).numpy().astype(np.float64)
