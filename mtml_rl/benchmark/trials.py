@@ -39,7 +39,7 @@ from mtml_rl.training.builders import resolve_algo
 from mtml_rl.training.config import TrainConfig
 from mtml_rl.training.registry import get_method
 from mtml_rl.training.rundir import MODEL_FILE, NORMALIZER_FILE
-from mtml_rl.training.train import resume, train
+from mtml_rl.training.train import hyperparams_record, resume, train
 
 FINISHED = "finished"
 FAILED = "failed"
@@ -330,7 +330,41 @@ def run_finished(trial: Trial) -> bool:
             f"{path} holds a finished run whose config differs from this benchmark's in "
             f"{', '.join(changed)}; use another --out, or pass --force to retrain every trial"
         )
-    return _same_tasks(path, trial) and final_problem(path) is None
+    return _same_tasks(path, trial) and _same_hyperparams(path, trial) and final_problem(path) is None
+
+
+def changed_hyperparams(path: Path, trial: Trial) -> list[str] | None:
+    """The hyperparameters the run in ``path`` recorded that differ from what the trial's
+    config resolves to now (``None``: the run has no readable record of them).
+
+    A grid's trial names its overrides, not the shipped defaults under them: when a default
+    changes, the same config trains something else.
+    """
+    try:
+        recorded = yaml.safe_load((path / "hyperparams.yaml").read_text())
+    except (OSError, ValueError, yaml.YAMLError):
+        return None
+    if not isinstance(recorded, dict):
+        return None
+    config = TrainConfig.from_dict(dict(trial.config), source=trial.name)
+    _, hp = resolve_algo(config, resolve_spec(trial.env))
+    expected = yaml.safe_load(yaml.safe_dump(hyperparams_record(config, hp)))
+    return sorted(k for k in set(recorded) | set(expected) if recorded.get(k) != expected.get(k))
+
+
+def _same_hyperparams(path: Path, trial: Trial) -> bool:
+    """Whether the finished run in ``path`` was trained with the hyperparameters the trial's
+    config resolves to now (``False`` for a run without their record: it is trained again)."""
+    changed = changed_hyperparams(path, trial)
+    if changed is None:
+        return False
+    if changed:
+        raise ConfigError(
+            f"{path} holds a finished run trained with other hyperparameters than this "
+            f"benchmark's config resolves to now ({', '.join(changed)}; the shipped defaults "
+            f"changed since); use another --out, or pass --force to retrain every trial"
+        )
+    return True
 
 
 def _same_tasks(path: Path, trial: Trial) -> bool:
@@ -420,16 +454,18 @@ def _train_or_resume(trial: Trial) -> None:
 
 
 def _interrupted_attempt(trial: Trial) -> bool:
-    """Whether the trial's run folder holds an unfinished run of exactly its config and tasks."""
+    """Whether the trial's run folder holds an unfinished run of exactly its config, tasks and
+    resolved hyperparameters."""
     path = Path(trial.run_dir)
     if claims_finished(trial) or not rundir.is_run_dir(path) or config_problem(path) is not None:
         return False
     if TrainConfig.from_run(path / "config.yaml").to_dict() != dict(trial.config):
         return False
     try:
-        return rundir.recorded_spec_hash(path) == resolve_spec(trial.env).content_hash()
+        same_tasks = rundir.recorded_spec_hash(path) == resolve_spec(trial.env).content_hash()
     except CheckpointError:
         return False
+    return same_tasks and changed_hyperparams(path, trial) == []
 
 
 def _train_and_evaluate(trial: Trial) -> bool:

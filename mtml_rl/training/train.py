@@ -37,6 +37,7 @@ from mtml_rl.training import recovery, rundir
 from mtml_rl.training.builders import EnvStack, build_env, build_model, resolve_algo
 from mtml_rl.training.callbacks import PeriodicCallback, RichProgress, TaskReturnLogger
 from mtml_rl.training.config import TrainConfig, check_device
+from mtml_rl.training.hyperparams import Hyperparams
 from mtml_rl.training.monitor import make_logger, silence_logger
 from mtml_rl.training.optim import use_foreach_updates
 from mtml_rl.training.run import Run, checked_spec
@@ -98,12 +99,7 @@ def train(
             shutil.rmtree(path)
         path.mkdir(parents=True)
         config.out = str(path)
-        resolved = {
-            "n_envs": config.n_envs or hp.n_envs,
-            "n_timesteps": config.timesteps or hp.n_timesteps,
-            "normalize": hp.normalize,
-            **{k: _describe(v) for k, v in hp.algo_kwargs.items()},
-        }
+        resolved = hyperparams_record(config, hp)
         rundir.write_metadata(path, config, spec, resolved, command or _command_line())
         model.set_logger(make_logger(path / "logs"))
         total = config.timesteps or hp.n_timesteps
@@ -226,6 +222,17 @@ def _keep_restored_streams(stack: EnvStack) -> None:
 def _seed_everything(seed: int, threads: int) -> None:
     th.set_num_threads(threads)
     set_random_seed(seed)
+
+
+def hyperparams_record(config: TrainConfig, hp: Hyperparams) -> dict[str, Any]:
+    """What a run records in its ``hyperparams.yaml``: the hyperparameters ``config`` resolves
+    to (the shipped defaults of its family and algorithm, with its overrides), as plain data."""
+    return {
+        "n_envs": config.n_envs or hp.n_envs,
+        "n_timesteps": config.timesteps or hp.n_timesteps,
+        "normalize": hp.normalize,
+        **{k: _describe(v) for k, v in hp.algo_kwargs.items()},
+    }
 
 
 def _describe(value: Any) -> Any:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from benchmark_helpers import (
     BAD_HYPERPARAMETER,
     TINY_TRAIN,
@@ -19,7 +21,9 @@ from benchmark_helpers import (
 
 from mtml_rl.benchmark import runner
 from mtml_rl.benchmark.runner import run_benchmark
+from mtml_rl.errors import ConfigError
 from mtml_rl.faults import FAULT_ENV
+from mtml_rl.training import hyperparams
 
 pytestmark = pytest.mark.slow
 
@@ -103,3 +107,30 @@ def test_an_interrupted_trial_goes_on_from_its_checkpoint(
     assert file_state(run_dir / "checkpoints").items() >= checkpoints.items()  # kept, not retrained
     assert len((run_dir / "command.txt").read_text().splitlines()) == 2  # the resume's line added
     assert json.loads((run_dir / "run.json").read_text())["status"] == "finished"
+
+
+def test_a_finished_run_whose_shipped_defaults_changed_is_not_reused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A grid names its overrides, not the defaults under them: after a shipped default
+    changes, rerunning the same grid must not pass the old runs off as the new settings."""
+    trials_in_this_process(monkeypatch)
+    grid = tiny_grid(tmp_path / "bench", seeds=[0], workers=1, evaluation={"enabled": False})
+    assert run_benchmark(grid, progress=False).ran == ["CartPole-dr-s0"]
+    run = grid.out_dir / "runs" / "CartPole-dr-s0"
+    before = file_state(run)
+    assert run_benchmark(grid, progress=False).skipped == ["CartPole-dr-s0"]  # nothing changed
+
+    shipped = hyperparams._table
+
+    def gae_lambda_changed(name: str) -> dict[str, Any]:
+        table = shipped(name)
+        return {**table, "cartpole": {**table["cartpole"], "gae_lambda": 0.9}} if name == "ppo" else table
+
+    monkeypatch.setattr(hyperparams, "_table", gae_lambda_changed)
+    with pytest.raises(ConfigError, match=r"other hyperparameters .*\(gae_lambda; the shipped defaults"):
+        run_benchmark(grid, progress=False)
+    assert file_state(run) == before
+    result = run_benchmark(grid, progress=False, force=True)
+    assert result.ran == ["CartPole-dr-s0"]
+    assert yaml.safe_load((run / "hyperparams.yaml").read_text())["gae_lambda"] == 0.9
