@@ -109,6 +109,36 @@ def test_an_interrupted_trial_goes_on_from_its_checkpoint(
     assert json.loads((run_dir / "run.json").read_text())["status"] == "finished"
 
 
+def _gae_lambda_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Change CartPole's shipped PPO ``gae_lambda`` (the grids' tiny trials do not override it)."""
+    shipped = hyperparams._table
+
+    def changed(name: str) -> dict[str, Any]:
+        table = shipped(name)
+        return {**table, "cartpole": {**table["cartpole"], "gae_lambda": 0.9}} if name == "ppo" else table
+
+    monkeypatch.setattr(hyperparams, "_table", changed)
+
+
+def test_an_interrupted_trial_whose_shipped_defaults_changed_trains_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Resuming would go on with the checkpoint's old hyperparameters under the new ones' name."""
+    train = {**TINY_TRAIN, "save_freq": 512}
+    grid = tiny_grid(tmp_path / "bench", seeds=[0], workers=1, train=train, evaluation={"enabled": False})
+    monkeypatch.setenv(FAULT_ENV, "final")
+    assert run_benchmark(grid, progress=False).failed == ["CartPole-dr-s0"]
+    run_dir = grid.out_dir / "runs" / "CartPole-dr-s0"
+    assert (run_dir / "checkpoints").is_dir() and not (run_dir / "final").exists()
+
+    monkeypatch.delenv(FAULT_ENV)
+    trials_in_this_process(monkeypatch)
+    _gae_lambda_changed(monkeypatch)
+    assert run_benchmark(grid, progress=False).ran == ["CartPole-dr-s0"]
+    assert len((run_dir / "command.txt").read_text().splitlines()) == 1  # trained anew, not resumed
+    assert yaml.safe_load((run_dir / "hyperparams.yaml").read_text())["gae_lambda"] == 0.9
+
+
 def test_a_finished_run_whose_shipped_defaults_changed_is_not_reused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -121,13 +151,7 @@ def test_a_finished_run_whose_shipped_defaults_changed_is_not_reused(
     before = file_state(run)
     assert run_benchmark(grid, progress=False).skipped == ["CartPole-dr-s0"]  # nothing changed
 
-    shipped = hyperparams._table
-
-    def gae_lambda_changed(name: str) -> dict[str, Any]:
-        table = shipped(name)
-        return {**table, "cartpole": {**table["cartpole"], "gae_lambda": 0.9}} if name == "ppo" else table
-
-    monkeypatch.setattr(hyperparams, "_table", gae_lambda_changed)
+    _gae_lambda_changed(monkeypatch)
     with pytest.raises(ConfigError, match=r"other hyperparameters .*\(gae_lambda; the shipped defaults"):
         run_benchmark(grid, progress=False)
     assert file_state(run) == before
