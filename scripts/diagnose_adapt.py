@@ -16,10 +16,18 @@ phase 2 from the same frozen policy with other settings (``name=key:value,key:va
 ``Phase2Config``; ``none`` for ``None``) and measures each new module the same way. The run
 folders are only read.
 
+``--split NAME`` plays the first ``--tasks`` tasks of a split of the run's own spec instead of
+a validation draw. It is meant for a spec that is a validation carve-out of another spec's
+train range (``benchmarks/specs/HalfCheetahVelValidationWide.yaml``: its held-out split lies
+inside HalfCheetahVel's train range), where choices about extrapolation are made; choosing
+anything on a test split of a spec whose results are reported would be tuning on it.
+
 Usage::
 
     python scripts/diagnose_adapt.py runs/PointNav-adapt-s0 --sampled 10 100
     python scripts/diagnose_adapt.py runs/PointNav-adapt-s0 --variants ep16=epochs:16 ep32=epochs:32
+    python scripts/diagnose_adapt.py runs/HalfCheetahVelValidationWide-adapt-s0 \
+        --split test-extrapolation --probe 10 20 30 40
 """
 
 from __future__ import annotations
@@ -41,7 +49,7 @@ from mtml_rl.agents.policy import AdaptAgent
 from mtml_rl.envs.factory import make_task_vector_env
 from mtml_rl.rollouts import rollout_agent
 from mtml_rl.specs.spec import TaskSpec
-from mtml_rl.specs.splits import validation_tasks
+from mtml_rl.specs.splits import build_splits, validation_tasks
 from mtml_rl.tasks.task import Task
 from mtml_rl.training import Run
 
@@ -198,6 +206,18 @@ def measure(
     return rows
 
 
+def chosen_tasks(spec: TaskSpec, split: str | None, count: int, draw_seed: int) -> tuple[list[Task], str]:
+    """The tasks to play and what they are: ``count`` drawn from the train region with
+    ``draw_seed``, or the first ``count`` of ``split`` (a :class:`SystemExit` naming the spec's
+    splits if it has no such split)."""
+    if split is None:
+        return list(validation_tasks(spec, count, draw_seed)), f"train-region tasks (draw seed {draw_seed})"
+    splits = build_splits(spec)
+    if split not in splits:
+        raise SystemExit(f"{spec.name} has no split {split!r}; choose one of {', '.join(splits)}")
+    return list(splits[split].tasks[:count]), f"tasks of its split {split}"
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -206,6 +226,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--tasks", type=int, default=32, help="validation tasks (default: 32)")
     parser.add_argument(
         "--draw-seed", type=int, default=1000, help="seed of the validation draw (default: 1000)"
+    )
+    parser.add_argument(
+        "--split",
+        default=None,
+        help="play this split's first --tasks tasks instead of a validation draw (for a validation "
+        "carve-out's held-out split; see above)",
     )
     parser.add_argument("--eval-seed", type=int, default=100, help="reset seed of the first task")
     parser.add_argument(
@@ -229,10 +255,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     variants = [parse_variant(text) for text in args.variants]
     for path in args.runs:
         run = Run.load(path)
-        tasks = validation_tasks(run.spec, args.tasks, args.draw_seed)
+        tasks, where = chosen_tasks(run.spec, args.split, args.tasks, args.draw_seed)
         horizon = run.spec.max_episode_steps
         steps = horizon_steps(horizon)
-        print(f"\n{path.name}: {len(tasks)} train-region tasks (draw seed {args.draw_seed})")
+        print(f"\n{path.name}: {len(tasks)} {where}")
         print(
             "| module | return mean [min, max] | latent error (mean latent) | "
             + " | ".join(f"t={s}" for s in steps)

@@ -38,3 +38,24 @@ def test_diagnose_adapt_names_an_unknown_setting() -> None:
     script = load_script("diagnose_adapt")
     with pytest.raises(SystemExit, match=r"unknown phase-2 setting 'epoch'.*epochs"):
         script.parse_variant("bad=epoch:3")
+
+
+def test_diagnose_adapt_plays_a_named_split_of_the_runs_spec(
+    tiny_run: TinyRun, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--split``: the first ``--tasks`` tasks of that split, for a validation carve-out."""
+    run = tiny_run("adapt")
+    script = load_script("diagnose_adapt")
+    script.main([str(run.path), "--tasks", "2", "--split", "test-interpolation", "--no-baselines"])
+    out = capsys.readouterr().out
+    assert f"{run.path.name}: 2 tasks of its split test-interpolation" in out
+    assert [line.split(" | ")[0][2:] for line in out.splitlines() if line.startswith("| ")][1:] == [
+        "ẑ (as trained)"
+    ]
+
+
+def test_diagnose_adapt_names_the_splits_of_a_spec_without_the_one_asked_for(tiny_run: TinyRun) -> None:
+    run = tiny_run("adapt")
+    script = load_script("diagnose_adapt")
+    with pytest.raises(SystemExit, match=r"has no split 'test-extrapolaton'; choose one of train, "):
+        script.main([str(run.path), "--split", "test-extrapolaton"])
