@@ -13,6 +13,12 @@ Usage::
 
     python scripts/solved_budgets.py --families acrobot --budget 600000 --every 100000
     python scripts/solved_budgets.py --families cartpole pointnav --seeds 0 1 2 --json solved.json
+    python scripts/solved_budgets.py --families halfcheetah_vel --budget 250000 --every 250000 \
+        --hyperparams '{"policy_kwargs": {"net_arch": [64, 64], "log_std_init": -2}}'
+
+``--hyperparams`` overrides the shipped hyperparameters of every run (a JSON object, keys as in
+``mtml_rl/hyperparams/<algo>.yaml``; a key replaces the shipped value whole, so
+``policy_kwargs`` must list every entry it keeps).
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ class Job:
     :param every: checkpoint interval in steps
     :param root: folder of the runs
     :param algo: the algorithm (default: the family's)
+    :param hyperparams: overrides of the shipped hyperparameters (a JSON object; empty: none)
     """
 
     family: str
@@ -61,6 +68,7 @@ class Job:
     every: int
     root: str
     algo: str = ""
+    hyperparams: str = ""
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,7 @@ def run_job(job: Job) -> list[Point]:
         eval_freq=0,
         save_freq=job.every,
         num_threads=1,
+        hyperparams=json.loads(job.hyperparams) if job.hyperparams else {},
         out=str(Path(job.root) / f"{job.family}-{job.method}-s{job.seed}"),
     )
     run = train(config, force=True, progress=False)
@@ -161,7 +170,25 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=1, help="processes (one torch thread each)")
     parser.add_argument("--out", default=None, help="folder of the runs (default: a temporary one)")
     parser.add_argument("--json", default=None, help="also write the raw points to this file")
+    parser.add_argument(
+        "--hyperparams",
+        type=_hyperparams,
+        default="",
+        help="overrides of the shipped hyperparameters, a JSON object, e.g. '{\"batch_size\": 128}'",
+    )
     return parser.parse_args(argv)
+
+
+def _hyperparams(text: str) -> str:
+    """``--hyperparams``: a JSON object (kept as text, so that jobs stay hashable)."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        example = '{"batch_size": 128}'
+        raise argparse.ArgumentTypeError(f"not JSON ({err}); write an object such as '{example}'") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"must be a JSON object of hyperparameters, got {text!r}")
+    return json.dumps(value, sort_keys=True)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -169,12 +196,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     root = args.out or tempfile.mkdtemp(prefix="solved-budgets-")
     jobs = [
-        Job(f, m, s, args.budget, args.every, root, args.algo)
+        Job(f, m, s, args.budget, args.every, root, args.algo, args.hyperparams)
         for f in args.families
         for m in args.methods
         for s in args.seeds
     ]
-    print(f"budget {args.budget:,}, checkpoints every {args.every:,}; runs in {root}", flush=True)
+    overrides = f", hyperparameters {args.hyperparams}" if args.hyperparams else ""
+    print(f"budget {args.budget:,}, checkpoints every {args.every:,}{overrides}; runs in {root}", flush=True)
     with ProcessPoolExecutor(args.workers) as pool:
         points = [p for result in pool.map(run_job, jobs) for p in result]
     print(table(points))

@@ -1,0 +1,179 @@
+"""How trained planar runners move: upright or on their backs, and how fast.
+
+HalfCheetah has a well-known local optimum: a policy that flipped onto its back early in
+training learns to run that way, and a cheetah on its back cannot run as fast as one on its
+feet. On HalfCheetahVel such a run settles at a return the family's solved level is above
+(its fast targets out of reach), whatever the budget. This script tells those runs apart.
+
+Each run (a run folder, or one of its checkpoints: ``RUN/checkpoints/step_N``) plays one
+deterministic episode on each of ``--tasks`` fresh tasks drawn from its spec's train region
+(a validation draw, never a test split), with the context as the method deploys it. Over the
+second half of each episode it records the torso's pitch and the forward speed, read from the
+observation: the families built on HalfCheetah-v5, Hopper-v5 and Walker2d-v5 observe
+``qpos[1:]`` then ``qvel``, so the pitch (``rooty``) is entry 1 and the forward speed entry
+``len(qpos)``. An episode counts as "on its back" when the mean cosine of the pitch over that
+half is negative (the torso turned more than a quarter turn, either way).
+
+Usage::
+
+    python scripts/posture.py runs/HalfCheetahVel-oracle-s{0,1,2}
+    python scripts/posture.py runs/HalfCheetahVel-oracle-s0/checkpoints/step_250000 --tasks 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+PLANAR_REFERENCES = {"HalfCheetah-v5": 9, "Hopper-v5": 6, "Walker2d-v5": 9}
+"""Reference environments whose observation is ``qpos[1:]`` then ``qvel`` -> ``len(qpos)``: the
+forward speed ``qvel[0]`` is observation entry ``len(qpos) - 1``."""
+PITCH = 1
+"""Observation entry of the torso's pitch (``qpos[2]``, ``rooty``)."""
+
+
+@dataclass(frozen=True)
+class Posture:
+    """One run's posture on the validation tasks.
+
+    :param run: the run or checkpoint folder
+    :param mean_return: mean episode return
+    :param on_back: episodes whose torso was on its back over their second half
+    :param episodes: episodes played (one per task)
+    :param mean_speed: mean forward speed over the second halves (m/s)
+    :param mean_cos_pitch: mean cosine of the torso's pitch over the second halves (1: level)
+    """
+
+    run: str
+    mean_return: float
+    on_back: int
+    episodes: int
+    mean_speed: float
+    mean_cos_pitch: float
+
+
+class _Recorder:
+    """Wraps a deployed agent and keeps every raw observation it is shown."""
+
+    def __init__(self, agent: Any) -> None:
+        self.agent = agent
+        self.name = agent.name
+        self.privileged = agent.privileged
+        self.requirements = agent.requirements
+        self.observations: list[np.ndarray] = []
+
+    def reset(self, num_envs: int) -> None:
+        self.agent.reset(num_envs)
+
+    def act(self, obs: Any, deterministic: bool = True) -> np.ndarray:
+        raw = obs["obs"] if isinstance(obs, dict) else obs
+        self.observations.append(np.array(raw, dtype=np.float64))
+        actions: np.ndarray = self.agent.act(obs, deterministic)
+        return actions
+
+    def observe(
+        self, actions: np.ndarray, rewards: np.ndarray, dones: np.ndarray, trial_starts: np.ndarray
+    ) -> None:
+        self.agent.observe(actions, rewards, dones, trial_starts)
+
+
+def load_run(folder: Path) -> Any:
+    """The :class:`~mtml_rl.training.Run` of a run folder (final model) or of a checkpoint."""
+    from mtml_rl.training import Run, TrainConfig
+    from mtml_rl.training.run import checked_spec, load_model
+
+    if folder.parent.name != "checkpoints":
+        return Run.load(folder, "final")
+    path = folder.parent.parent
+    config = TrainConfig.from_run(path / "config.yaml")
+    model, normalizer = load_model(config, folder, path)
+    return Run(path, config, checked_spec(path, config), model, normalizer, folder)
+
+
+def speed_entry(family: str) -> int:
+    """The observation entry of the forward speed, for families on a planar reference."""
+    from mtml_rl.families.registry import get_family
+
+    reference = getattr(get_family(family), "reference_id", None)
+    if reference not in PLANAR_REFERENCES:
+        known = ", ".join(PLANAR_REFERENCES)
+        raise ValueError(f"family {family!r} is not built on a planar runner ({known}); nothing to measure")
+    return PLANAR_REFERENCES[reference] - 1
+
+
+def measure(folder: Path, tasks: int, seed: int) -> Posture:
+    """Play one deterministic episode per validation task and summarize the posture.
+
+    Task ``i`` is reset with seed ``seed + i`` and played alone, so that every episode's
+    observations are its own whatever its length (Hopper and Walker2d episodes can end early).
+    """
+    from mtml_rl.agents.loading import load_agent
+    from mtml_rl.rollouts import rollout_agent
+    from mtml_rl.specs.splits import validation_tasks
+
+    run = load_run(folder)
+    speed = speed_entry(run.spec.family)
+    agent = load_agent(run)
+    returns, cos_pitch, speeds = [], [], []
+    for i, task in enumerate(validation_tasks(run.spec, tasks, seed)):
+        recorder = _Recorder(agent)
+        (episode,) = rollout_agent(recorder, run.spec, [task], seed=seed + i)
+        observed = np.concatenate(recorder.observations)[: episode.length]  # (steps, obs)
+        late = observed[episode.length // 2 :]
+        returns.append(episode.ret)
+        cos_pitch.append(float(np.cos(late[:, PITCH]).mean()))
+        speeds.append(float(late[:, speed].mean()))
+    return Posture(
+        run=str(folder),
+        mean_return=float(np.mean(returns)),
+        on_back=int(np.sum(np.array(cos_pitch) < 0)),
+        episodes=len(returns),
+        mean_speed=float(np.mean(speeds)),
+        mean_cos_pitch=float(np.mean(cos_pitch)),
+    )
+
+
+def table(rows: Sequence[Posture]) -> str:
+    """Markdown: one row per run."""
+    lines = [
+        "| run | mean return | episodes on its back | mean speed (m/s) | mean cos(pitch) |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.run} | {r.mean_return:.1f} | {r.on_back}/{r.episodes} | {r.mean_speed:.2f} "
+            f"| {r.mean_cos_pitch:+.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("runs", nargs="+", type=Path, help="run folders or RUN/checkpoints/step_N")
+    parser.add_argument("--tasks", type=int, default=10, help="validation tasks (one episode each)")
+    parser.add_argument("--seed", type=int, default=500, help="seed of the validation draw and resets")
+    parser.add_argument("--json", type=Path, default=None, help="also write the rows to this file")
+    args = parser.parse_args(argv)
+    import torch as th
+
+    th.set_num_threads(1)
+    try:
+        rows = [measure(folder, args.tasks, args.seed) for folder in args.runs]
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(table(rows))
+    if args.json:
+        args.json.write_text(json.dumps([asdict(r) for r in rows], indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
