@@ -108,6 +108,13 @@ def speed_entry(family: str) -> int:
     return PLANAR_REFERENCES[reference] - 1
 
 
+def second_half(observed: np.ndarray, speed: int) -> tuple[float, float]:
+    """Mean cosine of the torso's pitch and mean forward speed over the second half of one
+    episode's observations (``(steps, obs)``, in order); a negative cosine: on its back."""
+    late = observed[observed.shape[0] // 2 :]
+    return float(np.cos(late[:, PITCH]).mean()), float(late[:, speed].mean())
+
+
 def measure(folder: Path, tasks: int, seed: int) -> Posture:
     """Play one deterministic episode per validation task and summarize the posture.
 
@@ -126,10 +133,10 @@ def measure(folder: Path, tasks: int, seed: int) -> Posture:
         recorder = _Recorder(agent)
         (episode,) = rollout_agent(recorder, run.spec, [task], seed=seed + i)
         observed = np.concatenate(recorder.observations)[: episode.length]  # (steps, obs)
-        late = observed[episode.length // 2 :]
+        episode_cos, episode_speed = second_half(observed, speed)
         returns.append(episode.ret)
-        cos_pitch.append(float(np.cos(late[:, PITCH]).mean()))
-        speeds.append(float(late[:, speed].mean()))
+        cos_pitch.append(episode_cos)
+        speeds.append(episode_speed)
     return Posture(
         run=str(folder),
         mean_return=float(np.mean(returns)),

@@ -14,7 +14,7 @@ Usage::
     python scripts/solved_budgets.py --families acrobot --budget 600000 --every 100000
     python scripts/solved_budgets.py --families cartpole pointnav --seeds 0 1 2 --json solved.json
     python scripts/solved_budgets.py --families halfcheetah_vel --budget 250000 --every 250000 \
-        --hyperparams '{"policy_kwargs": {"net_arch": [64, 64], "log_std_init": -2}}'
+        --hyperparams '{"policy_kwargs": {"net_arch": [64, 64], "ortho_init": false, "log_std_init": -2}}'
 
 ``--hyperparams`` overrides the shipped hyperparameters of every run (a JSON object, keys as in
 ``mtml_rl/hyperparams/<algo>.yaml``; a key replaces the shipped value whole, so
@@ -173,7 +173,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--hyperparams",
         type=_hyperparams,
-        default="",
+        default=None,
         help="overrides of the shipped hyperparameters, a JSON object, e.g. '{\"batch_size\": 128}'",
     )
     return parser.parse_args(argv)
@@ -196,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     root = args.out or tempfile.mkdtemp(prefix="solved-budgets-")
     jobs = [
-        Job(f, m, s, args.budget, args.every, root, args.algo, args.hyperparams)
+        Job(f, m, s, args.budget, args.every, root, args.algo, args.hyperparams or "")
         for f in args.families
         for m in args.methods
         for s in args.seeds

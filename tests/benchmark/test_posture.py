@@ -1,0 +1,91 @@
+"""``scripts/posture.py``: where the torso's pitch and the forward speed are in a planar
+runner's observation, what counts as "on its back", and the script run on a trained run."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from script_loading import load_script
+
+from mtml_rl.families.registry import family_names, get_family
+from mtml_rl.training import TrainConfig, train
+
+
+def planar_families() -> list[str]:
+    script = load_script("posture")
+    return [
+        name
+        for name in family_names()
+        if getattr(get_family(name), "reference_id", None) in script.PLANAR_REFERENCES
+    ]
+
+
+def test_the_planar_families_are_the_halfcheetah_hopper_and_walker_ones() -> None:
+    assert set(planar_families()) >= {"halfcheetah_vel", "halfcheetah_dir", "halfcheetah_params"}
+    assert {"hopper_params", "walker_params"} <= set(planar_families())
+
+
+@pytest.mark.parametrize("name", planar_families())
+def test_pitch_and_speed_are_where_the_script_reads_them(name: str) -> None:
+    script = load_script("posture")
+    family = get_family(name)
+    env = gym.make(family.reference_id, **family.env_kwargs)
+    obs, _ = env.reset(seed=3)
+    data = env.unwrapped.data  # type: ignore[attr-defined]
+    assert len(data.qpos) == script.PLANAR_REFERENCES[family.reference_id]
+    rng = np.random.default_rng(0)
+    for _ in range(25):
+        obs, *_ = env.step(rng.uniform(-1, 1, env.action_space.shape))
+        assert obs[script.PITCH] == pytest.approx(data.qpos[2])
+        assert obs[script.speed_entry(name)] == pytest.approx(data.qvel[0])
+
+
+def test_an_episode_counts_as_on_its_back_by_its_second_half() -> None:
+    script = load_script("posture")
+    speed = script.speed_entry("halfcheetah_vel")
+    observed = np.zeros((100, 17))
+    observed[:, speed] = np.r_[np.zeros(50), np.full(50, 2.0)]
+    observed[50:, script.PITCH] = math.pi  # flipped over halfway: on its back for the second half
+    cos_pitch, mean_speed = script.second_half(observed, speed)
+    assert cos_pitch == pytest.approx(-1.0)
+    assert mean_speed == pytest.approx(2.0)
+    observed[:, script.PITCH] = 2 * math.pi + 0.1  # a whole somersault: upright again
+    assert script.second_half(observed, speed)[0] == pytest.approx(math.cos(0.1))
+
+
+def test_a_family_not_on_a_planar_runner_is_refused() -> None:
+    script = load_script("posture")
+    with pytest.raises(ValueError, match="not built on a planar runner"):
+        script.speed_entry("cartpole")
+
+
+@pytest.mark.slow
+def test_the_script_measures_a_run_and_one_of_its_checkpoints(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = load_script("posture")
+    config = TrainConfig(
+        env="mtml/HalfCheetahVel-v0",
+        method="oracle",
+        timesteps=512,
+        n_envs=2,
+        seed=0,
+        eval_freq=0,
+        save_freq=256,
+        num_threads=1,
+        out=str(tmp_path / "run"),
+        hyperparams={"n_steps": 128, "batch_size": 128, "n_epochs": 1},
+    )
+    run = train(config, progress=False)
+    checkpoint = run.path / "checkpoints" / "step_256"
+    out = tmp_path / "posture.json"
+    assert script.main([str(run.path), str(checkpoint), "--tasks", "3", "--json", str(out)]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert len(rows) == 4 and rows[2].startswith(f"| {run.path} |") and "/3 |" in rows[2]
+    assert rows[3].startswith(f"| {checkpoint} |")
+    assert [row["episodes"] for row in json.loads(out.read_text())] == [3, 3]
