@@ -161,6 +161,11 @@ def table(rows: Sequence[Posture]) -> str:
     return "\n".join(lines)
 
 
+def _is_run_or_checkpoint(folder: Path) -> bool:
+    run = folder.parent.parent if folder.parent.name == "checkpoints" else folder
+    return (run / "config.yaml").is_file() and folder.is_dir()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", type=Path, help="run folders or RUN/checkpoints/step_N")
@@ -171,6 +176,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     import torch as th
 
     th.set_num_threads(1)
+    not_runs = [str(f) for f in args.runs if not _is_run_or_checkpoint(f)]
+    if not_runs:
+        print(f"error: not a run folder or RUN/checkpoints/step_N: {', '.join(not_runs)}", file=sys.stderr)
+        return 2
     try:
         rows = [measure(folder, args.tasks, args.seed) for folder in args.runs]
     except ValueError as err:

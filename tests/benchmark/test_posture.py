@@ -89,3 +89,12 @@ def test_the_script_measures_a_run_and_one_of_its_checkpoints(
     assert len(rows) == 4 and rows[2].startswith(f"| {run.path} |") and "/3 |" in rows[2]
     assert rows[3].startswith(f"| {checkpoint} |")
     assert [row["episodes"] for row in json.loads(out.read_text())] == [3, 3]
+
+
+def test_a_folder_that_is_no_run_is_refused_before_anything_is_played(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = load_script("posture")
+    assert script.main([str(tmp_path / "missing"), str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a run folder" in err and str(tmp_path / "missing") in err
