@@ -11,7 +11,7 @@ deterministic episode on each of ``--tasks`` fresh tasks drawn from its spec's t
 second half of each episode it records the torso's pitch and the forward speed, read from the
 observation: the families built on HalfCheetah-v5, Hopper-v5 and Walker2d-v5 observe
 ``qpos[1:]`` then ``qvel``, so the pitch (``rooty``) is entry 1 and the forward speed entry
-``len(qpos)``. An episode counts as "on its back" when the mean cosine of the pitch over that
+``len(qpos) - 1``. An episode counts as "on its back" when the mean cosine of the pitch over that
 half is negative (the torso turned more than a quarter turn, either way).
 
 Usage::
