@@ -15,12 +15,17 @@ draws the curves; ``--json`` writes the points with the spec, split, episodes, s
 spacing, oracle runs and run folders they were scored with; ``--workers N`` scores N checkpoints
 at a time; ``--every N`` scores only the checkpoints at multiples of N training steps (and the
 final model), for long runs whose every checkpoint would cost a phase 2 each. Train runs with
-``--save-freq`` (``save_freq`` in a grid's ``train``).
+``--save-freq`` (``save_freq`` in a grid's ``train``). ``--merge A.json B.json`` puts the points of
+several ``--json`` files side by side (runs scored in separate invocations, e.g. as they
+finish) and prints, draws and writes them as one invocation would have; the files must agree on
+what they were scored on and against (spec, split, tasks, episodes, reset seed, oracle runs,
+target), and no run may be in two of them.
 
 Usage::
 
     python scripts/steps_to_transfer.py --runs RUNS/adapt-s0 RUNS/rl2-s0 --oracle RUNS/oracle-s0 \\
         --split test-interpolation --episodes 2 --figure steps.png --json steps.json
+    python scripts/steps_to_transfer.py --merge adapt.json rl2.json --figure steps.png --json all.json
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import sys
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
@@ -238,7 +244,11 @@ def figure(points: Sequence[Point], target: float, path: str, title: str) -> Non
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", nargs="+", required=True, help="run folders trained with checkpoints")
+    sources = parser.add_mutually_exclusive_group(required=True)
+    sources.add_argument("--runs", nargs="+", help="run folders trained with checkpoints")
+    sources.add_argument(
+        "--merge", nargs="+", type=Path, help="--json files of earlier invocations to put side by side"
+    )
     parser.add_argument("--oracle", nargs="*", default=[], help="oracle runs of the reference (same spec)")
     parser.add_argument("--split", default="test-interpolation", help="held-out split to score on")
     parser.add_argument("--episodes", type=int, default=2, help="episodes per task (whole trials)")
@@ -263,28 +273,73 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Score every checkpoint of every run and print the table."""
+def main(argv: Sequence[str] | None = None) -> int:
+    """Score every checkpoint of every run (or merge earlier scorings) and print the table."""
+    args = parse_args(argv)
+    if args.merge:
+        try:
+            merged = merge_records([json.loads(path.read_text()) for path in args.merge])
+        except (OSError, ValueError, KeyError) as err:
+            print(f"error: cannot merge {' '.join(map(str, args.merge))}: {err}", file=sys.stderr)
+            return 2
+        report(args, merged)
+        return 0
     import torch as th
 
     from mtml_rl.evaluation.collect import random_returns
-    from mtml_rl.io import atomic_write_text
     from mtml_rl.specs.splits import build_splits
 
     th.set_num_threads(1)
-    args = parse_args(argv)
     spec = load_run(args.runs[0]).spec
     tasks = list(build_splits(spec)[args.split].tasks)
     reference = reference_returns(args.oracle, spec, tasks, args.episodes, args.seed)
     random = np.asarray(random_returns(spec, tasks, episodes=args.episodes, seed=args.seed))
     jobs = [job for path in args.runs for job in checkpoint_jobs(path, spec.id, args.every)]
     points = score_all(jobs, args, reference, random)
-    print(f"{spec.id}, {args.split}, {len(tasks)} tasks, {args.episodes} episodes per task\n")
-    print(table(points, args.target))
+    report(args, record(args, spec.id, len(tasks), points))
+    return 0
+
+
+def report(args: argparse.Namespace, scored: dict[str, Any]) -> None:
+    """Print the table of a record; draw and write it where asked."""
+    from mtml_rl.io import atomic_write_text
+
+    points = [Point(**p) for p in scored["points"]]
+    title = f"{scored['spec']}, {scored['split']}"
+    print(f"{title}, {scored['tasks']} tasks, {scored['episodes']} episodes per task\n")
+    print(table(points, scored["target"]))
     if args.figure:
-        figure(points, args.target, args.figure, f"{spec.id}, {args.split}")
+        figure(points, scored["target"], args.figure, title)
     if args.json:
-        atomic_write_text(args.json, json.dumps(record(args, spec.id, len(tasks), points), indent=1))
+        atomic_write_text(args.json, json.dumps(scored, indent=1))
+
+
+MERGE_KEYS = ("spec", "split", "tasks", "episodes", "seed", "reference", "oracle", "target")
+"""What records must agree on to be put side by side."""
+
+
+def merge_records(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One record of several ``--json`` records (points in the order given).
+
+    :raises ValueError: if they were scored on or against different things, or share a run
+    """
+    first = records[0]
+    for other in records[1:]:
+        differ = [key for key in MERGE_KEYS if other[key] != first[key]]
+        if differ:
+            detail = "; ".join(f"{k}: {first[k]!r} against {other[k]!r}" for k in differ)
+            raise ValueError(f"they were scored differently ({detail})")
+    runs = [run for r in records for run in r["runs"]]
+    twice = sorted({run for run in runs if runs.count(run) > 1})
+    if twice:
+        raise ValueError(f"runs scored in more than one of them: {', '.join(twice)}")
+    everies = list(dict.fromkeys(r["every"] for r in records))
+    return {
+        **{key: first[key] for key in MERGE_KEYS},
+        "every": everies[0] if len(everies) == 1 else everies,
+        "runs": runs,
+        "points": [p for r in records for p in r["points"]],
+    }
 
 
 def record(args: argparse.Namespace, spec_id: str, n_tasks: int, points: Sequence[Point]) -> dict[str, Any]:
@@ -307,4 +362,4 @@ def record(args: argparse.Namespace, spec_id: str, n_tasks: int, points: Sequenc
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_solved_budgets import load_script
@@ -133,3 +134,78 @@ def test_scoring_over_worker_processes_gives_the_same_points_in_the_same_order(t
         ("oracle", 512),
     ]
     assert two == one
+
+
+def scored_record(
+    runs: list[str], points: list[tuple[str, int, int, float]], **changes: Any
+) -> dict[str, Any]:
+    """A ``--json`` record as the script writes it, with hand-made points."""
+    record: dict[str, Any] = {
+        "spec": "mtml/CartPole-v0",
+        "split": "test-interpolation",
+        "tasks": 4,
+        "episodes": 2,
+        "seed": 100,
+        "every": 100,
+        "reference": "oracle runs",
+        "oracle": ["runs/oracle-s0"],
+        "runs": runs,
+        "target": 0.9,
+        "points": [
+            {"method": m, "seed": s, "steps": n, "score": score, "mean_return": 100 * score}
+            for m, s, n, score in points
+        ],
+    }
+    return {**record, **changes}
+
+
+def test_separate_scorings_are_merged_into_one_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = load_script("steps_to_transfer")
+    adapt = scored_record(["runs/adapt-s0"], [("adapt", 0, 300, 0.5), ("adapt", 0, 600, 0.95)])
+    rl2 = scored_record(["runs/rl2-s0"], [("rl2", 0, 300, 0.4), ("rl2", 0, 1200, 0.92)], every=200)
+    files = []
+    for name, content in (("adapt.json", adapt), ("rl2.json", rl2)):
+        (tmp_path / name).write_text(json.dumps(content))
+        files.append(str(tmp_path / name))
+    out, figure = tmp_path / "all.json", tmp_path / "all.png"
+    assert script.main(["--merge", *files, "--json", str(out), "--figure", str(figure)]) == 0
+    text = capsys.readouterr().out
+    assert "| adapt | 600 |" in text and "| rl2 | 1,200 |" in text
+    merged = json.loads(out.read_text())
+    assert merged["runs"] == ["runs/adapt-s0", "runs/rl2-s0"] and merged["every"] == [100, 200]
+    assert merged["points"] == adapt["points"] + rl2["points"]
+    assert figure.stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"split": "test-extrapolation"}, "scored differently (split"),
+        ({"runs": ["runs/adapt-s0"]}, "more than one"),
+    ],
+)
+def test_records_scored_differently_or_sharing_a_run_are_not_merged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], change: dict[str, Any], message: str
+) -> None:
+    script = load_script("steps_to_transfer")
+    first = scored_record(["runs/adapt-s0"], [("adapt", 0, 300, 0.5)])
+    second = {**scored_record(["runs/rl2-s0"], [("rl2", 0, 300, 0.4)]), **change}
+    (tmp_path / "a.json").write_text(json.dumps(first))
+    (tmp_path / "b.json").write_text(json.dumps(second))
+    out = tmp_path / "all.json"
+    assert (
+        script.main(["--merge", str(tmp_path / "a.json"), str(tmp_path / "b.json"), "--json", str(out)]) == 2
+    )
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_runs_and_merge_exclude_each_other() -> None:
+    script = load_script("steps_to_transfer")
+    for argv in ([], ["--runs", "r", "--merge", "a.json"]):
+        with pytest.raises(SystemExit) as exit_info:
+            script.parse_args(argv)
+        assert exit_info.value.code == 2
