@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -203,7 +204,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     ]
     overrides = f", hyperparameters {args.hyperparams}" if args.hyperparams else ""
     print(f"budget {args.budget:,}, checkpoints every {args.every:,}{overrides}; runs in {root}", flush=True)
-    with ProcessPoolExecutor(args.workers) as pool:
+    from mtml_rl.lifetime import exit_with_parent
+
+    with ProcessPoolExecutor(args.workers, initializer=exit_with_parent, initargs=(os.getpid(),)) as pool:
         points = [p for result in pool.map(run_job, jobs) for p in result]
     print(table(points))
     if args.json:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import sys
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -167,10 +168,14 @@ def score_checkpoint(
     return point
 
 
-def one_thread() -> None:
-    """Worker start-up: one torch thread per process, as in training."""
+def worker_start(driver_pid: int) -> None:
+    """Worker start-up: one torch thread per process, as in training, and an end with the
+    driver (a killed driver leaves no worker scoring on)."""
     import torch as th
 
+    from mtml_rl.lifetime import exit_with_parent
+
+    exit_with_parent(driver_pid)
     th.set_num_threads(1)
 
 
@@ -185,7 +190,9 @@ def score_all(
     if args.workers <= 1:
         return [score(job) for job in jobs]
     context = multiprocessing.get_context("spawn")  # no forked torch state
-    with ProcessPoolExecutor(max_workers=args.workers, mp_context=context, initializer=one_thread) as pool:
+    with ProcessPoolExecutor(
+        max_workers=args.workers, mp_context=context, initializer=worker_start, initargs=(os.getpid(),)
+    ) as pool:
         return list(pool.map(score, jobs))
 
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from process_helpers import children, kill_all, needs_proc, wait_until_gone
 from test_solved_budgets import load_script
 from tiny_runs import tiny_cartpole_run
 
@@ -209,3 +211,47 @@ def test_runs_and_merge_exclude_each_other() -> None:
         with pytest.raises(SystemExit) as exit_info:
             script.parse_args(argv)
         assert exit_info.value.code == 2
+
+
+@pytest.mark.slow
+@needs_proc
+def test_a_killed_driver_leaves_no_worker_scoring_on(tmp_path: Path) -> None:
+    script = load_script("steps_to_transfer")
+    oracle = tiny_cartpole_run(tmp_path, "oracle")
+    runs = [oracle] * 4  # enough checkpoints to keep both workers busy for a while
+    driver = subprocess.Popen(
+        [
+            sys.executable,
+            script.__file__,
+            "--runs",
+            *runs,
+            "--oracle",
+            oracle,
+            "--episodes",
+            "30",
+            "--workers",
+            "2",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 120
+        while len(workers) < 2 and driver.poll() is None and time.monotonic() < deadline:
+            workers = [pid for pid in children(driver.pid) if "spawn_main" in _command(pid)]
+            time.sleep(0.05)
+        assert len(workers) == 2, "the driver ended before both workers were seen"
+        driver.kill()
+        driver.wait()
+        assert wait_until_gone(workers, patience_s=30) == []
+    finally:
+        driver.kill()
+        kill_all(workers)
+
+
+def _command(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
