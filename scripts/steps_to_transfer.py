@@ -285,8 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.merge:
         try:
-            merged = merge_records([json.loads(path.read_text()) for path in args.merge])
-        except (OSError, ValueError, KeyError) as err:
+            merged = merge_records([read_record(path) for path in args.merge])
+        except (OSError, ValueError) as err:
             print(f"error: cannot merge {' '.join(map(str, args.merge))}: {err}", file=sys.stderr)
             return 2
         report(args, merged)
@@ -323,6 +323,24 @@ def report(args: argparse.Namespace, scored: dict[str, Any]) -> None:
 
 MERGE_KEYS = ("spec", "split", "tasks", "episodes", "seed", "reference", "oracle", "target")
 """What records must agree on to be put side by side."""
+
+
+def read_record(path: Path) -> dict[str, Any]:
+    """A ``--json`` record read back, with every key this script writes and well-formed points.
+
+    :raises ValueError: naming the file and what is missing or malformed
+    """
+    record = json.loads(path.read_text())
+    missing = [
+        k for k in (*MERGE_KEYS, "every", "runs", "points") if not isinstance(record, dict) or k not in record
+    ]
+    if missing:
+        raise ValueError(f"{path} is not a --json file of this script (no {', '.join(missing)})")
+    try:
+        [Point(**point) for point in record["points"]]
+    except TypeError as err:
+        raise ValueError(f"{path} has a malformed point ({err})") from None
+    return dict(record)
 
 
 def merge_records(records: Sequence[dict[str, Any]]) -> dict[str, Any]:

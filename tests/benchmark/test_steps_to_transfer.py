@@ -255,3 +255,29 @@ def _command(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return ""
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("[1, 2]", "is not a --json file of this script"),
+        ('{"spec": "mtml/CartPole-v0"}', "(no split, tasks"),
+        ("{not json", "Expecting property name"),
+    ],
+)
+def test_a_file_that_is_no_record_is_named_and_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, message: str
+) -> None:
+    script = load_script("steps_to_transfer")
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(scored_record(["runs/adapt-s0"], [("adapt", 0, 300, 0.5)])))
+    bad = tmp_path / "bad.json"
+    bad.write_text(content)
+    assert script.main(["--merge", str(good), str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    broken = scored_record(["runs/rl2-s0"], [("rl2", 0, 300, 0.4)])
+    broken["points"][0].pop("score")
+    bad.write_text(json.dumps(broken))
+    assert script.main(["--merge", str(good), str(bad)]) == 2
+    assert f"{bad} has a malformed point" in capsys.readouterr().err
