@@ -1,5 +1,6 @@
 """Task by task: each method's mean return on a held-out split, and the share of the
-``dr``-to-oracle gap a method closes on every task.
+``dr``-to-oracle gap a method closes on every task ("no gap" where the oracle does not beat
+``dr`` there).
 
 Reads evaluation folders (or ``results.json`` files), such as a grid's ``eval/*`` folders,
 through the package's validated loader, pools each method's episodes over its runs (seeds)
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mtml_rl.evaluation.gaps import share_of_gap
 from mtml_rl.evaluation.results import Results, load_results
 
 
@@ -39,11 +41,6 @@ def task_params(parts: Sequence[Results], split: str, param: str) -> dict[str, f
     return {t.task_id: float(t.params[param]) for r in parts for t in r.tasks if t.split == split}
 
 
-def gap_share(method: float, dr: float, oracle: float) -> float:
-    """``(R − R_dr) / (R_oracle − R_dr)``."""
-    return (method - dr) / (oracle - dr)
-
-
 def table(parts: Sequence[Results], split: str, param: str, method: str) -> list[str]:
     """The markdown rows: parameter value, ``dr``, oracle and ``method`` mean returns, share."""
     returns, values = task_returns(parts, split), task_params(parts, split, param)
@@ -56,10 +53,9 @@ def table(parts: Sequence[Results], split: str, param: str, method: str) -> list
     ]
     for task in sorted(returns, key=values.__getitem__):
         r = returns[task]
-        share = gap_share(r[method], r["dr"], r["oracle"])
-        rows.append(
-            f"| {values[task]:.2f} | {r['dr']:.1f} | {r['oracle']:.1f} | {r[method]:.1f} | {share:.0%} |"
-        )
+        share = share_of_gap(r[method], r["dr"], r["oracle"])
+        shown = "no gap" if share is None else f"{share:.0%}"
+        rows.append(f"| {values[task]:.2f} | {r['dr']:.1f} | {r['oracle']:.1f} | {r[method]:.1f} | {shown} |")
     return rows
 
 

@@ -86,15 +86,11 @@ class _Recorder:
 
 def load_run(folder: Path) -> Any:
     """The :class:`~mtml_rl.training.Run` of a run folder (final model) or of a checkpoint."""
-    from mtml_rl.training import Run, TrainConfig
-    from mtml_rl.training.run import checked_spec, load_model
+    from mtml_rl.training import Run
 
-    if folder.parent.name != "checkpoints":
-        return Run.load(folder, "final")
-    path = folder.parent.parent
-    config = TrainConfig.from_run(path / "config.yaml")
-    model, normalizer = load_model(config, folder, path)
-    return Run(path, config, checked_spec(path, config), model, normalizer, folder)
+    if folder.parent.name == "checkpoints":
+        return Run.load(folder.parent.parent, folder.name)
+    return Run.load(folder, "final")
 
 
 def speed_entry(family: str) -> int:

@@ -16,7 +16,8 @@ def load_agent(run: Run | str | Path, which: str = "final") -> Agent:
     ``dr``, ``oracle`` and ``history`` act as trained.
 
     :param run: a :class:`Run` or a run directory
-    :param which: for a directory: ``final``, ``best`` or ``latest`` (checkpoint)
+    :param which: for a directory: ``final``, ``best``, ``latest`` (checkpoint) or a checkpoint's
+        ``step_N``
     """
     loaded = run if isinstance(run, Run) else Run.load(run, which)
     return loaded.method.agent(loaded)

@@ -90,7 +90,8 @@ class Run:
 
     @classmethod
     def load(cls, path: str | Path, which: str = "final") -> Run:
-        """Load a run's model: ``final``, ``best`` or ``latest`` (checkpoint)."""
+        """Load a run's model: ``final``, ``best``, ``latest`` (checkpoint) or the periodic
+        checkpoint named ``which`` (``step_250000``: a folder of the run's ``checkpoints/``)."""
         path = Path(path)
         if not rundir.is_run_dir(path):
             raise CheckpointError(
@@ -102,8 +103,13 @@ class Run:
         folder = {"final": path / "final", "best": path / "best"}.get(which)
         if which == "latest":
             folder = rundir.latest_checkpoint(path).path
+        elif which.startswith("step_"):
+            folder = path / "checkpoints" / which
+            if not folder.is_dir():
+                names = ", ".join(c.path.name for c in rundir.list_checkpoints(path)) or "none"
+                raise CheckpointError(f"{path} has no checkpoint {which}; its checkpoints: {names}")
         if folder is None:
-            raise ConfigError(f"which must be final, best or latest, got {which!r}")
+            raise ConfigError(f"which must be final, best, latest or a checkpoint's step_N, got {which!r}")
         model, normalizer = load_model(config, folder, path)
         return cls(path, config, spec, model, normalizer, folder)
 

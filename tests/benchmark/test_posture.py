@@ -11,9 +11,9 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from script_loading import load_script
+from tiny_runs import tiny_checkpointed_run
 
 from mtml_rl.families.registry import family_names, get_family
-from mtml_rl.training import TrainConfig, train
 
 
 def planar_families() -> list[str]:
@@ -69,24 +69,12 @@ def test_the_script_measures_a_run_and_one_of_its_checkpoints(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     script = load_script("posture")
-    config = TrainConfig(
-        env="mtml/HalfCheetahVel-v0",
-        method="oracle",
-        timesteps=512,
-        n_envs=2,
-        seed=0,
-        eval_freq=0,
-        save_freq=256,
-        num_threads=1,
-        out=str(tmp_path / "run"),
-        hyperparams={"n_steps": 128, "batch_size": 128, "n_epochs": 1},
-    )
-    run = train(config, progress=False)
-    checkpoint = run.path / "checkpoints" / "step_256"
+    run = Path(tiny_checkpointed_run(tmp_path, "oracle", env="mtml/HalfCheetahVel-v0"))
+    checkpoint = run / "checkpoints" / "step_256"
     out = tmp_path / "posture.json"
-    assert script.main([str(run.path), str(checkpoint), "--tasks", "3", "--json", str(out)]) == 0
+    assert script.main([str(run), str(checkpoint), "--tasks", "3", "--json", str(out)]) == 0
     rows = capsys.readouterr().out.splitlines()
-    assert len(rows) == 4 and rows[2].startswith(f"| {run.path} |") and "/3 |" in rows[2]
+    assert len(rows) == 4 and rows[2].startswith(f"| {run} |") and "/3 |" in rows[2]
     assert rows[3].startswith(f"| {checkpoint} |")
     assert [row["episodes"] for row in json.loads(out.read_text())] == [3, 3]
 

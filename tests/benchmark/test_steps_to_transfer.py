@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from process_helpers import children, kill_all, needs_proc, wait_until_gone
 from test_solved_budgets import load_script
-from tiny_runs import tiny_cartpole_run
+from tiny_runs import tiny_checkpointed_run
 
 from mtml_rl.training import TrainConfig
 
@@ -74,7 +74,7 @@ def test_every_checkpoint_is_scored_and_adapt_counts_its_phase_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     script = load_script("steps_to_transfer")
-    adapt, history, oracle = (tiny_cartpole_run(tmp_path, m) for m in ("adapt", "history", "oracle"))
+    adapt, history, oracle = (tiny_checkpointed_run(tmp_path, m) for m in ("adapt", "history", "oracle"))
     out = tmp_path / "points.json"
     figure = tmp_path / "steps.png"
     script.main(
@@ -119,7 +119,7 @@ def test_every_checkpoint_is_scored_and_adapt_counts_its_phase_2(
 @pytest.mark.slow
 def test_scoring_over_worker_processes_gives_the_same_points_in_the_same_order(tmp_path: Path) -> None:
     script = load_script("steps_to_transfer")
-    adapt, oracle = (tiny_cartpole_run(tmp_path, m) for m in ("adapt", "oracle"))
+    adapt, oracle = (tiny_checkpointed_run(tmp_path, m) for m in ("adapt", "oracle"))
     common = ["--runs", adapt, oracle, "--oracle", oracle, "--episodes", "1"]
     script.main([*common, "--json", str(tmp_path / "one.json")])
     path = Path(script.__file__)
@@ -217,7 +217,7 @@ def test_runs_and_merge_exclude_each_other() -> None:
 @needs_proc
 def test_a_killed_driver_leaves_no_worker_scoring_on(tmp_path: Path) -> None:
     script = load_script("steps_to_transfer")
-    oracle = tiny_cartpole_run(tmp_path, "oracle")
+    oracle = tiny_checkpointed_run(tmp_path, "oracle")
     runs = [oracle] * 4  # enough checkpoints to keep both workers busy for a while
     driver = subprocess.Popen(
         [

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 from test_solved_budgets import load_script
-from tiny_runs import tiny_cartpole_run
+from tiny_runs import tiny_checkpointed_run
 
 
 @pytest.fixture(scope="module")
 def oracle_run(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A tiny CartPole oracle with a checkpoint at 256 steps."""
-    return tiny_cartpole_run(tmp_path_factory.mktemp("validation"), "oracle")
+    return tiny_checkpointed_run(tmp_path_factory.mktemp("validation"), "oracle")
 
 
 def test_a_run_and_its_checkpoint_get_a_row_each_per_episode_of_the_trial(

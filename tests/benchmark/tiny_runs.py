@@ -1,4 +1,4 @@
-"""Tiny seeded CartPole runs with checkpoints, for the tests of the scoring scripts."""
+"""Tiny seeded runs with checkpoints (CartPole unless asked), for the tests of the scoring scripts."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from mtml_rl.training import TrainConfig, train
 CARTPOLE = "mtml/CartPole-v0"
 
 
-def tiny_cartpole_run(out: Path, method: str) -> str:
-    """``method`` trained 512 steps on CartPole (4 slots, seed 0), checkpoints every 256 steps;
+def tiny_checkpointed_run(out: Path, method: str, env: str = CARTPOLE) -> str:
+    """``method`` trained 512 steps on ``env`` (4 slots, seed 0), checkpoints every 256 steps;
     ``adapt`` with a 64-step, one-epoch phase 2. Returns the run folder."""
     config = TrainConfig(
-        env=CARTPOLE,
+        env=env,
         method=method,
         algo="ppo",
         timesteps=512,

@@ -10,6 +10,7 @@ import pytest
 from training_helpers import CARTPOLE, PENDULUM, ConfigFactory, assert_same_params
 
 from mtml_rl.envs.vector import MultiTaskVectorEnv
+from mtml_rl.errors import CheckpointError
 from mtml_rl.training import Run, train
 
 
@@ -74,3 +75,7 @@ def test_load_best_and_latest(config: ConfigFactory) -> None:
     assert Run.load(run.path, which="best").model.num_timesteps == best["steps"]
     assert Run.load(run.path, which="latest").model.num_timesteps == 1024
     assert Run.load(run.path, which="final").model.num_timesteps == 1024
+    first = Run.load(run.path, which="step_512")
+    assert first.model_dir == run.path / "checkpoints" / "step_512" and first.model.num_timesteps == 512
+    with pytest.raises(CheckpointError, match="has no checkpoint step_256; its checkpoints: step_512"):
+        Run.load(run.path, which="step_256")
