@@ -86,10 +86,22 @@ def run_local(
     pool.shutdown(wait=True)
 
 
+MANAGER_EXIT_TIMEOUT_S = 30.0
+"""How long :func:`_end_workers` waits for the pool's manager thread once its workers are killed."""
+
+
 def _end_workers(pool: ProcessPoolExecutor) -> None:
     """Cancel what has not started and kill the workers at once (Ctrl-C, SIGTERM, an error of
     the driver): the running trials end as a crash ends them, which they survive, instead of
-    the driver waiting, at its exit, for trials of hours to finish."""
+    the driver waiting, at its exit, for trials of hours to finish.
+
+    Returns once the pool's manager thread has ended (it does so as soon as it sees its workers
+    dead), so that the interpreter's exit finds the pool wholly closed: in Python versions
+    without the fix of CPython gh-125451 (3.11 among them), the exit hook of
+    ``concurrent.futures`` could write to the manager's wake-up pipe while that thread was
+    closing it and print a traceback (``OSError: Bad file descriptor``) after the driver's
+    one-line message."""
+    manager = getattr(pool, "_executor_manager_thread", None)  # shutdown forgets it
     kill_workers = getattr(pool, "kill_workers", None)  # Python 3.14
     if kill_workers is not None:
         kill_workers()
@@ -97,6 +109,8 @@ def _end_workers(pool: ProcessPoolExecutor) -> None:
         for process in list((getattr(pool, "_processes", None) or {}).values()):
             process.kill()
     pool.shutdown(wait=False, cancel_futures=True)
+    if manager is not None:
+        manager.join(MANAGER_EXIT_TIMEOUT_S)
 
 
 def _local_outcome(future: Future[TrialOutcome], trial: Trial) -> TrialOutcome:

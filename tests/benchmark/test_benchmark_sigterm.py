@@ -5,18 +5,21 @@ with one line and no traceback, and its workers end with it."""
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
 import yaml
 from benchmark_helpers import CARTPOLE, TINY_TRAIN
 
+from mtml_rl.benchmark.backends import _end_workers
 from mtml_rl.lifetime import TERMINATED_EXIT_CODE, Terminated, interruption, sigterm_interrupts
 
 CLI = "import sys; from mtml_rl.cli import main; sys.exit(main(sys.argv[1:]))"
@@ -86,3 +89,20 @@ def test_sigterm_marks_the_running_trial_interrupted(tmp_path: Path) -> None:
         "mtml-rl benchmark: terminated (SIGTERM); the last checkpoint is whole and resumable"
     )
     assert _trials(out) == {"CartPole-dr-s0": "interrupted"}
+
+
+def test_ending_the_workers_returns_once_the_pool_is_closed() -> None:
+    """The driver's exit then finds no pool thread still closing its pipes (the race behind a
+    traceback after the one-line message on Python 3.11: see ``_end_workers``)."""
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    future = pool.submit(time.sleep, 600)
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while not future.running():
+        assert time.monotonic() < deadline, "the worker never started its task"
+        time.sleep(0.05)
+    manager = pool._executor_manager_thread
+    worker = next(iter(pool._processes.values()))
+    assert manager is not None and manager.is_alive()
+    _end_workers(pool)
+    assert not manager.is_alive()
+    assert not worker.is_alive()
