@@ -358,13 +358,18 @@ def merge_records(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     twice = sorted({run for run in runs if runs.count(run) > 1})
     if twice:
         raise ValueError(f"runs scored in more than one of them: {', '.join(twice)}")
-    everies = list(dict.fromkeys(r["every"] for r in records))
+    everies = list(dict.fromkeys(every for r in records for every in _spacings(r["every"])))
     return {
         **{key: first[key] for key in MERGE_KEYS},
         "every": everies[0] if len(everies) == 1 else everies,
         "runs": runs,
         "points": [p for r in records for p in r["points"]],
     }
+
+
+def _spacings(every: int | list[int]) -> list[int]:
+    """A record's checkpoint spacing as a list (a merged record holds several)."""
+    return list(every) if isinstance(every, list) else [every]
 
 
 def record(args: argparse.Namespace, spec_id: str, n_tasks: int, points: Sequence[Point]) -> dict[str, Any]:

@@ -181,6 +181,20 @@ def test_separate_scorings_are_merged_into_one_table(
     assert figure.stat().st_size > 0
 
 
+def test_a_merged_record_merges_again(tmp_path: Path) -> None:
+    script = load_script("steps_to_transfer")
+    merged = scored_record(["runs/adapt-s0", "runs/rl2-s0"], [("adapt", 0, 300, 0.5)], every=[100, 200])
+    pearl = scored_record(["runs/pearl-s0"], [("pearl", 0, 25, 0.3)], every=25)
+    (tmp_path / "merged.json").write_text(json.dumps(merged))
+    (tmp_path / "pearl.json").write_text(json.dumps(pearl))
+    out = tmp_path / "all.json"
+    files = [str(tmp_path / "merged.json"), str(tmp_path / "pearl.json")]
+    assert script.main(["--merge", *files, "--json", str(out)]) == 0
+    again = json.loads(out.read_text())
+    assert again["every"] == [100, 200, 25]
+    assert again["runs"] == ["runs/adapt-s0", "runs/rl2-s0", "runs/pearl-s0"]
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
