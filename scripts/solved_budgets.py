@@ -3,8 +3,8 @@
 For every family, method (default: the oracle) and seed, one run is trained with
 checkpoints every ``--every`` steps; the model of every checkpoint (and the final one) is
 evaluated on the train split, one deterministic episode per task from fixed reset seeds, and
-its mean return is compared with the family's solved level
-(:data:`mtml_rl.evaluation.references.SOLVED_LEVELS`). Each run's returns are printed as it
+its mean return is compared with the family's solved level (its ``solved_level``,
+:mod:`mtml_rl.evaluation.references`). Each run's returns are printed as it
 finishes (a run stopped early keeps the seeds already done); at the end it prints a markdown table of
 mean train return by budget and seed, the solved level, and the first budget at which every
 seed is at or above it. Only the train split is read.

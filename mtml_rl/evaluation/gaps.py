@@ -11,8 +11,8 @@ shares meaningless.
   normalized mean score is below :data:`NO_GAP_MARGIN` or the blind method's interval reaches
   the oracle's point estimate.
 - **An oracle below its solved level.** Normalized scores are measured against the oracle;
-  where it falls short of its family's documented solved level
-  (:data:`~mtml_rl.evaluation.references.SOLVED_LEVELS`) on tasks inside the train ranges
+  where it falls short of its family's documented solved level (the family's
+  ``solved_level``, :mod:`~mtml_rl.evaluation.references`) on tasks inside the train ranges
   (:data:`SOLVED_SPLITS`), they measure against an undertrained reference.
 """
 

@@ -9,7 +9,7 @@ import numpy as np
 from mtml_rl.evaluation.analysis import label_rank
 from mtml_rl.evaluation.gaps import NO_GAP_MARGIN, SOLVED_SPLITS, GapRow, gap_rows, oracle_below_solved
 from mtml_rl.evaluation.labels import method_for_label
-from mtml_rl.evaluation.references import FAMILY_REFERENCES, SOLVED_LEVELS
+from mtml_rl.evaluation.references import documented_references, documented_solved_levels
 from mtml_rl.evaluation.results import Interval, Results
 from mtml_rl.evaluation.success import ALL
 
@@ -226,7 +226,7 @@ def _pictures(results: Results) -> list[str]:
 
 
 def _family_notes() -> list[str]:
-    rows = [[name, ref.reason] for name, ref in sorted(FAMILY_REFERENCES.items())]
+    rows = [[name, ref.reason] for name, ref in sorted(documented_references().items())]
     return ["## Documented family references", "", *_table(["family", "reference return"], rows), ""]
 
 
@@ -287,7 +287,7 @@ def _gap_section(results: Results) -> list[str]:
 def _solved_notes(results: Results) -> list[str]:
     if not any(t.solved_return is not None for t in results.tasks):
         return []
-    rows = [[name, level.reason] for name, level in sorted(SOLVED_LEVELS.items())]
+    rows = [[name, level.reason] for name, level in sorted(documented_solved_levels().items())]
     return ["## Documented solved levels", "", *_table(["family", "solved level"], rows), ""]
 
 

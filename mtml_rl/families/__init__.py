@@ -13,6 +13,7 @@ Two bases, one per kind of dynamics:
 from __future__ import annotations
 
 from mtml_rl.families.base import Family, StepOutput
+from mtml_rl.families.levels import ReturnLevel
 from mtml_rl.families.registry import (
     ENTRY_POINT_GROUP,
     family_names,
@@ -25,6 +26,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "Family",
     "MissingExtraError",
+    "ReturnLevel",
     "SimFamily",
     "StepOutput",
     "TaskReward",

@@ -29,6 +29,7 @@ import numpy as np
 from gymnasium import spaces
 
 from mtml_rl.families.kernel import ArrayOps, KernelFamily, Row, Rows, Transition
+from mtml_rl.families.levels import ReturnLevel
 from mtml_rl.tasks.params import FamilyParams, param
 
 DT = 0.2
@@ -168,6 +169,15 @@ class Acrobot(KernelFamily):
     name = "acrobot"
     params_cls = AcrobotParams
     reference_id = "Acrobot-v1"
+    reference_return = ReturnLevel(
+        "-1 per step until the tip swings up: trained agents swing Acrobot-v1 up in "
+        "about 80 steps (its solved threshold is -100).",
+        fixed=-80.0,
+    )
+    solved_level = ReturnLevel(
+        "Gymnasium's Acrobot-v1 threshold (-100).",
+        fixed=-100.0,
+    )
     n_reset_uniforms = 4
     success_is_termination = True
     render_fps = 15

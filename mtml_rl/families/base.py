@@ -21,6 +21,7 @@ from typing import ClassVar, NamedTuple
 import numpy as np
 from gymnasium import spaces
 
+from mtml_rl.families.levels import ReturnLevel
 from mtml_rl.tasks.params import FamilyParams, ParamSpec, ParamValue, as_number, schema
 from mtml_rl.tasks.protocol import ProtocolQuery
 from mtml_rl.tasks.task import Task
@@ -58,6 +59,12 @@ class Family(ABC):
     headline_metric: ClassVar[str] = "normalized"
     """What reports lead with: ``"normalized"`` (normalized return) or ``"success"`` (success
     rate, where the family's benchmark reports it: Meta-World)."""
+    reference_return: ClassVar[ReturnLevel | None] = None
+    """What a competent agent earns on a task (normalizes scores where no oracle run is
+    evaluated alongside); ``None``: not documented, evaluate an oracle to normalize."""
+    solved_level: ClassVar[ReturnLevel | None] = None
+    """The mean return at which a train task counts as solved (reports flag an oracle below
+    it); ``None``: not documented."""
     render_fps: ClassVar[int] = 50
 
     # -- schema ---------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import numpy as np
 from gymnasium import spaces
 
 from mtml_rl.families.kernel import ArrayOps, KernelFamily, Row, Rows, Transition
+from mtml_rl.families.levels import ReturnLevel
 from mtml_rl.tasks.params import FamilyParams, param
 
 TAU = 0.02
@@ -50,6 +51,15 @@ class CartPole(KernelFamily):
     name = "cartpole"
     params_cls = CartPoleParams
     reference_id = "CartPole-v1"
+    reference_return = ReturnLevel(
+        "+1 per step the pole stays up: a balancing policy earns one point per step of "
+        "the episode (500 at CartPole-v1's limit).",
+        per_step=1.0,
+    )
+    solved_level = ReturnLevel(
+        "Gymnasium's CartPole-v1 threshold, 475 of the 500 steps: 0.95 per step of the episode.",
+        per_step=0.95,
+    )
     n_reset_uniforms = 4
 
     def observation_space(self) -> spaces.Box:

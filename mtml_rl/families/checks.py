@@ -15,6 +15,7 @@ from typing import Any, TypeAlias
 from mtml_rl.errors import FamilyError
 from mtml_rl.families.actions import check_action_space
 from mtml_rl.families.base import Family
+from mtml_rl.families.levels import ReturnLevel
 from mtml_rl.families.sim import SimFamily
 from mtml_rl.tasks.params import FamilyParams
 
@@ -88,7 +89,19 @@ def check_family_class(obj: object, name: str | None = None) -> FamilyClass:
             f"set name = {name!r} in the class or register it under {obj.name!r}"
         )
     _check_params_cls(obj, where)
+    _check_levels(obj, where)
     return obj
+
+
+def _check_levels(cls: FamilyClass, where: str) -> None:
+    for attribute in ("reference_return", "solved_level"):
+        level = getattr(cls, attribute, None)
+        if level is not None and not isinstance(level, ReturnLevel):
+            raise FamilyError(
+                f"family class {where}: {attribute} = {level!r} is not a ReturnLevel; write "
+                f"{attribute} = ReturnLevel(reason, fixed=..., per_step=...) "
+                "(mtml_rl.families.ReturnLevel) or leave it None"
+            )
 
 
 def _check_params_cls(cls: FamilyClass, where: str) -> None:

@@ -29,6 +29,7 @@ import gymnasium as gym
 import numpy as np
 
 from mtml_rl.errors import TaskError
+from mtml_rl.families.levels import ReturnLevel
 from mtml_rl.families.sim import MujocoFamily, TaskReward, written_reward
 from mtml_rl.tasks.params import FamilyParams, param
 from mtml_rl.tasks.task import Task
@@ -133,6 +134,12 @@ class HalfCheetahVel(V5Locomotion[HalfCheetahVelParams]):
     name = "halfcheetah_vel"
     params_cls = HalfCheetahVelParams
     reference_id = "HalfCheetah-v5"
+    solved_level = ReturnLevel(
+        "no Gymnasium threshold for a target velocity: -0.5 per step (velocity error "
+        "plus control cost), i.e. tracking the target within about 0.5 m/s on average, "
+        "the acceleration from standstill included.",
+        per_step=-0.5,
+    )
 
     @classmethod
     def reference_task(cls) -> Task | None:

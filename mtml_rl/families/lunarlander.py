@@ -22,6 +22,7 @@ import gymnasium as gym
 import numpy as np
 
 from mtml_rl.families.box2d_step import StepOut, lunar_lander_step
+from mtml_rl.families.levels import ReturnLevel
 from mtml_rl.families.sim import SimFamily
 from mtml_rl.tasks.params import FamilyParams, param
 
@@ -60,6 +61,10 @@ class LunarLander(SimFamily[LunarLanderParams]):
     name = "lunarlander"
     params_cls = LunarLanderParams
     reference_id = "LunarLanderContinuous-v3"
+    solved_level = ReturnLevel(
+        "Gymnasium's LunarLanderContinuous-v3 threshold (200).",
+        fixed=200.0,
+    )
     extra = "box2d"
     required_modules = ("Box2D",)
     fresh_info = True  # LunarLander returns a new (empty) info dict at every step

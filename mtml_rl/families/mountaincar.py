@@ -28,6 +28,7 @@ import numpy as np
 from gymnasium import spaces
 
 from mtml_rl.families.kernel import ArrayOps, KernelFamily, Row, Rows, Transition
+from mtml_rl.families.levels import ReturnLevel
 from mtml_rl.tasks.params import FamilyParams, param
 
 MIN_POSITION, MAX_POSITION = -1.2, 0.6
@@ -72,6 +73,15 @@ class MountainCarContinuous(KernelFamily):
     name = "mountaincar_continuous"
     params_cls = MountainCarParams
     reference_id = "MountainCarContinuous-v0"
+    reference_return = ReturnLevel(
+        "+100 at the flag minus the action cost of rocking there: trained agents score "
+        "90-95 on MountainCarContinuous-v0 (its solved threshold is 90).",
+        fixed=93.0,
+    )
+    solved_level = ReturnLevel(
+        "Gymnasium's MountainCarContinuous-v0 threshold (90).",
+        fixed=90.0,
+    )
     n_reset_uniforms = 1
     success_is_termination = True
     render_fps = 30

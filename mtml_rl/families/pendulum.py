@@ -27,6 +27,7 @@ import numpy as np
 from gymnasium import spaces
 
 from mtml_rl.families.kernel import ArrayOps, KernelFamily, Row, Rows, Transition
+from mtml_rl.families.levels import ReturnLevel
 from mtml_rl.tasks.params import FamilyParams, param
 
 DT = 0.05
@@ -70,6 +71,16 @@ class Pendulum(KernelFamily):
     name = "pendulum"
     params_cls = PendulumParams
     reference_id = "Pendulum-v1"
+    reference_return = ReturnLevel(
+        "a solved swing-up of Pendulum-v1 returns about -150 over 200 steps (the cost "
+        "of the swing-up itself, then ~0 per step upright): -0.75 per step.",
+        per_step=-0.75,
+    )
+    solved_level = ReturnLevel(
+        "Pendulum-v1 has no threshold; trained agents score about -150 to -200 over its "
+        "200 steps, so -1 per step: the rod swung up and held.",
+        per_step=-1.0,
+    )
     n_reset_uniforms = 2
     render_fps = 30
 

@@ -17,6 +17,7 @@ import numpy as np
 from gymnasium import spaces
 
 from mtml_rl.families.kernel import ArrayOps, KernelFamily, Row, Rows, Transition
+from mtml_rl.families.levels import ReturnLevel
 from mtml_rl.tasks.params import FamilyParams, param
 
 DT = 0.1
@@ -57,6 +58,18 @@ class PointNav(KernelFamily):
     name = "pointnav"
     params_cls = PointNavParams
     reference_id = None
+    reference_return = ReturnLevel(
+        "minus the distance to the goal each step: heading straight to a train goal (at "
+        "most 1.5 m from the start) at full speed takes at most 15 steps, about -5 in "
+        "all, then ~0 per step at the goal.",
+        fixed=-5.0,
+    )
+    solved_level = ReturnLevel(
+        "the goal reached and held: going straight to a train goal (at most 1.5 m away, "
+        "0.1 m per step per axis) costs at most about -7; -10 leaves room for a few "
+        "steps of inference.",
+        fixed=-10.0,
+    )
     n_reset_uniforms = 2
     render_fps = 10
 

@@ -35,6 +35,7 @@ from gymnasium import spaces
 
 from mtml_rl.errors import FamilyError, MtmlError, TaskError
 from mtml_rl.families.actions import ActionMap
+from mtml_rl.families.levels import ReturnLevel
 from mtml_rl.families.mujoco_split import SplitStep, StepOut, split_step
 from mtml_rl.tasks.params import FamilyParams, ParamSpec, ParamValue, schema
 from mtml_rl.tasks.protocol import ProtocolQuery
@@ -139,6 +140,12 @@ class SimFamily(ABC, Generic[P]):
     headline_metric: ClassVar[str] = "normalized"
     """What reports lead with: ``"normalized"`` (normalized return) or ``"success"`` (success
     rate, where the family's benchmark reports it: Meta-World)."""
+    reference_return: ClassVar[ReturnLevel | None] = None
+    """What a competent agent earns on a task (normalizes scores where no oracle run is
+    evaluated alongside); ``None``: not documented, evaluate an oracle to normalize."""
+    solved_level: ClassVar[ReturnLevel | None] = None
+    """The mean return at which a train task counts as solved (reports flag an oracle below
+    it); ``None``: not documented."""
     max_slots: ClassVar[int | None] = None
     """The most simulators worth holding at once in one process (memory, build time); longer
     task lists are evaluated in chunks of this many slots. ``None``: no limit."""

@@ -84,6 +84,9 @@ def test_cli_lists_trains_and_evaluates_the_family(site: Path, tmp_path: Path) -
     ok(mtml(site, tmp_path, *args, "--bootstrap-reps", "50", "--out", "evaluation", "--quiet"))
     results = json.loads((tmp_path / "evaluation" / "results.json").read_text())
     assert {t["reference_source"] for t in results["tasks"]} == {"oracle"}
+    # the family's documented returns reach the evaluation: 50-step episodes, -0.02 per step
+    assert {(t["family_reference"], t["solved_return"]) for t in results["tasks"]} == {(-0.2, -1.0)}
+    assert "| drift | held within 2 cm of the origin" in (tmp_path / "evaluation" / "report.md").read_text()
     assert "dr" in {a["label"] for a in results["aggregates"]}
     assert len(results["episodes"]) == 2 * len(results["tasks"]) == 2 * 4
 

@@ -151,6 +151,7 @@ def test_a_taken_name_needs_replace() -> None:
         ("not_a_family", toy_families.NotAFamily, "is not a family class; subclass mtml_rl.families.Family"),
         ("no_step", toy_families.NoStep, "does not implement observe, step; define them"),
         ("no_uniforms", toy_families.NoUniforms, "does not set 'n_reset_uniforms': how many U\\[0, 1\\)"),
+        ("level_as_number", toy_families.LevelAsNumber, "solved_level = -1.0 is not a ReturnLevel; write"),
         ("toy_drift", "toy_families.ToyDrift", "is not a family reference; write it as 'pkg.module:Class'"),
     ],
 )
@@ -255,3 +256,45 @@ def test_a_module_that_raises_on_import_is_named_not_a_traceback(
 
     assert cli_main(["list"]) == 0  # the overview shows it as unavailable
     assert "unavailable" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------- documented returns
+def test_a_family_of_ones_own_documents_its_reference_and_solved_level() -> None:
+    """Its reference return and solved level reach the evaluation and the report's notes
+    exactly as a built-in's do, scaled to the spec's episode length where they accrue per step."""
+    from mtml_rl.evaluation.references import (
+        documented_references,
+        documented_solved_levels,
+        family_reference,
+        solved_level,
+    )
+    from mtml_rl.families import ReturnLevel
+
+    class Documented(toy_families.ToyDrift):
+        reference_return = ReturnLevel("hold the origin from the start", fixed=-0.5)
+        solved_level = ReturnLevel("within 5 cm of the origin on average", per_step=-0.05)
+
+    mtml_rl.register_family("toy_drift", Documented)
+    spec = parse_spec(toy_spec_data("toy_drift"))  # 20-step episodes
+    assert (family_reference(spec), solved_level(spec)) == (-0.5, -1.0)
+    assert documented_references()["toy_drift"].reason == "hold the origin from the start"
+    assert documented_solved_levels()["cartpole"].value(500) == 475.0  # the built-ins' as before
+    mtml_rl.register_family("toy_pendulum", toy_families.ToyPendulum)
+    undocumented = parse_spec(toy_spec_data("toy_pendulum", "g", (9.0, 10.0)))
+    assert (family_reference(undocumented), solved_level(undocumented)) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"reason": " "}, "needs a reason"),
+        ({"reason": "r", "fixed": float("nan")}, "fixed = nan is not a finite number"),
+        ({"reason": "r", "per_step": "1"}, "per_step = '1' is not a finite number"),
+        ({"reason": "r", "per_step": True}, "per_step = True is not a finite number"),
+    ],
+)
+def test_a_return_level_is_a_reason_and_finite_numbers(kwargs: dict[str, Any], message: str) -> None:
+    from mtml_rl.families import ReturnLevel
+
+    with pytest.raises(FamilyError, match=re.escape(message)):
+        ReturnLevel(**kwargs)

@@ -92,6 +92,13 @@ class NoUniforms(Family):
     observe = ToyDrift.observe
 
 
+class LevelAsNumber(ToyDrift):
+    """Documents its solved level as a bare number instead of a ReturnLevel."""
+
+    name = "level_as_number"
+    solved_level = -1.0  # type: ignore[assignment]
+
+
 class NotAFamily:
     """A class that is not a family."""
 

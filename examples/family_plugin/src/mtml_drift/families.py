@@ -13,7 +13,7 @@ from typing import ClassVar
 import numpy as np
 from gymnasium import spaces
 
-from mtml_rl.families import Family, StepOutput
+from mtml_rl.families import Family, ReturnLevel, StepOutput
 from mtml_rl.tasks import FamilyParams, param
 
 DT = 0.1
@@ -37,6 +37,13 @@ class Drift(Family):
     name = "drift"
     params_cls = DriftParams
     n_reset_uniforms = 1
+    # What reports normalize by where no oracle is evaluated, and what the oracle should reach.
+    reference_return = ReturnLevel(
+        "cancel the drift and walk the start offset (at most 0.1 m) back with what the largest "
+        "train drift leaves of the command (0.2 m/s): about -0.2 in all, then ~0 per step.",
+        fixed=-0.2,
+    )
+    solved_level = ReturnLevel("held within 2 cm of the origin on average: -0.02 per step.", per_step=-0.02)
 
     def observation_space(self) -> spaces.Box:
         return spaces.Box(-LIMIT, LIMIT, shape=(1,), dtype=np.float32)
