@@ -15,6 +15,12 @@ Usage::
     python scripts/solved_budgets.py --families cartpole pointnav --seeds 0 1 2 --json solved.json
     python scripts/solved_budgets.py --families halfcheetah_vel --budget 250000 --every 250000 \
         --hyperparams '{"policy_kwargs": {"net_arch": [64, 64], "ortho_init": false, "log_std_init": -2}}'
+    python scripts/solved_budgets.py --envs mtml/WalkerParams-v0 my_spec.yaml --budget 250000 --every 50000
+
+``--families`` names the families below by a short name (each with its built-in spec and
+algorithm); ``--envs`` takes any registered id or spec file instead (PPO unless ``--algo``), a
+family of one's own included: its solved level is the one its class documents, and a family
+that documents none gets the table without the "all solved" verdict.
 
 ``--hyperparams`` overrides the shipped hyperparameters of every run (a JSON object, keys as in
 ``mtml_rl/hyperparams/<algo>.yaml``; a key replaces the shipped value whole, so
@@ -26,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -52,7 +59,7 @@ EVAL_SEED = 100
 class Job:
     """One (family, method, seed) run.
 
-    :param family: a key of :data:`FAMILIES`
+    :param family: a key of :data:`FAMILIES`, or the ``--envs`` entry itself
     :param method: the method trained
     :param seed: the training seed
     :param budget: training steps
@@ -104,7 +111,7 @@ def run_job(job: Job) -> list[Point]:
     from mtml_rl.training.run import load_model
 
     th.set_num_threads(1)
-    env, algo = FAMILIES[job.family]
+    env, algo = target(job.family)
     config = TrainConfig(
         env=env,
         method=job.method,
@@ -115,7 +122,7 @@ def run_job(job: Job) -> list[Point]:
         save_freq=job.every,
         num_threads=1,
         hyperparams=json.loads(job.hyperparams) if job.hyperparams else {},
-        out=str(Path(job.root) / f"{job.family}-{job.method}-s{job.seed}"),
+        out=str(Path(job.root) / f"{folder_name(job.family)}-{job.method}-s{job.seed}"),
     )
     run = train(config, force=True, progress=False)
     folders = [(s, f) for s, f in _checkpoints(run.path) if s < job.budget]
@@ -137,7 +144,17 @@ def solved_level(family: str) -> float | None:
     from mtml_rl.evaluation.references import solved_level as level
     from mtml_rl.specs.spec import resolve_spec
 
-    return level(resolve_spec(FAMILIES[family][0]))
+    return level(resolve_spec(target(family)[0]))
+
+
+def target(family: str) -> tuple[str, str]:
+    """``(env, default algorithm)`` of a :data:`FAMILIES` name, or of an ``--envs`` entry (PPO)."""
+    return FAMILIES.get(family, (family, "ppo"))
+
+
+def folder_name(family: str) -> str:
+    """A run-folder prefix for a family name or an ``--envs`` entry (a path or an id)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", family).strip("_.")
 
 
 def table(points: Sequence[Point]) -> str:
@@ -147,14 +164,16 @@ def table(points: Sequence[Point]) -> str:
         rows = [p for p in points if (p.family, p.method) == (family, method)]
         seeds = sorted({p.seed for p in rows})
         level = solved_level(family)
-        lines += [f"{family} {method} (solved level {level})", ""]
+        documented = "no documented solved level" if level is None else f"solved level {level}"
+        lines += [f"{family} {method} ({documented})", ""]
         lines += ["| steps | " + " | ".join(f"seed {s}" for s in seeds) + " | all solved |"]
         lines += ["|---|" + "---|" * (len(seeds) + 1)]
         for steps in sorted({p.steps for p in rows}):
             values = {p.seed: p.train_return for p in rows if p.steps == steps}
             solved = level is not None and all(values.get(s, -np.inf) >= level for s in seeds)
             cells = [f"{values[s]:.1f}" if s in values else "–" for s in seeds]
-            lines.append(f"| {steps:,} | " + " | ".join(cells) + f" | {'yes' if solved else 'no'} |")
+            verdict = "–" if level is None else "yes" if solved else "no"
+            lines.append(f"| {steps:,} | " + " | ".join(cells) + f" | {verdict} |")
         lines.append("")
     return "\n".join(lines)
 
@@ -162,7 +181,14 @@ def table(points: Sequence[Point]) -> str:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=list(FAMILIES))
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--families", nargs="+", default=list(FAMILIES), choices=list(FAMILIES))
+    which.add_argument(
+        "--envs",
+        nargs="+",
+        default=None,
+        help="registered ids or spec files instead of --families (PPO unless --algo)",
+    )
     parser.add_argument("--methods", nargs="+", default=["oracle"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--budget", type=int, required=True, help="training steps of every run")
@@ -198,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     root = args.out or tempfile.mkdtemp(prefix="solved-budgets-")
     jobs = [
         Job(f, m, s, args.budget, args.every, root, args.algo, args.hyperparams or "")
-        for f in args.families
+        for f in args.envs or args.families
         for m in args.methods
         for s in args.seeds
     ]

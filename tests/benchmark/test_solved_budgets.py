@@ -42,3 +42,23 @@ def test_hyperparameter_overrides_are_a_json_object() -> None:
         with pytest.raises(SystemExit) as exit_info:
             script.parse_args(["--budget", "10", "--every", "10", "--hyperparams", bad])
         assert exit_info.value.code == 2
+
+
+def test_any_registered_id_or_spec_file_can_be_measured() -> None:
+    """``--envs`` instead of the named families: its solved level is its family's, PPO is
+    the default algorithm, and a family that documents no solved level gets no verdict."""
+    script = load_script("solved_budgets")
+    args = script.parse_args(["--envs", "mtml/WalkerParams-v0", "--budget", "10", "--every", "10"])
+    assert args.envs == ["mtml/WalkerParams-v0"]
+    assert script.target("mtml/WalkerParams-v0") == ("mtml/WalkerParams-v0", "ppo")
+    assert script.target("pendulum") == ("mtml/Pendulum-v0", "sac")
+    assert script.folder_name("mtml/WalkerParams-v0") == "mtml_WalkerParams-v0"
+    assert script.solved_level("mtml/CartPole-v0") == script.solved_level("cartpole") == 475.0
+    text = script.table([script.Point("mtml/WalkerParams-v0", "oracle", 0, 1000, 812.5)])
+    assert "mtml/WalkerParams-v0 oracle (no documented solved level)" in text
+    assert "| 1,000 | 812.5 | – |" in text
+    with pytest.raises(SystemExit) as exit_info:
+        script.parse_args(
+            ["--envs", "mtml/CartPole-v0", "--families", "acrobot", "--budget", "1", "--every", "1"]
+        )
+    assert exit_info.value.code == 2
