@@ -57,6 +57,8 @@ class Point:
     :param steps: total environment steps (phase 2 included for ``adapt``)
     :param score: mean normalized score over the split's tasks
     :param mean_return: mean return over the split's tasks
+    :param algo: the SB3 algorithm it was trained with (empty in records written before it
+        was recorded)
     """
 
     method: str
@@ -64,6 +66,7 @@ class Point:
     steps: int
     score: float
     mean_return: float
+    algo: str = ""
 
 
 def checkpoints(path: Path) -> list[tuple[int, Path]]:
@@ -163,7 +166,14 @@ def score_checkpoint(
     agent, steps = deployed_agent(run, Path(folder), final)
     returns = task_returns(agent, run.spec, tasks, args.episodes, args.seed)
     scores = [normalize(r, lo, hi) for r, lo, hi in zip(returns, random, reference, strict=True)]
-    point = Point(run.method.name, run.config.seed, steps, float(np.mean(scores)), float(np.mean(returns)))
+    point = Point(
+        run.method.name,
+        run.config.seed,
+        steps,
+        float(np.mean(scores)),
+        float(np.mean(returns)),
+        run.config.algo,
+    )
     print(f"{path}: {steps:,} steps, score {point.score:.3f}", flush=True)
     return point
 
@@ -196,12 +206,23 @@ def score_all(
         return list(pool.map(score, jobs))
 
 
+def labels(points: Sequence[Point]) -> list[str]:
+    """Each point's line: its method, and its algorithm too where the method's points were
+    trained with more than one (``adapt (sac)`` beside ``adapt (ppo)``); a point of a record
+    written before algorithms were recorded keeps the bare method name."""
+    algos: dict[str, set[str]] = {}
+    for p in points:
+        algos.setdefault(p.method, set()).add(p.algo)
+    return [f"{p.method} ({p.algo})" if p.algo and len(algos[p.method]) > 1 else p.method for p in points]
+
+
 def curves(points: Sequence[Point]) -> dict[str, list[tuple[int, float, int]]]:
-    """Per method: ``(total steps, mean score over seeds, seeds)``, by steps."""
+    """Per line (:func:`labels`): ``(total steps, mean score over seeds, seeds)``, by steps."""
     out: dict[str, list[tuple[int, float, int]]] = {}
-    for method in dict.fromkeys(p.method for p in points):
-        mine = [p for p in points if p.method == method]
-        out[method] = [
+    named = labels(points)
+    for label in dict.fromkeys(named):
+        mine = [p for p, name in zip(points, named, strict=True) if name == label]
+        out[label] = [
             (s, float(np.mean([p.score for p in mine if p.steps == s])), sum(p.steps == s for p in mine))
             for s in sorted({p.steps for p in mine})
         ]

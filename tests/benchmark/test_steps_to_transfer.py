@@ -111,6 +111,7 @@ def test_every_checkpoint_is_scored_and_adapt_counts_its_phase_2(
         ("history", 512),
     ]
     assert all(isinstance(p["score"], float) for p in points)
+    assert {p["algo"] for p in points} == {"ppo"}  # each point says what it was trained with
     assert figure.stat().st_size > 0
     text = capsys.readouterr().out
     assert "| adapt | 320 |" in text and "| history | 512 |" in text
@@ -193,6 +194,29 @@ def test_a_merged_record_merges_again(tmp_path: Path) -> None:
     again = json.loads(out.read_text())
     assert again["every"] == [100, 200, 25]
     assert again["runs"] == ["runs/adapt-s0", "runs/rl2-s0", "runs/pearl-s0"]
+
+
+def test_a_method_trained_with_two_algorithms_gets_a_line_per_algorithm(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``adapt`` trained with PPO in one record and with SAC in another is two curves, never one
+    averaged line; a record written before algorithms were recorded keeps the bare name."""
+    script = load_script("steps_to_transfer")
+    old = scored_record(["runs/adapt-ppo-s0"], [("adapt", 0, 300, 0.8), ("adapt", 0, 500, 0.93)])
+    new = scored_record(["runs/adapt-sac-s0"], [("adapt", 0, 100, 0.5), ("adapt", 0, 150, 0.92)])
+    new["points"] = [{**p, "algo": "sac"} for p in new["points"]]
+    rl2 = scored_record(["runs/rl2-s0"], [("rl2", 0, 400, 0.91)])
+    rl2["points"] = [{**p, "algo": "ppo"} for p in rl2["points"]]
+    files = []
+    for name, content in (("old.json", old), ("new.json", new), ("rl2.json", rl2)):
+        (tmp_path / name).write_text(json.dumps(content))
+        files.append(str(tmp_path / name))
+    assert script.main(["--merge", *files]) == 0
+    text = capsys.readouterr().out
+    assert "| adapt | 500 |" in text and "| adapt (sac) | 150 |" in text and "| rl2 | 400 |" in text
+    point = script.Point
+    both = [point("adapt", 0, 100, 0.5, 0.0, "ppo"), point("adapt", 0, 100, 0.9, 0.0, "sac")]
+    assert list(script.curves(both)) == ["adapt (ppo)", "adapt (sac)"]
 
 
 @pytest.mark.parametrize(
