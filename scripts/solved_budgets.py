@@ -203,7 +203,24 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=None,
         help="overrides of the shipped hyperparameters, a JSON object, e.g. '{\"batch_size\": 128}'",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    for env in args.envs or ():
+        problem = _unknown_env(env)
+        if problem:
+            parser.error(f"--envs {env}: {problem}")
+    return args
+
+
+def _unknown_env(env: str) -> str | None:
+    """Why ``env`` is no registered id or readable spec (``None``: it is one)."""
+    from mtml_rl.errors import MtmlError
+    from mtml_rl.specs.spec import resolve_spec
+
+    try:
+        resolve_spec(env)
+    except MtmlError as err:
+        return str(err)
+    return None
 
 
 def _hyperparams(text: str) -> str:

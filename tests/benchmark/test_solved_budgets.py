@@ -62,3 +62,6 @@ def test_any_registered_id_or_spec_file_can_be_measured() -> None:
             ["--envs", "mtml/CartPole-v0", "--families", "acrobot", "--budget", "1", "--every", "1"]
         )
     assert exit_info.value.code == 2
+    with pytest.raises(SystemExit) as exit_info:  # a typo is one usage error, before any training
+        script.parse_args(["--envs", "mtml/NoSuchFamily-v0", "--budget", "1", "--every", "1"])
+    assert exit_info.value.code == 2
