@@ -49,6 +49,12 @@ FAMILIES = {
     "pointnav": ("mtml/PointNav-v0", "ppo"),
     "halfcheetah_vel": ("mtml/HalfCheetahVel-v0", "ppo"),
     "hopper_params": ("mtml/HopperParams-v0", "ppo"),
+    "walker_params": ("mtml/WalkerParams-v0", "ppo"),
+    "halfcheetah_params": ("mtml/HalfCheetahParams-v0", "ppo"),
+    "halfcheetah_dir": ("mtml/HalfCheetahDir-v0", "ppo"),
+    "ant_dir": ("mtml/AntDir-v0", "ppo"),
+    "ant_goal": ("mtml/AntGoal-v0", "ppo"),
+    "lunarlander": ("mtml/LunarLander-v0", "ppo"),
 }
 """Family -> (env id, default algorithm)."""
 EVAL_SEED = 100

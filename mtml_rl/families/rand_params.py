@@ -136,6 +136,12 @@ class WalkerParams(RandParamsFamily[WalkerScales]):
     name = "walker_params"
     params_cls = WalkerScales
     reference_id = "Walker2d-v5"
+    solved_level = ReturnLevel(
+        "Walker2d-v5 has no threshold; its reward is Hopper-v5's (+1 healthy, forward "
+        "velocity, a small control cost), so Hopper's level: 2 per step, i.e. healthy "
+        "throughout (+1) and walking forward at about 1 m/s on average from standstill.",
+        per_step=2.0,
+    )
 
 
 class HalfCheetahParams(RandParamsFamily[HalfCheetahScales]):
@@ -144,3 +150,9 @@ class HalfCheetahParams(RandParamsFamily[HalfCheetahScales]):
     name = "halfcheetah_params"
     params_cls = HalfCheetahScales
     reference_id = "HalfCheetah-v5"
+    solved_level = ReturnLevel(
+        "HalfCheetah-v5's threshold (4800 over 1000 steps) assumes a run already at speed; "
+        "over short episodes from standstill: 1.5 per step, i.e. running forward at about "
+        "1.5 m/s on average, net of the control cost.",
+        per_step=1.5,
+    )

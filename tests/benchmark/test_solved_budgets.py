@@ -54,8 +54,12 @@ def test_any_registered_id_or_spec_file_can_be_measured() -> None:
     assert script.target("pendulum") == ("mtml/Pendulum-v0", "sac")
     assert script.folder_name("mtml/WalkerParams-v0") == "mtml_WalkerParams-v0"
     assert script.solved_level("mtml/CartPole-v0") == script.solved_level("cartpole") == 475.0
+    assert script.solved_level("mtml/WalkerParams-v0") == script.solved_level("walker_params") == 400.0
     text = script.table([script.Point("mtml/WalkerParams-v0", "oracle", 0, 1000, 812.5)])
-    assert "mtml/WalkerParams-v0 oracle (no documented solved level)" in text
+    assert "mtml/WalkerParams-v0 oracle (solved level 400.0)" in text
+    assert "| 1,000 | 812.5 | yes |" in text
+    text = script.table([script.Point("mtml/ML1_reach-v3", "oracle", 0, 1000, 812.5)])
+    assert "mtml/ML1_reach-v3 oracle (no documented solved level)" in text  # success, not return
     assert "| 1,000 | 812.5 | – |" in text
     with pytest.raises(SystemExit) as exit_info:
         script.parse_args(
