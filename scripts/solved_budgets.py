@@ -5,9 +5,16 @@ checkpoints every ``--every`` steps; the model of every checkpoint (and the fina
 evaluated on the train split, one deterministic episode per task from fixed reset seeds, and
 its mean return is compared with the family's solved level (its ``solved_level``,
 :mod:`mtml_rl.evaluation.references`). Each run's returns are printed as it
-finishes (a run stopped early keeps the seeds already done); at the end it prints a markdown table of
+finishes; at the end it prints a markdown table of
 mean train return by budget and seed, the solved level, and the first budget at which every
 seed is at or above it. Only the train split is read.
+
+Runs in ``--out`` are kept and picked up again as a grid's trials are
+(:func:`mtml_rl.benchmark.run_trial`): a finished run of exactly the same job (config, tasks,
+hyperparameters; its final model verified) is evaluated again without training, an
+interrupted one goes on from its newest checkpoint, and a finished run of another config in
+the folder stops the script with the difference named. Without ``--out`` the runs go to a
+new temporary folder.
 
 Usage::
 
@@ -38,8 +45,12 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from mtml_rl.benchmark import Trial
 
 FAMILIES = {
     "cartpole": ("mtml/CartPole-v0", "ppo"),
@@ -103,21 +114,22 @@ class Point:
     train_return: float
 
 
-def _checkpoints(path: Path) -> list[tuple[int, Path]]:
-    """``(steps, folder)`` of every checkpoint and of the final model, in order."""
-    folders = [(int(p.name.split("_")[1]), p) for p in (path / "checkpoints").glob("step_*")]
+def _checkpoints(path: Path) -> list[tuple[int, str]]:
+    """``(steps, name)`` of every periodic checkpoint, in order (``name`` as :meth:`Run.load`
+    takes it)."""
+    folders = [(int(p.name.split("_")[1]), p.name) for p in (path / "checkpoints").glob("step_*")]
     return sorted(folders)
 
 
-def run_job(job: Job) -> list[Point]:
-    """Train one run with checkpoints and evaluate each on the train split."""
-    import torch as th
+def job_trial(job: Job) -> Trial:
+    """The job as a benchmark :class:`~mtml_rl.benchmark.Trial` without evaluation, so that
+    it trains, resumes and reuses its run exactly as a grid's trial does."""
+    from mtml_rl.benchmark import Trial
+    from mtml_rl.training import TrainConfig
 
-    from mtml_rl.training import Run, TrainConfig, train
-    from mtml_rl.training.run import load_model
-
-    th.set_num_threads(1)
     env, algo = target(job.family)
+    name = f"{folder_name(job.family)}-{job.method}-s{job.seed}"
+    run_dir = (Path(job.root) / name).resolve()
     config = TrainConfig(
         env=env,
         method=job.method,
@@ -128,20 +140,38 @@ def run_job(job: Job) -> list[Point]:
         save_freq=job.every,
         num_threads=1,
         hyperparams=json.loads(job.hyperparams) if job.hyperparams else {},
-        out=str(Path(job.root) / f"{folder_name(job.family)}-{job.method}-s{job.seed}"),
+        out=str(run_dir),
     )
-    run = train(config, force=True, progress=False)
-    folders = [(s, f) for s, f in _checkpoints(run.path) if s < job.budget]
-    folders.append((job.budget, run.path / "final"))
+    return Trial(
+        name, env, job.method, job.seed, str(run_dir), str(run_dir / "evaluation"), config.to_dict(), None
+    )
+
+
+def run_job(job: Job) -> list[Point]:
+    """Train one run with checkpoints (or go on with, or reuse, the run of exactly this job
+    already in the folder) and evaluate each checkpoint on the train split.
+
+    :raises RuntimeError: the run failed (its error and traceback in the message), or a run of
+        another config is in its folder
+    """
+    from mtml_rl.benchmark import run_trial
+    from mtml_rl.training import Run
+
+    trial = job_trial(job)
+    outcome = run_trial(trial)
+    if outcome.status != "finished":
+        raise RuntimeError(f"{trial.name}: {outcome.error}\n{outcome.traceback or ''}")
+    path = Path(trial.run_dir)
+    folders = [(s, n) for s, n in _checkpoints(path) if s < job.budget]
+    folders.append((job.budget, "final"))
     points = []
-    for steps, folder in folders:
-        model, normalizer = load_model(run.config, folder)
-        loaded = Run(run.path, run.config, run.spec, model, normalizer, folder)
-        records = loaded.evaluate("train", episodes=1, seed=EVAL_SEED)
+    for steps, which in folders:
+        records = Run.load(path, which).evaluate("train", episodes=1, seed=EVAL_SEED)
         mean = float(np.mean([r.ret for r in records]))
         points.append(Point(job.family, job.method, job.seed, steps, mean))
     returns = ", ".join(f"{p.steps:,}: {p.train_return:.1f}" for p in points)
-    print(f"done {job.family} {job.method} seed {job.seed} ({returns})", flush=True)
+    reused = "" if outcome.trained else ", its finished run reused"
+    print(f"done {job.family} {job.method} seed {job.seed}{reused} ({returns})", flush=True)
     return points
 
 
@@ -256,7 +286,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     from mtml_rl.lifetime import exit_with_parent
 
     with ProcessPoolExecutor(args.workers, initializer=exit_with_parent, initargs=(os.getpid(),)) as pool:
-        points = [p for result in pool.map(run_job, jobs) for p in result]
+        try:
+            points = [p for result in pool.map(run_job, jobs) for p in result]
+        except RuntimeError as exc:  # the failed run's own error, without this process's traceback
+            raise SystemExit(f"solved_budgets.py: {exc}") from None
     print(table(points))
     if args.json:
         Path(args.json).write_text(json.dumps([asdict(p) for p in points], indent=1))

@@ -3,6 +3,8 @@ only where every seed reaches the family's documented solved level."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from script_loading import load_script
 
@@ -69,3 +71,25 @@ def test_any_registered_id_or_spec_file_can_be_measured() -> None:
     with pytest.raises(SystemExit) as exit_info:  # a typo is one usage error, before any training
         script.parse_args(["--envs", "mtml/NoSuchFamily-v0", "--budget", "1", "--every", "1"])
     assert exit_info.value.code == 2
+
+
+@pytest.mark.slow
+def test_a_finished_run_in_the_folder_is_evaluated_again_not_retrained(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The script's runs are a grid's trials: run again on the same folder it reuses each
+    finished run of exactly its job (the same points, no training), and a finished run of
+    another config in the folder stops it with the difference named."""
+    script = load_script("solved_budgets")
+    job = script.Job("cartpole", "oracle", 0, budget=1024, every=512, root=str(tmp_path))
+    first = script.run_job(job)
+    assert [p.steps for p in first] == [512, 1024]
+    model = tmp_path / "cartpole-oracle-s0" / "final" / "model.zip"
+    written = model.stat().st_mtime_ns
+    capsys.readouterr()
+    assert script.run_job(job) == first
+    assert "its finished run reused" in capsys.readouterr().out
+    assert model.stat().st_mtime_ns == written
+    other = script.Job("cartpole", "oracle", 0, 1024, 512, str(tmp_path), hyperparams='{"n_epochs": 2}')
+    with pytest.raises(RuntimeError, match="config differs from this benchmark's in hyperparams"):
+        script.run_job(other)
