@@ -288,7 +288,9 @@ def validation_tasks(spec: TaskSpec, size: int, seed: int) -> list[Task]:
     tasks = _draw_distinct(spec, _draw_train, rng, size, seen)
     if tasks is None:
         raise SpecError(
-            f"could not draw {size} validation tasks outside every split; lower the size",
+            f"could not draw {size} validation tasks outside every split: the train region has "
+            "too few distinct tasks left (a region of single points, such as a direction of -1 "
+            "or +1, has none once the splits hold them); lower the size or widen the region",
             source=spec.source,
         )
     return tasks

@@ -14,7 +14,7 @@ import gymnasium as gym
 import pytest
 
 import mtml_rl
-from mtml_rl.errors import UnknownNameError
+from mtml_rl.errors import SpecError, UnknownNameError
 from mtml_rl.specs import Splits, TaskSpec, build_splits
 from mtml_rl.specs import splits as splits_module
 from mtml_rl.specs.spec import SPLIT_NAMES
@@ -202,3 +202,9 @@ def test_validation_tasks_are_fresh_train_region_draws(numpy_spec_id: str) -> No
 def test_validation_tasks_refuse_a_bad_size() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         splits_module.validation_tasks(_spec("mtml/PointNav-v0"), 0, seed=0)
+
+
+def test_a_region_of_single_points_has_no_validation_tasks_and_says_why() -> None:
+    """HalfCheetahDir's two directions are both train tasks: nothing is left to draw."""
+    with pytest.raises(SpecError, match=r"too few distinct tasks left \(a region of single points"):
+        splits_module.validation_tasks(_spec("mtml/HalfCheetahDir-v0"), 1, seed=0)
