@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from mtml_rl.benchmark import Trial
+    from mtml_rl.benchmark import Trial, TrialOutcome
 
 FAMILIES = {
     "cartpole": ("mtml/CartPole-v0", "ppo"),
@@ -147,12 +147,24 @@ def job_trial(job: Job) -> Trial:
     )
 
 
+def failure_message(name: str, outcome: TrialOutcome) -> str:
+    """What a failed run prints: one line for mtml-rl's own errors (they name what is wrong
+    and the fix, e.g. another config in the run's folder), the run's traceback after it for
+    anything else."""
+    from mtml_rl import errors
+
+    own = {n for n, o in vars(errors).items() if isinstance(o, type) and issubclass(o, errors.MtmlError)}
+    kind = (outcome.error or "").split(":", 1)[0]
+    detail = "" if kind in own else f"\n{outcome.traceback or ''}"
+    return f"{name}: {outcome.error}{detail}"
+
+
 def run_job(job: Job) -> list[Point]:
     """Train one run with checkpoints (or go on with, or reuse, the run of exactly this job
     already in the folder) and evaluate each checkpoint on the train split.
 
-    :raises RuntimeError: the run failed (its error and traceback in the message), or a run of
-        another config is in its folder
+    :raises RuntimeError: the run failed, or a run of another config is in its folder
+        (:func:`failure_message`)
     """
     from mtml_rl.benchmark import run_trial
     from mtml_rl.training import Run
@@ -160,7 +172,7 @@ def run_job(job: Job) -> list[Point]:
     trial = job_trial(job)
     outcome = run_trial(trial)
     if outcome.status != "finished":
-        raise RuntimeError(f"{trial.name}: {outcome.error}\n{outcome.traceback or ''}")
+        raise RuntimeError(failure_message(trial.name, outcome))
     path = Path(trial.run_dir)
     folders = [(s, n) for s, n in _checkpoints(path) if s < job.budget]
     folders.append((job.budget, "final"))

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from script_loading import load_script
 
+from mtml_rl.benchmark import TrialOutcome
+
 
 def test_every_family_of_the_script_has_a_solved_level() -> None:
     script = load_script("solved_budgets")
@@ -91,5 +93,18 @@ def test_a_finished_run_in_the_folder_is_evaluated_again_not_retrained(
     assert "its finished run reused" in capsys.readouterr().out
     assert model.stat().st_mtime_ns == written
     other = script.Job("cartpole", "oracle", 0, 1024, 512, str(tmp_path), hyperparams='{"n_epochs": 2}')
-    with pytest.raises(RuntimeError, match="config differs from this benchmark's in hyperparams"):
+    with pytest.raises(RuntimeError, match="config differs from this benchmark's in hyperparams") as info:
         script.run_job(other)
+    assert "Traceback" not in str(info.value)  # bad input: one line, what is wrong and the fix
+
+
+def test_a_crash_that_is_not_bad_input_keeps_its_traceback() -> None:
+    script = load_script("solved_budgets")
+    outcome = script_outcome("ZeroDivisionError: division by zero", "Traceback (most recent call last): ...")
+    assert "Traceback" in script.failure_message("run", outcome)
+    outcome = script_outcome("ConfigError: another config", "Traceback (most recent call last): ...")
+    assert script.failure_message("run", outcome) == "run: ConfigError: another config"
+
+
+def script_outcome(error: str, traceback: str) -> TrialOutcome:
+    return TrialOutcome("run", "failed", False, error, traceback)
