@@ -148,14 +148,10 @@ def job_trial(job: Job) -> Trial:
 
 
 def failure_message(name: str, outcome: TrialOutcome) -> str:
-    """What a failed run prints: one line for mtml-rl's own errors (they name what is wrong
-    and the fix, e.g. another config in the run's folder), the run's traceback after it for
-    anything else."""
-    from mtml_rl import errors
-
-    own = {n for n, o in vars(errors).items() if isinstance(o, type) and issubclass(o, errors.MtmlError)}
-    kind = (outcome.error or "").split(":", 1)[0]
-    detail = "" if kind in own else f"\n{outcome.traceback or ''}"
+    """What a failed run prints: one line where mtml-rl refused it (its message names what is
+    wrong and the fix, e.g. another config in the run's folder), the run's traceback after it
+    for anything else."""
+    detail = "" if outcome.refused else f"\n{outcome.traceback or ''}"
     return f"{name}: {outcome.error}{detail}"
 
 

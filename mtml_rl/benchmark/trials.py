@@ -29,7 +29,7 @@ from mtml_rl.benchmark.evaluation import (
     evaluation_is_current,
     evaluation_problem,
 )
-from mtml_rl.errors import CheckpointError, ConfigError
+from mtml_rl.errors import CheckpointError, ConfigError, MtmlError
 from mtml_rl.io import file_problem
 from mtml_rl.locks import lock_folder
 from mtml_rl.specs.spec import TaskSpec, is_file, resolve_spec
@@ -84,6 +84,8 @@ class TrialOutcome:
     :param error: ``"<Type>: <message>"`` of a failure
     :param traceback: the failure's formatted traceback
     :param wall_s: seconds the attempt took
+    :param refused: the failure is mtml-rl's own error (a :class:`~mtml_rl.errors.MtmlError`:
+        bad input or an artifact that does not verify, its message naming the fix), not a crash
     """
 
     name: str
@@ -92,6 +94,7 @@ class TrialOutcome:
     error: str | None = None
     traceback: str | None = None
     wall_s: float = 0.0
+    refused: bool = False
 
 
 @dataclass(frozen=True)
@@ -427,6 +430,7 @@ def run_trial(trial: Trial) -> TrialOutcome:
             f"{type(exc).__name__}: {exc}",
             traceback.format_exc(),
             time.monotonic() - start,
+            refused=isinstance(exc, MtmlError),
         )
     return TrialOutcome(trial.name, FINISHED, trained, wall_s=time.monotonic() - start)
 

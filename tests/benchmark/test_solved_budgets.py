@@ -104,11 +104,8 @@ def test_a_finished_run_in_the_folder_is_evaluated_again_not_retrained(
 
 def test_a_crash_that_is_not_bad_input_keeps_its_traceback() -> None:
     script = load_script("solved_budgets")
-    outcome = script_outcome("ZeroDivisionError: division by zero", "Traceback (most recent call last): ...")
-    assert "Traceback" in script.failure_message("run", outcome)
-    outcome = script_outcome("ConfigError: another config", "Traceback (most recent call last): ...")
-    assert script.failure_message("run", outcome) == "run: ConfigError: another config"
-
-
-def script_outcome(error: str, traceback: str) -> TrialOutcome:
-    return TrialOutcome("run", "failed", False, error, traceback)
+    trace = "Traceback (most recent call last): ..."
+    crash = TrialOutcome("run", "failed", False, "ZeroDivisionError: division by zero", trace)
+    assert "Traceback" in script.failure_message("run", crash)
+    refusal = TrialOutcome("run", "failed", False, "ConfigError: another config", trace, refused=True)
+    assert script.failure_message("run", refusal) == "run: ConfigError: another config"
