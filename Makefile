@@ -8,9 +8,10 @@ EXTRAS ?= dev,contrib,eval,mujoco,box2d,ray,metaworld,tune
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.mtml-installed
 # The test suite runs on PYTEST_WORKERS processes (pytest-xdist; auto: one per CPU); tests
-# that share a trained fixture or a Ray run on one worker (tests/xdist_groups.py).
+# that share a trained fixture or a Ray run on one worker, and the longest are handed out
+# first, in the order tests/xdist_groups.py gives them (hence --no-loadscope-reorder).
 PYTEST_WORKERS ?= auto
-PYTEST := $(BIN)/python -m pytest -q -ra -n $(PYTEST_WORKERS) --dist loadgroup
+PYTEST := $(BIN)/python -m pytest -q -ra -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 .PHONY: venv demo test test-fast lint typecheck pytest bench clean
 

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 import yaml
 from fast_subset import mark_outside_fast_subset
-from xdist_groups import assign_groups
+from xdist_groups import assign_groups, load_durations, order_for_workers
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CARTPOLE_SPEC_FILE = REPO_ROOT / "envs" / "CartPole.yaml"
@@ -54,14 +54,15 @@ def numpy_spec_ids() -> tuple[str, ...]:
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark ``slow`` the cases a ``fast_subset`` leaves out; group the tests that share an
-    expensive fixture for ``--dist loadgroup``; one torch thread in every process that runs
-    tests."""
+    expensive fixture for ``--dist loadgroup`` and hand out the longest first; one torch
+    thread in every process that runs tests."""
     import torch as th
 
     th.set_num_threads(1)
     for item in items:
         mark_outside_fast_subset(item)
     assign_groups(items)
+    order_for_workers(items, load_durations())
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

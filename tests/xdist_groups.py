@@ -8,17 +8,35 @@ put in one group, which runs on a single worker: the groups are the connected co
 component it belongs to then takes that name. Tests with no scoped fixture and no mark stay
 ungrouped and are spread over the workers one by one.
 
-Without xdist the marks added here have no effect.
+xdist hands these work units (a group, or one ungrouped test) to whichever worker asks next,
+in collection order when run with ``--no-loadscope-reorder`` (as ``make test`` does).
+:func:`order_for_workers` sorts the units by their expected time, longest first (the
+"longest processing time first" rule), so that the quick tests fill the end and no worker is
+left with a half-minute test while the other has finished. Expected times come from
+``tests/durations.json`` (seconds per test, written by ``scripts/record_test_durations.py``);
+a test it does not list counts :data:`UNLISTED_SLOW` seconds if marked slow, else
+:data:`UNLISTED_QUICK`.
+
+Without xdist the marks added here have no effect, and the order only changes which test
+runs when.
 """
 
 from __future__ import annotations
 
 import inspect
+import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 
 TESTS = Path(__file__).resolve().parent
+DURATIONS_FILE = TESTS / "durations.json"
+"""Seconds per test (setup, call and teardown) of a recorded run, keyed by node id."""
+UNLISTED_SLOW = 2.0
+"""Expected seconds of a test marked slow that the durations file does not list."""
+UNLISTED_QUICK = 0.05
+"""Expected seconds of any other test the durations file does not list."""
 CHEAP_FIXTURES = frozenset({"spec_ids"})
 """Scoped fixtures that cost nothing to build again; they do not tie tests together."""
 
@@ -85,6 +103,52 @@ def _group_names(components: _Components, keys: dict[str, list[str]]) -> dict[st
                 if names.setdefault(top, name) != name:
                     raise pytest.UsageError(f"xdist groups {names[top]!r} and {name!r} share a fixture")
     return names
+
+
+def _unit(item: pytest.Item) -> str:
+    """The work unit xdist's ``loadgroup`` hands out whole: the test's group, or the test itself."""
+    group = _explicit_group(item)
+    return f"group:{group}" if group is not None else f"test:{item.nodeid}"
+
+
+def load_durations(path: Path = DURATIONS_FILE) -> dict[str, float]:
+    """The recorded seconds per test node id; empty if the file is missing.
+
+    :raises pytest.UsageError: the file is not a recorded durations file.
+    """
+    if not path.is_file():
+        return {}
+    try:
+        seconds = json.loads(path.read_text())["seconds"]
+        return {str(nodeid): float(value) for nodeid, value in seconds.items()}
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise pytest.UsageError(
+            f"{path} is not a durations file ({error}); record it again with "
+            "python scripts/record_test_durations.py"
+        ) from None
+
+
+def order_for_workers(items: list[pytest.Item], seconds: Mapping[str, float]) -> None:
+    """Sort ``items`` in place by work unit, the unit of the most expected seconds first.
+
+    A unit's expected time is the sum over its tests of ``seconds`` (a test not listed there
+    counts :data:`UNLISTED_SLOW` if marked slow, else :data:`UNLISTED_QUICK`); units of equal
+    time keep their collection order. Each unit's tests stay together and in their order, so
+    a module's fixtures are built as often as before. Call after :func:`assign_groups` and
+    after the ``slow`` marks are set.
+
+    :param items: the collected tests, reordered in place.
+    :param seconds: expected seconds per test node id (:func:`load_durations`).
+    """
+    units: dict[str, list[int]] = {}
+    cost: dict[str, float] = {}
+    for index, item in enumerate(items):
+        unit = _unit(item)
+        units.setdefault(unit, []).append(index)
+        unlisted = UNLISTED_SLOW if item.get_closest_marker("slow") is not None else UNLISTED_QUICK
+        cost[unit] = cost.get(unit, 0.0) + seconds.get(item.nodeid, unlisted)
+    ordered = sorted(units, key=lambda unit: (-cost[unit], units[unit][0]))
+    items[:] = [items[index] for unit in ordered for index in units[unit]]
 
 
 def assign_groups(items: list[pytest.Item], root: Path = TESTS) -> None:
