@@ -7,7 +7,7 @@ hands the longest work units out first by these times (``tests/xdist_groups.py``
 file does not list is still run, with a default estimate. Record again after adding or
 renaming slow tests; the file is written only when every test passed, and atomically. Usage::
 
-    python scripts/record_test_durations.py               # the whole suite, about 8 minutes
+    python scripts/record_test_durations.py               # the whole suite: 10 minutes on 2 cores
     python scripts/record_test_durations.py --out d.json  # somewhere else
 """
 
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     kept = kept_durations(dict(recorder.seconds), args.min_seconds)
     document = {"recorded_with": "python scripts/record_test_durations.py", "min_seconds": args.min_seconds}
     write_atomically(args.out, json.dumps({**document, "seconds": kept}, indent=1) + "\n")
-    print(f"{len(kept)} tests of at least {args.min_seconds} s written to {args.out}")
+    print(f"{args.out}: the times of {len(kept)} test(s) of at least {args.min_seconds} s")
     return 0
 
 

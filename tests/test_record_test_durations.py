@@ -37,7 +37,7 @@ def test_the_slow_tests_times_are_written(tmp_path: Path) -> None:
     seconds = json.loads((tmp_path / "durations.json").read_text())["seconds"]
     assert list(seconds) == ["test_suite.py::test_sleeps"]  # the others took under 0.2 s
     assert 0.3 <= seconds["test_suite.py::test_sleeps"] < 5
-    assert "1 tests of at least 0.2 s written to" in done.stdout
+    assert "durations.json: the times of 1 test(s) of at least 0.2 s" in done.stdout
 
 
 def test_a_failing_suite_leaves_the_file_as_it_was(tmp_path: Path) -> None:
