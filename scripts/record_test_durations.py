@@ -17,11 +17,12 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
+
+from mtml_rl.io import atomic_write_text
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DURATIONS_FILE = REPO_ROOT / "tests" / "durations.json"
@@ -43,18 +44,6 @@ def kept_durations(seconds: dict[str, float], min_seconds: float) -> dict[str, f
     return {nodeid: round(value, 1) for nodeid, value in sorted(seconds.items()) if value >= min_seconds}
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder."""
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "w") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the tests, write the durations file if all passed; returns pytest's exit code."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -72,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(code)
     kept = kept_durations(dict(recorder.seconds), args.min_seconds)
     document = {"recorded_with": "python scripts/record_test_durations.py", "min_seconds": args.min_seconds}
-    write_atomically(args.out, json.dumps({**document, "seconds": kept}, indent=1) + "\n")
+    atomic_write_text(args.out, json.dumps({**document, "seconds": kept}, indent=1) + "\n")
     print(f"{args.out}: the times of {len(kept)} test(s) of at least {args.min_seconds} s")
     return 0
 
