@@ -64,7 +64,7 @@ FAMILIES = {
     "halfcheetah_params": ("mtml/HalfCheetahParams-v0", "ppo"),
     "halfcheetah_dir": ("mtml/HalfCheetahDir-v0", "ppo"),
     "ant_dir": ("mtml/AntDir-v0", "ppo"),
-    "ant_goal": ("mtml/AntGoal-v0", "ppo"),
+    "ant_goal": ("mtml/AntGoal-v1", "ppo"),
     "lunarlander": ("mtml/LunarLander-v0", "ppo"),
 }
 """Family -> (env id, default algorithm)."""

@@ -13,7 +13,8 @@ cost weight:
 At HalfCheetahDir ``d = +1`` and AntDir ``θ = 0`` (with v5's control cost weight) the
 reward is Gymnasium's, in the same floating-point order, so the environment reproduces
 HalfCheetah-v5 and Ant-v5 step for step. HalfCheetahVel and AntGoal reproduce the v5
-observations and flags at every task; no target makes their rewards equal v5's.
+observations and flags at every task (AntGoal's those of Ant-v5 built as it is, never
+terminating and observing the torso's x and y); no target makes their rewards equal v5's.
 """
 
 from __future__ import annotations
@@ -263,7 +264,12 @@ class AntGoal(V5Locomotion[AntGoalParams]):
     As in PEARL the episode never terminates: with a reward that is negative almost
     everywhere, ending the episode by falling over would otherwise pay. The env is built
     with ``terminate_when_unhealthy=False``; v5's healthy bonus still pays while healthy.
-    Success: the torso within :data:`GOAL_RADIUS` of the goal.
+
+    The observation includes the torso's x and y (``exclude_current_positions_from_observation
+    =False``: 107 values, v5's 105 after them), as PEARL's ant-goal observes all of ``qpos``:
+    the goal is hidden, the ant's own position is not. Without it even a policy told the goal
+    cannot know where it stands relative to it (v0 of the spec hid both; its oracle never
+    learned to walk to the goal). Success: the torso within :data:`GOAL_RADIUS` of the goal.
     """
 
     name = "ant_goal"
@@ -277,7 +283,9 @@ class AntGoal(V5Locomotion[AntGoalParams]):
         "distance.",
         per_step=0.0,
     )
-    env_kwargs = MappingProxyType({"terminate_when_unhealthy": False})
+    env_kwargs = MappingProxyType(
+        {"terminate_when_unhealthy": False, "exclude_current_positions_from_observation": False}
+    )
 
     @classmethod
     def reference_task(cls) -> Task | None:

@@ -26,7 +26,7 @@ EXPECTED_IDS = {
     "mtml/HalfCheetahVel-v0",
     "mtml/HalfCheetahDir-v0",
     "mtml/AntDir-v0",
-    "mtml/AntGoal-v0",
+    "mtml/AntGoal-v1",
     "mtml/HopperParams-v0",
     "mtml/WalkerParams-v0",
     "mtml/HalfCheetahParams-v0",
@@ -78,8 +78,8 @@ def test_check_env_in_every_context_mode(spec_id: str, context: str, history_len
 
 @pytest.mark.parametrize("split", ["train", "test-interpolation", "test-extrapolation", "test"])
 def test_split_env_draws_its_tasks_from_the_split(split: str) -> None:
-    env = gym.make("mtml/AntGoal-v0", split=split)
-    ids = {t.id for t in mtml_rl.build_splits(mtml_rl.resolve_spec("mtml/AntGoal-v0"))[split].tasks}
+    env = gym.make("mtml/AntGoal-v1", split=split)
+    ids = {t.id for t in mtml_rl.build_splits(mtml_rl.resolve_spec("mtml/AntGoal-v1"))[split].tasks}
     seen = set()
     for episode in range(6):
         _, info = env.reset(seed=episode)

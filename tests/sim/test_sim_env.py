@@ -99,13 +99,26 @@ def test_history_holds_the_last_transitions_oldest_first() -> None:
 
 
 def test_fixed_task_env_reproduces_itself_from_the_same_seed() -> None:
-    env = gym.make("mtml/AntGoal-v0", task={"goal_x": 2.0, "goal_y": 1.0})
+    env = gym.make("mtml/AntGoal-v1", task={"goal_x": 2.0, "goal_y": 1.0})
     acts = actions(env.action_space, 30, seed=9)
     assert_same_rollout(rollout(env, 1, acts), rollout(env, 1, acts))
     _, info = env.reset(seed=1)
     assert info["is_success"] is False  # the torso starts near the origin, 2.2 m away
     _, info = env.reset(seed=1, options={"task": {"goal_x": 0.0, "goal_y": 0.1}})
     assert info["is_success"] is True
+    env.close()
+
+
+def test_ant_goal_observes_where_the_torso_stands() -> None:
+    """The goal is hidden, the ant's own x and y are not (as in PEARL): the first two values
+    of the observation are the torso's position, the reward's distance is measured from."""
+    env = gym.make("mtml/AntGoal-v1", task={"goal_x": 2.0, "goal_y": 1.0})
+    assert env.observation_space.shape == (107,)
+    env.reset(seed=3)
+    for action in actions(env.action_space, 25, seed=4):
+        obs, _, _, _, info = env.step(action)
+        assert obs[:2] == pytest.approx([info["x_position"], info["y_position"]], abs=1e-6)
+    assert not np.allclose(obs[:2], 0.0, atol=1e-3)  # the torso has moved off its start
     env.close()
 
 
@@ -182,7 +195,7 @@ def test_a_simulator_info_dict_that_may_be_reused_is_copied(monkeypatch: Any) ->
     env.close()
 
 
-@pytest.mark.parametrize("spec_id", ["mtml/HalfCheetahVel-v0", "mtml/AntDir-v0", "mtml/AntGoal-v0"])
+@pytest.mark.parametrize("spec_id", ["mtml/HalfCheetahVel-v0", "mtml/AntDir-v0", "mtml/AntGoal-v1"])
 def test_task_reward_is_the_in_place_reward_and_the_entries_it_writes(spec_id: str) -> None:
     """The locomotion families define their reward in place (``task_reward_into``, what the
     envs call at every step); ``task_reward`` gives the same reward and, as its terms, exactly

@@ -22,7 +22,7 @@ for name in ("mujoco", "Box2D", "metaworld"):
     ("module", "spec_id", "extra"),
     [
         ("mujoco", "mtml/HopperParams-v0", "mujoco"),
-        ("mujoco", "mtml/AntGoal-v0", "mujoco"),
+        ("mujoco", "mtml/AntGoal-v1", "mujoco"),
         ("Box2D", "mtml/LunarLander-v0", "box2d"),
         ("metaworld", "mtml/ML1_reach-v3", "metaworld"),
         ("metaworld", "mtml/MT10-v3", "metaworld"),
@@ -48,7 +48,7 @@ import mtml_rl
 from mtml_rl.families.sim import MissingExtraError
 assert "mtml/HalfCheetahVel-v0" in gym.registry and "mtml/LunarLander-v0" in gym.registry
 assert "mtml/ML1_push-v3" in gym.registry and "mtml/ML10-v3" in gym.registry
-mtml_rl.build_splits(mtml_rl.resolve_spec("mtml/AntGoal-v0"))
+mtml_rl.build_splits(mtml_rl.resolve_spec("mtml/AntGoal-v1"))
 mtml_rl.build_splits(mtml_rl.resolve_spec("mtml/ML10-v3"))  # Meta-World's tasks, without Meta-World
 env = gym.make("mtml/CartPole-v0")
 env.reset(seed=0)

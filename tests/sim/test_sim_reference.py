@@ -115,7 +115,7 @@ PUBLISHED_REWARDS: list[tuple[str, dict[str, float], RewardOf]] = [
         lambda i, a: 0.5 * i["x_velocity"] + math.sqrt(3) / 2 * i["y_velocity"] + ant_costs(i, a, 0.5),
     ),
     (
-        "mtml/AntGoal-v0",
+        "mtml/AntGoal-v1",
         {"goal_x": 1.0, "goal_y": -2.0, "ctrl_cost_weight": 0.1},
         lambda i, a: -(abs(i["x_position"] - 1.0) + abs(i["y_position"] + 2.0)) + ant_costs(i, a, 0.1),
     ),

@@ -206,7 +206,7 @@ def test_set_tasks_mid_episode_keeps_naming_the_running_tasks() -> None:
 
 THREADED = [
     ("mtml/HalfCheetahVel-v0", {"context": "privileged", "history_len": 2, "trial_episodes": 2}),
-    ("mtml/AntGoal-v0", {}),  # success flags
+    ("mtml/AntGoal-v1", {}),  # success flags
     ("mtml/LunarLander-v0", {}),  # a simulator that draws random numbers while stepping
 ]
 
