@@ -55,6 +55,14 @@ class RL2Method(Method):
 
         return RL2VecEnv(env)
 
+    def observation_space(
+        self, config: TrainConfig, env_space: spaces.Space, action_space: spaces.Space
+    ) -> spaces.Space:
+        """``[o, previous action, previous reward, episode-ended flag]`` (:class:`RL2VecEnv`)."""
+        from mtml_rl.envs.rl2 import rl2_observation_space
+
+        return rl2_observation_space(env_space, action_space)
+
     def policy(
         self, config: TrainConfig, observation_space: spaces.Space, policy_kwargs: dict[str, Any]
     ) -> PolicySpec:

@@ -19,6 +19,7 @@ from mtml_rl.training.config import TrainConfig
 from mtml_rl.training.hyperparams import Hyperparams, resolve_hyperparams
 from mtml_rl.training.monitor import TaskEpisodeMonitor
 from mtml_rl.training.optim import use_foreach_updates
+from mtml_rl.training.spaces import check_presented
 
 
 @dataclass
@@ -75,6 +76,9 @@ def build_env(config: TrainConfig, spec: TaskSpec, hp: Hyperparams, n_envs: int)
     sb3_env.seed(config.seed)
     monitor = TaskEpisodeMonitor(sb3_env)
     top = method.wrap_env(monitor, config)
+    check_presented(
+        method, config, top.observation_space, venv.single_observation_space, venv.single_action_space
+    )
     kwargs = normalize_kwargs(hp.normalize, float(hp.algo_kwargs.get("gamma", 0.99)))
     if kwargs is None:
         return EnvStack(venv, monitor, top, None)

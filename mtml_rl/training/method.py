@@ -154,8 +154,19 @@ class Method:
         return get_algo(config.algo, action_space)
 
     def wrap_env(self, env: VecEnv, config: TrainConfig) -> VecEnv:
-        """The SB3 env the algorithm steps, over the episode monitor (default: unchanged)."""
+        """The SB3 env the algorithm steps, over the episode monitor (default: unchanged).
+        A wrapper that changes the observations says how in :meth:`observation_space`."""
         return env
+
+    def observation_space(
+        self, config: TrainConfig, env_space: spaces.Space, action_space: spaces.Space
+    ) -> spaces.Space:
+        """The observations the policy takes, given the task env's (``env_space``, in the
+        method's :meth:`layout`) and its actions: what :meth:`wrap_env` presents (default: the
+        env's own). Training refuses a wrapper that presents other observations; loading a
+        run compares its model with this, so that a family whose observations changed since
+        the run was trained is named instead of failing inside the policy."""
+        return env_space
 
     def policy(
         self, config: TrainConfig, observation_space: spaces.Space, policy_kwargs: dict[str, Any]

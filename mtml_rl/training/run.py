@@ -25,6 +25,7 @@ from mtml_rl.training import rundir
 from mtml_rl.training.config import TrainConfig
 from mtml_rl.training.method import Method
 from mtml_rl.training.registry import get_method
+from mtml_rl.training.spaces import check_model_spaces, expected_spaces
 
 EVAL_SEED = 12_345
 """Reset seed of periodic evaluations (fixed, so curves of different runs compare)."""
@@ -111,6 +112,8 @@ class Run:
         if folder is None:
             raise ConfigError(f"which must be final, best, latest or a checkpoint's step_N, got {which!r}")
         model, normalizer = load_model(config, folder, path)
+        spaces_now = expected_spaces(config, spec)
+        check_model_spaces(path, spec, (model.observation_space, model.action_space), spaces_now)
         return cls(path, config, spec, model, normalizer, folder)
 
 

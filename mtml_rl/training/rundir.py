@@ -333,6 +333,23 @@ def verify_folder(folder: Path, run: Path, required: tuple[str, ...] = ()) -> in
     return read_meta(folder)[0]
 
 
+def saved_model_spaces(folder: Path) -> tuple[gym.spaces.Space, gym.spaces.Space]:
+    """The observation and action spaces of the model saved in ``folder`` (read from its zip,
+    without building the model)."""
+    from stable_baselines3.common.save_util import load_from_zip_file
+
+    file = folder / MODEL_FILE
+    try:
+        data, _, _ = load_from_zip_file(file, device="cpu")
+        assert data is not None, "no data in the zip"
+        return data["observation_space"], data["action_space"]
+    except Exception as exc:  # a damaged zip raises many kinds of error
+        raise CheckpointError(
+            f"{file} does not load ({type(exc).__name__}: {exc}); delete its folder to resume from an "
+            "older checkpoint"
+        ) from None
+
+
 def check_model_config(folder: Path, run: Path, config: TrainConfig) -> None:
     """Refuse a ``config.yaml`` that changed since ``folder``'s model was saved in a field the
     model is built from (``method``, ``history_len`` ...): it would not load that model."""

@@ -41,6 +41,7 @@ from mtml_rl.training.hyperparams import Hyperparams
 from mtml_rl.training.monitor import make_logger, silence_logger
 from mtml_rl.training.optim import use_foreach_updates
 from mtml_rl.training.run import Run, checked_spec
+from mtml_rl.training.spaces import check_model_spaces, expected_spaces
 
 Note = Callable[[str], None]
 """Receives what a resume has to say (a finished run left as it is, damaged folders skipped)."""
@@ -159,6 +160,7 @@ def _resume_locked(
         )
     recovery.recorded_best(path)  # a damaged best model stops the resume before anything changes
     rundir.check_model_config(plan.source.path, path, config)
+    check_model_spaces(path, spec, rundir.saved_model_spaces(plan.source.path), expected_spaces(config, spec))
     for folder, problem in plan.skipped.items():
         say(f"skipped {folder}: {problem}")
     if timesteps is not None and timesteps != config.timesteps:
