@@ -268,7 +268,7 @@ class AntGoal(V5Locomotion[AntGoalParams]):
     The observation includes the torso's x and y (``exclude_current_positions_from_observation
     =False``: 107 values, v5's 105 after them), as PEARL's ant-goal observes all of ``qpos``:
     the goal is hidden, the ant's own position is not. Without it even a policy told the goal
-    cannot know where it stands relative to it (v0 of the spec hid both; its oracle never
+    cannot know where it stands relative to it (v0 of the spec observed neither; its oracle never
     learned to walk to the goal). Success: the torso within :data:`GOAL_RADIUS` of the goal.
     """
 
