@@ -105,6 +105,8 @@ class Point:
     :param seed: the seed
     :param steps: training steps of the checkpoint
     :param train_return: mean return over the train split's tasks
+    :param success: the share of those episodes that ended in success, where the family
+        defines it (``None``: it does not)
     """
 
     family: str
@@ -112,6 +114,7 @@ class Point:
     seed: int
     steps: int
     train_return: float
+    success: float | None = None
 
 
 def _checkpoints(path: Path) -> list[tuple[int, str]]:
@@ -176,11 +179,19 @@ def run_job(job: Job) -> list[Point]:
     for steps, which in folders:
         records = Run.load(path, which).evaluate("train", episodes=1, seed=EVAL_SEED)
         mean = float(np.mean([r.ret for r in records]))
-        points.append(Point(job.family, job.method, job.seed, steps, mean))
-    returns = ", ".join(f"{p.steps:,}: {p.train_return:.1f}" for p in points)
+        flags = [r.success for r in records if r.success is not None]
+        success = float(np.mean(flags)) if flags else None
+        points.append(Point(job.family, job.method, job.seed, steps, mean, success))
+    returns = ", ".join(f"{p.steps:,}: {cell(p)}" for p in points)
     reused = "" if outcome.trained else ", its finished run reused"
     print(f"done {job.family} {job.method} seed {job.seed}{reused} ({returns})", flush=True)
     return points
+
+
+def cell(point: Point) -> str:
+    """A point's mean return, with its share of successful episodes where there is one."""
+    text = f"{point.train_return:.1f}"
+    return text if point.success is None else f"{text} ({point.success:.0%} success)"
 
 
 def solved_level(family: str) -> float | None:
@@ -213,9 +224,10 @@ def table(points: Sequence[Point]) -> str:
         lines += ["| steps | " + " | ".join(f"seed {s}" for s in seeds) + " | all solved |"]
         lines += ["|---|" + "---|" * (len(seeds) + 1)]
         for steps in sorted({p.steps for p in rows}):
-            values = {p.seed: p.train_return for p in rows if p.steps == steps}
+            found = {p.seed: p for p in rows if p.steps == steps}
+            values = {seed: p.train_return for seed, p in found.items()}
             solved = level is not None and all(values.get(s, -np.inf) >= level for s in seeds)
-            cells = [f"{values[s]:.1f}" if s in values else "–" for s in seeds]
+            cells = [cell(found[s]) if s in found else "–" for s in seeds]
             verdict = "–" if level is None else "yes" if solved else "no"
             lines.append(f"| {steps:,} | " + " | ".join(cells) + f" | {verdict} |")
         lines.append("")

@@ -36,13 +36,17 @@ def space_shapes(space: spaces.Space) -> Any:
 
 def describe(space: spaces.Space) -> str:
     """A space in a few words: ``Box(107,)``, ``Discrete(2)``, ``Dict(obs: Box(4,), ...)``."""
-    if isinstance(space, spaces.Dict):
-        return "Dict(" + ", ".join(f"{k}: {describe(s)}" for k, s in sorted(space.spaces.items())) + ")"
-    if isinstance(space, spaces.Box):
-        return f"Box{tuple(int(n) for n in space.shape)}"
-    if isinstance(space, spaces.Discrete):
-        return f"Discrete({int(space.n)})"
-    return repr(space)
+    return _words(space_shapes(space))
+
+
+def _words(shapes: Any) -> str:
+    """:func:`space_shapes`' summary in words."""
+    if isinstance(shapes, dict):
+        return "Dict(" + ", ".join(f"{k}: {_words(v)}" for k, v in sorted(shapes.items())) + ")"
+    if isinstance(shapes, tuple):
+        kind, size = shapes
+        return f"{kind}{size}" if kind == "Box" else f"{kind}({size})"
+    return str(shapes)
 
 
 def expected_spaces(config: TrainConfig, spec: TaskSpec) -> tuple[spaces.Space, spaces.Space]:

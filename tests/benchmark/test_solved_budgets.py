@@ -63,6 +63,8 @@ def test_any_registered_id_or_spec_file_can_be_measured(monkeypatch: pytest.Monk
     text = script.table([script.Point("mtml/WalkerParams-v0", "oracle", 0, 1000, 812.5)])
     assert "mtml/WalkerParams-v0 oracle (solved level 400.0)" in text
     assert "| 1,000 | 812.5 | yes |" in text
+    text = script.table([script.Point("ant_goal", "oracle", 0, 1000, -279.9, 0.203)])  # success defined
+    assert "| 1,000 | -279.9 (20% success) | no |" in text
     if importlib.util.find_spec("metaworld") is not None:  # scored by success, not by return
         assert script.solved_level("mtml/ML1_reach-v3") is None
     monkeypatch.setattr(script, "solved_level", lambda family: None)  # a family of one's own without one
