@@ -166,6 +166,7 @@ def run_job(job: Job) -> list[Point]:
         (:func:`failure_message`)
     """
     from mtml_rl.benchmark import run_trial
+    from mtml_rl.evaluation.scores import mean_or_none
     from mtml_rl.training import Run
 
     trial = job_trial(job)
@@ -179,8 +180,7 @@ def run_job(job: Job) -> list[Point]:
     for steps, which in folders:
         records = Run.load(path, which).evaluate("train", episodes=1, seed=EVAL_SEED)
         mean = float(np.mean([r.ret for r in records]))
-        flags = [r.success for r in records if r.success is not None]
-        success = float(np.mean(flags)) if flags else None
+        success = mean_or_none([r.success for r in records])
         points.append(Point(job.family, job.method, job.seed, steps, mean, success))
     returns = ", ".join(f"{p.steps:,}: {cell(p)}" for p in points)
     reused = "" if outcome.trained else ", its finished run reused"

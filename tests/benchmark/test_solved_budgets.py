@@ -92,6 +92,7 @@ def test_a_finished_run_in_the_folder_is_evaluated_again_not_retrained(
     job = script.Job("cartpole", "oracle", 0, budget=1024, every=512, root=str(tmp_path))
     first = script.run_job(job)
     assert [p.steps for p in first] == [512, 1024]
+    assert all(p.success is None for p in first)  # CartPole defines no success
     model = tmp_path / "cartpole-oracle-s0" / "final" / "model.zip"
     written = model.stat().st_mtime_ns
     capsys.readouterr()
