@@ -341,7 +341,10 @@ def changed_hyperparams(path: Path, trial: Trial) -> list[str] | None:
     config resolves to now (``None``: the run has no readable record of them).
 
     A grid's trial names its overrides, not the shipped defaults under them: when a default
-    changes, the same config trains something else.
+    changes, the same config trains something else. A budget the config names is compared
+    with the run's ``config.yaml`` (:func:`run_finished`), not here: a run extended by
+    ``mtml-rl train --resume RUN --timesteps N`` before its ``hyperparams.yaml`` followed its
+    config still names the old budget there.
     """
     try:
         recorded = yaml.safe_load((path / "hyperparams.yaml").read_text())
@@ -352,7 +355,10 @@ def changed_hyperparams(path: Path, trial: Trial) -> list[str] | None:
     config = TrainConfig.from_dict(dict(trial.config), source=trial.name)
     _, hp = resolve_algo(config, resolve_spec(trial.env))
     expected = yaml.safe_load(yaml.safe_dump(hyperparams_record(config, hp)))
-    return sorted(k for k in set(recorded) | set(expected) if recorded.get(k) != expected.get(k))
+    keys = set(recorded) | set(expected)
+    if config.timesteps is not None:
+        keys.discard("n_timesteps")
+    return sorted(k for k in keys if recorded.get(k) != expected.get(k))
 
 
 def _same_hyperparams(path: Path, trial: Trial) -> bool:

@@ -151,6 +151,28 @@ def write_metadata(
     atomic_write_yaml(path / "hyperparams.yaml", hyperparams)
 
 
+def record_budget(path: Path, timesteps: int | None) -> bool:
+    """Make the run's ``hyperparams.yaml`` name the budget its ``config.yaml`` asks for.
+
+    ``mtml-rl train --resume RUN --timesteps N`` records ``N`` in ``config.yaml``; the resolved
+    hyperparameters' ``n_timesteps`` must follow, or a grid asking for ``N`` would take the run
+    for one trained with other hyperparameters. Also repairs a run extended before its record
+    was kept in step. Returns whether it wrote.
+
+    :param path: the run directory
+    :param timesteps: the budget the run's config asks for (``None``: its family's shipped one,
+        which the record already names)
+    """
+    file = path / "hyperparams.yaml"
+    if timesteps is None or not file.is_file():
+        return False
+    recorded = yaml.safe_load(file.read_text())
+    if not isinstance(recorded, dict) or recorded.get("n_timesteps") == timesteps:
+        return False
+    atomic_write_yaml(file, {**recorded, "n_timesteps": timesteps})
+    return True
+
+
 def append_command(path: Path, command: str) -> None:
     """Record a resume's command line after the original one."""
     previous = (path / "command.txt").read_text() if (path / "command.txt").exists() else ""

@@ -166,6 +166,7 @@ def _resume_locked(
     if timesteps is not None and timesteps != config.timesteps:
         config.timesteps = timesteps  # recorded, so that a later resume goes on to it
         atomic_write_yaml(path / "config.yaml", config.to_dict())
+    rundir.record_budget(path, config.timesteps)
     _seed_everything(config.seed + plan.source.steps, config.num_threads)
     stack = build_env(config, spec, hp, config.n_envs or hp.n_envs)
     rundir.verify_folder(plan.source.path, path)  # checked again: it is loaded now

@@ -23,7 +23,7 @@ from mtml_rl.benchmark import runner
 from mtml_rl.benchmark.runner import run_benchmark
 from mtml_rl.errors import ConfigError
 from mtml_rl.faults import FAULT_ENV
-from mtml_rl.training import hyperparams
+from mtml_rl.training import hyperparams, resume
 
 pytestmark = pytest.mark.slow
 
@@ -158,3 +158,33 @@ def test_a_finished_run_whose_shipped_defaults_changed_is_not_reused(
     result = run_benchmark(grid, progress=False, force=True)
     assert result.ran == ["CartPole-dr-s0"]
     assert yaml.safe_load((run / "hyperparams.yaml").read_text())["gae_lambda"] == 0.9
+
+
+def test_a_run_extended_by_resume_is_the_trial_of_its_new_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``mtml-rl train --resume RUN --timesteps N`` on a grid's run, then the grid at ``N``: the
+    run is taken as finished, nothing retrained or rewritten; also when its
+    ``hyperparams.yaml`` still names the old budget (a run extended before resume kept it
+    in step with ``config.yaml``)."""
+    trials_in_this_process(monkeypatch)
+    grid = tiny_grid(tmp_path / "bench", seeds=[0], workers=1, evaluation={"enabled": False})
+    assert run_benchmark(grid, progress=False).ran == ["CartPole-dr-s0"]
+    run = grid.out_dir / "runs" / "CartPole-dr-s0"
+    assert resume(run, timesteps=2000, progress=False).model.num_timesteps >= 2000
+    assert yaml.safe_load((run / "hyperparams.yaml").read_text())["n_timesteps"] == 2000
+
+    longer = tiny_grid(
+        tmp_path / "bench", seeds=[0], workers=1, timesteps=2000, evaluation={"enabled": False}
+    )
+    before = file_state(run)
+    assert run_benchmark(longer, progress=False).skipped == ["CartPole-dr-s0"]
+    assert file_state(run) == before
+
+    stale = {**yaml.safe_load((run / "hyperparams.yaml").read_text()), "n_timesteps": 1000}
+    (run / "hyperparams.yaml").write_text(yaml.safe_dump(stale, sort_keys=False))
+    before = file_state(run)
+    assert run_benchmark(longer, progress=False).skipped == ["CartPole-dr-s0"]
+    assert file_state(run) == before
+    with pytest.raises(ConfigError, match=r"config differs from this benchmark's in timesteps"):
+        run_benchmark(grid, progress=False)  # the old budget: the run is no longer its trial

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import yaml
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -160,6 +161,9 @@ def test_resume_with_more_timesteps(tmp_path: Path) -> None:
     longer = resume(run.path, timesteps=2048, progress=False)
     assert longer.model.num_timesteps == 2048
     assert steps_of(logged_rows(run.path))[-1] == 2048
+    # the new budget is recorded where a later resume and a grid read it
+    assert yaml.safe_load((run.path / "config.yaml").read_text())["timesteps"] == 2048
+    assert yaml.safe_load((run.path / "hyperparams.yaml").read_text())["n_timesteps"] == 2048
 
 
 @pytest.mark.slow
