@@ -157,16 +157,20 @@ def record_budget(path: Path, timesteps: int | None) -> bool:
     ``mtml-rl train --resume RUN --timesteps N`` records ``N`` in ``config.yaml``; the resolved
     hyperparameters' ``n_timesteps`` must follow, or a grid asking for ``N`` would take the run
     for one trained with other hyperparameters. Also repairs a run extended before its record
-    was kept in step. Returns whether it wrote.
+    was kept in step. A record that does not read is left as it is (a grid trains such a run
+    again rather than trust it). Returns whether it wrote.
 
     :param path: the run directory
     :param timesteps: the budget the run's config asks for (``None``: its family's shipped one,
         which the record already names)
     """
     file = path / "hyperparams.yaml"
-    if timesteps is None or not file.is_file():
+    if timesteps is None:
         return False
-    recorded = yaml.safe_load(file.read_text())
+    try:
+        recorded = yaml.safe_load(file.read_text())
+    except (OSError, ValueError, yaml.YAMLError):
+        return False
     if not isinstance(recorded, dict) or recorded.get("n_timesteps") == timesteps:
         return False
     atomic_write_yaml(file, {**recorded, "n_timesteps": timesteps})

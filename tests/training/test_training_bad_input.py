@@ -220,6 +220,17 @@ def test_resume_past_the_runs_own_budget_finishes_it(run_copy: Path) -> None:
 
 
 @pytest.mark.slow
+def test_resume_to_more_steps_leaves_a_garbled_hyperparameter_record_as_it_is(run_copy: Path) -> None:
+    """The new budget goes into ``hyperparams.yaml`` only where that record reads; a garbled
+    one (a grid trains such a run again rather than trust it) does not stop the resume."""
+    garbled = b"n_envs: [8\n\x00"
+    (run_copy / "hyperparams.yaml").write_bytes(garbled)
+    assert main(["train", "--resume", str(run_copy), "--timesteps", "2048", "--quiet"]) == 0
+    assert json.loads((run_copy / "run.json").read_text())["steps"] >= 2048
+    assert (run_copy / "hyperparams.yaml").read_bytes() == garbled
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["final", "best"])
 def test_load_of_missing_or_corrupt_model(run_copy: Path, which: str) -> None:
     if which == "best":  # the checkpointed run evaluates never, so it has no best model
