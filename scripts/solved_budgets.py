@@ -14,7 +14,9 @@ Runs in ``--out`` are kept and picked up again as a grid's trials are
 hyperparameters; its final model verified) is evaluated again without training, an
 interrupted one goes on from its newest checkpoint, and a finished run of another config in
 the folder stops the script with the difference named. Without ``--out`` the runs go to a
-new temporary folder.
+new temporary folder. To take finished runs further, resume each one
+(``mtml-rl train --resume OUT/<run> --timesteps N``) and run the script again with
+``--budget N`` and the same ``--every``: every checkpoint is scored, the new ones included.
 
 Usage::
 
