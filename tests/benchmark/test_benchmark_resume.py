@@ -4,6 +4,9 @@ completes only the missing trial and loses (or touches) nothing that had finishe
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -188,3 +191,36 @@ def test_a_run_extended_by_resume_is_the_trial_of_its_new_budget(
     assert file_state(run) == before
     with pytest.raises(ConfigError, match=r"config differs from this benchmark's in timesteps"):
         run_benchmark(grid, progress=False)  # the old budget: the run is no longer its trial
+
+
+def test_an_interrupted_extension_goes_on_instead_of_training_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A resume to more steps killed before its final model, recorded as an extension begun
+    before ``hyperparams.yaml`` followed the budget: the grid at the new budget goes on from
+    the run's newest checkpoint instead of taking the record's old budget for changed
+    defaults and training the run again from the start."""
+    train = {**TINY_TRAIN, "save_freq": 512}
+    grid = tiny_grid(tmp_path / "bench", seeds=[0], workers=1, train=train, evaluation={"enabled": False})
+    trials_in_this_process(monkeypatch)
+    assert run_benchmark(grid, progress=False).ran == ["CartPole-dr-s0"]
+    run = grid.out_dir / "runs" / "CartPole-dr-s0"
+    argv = ["train", "--resume", str(run), "--timesteps", "2000", "--quiet"]
+    killed = subprocess.run(
+        [sys.executable, "-m", "mtml_rl.cli.main", *argv],
+        env={**os.environ, FAULT_ENV: "final"},
+        capture_output=True,
+        check=False,
+    )
+    assert killed.returncode != 0 and json.loads((run / "run.json").read_text())["status"] != "finished"
+    stale = {**yaml.safe_load((run / "hyperparams.yaml").read_text()), "n_timesteps": 1000}
+    (run / "hyperparams.yaml").write_text(yaml.safe_dump(stale, sort_keys=False))
+    checkpoints = file_state(run / "checkpoints")
+
+    longer = tiny_grid(
+        tmp_path / "bench", seeds=[0], workers=1, timesteps=2000, train=train, evaluation={"enabled": False}
+    )
+    assert run_benchmark(longer, progress=False).ran == ["CartPole-dr-s0"]
+    assert len((run / "command.txt").read_text().splitlines()) == 3  # trained, resumed, resumed again
+    assert file_state(run / "checkpoints").items() >= checkpoints.items()  # kept, not retrained
+    assert json.loads((run / "run.json").read_text())["status"] == "finished"
