@@ -172,10 +172,20 @@ def _resume_locked(
     rundir.verify_folder(plan.source.path, path)  # checked again: it is loaded now
     model = _restore(plan.source.path, config, stack)
     final_done = plan.final_steps is not None and total <= plan.final_steps
+    if not final_done and _without_replay_buffer(model, plan.source.path):
+        say(
+            f"{plan.source.path} keeps no replay buffer (final/ never does; periodic checkpoints "
+            f"do): {type(model).__name__} goes on with an empty one"
+        )
     kept = rundir.post_train_logged_step(path) if final_done else None
     model.set_logger(make_logger(path / "logs", keep_until_step=kept or plan.source.steps))
     rundir.append_command(path, command or _command_line())
     return _learn(path, config, spec, model, stack, total, progress, reset=False, final_done=final_done)
+
+
+def _without_replay_buffer(model: BaseAlgorithm, folder: Path) -> bool:
+    """Whether ``model`` learns from a replay buffer that ``folder`` did not save."""
+    return isinstance(model, OffPolicyAlgorithm) and not (folder / rundir.REPLAY_FILE).is_file()
 
 
 def _restore(folder: Path, config: TrainConfig, stack: EnvStack) -> BaseAlgorithm:

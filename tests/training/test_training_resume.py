@@ -167,6 +167,27 @@ def test_resume_with_more_timesteps(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_taking_an_off_policy_run_further_says_when_its_replay_buffer_is_not_kept(tmp_path: Path) -> None:
+    """A finished SAC run goes on from its newest saved model: the periodic checkpoint at its last
+    step keeps the replay buffer, ``final/`` does not, and resume says so when it starts from
+    ``final/`` (a budget that is not a multiple of the checkpoint interval)."""
+    notes: dict[str, list[str]] = {}
+    for name, budget in (("aligned", 512), ("between", 600)):
+        config = small_config(
+            tmp_path / name, env=PENDULUM, algo="sac", n_envs=1, timesteps=budget, save_freq=512
+        )
+        run = train(config, progress=False)
+        notes[name] = []
+        longer = resume(run.path, timesteps=budget + 64, progress=False, note=notes[name].append)
+        assert longer.model.num_timesteps >= budget + 64
+    assert not any("replay buffer" in line for line in notes["aligned"])
+    assert any(
+        "final keeps no replay buffer" in line and "SAC goes on with an empty one" in line
+        for line in notes["between"]
+    )
+
+
+@pytest.mark.slow
 def test_failed_checkpoint_leaves_no_partial_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A save that fails midway leaves no ``checkpoints/step_*`` folder; the previous one is intact."""
     out = tmp_path / "run"
