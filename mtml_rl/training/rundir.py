@@ -151,14 +151,14 @@ def write_metadata(
     atomic_write_yaml(path / "hyperparams.yaml", hyperparams)
 
 
-def record_budget(path: Path, timesteps: int | None) -> bool:
+def record_budget(path: Path, timesteps: int | None) -> None:
     """Make the run's ``hyperparams.yaml`` name the budget its ``config.yaml`` asks for.
 
     ``mtml-rl train --resume RUN --timesteps N`` records ``N`` in ``config.yaml``; the resolved
     hyperparameters' ``n_timesteps`` must follow, or a grid asking for ``N`` would take the run
     for one trained with other hyperparameters. Also repairs a run extended before its record
     was kept in step. A record that does not read is left as it is (a grid trains such a run
-    again rather than trust it). Returns whether it wrote.
+    again rather than trust it).
 
     :param path: the run directory
     :param timesteps: the budget the run's config asks for (``None``: its family's shipped one,
@@ -166,15 +166,13 @@ def record_budget(path: Path, timesteps: int | None) -> bool:
     """
     file = path / "hyperparams.yaml"
     if timesteps is None:
-        return False
+        return
     try:
         recorded = yaml.safe_load(file.read_text())
     except (OSError, ValueError, yaml.YAMLError):
-        return False
-    if not isinstance(recorded, dict) or recorded.get("n_timesteps") == timesteps:
-        return False
-    atomic_write_yaml(file, {**recorded, "n_timesteps": timesteps})
-    return True
+        return
+    if isinstance(recorded, dict) and recorded.get("n_timesteps") != timesteps:
+        atomic_write_yaml(file, {**recorded, "n_timesteps": timesteps})
 
 
 def append_command(path: Path, command: str) -> None:
