@@ -91,8 +91,9 @@ class Run:
 
     @classmethod
     def load(cls, path: str | Path, which: str = "final") -> Run:
-        """Load a run's model: ``final``, ``best``, ``latest`` (checkpoint) or the periodic
-        checkpoint named ``which`` (``step_250000``: a folder of the run's ``checkpoints/``)."""
+        """Load a run's model: ``final``, ``best``, ``latest`` (checkpoint), the periodic
+        checkpoint named ``which`` (``step_250000``: a folder of the run's ``checkpoints/``) or
+        an earlier final model a resume kept (``final_300000``)."""
         path = Path(path)
         if not rundir.is_run_dir(path):
             raise CheckpointError(
@@ -104,13 +105,16 @@ class Run:
         folder = {"final": path / "final", "best": path / "best"}.get(which)
         if which == "latest":
             folder = rundir.latest_checkpoint(path).path
-        elif which.startswith("step_"):
+        elif which.startswith(("step_", rundir.KEPT_FINAL_PREFIX)):
             folder = path / "checkpoints" / which
             if not folder.is_dir():
-                names = ", ".join(c.path.name for c in rundir.list_checkpoints(path)) or "none"
+                saved = [c.path for c in rundir.list_checkpoints(path)] + rundir.kept_finals(path)
+                names = ", ".join(p.name for p in saved) or "none"
                 raise CheckpointError(f"{path} has no checkpoint {which}; its checkpoints: {names}")
         if folder is None:
-            raise ConfigError(f"which must be final, best, latest or a checkpoint's step_N, got {which!r}")
+            raise ConfigError(
+                f"which must be final, best, latest, a checkpoint's step_N or a kept final_N, got {which!r}"
+            )
         model, normalizer = load_model(config, folder, path)
         spaces_now = expected_spaces(config, spec)
         check_model_spaces(path, spec, (model.observation_space, model.action_space), spaces_now)

@@ -13,6 +13,7 @@
       checkpoints/step_<N>/   model.zip, vecnormalize.pkl, scheduler.pkl, replay_buffer.pkl, meta.json,
                               manifest.json (size and SHA-256 of each file, written last)
       checkpoints/post_train/ the method's post-training progress (adapt: phase 2), if any
+      checkpoints/final_<N>/  an earlier final model of step N, kept when a resume went past it
       best/              the best model by periodic evaluation on training tasks
       final/             the final model
       run.json           status, steps done
@@ -399,6 +400,44 @@ def latest_checkpoint(path: Path) -> Checkpoint:
             "it cannot be resumed (train again with --force)"
         )
     return checkpoints[-1]
+
+
+KEPT_FINAL_PREFIX = "final_"
+"""``checkpoints/final_<N>``: a final model of step ``N`` that training went past."""
+
+
+def kept_final_dir(path: Path, steps: int) -> Path:
+    """Where the run in ``path`` keeps its final model of ``steps`` once training goes past it."""
+    return path / "checkpoints" / f"{KEPT_FINAL_PREFIX}{steps}"
+
+
+def kept_finals(path: Path) -> list[Path]:
+    """The earlier final models the run keeps (:func:`keep_final`), by name."""
+    return sorted((path / "checkpoints").glob(f"{KEPT_FINAL_PREFIX}*"))
+
+
+def keep_final(path: Path, steps: int) -> Path | None:
+    """Copy the run's ``final/`` (of ``steps``) to :func:`kept_final_dir` before training past
+    it replaces it: a resume to a larger budget keeps the model that earlier results came from.
+
+    The periodic checkpoint at the same step is not that model (an off-policy algorithm makes
+    one more gradient step before ``final/`` is saved). The copy appears whole or not at all
+    and must verify as ``final/`` did; one that already verifies is left as it is.
+
+    :return: the copy, or ``None`` if a verifying copy was already there
+    """
+    target = kept_final_dir(path, steps)
+    if target.is_dir() and checkpoint_problem(target) is None:
+        return None
+    with atomic_dir(target) as tmp:
+        shutil.copytree(path / "final", tmp, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".*"))
+        fault_point("keep_final")
+        problem = checkpoint_problem(tmp)
+        if problem is not None:
+            raise CheckpointError(
+                f"{path / 'final'} did not copy whole to {target} ({problem}); nothing was kept"
+            )
+    return target
 
 
 def remove_leftovers(path: Path) -> list[Path]:

@@ -167,11 +167,13 @@ def _resume_locked(
         config.timesteps = timesteps  # recorded, so that a later resume goes on to it
         atomic_write_yaml(path / "config.yaml", config.to_dict())
     rundir.record_budget(path, config.timesteps)
+    final_done = plan.final_steps is not None and total <= plan.final_steps
+    if plan.final_steps is not None and not final_done:
+        _keep_earlier_final(path, plan.final_steps, total, say)
     _seed_everything(config.seed + plan.source.steps, config.num_threads)
     stack = build_env(config, spec, hp, config.n_envs or hp.n_envs)
     rundir.verify_folder(plan.source.path, path)  # checked again: it is loaded now
     model = _restore(plan.source.path, config, stack)
-    final_done = plan.final_steps is not None and total <= plan.final_steps
     if not final_done and _without_replay_buffer(model, plan.source.path):
         say(
             f"{plan.source.path} keeps no replay buffer (final/ never does; periodic checkpoints "
@@ -181,6 +183,13 @@ def _resume_locked(
     model.set_logger(make_logger(path / "logs", keep_until_step=kept or plan.source.steps))
     rundir.append_command(path, command or _command_line())
     return _learn(path, config, spec, model, stack, total, progress, reset=False, final_done=final_done)
+
+
+def _keep_earlier_final(path: Path, steps: int, total: int, say: Note) -> None:
+    """Keep ``final/`` (of ``steps``) before training on to ``total`` replaces it."""
+    kept = rundir.keep_final(path, steps)
+    if kept is not None:
+        say(f"kept final/ of step {steps} as {kept}: training on to {total} replaces final/")
 
 
 def _without_replay_buffer(model: BaseAlgorithm, folder: Path) -> bool:
