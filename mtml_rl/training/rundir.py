@@ -420,8 +420,8 @@ def keep_final(path: Path, steps: int) -> Path | None:
     """Copy the run's ``final/`` (of ``steps``) to :func:`kept_final_dir` before training past
     it replaces it: a resume to a larger budget keeps the model that earlier results came from.
 
-    The periodic checkpoint at the same step is not that model (SB3 makes the budget's last
-    update after the checkpoint callback saved it). The copy appears whole or not at all
+    For SAC and TD3 the periodic checkpoint at the same step is not that model (the last
+    gradient step comes after the checkpoint is saved). The copy appears whole or not at all
     and must verify as ``final/`` did; one that already verifies is left as it is.
 
     :return: the copy, or ``None`` if a verifying copy was already there
