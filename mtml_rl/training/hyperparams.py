@@ -71,10 +71,16 @@ def load_defaults(algo: str, family: str, profile: str = "default") -> dict[str,
 
 
 def linear_schedule(start: float) -> Any:
-    """A learning-rate (or clip-range) schedule decaying linearly from ``start`` to 0."""
+    """A learning-rate (or clip-range) schedule decaying linearly from ``start`` to 0, and 0 after.
+
+    SB3 passes ``progress_remaining = 1 - steps done / budget``, which turns negative for the
+    update after an on-policy rollout that overshoots the budget (a budget that is not a
+    multiple of ``n_steps * n_envs``, or smaller than one rollout); the product alone would
+    then be a negative learning rate, a step up the loss, and a negative clip range.
+    """
 
     def schedule(progress_remaining: float) -> float:
-        return progress_remaining * start
+        return max(progress_remaining, 0.0) * start
 
     return schedule
 

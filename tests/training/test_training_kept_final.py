@@ -3,8 +3,9 @@
 ``mtml-rl train --resume RUN --timesteps N`` trains past the run's budget and then replaces
 ``final/``; the model that earlier results came from is kept first, whole, as
 ``checkpoints/final_<steps>`` (for SAC and TD3 the periodic checkpoint at that step is a
-different model: their last gradient step comes after it). A kill while it is being copied leaves ``final/`` as it was and a
-temporary folder that the next resume removes before it copies again.
+different model: their last gradient step comes after it). A kill while it is being copied
+leaves ``final/`` as it was and a temporary folder that the next resume removes before it
+copies again.
 """
 
 from __future__ import annotations
