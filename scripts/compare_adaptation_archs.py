@@ -2,7 +2,9 @@
 
 For every family and seed, phase 1 of ``adapt`` (privileged context, history in the
 observations) is trained once; phase 2 (DAgger, policy frozen) is then run from that
-same phase-1 policy with each encoder, with the same settings, budget and seed. Each module is
+same phase-1 policy with each encoder, with the same settings, budget and seed. An encoder
+is named ``ARCH`` (the default width, 64) or ``ARCH:WIDTH`` (``conv:16``: the convolution
+with 16 channels), so widths can be compared as well as architectures. Each module is
 measured on the train and interpolation splits: its latent error ``|ẑ − z|`` next to the
 error of predicting the mean latent, and the deployed return (context withheld, acting
 with ``ẑ``, one deterministic episode per task). The script prints the budgets, the seeds
@@ -12,6 +14,7 @@ Usage::
 
     python scripts/compare_adaptation_archs.py                      # CartPole, PointNav, Pendulum; 3 seeds
     python scripts/compare_adaptation_archs.py --quick --seeds 0    # a smoke run
+    python scripts/compare_adaptation_archs.py --archs conv conv:32 conv:16   # widths
 """
 
 from __future__ import annotations
@@ -47,6 +50,31 @@ EVAL_SEED = 100
 LATENT_SEED = 7
 """Reset seed of the latent-error rollouts."""
 SPLITS = ("train", "test-interpolation")
+DEFAULT_WIDTH = Phase2Config.hidden
+"""The history encoder's hidden width when an encoder name gives none."""
+
+
+def parse_encoder(name: str) -> tuple[str, int]:
+    """``ARCH`` or ``ARCH:WIDTH`` -> ``(arch, width)``; a clear error for anything else."""
+    arch, sep, width = name.partition(":")
+    if arch not in HISTORY_ARCHS or (sep and not (width.isdigit() and int(width) > 0)):
+        raise argparse.ArgumentTypeError(
+            f"encoder {name!r}: expected ARCH or ARCH:WIDTH with ARCH one of {', '.join(HISTORY_ARCHS)} "
+            "and WIDTH a positive integer (conv:32)"
+        )
+    return arch, int(width) if sep else DEFAULT_WIDTH
+
+
+def encoder_name(name: str) -> str:
+    """``name`` if it parses as an encoder (argparse's ``type``: a bad one exits with status 2)."""
+    parse_encoder(name)
+    return name
+
+
+def encoder_key(name: str) -> tuple[int, int]:
+    """Sort key of an encoder name: the architecture's place in HISTORY_ARCHS, then the width."""
+    arch, width = parse_encoder(name)
+    return HISTORY_ARCHS.index(arch), width
 
 
 @dataclass(frozen=True)
@@ -57,7 +85,7 @@ class Job:
     :param seed: seed of phase 1 and of every phase 2
     :param timesteps: phase-1 steps
     :param adapt_timesteps: phase-2 steps of each module
-    :param archs: encoders to compare
+    :param archs: encoders to compare (``ARCH`` or ``ARCH:WIDTH``)
     :param root: folder of the runs
     """
 
@@ -75,7 +103,7 @@ class ArchResult:
 
     :param family: the spec's name
     :param seed: the seed
-    :param arch: the encoder
+    :param arch: the encoder (``ARCH`` or ``ARCH:WIDTH``)
     :param latent: the module's latent error per split
     :param mean_latent: the mean latent's error per split
     :param returns: the deployed mean return per split
@@ -108,11 +136,13 @@ def train_phase1(job: Job) -> Run:
     return train(config, force=True, progress=False)
 
 
-def train_module(run: Run, arch: str, timesteps: int) -> tuple[AdaptationModule, float]:
-    """Phase 2 from ``run``'s frozen phase-1 policy with encoder ``arch``: the run's recorded
-    phase-2 settings and seed, ``timesteps`` steps; returns the module and its seconds."""
+def train_module(run: Run, encoder: str, timesteps: int) -> tuple[AdaptationModule, float]:
+    """Phase 2 from ``run``'s frozen phase-1 policy with ``encoder`` (``ARCH`` or
+    ``ARCH:WIDTH``): the run's recorded phase-2 settings and seed, ``timesteps`` steps;
+    returns the module and its seconds."""
     recorded = json.loads((run.path / "final" / "adaptation.json").read_text())["phase2"]
-    cfg = dataclasses.replace(Phase2Config(**recorded), arch=arch, timesteps=timesteps)
+    arch, width = parse_encoder(encoder)
+    cfg = dataclasses.replace(Phase2Config(**recorded), arch=arch, hidden=width, timesteps=timesteps)
     start = time.perf_counter()
     module = train_adaptation(run.model, run.normalizer, run.spec, cfg, lambda step, metrics: None)
     return module, time.perf_counter() - start
@@ -157,7 +187,7 @@ def table(results: Sequence[ArchResult]) -> str:
         "| return train | return interp | phase 2 s |",
         "|---|---|---|---|---|---|---|",
     ]
-    keys = sorted({(r.family, r.arch) for r in results}, key=lambda k: (k[0], HISTORY_ARCHS.index(k[1])))
+    keys = sorted({(r.family, r.arch) for r in results}, key=lambda k: (k[0], encoder_key(k[1])))
     for family, arch in keys:
         rows = [r for r in results if r.family == family and r.arch == arch]
         cells = [family, arch]
@@ -177,7 +207,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--families", nargs="+", default=list(PHASE1_TIMESTEPS), choices=list(PHASE1_TIMESTEPS)
     )
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--archs", nargs="+", default=list(HISTORY_ARCHS), choices=list(HISTORY_ARCHS))
+    parser.add_argument(
+        "--archs",
+        nargs="+",
+        default=list(HISTORY_ARCHS),
+        type=encoder_name,
+        metavar="ARCH[:WIDTH]",
+        help=f"encoders to compare: {', '.join(HISTORY_ARCHS)}, each at width {DEFAULT_WIDTH} "
+        "unless given (conv:32)",
+    )
     parser.add_argument("--adapt-timesteps", type=int, default=ADAPT_TIMESTEPS)
     parser.add_argument("--quick", action="store_true", help="a tenth of every budget (a smoke run)")
     parser.add_argument("--workers", type=int, default=2, help="processes (one torch thread each)")

@@ -57,6 +57,7 @@ class Phase2Config:
     :param batch_size: regression minibatch size
     :param learning_rate: Adam's step size
     :param arch: history encoder architecture
+    :param hidden: the history encoder's hidden width (its channels, for ``conv``)
     :param history_len: ``H``
     :param trial_episodes: episodes per trial of the rollouts (the history carries over
         them, as in phase 1 and at deployment)
@@ -77,6 +78,7 @@ class Phase2Config:
     batch_size: int = 512
     learning_rate: float = 2e-3
     arch: str = "conv"
+    hidden: int = 64
     history_len: int = 16
     trial_episodes: int = 1
     seed: int = 0
@@ -313,7 +315,7 @@ def train_adaptation(
         trial_episodes=cfg.trial_episodes,
     )
     row_dim = venv.slots.layout.row_dim
-    module = AdaptationModule(cfg.history_len, row_dim, latent_dim, arch=cfg.arch)
+    module = AdaptationModule(cfg.history_len, row_dim, latent_dim, arch=cfg.arch, hidden=cfg.hidden)
     module.eval()
     optimizer = th.optim.Adam(module.parameters(), lr=cfg.learning_rate)
     generator = th.Generator().manual_seed(cfg.seed)
