@@ -21,6 +21,7 @@ Usage::
 
     python scripts/bench_phase2.py
     python scripts/bench_phase2.py --run runs/adapt --archs mlp conv
+    python scripts/bench_phase2.py --archs conv conv:32 conv:16     # the convolution's widths
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from mtml_rl.adaptation.orchestration import phase2_config
 from mtml_rl.adaptation.phase2 import split_latent_error, train_adaptation
 from mtml_rl.agents.policy import AdaptAgent
 from mtml_rl.benchmark.quickstart import DEFAULT_TIMESTEPS, ENV, HISTORY_ARCH, PPO
+from mtml_rl.policies.history import parse_encoder
 from mtml_rl.rollouts import rollout_agent
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import Run, TrainConfig, train
@@ -58,6 +60,15 @@ BEFORE = {
 """Phase 2's settings before it was batched (every slot sampling its actions, as phase 2 did
 then; for a policy without gSDE, such as CartPole's, the same rollouts)."""
 EVAL_SEED = 100
+
+
+def encoder_name(name: str) -> str:
+    """``name`` if it parses as an encoder (argparse's ``type``: a bad one exits with status 2)."""
+    try:
+        parse_encoder(name)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return name
 
 
 def train_run(root: Path) -> Run:
@@ -88,10 +99,14 @@ def ppo_steps_per_cpu_second(run: Run, steps: int) -> float:
     return model.num_timesteps / (time.process_time() - cpu)
 
 
-def phase2(run: Run, arch: str, settings: dict[str, Any], steps: int, episodes: int) -> dict[str, Any]:
-    """One phase 2 on the run's frozen policy: throughput, latent errors, held-out returns."""
+def phase2(run: Run, encoder: str, settings: dict[str, Any], steps: int, episodes: int) -> dict[str, Any]:
+    """One phase 2 on the run's frozen policy with ``encoder`` (``ARCH`` or ``ARCH:WIDTH``):
+    throughput, latent errors, held-out returns."""
     _, hp = resolve_algo(run.config, run.spec)
-    cfg = dataclasses.replace(phase2_config(run, hp.n_envs), arch=arch, timesteps=steps, **settings)
+    arch, width = parse_encoder(encoder)
+    cfg = dataclasses.replace(
+        phase2_config(run, hp.n_envs), arch=arch, hidden=width, timesteps=steps, **settings
+    )
     cpu = time.process_time()
     module = train_adaptation(run.model, run.normalizer, run.spec, cfg, lambda step, metrics: None)
     out: dict[str, Any] = {"steps/CPU-s": steps / (time.process_time() - cpu), "slots": cfg.n_envs}
@@ -113,7 +128,14 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--run", type=Path, help="a trained adapt run (default: train the quickstart's)")
-    parser.add_argument("--archs", nargs="+", default=["mlp", "conv"], help="history encoders")
+    parser.add_argument(
+        "--archs",
+        nargs="+",
+        type=encoder_name,
+        default=["mlp", "conv"],
+        metavar="ARCH[:WIDTH]",
+        help="history encoders, each at its default width unless given (conv:32)",
+    )
     parser.add_argument("--phase2-steps", type=int, default=20_000, help="phase-2 environment steps")
     parser.add_argument("--ppo-steps", type=int, default=16_384, help="PPO steps timed")
     parser.add_argument("--episodes", type=int, default=3, help="evaluation episodes per held-out task")

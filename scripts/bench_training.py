@@ -27,10 +27,21 @@ from typing import Any
 
 from mtml_rl.benchmark.throughput import LearnTiming, paired_ratios, run_worker, time_learn
 
-CASES = ("sb3", "dr", "oracle", "history", "history-mlp", "dr-same-depth", "oracle-one-tensor")
+CASES = (
+    "sb3",
+    "dr",
+    "oracle",
+    "history",
+    "history-mlp",
+    "history-conv32",
+    "history-conv16",
+    "dr-same-depth",
+    "oracle-one-tensor",
+)
 """``sb3`` is plain SB3 on Gymnasium's CartPole-v1; the others are mtml-rl on mtml/CartPole-v0 with
 the method's defaults. ``history-mlp`` is ``history`` with the MLP history encoder instead of the
-default 1-D convolution. ``dr-same-depth`` is ``dr`` with ``net_arch=[64]`` after the 64-unit
+default 1-D convolution; ``history-conv32`` and ``history-conv16`` keep the convolution with 32 or
+16 channels instead of 64. ``dr-same-depth`` is ``dr`` with ``net_arch=[64]`` after the 64-unit
 observation encoder, so that its network has plain SB3's depth and width: it isolates the cost of
 the environment stack (vector env, SB3 adapter, episode monitor) from that of the larger network.
 ``oracle-one-tensor`` is ``oracle`` with torch's default one-tensor-at-a-time optimizer updates
@@ -74,6 +85,9 @@ def build_mtml(case: str) -> Any:
         fields["hyperparams"] = {"policy_kwargs": {"net_arch": [64]}}
     if variant == "mlp":
         fields["history_arch"] = "mlp"
+    if variant.startswith("conv"):
+        width = int(variant.removeprefix("conv"))
+        fields["hyperparams"] = {"policy_kwargs": {"features_extractor_kwargs": {"history_hidden": width}}}
     config = TrainConfig(
         env="mtml/CartPole-v0", method=method, algo="ppo", n_envs=N_ENVS, seed=SEED, **fields
     )

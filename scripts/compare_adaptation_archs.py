@@ -36,7 +36,7 @@ import torch as th
 from mtml_rl.adaptation.module import AdaptationModule
 from mtml_rl.adaptation.phase2 import Phase2Config, split_latent_error, train_adaptation
 from mtml_rl.agents.policy import AdaptAgent
-from mtml_rl.policies.history import HISTORY_ARCHS
+from mtml_rl.policies.history import DEFAULT_HIDDEN, HISTORY_ARCHS, parse_encoder
 from mtml_rl.rollouts import rollout_agent
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import Run, TrainConfig, train
@@ -50,24 +50,14 @@ EVAL_SEED = 100
 LATENT_SEED = 7
 """Reset seed of the latent-error rollouts."""
 SPLITS = ("train", "test-interpolation")
-DEFAULT_WIDTH = Phase2Config.hidden
-"""The history encoder's hidden width when an encoder name gives none."""
-
-
-def parse_encoder(name: str) -> tuple[str, int]:
-    """``ARCH`` or ``ARCH:WIDTH`` -> ``(arch, width)``; a clear error for anything else."""
-    arch, sep, width = name.partition(":")
-    if arch not in HISTORY_ARCHS or (sep and not (width.isdigit() and int(width) > 0)):
-        raise argparse.ArgumentTypeError(
-            f"encoder {name!r}: expected ARCH or ARCH:WIDTH with ARCH one of {', '.join(HISTORY_ARCHS)} "
-            "and WIDTH a positive integer (conv:32)"
-        )
-    return arch, int(width) if sep else DEFAULT_WIDTH
 
 
 def encoder_name(name: str) -> str:
     """``name`` if it parses as an encoder (argparse's ``type``: a bad one exits with status 2)."""
-    parse_encoder(name)
+    try:
+        parse_encoder(name)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return name
 
 
@@ -213,7 +203,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=list(HISTORY_ARCHS),
         type=encoder_name,
         metavar="ARCH[:WIDTH]",
-        help=f"encoders to compare: {', '.join(HISTORY_ARCHS)}, each at width {DEFAULT_WIDTH} "
+        help=f"encoders to compare: {', '.join(HISTORY_ARCHS)}, each at width {DEFAULT_HIDDEN} "
         "unless given (conv:32)",
     )
     parser.add_argument("--adapt-timesteps", type=int, default=ADAPT_TIMESTEPS)

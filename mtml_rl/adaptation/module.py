@@ -14,7 +14,7 @@ from torch import nn
 from mtml_rl.errors import CheckpointError
 from mtml_rl.io import atomic_save
 from mtml_rl.policies.extractor import LatentSource, MetaExtractor
-from mtml_rl.policies.history import HistoryEncoder
+from mtml_rl.policies.history import DEFAULT_HIDDEN, HistoryEncoder
 
 MODULE_FILE = "adaptation.pt"
 
@@ -32,7 +32,12 @@ class AdaptationModule(nn.Module):
     """
 
     def __init__(
-        self, history_len: int, row_dim: int, latent_dim: int, arch: str = "conv", hidden: int = 64
+        self,
+        history_len: int,
+        row_dim: int,
+        latent_dim: int,
+        arch: str = "conv",
+        hidden: int = DEFAULT_HIDDEN,
     ) -> None:
         super().__init__()
         for name, value in {"history_len": history_len, "row_dim": row_dim, "latent_dim": latent_dim}.items():

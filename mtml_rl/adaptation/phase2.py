@@ -24,6 +24,7 @@ from stable_baselines3.common.vec_env import VecNormalize
 from mtml_rl.adaptation.module import AdaptationModule, acting_extractor, acting_with, acting_with_latents
 from mtml_rl.envs.factory import make_task_vector_env
 from mtml_rl.envs.vector import MultiTaskVectorEnv
+from mtml_rl.policies.history import DEFAULT_HIDDEN
 from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.tasks.task import Task
 from mtml_rl.training.monitor import POST_TRAINING_RETURN, EpisodeReturns
@@ -78,7 +79,7 @@ class Phase2Config:
     batch_size: int = 512
     learning_rate: float = 2e-3
     arch: str = "conv"
-    hidden: int = 64
+    hidden: int = DEFAULT_HIDDEN
     history_len: int = 16
     trial_episodes: int = 1
     seed: int = 0

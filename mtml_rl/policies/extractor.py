@@ -24,7 +24,7 @@ from gymnasium import spaces
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
-from mtml_rl.policies.history import HistoryEncoder, mlp
+from mtml_rl.policies.history import DEFAULT_HIDDEN, HistoryEncoder, mlp
 
 LATENT_INPUTS: tuple[str | None, ...] = (None, "context", "history", "task_id")
 """What can feed ``z``: nothing, the ``context`` entry, the ``history`` entry or the task id
@@ -76,7 +76,7 @@ class MetaExtractor(BaseFeaturesExtractor):
         context_layers: Sequence[int] = (64,),
         history_len: int = 0,
         history_arch: str = "mlp",
-        history_hidden: int = 64,
+        history_hidden: int = DEFAULT_HIDDEN,
         task_id_index: Sequence[int] = (),
         history_tanh: bool = False,
     ) -> None:

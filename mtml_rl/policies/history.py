@@ -11,6 +11,20 @@ import torch as th
 from torch import nn
 
 HISTORY_ARCHS = ("mlp", "conv", "gru")
+DEFAULT_HIDDEN = 64
+"""The history encoders' hidden width (the convolution's channels) unless one is given."""
+
+
+def parse_encoder(name: str) -> tuple[str, int]:
+    """An encoder named ``ARCH`` (at :data:`DEFAULT_HIDDEN`) or ``ARCH:WIDTH`` (``conv:32``)
+    -> ``(arch, width)``; a ``ValueError`` saying what is expected for anything else."""
+    arch, sep, width = name.partition(":")
+    if arch not in HISTORY_ARCHS or (sep and not (width.isdigit() and int(width) > 0)):
+        raise ValueError(
+            f"encoder {name!r}: expected ARCH or ARCH:WIDTH with ARCH one of {', '.join(HISTORY_ARCHS)} "
+            "and WIDTH a positive integer (conv:32)"
+        )
+    return arch, int(width) if sep else DEFAULT_HIDDEN
 
 
 def mlp(
@@ -36,7 +50,12 @@ class HistoryEncoder(nn.Module):
     """
 
     def __init__(
-        self, history_len: int, row_dim: int, out_dim: int, arch: str = "mlp", hidden: int = 64
+        self,
+        history_len: int,
+        row_dim: int,
+        out_dim: int,
+        arch: str = "mlp",
+        hidden: int = DEFAULT_HIDDEN,
     ) -> None:
         super().__init__()
         if arch not in HISTORY_ARCHS:
