@@ -28,6 +28,7 @@ def phase2_config(run: Run, n_envs: int) -> Phase2Config:
         iterations=config.adapt_iterations,
         epochs=config.adapt_epochs,
         arch=config.history_arch,
+        hidden=config.history_hidden,
         history_len=config.history_len,
         trial_episodes=run.trial_episodes,
         seed=config.seed,

@@ -59,6 +59,7 @@ class MetaMethod(Method):
             "latent_dim": config.latent_dim,
             "history_len": self.layout(config).history_len,
             "history_arch": config.history_arch,
+            "history_hidden": config.history_hidden,
             **dict(given.pop("features_extractor_kwargs", None) or {}),
             **self.extractor_kwargs,
             **dict(own.pop("features_extractor_kwargs", None) or {}),

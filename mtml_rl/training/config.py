@@ -21,7 +21,11 @@ if TYPE_CHECKING:
 
 MAX_CONFIG_BYTES = 1_000_000
 """The largest config file read."""
-FIELDS_ADDED_SINCE_FIRST_RUNS: dict[str, Any] = {"profile": "default", "adapt_probe_steps": 0}
+FIELDS_ADDED_SINCE_FIRST_RUNS: dict[str, Any] = {
+    "profile": "default",
+    "adapt_probe_steps": 0,
+    "history_hidden": 64,
+}
 """Fields a run's ``config.yaml`` lacks when it was written before they existed, with the
 value such a run trained with (its folder still loads, evaluates and resumes)."""
 
@@ -84,6 +88,10 @@ class TrainConfig:
     history_len: int = _help("transitions in the history window (history and adapt methods)", default=16)
     history_arch: str = _help(
         "history encoder: conv (1-D temporal convolution, as in RMA), mlp or gru", default="conv"
+    )
+    history_hidden: int = _help(
+        "hidden width of the history encoder (the convolution's channels; the MLP's and GRU's units)",
+        default=64,
     )
     adapt_timesteps: int = _help("adapt phase 2: environment steps of DAgger rollouts", default=30_000)
     adapt_iterations: int = _help("adapt phase 2: rollout/regression rounds", default=10)
@@ -150,6 +158,7 @@ class TrainConfig:
         positive = {
             "latent_dim": self.latent_dim,
             "history_len": self.history_len,
+            "history_hidden": self.history_hidden,
             "num_threads": self.num_threads,
             "adapt_timesteps": self.adapt_timesteps,
             "adapt_iterations": self.adapt_iterations,

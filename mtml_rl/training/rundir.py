@@ -61,7 +61,7 @@ from mtml_rl.io import (
 from mtml_rl.locks import lock_folder
 from mtml_rl.specs.spec import TaskSpec, parse_spec
 from mtml_rl.specs.splits import build_splits
-from mtml_rl.training.config import TrainConfig
+from mtml_rl.training.config import FIELDS_ADDED_SINCE_FIRST_RUNS, TrainConfig
 
 MODEL_FILE = "model.zip"
 NORMALIZER_FILE = "vecnormalize.pkl"
@@ -230,10 +230,13 @@ MODEL_FIELDS = (
     "latent_dim",
     "history_len",
     "history_arch",
+    "history_hidden",
     "trial_episodes",
     "hyperparams",
 )
 """Config fields a saved model was built from: a changed one cannot load it."""
+MODEL_FIELDS_ADDED = {k: v for k, v in FIELDS_ADDED_SINCE_FIRST_RUNS.items() if k in MODEL_FIELDS}
+"""Model fields a checkpoint saved before they existed lacks, with the value it was built with."""
 
 
 @dataclass(frozen=True)
@@ -281,7 +284,8 @@ def save_checkpoint(
 
 def read_meta(folder: Path) -> tuple[int, dict[str, Any]]:
     """The step count and model config a checkpoint's ``meta.json`` records (strictly: a
-    missing, unknown or ill-typed field is a :class:`CheckpointError`)."""
+    missing, unknown or ill-typed field is a :class:`CheckpointError`, except a field of
+    :data:`MODEL_FIELDS_ADDED` that a checkpoint saved before it existed lacks)."""
     file = folder / META_FILE
     try:
         data = json.loads(file.read_text())
@@ -289,6 +293,8 @@ def read_meta(folder: Path) -> tuple[int, dict[str, Any]]:
         raise CheckpointError(f"{file} is missing or not JSON ({exc})") from None
     steps = data.get("steps") if isinstance(data, dict) else None
     fields = data.get("config") if isinstance(data, dict) else None
+    if isinstance(fields, dict):
+        fields = {**MODEL_FIELDS_ADDED, **fields}
     if (
         not isinstance(data, dict)
         or set(data) != {"steps", "config"}

@@ -44,7 +44,13 @@ def test_regression_steps(samples: int | None, expected_steps: int) -> None:
 
 def test_phase2_rolls_out_at_least_slots_wide() -> None:
     config = SimpleNamespace(
-        adapt_timesteps=1000, adapt_iterations=2, adapt_epochs=1, history_arch="mlp", history_len=4, seed=0
+        adapt_timesteps=1000,
+        adapt_iterations=2,
+        adapt_epochs=1,
+        history_arch="mlp",
+        history_hidden=64,
+        history_len=4,
+        seed=0,
     )
     run = SimpleNamespace(config=config, trial_episodes=1)
     assert phase2_config(run, 8).n_envs == 20  # type: ignore[arg-type]  # 1000 steps, 2 rounds of 25

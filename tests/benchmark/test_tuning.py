@@ -27,6 +27,7 @@ from mtml_rl.benchmark.tuning import (
     train_only,
     trial_config,
     tune,
+    with_fields_added_since,
 )
 from mtml_rl.errors import ConfigError
 from mtml_rl.methods.pearl import KL_WEIGHT_PATH, PearlMethod
@@ -334,7 +335,8 @@ def test_the_tuned_grid_trains_with_what_each_study_chose_under_the_reduced_grid
         assert {name: entry[name] for name in chosen} == chosen
         assert (record["setup"]["env"], record["setup"]["method"]) == (env, method)
         assert (record["setup"]["algo"], record["setup"]["timesteps"]) == (algo, timesteps)
-        assert record["setup"]["fixed"] == {k: v for k, v in fixed.items() if k not in record["space"]}
+        protocol = {k: v for k, v in fixed.items() if k not in record["space"]}
+        assert with_fields_added_since(record["setup"]["fixed"], protocol) == protocol
         # the tuned grid trains as the reduced grid does, but for the chosen values
         tuned_algo, tuned_steps, tuned_fixed = grid_protocol(tuned, env, method)
         assert (tuned_algo, tuned_steps) == (algo, timesteps)
