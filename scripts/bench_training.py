@@ -86,8 +86,7 @@ def build_mtml(case: str) -> Any:
     if variant == "mlp":
         fields["history_arch"] = "mlp"
     if variant.startswith("conv"):
-        width = int(variant.removeprefix("conv"))
-        fields["hyperparams"] = {"policy_kwargs": {"features_extractor_kwargs": {"history_hidden": width}}}
+        fields["history_hidden"] = int(variant.removeprefix("conv"))
     config = TrainConfig(
         env="mtml/CartPole-v0", method=method, algo="ppo", n_envs=N_ENVS, seed=SEED, **fields
     )
