@@ -1,23 +1,30 @@
-"""How trained planar runners move: upright or on their backs, and how fast.
+"""How trained runners move: upright or on their backs, and how fast.
 
 HalfCheetah has a well-known local optimum: a policy that flipped onto its back early in
 training learns to run that way, and a cheetah on its back cannot run as fast as one on its
 feet. On HalfCheetahVel such a run settles at a return the family's solved level is above
-(its fast targets out of reach), whatever the budget. This script tells those runs apart.
+(its fast targets out of reach), whatever the budget. An ant that tips over onto its back
+cannot walk at all, and Ant-v5 does not end its episode (the flipped torso stays inside its
+healthy height range). This script tells those runs apart.
 
 Each run (a run folder, or one of its checkpoints: ``RUN/checkpoints/step_N``) plays one
 deterministic episode on each of ``--tasks`` fresh tasks drawn from its spec's train region
 (a validation draw, never a test split), with the context as the method deploys it. Over the
-second half of each episode it records the torso's pitch and the forward speed, read from the
-observation: the families built on HalfCheetah-v5, Hopper-v5 and Walker2d-v5 observe
-``qpos[1:]`` then ``qvel``, so the pitch (``rooty``) is entry 1 and the forward speed entry
-``len(qpos) - 1``. An episode counts as "on its back" when the mean cosine of the pitch over that
-half is negative (the torso turned more than a quarter turn, either way).
+second half of each episode it records the cosine of the torso's tilt and its speed, read from
+the observation (:class:`TorsoReader`): the families built on HalfCheetah-v5, Hopper-v5 and
+Walker2d-v5 observe ``qpos[1:]`` then ``qvel``, so the pitch (``rooty``) is entry 1 and the
+forward speed entry ``len(qpos) - 1``; those built on Ant-v5 observe ``qpos`` (AntGoal) or
+``qpos[2:]`` (AntDir) then ``qvel``, so the torso's orientation quaternion ``(w, x, y, z)`` and
+its planar velocity are read at the matching offsets, the tilt's cosine being the world-up
+component of the torso's up axis, ``1 - 2 (x² + y²)``, and the speed that of ``(vx, vy)``. An
+episode counts as "on its back" when the mean cosine over that half is negative (the torso
+turned more than a quarter turn from upright).
 
 Usage::
 
     python scripts/posture.py runs/HalfCheetahVel-oracle-s{0,1,2}
     python scripts/posture.py runs/HalfCheetahVel-oracle-s0/checkpoints/step_250000 --tasks 20
+    python scripts/posture.py runs/AntGoal-oracle-s0 --tasks 16
 """
 
 from __future__ import annotations
@@ -37,6 +44,37 @@ PLANAR_REFERENCES = {"HalfCheetah-v5": 9, "Hopper-v5": 6, "Walker2d-v5": 9}
 forward speed ``qvel[0]`` is observation entry ``len(qpos) - 1``."""
 PITCH = 1
 """Observation entry of the torso's pitch (``qpos[2]``, ``rooty``)."""
+SPATIAL_REFERENCES = {"Ant-v5": 15}
+"""Reference environments whose observation is ``qpos`` (or ``qpos[2:]`` when it excludes the
+torso's x and y) then ``qvel`` -> ``len(qpos)``; ``qpos[3:7]`` is the torso's quaternion."""
+
+
+@dataclass(frozen=True)
+class TorsoReader:
+    """Where a family's observation holds the torso's tilt and speed.
+
+    :param planar: a planar runner (the tilt is the pitch angle) or a spatial one (the tilt is
+        read from the torso's quaternion)
+    :param tilt: observation entry of the pitch (planar) or of the quaternion's ``w`` (spatial)
+    :param speed: observation entry of the forward speed (planar) or of ``vx``, ``vy`` (spatial)
+    """
+
+    planar: bool
+    tilt: int
+    speed: int
+
+    def cos_tilt(self, observed: np.ndarray) -> np.ndarray:
+        """Per step (rows of ``observed``): the cosine of the torso's tilt from upright."""
+        if self.planar:
+            return np.asarray(np.cos(observed[:, self.tilt]))
+        x, y = observed[:, self.tilt + 1], observed[:, self.tilt + 2]
+        return np.asarray(1.0 - 2.0 * (x**2 + y**2))
+
+    def speeds(self, observed: np.ndarray) -> np.ndarray:
+        """Per step: the forward speed (planar) or the planar speed (spatial), m/s."""
+        if self.planar:
+            return np.asarray(observed[:, self.speed])
+        return np.asarray(np.hypot(observed[:, self.speed], observed[:, self.speed + 1]))
 
 
 @dataclass(frozen=True)
@@ -47,8 +85,8 @@ class Posture:
     :param mean_return: mean episode return
     :param on_back: episodes whose torso was on its back over their second half
     :param episodes: episodes played (one per task)
-    :param mean_speed: mean forward speed over the second halves (m/s)
-    :param mean_cos_pitch: mean cosine of the torso's pitch over the second halves (1: level)
+    :param mean_speed: mean speed over the second halves (m/s; forward for a planar runner)
+    :param mean_cos_tilt: mean cosine of the torso's tilt over the second halves (1: upright)
     """
 
     run: str
@@ -56,7 +94,7 @@ class Posture:
     on_back: int
     episodes: int
     mean_speed: float
-    mean_cos_pitch: float
+    mean_cos_tilt: float
 
 
 class _Recorder:
@@ -93,22 +131,28 @@ def load_run(folder: Path) -> Any:
     return Run.load(folder, "final")
 
 
-def speed_entry(family: str) -> int:
-    """The observation entry of the forward speed, for families on a planar reference."""
+def torso_reader(family: str) -> TorsoReader:
+    """Where ``family``'s observation holds the torso's tilt and speed (a ``ValueError`` for a
+    family not built on one of :data:`PLANAR_REFERENCES` or :data:`SPATIAL_REFERENCES`)."""
     from mtml_rl.families.registry import get_family
 
-    reference = getattr(get_family(family), "reference_id", None)
-    if reference not in PLANAR_REFERENCES:
-        known = ", ".join(PLANAR_REFERENCES)
-        raise ValueError(f"family {family!r} is not built on a planar runner ({known}); nothing to measure")
-    return PLANAR_REFERENCES[reference] - 1
+    family_cls = get_family(family)
+    reference = getattr(family_cls, "reference_id", None)
+    if reference in PLANAR_REFERENCES:
+        return TorsoReader(planar=True, tilt=PITCH, speed=PLANAR_REFERENCES[reference] - 1)
+    if reference in SPATIAL_REFERENCES:
+        kwargs = getattr(family_cls, "env_kwargs", {})
+        skipped = 0 if kwargs.get("exclude_current_positions_from_observation") is False else 2
+        return TorsoReader(planar=False, tilt=3 - skipped, speed=SPATIAL_REFERENCES[reference] - skipped)
+    known = ", ".join([*PLANAR_REFERENCES, *SPATIAL_REFERENCES])
+    raise ValueError(f"family {family!r} is not built on a runner ({known}); nothing to measure")
 
 
-def second_half(observed: np.ndarray, speed: int) -> tuple[float, float]:
-    """Mean cosine of the torso's pitch and mean forward speed over the second half of one
-    episode's observations (``(steps, obs)``, in order); a negative cosine: on its back."""
+def second_half(observed: np.ndarray, reader: TorsoReader) -> tuple[float, float]:
+    """Mean cosine of the torso's tilt and mean speed over the second half of one episode's
+    observations (``(steps, obs)``, in order); a negative cosine: on its back."""
     late = observed[observed.shape[0] // 2 :]
-    return float(np.cos(late[:, PITCH]).mean()), float(late[:, speed].mean())
+    return float(reader.cos_tilt(late).mean()), float(reader.speeds(late).mean())
 
 
 def measure(folder: Path, tasks: int, seed: int) -> Posture:
@@ -122,37 +166,37 @@ def measure(folder: Path, tasks: int, seed: int) -> Posture:
     from mtml_rl.specs.splits import validation_tasks
 
     run = load_run(folder)
-    speed = speed_entry(run.spec.family)
+    reader = torso_reader(run.spec.family)
     agent = load_agent(run)
-    returns, cos_pitch, speeds = [], [], []
+    returns, cos_tilt, speeds = [], [], []
     for i, task in enumerate(validation_tasks(run.spec, tasks, seed)):
         recorder = _Recorder(agent)
         (episode,) = rollout_agent(recorder, run.spec, [task], seed=seed + i)
         observed = np.concatenate(recorder.observations)[: episode.length]  # (steps, obs)
-        episode_cos, episode_speed = second_half(observed, speed)
+        episode_cos, episode_speed = second_half(observed, reader)
         returns.append(episode.ret)
-        cos_pitch.append(episode_cos)
+        cos_tilt.append(episode_cos)
         speeds.append(episode_speed)
     return Posture(
         run=str(folder),
         mean_return=float(np.mean(returns)),
-        on_back=int(np.sum(np.array(cos_pitch) < 0)),
+        on_back=int(np.sum(np.array(cos_tilt) < 0)),
         episodes=len(returns),
         mean_speed=float(np.mean(speeds)),
-        mean_cos_pitch=float(np.mean(cos_pitch)),
+        mean_cos_tilt=float(np.mean(cos_tilt)),
     )
 
 
 def table(rows: Sequence[Posture]) -> str:
     """Markdown: one row per run."""
     lines = [
-        "| run | mean return | episodes on its back | mean speed (m/s) | mean cos(pitch) |",
+        "| run | mean return | episodes on its back | mean speed (m/s) | mean cos(tilt) |",
         "|---|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
             f"| {r.run} | {r.mean_return:.1f} | {r.on_back}/{r.episodes} | {r.mean_speed:.2f} "
-            f"| {r.mean_cos_pitch:+.2f} |"
+            f"| {r.mean_cos_tilt:+.2f} |"
         )
     return "\n".join(lines)
 

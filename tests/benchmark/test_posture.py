@@ -1,5 +1,6 @@
-"""``scripts/posture.py``: where the torso's pitch and the forward speed are in a planar
-runner's observation, what counts as "on its back", and the script run on a trained run."""
+"""``scripts/posture.py``: where the torso's tilt and speed are in a runner's observation (the
+pitch of a planar one, the quaternion of an ant), what counts as "on its back", and the script
+run on a trained run."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import math
 from pathlib import Path
 
 import gymnasium as gym
+import mujoco
 import numpy as np
 import pytest
 from script_loading import load_script
@@ -16,18 +18,22 @@ from tiny_runs import tiny_checkpointed_run
 from mtml_rl.families.registry import family_names, get_family
 
 
+def families_on(references: dict[str, int]) -> list[str]:
+    return [name for name in family_names() if getattr(get_family(name), "reference_id", None) in references]
+
+
 def planar_families() -> list[str]:
-    script = load_script("posture")
-    return [
-        name
-        for name in family_names()
-        if getattr(get_family(name), "reference_id", None) in script.PLANAR_REFERENCES
-    ]
+    return families_on(load_script("posture").PLANAR_REFERENCES)
+
+
+def spatial_families() -> list[str]:
+    return families_on(load_script("posture").SPATIAL_REFERENCES)
 
 
 def test_the_planar_families_are_the_halfcheetah_hopper_and_walker_ones() -> None:
     assert set(planar_families()) >= {"halfcheetah_vel", "halfcheetah_dir", "halfcheetah_params"}
     assert {"hopper_params", "walker_params"} <= set(planar_families())
+    assert set(spatial_families()) >= {"ant_dir", "ant_goal"}
 
 
 @pytest.mark.parametrize("name", planar_families())
@@ -38,30 +44,61 @@ def test_pitch_and_speed_are_where_the_script_reads_them(name: str) -> None:
     obs, _ = env.reset(seed=3)
     data = env.unwrapped.data  # type: ignore[attr-defined]
     assert len(data.qpos) == script.PLANAR_REFERENCES[family.reference_id]
+    reader = script.torso_reader(name)
     rng = np.random.default_rng(0)
     for _ in range(25):
         obs, *_ = env.step(rng.uniform(-1, 1, env.action_space.shape))
-        assert obs[script.PITCH] == pytest.approx(data.qpos[2])
-        assert obs[script.speed_entry(name)] == pytest.approx(data.qvel[0])
+        assert reader.cos_tilt(obs[None])[0] == pytest.approx(math.cos(data.qpos[2]))
+        assert reader.speeds(obs[None])[0] == pytest.approx(data.qvel[0])
+
+
+@pytest.mark.parametrize("name", spatial_families())
+def test_an_ants_tilt_and_speed_are_where_the_script_reads_them(name: str) -> None:
+    script = load_script("posture")
+    family = get_family(name)
+    env = gym.make(family.reference_id, **family.env_kwargs)
+    obs, _ = env.reset(seed=3)
+    data = env.unwrapped.data  # type: ignore[attr-defined]
+    assert len(data.qpos) == script.SPATIAL_REFERENCES[family.reference_id]
+    reader = script.torso_reader(name)
+    rng = np.random.default_rng(0)
+    for _ in range(25):
+        obs, *_ = env.step(rng.uniform(-1, 1, env.action_space.shape))
+        mujoco.mj_kinematics(env.unwrapped.model, data)  # type: ignore[attr-defined]  # poses of this qpos
+        up = data.body("torso").xmat.reshape(3, 3)[:, 2]  # the torso's z axis in the world, by MuJoCo
+        assert reader.cos_tilt(obs[None])[0] == pytest.approx(up[2])
+        assert reader.speeds(obs[None])[0] == pytest.approx(math.hypot(data.qvel[0], data.qvel[1]))
 
 
 def test_an_episode_counts_as_on_its_back_by_its_second_half() -> None:
     script = load_script("posture")
-    speed = script.speed_entry("halfcheetah_vel")
+    reader = script.torso_reader("halfcheetah_vel")
     observed = np.zeros((100, 17))
-    observed[:, speed] = np.r_[np.zeros(50), np.full(50, 2.0)]
+    observed[:, reader.speed] = np.r_[np.zeros(50), np.full(50, 2.0)]
     observed[50:, script.PITCH] = math.pi  # flipped over halfway: on its back for the second half
-    cos_pitch, mean_speed = script.second_half(observed, speed)
-    assert cos_pitch == pytest.approx(-1.0)
+    cos_tilt, mean_speed = script.second_half(observed, reader)
+    assert cos_tilt == pytest.approx(-1.0)
     assert mean_speed == pytest.approx(2.0)
     observed[:, script.PITCH] = 2 * math.pi + 0.1  # a whole somersault: upright again
-    assert script.second_half(observed, speed)[0] == pytest.approx(math.cos(0.1))
+    assert script.second_half(observed, reader)[0] == pytest.approx(math.cos(0.1))
+
+
+def test_an_ant_counts_as_on_its_back_by_its_torsos_quaternion() -> None:
+    script = load_script("posture")
+    reader = script.torso_reader("ant_goal")
+    observed = np.zeros((100, 107))
+    observed[:, reader.tilt] = 1.0  # upright: the identity rotation (w, x, y, z) = (1, 0, 0, 0)
+    observed[:, reader.speed : reader.speed + 2] = [0.6, 0.8]
+    assert script.second_half(observed, reader) == pytest.approx((1.0, 1.0))
+    observed[50:, reader.tilt : reader.tilt + 4] = [0.0, 1.0, 0.0, 0.0]  # half a turn about x
+    assert script.second_half(observed, reader)[0] == pytest.approx(-1.0)
+    assert script.torso_reader("ant_dir").tilt == reader.tilt - 2  # AntDir leaves out x and y
 
 
 def test_a_family_not_on_a_planar_runner_is_refused() -> None:
     script = load_script("posture")
-    with pytest.raises(ValueError, match="not built on a planar runner"):
-        script.speed_entry("cartpole")
+    with pytest.raises(ValueError, match="not built on a runner"):
+        script.torso_reader("cartpole")
 
 
 @pytest.mark.slow
