@@ -41,7 +41,7 @@ from mtml_rl.adaptation.orchestration import phase2_config
 from mtml_rl.adaptation.phase2 import split_latent_error, train_adaptation
 from mtml_rl.agents.policy import AdaptAgent
 from mtml_rl.benchmark.quickstart import DEFAULT_TIMESTEPS, ENV, HISTORY_ARCH, PPO
-from mtml_rl.policies.history import parse_encoder
+from mtml_rl.policies.history import encoder_name, parse_encoder
 from mtml_rl.rollouts import rollout_agent
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import Run, TrainConfig, train
@@ -60,15 +60,6 @@ BEFORE = {
 """Phase 2's settings before it was batched (every slot sampling its actions, as phase 2 did
 then; for a policy without gSDE, such as CartPole's, the same rollouts)."""
 EVAL_SEED = 100
-
-
-def encoder_name(name: str) -> str:
-    """``name`` if it parses as an encoder (argparse's ``type``: a bad one exits with status 2)."""
-    try:
-        parse_encoder(name)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return name
 
 
 def train_run(root: Path) -> Run:

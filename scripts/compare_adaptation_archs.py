@@ -36,7 +36,7 @@ import torch as th
 from mtml_rl.adaptation.module import AdaptationModule
 from mtml_rl.adaptation.phase2 import Phase2Config, split_latent_error, train_adaptation
 from mtml_rl.agents.policy import AdaptAgent
-from mtml_rl.policies.history import DEFAULT_HIDDEN, HISTORY_ARCHS, parse_encoder
+from mtml_rl.policies.history import DEFAULT_HIDDEN, HISTORY_ARCHS, encoder_name, parse_encoder
 from mtml_rl.rollouts import rollout_agent
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import Run, TrainConfig, train
@@ -50,15 +50,6 @@ EVAL_SEED = 100
 LATENT_SEED = 7
 """Reset seed of the latent-error rollouts."""
 SPLITS = ("train", "test-interpolation")
-
-
-def encoder_name(name: str) -> str:
-    """``name`` if it parses as an encoder (argparse's ``type``: a bad one exits with status 2)."""
-    try:
-        parse_encoder(name)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return name
 
 
 def encoder_key(name: str) -> tuple[int, int]:

@@ -7,6 +7,8 @@ flattened window, a 1-D temporal convolution over time (as in RMA), and a GRU.
 
 from __future__ import annotations
 
+import argparse
+
 import torch as th
 from torch import nn
 
@@ -15,16 +17,28 @@ DEFAULT_HIDDEN = 64
 """The history encoders' hidden width (the convolution's channels) unless one is given."""
 
 
+class EncoderNameError(ValueError, argparse.ArgumentTypeError):
+    """A history encoder's name that is not ``ARCH`` or ``ARCH:WIDTH`` (a ``ValueError``; as an
+    ``argparse`` type's error its message is what the command line prints)."""
+
+
 def parse_encoder(name: str) -> tuple[str, int]:
     """An encoder named ``ARCH`` (at :data:`DEFAULT_HIDDEN`) or ``ARCH:WIDTH`` (``conv:32``)
-    -> ``(arch, width)``; a ``ValueError`` saying what is expected for anything else."""
+    -> ``(arch, width)``; an :class:`EncoderNameError` saying what is expected for anything else."""
     arch, sep, width = name.partition(":")
     if arch not in HISTORY_ARCHS or (sep and not (width.isdigit() and int(width) > 0)):
-        raise ValueError(
+        raise EncoderNameError(
             f"encoder {name!r}: expected ARCH or ARCH:WIDTH with ARCH one of {', '.join(HISTORY_ARCHS)} "
             "and WIDTH a positive integer (conv:32)"
         )
     return arch, int(width) if sep else DEFAULT_HIDDEN
+
+
+def encoder_name(name: str) -> str:
+    """``name``, checked by :func:`parse_encoder` (as an ``argparse`` type: a bad name is one
+    line naming the expected form, and exit status 2)."""
+    parse_encoder(name)
+    return name
 
 
 def mlp(

@@ -36,38 +36,31 @@ def test_the_planar_families_are_the_halfcheetah_hopper_and_walker_ones() -> Non
     assert set(spatial_families()) >= {"ant_dir", "ant_goal"}
 
 
-@pytest.mark.parametrize("name", planar_families())
-def test_pitch_and_speed_are_where_the_script_reads_them(name: str) -> None:
+def tilt_and_speed(env: gym.Env, planar: bool) -> tuple[float, float]:  # type: ignore[type-arg]
+    """The torso's tilt cosine and speed from the simulator's state: the pitch ``qpos[2]`` and
+    ``qvel[0]`` of a planar runner; an ant's torso z axis (MuJoCo's frame) and planar speed."""
+    data = env.unwrapped.data  # type: ignore[attr-defined]
+    if planar:
+        return math.cos(data.qpos[2]), float(data.qvel[0])
+    mujoco.mj_kinematics(env.unwrapped.model, data)  # type: ignore[attr-defined]  # poses of this qpos
+    return float(data.body("torso").xmat.reshape(3, 3)[2, 2]), math.hypot(data.qvel[0], data.qvel[1])
+
+
+@pytest.mark.parametrize("name", planar_families() + spatial_families())
+def test_tilt_and_speed_are_where_the_script_reads_them(name: str) -> None:
     script = load_script("posture")
     family = get_family(name)
     env = gym.make(family.reference_id, **family.env_kwargs)
-    obs, _ = env.reset(seed=3)
-    data = env.unwrapped.data  # type: ignore[attr-defined]
-    assert len(data.qpos) == script.PLANAR_REFERENCES[family.reference_id]
+    env.reset(seed=3)
+    references = {**script.PLANAR_REFERENCES, **script.SPATIAL_REFERENCES}
+    assert len(env.unwrapped.data.qpos) == references[family.reference_id]  # type: ignore[attr-defined]
     reader = script.torso_reader(name)
     rng = np.random.default_rng(0)
     for _ in range(25):
         obs, *_ = env.step(rng.uniform(-1, 1, env.action_space.shape))
-        assert reader.cos_tilt(obs[None])[0] == pytest.approx(math.cos(data.qpos[2]))
-        assert reader.speeds(obs[None])[0] == pytest.approx(data.qvel[0])
-
-
-@pytest.mark.parametrize("name", spatial_families())
-def test_an_ants_tilt_and_speed_are_where_the_script_reads_them(name: str) -> None:
-    script = load_script("posture")
-    family = get_family(name)
-    env = gym.make(family.reference_id, **family.env_kwargs)
-    obs, _ = env.reset(seed=3)
-    data = env.unwrapped.data  # type: ignore[attr-defined]
-    assert len(data.qpos) == script.SPATIAL_REFERENCES[family.reference_id]
-    reader = script.torso_reader(name)
-    rng = np.random.default_rng(0)
-    for _ in range(25):
-        obs, *_ = env.step(rng.uniform(-1, 1, env.action_space.shape))
-        mujoco.mj_kinematics(env.unwrapped.model, data)  # type: ignore[attr-defined]  # poses of this qpos
-        up = data.body("torso").xmat.reshape(3, 3)[:, 2]  # the torso's z axis in the world, by MuJoCo
-        assert reader.cos_tilt(obs[None])[0] == pytest.approx(up[2])
-        assert reader.speeds(obs[None])[0] == pytest.approx(math.hypot(data.qvel[0], data.qvel[1]))
+        tilt, speed = tilt_and_speed(env, reader.planar)
+        assert reader.cos_tilt(obs[None])[0] == pytest.approx(tilt)
+        assert reader.speeds(obs[None])[0] == pytest.approx(speed)
 
 
 def test_an_episode_counts_as_on_its_back_by_its_second_half() -> None:
