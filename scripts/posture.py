@@ -9,7 +9,8 @@ healthy height range). This script tells those runs apart.
 
 Each run (a run folder, or one of its checkpoints: ``RUN/checkpoints/step_N``) plays one
 deterministic episode on each of ``--tasks`` fresh tasks drawn from its spec's train region
-(a validation draw, never a test split), with the context as the method deploys it. Over the
+(a validation draw; ``--split train``: the first tasks of the train split instead; never a
+test split), with the context as the method deploys it. Over the
 second half of each episode it records the cosine of the torso's tilt and its speed, read from
 the observation (:class:`TorsoReader`): the families built on HalfCheetah-v5, Hopper-v5 and
 Walker2d-v5 observe ``qpos[1:]`` then ``qvel``, so the pitch (``rooty``) is entry 1 and the
@@ -24,7 +25,7 @@ Usage::
 
     python scripts/posture.py runs/HalfCheetahVel-oracle-s{0,1,2}
     python scripts/posture.py runs/HalfCheetahVel-oracle-s0/checkpoints/step_250000 --tasks 20
-    python scripts/posture.py runs/AntGoal-oracle-s0 --tasks 16
+    python scripts/posture.py runs/AntGoal-oracle-s0 --tasks 16 --split train
 """
 
 from __future__ import annotations
@@ -84,6 +85,8 @@ class Posture:
     :param run: the run or checkpoint folder
     :param mean_return: mean episode return
     :param on_back: episodes whose torso was on its back over their second half
+    :param return_on_back: their mean return (``None``: no such episode)
+    :param return_upright: the other episodes' mean return (``None``: none)
     :param episodes: episodes played (one per task)
     :param mean_speed: mean speed over the second halves (m/s; forward for a planar runner)
     :param mean_cos_tilt: mean cosine of the torso's tilt over the second halves (1: upright)
@@ -92,6 +95,8 @@ class Posture:
     run: str
     mean_return: float
     on_back: int
+    return_on_back: float | None
+    return_upright: float | None
     episodes: int
     mean_speed: float
     mean_cos_tilt: float
@@ -155,21 +160,34 @@ def second_half(observed: np.ndarray, reader: TorsoReader) -> tuple[float, float
     return float(reader.cos_tilt(late).mean()), float(reader.speeds(late).mean())
 
 
-def measure(folder: Path, tasks: int, seed: int) -> Posture:
-    """Play one deterministic episode per validation task and summarize the posture.
+def played_tasks(spec: Any, split: str, size: int, seed: int) -> list[Any]:
+    """The tasks a run plays: a validation draw of ``size`` (``split`` ``validation``) or the
+    first ``size`` tasks of the train split (``train``)."""
+    from mtml_rl.specs.splits import build_splits, validation_tasks
+
+    if split == "train":
+        return list(build_splits(spec)["train"].tasks)[:size]
+    return validation_tasks(spec, size, seed)
+
+
+def _mean_or_none(values: np.ndarray) -> float | None:
+    return float(values.mean()) if values.size else None
+
+
+def measure(folder: Path, tasks: int, seed: int, split: str = "validation") -> Posture:
+    """Play one deterministic episode per task (:func:`played_tasks`) and summarize the posture.
 
     Task ``i`` is reset with seed ``seed + i`` and played alone, so that every episode's
     observations are its own whatever its length (Hopper and Walker2d episodes can end early).
     """
     from mtml_rl.agents.loading import load_agent
     from mtml_rl.rollouts import rollout_agent
-    from mtml_rl.specs.splits import validation_tasks
 
     run = load_run(folder)
     reader = torso_reader(run.spec.family)
     agent = load_agent(run)
     returns, cos_tilt, speeds = [], [], []
-    for i, task in enumerate(validation_tasks(run.spec, tasks, seed)):
+    for i, task in enumerate(played_tasks(run.spec, split, tasks, seed)):
         recorder = _Recorder(agent)
         (episode,) = rollout_agent(recorder, run.spec, [task], seed=seed + i)
         observed = np.concatenate(recorder.observations)[: episode.length]  # (steps, obs)
@@ -177,10 +195,13 @@ def measure(folder: Path, tasks: int, seed: int) -> Posture:
         returns.append(episode.ret)
         cos_tilt.append(episode_cos)
         speeds.append(episode_speed)
+    back, ret = np.array(cos_tilt) < 0, np.array(returns)
     return Posture(
         run=str(folder),
         mean_return=float(np.mean(returns)),
-        on_back=int(np.sum(np.array(cos_tilt) < 0)),
+        on_back=int(back.sum()),
+        return_on_back=_mean_or_none(ret[back]),
+        return_upright=_mean_or_none(ret[~back]),
         episodes=len(returns),
         mean_speed=float(np.mean(speeds)),
         mean_cos_tilt=float(np.mean(cos_tilt)),
@@ -190,15 +211,20 @@ def measure(folder: Path, tasks: int, seed: int) -> Posture:
 def table(rows: Sequence[Posture]) -> str:
     """Markdown: one row per run."""
     lines = [
-        "| run | mean return | episodes on its back | mean speed (m/s) | mean cos(tilt) |",
-        "|---|---:|---:|---:|---:|",
+        "| run | mean return | episodes on its back | their return | the others' return "
+        "| mean speed (m/s) | mean cos(tilt) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
-            f"| {r.run} | {r.mean_return:.1f} | {r.on_back}/{r.episodes} | {r.mean_speed:.2f} "
-            f"| {r.mean_cos_tilt:+.2f} |"
+            f"| {r.run} | {r.mean_return:.1f} | {r.on_back}/{r.episodes} | {_cell(r.return_on_back)} "
+            f"| {_cell(r.return_upright)} | {r.mean_speed:.2f} | {r.mean_cos_tilt:+.2f} |"
         )
     return "\n".join(lines)
+
+
+def _cell(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}"
 
 
 def _is_run_or_checkpoint(folder: Path) -> bool:
@@ -209,7 +235,13 @@ def _is_run_or_checkpoint(folder: Path) -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", type=Path, help="run folders or RUN/checkpoints/step_N")
-    parser.add_argument("--tasks", type=int, default=10, help="validation tasks (one episode each)")
+    parser.add_argument("--tasks", type=int, default=10, help="tasks to play (one episode each)")
+    parser.add_argument(
+        "--split",
+        choices=("validation", "train"),
+        default="validation",
+        help="a validation draw of the train region, or the first tasks of the train split",
+    )
     parser.add_argument("--seed", type=int, default=500, help="seed of the validation draw and resets")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows to this file")
     args = parser.parse_args(argv)
@@ -221,7 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: not a run folder or RUN/checkpoints/step_N: {', '.join(not_runs)}", file=sys.stderr)
         return 2
     try:
-        rows = [measure(folder, args.tasks, args.seed) for folder in args.runs]
+        rows = [measure(folder, args.tasks, args.seed, args.split) for folder in args.runs]
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -16,6 +16,8 @@ from script_loading import load_script
 from tiny_runs import tiny_checkpointed_run
 
 from mtml_rl.families.registry import family_names, get_family
+from mtml_rl.specs.spec import resolve_spec
+from mtml_rl.specs.splits import build_splits
 
 
 def families_on(references: dict[str, int]) -> list[str]:
@@ -88,7 +90,17 @@ def test_an_ant_counts_as_on_its_back_by_its_torsos_quaternion() -> None:
     assert script.torso_reader("ant_dir").tilt == reader.tilt - 2  # AntDir leaves out x and y
 
 
-def test_a_family_not_on_a_planar_runner_is_refused() -> None:
+def test_the_train_split_plays_its_first_tasks_and_validation_a_draw_of_no_split() -> None:
+    script = load_script("posture")
+    spec = resolve_spec("mtml/AntGoal-v1")
+    splits = build_splits(spec)
+    assert script.played_tasks(spec, "train", 3, 500) == list(splits["train"].tasks)[:3]
+    drawn = script.played_tasks(spec, "validation", 3, 500)
+    in_splits = {task.id for split in splits.values() for task in split.tasks}
+    assert len(drawn) == 3 and not {task.id for task in drawn} & in_splits
+
+
+def test_a_family_not_on_a_runner_is_refused() -> None:
     script = load_script("posture")
     with pytest.raises(ValueError, match="not built on a runner"):
         script.torso_reader("cartpole")
@@ -107,6 +119,11 @@ def test_the_script_measures_a_run_and_one_of_its_checkpoints(
     assert len(rows) == 4 and rows[2].startswith(f"| {run} |") and "/3 |" in rows[2]
     assert rows[3].startswith(f"| {checkpoint} |")
     assert [row["episodes"] for row in json.loads(out.read_text())] == [3, 3]
+    assert script.main([str(run), "--tasks", "2", "--split", "train", "--json", str(out)]) == 0
+    (row,) = json.loads(out.read_text())
+    on_back, upright = row["return_on_back"], row["return_upright"]
+    assert row["episodes"] == 2 and (on_back is None) == (row["on_back"] == 0)
+    assert (upright is None) == (row["on_back"] == 2)
 
 
 def test_a_folder_that_is_no_run_is_refused_before_anything_is_played(
