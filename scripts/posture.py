@@ -136,12 +136,16 @@ def load_run(folder: Path) -> Any:
     return Run.load(folder, "final")
 
 
-def torso_reader(family: str) -> TorsoReader:
-    """Where ``family``'s observation holds the torso's tilt and speed (a ``ValueError`` for a
-    family not built on one of :data:`PLANAR_REFERENCES` or :data:`SPATIAL_REFERENCES`)."""
+def torso_reader(family: str | type) -> TorsoReader:
+    """Where a family's observation holds the torso's tilt and speed (a ``ValueError`` for a
+    family not built on one of :data:`PLANAR_REFERENCES` or :data:`SPATIAL_REFERENCES`).
+
+    :param family: a registered family's name, or the family class (a spec's
+        ``family_cls()``, which also finds a family its spec names as ``pkg.module:Class``)
+    """
     from mtml_rl.families.registry import get_family
 
-    family_cls = get_family(family)
+    family_cls = get_family(family) if isinstance(family, str) else family
     reference = getattr(family_cls, "reference_id", None)
     if reference in PLANAR_REFERENCES:
         return TorsoReader(planar=True, tilt=PITCH, speed=PLANAR_REFERENCES[reference] - 1)
@@ -150,7 +154,8 @@ def torso_reader(family: str) -> TorsoReader:
         skipped = 0 if kwargs.get("exclude_current_positions_from_observation") is False else 2
         return TorsoReader(planar=False, tilt=3 - skipped, speed=SPATIAL_REFERENCES[reference] - skipped)
     known = ", ".join([*PLANAR_REFERENCES, *SPATIAL_REFERENCES])
-    raise ValueError(f"family {family!r} is not built on a runner ({known}); nothing to measure")
+    name = getattr(family_cls, "name", family)
+    raise ValueError(f"family {name!r} is not built on a runner ({known}); nothing to measure")
 
 
 def second_half(observed: np.ndarray, reader: TorsoReader) -> tuple[float, float]:
@@ -184,7 +189,7 @@ def measure(folder: Path, tasks: int, seed: int, split: str = "validation") -> P
     from mtml_rl.rollouts import rollout_agent
 
     run = load_run(folder)
-    reader = torso_reader(run.spec.family)
+    reader = torso_reader(run.spec.family_cls())
     agent = load_agent(run)
     returns, cos_tilt, speeds = [], [], []
     for i, task in enumerate(played_tasks(run.spec, split, tasks, seed)):

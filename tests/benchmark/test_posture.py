@@ -90,6 +90,16 @@ def test_an_ant_counts_as_on_its_back_by_its_torsos_quaternion() -> None:
     assert script.torso_reader("ant_dir").tilt == reader.tilt - 2  # AntDir leaves out x and y
 
 
+def test_a_family_class_is_read_as_its_name_is() -> None:
+    """A run's spec gives its family class (a ``pkg.module:Class`` family has no registered
+    name to look up): the class reads the same as the name."""
+    script = load_script("posture")
+    for name in ("ant_goal", "halfcheetah_vel"):
+        assert script.torso_reader(get_family(name)) == script.torso_reader(name)
+    with pytest.raises(ValueError, match="'cartpole' is not built on a runner"):
+        script.torso_reader(get_family("cartpole"))
+
+
 def test_the_train_split_plays_its_first_tasks_and_validation_a_draw_of_no_split() -> None:
     script = load_script("posture")
     spec = resolve_spec("mtml/AntGoal-v1")
