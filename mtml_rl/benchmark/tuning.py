@@ -50,7 +50,7 @@ from mtml_rl.io import InputFileError, atomic_write_yaml, read_yaml_file
 from mtml_rl.locks import lock_folder
 from mtml_rl.specs.spec import TaskSpec, parse_spec, resolve_spec
 from mtml_rl.training import TrainConfig, train
-from mtml_rl.training.config import FIELDS_ADDED_SINCE_FIRST_RUNS
+from mtml_rl.training.config import with_fields_added_since
 from mtml_rl.training.rundir import cpu_kernels, describe_kernels
 
 TRAIN_SPLIT = "train"
@@ -607,16 +607,6 @@ def _newer_format(data: Any) -> str | None:
     return None
 
 
-def with_fields_added_since(recorded: Any, fixed: Any) -> Any:
-    """A study record's fixed protocol ``recorded``, with the config fields added since it was
-    written (which it lacks and ``fixed``, a protocol of today, has) at the value its runs
-    trained with (:data:`~mtml_rl.training.config.FIELDS_ADDED_SINCE_FIRST_RUNS`)."""
-    if not isinstance(recorded, dict) or not isinstance(fixed, dict):
-        return recorded
-    added = {k: v for k, v in FIELDS_ADDED_SINCE_FIRST_RUNS.items() if k in fixed and k not in recorded}
-    return {**recorded, **added}
-
-
 def _record_problem(data: Any, setup: TuneSetup, space: Space) -> str | None:
     """Why ``data`` is not the record of ``setup``'s study (``None``: it is)."""
     if not isinstance(data, dict) or not isinstance(data.get("trials"), list):
@@ -627,7 +617,9 @@ def _record_problem(data: Any, setup: TuneSetup, space: Space) -> str | None:
     recorded = dict(data.get("setup") or {})
     recorded.pop("trials", None)
     identity = setup.identity()
-    recorded["fixed"] = with_fields_added_since(recorded.get("fixed"), identity.get("fixed"))
+    fixed = recorded.get("fixed")
+    if isinstance(fixed, dict) and isinstance(identity.get("fixed"), dict):
+        recorded["fixed"] = with_fields_added_since(fixed, identity["fixed"])  # a record from before a field
     if recorded != identity:
         changed = sorted(k for k in set(recorded) | set(identity) if recorded.get(k) != identity.get(k))
         return f"it records a study of another setup (differs in {', '.join(changed)})"

@@ -7,6 +7,7 @@ its flags from the fields); checking a config does.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,15 @@ FIELDS_ADDED_SINCE_FIRST_RUNS: dict[str, Any] = {
 }
 """Fields a run's ``config.yaml`` lacks when it was written before they existed, with the
 value such a run trained with (its folder still loads, evaluates and resumes)."""
+
+
+def with_fields_added_since(recorded: Mapping[str, Any], fields: Iterable[str]) -> dict[str, Any]:
+    """``recorded`` (a config, or a part of one, written by an earlier mtml-rl) with those of
+    ``fields`` that it lacks and :data:`FIELDS_ADDED_SINCE_FIRST_RUNS` lists, at the value such
+    a run trained with; a field it does record is left as recorded."""
+    wanted = set(fields)
+    added = {k: v for k, v in FIELDS_ADDED_SINCE_FIRST_RUNS.items() if k in wanted and k not in recorded}
+    return {**recorded, **added}
 
 
 def check_device(device: str) -> None:
@@ -253,7 +263,7 @@ class TrainConfig:
             raise ConfigError(f"{path} {exc}; restore the run's config.yaml") from None
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: expected a mapping of config fields, got {type(data).__name__}")
-        data = {**FIELDS_ADDED_SINCE_FIRST_RUNS, **data}
+        data = with_fields_added_since(data, [f.name for f in dataclasses.fields(cls)])
         missing = [f.name for f in dataclasses.fields(cls) if f.name not in data]
         if missing:
             raise ConfigError(

@@ -61,7 +61,7 @@ from mtml_rl.io import (
 from mtml_rl.locks import lock_folder
 from mtml_rl.specs.spec import TaskSpec, parse_spec
 from mtml_rl.specs.splits import build_splits
-from mtml_rl.training.config import FIELDS_ADDED_SINCE_FIRST_RUNS, TrainConfig
+from mtml_rl.training.config import TrainConfig, with_fields_added_since
 
 MODEL_FILE = "model.zip"
 NORMALIZER_FILE = "vecnormalize.pkl"
@@ -235,8 +235,6 @@ MODEL_FIELDS = (
     "hyperparams",
 )
 """Config fields a saved model was built from: a changed one cannot load it."""
-MODEL_FIELDS_ADDED = {k: v for k, v in FIELDS_ADDED_SINCE_FIRST_RUNS.items() if k in MODEL_FIELDS}
-"""Model fields a checkpoint saved before they existed lacks, with the value it was built with."""
 
 
 @dataclass(frozen=True)
@@ -284,8 +282,8 @@ def save_checkpoint(
 
 def read_meta(folder: Path) -> tuple[int, dict[str, Any]]:
     """The step count and model config a checkpoint's ``meta.json`` records (strictly: a
-    missing, unknown or ill-typed field is a :class:`CheckpointError`, except a field of
-    :data:`MODEL_FIELDS_ADDED` that a checkpoint saved before it existed lacks)."""
+    missing, unknown or ill-typed field is a :class:`CheckpointError`, except a model field that a
+    checkpoint saved before it existed lacks: :func:`~mtml_rl.training.config.with_fields_added_since`)."""
     file = folder / META_FILE
     try:
         data = json.loads(file.read_text())
@@ -294,7 +292,7 @@ def read_meta(folder: Path) -> tuple[int, dict[str, Any]]:
     steps = data.get("steps") if isinstance(data, dict) else None
     fields = data.get("config") if isinstance(data, dict) else None
     if isinstance(fields, dict):
-        fields = {**MODEL_FIELDS_ADDED, **fields}
+        fields = with_fields_added_since(fields, MODEL_FIELDS)
     if (
         not isinstance(data, dict)
         or set(data) != {"steps", "config"}

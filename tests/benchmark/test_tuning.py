@@ -27,13 +27,13 @@ from mtml_rl.benchmark.tuning import (
     train_only,
     trial_config,
     tune,
-    with_fields_added_since,
 )
 from mtml_rl.errors import ConfigError
 from mtml_rl.methods.pearl import KL_WEIGHT_PATH, PearlMethod
 from mtml_rl.specs.spec import resolve_spec
 from mtml_rl.specs.splits import Splits, build_splits
 from mtml_rl.training import Run, TrainConfig
+from mtml_rl.training.config import with_fields_added_since
 from mtml_rl.training.hyperparams import load_defaults
 
 CARTPOLE = "mtml/CartPole-v0"
