@@ -38,13 +38,14 @@ def test_the_planar_families_are_the_halfcheetah_hopper_and_walker_ones() -> Non
     assert set(spatial_families()) >= {"ant_dir", "ant_goal"}
 
 
-def tilt_and_speed(env: gym.Env, planar: bool) -> tuple[float, float]:  # type: ignore[type-arg]
-    """The torso's tilt cosine and speed from the simulator's state: the pitch ``qpos[2]`` and
-    ``qvel[0]`` of a planar runner; an ant's torso z axis (MuJoCo's frame) and planar speed."""
-    data = env.unwrapped.data  # type: ignore[attr-defined]
-    if planar:
+def tilt_and_speed(env: gym.Env) -> tuple[float, float]:  # type: ignore[type-arg]
+    """The torso's tilt cosine and speed from the simulator's state, whatever the script reads:
+    for a runner on a plane (its root joint not free) the pitch ``qpos[2]`` and ``qvel[0]``; for
+    a free body (an ant) its torso's z axis in MuJoCo's frame and its planar speed."""
+    model, data = env.unwrapped.model, env.unwrapped.data  # type: ignore[attr-defined]
+    if model.jnt_type[0] != mujoco.mjtJoint.mjJNT_FREE:
         return math.cos(data.qpos[2]), float(data.qvel[0])
-    mujoco.mj_kinematics(env.unwrapped.model, data)  # type: ignore[attr-defined]  # poses of this qpos
+    mujoco.mj_kinematics(model, data)  # poses of this qpos
     return float(data.body("torso").xmat.reshape(3, 3)[2, 2]), math.hypot(data.qvel[0], data.qvel[1])
 
 
@@ -60,7 +61,7 @@ def test_tilt_and_speed_are_where_the_script_reads_them(name: str) -> None:
     rng = np.random.default_rng(0)
     for _ in range(25):
         obs, *_ = env.step(rng.uniform(-1, 1, env.action_space.shape))
-        tilt, speed = tilt_and_speed(env, reader.planar)
+        tilt, speed = tilt_and_speed(env)
         assert reader.cos_tilt(obs[None])[0] == pytest.approx(tilt)
         assert reader.speeds(obs[None])[0] == pytest.approx(speed)
 
