@@ -345,6 +345,31 @@ def test_the_tuned_grid_trains_with_what_each_study_chose_under_the_reduced_grid
         }
 
 
+SHIPPED_GRID = REDUCED_GRID.parent / "reproduce.yaml"
+
+
+def test_the_shipped_budget_tuned_grid_trains_as_the_shipped_grid_but_for_each_studys_choice() -> None:
+    shipped = BenchmarkConfig.from_yaml(SHIPPED_GRID)
+    tuned = BenchmarkConfig.from_yaml(REDUCED_GRID.parent / "tuned-pointnav.yaml")
+    env = "mtml/PointNav-v0"
+    assert tuned.envs == [env] and tuned.seeds == shipped.seeds
+    assert tuned.evaluation == shipped.evaluation and tuned.timesteps is shipped.timesteps is None
+    assert sorted(tuned.methods) == ["adapt", "history", "rl2"]
+    for method in tuned.methods:
+        algo, timesteps, fixed = grid_protocol(shipped, env, method)
+        path = REDUCED_GRID.parents[1] / "tuning" / f"PointNav-{method}-{algo}.yaml"
+        record = yaml.safe_load(path.read_text())
+        setup = TuneSetup(**{**record["setup"], "seeds": tuple(record["setup"]["seeds"])})
+        chosen = as_overrides(TuningRecord.resume(path, setup, search_space(setup)).chosen())
+        assert chosen, f"the {method} study chose values: the tuned grid trains with them"
+        tuned_algo, tuned_steps, tuned_fixed = grid_protocol(tuned, env, method)
+        assert (tuned_algo, tuned_steps) == (algo, timesteps)  # the shipped budget, not the study's
+        assert {name: tuned_fixed[name] for name in chosen} == chosen
+        assert {k: v for k, v in tuned_fixed.items() if k not in chosen} == {
+            k: v for k, v in fixed.items() if k not in chosen
+        }
+
+
 EQUAL_STEPS_GRIDS = {
     "PointNav": (EQUAL_STEPS_GRID, 70_000),
     "Pendulum": (REDUCED_GRID.parent / "equal-steps-pendulum-small.yaml", 30_000),
