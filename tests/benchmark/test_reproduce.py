@@ -137,6 +137,23 @@ def test_reproduce_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "unknown method 'orcale'; did you mean 'oracle'?" in capsys.readouterr().err
 
 
+def test_the_shipped_pearl_grid_trains_for_the_shipped_grids_budgets() -> None:
+    """``benchmarks/pearl.yaml`` gives pearl the environment steps ``reproduce.yaml`` trains
+    ``dr`` with on every continuous-action family, under the same seeds and evaluation."""
+    pearl = BenchmarkConfig.from_yaml(ROOT / "benchmarks" / "pearl.yaml")
+    shipped = BenchmarkConfig.from_yaml(GRID)
+    assert pearl.methods == ["pearl"] and pearl.seeds == shipped.seeds
+    assert pearl.evaluation == shipped.evaluation
+    dr_steps = {(t.env, t.seed): t.steps for t in plan_trials(shipped) if t.method == "dr"}
+    trials = plan_trials(pearl)
+    assert {t.env for t in trials} == {
+        "mtml/PointNav-v0",
+        "mtml/MountainCarContinuous-v0",
+        "mtml/Pendulum-v0",
+    }
+    assert all(t.steps == dr_steps[(t.env, t.seed)] for t in trials)
+
+
 @pytest.mark.parametrize("grid", sorted((ROOT / "benchmarks").glob("*.yaml")), ids=lambda p: p.name)
 @pytest.mark.fast_subset(  # a classic, a locomotion and a Meta-World grid
     {"grid": [ROOT / "benchmarks" / f"{name}.yaml" for name in ("example", "locomotion", "metaworld-small")]},
