@@ -348,7 +348,7 @@ def test_the_tuned_grid_trains_with_what_each_study_chose_under_the_reduced_grid
 SHIPPED_GRID = REDUCED_GRID.parent / "reproduce.yaml"
 
 
-def test_the_shipped_budget_tuned_grid_trains_as_the_shipped_grid_but_for_each_studys_choice() -> None:
+def test_the_shipped_budget_tuned_grid_trains_as_the_shipped_grid_but_for_the_studies_choices() -> None:
     shipped = BenchmarkConfig.from_yaml(SHIPPED_GRID)
     tuned = BenchmarkConfig.from_yaml(REDUCED_GRID.parent / "tuned-pointnav.yaml")
     env = "mtml/PointNav-v0"
