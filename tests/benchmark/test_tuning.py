@@ -298,6 +298,20 @@ def test_defaults_that_score_above_every_trial_are_the_choice(
     assert printed_overrides(capsys.readouterr().out)["history"]
 
 
+def study_record(spec: str, method: str, algo: str) -> tuple[dict[str, Any], TuningRecord]:
+    """A study on record in ``tuning/``: its YAML and the record resumed from it (which
+    verifies every trial)."""
+    path = REDUCED_GRID.parents[1] / "tuning" / f"{spec}-{method}-{algo}.yaml"
+    record = yaml.safe_load(path.read_text())
+    setup = TuneSetup(**{**record["setup"], "seeds": tuple(record["setup"]["seeds"])})
+    return record, TuningRecord.resume(path, setup, search_space(setup))
+
+
+def without(fields: dict[str, Any], names: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` less the entries named in ``names``."""
+    return {k: v for k, v in fields.items() if k not in names}
+
+
 TUNED_GRID = REDUCED_GRID.parent / "tuned-pointnav-small.yaml"
 EQUAL_STEPS_GRID = REDUCED_GRID.parent / "equal-steps-pointnav-small.yaml"
 TUNED_GRIDS = {
@@ -320,10 +334,7 @@ def test_the_tuned_grid_trains_with_what_each_study_chose_under_the_reduced_grid
     assert sorted(tuned.methods) == ["adapt", "history", "rl2"]
     for method in tuned.methods:
         algo, timesteps, fixed = grid_protocol(reduced, env, method)
-        path = REDUCED_GRID.parents[1] / "tuning" / f"{spec}-{method}-{algo}.yaml"
-        record = yaml.safe_load(path.read_text())
-        setup = TuneSetup(**{**record["setup"], "seeds": tuple(record["setup"]["seeds"])})
-        resumed = TuningRecord.resume(path, setup, search_space(setup))  # verifies every trial
+        record, resumed = study_record(spec, method, algo)
         assert resumed.best == record["best"] and resumed.defaults == record["defaults"]
         assert record["setup"]["seeds"] == [10] and len(record["trials"]) == record["setup"]["trials"] == 20
         assert len(record["defaults"]["per_seed"]) == 1  # what tuning gained is on record
@@ -340,9 +351,7 @@ def test_the_tuned_grid_trains_with_what_each_study_chose_under_the_reduced_grid
         # the tuned grid trains as the reduced grid does, but for the chosen values
         tuned_algo, tuned_steps, tuned_fixed = grid_protocol(tuned, env, method)
         assert (tuned_algo, tuned_steps) == (algo, timesteps)
-        assert {k: v for k, v in tuned_fixed.items() if k not in chosen} == {
-            k: v for k, v in fixed.items() if k not in chosen
-        }
+        assert without(tuned_fixed, chosen) == without(fixed, chosen)
 
 
 SHIPPED_GRID = REDUCED_GRID.parent / "reproduce.yaml"
@@ -357,17 +366,12 @@ def test_the_shipped_budget_tuned_grid_trains_as_the_shipped_grid_but_for_the_st
     assert sorted(tuned.methods) == ["adapt", "history", "rl2"]
     for method in tuned.methods:
         algo, timesteps, fixed = grid_protocol(shipped, env, method)
-        path = REDUCED_GRID.parents[1] / "tuning" / f"PointNav-{method}-{algo}.yaml"
-        record = yaml.safe_load(path.read_text())
-        setup = TuneSetup(**{**record["setup"], "seeds": tuple(record["setup"]["seeds"])})
-        chosen = as_overrides(TuningRecord.resume(path, setup, search_space(setup)).chosen())
+        chosen = as_overrides(study_record("PointNav", method, algo)[1].chosen())
         assert chosen, f"the {method} study chose values: the tuned grid trains with them"
         tuned_algo, tuned_steps, tuned_fixed = grid_protocol(tuned, env, method)
         assert (tuned_algo, tuned_steps) == (algo, timesteps)  # the shipped budget, not the study's
         assert {name: tuned_fixed[name] for name in chosen} == chosen
-        assert {k: v for k, v in tuned_fixed.items() if k not in chosen} == {
-            k: v for k, v in fixed.items() if k not in chosen
-        }
+        assert without(tuned_fixed, chosen) == without(fixed, chosen)
 
 
 EQUAL_STEPS_GRIDS = {
