@@ -3,6 +3,7 @@ splits (the same train tasks), and a whole study never asks for another split.""
 
 from __future__ import annotations
 
+from collections.abc import Container
 from pathlib import Path
 from typing import Any
 
@@ -307,8 +308,8 @@ def study_record(spec: str, method: str, algo: str) -> tuple[dict[str, Any], Tun
     return record, TuningRecord.resume(path, setup, search_space(setup))
 
 
-def without(fields: dict[str, Any], names: dict[str, Any]) -> dict[str, Any]:
-    """``fields`` less the entries named in ``names``."""
+def without(fields: dict[str, Any], names: Container[str]) -> dict[str, Any]:
+    """``fields`` less the entries whose names are in ``names``."""
     return {k: v for k, v in fields.items() if k not in names}
 
 
