@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from test_solved_budgets import load_script
 from tiny_runs import tiny_checkpointed_run
@@ -23,6 +25,16 @@ def test_a_run_and_its_checkpoint_get_a_row_each_per_episode_of_the_trial(
     rows = [line for line in out.splitlines() if line.startswith(f"| {oracle_run}")]
     assert len(rows) == 2 and rows[1].startswith(f"| {oracle_run}@step_256 | oracle |")
     assert all(len(row.strip("|").split("|")) == 5 for row in rows)  # run, method, 2 episodes, all
+
+
+def test_a_finetune_run_is_fine_tuned_on_each_task_before_it_plays(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tiny_checkpointed_run(tmp_path, "finetune", finetune_timesteps=256)
+    script = load_script("validation_scores")
+    script.main([run, "--tasks", "2", "--episodes", "2"])  # acting before a clone exists would raise
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith(f"| {run} | finetune |")]
+    assert len(rows) == 1 and len(rows[0].strip("|").split("|")) == 5  # run, method, 2 episodes, all
 
 
 def test_a_missing_checkpoint_is_refused_with_exit_2(

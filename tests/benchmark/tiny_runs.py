@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from mtml_rl.training import TrainConfig, train
 
 CARTPOLE = "mtml/CartPole-v0"
 
 
-def tiny_checkpointed_run(out: Path, method: str, env: str = CARTPOLE) -> str:
+def tiny_checkpointed_run(out: Path, method: str, env: str = CARTPOLE, **fields: Any) -> str:
     """``method`` trained 512 steps on ``env`` (4 slots, seed 0), checkpoints every 256 steps;
-    ``adapt`` with a 64-step, one-epoch phase 2. Returns the run folder."""
+    ``adapt`` with a 64-step, one-epoch phase 2; ``fields`` set other config fields. Returns
+    the run folder."""
     config = TrainConfig(
         env=env,
         method=method,
@@ -27,5 +29,6 @@ def tiny_checkpointed_run(out: Path, method: str, env: str = CARTPOLE) -> str:
         adapt_timesteps=64,
         adapt_iterations=1,
         adapt_epochs=1,
+        **fields,
     )
     return str(train(config, progress=False).path)
