@@ -154,6 +154,34 @@ def test_the_shipped_pearl_grid_trains_for_the_shipped_grids_budgets() -> None:
     assert all(t.steps == dr_steps[(t.env, t.seed)] for t in trials)
 
 
+def test_the_trials_of_two_grid_trains_as_the_shipped_grid_but_for_historys_trial_length() -> None:
+    """``benchmarks/trials-pointnav.yaml`` trains PointNav's ``adapt`` and ``history`` in trials
+    of two episodes, the length the shipped grid's ``rl2`` trains and deploys with: its ``adapt``
+    cells are the shipped grid's (which adopted the length), its ``history`` cells differ from
+    the shipped ones (trials of one) in that alone (budgets, seeds, evaluation the same)."""
+    shipped = {(t.env, t.method, t.seed): t for t in plan_trials(BenchmarkConfig.from_yaml(GRID))}
+    trials = plan_trials(BenchmarkConfig.from_yaml(ROOT / "benchmarks" / "trials-pointnav.yaml"))
+    assert sorted({t.method for t in trials}) == ["adapt", "history"]
+    assert sorted(t.seed for t in trials if t.method == "adapt") == [0, 1, 2]
+    for trial in trials:
+        same = shipped[(trial.env, trial.method, trial.seed)]
+        assert trial.env == "mtml/PointNav-v0"
+        assert (trial.steps, trial.evaluation) == (same.steps, same.evaluation)
+        assert (
+            trial.config["trial_episodes"]
+            == shipped[(trial.env, "rl2", trial.seed)].config["trial_episodes"]
+            == 2
+        )
+        differ = {"out"} if trial.method == "adapt" else {"out", "trial_episodes"}
+        assert without_fields(trial.config, differ) == without_fields(same.config, differ)
+        assert same.config["trial_episodes"] == (2 if trial.method == "adapt" else 1)
+
+
+def without_fields(config: dict[str, Any], names: set[str]) -> dict[str, Any]:
+    """``config`` less the named fields."""
+    return {k: v for k, v in config.items() if k not in names}
+
+
 @pytest.mark.parametrize("grid", sorted((ROOT / "benchmarks").glob("*.yaml")), ids=lambda p: p.name)
 @pytest.mark.fast_subset(  # a classic, a locomotion and a Meta-World grid
     {"grid": [ROOT / "benchmarks" / f"{name}.yaml" for name in ("example", "locomotion", "metaworld-small")]},
