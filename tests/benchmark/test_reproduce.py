@@ -177,6 +177,21 @@ def test_the_trials_of_two_grid_trains_as_the_shipped_grid_but_for_historys_tria
         assert same.config["trial_episodes"] == (2 if trial.method == "adapt" else 1)
 
 
+@pytest.mark.parametrize("grid", ["reproduce.yaml", "reproduce-small.yaml"])
+def test_both_classic_grids_train_pointnavs_adapt_in_trials_of_two_and_history_in_trials_of_one(
+    grid: str,
+) -> None:
+    """The trial lengths chosen on PointNav's validation draw, in both classic grids: ``adapt``
+    (and ``rl2``) in trials of two, ``history`` in trials of one (docs/adaptation.md)."""
+    trials = plan_trials(BenchmarkConfig.from_yaml(ROOT / "benchmarks" / grid))
+    lengths = {(t.env, t.method): t.config["trial_episodes"] for t in trials}
+    pointnav = {method: n for (env, method), n in lengths.items() if env == "mtml/PointNav-v0"}
+    assert (pointnav["adapt"], pointnav["rl2"], pointnav["history"]) == (2, 2, 1)
+    assert {n for (env, method), n in lengths.items() if method == "adapt" and env != "mtml/PointNav-v0"} == {
+        1
+    }
+
+
 def without_fields(config: dict[str, Any], names: set[str]) -> dict[str, Any]:
     """``config`` less the named fields."""
     return {k: v for k, v in config.items() if k not in names}
