@@ -44,17 +44,11 @@ def load_agent_at(argument: str) -> tuple[Any, Any]:
 
 
 def episode_means(agent: Any, spec: Any, tasks: Sequence[Any], episodes: int, seed: int) -> list[float]:
-    """Mean return of each episode of the trial over ``tasks``. An agent with an adapt step
-    (``finetune``) is adapted to each task first, with the task's reset seed, as evaluation
-    does."""
-    from mtml_rl.evaluation.collect import play
-    from mtml_rl.rollouts import has_adapt_step, rollout_agent
+    """Mean return of each episode of the trial over ``tasks`` (an agent with an adapt step,
+    ``finetune``'s, adapted to each task first)."""
+    from mtml_rl.rollouts import rollout_agent
 
-    played: Sequence[Any]
-    if has_adapt_step(agent):
-        played = play(agent, spec, tasks, episodes=episodes, trial_episodes=episodes, seed=seed)
-    else:
-        played = rollout_agent(agent, spec, tasks, trials=1, trial_episodes=episodes, seed=seed)
+    played = rollout_agent(agent, spec, tasks, trials=1, trial_episodes=episodes, seed=seed)
     return [float(np.mean([e.ret for e in played if e.episode == k])) for k in range(episodes)]
 
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from mtml_rl.envs.factory import make_task_vector_env
-from mtml_rl.rollouts.agent import Agent, ObsRequirements
+from mtml_rl.rollouts.agent import AdaptingAgent, Agent, ObsRequirements, has_adapt_step
 from mtml_rl.rollouts.plan import SlotPlan, plan_slots, start_slots
 from mtml_rl.specs.spec import TaskSpec, resolve_spec
 from mtml_rl.tasks.task import Task
@@ -192,8 +192,14 @@ def rollout_agent(
     deterministic, every trial plays in a slot of its own
     (:func:`~mtml_rl.rollouts.plan.plan_slots`): the same episodes, in fewer and wider steps.
     Families with a slot limit run in chunks of tasks (:func:`slot_limit`). Episodes come
-    sorted by task, trial and episode.
+    sorted by task, trial and episode. An agent with an adapt step
+    (:class:`~mtml_rl.rollouts.agent.AdaptingAgent`, e.g. ``finetune``'s) is adapted to each
+    task first, with the task's seed, and plays the tasks one at a time, as evaluation does.
     """
+    if has_adapt_step(agent):
+        return _rollout_adapting(
+            cast("AdaptingAgent", agent), spec, tasks, trials, trial_episodes, seed, deterministic
+        )
     out: list[TrialEpisode] = []
     for start, part in chunks(tasks, slot_limit(spec)):  # task i still seeded seed + i
         plan = plan_slots(
@@ -205,6 +211,26 @@ def rollout_agent(
             deterministic=deterministic,
         )
         out += play_plan(agent, spec, part, plan, deterministic=deterministic)
+    return out
+
+
+def _rollout_adapting(
+    agent: AdaptingAgent,
+    spec: TaskSpec | str,
+    tasks: Sequence[Task],
+    trials: int,
+    trial_episodes: int,
+    seed: int,
+    deterministic: bool,
+) -> list[TrialEpisode]:
+    """:func:`rollout_agent` for an agent that adapts to each task before acting on it."""
+    out: list[TrialEpisode] = []
+    for i, task in enumerate(tasks):
+        agent.adapt(resolve_spec(spec), task, seed + i)
+        plan = plan_slots(
+            spec, 1, trials=trials, trial_episodes=trial_episodes, seed=seed + i, deterministic=deterministic
+        )
+        out += play_plan(agent, spec, [task], plan, deterministic=deterministic)
     return out
 
 

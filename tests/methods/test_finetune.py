@@ -116,3 +116,15 @@ def test_a_clone_plays_its_trials_in_parallel_as_it_did_one_after_another(finetu
     batched = play(FinetuneAgent(finetune_run), finetune_run.spec, tasks, **kwargs)  # type: ignore[arg-type]
     assert [(p.task_index, p.index) for p in batched] == [(i, j) for i in range(2) for j in range(3)]
     assert batched == before
+
+
+def test_rollout_agent_adapts_a_clone_to_each_task_with_its_seed_as_evaluation_does(
+    finetune_run: Run,
+) -> None:
+    tasks = list(build_splits(finetune_run.spec)["test-interpolation"].tasks[:2])
+    rolled = rollout_agent(FinetuneAgent(finetune_run), finetune_run.spec, tasks, trial_episodes=2, seed=SEED)
+    played = play(
+        FinetuneAgent(finetune_run), finetune_run.spec, tasks, episodes=2, trial_episodes=2, seed=SEED
+    )  # type: ignore[arg-type]
+    assert [(e.task, e.episode) for e in rolled] == [(t, k) for t in tasks for k in range(2)]
+    assert [e.ret for e in rolled] == [p.ret for p in played]
