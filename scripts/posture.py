@@ -103,14 +103,19 @@ class Posture:
 
 
 class _Recorder:
-    """Wraps a deployed agent and keeps every raw observation it is shown."""
+    """Wraps a deployed agent and keeps every raw observation it is shown (an agent's adapt
+    step, ``finetune``'s, is passed on)."""
 
     def __init__(self, agent: Any) -> None:
+        from mtml_rl.rollouts import has_adapt_step
+
         self.agent = agent
         self.name = agent.name
         self.privileged = agent.privileged
         self.requirements = agent.requirements
         self.observations: list[np.ndarray] = []
+        if has_adapt_step(agent):
+            self.adapt = agent.adapt
 
     def reset(self, num_envs: int) -> None:
         self.agent.reset(num_envs)

@@ -137,6 +137,17 @@ def test_the_script_measures_a_run_and_one_of_its_checkpoints(
     assert (upright is None) == (row["on_back"] == 2)
 
 
+@pytest.mark.slow
+def test_a_finetune_run_is_fine_tuned_on_each_task_before_its_posture_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = load_script("posture")
+    run = tiny_checkpointed_run(tmp_path, "finetune", env="mtml/HalfCheetahVel-v0", finetune_timesteps=256)
+    assert script.main([run, "--tasks", "2"]) == 0  # acting before a task's clone exists would raise
+    rows = capsys.readouterr().out.splitlines()
+    assert len(rows) == 3 and rows[2].startswith(f"| {run} |") and "/2 |" in rows[2]
+
+
 def test_a_folder_that_is_no_run_is_refused_before_anything_is_played(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
