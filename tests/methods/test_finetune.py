@@ -125,6 +125,6 @@ def test_rollout_agent_adapts_a_clone_to_each_task_with_its_seed_as_evaluation_d
     rolled = rollout_agent(FinetuneAgent(finetune_run), finetune_run.spec, tasks, trial_episodes=2, seed=SEED)
     played = play(
         FinetuneAgent(finetune_run), finetune_run.spec, tasks, episodes=2, trial_episodes=2, seed=SEED
-    )  # type: ignore[arg-type]
+    )
     assert [(e.task, e.episode) for e in rolled] == [(t, k) for t in tasks for k in range(2)]
     assert [e.ret for e in rolled] == [p.ret for p in played]
