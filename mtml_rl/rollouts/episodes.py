@@ -224,13 +224,19 @@ def _rollout_adapting(
     deterministic: bool,
 ) -> list[TrialEpisode]:
     """:func:`rollout_agent` for an agent that adapts to each task before acting on it."""
+    resolved = resolve_spec(spec)
     out: list[TrialEpisode] = []
     for i, task in enumerate(tasks):
-        agent.adapt(resolve_spec(spec), task, seed + i)
+        agent.adapt(resolved, task, seed + i)
         plan = plan_slots(
-            spec, 1, trials=trials, trial_episodes=trial_episodes, seed=seed + i, deterministic=deterministic
+            resolved,
+            1,
+            trials=trials,
+            trial_episodes=trial_episodes,
+            seed=seed + i,
+            deterministic=deterministic,
         )
-        out += play_plan(agent, spec, [task], plan, deterministic=deterministic)
+        out += play_plan(agent, resolved, [task], plan, deterministic=deterministic)
     return out
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -120,3 +120,8 @@ def file_state(root: Path) -> dict[str, tuple[str, int]]:
 def printed_overrides(output: str) -> Any:
     """The grid ``method_overrides`` entry ``scripts/tune.py`` printed at the end of ``output``."""
     return yaml.safe_load(output.split("as a grid's method_overrides entry:\n")[1])
+
+
+def without(fields: dict[str, Any], names: Container[str]) -> dict[str, Any]:
+    """``fields`` less the entries whose names are in ``names``."""
+    return {k: v for k, v in fields.items() if k not in names}

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+from benchmark_helpers import without
 from script_loading import load_script
 
 from mtml_rl.benchmark.config import BenchmarkConfig
@@ -173,7 +174,7 @@ def test_the_trials_of_two_grid_trains_as_the_shipped_grid_but_for_historys_tria
             == 2
         )
         differ = {"out"} if trial.method == "adapt" else {"out", "trial_episodes"}
-        assert without_fields(trial.config, differ) == without_fields(same.config, differ)
+        assert without(trial.config, differ) == without(same.config, differ)
         assert same.config["trial_episodes"] == (2 if trial.method == "adapt" else 1)
 
 
@@ -189,11 +190,6 @@ def test_both_classic_grids_train_pointnavs_adapt_in_trials_of_two_and_history_i
     assert (pointnav["adapt"], pointnav["rl2"], pointnav["history"]) == (2, 2, 1)
     elsewhere = {n for (env, method), n in lengths.items() if method == "adapt" and env != "mtml/PointNav-v0"}
     assert elsewhere == {1}
-
-
-def without_fields(config: dict[str, Any], names: set[str]) -> dict[str, Any]:
-    """``config`` less the named fields."""
-    return {k: v for k, v in config.items() if k not in names}
 
 
 @pytest.mark.parametrize("grid", sorted((ROOT / "benchmarks").glob("*.yaml")), ids=lambda p: p.name)

@@ -3,14 +3,13 @@ splits (the same train tasks), and a whole study never asks for another split.""
 
 from __future__ import annotations
 
-from collections.abc import Container
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 import yaml
-from benchmark_helpers import printed_overrides
+from benchmark_helpers import printed_overrides, without
 from gymnasium import spaces
 from script_loading import load_script
 
@@ -306,11 +305,6 @@ def study_record(spec: str, method: str, algo: str) -> tuple[dict[str, Any], Tun
     record = yaml.safe_load(path.read_text())
     setup = TuneSetup(**{**record["setup"], "seeds": tuple(record["setup"]["seeds"])})
     return record, TuningRecord.resume(path, setup, search_space(setup))
-
-
-def without(fields: dict[str, Any], names: Container[str]) -> dict[str, Any]:
-    """``fields`` less the entries whose names are in ``names``."""
-    return {k: v for k, v in fields.items() if k not in names}
 
 
 TUNED_GRID = REDUCED_GRID.parent / "tuned-pointnav-small.yaml"
