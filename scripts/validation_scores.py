@@ -7,12 +7,15 @@ them in any split), task ``i`` reset with seed ``--seed + i``, deployed as its m
 it (context withheld unless the method is privileged). A run is a run folder, or
 ``FOLDER@step_N`` for its checkpoint ``checkpoints/step_N``. The script prints one markdown
 row per run: the mean return of each episode of the trial and over all of them. Every run
-must be trained on the same spec. The run folders are only read.
+must be trained on the same spec. The run folders are only read. ``--deploy-as`` deploys
+every run as a method that trains as its own (``finetune`` for ``dr`` runs: each task's
+clone fine-tuned first).
 
 Usage::
 
     python scripts/validation_scores.py RUNS/PointNav-pearl-s0 RUNS/PointNav-pearl-s1@step_25000
     python scripts/validation_scores.py RUNS/*-s0 --tasks 32 --draw-seed 1000 --episodes 2
+    python scripts/validation_scores.py RUNS/MountainCarContinuous-dr-s0 --deploy-as finetune
 """
 
 from __future__ import annotations
@@ -25,14 +28,17 @@ from typing import Any
 import numpy as np
 
 
-def load_agent_at(argument: str) -> tuple[Any, Any]:
-    """The run named by ``FOLDER`` or ``FOLDER@step_N`` and its deployed agent."""
+def load_agent_at(argument: str, deploy_as: str | None = None) -> tuple[Any, Any]:
+    """The run named by ``FOLDER`` or ``FOLDER@step_N`` and its deployed agent (deployed as
+    ``deploy_as``, a method that trains as the run's own, if given)."""
     from mtml_rl.agents.loading import load_agent
     from mtml_rl.training import Run
     from mtml_rl.training.run import load_model
 
     folder, _, checkpoint = argument.partition("@")
     run = Run.load(folder)
+    if deploy_as is not None:
+        run = run.deployed_as(deploy_as)
     if not checkpoint:
         return run, load_agent(run)
     path = Path(folder) / "checkpoints" / checkpoint
@@ -60,6 +66,12 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--draw-seed", type=int, default=1000, help="seed of the draw (default: 1000)")
     parser.add_argument("--seed", type=int, default=2000, help="reset seed of task 0 (task i: seed + i)")
     parser.add_argument("--episodes", type=int, default=2, help="episodes per task, one trial (default: 2)")
+    parser.add_argument(
+        "--deploy-as",
+        default=None,
+        metavar="METHOD",
+        help="deploy every run as METHOD, one that trains as the run's own (finetune for dr runs)",
+    )
     return parser
 
 
@@ -76,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.tasks < 1 or args.episodes < 1:
         options.error("--tasks and --episodes must be at least 1")
     try:
-        loaded = [load_agent_at(argument) for argument in args.runs]
+        loaded = [load_agent_at(argument, args.deploy_as) for argument in args.runs]
     except (ValueError, MtmlError) as error:
         options.error(str(error))
     spec = loaded[0][0].spec

@@ -90,6 +90,22 @@ def add_parser(sub: Any) -> None:
         metavar="N",
         help="record N episodes per run on the first task of each split",
     )
+    parser.add_argument(
+        "--deploy-as",
+        default=None,
+        metavar="METHOD",
+        help="deploy every run as METHOD, a method that trains as the runs' own and differs only in "
+        "deployment: `--deploy-as finetune` fine-tunes a dr run on each task before it acts "
+        "(default output: RUN/evaluation-METHOD)",
+    )
+    parser.add_argument(
+        "--deployment",
+        nargs="+",
+        default=None,
+        metavar="FIELD=VALUE",
+        help="values of the deploying method's deployment fields, e.g. finetune_timesteps=2000 "
+        "(default: the run's own)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -111,7 +127,31 @@ def config_from_args(args: argparse.Namespace) -> EvalConfig:
         num_threads=args.num_threads,
         parallel_trials=not args.one_slot_per_task,
         figures=not args.no_figures,
+        deploy_as=getattr(args, "deploy_as", None),
+        deployment=deployment_values(getattr(args, "deployment", None) or []),
     )
+
+
+def deployment_values(pairs: list[str]) -> dict[str, Any]:
+    """``FIELD=VALUE`` pairs as a dict, each value read as YAML (``2000`` is a number)."""
+    import yaml
+
+    from mtml_rl.errors import ConfigError
+
+    values: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep or not name:
+            raise ConfigError(
+                f"--deployment takes FIELD=VALUE pairs, got {pair!r}; e.g. finetune_timesteps=2000"
+            )
+        try:
+            values[name] = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise ConfigError(
+                f"--deployment {pair}: {text!r} is not a value; e.g. finetune_timesteps=2000"
+            ) from None
+    return values
 
 
 def summary(results: Results) -> Table:

@@ -41,10 +41,13 @@ from mtml_rl.training import rundir
 __all__ = ["EvalConfig", "SpecPlan", "compare", "default_output", "default_splits", "evaluate", "plan"]
 
 
-def default_output(paths: Sequence[str | Path], kind: str = "evaluation") -> Path:
-    """``RUN/evaluation`` for one run, else ``<kind>-<time>`` in the working directory."""
+def default_output(
+    paths: Sequence[str | Path], kind: str = "evaluation", deploy_as: str | None = None
+) -> Path:
+    """``RUN/evaluation`` for one run (``RUN/evaluation-<method>`` deployed as another method,
+    so that the run's own evaluation stays), else ``<kind>-<time>`` in the working directory."""
     if len(paths) == 1 and kind == "evaluation":
-        return Path(paths[0]) / "evaluation"
+        return Path(paths[0]) / ("evaluation" if deploy_as is None else f"evaluation-{deploy_as}")
     return Path(f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}")
 
 
@@ -55,7 +58,10 @@ def load_runs(paths: Sequence[str | Path], config: EvalConfig) -> list[LoadedRun
     resolved = [Path(p).resolve() for p in paths]
     if len(set(resolved)) != len(resolved):
         raise ConfigError("a run directory is given twice; pass each run once")
-    return [open_run(p, f"run{i}", config.trial) for i, p in enumerate(paths)]
+    return [
+        open_run(p, f"run{i}", config.trial, deploy_as=config.deploy_as, deployment=config.deployment)
+        for i, p in enumerate(paths)
+    ]
 
 
 def collect_results(plans: dict[str, SpecPlan], config: EvalConfig, progress: Progress) -> Results:
@@ -169,7 +175,7 @@ def evaluate(
     config.validate()
     loaded = load_runs(paths, config)
     plans = plan(loaded, config)
-    target = Path(out) if out is not None else default_output(paths)
+    target = Path(out) if out is not None else default_output(paths, deploy_as=config.deploy_as)
     with rundir.lock_enclosing_run(target), lock_folder(target):
         check_output_dir(target)
         with atomic_dir(target) as tmp, torch_threads(config.num_threads):

@@ -30,8 +30,10 @@ def merge_results(parts: list[Results], bootstrap_reps: int) -> Results:
     """One :class:`Results` holding the raw data of all ``parts`` (derived fields are left for
     :func:`~mtml_rl.evaluation.analysis.analyze`).
 
-    A run evaluated in several parts (same directory) is kept once, from the first. Runs get
-    new ids ``run0``, ``run1`` ... in input order.
+    A run evaluated in several parts (same directory, deployed as the same method) is kept
+    once, from the first; a run deployed as two methods (a ``dr`` run, and the same run as
+    ``finetune``) is two runs of the comparison. Runs get new ids ``run0``, ``run1`` ... in
+    input order.
     """
     if not parts:
         raise ConfigError("nothing to compare")
@@ -41,10 +43,10 @@ def merge_results(parts: list[Results], bootstrap_reps: int) -> Results:
     merged = Results(
         Protocol(first.episodes, first.seed, first.deterministic, splits, bootstrap_reps), [], [], []
     )
-    seen_paths: dict[str, str] = {}
+    seen_runs: dict[tuple[str, str], str] = {}
     seen_tasks: set[tuple[str, str, str]] = set()
     for part in parts:
-        ids = _merge_runs(merged, part, seen_paths)
+        ids = _merge_runs(merged, part, seen_runs)
         for t in part.tasks:
             if (t.spec, t.split, t.task_id) not in seen_tasks:
                 seen_tasks.add((t.spec, t.split, t.task_id))
@@ -58,14 +60,15 @@ def merge_results(parts: list[Results], bootstrap_reps: int) -> Results:
     return merged
 
 
-def _merge_runs(merged: Results, part: Results, seen: dict[str, str]) -> dict[str, str]:
-    """Add ``part``'s new runs; returns ``{old id: new id}`` of the runs taken from it."""
+def _merge_runs(merged: Results, part: Results, seen: dict[tuple[str, str], str]) -> dict[str, str]:
+    """Add ``part``'s new runs (a new directory, or one deployed as another method); returns
+    ``{old id: new id}`` of the runs taken from it."""
     ids = {}
     for run in part.runs:
-        if run.path in seen:
+        if (run.path, run.method) in seen:
             continue
         new_id = f"run{len(merged.runs)}"
-        seen[run.path] = new_id
+        seen[(run.path, run.method)] = new_id
         ids[run.id] = new_id
         merged.runs.append(replace(run, id=new_id))
     return ids

@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from mtml_rl.errors import ConfigError, suggest
 from mtml_rl.evaluation.rendering import check_family_renders
@@ -34,6 +35,11 @@ class EvalConfig:
         allows it (numpy families): the same episodes as one slot per task playing them in
         turn, in fewer, wider steps (``False``: one slot per task)
     :param figures: draw the pictures (``False``: ``report.md`` without them, which is faster)
+    :param deploy_as: deploy every run as this method, one that trains as the runs' own and
+        differs in deployment only (``finetune`` for ``dr`` runs:
+        :meth:`~mtml_rl.training.run.Run.deployed_as`; ``None``: as each run's own method)
+    :param deployment: values of that method's deployment fields (e.g. ``finetune_timesteps``;
+        the run's own where not given)
     """
 
     splits: tuple[str, ...] | None = None
@@ -49,6 +55,8 @@ class EvalConfig:
     num_threads: int = 1
     parallel_trials: bool = True
     figures: bool = True
+    deploy_as: str | None = None
+    deployment: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:
         """Check every field; a :class:`ConfigError` names the flag and the fix."""

@@ -23,7 +23,7 @@ import numpy as np
 from mtml_rl.errors import CheckpointError
 from mtml_rl.tasks.params import ParamValue
 
-SCHEMA_VERSION = "1.3"
+SCHEMA_VERSION = "1.4"
 """Version of the ``results.json`` format (major.minor; readers accept the same major)."""
 SCHEMA_FILE = Path(__file__).with_name("results.schema.json")
 """The JSON Schema of ``results.json``."""
@@ -65,6 +65,9 @@ class RunRecord:
     :param steps: environment steps it was trained for (``None`` if unknown)
     :param cpu_kernels: the CPU kernels it was trained with
         (:func:`~mtml_rl.training.rundir.recorded_kernels`; ``None``: not recorded) (1.3)
+    :param trained_as: the method the run was trained as, where it was deployed as another
+        that trains the same way (a ``dr`` run deployed as ``finetune``; ``None``: deployed as
+        trained) (1.4)
     """
 
     id: str
@@ -80,6 +83,7 @@ class RunRecord:
     trial_episodes: int
     steps: int | None
     cpu_kernels: str | None = None
+    trained_as: str | None = None
 
 
 @dataclass

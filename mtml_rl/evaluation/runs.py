@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mtml_rl.agents.loading import load_agent
 from mtml_rl.errors import CheckpointError, ConfigError
@@ -29,7 +31,14 @@ class LoadedRun:
     record: RunRecord
 
 
-def open_run(path: str | Path, run_id: str, trial: int | None = None) -> LoadedRun:
+def open_run(
+    path: str | Path,
+    run_id: str,
+    trial: int | None = None,
+    *,
+    deploy_as: str | None = None,
+    deployment: Mapping[str, Any] | None = None,
+) -> LoadedRun:
     """Load a run and its agent; a clear :class:`CheckpointError` if it cannot be evaluated.
 
     Refuses a missing or corrupt run directory, a spec that changed since training (its hash)
@@ -38,6 +47,9 @@ def open_run(path: str | Path, run_id: str, trial: int | None = None) -> LoadedR
     :param path: the run directory
     :param run_id: its id in the results
     :param trial: episodes per trial (default: the run's own trial length)
+    :param deploy_as: deploy it as this method, one that trains as the run's own
+        (:meth:`~mtml_rl.training.run.Run.deployed_as`; ``None``: as trained)
+    :param deployment: values of that method's deployment fields
     """
     path = Path(path)
     if not path.exists():
@@ -48,6 +60,9 @@ def open_run(path: str | Path, run_id: str, trial: int | None = None) -> LoadedR
         run = Run.load(path)  # checks the spec hash, loads model and normalizer
     except ConfigError as exc:  # config.yaml unreadable or invalid
         raise CheckpointError(f"{path} is corrupt: {' '.join(str(exc).split())}") from None
+    trained_as = run.method.name
+    if deploy_as is not None or deployment:
+        run = run.deployed_as(deploy_as or trained_as, **dict(deployment or {}))
     hashes = check_split_hashes(run)
     agent = load_agent(run)
     k = trial if trial is not None else int(getattr(agent, "trial_episodes", run.trial_episodes))
@@ -65,6 +80,7 @@ def open_run(path: str | Path, run_id: str, trial: int | None = None) -> LoadedR
         trial_episodes=k,
         steps=int(run.model.num_timesteps),
         cpu_kernels=rundir.recorded_kernels(path),
+        trained_as=trained_as if trained_as != run.method.name else None,
     )
     return LoadedRun(run, agent, record)
 

@@ -37,4 +37,6 @@ FINETUNE = FinetuneMethod(
     name="finetune",
     summary="the dr policy, fine-tuned on each test task before acting on it",
     report_order=30,
+    trains_as="dr",
+    deployment_fields=("finetune_timesteps",),
 )

@@ -97,6 +97,14 @@ class Method:
     :param needs_task_id: it is given the task id (the one-hot of the spec's categorical
         parameters, e.g. Meta-World's environment) in training and at deployment, so it is
         refused on a spec without a varying categorical parameter
+    :param trains_as: the registered method whose training this one's is, step for step,
+        the two differing only in how a run is deployed (``finetune`` trains as ``dr``;
+        ``None``: its own training). A run of that method can be deployed as this one
+        (:meth:`~mtml_rl.training.run.Run.deployed_as`), and a benchmark grid with both
+        methods evaluates one run for both, so that their comparison is paired
+    :param deployment_fields: the :class:`TrainConfig` fields that act only at deployment
+        (``finetune``'s ``finetune_timesteps``): a deployment may set them to other values than
+        the run was trained with
     """
 
     name: str
@@ -110,6 +118,14 @@ class Method:
     gap_end: str | None = None
     post_training: str = ""
     needs_task_id: bool = False
+    trains_as: str | None = None
+    deployment_fields: tuple[str, ...] = ()
+
+    @property
+    def training_identity(self) -> str:
+        """The name of the method whose training this one's is (:attr:`trains_as`, else its
+        own): runs of two methods with the same identity deploy as either."""
+        return self.trains_as or self.name
 
     @property
     def report_label(self) -> str:

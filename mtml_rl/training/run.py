@@ -3,6 +3,7 @@ its loading from a run directory."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import pickle
 from collections.abc import Sequence
@@ -14,7 +15,7 @@ import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecNormalize
 
-from mtml_rl.errors import CheckpointError, ConfigError, SpecError, UnknownNameError
+from mtml_rl.errors import CheckpointError, ConfigError, MtmlError, SpecError, UnknownNameError
 from mtml_rl.io import MANIFEST_FILE
 from mtml_rl.locks import refuse_if_written
 from mtml_rl.rollouts import EpisodeRecord
@@ -24,7 +25,7 @@ from mtml_rl.tasks.task import Task
 from mtml_rl.training import rundir
 from mtml_rl.training.config import TrainConfig
 from mtml_rl.training.method import Method
-from mtml_rl.training.registry import get_method
+from mtml_rl.training.registry import get_method, method_names
 from mtml_rl.training.spaces import check_model_spaces, expected_spaces
 
 EVAL_SEED = 12_345
@@ -89,6 +90,40 @@ class Run:
         chosen = list(tasks) if tasks is not None else list(build_splits(self.spec)[split].tasks)
         return self.method.evaluate(self, chosen, episodes=episodes, seed=seed, deterministic=deterministic)
 
+    def deployed_as(self, method: str, **deployment: Any) -> Run:
+        """This run deployed as ``method``, a method that trains as the run's own does and
+        differs in deployment only (:attr:`Method.trains_as`: a ``dr`` run deployed as
+        ``finetune``, or a ``finetune`` run as ``dr``); the model and its files are shared,
+        never copied or changed.
+
+        :param method: the deploying method's registered name (the run's own: the run as it is,
+            with ``deployment`` applied)
+        :param deployment: values of the method's deployment fields (:attr:`Method.deployment_fields`,
+            e.g. ``finetune_timesteps``); the run's own where not given
+        :raises ConfigError: a method that does not train as the run's, or a field that acts in
+            training
+        """
+        target = get_method(method)
+        if target.training_identity != self.method.training_identity:
+            identity = self.method.training_identity
+            others = [
+                n for n in method_names() if n != self.method.name and _training_identity(n) == identity
+            ]
+            choice = f"as trained or as a method that trains the same way ({', '.join(others)})"
+            raise ConfigError(
+                f"a {self.method.name} run cannot be deployed as {target.name}, which trains otherwise; "
+                f"deploy it {choice if others else 'as trained'}"
+            )
+        outside = sorted(set(deployment) - set(target.deployment_fields))
+        if outside:
+            allowed = ", ".join(target.deployment_fields) or "none"
+            raise ConfigError(
+                f"{', '.join(outside)} act(s) in training, not in deploying {target.name} (its deployment "
+                f"fields: {allowed}); train a run with the value instead"
+            )
+        config = dataclasses.replace(self.config, method=method, **deployment)
+        return dataclasses.replace(self, config=config)
+
     @classmethod
     def load(cls, path: str | Path, which: str = "final") -> Run:
         """Load a run's model: ``final``, ``best``, ``latest`` (checkpoint), the periodic
@@ -119,6 +154,14 @@ class Run:
         spaces_now = expected_spaces(config, spec)
         check_model_spaces(path, spec, (model.observation_space, model.action_space), spaces_now)
         return cls(path, config, spec, model, normalizer, folder)
+
+
+def _training_identity(name: str) -> str | None:
+    """The method ``name``'s :attr:`~Method.training_identity` (``None`` for one that does not load)."""
+    try:
+        return get_method(name).training_identity
+    except MtmlError:
+        return None
 
 
 def checked_spec(path: Path, config: TrainConfig) -> TaskSpec:

@@ -27,14 +27,17 @@ def test_a_run_and_its_checkpoint_get_a_row_each_per_episode_of_the_trial(
     assert all(len(row.strip("|").split("|")) == 5 for row in rows)  # run, method, 2 episodes, all
 
 
-def test_a_finetune_run_is_fine_tuned_on_each_task_before_it_plays(
+def test_a_dr_run_deployed_as_finetune_is_fine_tuned_on_each_task_before_it_plays(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    run = tiny_checkpointed_run(tmp_path, "finetune", finetune_timesteps=256)
+    run = tiny_checkpointed_run(tmp_path, "dr", finetune_timesteps=256)
     script = load_script("validation_scores")
-    script.main([run, "--tasks", "2", "--episodes", "2"])  # acting before a clone exists would raise
+    script.main([run, "--tasks", "2", "--episodes", "2", "--deploy-as", "finetune"])  # acting first raises
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith(f"| {run} | finetune |")]
     assert len(rows) == 1 and len(rows[0].strip("|").split("|")) == 5  # run, method, 2 episodes, all
+    with pytest.raises(SystemExit) as exit_info:
+        script.main([run, "--tasks", "2", "--deploy-as", "oracle"])
+    assert exit_info.value.code == 2 and "cannot be deployed as oracle" in capsys.readouterr().err
 
 
 def test_a_missing_checkpoint_is_refused_with_exit_2(

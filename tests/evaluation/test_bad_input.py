@@ -116,3 +116,18 @@ def test_compare_refuses_what_is_neither_a_run_nor_results(
     _fails(capsys, ["compare", str(tmp_path / "junk")], tmp_path / "out", "neither a run directory")
     (tmp_path / "bad.json").write_text(json.dumps({"schema_version": "1.0"}))
     _fails(capsys, ["compare", str(tmp_path / "bad.json")], tmp_path / "out", "invalid results")
+
+
+@pytest.mark.slow
+def test_a_deployment_the_run_cannot_take(
+    capsys: pytest.CaptureFixture[str], runs: dict[str, Path], tmp_path: Path
+) -> None:
+    dr = str(runs["dr"])
+    _fails(capsys, ["evaluate", dr, "--deploy-as", "oracle"], tmp_path / "a", "cannot be deployed as oracle")
+    _fails(
+        capsys,
+        ["evaluate", dr, "--deploy-as", "finetune", "--deployment", "seed=3"],
+        tmp_path / "b",
+        "seed act(s) in training, not in deploying finetune",
+    )
+    _fails(capsys, ["evaluate", dr, "--deployment", "finetune_timesteps"], tmp_path / "c", "FIELD=VALUE")

@@ -46,6 +46,27 @@ def test_finetune_trains_like_dr(finetune_run: Run) -> None:
     assert finetune_run.config.finetune_timesteps == 256
 
 
+def test_finetune_trains_as_dr_step_for_step(finetune_run: Run, tmp_path: Path) -> None:
+    """What ``trains_as="dr"`` promises: a dr run of the same config is the same policy, bit
+    for bit, so a benchmark grid may deploy dr's run as finetune instead of training a copy."""
+    dr = train(tiny_config(tmp_path / "dr", "dr"), progress=False)
+    assert same_params(params_of(dr.model), params_of(finetune_run.model))
+    deployed = dr.deployed_as("finetune", finetune_timesteps=256)
+    assert deployed.method.name == "finetune" and deployed.model is dr.model
+    assert deployed.config.finetune_timesteps == 256 and dr.config.method == "dr"
+
+
+def test_a_run_deploys_only_as_a_method_that_trains_as_its_own(finetune_run: Run) -> None:
+    as_dr = finetune_run.deployed_as("dr")
+    assert as_dr.method.name == "dr" and as_dr.deployed_as("finetune").method.name == "finetune"
+    with pytest.raises(ConfigError, match=r"cannot be deployed as oracle.*the same way \(dr\)"):
+        finetune_run.deployed_as("oracle")
+    with pytest.raises(ConfigError, match=r"seed act\(s\) in training"):
+        finetune_run.deployed_as("finetune", seed=3)
+    with pytest.raises(ConfigError, match="finetune_timesteps must be a positive integer"):
+        as_dr.deployed_as("finetune", finetune_timesteps=0)
+
+
 def test_adapt_fine_tunes_a_clone_and_never_touches_the_original(finetune_run: Run) -> None:
     final = finetune_run.path / "final"
     files_before, params_before = file_digest(final), params_of(finetune_run.model)
