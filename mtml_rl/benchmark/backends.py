@@ -4,7 +4,9 @@ Both backends call ``on_done(trial, outcome)`` in the driver as each trial ends,
 completion order, so the manifest and the progress bar follow along. Workers register the
 method objects the driver registered (they must pickle: defined in an importable module),
 so a method registered in the driver's code trains there too. A worker that dies
-(killed, out of memory) becomes a failed outcome of its trial; the others go on.
+(killed, out of memory) becomes a failed outcome of its trial; the others go on. A trial that
+deploys another trial's run (:attr:`~mtml_rl.benchmark.trials.Trial.trained_by`) starts once
+that trial has ended, if it runs in the same invocation.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import os
 import shutil
 import tarfile
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +57,17 @@ def register_methods(methods: Sequence[Method]) -> None:
         register_method(method, replace=True)
 
 
+def dependents(trials: Sequence[Trial]) -> dict[str, list[Trial]]:
+    """The trials that deploy another trial's run, by the name of that trial, where it is among
+    ``trials`` (one trained before is there to deploy at once)."""
+    names = {t.name for t in trials}
+    waiting: dict[str, list[Trial]] = {}
+    for trial in trials:
+        if trial.trained_by is not None and trial.trained_by in names:
+            waiting.setdefault(trial.trained_by, []).append(trial)
+    return waiting
+
+
 def run_local(
     trials: Sequence[Trial], workers: int, threads: int, trial_fn: TrialFn, on_done: OnDone
 ) -> None:
@@ -75,11 +88,20 @@ def run_local(
         initializer=_init_worker,
         initargs=(threads, os.getpid(), registered_methods()),
     )
+    waiting = dependents(trials)
+    held = {t.name for group in waiting.values() for t in group}
     futures: dict[Future[TrialOutcome], Trial] = {}
     try:
-        futures = {pool.submit(trial_fn, trial): trial for trial in trials}
-        for future in as_completed(futures):
-            on_done(futures[future], _local_outcome(future, futures[future]))
+        for trial in trials:
+            if trial.name not in held:
+                futures[pool.submit(trial_fn, trial)] = trial
+        while futures:
+            done, _ = wait(futures, return_when=FIRST_COMPLETED)
+            for future in done:
+                trial = futures.pop(future)
+                on_done(trial, _local_outcome(future, trial))
+                for dependent in waiting.pop(trial.name, []):
+                    futures[pool.submit(trial_fn, dependent)] = dependent
     except BaseException:
         _end_workers(pool)
         raise
@@ -141,39 +163,73 @@ class PackedOutcome:
     archive: bytes
 
 
-def _pack(trial: Trial) -> bytes:
+def written_folders(trial: Trial) -> tuple[str, ...]:
+    """The folders a trial writes: its run and evaluation, or only its evaluation where it
+    deploys another trial's run."""
+    return (trial.eval_dir,) if trial.trained_by is not None else (trial.run_dir, trial.eval_dir)
+
+
+def pack_folders(folders: Sequence[str]) -> bytes:
+    """Folders of one benchmark folder as a ``tar.gz`` (named ``runs/<name>``,
+    ``eval/<name>``), checkpoints left out."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for folder in (Path(trial.run_dir), Path(trial.eval_dir)):
+        for folder in map(Path, folders):
             if folder.is_dir():
                 tar.add(
                     folder,
-                    arcname=f"{folder.parent.name}/{folder.name}",
+                    arcname=_archive_name(folder),
                     filter=lambda m: None if "/checkpoints" in m.name else m,
                 )
     return buffer.getvalue()
 
 
-def run_packed(trial: Trial, trial_fn: TrialFn, methods: Sequence[Method] = ()) -> PackedOutcome:
+def _archive_name(folder: str | Path) -> str:
+    return f"{Path(folder).parent.name}/{Path(folder).name}"
+
+
+def run_packed(
+    trial: Trial, trial_fn: TrialFn, methods: Sequence[Method] = (), source_run: PackedOutcome | bytes = b""
+) -> PackedOutcome:
     """Run a trial on a Ray worker (knowing the driver's registered ``methods``) and pack what
-    it wrote, for drivers that don't share its disk."""
+    it wrote, for drivers that don't share its disk.
+
+    :param source_run: for a trial that deploys another trial's run, that run, packed: the
+        other trial's outcome (Ray hands it over once that task has ended), or the driver's
+        copy of a run trained before; unpacked here unless this worker's disk has it finished
+    """
     register_methods(methods)
+    if trial.trained_by is not None and not _finished(trial.run_dir):
+        archive = source_run.archive if isinstance(source_run, PackedOutcome) else source_run
+        _unpack_folders(Path(trial.run_dir).parent.parent, archive, (trial.run_dir,))
     outcome = trial_fn(trial)
-    return PackedOutcome(outcome, _pack(trial) if outcome.status == FINISHED else b"")
+    return PackedOutcome(outcome, pack_folders(written_folders(trial)) if outcome.status == FINISHED else b"")
+
+
+def _finished(run_dir: str) -> bool:
+    return (read_json_or_none(Path(run_dir) / "run.json") or {}).get("status") == FINISHED
 
 
 def unpack(trial: Trial, archive: bytes) -> None:
     """Write a packed trial's folders where the driver expects them, unless they are there
     already (a shared file system)."""
-    status = read_json_or_none(Path(trial.run_dir) / "run.json") or {}
     evaluated = trial.evaluation is None or (Path(trial.eval_dir) / MARKER_FILE).is_file()
-    if not archive or (status.get("status") == FINISHED and evaluated):
+    if _finished(trial.run_dir) and evaluated:
         return
-    for folder in (trial.run_dir, trial.eval_dir):
+    _unpack_folders(Path(trial.run_dir).parent.parent, archive, written_folders(trial))
+
+
+def _unpack_folders(root: Path, archive: bytes, folders: Sequence[str]) -> None:
+    """Replace ``folders`` of the benchmark folder ``root`` with their copies in ``archive``
+    (which may hold others, left out); nothing for an empty archive."""
+    if not archive:
+        return
+    wanted = {_archive_name(f) for f in folders}
+    for folder in folders:
         shutil.rmtree(folder, ignore_errors=True)
-    root = Path(trial.run_dir).parent.parent
     with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
-        tar.extractall(root, filter="data")
+        members = [m for m in tar.getmembers() if "/".join(m.name.split("/")[:2]) in wanted]
+        tar.extractall(root, members=members, filter="data")
 
 
 def run_ray(
@@ -199,7 +255,12 @@ def run_ray(
     with ray_session(address, num_cpus):
         task = ray.remote(num_cpus=threads, max_retries=0)(run_packed)
         methods = registered_methods()
-        pending = {task.options(name=f"mtml-rl {t.name}").remote(t, trial_fn, methods): t for t in trials}
+        pending: dict[Any, Trial] = {}
+        refs: dict[str, Any] = {}
+        for t in _sources_first(trials):
+            ref = task.options(name=f"mtml-rl {t.name}").remote(t, trial_fn, methods, _source_run(t, refs))
+            refs[t.name] = ref
+            pending[ref] = t
         try:
             while pending:
                 done, _ = ray.wait(list(pending), num_returns=1)
@@ -210,6 +271,23 @@ def run_ray(
             for ref in pending:
                 ray.cancel(ref, force=True)
             raise
+
+
+def _sources_first(trials: Sequence[Trial]) -> list[Trial]:
+    """``trials`` with each that deploys another's run after that one (their order otherwise kept)."""
+    held = {t.name for group in dependents(trials).values() for t in group}
+    return [t for t in trials if t.name not in held] + [t for t in trials if t.name in held]
+
+
+def _source_run(trial: Trial, refs: dict[str, Any]) -> Any:
+    """The run a trial deploys, for its Ray task: the pending task's result (an object ref,
+    which Ray resolves once that task has ended), or the driver's copy packed now (a run trained
+    in an earlier invocation); ``b""`` for a trial that trains its own run."""
+    if trial.trained_by is None:
+        return b""
+    if trial.trained_by in refs:
+        return refs[trial.trained_by]
+    return pack_folders((trial.run_dir,))
 
 
 def _ray_outcome(ray: Any, ref: Any, trial: Trial) -> TrialOutcome:

@@ -10,7 +10,7 @@ touches evaluation.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -23,11 +23,14 @@ from mtml_rl.io import atomic_write_json
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import rundir
 from mtml_rl.training.config import TrainConfig
+from mtml_rl.training.registry import get_method
 
 MARKER_FILE = "benchmark.json"
 """Written into a trial's evaluation folder once it is complete, with the settings it used."""
 OTHER_SETTINGS = "it was made with other evaluation settings"
 """What :func:`evaluation_problem` says of a whole evaluation made with other settings."""
+OTHER_RUN = "it is of another run, or of the run deployed otherwise"
+"""What :func:`evaluation_problem` says of a whole evaluation of another run or deployment."""
 TRIAL_BOOTSTRAP_REPS = 100
 """Bootstrap replications of a single trial's evaluation: its intervals over one run are
 degenerate and superseded by the compare report's, so they are not worth 2000."""
@@ -96,16 +99,30 @@ def eval_config(
     )
 
 
-def evaluation_problem(eval_dir: Path, settings: dict[str, Any]) -> str | None:
-    """Why ``eval_dir`` does not hold a complete evaluation made with ``settings`` (``None``: it
-    does): its marker must record these settings, and its ``results.json`` must parse, match
-    its schema and hold only finite numbers."""
+def evaluated_run(run_dir: str | Path, deployment: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What a trial's evaluation is of, as its marker records it: the run folder's name and
+    the deployment (``{"method": ..., "fields": {...}}`` where the trial deploys another
+    trial's run as its own method, ``{}``: the run as trained)."""
+    return {"run": Path(run_dir).name, "deployment": dict(deployment or {})}
+
+
+def evaluation_problem(eval_dir: Path, settings: dict[str, Any], source: dict[str, Any]) -> str | None:
+    """Why ``eval_dir`` does not hold a complete evaluation of ``source`` (:func:`evaluated_run`)
+    made with ``settings`` (``None``: it does): its marker must record both, and its
+    ``results.json`` must parse, match its schema and hold only finite numbers.
+
+    A marker without a record of its run (written before runs could be shared) is of the
+    run of its own name, deployed as trained."""
     try:
-        recorded = json.loads((eval_dir / MARKER_FILE).read_text())["settings"]
-    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        marker = json.loads((eval_dir / MARKER_FILE).read_text())
+        recorded = marker["settings"]
+        of = {"run": marker.get("run", eval_dir.name), "deployment": marker.get("deployment", {})}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return f"no complete evaluation ({MARKER_FILE} is missing or unreadable)"
     if recorded != settings:
         return OTHER_SETTINGS
+    if of != source:
+        return OTHER_RUN
     try:
         load_results(eval_dir / RESULTS_FILE)
     except MtmlError as exc:
@@ -113,23 +130,36 @@ def evaluation_problem(eval_dir: Path, settings: dict[str, Any]) -> str | None:
     return None
 
 
-def evaluation_is_current(eval_dir: Path, settings: dict[str, Any]) -> bool:
-    """Whether ``eval_dir`` holds a complete, valid evaluation made with ``settings``."""
-    return evaluation_problem(eval_dir, settings) is None
+def evaluation_is_current(eval_dir: Path, settings: dict[str, Any], source: dict[str, Any]) -> bool:
+    """Whether ``eval_dir`` holds a complete, valid evaluation of ``source`` made with ``settings``."""
+    return evaluation_problem(eval_dir, settings, source) is None
 
 
-def evaluate_trial(run_dir: Path, eval_dir: Path, settings: dict[str, Any]) -> Path:
+def evaluate_trial(
+    run_dir: Path, eval_dir: Path, settings: dict[str, Any], deployment: Mapping[str, Any] | None = None
+) -> Path:
     """Evaluate the finished run in ``run_dir`` into ``eval_dir`` on the settings' splits
     that its spec has and its method can play (a task-id method skips held-out environments);
-    returns the ``results.json``. No pictures: the comparison of all trials draws them."""
+    returns the ``results.json``. No pictures: the comparison of all trials draws them.
+
+    :param deployment: deploy the run as another method that trains as its own
+        (``{"method": "finetune", "fields": {"finetune_timesteps": 8000}}``; ``None``: as trained)
+    """
     spec = rundir.recorded_spec(run_dir)
     present = build_splits(spec)
-    method = TrainConfig.from_yaml(run_dir / "config.yaml").resolved_method()
+    method = (
+        get_method(deployment["method"])
+        if deployment
+        else TrainConfig.from_yaml(run_dir / "config.yaml").resolved_method()
+    )
     splits = [
         s for s in settings["splits"] if s in present and not method.cannot_play(spec, present[s].tasks)
     ]
-    evaluate([run_dir], eval_config(settings, splits, TRIAL_BOOTSTRAP_REPS, figures=False), out=eval_dir)
-    atomic_write_json(eval_dir / MARKER_FILE, {"settings": settings})
+    config = eval_config(settings, splits, TRIAL_BOOTSTRAP_REPS, figures=False)
+    if deployment:
+        config = replace(config, deploy_as=deployment["method"], deployment=dict(deployment["fields"]))
+    evaluate([run_dir], config, out=eval_dir)
+    atomic_write_json(eval_dir / MARKER_FILE, {"settings": settings, **evaluated_run(run_dir, deployment)})
     return eval_dir / RESULTS_FILE
 
 

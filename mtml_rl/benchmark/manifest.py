@@ -75,8 +75,9 @@ class Manifest:
 
     @classmethod
     def open(cls, path: Path, benchmark: dict[str, Any], trials: list[Trial]) -> Manifest:
-        """Load ``path`` (if any) and add the entries of ``trials`` it lacks; entries of trials
-        outside this grid (a narrower rerun) are kept as they were."""
+        """Load ``path`` (if any) and add the entries of ``trials`` it lacks; an entry of a
+        trial of this grid gets the run folder the trial uses now (``finetune``'s, once it deploys
+        ``dr``'s run); entries of trials outside this grid (a narrower rerun) are kept as they were."""
         old: dict[str, TrialRecord] = {}
         try:
             data = json.loads(path.read_text())
@@ -85,7 +86,9 @@ class Manifest:
             pass
         records = dict(old)
         for t in trials:
-            records.setdefault(t.name, TrialRecord(t.name, t.env, t.method, t.seed, t.run_dir))
+            records.setdefault(
+                t.name, TrialRecord(t.name, t.env, t.method, t.seed, t.run_dir)
+            ).run_dir = t.run_dir
         return cls(path, benchmark, records)
 
     def save(self) -> None:

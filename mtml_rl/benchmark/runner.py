@@ -204,8 +204,16 @@ def _backend_session(config: BenchmarkConfig, todo: list[Trial]) -> Iterator[Non
 
 def estimated_cost(trial: Trial) -> int:
     """Environment steps a trial will take, roughly, so that the longest start first (a pool
-    then ends together instead of waiting for a long trial started last)."""
-    config = TrainConfig.from_dict(dict(trial.config), source=trial.name)
+    then ends together instead of waiting for a long trial started last). A trial that deploys
+    another trial's run costs what its method adds to that run's training."""
+    cost = _method_cost(trial.config, trial)
+    if trial.run_config is not None:
+        cost -= _method_cost(trial.run_config, trial)
+    return max(cost, 0)
+
+
+def _method_cost(config_data: dict[str, Any], trial: Trial) -> int:
+    config = TrainConfig.from_dict(dict(config_data), source=trial.name)
     return config.resolved_method().estimated_cost(config, trial.steps)
 
 

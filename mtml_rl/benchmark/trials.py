@@ -1,7 +1,11 @@
 """Trials of a benchmark grid: planning them, deciding which are done, and running one.
 
 A trial is one (spec, method, seed) training run in ``<out>/runs/<spec>-<method>-s<seed>/``
-followed by its evaluation in ``<out>/eval/<spec>-<method>-s<seed>/``. Every path is
+followed by its evaluation in ``<out>/eval/<spec>-<method>-s<seed>/``. A method that trains
+as another (:attr:`~mtml_rl.training.method.Method.trains_as`: ``finetune`` as ``dr``) trains
+no run of its own where the grid has a trial of that method with the same training config:
+its trial deploys that trial's run as its own method once the run is trained, so that the two
+methods' comparison is paired. Every path is
 absolute, so that a worker on another machine (Ray) writes where the driver reads.
 :func:`run_trial` is what a worker executes; it never raises for a failed trial but
 returns the error, so one crash cannot take the others down.
@@ -14,7 +18,7 @@ import shutil
 import sys
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +28,10 @@ import yaml
 from mtml_rl.benchmark.config import BenchmarkConfig, EvalSettings, env_key
 from mtml_rl.benchmark.evaluation import (
     MARKER_FILE,
+    OTHER_RUN,
     OTHER_SETTINGS,
     evaluate_trial,
+    evaluated_run,
     evaluation_is_current,
     evaluation_problem,
 )
@@ -61,6 +67,11 @@ class Trial:
     :param config: the resolved :class:`TrainConfig` as plain data
     :param evaluation: the evaluation settings as plain data (``None``: no evaluation)
     :param steps: training steps (``config``'s timesteps, else the shipped default it resolves to)
+    :param trained_by: the trial whose run this one deploys (``run_dir`` is that trial's), or
+        ``None``: it trains its own
+    :param run_config: that trial's config (the config the run is checked against)
+    :param deployment: how this trial deploys that run: ``{"method": <registered name>,
+        "fields": {<deployment field>: <value>}}``
     """
 
     name: str
@@ -72,6 +83,19 @@ class Trial:
     config: dict[str, Any]
     evaluation: dict[str, Any] | None
     steps: int = 0
+    trained_by: str | None = None
+    run_config: dict[str, Any] | None = None
+    deployment: dict[str, Any] | None = None
+
+    @property
+    def training_config(self) -> dict[str, Any]:
+        """The config of the run the trial evaluates: its own, or that of the trial that trains it."""
+        return self.config if self.run_config is None else self.run_config
+
+    @property
+    def evaluated(self) -> dict[str, Any]:
+        """What its evaluation is of (:func:`~mtml_rl.benchmark.evaluation.evaluated_run`)."""
+        return evaluated_run(self.run_dir, self.deployment)
 
 
 @dataclass(frozen=True)
@@ -161,7 +185,39 @@ def plan_grid(config: BenchmarkConfig) -> GridPlan:
             + "); add an env each method supports"
         )
     _check_unique(trials)
-    return GridPlan(trials, unsupported)
+    return GridPlan(share_training(trials), unsupported)
+
+
+def share_training(trials: list[Trial]) -> list[Trial]:
+    """The trials, each whose method trains as another method's trial of the same spec and
+    seed, with the same training config (its deployment fields aside), made to deploy that
+    trial's run instead of training a copy of it."""
+    by_key = {(t.env, get_method(t.method).name, t.seed): t for t in trials}
+    return [_deploying(t, by_key) for t in trials]
+
+
+def _deploying(trial: Trial, by_key: dict[tuple[str, str, int], Trial]) -> Trial:
+    """``trial`` deploying the run of the trial it trains as, where there is one with its config."""
+    method = get_method(trial.method)
+    source = by_key.get((trial.env, method.trains_as, trial.seed)) if method.trains_as else None
+    if source is None:
+        return trial
+    fields = {name: trial.config.get(name) for name in method.deployment_fields}
+    as_trained = {
+        **trial.config,
+        "method": source.config["method"],
+        "out": source.config["out"],
+        **{name: source.config.get(name) for name in fields},
+    }
+    if as_trained != source.config:
+        return trial  # trained otherwise (another budget, other hyperparameters): its own run
+    return replace(
+        trial,
+        run_dir=source.run_dir,
+        trained_by=source.name,
+        run_config=source.config,
+        deployment={"method": method.name, "fields": fields},
+    )
 
 
 def _plan_cell(
@@ -327,7 +383,8 @@ def run_finished(trial: Trial) -> bool:
     if config_problem(path) is not None:
         return False
     recorded = TrainConfig.from_run(path / "config.yaml").to_dict()
-    changed = sorted(k for k in set(recorded) | set(trial.config) if recorded.get(k) != trial.config.get(k))
+    expected = trial.training_config
+    changed = sorted(k for k in set(recorded) | set(expected) if recorded.get(k) != expected.get(k))
     if changed:
         raise ConfigError(
             f"{path} holds a finished run whose config differs from this benchmark's in "
@@ -352,7 +409,7 @@ def changed_hyperparams(path: Path, trial: Trial) -> list[str] | None:
         return None
     if not isinstance(recorded, dict):
         return None
-    config = TrainConfig.from_dict(dict(trial.config), source=trial.name)
+    config = TrainConfig.from_dict(dict(trial.training_config), source=trial.name)
     _, hp = resolve_algo(config, resolve_spec(trial.env))
     expected = yaml.safe_load(yaml.safe_dump(hyperparams_record(config, hp)))
     keys = set(recorded) | set(expected)
@@ -396,7 +453,9 @@ def trial_done(trial: Trial) -> bool:
     both verify."""
     if not run_finished(trial):
         return False
-    return trial.evaluation is None or evaluation_is_current(Path(trial.eval_dir), trial.evaluation)
+    return trial.evaluation is None or evaluation_is_current(
+        Path(trial.eval_dir), trial.evaluation, trial.evaluated
+    )
 
 
 def damage(trial: Trial) -> str | None:
@@ -405,11 +464,11 @@ def damage(trial: Trial) -> str | None:
     if not claims_finished(trial):
         return None
     problem = config_problem(Path(trial.run_dir)) or final_problem(Path(trial.run_dir))
-    if problem is not None:
+    if problem is not None and trial.trained_by is None:  # else the trial that trains it says so
         return f"its run does not verify ({problem}); retraining it"
     if trial.evaluation is not None and (Path(trial.eval_dir) / MARKER_FILE).is_file():
-        problem = evaluation_problem(Path(trial.eval_dir), trial.evaluation)
-        if problem not in (None, OTHER_SETTINGS):
+        problem = evaluation_problem(Path(trial.eval_dir), trial.evaluation, trial.evaluated)
+        if problem not in (None, OTHER_SETTINGS, OTHER_RUN):
             return f"its evaluation does not verify ({problem}); evaluating it again"
     return None
 
@@ -469,7 +528,7 @@ def _interrupted_attempt(trial: Trial) -> bool:
     path = Path(trial.run_dir)
     if claims_finished(trial) or not rundir.is_run_dir(path) or config_problem(path) is not None:
         return False
-    if TrainConfig.from_run(path / "config.yaml").to_dict() != dict(trial.config):
+    if TrainConfig.from_run(path / "config.yaml").to_dict() != dict(trial.training_config):
         return False
     try:
         same_tasks = rundir.recorded_spec_hash(path) == resolve_spec(trial.env).content_hash()
@@ -483,9 +542,16 @@ def _train_and_evaluate(trial: Trial) -> bool:
     trained = False
     if not run_finished(trial):
         shutil.rmtree(trial.eval_dir, ignore_errors=True)
+        if trial.trained_by is not None:
+            raise CheckpointError(
+                f"the run it deploys, {trial.run_dir}, is not a finished run that verifies; its trial "
+                f"{trial.trained_by} trains it: run the grid again once that trial has finished"
+            )
         _train_or_resume(trial)
         trained = True
-    if trial.evaluation is not None and not evaluation_is_current(Path(trial.eval_dir), trial.evaluation):
+    if trial.evaluation is not None and not evaluation_is_current(
+        Path(trial.eval_dir), trial.evaluation, trial.evaluated
+    ):
         shutil.rmtree(trial.eval_dir, ignore_errors=True)  # a damaged or outdated one is replaced
-        evaluate_trial(Path(trial.run_dir), Path(trial.eval_dir), trial.evaluation)
+        evaluate_trial(Path(trial.run_dir), Path(trial.eval_dir), trial.evaluation, trial.deployment)
     return trained

@@ -12,7 +12,7 @@ import pytest
 from benchmark_helpers import CARTPOLE, WITH_FIGURES, file_state, tiny_grid
 from rich.console import Console
 
-from mtml_rl.benchmark.backends import _pack, unpack
+from mtml_rl.benchmark.backends import pack_folders, unpack, written_folders
 from mtml_rl.benchmark.config import BenchmarkConfig
 from mtml_rl.benchmark.runner import BenchmarkResult, run_benchmark
 from mtml_rl.benchmark.trials import plan_trials
@@ -85,7 +85,7 @@ def test_a_packed_trial_unpacks_where_the_driver_expects_it(
 ) -> None:
     trial = plan_trials(grid)[0]
     before = {k: v[0] for k, v in file_state(Path(trial.run_dir)).items()}
-    archive = _pack(trial)
+    archive = pack_folders(written_folders(trial))
     shutil.rmtree(trial.run_dir)
     shutil.rmtree(trial.eval_dir)
     unpack(trial, archive)

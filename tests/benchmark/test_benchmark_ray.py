@@ -34,14 +34,21 @@ def ray_address() -> Iterator[str]:
 
 
 def test_grid_runs_as_ray_tasks(tmp_path: Path, ray_address: str) -> None:
+    """``dr`` and ``finetune``: a ``finetune`` task starts once its ``dr`` task has ended and
+    deploys that run (handed over as the ``dr`` task's result, or packed by the driver where
+    the run was trained in an earlier invocation)."""
     import ray
 
-    grid = tiny_grid(tmp_path / "bench", backend="ray", address=ray_address, workers=None)
+    fields = {"backend": "ray", "address": ray_address, "workers": None, "methods": ["dr", "finetune"]}
+    tuned = {"finetune": {"finetune_timesteps": 512}}
+    grid = tiny_grid(tmp_path / "bench", method_overrides=tuned, **fields)
     result = run_benchmark(grid, progress=False)
     assert result.ok, [r.error for r in result.records]
-    assert sorted(result.ran) == ["CartPole-dr-s0", "CartPole-dr-s1"]
+    names = ["CartPole-dr-s0", "CartPole-dr-s1", "CartPole-finetune-s0", "CartPole-finetune-s1"]
+    assert sorted(result.ran) == names
+    assert sorted(p.name for p in (grid.out_dir / "runs").iterdir()) == names[:2]
     for name in result.ran:
-        run = grid.out_dir / "runs" / name
+        run = grid.out_dir / "runs" / name.replace("finetune", "dr")
         assert json.loads((run / "run.json").read_text())["status"] == "finished"
         assert (grid.out_dir / "eval" / name / "results.json").is_file()
     assert result.comparison is not None and result.comparison.report.is_file()
@@ -49,6 +56,11 @@ def test_grid_runs_as_ray_tasks(tmp_path: Path, ray_address: str) -> None:
 
     again = run_benchmark(grid, progress=False)
     assert again.ran == [] and sorted(again.skipped) == sorted(result.ran)
+    longer = tiny_grid(
+        tmp_path / "bench", method_overrides={"finetune": {"finetune_timesteps": 1024}}, **fields
+    )
+    third = run_benchmark(longer, progress=False)
+    assert third.ok and sorted(third.ran) == names[2:] and sorted(third.skipped) == names[:2]
 
 
 def test_cli_connects_to_the_cluster_by_address(tmp_path: Path, ray_address: str) -> None:
