@@ -67,7 +67,8 @@ class Budget:
     :param method: the method
     :param algo: the SB3 algorithm
     :param timesteps: training steps (phase 1 for ``adapt``)
-    :param extra: the method's extra steps, in words (phase 2, per-task fine-tuning)
+    :param extra: the method's extra steps, in words (phase 2, per-task fine-tuning), after
+        whose run it deploys where it trains none of its own
     """
 
     spec: str
@@ -82,6 +83,8 @@ def trial_budget(trial: Trial) -> Budget:
     config = TrainConfig.from_dict(dict(trial.config), source=trial.name)
     method = config.resolved_method()
     algo, extra = method.algorithm_label(config), method.budget_note(config)
+    if trial.trained_by is not None:  # the steps of the run it deploys, trained once for both
+        extra = f"(`{method.trains_as}`'s run) {extra}".rstrip()
     spec = trial.name.removesuffix(f"-{method.name}-s{trial.seed}")
     return Budget(spec, method.name, algo, trial.steps, extra)
 

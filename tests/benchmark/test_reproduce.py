@@ -57,7 +57,9 @@ def test_reproduce_budgets_state_algorithm_and_steps_of_every_family() -> None:
     )
     assert re.search(r"^\| CartPole \| adapt \| ppo \| [\d,]+ \+ 30,000 phase-2 steps \|$", table, re.M)
     assert re.search(
-        r"^\| Acrobot \| finetune \| ppo \| [\d,]+ \+ 5,000 steps on each test task \|$", table, re.M
+        r"^\| Acrobot \| finetune \| ppo \| [\d,]+ \(`dr`'s run\) \+ 5,000 steps on each test task \|$",
+        table,
+        re.M,
     )
 
 
