@@ -58,7 +58,18 @@ BELOW_SOLVED_NOTE = (
     "{spec} {split}: the oracle's mean return {oracle:.1f} is below its family's solved level "
     "{solved:.1f}; " + _BELOW_SOLVED_ENDING
 )
-_DERIVED_ENDINGS = (_FLOORED_ENDING, _NO_REFERENCE_ENDING, _NO_GAP_ENDING, _BELOW_SOLVED_ENDING)
+_DEPLOYED_ENDING = "where the same runs are reported as trained too, the two rows are one set of policies"
+DEPLOYED_NOTE = (
+    "{spec}: {method} deploys {count} run(s) trained as {trained_as} (the two methods train the same "
+    "way); " + _DEPLOYED_ENDING
+)
+_DERIVED_ENDINGS = (
+    _FLOORED_ENDING,
+    _NO_REFERENCE_ENDING,
+    _NO_GAP_ENDING,
+    _BELOW_SOLVED_ENDING,
+    _DEPLOYED_ENDING,
+)
 
 
 def is_derived_note(note: str) -> bool:
@@ -83,7 +94,21 @@ def analyze(results: Results) -> Results:
     results.aggregates, results.improvements = _aggregates(results)
     results.success = success_aggregates(results)
     _note_reference_caveats(results)
+    _note_deployed_runs(results)
     return results
+
+
+def _note_deployed_runs(results: Results) -> None:
+    """A note per spec and method whose runs were trained as another method (``finetune``
+    deploying ``dr``'s runs): the reader learns that those rows share their policies."""
+    counts: dict[tuple[str, str, str], int] = defaultdict(int)
+    for run in results.runs:
+        if run.trained_as is not None:
+            counts[(run.spec, run.label, run.trained_as)] += 1
+    for (spec, method, trained_as), count in sorted(counts.items()):
+        results.notes.append(
+            DEPLOYED_NOTE.format(spec=spec, method=method, count=count, trained_as=trained_as)
+        )
 
 
 def _note_reference_caveats(results: Results) -> None:

@@ -72,6 +72,7 @@ def test_one_run_serves_both_methods(grid: BenchmarkConfig, first: BenchmarkResu
     assert marker["run"] == "CartPole-dr-s0" and marker["deployment"]["method"] == "finetune"
     assert first.comparison is not None
     assert sorted(r.method for r in first.comparison.rows) == ["dr", "finetune"]
+    assert "finetune deploys 1 run(s) trained as dr" in first.comparison.report.read_text()
     manifest = json.loads((grid.out_dir / "trials.json").read_text())
     assert {t["name"]: Path(t["run_dir"]).name for t in manifest["trials"]} == {
         "CartPole-dr-s0": "CartPole-dr-s0",

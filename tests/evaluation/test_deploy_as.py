@@ -33,6 +33,7 @@ def test_a_dr_run_evaluated_as_finetune(runs: dict[str, Path], tmp_path: Path) -
         runs["dr"],
     )
     assert [a.label for a in results.aggregates] == ["finetune"]
+    assert any("finetune deploys 1 run(s) trained as dr" in note for note in results.notes)
     assert digests(runs["dr"] / "final") == before, "the run is read, never changed"
 
 
