@@ -104,23 +104,8 @@ class Run:
             training
         """
         target = get_method(method)
-        if target.training_identity != self.method.training_identity:
-            identity = self.method.training_identity
-            others = [
-                n for n in method_names() if n != self.method.name and _training_identity(n) == identity
-            ]
-            choice = f"as trained or as a method that trains the same way ({', '.join(others)})"
-            raise ConfigError(
-                f"a {self.method.name} run cannot be deployed as {target.name}, which trains otherwise; "
-                f"deploy it {choice if others else 'as trained'}"
-            )
-        outside = sorted(set(deployment) - set(target.deployment_fields))
-        if outside:
-            allowed = ", ".join(target.deployment_fields) or "none"
-            raise ConfigError(
-                f"{', '.join(outside)} act(s) in training, not in deploying {target.name} (its deployment "
-                f"fields: {allowed}); train a run with the value instead"
-            )
+        _check_same_training(self.method, target)
+        _check_deployment_fields(target, deployment)
         config = dataclasses.replace(self.config, method=method, **deployment)
         return dataclasses.replace(self, config=config)
 
@@ -154,6 +139,34 @@ class Run:
         spaces_now = expected_spaces(config, spec)
         check_model_spaces(path, spec, (model.observation_space, model.action_space), spaces_now)
         return cls(path, config, spec, model, normalizer, folder)
+
+
+def _check_same_training(own: Method, target: Method) -> None:
+    """Refuse to deploy a run of ``own`` as ``target`` unless the two train the same way."""
+    if target.training_identity == own.training_identity:
+        return
+    others = [n for n in method_names() if n != own.name and _training_identity(n) == own.training_identity]
+    choice = f"as trained or as a method that trains the same way ({', '.join(others)})"
+    raise ConfigError(
+        f"a {own.name} run cannot be deployed as {target.name}, which trains otherwise; "
+        f"deploy it {choice if others else 'as trained'}"
+    )
+
+
+def _check_deployment_fields(target: Method, deployment: dict[str, Any]) -> None:
+    """Refuse values of fields that are not ``target``'s deployment fields."""
+    allowed = ", ".join(target.deployment_fields) or "none"
+    unknown = sorted(set(deployment) - {f.name for f in dataclasses.fields(TrainConfig)})
+    if unknown:
+        raise ConfigError(
+            f"{', '.join(unknown)}: no such config field; {target.name}'s deployment fields: {allowed}"
+        )
+    outside = sorted(set(deployment) - set(target.deployment_fields))
+    if outside:
+        raise ConfigError(
+            f"{', '.join(outside)} act(s) in training, not in deploying {target.name} (its deployment "
+            f"fields: {allowed}); train a run with the value instead"
+        )
 
 
 def _training_identity(name: str) -> str | None:

@@ -63,6 +63,8 @@ def test_a_run_deploys_only_as_a_method_that_trains_as_its_own(finetune_run: Run
         finetune_run.deployed_as("oracle")
     with pytest.raises(ConfigError, match=r"seed act\(s\) in training"):
         finetune_run.deployed_as("finetune", seed=3)
+    with pytest.raises(ConfigError, match=r"finetune_timestep: no such config field.*finetune_timesteps"):
+        finetune_run.deployed_as("finetune", finetune_timestep=3)
     with pytest.raises(ConfigError, match="finetune_timesteps must be a positive integer"):
         as_dr.deployed_as("finetune", finetune_timesteps=0)
 
