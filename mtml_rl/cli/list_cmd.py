@@ -123,6 +123,8 @@ def _methods_table() -> Table:
         deploys = "with the true context (privileged)" if method.privileged else "without the context"
         if method.needs_task_id:
             deploys = "with the task id only"
+        if method.trains_as:
+            deploys += f"; trains as {method.trains_as}, deploys its runs (evaluate --deploy-as {name})"
         table.add_row(*map(escape, (name, method.summary, deploys)))
     return table
 
