@@ -9,6 +9,7 @@ touches evaluation.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -19,7 +20,7 @@ from mtml_rl.errors import MtmlError
 from mtml_rl.evaluation.evaluate import EvalConfig, compare, evaluate
 from mtml_rl.evaluation.output import REPORT_FILE, RESULTS_FILE
 from mtml_rl.evaluation.results import Aggregate, Results, SuccessAggregate, load_results
-from mtml_rl.io import atomic_write_json
+from mtml_rl.io import MANIFEST_FILE, atomic_write_json
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import rundir
 from mtml_rl.training.config import TrainConfig
@@ -100,10 +101,23 @@ def eval_config(
 
 
 def evaluated_run(run_dir: str | Path, deployment: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """What a trial's evaluation is of, as its marker records it: the run folder's name and
-    the deployment (``{"method": ..., "fields": {...}}`` where the trial deploys another
-    trial's run as its own method, ``{}``: the run as trained)."""
-    return {"run": Path(run_dir).name, "deployment": dict(deployment or {})}
+    """What a trial's evaluation is of, as its marker records it: the run folder's name, the
+    SHA-256 of its ``final/`` manifest (which hashes every file of the final model: a run
+    trained again into the same folder is another run unless it is the same bit for bit;
+    ``None`` before it is trained) and the deployment (``{"method": ..., "fields": {...}}``
+    where the trial deploys another trial's run as its own method, ``{}``: as trained)."""
+    return {
+        "run": Path(run_dir).name,
+        "final": _file_sha256(Path(run_dir) / "final" / MANIFEST_FILE),
+        "deployment": dict(deployment or {}),
+    }
+
+
+def _file_sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def evaluation_problem(eval_dir: Path, settings: dict[str, Any], source: dict[str, Any]) -> str | None:
@@ -112,11 +126,15 @@ def evaluation_problem(eval_dir: Path, settings: dict[str, Any], source: dict[st
     ``results.json`` must parse, match its schema and hold only finite numbers.
 
     A marker without a record of its run (written before runs could be shared) is of the
-    run of its own name, deployed as trained."""
+    run of its own name as it is now, deployed as trained."""
     try:
         marker = json.loads((eval_dir / MARKER_FILE).read_text())
         recorded = marker["settings"]
-        of = {"run": marker.get("run", eval_dir.name), "deployment": marker.get("deployment", {})}
+        of = {
+            "run": marker.get("run", eval_dir.name),
+            "final": marker.get("final", source["final"]),
+            "deployment": marker.get("deployment", {}),
+        }
     except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return f"no complete evaluation ({MARKER_FILE} is missing or unreadable)"
     if recorded != settings:

@@ -111,7 +111,7 @@ def test_another_fine_tuning_budget_evaluates_finetune_again_and_trains_nothing(
     assert marker["deployment"]["fields"] == {"finetune_timesteps": 2 * FINETUNE_STEPS}
 
 
-def test_an_evaluation_marker_without_its_run_is_of_the_run_of_its_own_name(
+def test_an_evaluation_is_of_its_run_as_trained_then(
     grid: BenchmarkConfig, first: BenchmarkResult, tmp_path: Path
 ) -> None:
     dr, finetune = plan_trials(grid)
@@ -123,6 +123,8 @@ def test_an_evaluation_marker_without_its_run_is_of_the_run_of_its_own_name(
         assert trial.evaluation is not None
         problem = evaluation_problem(old, trial.evaluation, trial.evaluated)
         assert problem == (None if trial is dr else OTHER_RUN)
+        retrained = {**trial.evaluated, "final": "0" * 64}  # the run's folder holds another run now
+        assert evaluation_problem(Path(trial.eval_dir), trial.evaluation, retrained) == OTHER_RUN
 
 
 def test_a_ray_worker_without_the_run_unpacks_it_before_deploying_it(
