@@ -25,7 +25,8 @@ from typing import Any
 
 from mtml_rl.benchmark.evaluation import MARKER_FILE
 from mtml_rl.benchmark.ray_connection import import_ray, ray_session
-from mtml_rl.benchmark.trials import FAILED, FINISHED, Trial, TrialOutcome, read_json_or_none
+from mtml_rl.benchmark.trials import FAILED, FINISHED, Trial, TrialOutcome
+from mtml_rl.io import MANIFEST_FILE
 from mtml_rl.lifetime import exit_with_parent
 from mtml_rl.methods import Method, register_method, registered_methods
 
@@ -199,24 +200,57 @@ def run_packed(
         copy of a run trained before; unpacked here unless this worker's disk has it finished
     """
     register_methods(methods)
-    if trial.trained_by is not None and not _finished(trial.run_dir):
+    if trial.trained_by is not None:
         archive = source_run.archive if isinstance(source_run, PackedOutcome) else source_run
-        _unpack_folders(Path(trial.run_dir).parent.parent, archive, (trial.run_dir,))
+        unpack_differing(archive, (trial.run_dir,))
     outcome = trial_fn(trial)
     return PackedOutcome(outcome, pack_folders(written_folders(trial)) if outcome.status == FINISHED else b"")
 
 
-def _finished(run_dir: str) -> bool:
-    return (read_json_or_none(Path(run_dir) / "run.json") or {}).get("status") == FINISHED
-
-
 def unpack(trial: Trial, archive: bytes) -> None:
-    """Write a packed trial's folders where the driver expects them, unless they are there
-    already (a shared file system)."""
-    evaluated = trial.evaluation is None or (Path(trial.eval_dir) / MARKER_FILE).is_file()
-    if _finished(trial.run_dir) and evaluated:
+    """Write a packed trial's folders where the driver expects them (:func:`unpack_differing`)."""
+    unpack_differing(archive, written_folders(trial))
+
+
+def unpack_differing(archive: bytes, folders: Sequence[str]) -> None:
+    """Replace each of ``folders`` with its copy in ``archive`` unless the copy here is the
+    packed one already (a shared file system, whose run keeps its checkpoints).
+
+    A folder is the packed one when its identifying file is the same bytes: a run's
+    ``final/manifest.json`` (which hashes every file of its final model), an evaluation's
+    marker (its settings, its run and deployment). A stale copy on a disk the worker does not
+    share (an evaluation made with other settings, a run trained again) is replaced; a folder
+    the archive lacks is left as it is."""
+    if not archive:
         return
-    _unpack_folders(Path(trial.run_dir).parent.parent, archive, written_folders(trial))
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+        packed = {f: _packed_bytes(tar, f) for f in folders}
+    differing = [f for f in folders if packed[f] is not None and packed[f] != _local_bytes(f)]
+    if differing:
+        _unpack_folders(Path(differing[0]).parent.parent, archive, differing)
+
+
+IDENTIFYING_FILES = {"runs": f"final/{MANIFEST_FILE}", "eval": MARKER_FILE}
+"""The file that identifies what a run or evaluation folder holds, by the benchmark subfolder."""
+
+
+def _identifying_file(folder: str) -> str:
+    return f"{_archive_name(folder)}/{IDENTIFYING_FILES[Path(folder).parent.name]}"
+
+
+def _packed_bytes(tar: tarfile.TarFile, folder: str) -> bytes | None:
+    try:
+        member = tar.extractfile(_identifying_file(folder))
+    except KeyError:
+        return None
+    return member.read() if member is not None else None
+
+
+def _local_bytes(folder: str) -> bytes | None:
+    try:
+        return (Path(folder).parent.parent / _identifying_file(folder)).read_bytes()
+    except OSError:
+        return None
 
 
 def _unpack_folders(root: Path, archive: bytes, folders: Sequence[str]) -> None:

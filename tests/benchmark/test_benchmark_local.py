@@ -93,6 +93,27 @@ def test_a_packed_trial_unpacks_where_the_driver_expects_it(
     assert (Path(trial.eval_dir) / "results.json").is_file()
 
 
+def test_unpacking_replaces_a_stale_copy_and_leaves_the_packed_one(
+    grid: BenchmarkConfig, first: BenchmarkResult
+) -> None:
+    """A driver whose disk the worker shares has the packed folders already (checkpoints kept,
+    nothing rewritten); one that does not may hold an older evaluation, which is replaced."""
+    trial = plan_trials(grid)[0]
+    archive = pack_folders(written_folders(trial))
+    (Path(trial.run_dir) / "checkpoints").mkdir(exist_ok=True)
+    before = file_state(Path(trial.run_dir).parent.parent)
+    unpack(trial, archive)
+    assert file_state(Path(trial.run_dir).parent.parent) == before
+    marker = Path(trial.eval_dir) / "benchmark.json"
+    packed_marker = marker.read_bytes()
+    marker.write_text(json.dumps({**json.loads(packed_marker), "settings": {"episodes": 99}}))
+    (Path(trial.eval_dir) / "results.json").write_text("{}")
+    unpack(trial, archive)
+    assert marker.read_bytes() == packed_marker
+    assert json.loads((Path(trial.eval_dir) / "results.json").read_text())["runs"]
+    assert (Path(trial.run_dir) / "checkpoints").is_dir(), "the run, the same, is left as it was"
+
+
 def test_a_narrower_rerun_keeps_the_other_trials_entries(
     grid: BenchmarkConfig, first: BenchmarkResult
 ) -> None:
