@@ -9,13 +9,15 @@ it (context withheld unless the method is privileged). A run is a run folder, or
 row per run: the mean return of each episode of the trial and over all of them. Every run
 must be trained on the same spec. The run folders are only read. ``--deploy-as`` deploys
 every run as a method that trains as its own (``finetune`` for ``dr`` runs: each task's
-clone fine-tuned first).
+clone fine-tuned first), ``--deployment`` sets that method's deployment fields.
 
 Usage::
 
     python scripts/validation_scores.py RUNS/PointNav-pearl-s0 RUNS/PointNav-pearl-s1@step_25000
     python scripts/validation_scores.py RUNS/*-s0 --tasks 32 --draw-seed 1000 --episodes 2
     python scripts/validation_scores.py RUNS/MountainCarContinuous-dr-s0 --deploy-as finetune
+    python scripts/validation_scores.py RUNS/PointNav-dr-s0 --deploy-as finetune \
+        --deployment finetune_timesteps=1000 "finetune_hyperparams={n_steps: 32}"
 """
 
 from __future__ import annotations
@@ -28,17 +30,19 @@ from typing import Any
 import numpy as np
 
 
-def load_agent_at(argument: str, deploy_as: str | None = None) -> tuple[Any, Any]:
+def load_agent_at(
+    argument: str, deploy_as: str | None = None, deployment: dict[str, Any] | None = None
+) -> tuple[Any, Any]:
     """The run named by ``FOLDER`` or ``FOLDER@step_N`` and its deployed agent (deployed as
-    ``deploy_as``, a method that trains as the run's own, if given)."""
+    ``deploy_as``, a method that trains as the run's own, with ``deployment``, if given)."""
     from mtml_rl.agents.loading import load_agent
     from mtml_rl.training import Run
     from mtml_rl.training.run import load_model
 
     folder, _, checkpoint = argument.partition("@")
     run = Run.load(folder)
-    if deploy_as is not None:
-        run = run.deployed_as(deploy_as)
+    if deploy_as is not None or deployment:
+        run = run.deployed_as(deploy_as or run.method.name, **(deployment or {}))
     if not checkpoint:
         return run, load_agent(run)
     path = Path(folder) / "checkpoints" / checkpoint
@@ -72,6 +76,13 @@ def parser() -> argparse.ArgumentParser:
         metavar="METHOD",
         help="deploy every run as METHOD, one that trains as the run's own (finetune for dr runs)",
     )
+    parser.add_argument(
+        "--deployment",
+        nargs="+",
+        default=None,
+        metavar="FIELD=VALUE",
+        help="values of the deploying method's deployment fields, e.g. finetune_timesteps=1000",
+    )
     return parser
 
 
@@ -79,6 +90,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Print one row per run."""
     import torch as th
 
+    from mtml_rl.cli.evaluate_cmd import deployment_values
     from mtml_rl.errors import MtmlError
     from mtml_rl.specs.splits import validation_tasks
 
@@ -88,7 +100,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.tasks < 1 or args.episodes < 1:
         options.error("--tasks and --episodes must be at least 1")
     try:
-        loaded = [load_agent_at(argument, args.deploy_as) for argument in args.runs]
+        deployment = deployment_values(args.deployment or [])
+        loaded = [load_agent_at(argument, args.deploy_as, deployment) for argument in args.runs]
     except (ValueError, MtmlError) as error:
         options.error(str(error))
     spec = loaded[0][0].spec

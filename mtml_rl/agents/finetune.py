@@ -12,6 +12,7 @@ clone sees inputs scaled as in training.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from mtml_rl.rollouts import ObsRequirements
 from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.tasks.task import Task
 from mtml_rl.training import rundir
+from mtml_rl.training.hyperparams import clone_overrides
 from mtml_rl.training.monitor import silence_logger
 from mtml_rl.training.optim import use_foreach_updates
 from mtml_rl.training.run import Run
@@ -76,7 +78,14 @@ def task_env(
 
 
 def finetune_clone(
-    run: Run, spec: TaskSpec, task: Task, *, timesteps: int, seed: int, folder: Path | None = None
+    run: Run,
+    spec: TaskSpec,
+    task: Task,
+    *,
+    timesteps: int,
+    seed: int,
+    folder: Path | None = None,
+    hyperparams: Mapping[str, Any] | None = None,
 ) -> FinetunedPolicy:
     """Load a fresh copy of ``run``'s saved model and train it ``timesteps`` steps on ``task``.
 
@@ -86,11 +95,18 @@ def finetune_clone(
     :param timesteps: environment steps of fine-tuning
     :param seed: seed of the clone's training and of its env
     :param folder: the saved model's folder (default: the one ``run`` was loaded from)
+    :param hyperparams: the clone's hyperparameters over the saved ones (default: the run's
+        ``finetune_hyperparams``; checked by :func:`clone_hyperparams`)
     """
     folder = folder if folder is not None else run.model_dir or run.path / "final"
+    overrides = clone_hyperparams(
+        run, run.config.finetune_hyperparams if hyperparams is None else hyperparams
+    )
     env, normalizer = task_env(run, spec, task, folder, seed)
     try:
-        clone = type(run.model).load(folder / rundir.MODEL_FILE, env=env, device=run.config.device)
+        clone = type(run.model).load(
+            folder / rundir.MODEL_FILE, env=env, device=run.config.device, **overrides
+        )
     except Exception as exc:  # a missing or damaged zip raises many kinds of error
         raise CheckpointError(
             f"cannot load {folder / rundir.MODEL_FILE} ({type(exc).__name__}: {exc})"
@@ -101,6 +117,14 @@ def finetune_clone(
     silence_logger(clone)
     clone.learn(total_timesteps=timesteps, reset_num_timesteps=True, progress_bar=False)
     return FinetunedPolicy(task, clone, normalizer, timesteps)
+
+
+def clone_hyperparams(run: Run, hyperparams: Mapping[str, Any]) -> dict[str, Any]:
+    """The keyword arguments that load ``run``'s model as a clone with ``hyperparams`` (e.g.
+    ``{"n_steps": 32}``: shorter rollouts, more updates in the fine-tuning budget); a key
+    the algorithm does not take, or its network's, is a :class:`ConfigError`."""
+    algo = run.method.algorithm(run.config, run.model.action_space)
+    return clone_overrides(algo, hyperparams)
 
 
 def warn_no_update(model: BaseAlgorithm, timesteps: int) -> None:
@@ -156,6 +180,7 @@ class FinetuneAgent:
         if isinstance(self.timesteps, bool) or not isinstance(self.timesteps, int) or self.timesteps < 1:
             raise ConfigError(f"finetune timesteps must be a positive integer, got {self.timesteps!r}")
         self.folder = folder if folder is not None else run.model_dir or run.path / "final"
+        clone_hyperparams(run, run.config.finetune_hyperparams)  # refused here, before any task
         self.requirements = ObsRequirements("hidden", 0)
         self.current: FinetunedPolicy | None = None
 

@@ -12,6 +12,8 @@ import yaml
 from mtml_rl.errors import ConfigError
 from mtml_rl.training.config import TrainConfig
 
+MAPPING_FIELDS = ("hyperparams", "finetune_hyperparams")
+"""Config fields given as ``KEY:VALUE`` pairs on the command line."""
 _FLAG_TYPES = {
     "timesteps": int,
     "n_envs": int,
@@ -40,7 +42,7 @@ def add_parser(sub: Any) -> None:
         description="Train a meta-policy with an SB3 algorithm. Flags override --config.",
     )
     for f in dataclasses.fields(TrainConfig):
-        if f.name == "hyperparams":
+        if f.name in MAPPING_FIELDS:
             continue
         flag = "--" + f.name.replace("_", "-")
         parser.add_argument(
@@ -56,6 +58,13 @@ def add_parser(sub: Any) -> None:
         metavar="KEY:VALUE",
         default=None,
         help="algorithm hyperparameter overrides, e.g. learning_rate:0.001 n_steps:128",
+    )
+    parser.add_argument(
+        "--finetune-hyperparams",
+        nargs="+",
+        metavar="KEY:VALUE",
+        default=None,
+        help="finetune: the clone's hyperparameters on each test task, over the run's, e.g. n_steps:32",
     )
     parser.add_argument("--config", metavar="FILE", default=None, help="YAML file of config fields")
     parser.add_argument("--resume", metavar="RUN", default=None, help="continue RUN from its last checkpoint")
@@ -73,17 +82,17 @@ def _help_text(f: dataclasses.Field[Any]) -> str:
     return f"{text} (default: {default})"
 
 
-def parse_hyperparams(items: list[str]) -> dict[str, Any]:
+def parse_hyperparams(items: list[str], flag: str = "--hyperparams") -> dict[str, Any]:
     """``["key:value", ...]`` -> dict, values parsed as YAML scalars (``0.001``, ``true``, ``[64, 64]``)."""
     out: dict[str, Any] = {}
     for item in items:
         key, sep, value = item.partition(":")
         if not sep or not key:
-            raise ConfigError(f"--hyperparams expects KEY:VALUE pairs, got {item!r}")
+            raise ConfigError(f"{flag} expects KEY:VALUE pairs, got {item!r}")
         try:
             out[key] = yaml.safe_load(value)
         except yaml.YAMLError:
-            raise ConfigError(f"--hyperparams {key}: cannot parse value {value!r}") from None
+            raise ConfigError(f"{flag} {key}: cannot parse value {value!r}") from None
     return out
 
 
@@ -94,10 +103,13 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
         data.update(TrainConfig.from_yaml(args.config).to_dict())
     for f in dataclasses.fields(TrainConfig):
         value = getattr(args, f.name, None)
-        if f.name != "hyperparams" and value is not None:
+        if f.name not in MAPPING_FIELDS and value is not None:
             data[f.name] = value
-    if args.hyperparams:
-        data["hyperparams"] = {**data.get("hyperparams", {}), **parse_hyperparams(args.hyperparams)}
+    for name in MAPPING_FIELDS:
+        given = getattr(args, name, None)
+        if given:
+            flag = "--" + name.replace("_", "-")
+            data[name] = {**data.get(name, {}), **parse_hyperparams(given, flag)}
     return TrainConfig.from_dict(data, source=args.config or "command line")
 
 

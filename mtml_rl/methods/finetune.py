@@ -11,6 +11,7 @@ from mtml_rl.training.config import TrainConfig
 
 if TYPE_CHECKING:  # torch and SB3 load on use (mtml_rl.methods.meta)
     from mtml_rl.rollouts import Agent
+    from mtml_rl.specs.spec import TaskSpec
     from mtml_rl.training.run import Run
 
 
@@ -23,6 +24,13 @@ class FinetuneMethod(MetaMethod):
         from mtml_rl.agents.finetune import FinetuneAgent
 
         return FinetuneAgent(run)
+
+    def check(self, config: TrainConfig, spec: TaskSpec) -> None:
+        """Also refuse clone hyperparameters the algorithm does not take, before training."""
+        super().check(config, spec)
+        from mtml_rl.training.hyperparams import clone_overrides  # SB3: only once a run is checked
+
+        clone_overrides(self.algorithm(config), config.finetune_hyperparams)
 
     def estimated_cost(self, config: TrainConfig, steps: int) -> int:
         """Training, and about as much again fine-tuning at evaluation."""
@@ -38,5 +46,5 @@ FINETUNE = FinetuneMethod(
     summary="the dr policy, fine-tuned on each test task before acting on it",
     report_order=30,
     trains_as="dr",
-    deployment_fields=("finetune_timesteps",),
+    deployment_fields=("finetune_timesteps", "finetune_hyperparams"),
 )

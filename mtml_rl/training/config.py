@@ -26,6 +26,7 @@ FIELDS_ADDED_SINCE_FIRST_RUNS: dict[str, Any] = {
     "profile": "default",
     "adapt_probe_steps": 0,
     "history_hidden": 64,
+    "finetune_hyperparams": {},
 }
 """Fields a run's ``config.yaml`` lacks when it was written before they existed, with the
 value such a run trained with (its folder still loads, evaluates and resumes)."""
@@ -124,6 +125,11 @@ class TrainConfig:
     finetune_timesteps: int = _help(
         "finetune: environment steps of training on each test task before acting on it", default=5_000
     )
+    finetune_hyperparams: dict[str, Any] = _help(  # noqa: RUF009
+        "finetune: the algorithm's hyperparameters of the clone trained on each test task, over the "
+        "run's (e.g. n_steps: 32 for shorter rollouts, more updates in its budget; empty: the run's)",
+        default_factory=dict,
+    )
     eval_freq: int = _help(
         "evaluate on the training tasks every this many env steps (0: never)", default=10_000
     )
@@ -194,8 +200,10 @@ class TrainConfig:
             )
         if isinstance(self.eval_episodes, int) and self.eval_episodes < 1:
             raise ConfigError(f"eval_episodes must be at least 1, got {self.eval_episodes}")
-        if not isinstance(self.hyperparams, dict):
-            raise ConfigError(f"hyperparams must be a mapping, got {type(self.hyperparams).__name__}")
+        for name in ("hyperparams", "finetune_hyperparams"):
+            value = getattr(self, name)
+            if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+                raise ConfigError(f"{name} must be a mapping of names to values, got {value!r}")
         check_profile(self.profile)
         self._check_types()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -99,6 +100,26 @@ def allowed_keys(algo: AlgoInfo) -> list[str]:
     params = inspect.signature(algo.cls.__init__).parameters
     excluded = {"self", "policy", "env", "seed", "device", "tensorboard_log", "verbose", "_init_setup_model"}
     return sorted([p for p in params if p not in excluded] + list(SPECIAL_KEYS))
+
+
+CLONE_FIXED = frozenset({"policy_kwargs"})
+"""Constructor arguments a loaded model's clone cannot take otherwise: its network is the saved one."""
+
+
+def clone_overrides(algo: AlgoInfo, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The keyword arguments that load a saved model of ``algo`` with other hyperparameters
+    (``finetune``'s clone): constructor arguments of the algorithm but its network's, values
+    as in a hyperparameter file (``lin_<x>`` a linear schedule); unknown keys are errors."""
+    params = inspect.signature(algo.cls.__init__).parameters
+    excluded = {"self", "policy", "env", "seed", "device", "tensorboard_log", "verbose", "_init_setup_model"}
+    known = sorted(set(params) - excluded - CLONE_FIXED)
+    for key in overrides:
+        if key not in known:
+            raise ConfigError(
+                f"finetune_hyperparams: {key!r} is not a hyperparameter a {algo.name} clone can "
+                f"change{suggest(str(key), known)}; accepted: {', '.join(known)}"
+            )
+    return {key: _convert(key, value) for key, value in overrides.items()}
 
 
 def resolve_hyperparams(

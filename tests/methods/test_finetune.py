@@ -69,6 +69,24 @@ def test_a_run_deploys_only_as_a_method_that_trains_as_its_own(finetune_run: Run
         as_dr.deployed_as("finetune", finetune_timesteps=0)
 
 
+def test_the_clone_trains_with_the_finetune_hyperparams(finetune_run: Run) -> None:
+    """Shorter rollouts for more updates in the budget; the saved run is not changed."""
+    shorter = finetune_run.deployed_as("finetune", finetune_hyperparams={"n_steps": 16, "batch_size": 32})
+    agent = FinetuneAgent(shorter)
+    task = build_splits(shorter.spec)["test-interpolation"].tasks[0]
+    agent.adapt(shorter.spec, task, seed=SEED)
+    assert agent.current is not None
+    clone = agent.current.model
+    assert (clone.n_steps, clone.batch_size, clone.rollout_buffer.buffer_size) == (16, 32, 16)
+    assert clone.num_timesteps >= 256 and finetune_run.model.n_steps != 16
+    with pytest.raises(ConfigError, match="'n_step' is not a hyperparameter a ppo clone can change"):
+        FinetuneAgent(finetune_run.deployed_as("finetune", finetune_hyperparams={"n_step": 16}))
+    with pytest.raises(ConfigError, match="'policy_kwargs' is not a hyperparameter"):
+        FinetuneAgent(finetune_run.deployed_as("finetune", finetune_hyperparams={"policy_kwargs": {}}))
+    with pytest.raises(ConfigError, match="finetune_hyperparams must be a mapping"):
+        finetune_run.deployed_as("finetune", finetune_hyperparams=[16])
+
+
 def test_adapt_fine_tunes_a_clone_and_never_touches_the_original(finetune_run: Run) -> None:
     final = finetune_run.path / "final"
     files_before, params_before = file_digest(final), params_of(finetune_run.model)

@@ -180,15 +180,16 @@ def test_a_truncated_config_never_falls_back_to_defaults(run: Path) -> None:
 
 
 @pytest.mark.slow
-def test_a_run_written_before_the_profile_and_probe_fields_existed_loads_with_their_defaults(
+def test_a_run_written_before_later_fields_existed_loads_with_their_defaults(
     run: Path,
 ) -> None:
     data = yaml.safe_load((run / "config.yaml").read_text())
     assert data.pop("profile") == "default"
     assert data.pop("adapt_probe_steps") == 0
+    assert data.pop("finetune_hyperparams") == {}
     (run / "config.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     loaded = Run.load(run).config
-    assert (loaded.profile, loaded.adapt_probe_steps) == ("default", 0)
+    assert (loaded.profile, loaded.adapt_probe_steps, loaded.finetune_hyperparams) == ("default", 0, {})
     del data["latent_dim"]  # a field runs have always written is still required
     (run / "config.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     with pytest.raises(ConfigError, match=r"lacks the fields latent_dim \(damaged or truncated\?\)"):

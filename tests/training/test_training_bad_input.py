@@ -60,8 +60,18 @@ def run_copy(checkpointed_run: Path, tmp_path: Path) -> Path:
         (["--algo", "td3"], "use one of ppo, a2c"),
         (["--env", "mtml/CartPol-v0"], "CartPole-v0"),
         (["--history-arch", "lstm"], "gru"),
+        (["--method", "finetune", "--finetune-hyperparams", "n_step:32"], "did you mean 'n_steps'"),
     ],
-    ids=["method", "algo", "hyperparameter", "sac-discrete", "td3-discrete", "env", "history-arch"],
+    ids=[
+        "method",
+        "algo",
+        "hyperparameter",
+        "sac-discrete",
+        "td3-discrete",
+        "env",
+        "history-arch",
+        "finetune-hyperparameter",
+    ],
 )
 def test_cli_rejects_unknown_names(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, flags: list[str], expected: str
