@@ -37,8 +37,11 @@ class FinetuneMethod(MetaMethod):
         return 2 * steps
 
     def budget_note(self, config: TrainConfig) -> str:
-        """The fine-tuning steps per test task."""
-        return f"+ {config.finetune_timesteps:,} steps on each test task"
+        """The fine-tuning steps per test task (and the clone's own hyperparameters, if any)."""
+        clone = ", ".join(f"{k} {v}" for k, v in sorted(config.finetune_hyperparams.items()))
+        return f"+ {config.finetune_timesteps:,} steps on each test task" + (
+            f" (clone: {clone})" if clone else ""
+        )
 
 
 FINETUNE = FinetuneMethod(
