@@ -194,6 +194,23 @@ def test_both_classic_grids_train_pointnavs_adapt_in_trials_of_two_and_history_i
     assert elsewhere == {1}
 
 
+@pytest.mark.parametrize("grid", ["reproduce.yaml", "reproduce-small.yaml"])
+def test_both_classic_grids_deploy_drs_runs_as_finetune_with_the_chosen_clones(grid: str) -> None:
+    """Every ``finetune`` cell deploys ``dr``'s run; the reduced grid fine-tunes PointNav's and
+    Acrobot's clones in the rollouts chosen on validation draws (docs/baselines.md), the rest
+    with the runs' own."""
+    trials = plan_trials(BenchmarkConfig.from_yaml(ROOT / "benchmarks" / grid))
+    finetune = {t.env: t for t in trials if t.method == "finetune" and t.seed == 0}
+    assert all(t.trained_by == t.name.replace("finetune", "dr") for t in finetune.values())
+    clones = {env: t.config["finetune_hyperparams"] for env, t in finetune.items()}
+    chosen = {
+        "mtml/PointNav-v0": {"n_steps": 31, "batch_size": 248},
+        "mtml/Acrobot-v0": {"n_steps": 7, "batch_size": 112},
+    }
+    expected = {env: (chosen.get(env, {}) if grid == "reproduce-small.yaml" else {}) for env in clones}
+    assert clones == expected
+
+
 @pytest.mark.parametrize("grid", sorted((ROOT / "benchmarks").glob("*.yaml")), ids=lambda p: p.name)
 @pytest.mark.fast_subset(  # a classic, a locomotion and a Meta-World grid
     {"grid": [ROOT / "benchmarks" / f"{name}.yaml" for name in ("example", "locomotion", "metaworld-small")]},
