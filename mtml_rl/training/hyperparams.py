@@ -95,11 +95,16 @@ def _convert(key: str, value: Any) -> Any:
     return value
 
 
+NOT_HYPERPARAMETERS = frozenset(
+    {"self", "policy", "env", "seed", "device", "tensorboard_log", "verbose", "_init_setup_model"}
+)
+"""Constructor arguments of an SB3 algorithm that mtml-rl sets itself, not a hyperparameter file."""
+
+
 def allowed_keys(algo: AlgoInfo) -> list[str]:
     """Every key an algorithm accepts (its constructor arguments plus mtml-rl's own)."""
     params = inspect.signature(algo.cls.__init__).parameters
-    excluded = {"self", "policy", "env", "seed", "device", "tensorboard_log", "verbose", "_init_setup_model"}
-    return sorted([p for p in params if p not in excluded] + list(SPECIAL_KEYS))
+    return sorted([p for p in params if p not in NOT_HYPERPARAMETERS] + list(SPECIAL_KEYS))
 
 
 CLONE_FIXED = frozenset({"policy_kwargs"})
@@ -111,8 +116,7 @@ def clone_overrides(algo: AlgoInfo, overrides: Mapping[str, Any]) -> dict[str, A
     (``finetune``'s clone): constructor arguments of the algorithm but its network's, values
     as in a hyperparameter file (``lin_<x>`` a linear schedule); unknown keys are errors."""
     params = inspect.signature(algo.cls.__init__).parameters
-    excluded = {"self", "policy", "env", "seed", "device", "tensorboard_log", "verbose", "_init_setup_model"}
-    known = sorted(set(params) - excluded - CLONE_FIXED)
+    known = sorted(set(params) - NOT_HYPERPARAMETERS - CLONE_FIXED)
     for key in overrides:
         if key not in known:
             raise ConfigError(
