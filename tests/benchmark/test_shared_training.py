@@ -50,7 +50,8 @@ def first(grid: BenchmarkConfig) -> BenchmarkResult:
 def test_finetune_plans_to_deploy_the_dr_run(grid: BenchmarkConfig) -> None:
     dr, finetune = plan_trials(grid)
     assert (finetune.trained_by, finetune.run_dir, finetune.run_config) == (dr.name, dr.run_dir, dr.config)
-    assert finetune.deployment == {"method": "finetune", "fields": {"finetune_timesteps": FINETUNE_STEPS}}
+    fields = {"finetune_timesteps": FINETUNE_STEPS, "finetune_hyperparams": {}}
+    assert finetune.deployment == {"method": "finetune", "fields": fields}
     assert finetune.eval_dir == str(grid.out_dir / "eval" / "CartPole-finetune-s0")
     assert 0 < estimated_cost(finetune) < estimated_cost(dr) * 2, "its training is not counted"
 
@@ -108,7 +109,10 @@ def test_another_fine_tuning_budget_evaluates_finetune_again_and_trains_nothing(
     assert again.ok and again.ran == ["CartPole-finetune-s0"] and again.skipped == ["CartPole-dr-s0"]
     assert file_state(grid.out_dir / "runs") == runs
     marker = json.loads((Path(finetune.eval_dir) / "benchmark.json").read_text())
-    assert marker["deployment"]["fields"] == {"finetune_timesteps": 2 * FINETUNE_STEPS}
+    assert marker["deployment"]["fields"] == {
+        "finetune_timesteps": 2 * FINETUNE_STEPS,
+        "finetune_hyperparams": {},
+    }
 
 
 def test_an_evaluation_is_of_its_run_as_trained_then(
