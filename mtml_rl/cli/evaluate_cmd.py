@@ -134,24 +134,9 @@ def config_from_args(args: argparse.Namespace) -> EvalConfig:
 
 def deployment_values(pairs: list[str]) -> dict[str, Any]:
     """``FIELD=VALUE`` pairs as a dict, each value read as YAML (``2000`` is a number)."""
-    import yaml
+    from mtml_rl.cli.train_cmd import parse_pairs
 
-    from mtml_rl.errors import ConfigError
-
-    values: dict[str, Any] = {}
-    for pair in pairs:
-        name, sep, text = pair.partition("=")
-        if not sep or not name:
-            raise ConfigError(
-                f"--deployment takes FIELD=VALUE pairs, got {pair!r}; e.g. finetune_timesteps=2000"
-            )
-        try:
-            values[name] = yaml.safe_load(text)
-        except yaml.YAMLError:
-            raise ConfigError(
-                f"--deployment {pair}: {text!r} is not a value; e.g. finetune_timesteps=2000"
-            ) from None
-    return values
+    return parse_pairs(pairs, "--deployment", separator="=", key_name="FIELD")
 
 
 def summary(results: Results) -> Table:

@@ -82,13 +82,16 @@ def _help_text(f: dataclasses.Field[Any]) -> str:
     return f"{text} (default: {default})"
 
 
-def parse_hyperparams(items: list[str], flag: str = "--hyperparams") -> dict[str, Any]:
-    """``["key:value", ...]`` -> dict, values parsed as YAML scalars (``0.001``, ``true``, ``[64, 64]``)."""
+def parse_pairs(
+    items: list[str], flag: str = "--hyperparams", separator: str = ":", key_name: str = "KEY"
+) -> dict[str, Any]:
+    """``["key:value", ...]`` (or another ``separator``) -> dict, values parsed as YAML scalars
+    (``0.001``, ``true``, ``[64, 64]``); ``flag`` and ``key_name`` name them in errors."""
     out: dict[str, Any] = {}
     for item in items:
-        key, sep, value = item.partition(":")
+        key, sep, value = item.partition(separator)
         if not sep or not key:
-            raise ConfigError(f"{flag} expects KEY:VALUE pairs, got {item!r}")
+            raise ConfigError(f"{flag} expects {key_name}{separator}VALUE pairs, got {item!r}")
         try:
             out[key] = yaml.safe_load(value)
         except yaml.YAMLError:
@@ -109,7 +112,7 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
         given = getattr(args, name, None)
         if given:
             flag = "--" + name.replace("_", "-")
-            data[name] = {**data.get(name, {}), **parse_hyperparams(given, flag)}
+            data[name] = {**data.get(name, {}), **parse_pairs(given, flag)}
     return TrainConfig.from_dict(data, source=args.config or "command line")
 
 
