@@ -3,12 +3,15 @@
     python scripts/reproduce.py                                   # benchmarks/reproduce.yaml, local pool
     python scripts/reproduce.py --backend ray --address HOST:PORT # on a Ray cluster
     python scripts/reproduce.py --timesteps 2000 --seeds 0 --out /tmp/tiny   # a smoke test
+    python scripts/reproduce.py --config benchmarks/reproduce-small.yaml --budgets  # plan only
 
 The grid is ``benchmarks/reproduce.yaml`` (flags override it). Finished trials are skipped
 on a rerun and failed ones retried, so an interrupted reproduction continues where it
 stopped. The script prints a markdown section for the README (scores with intervals, the
 dr-to-oracle gap per family, success rates where the families define success, the budgets,
-the commit, date and machine) and writes it to ``<out>/results_table.md``.
+the commit, date and machine) and writes it to ``<out>/results_table.md``. With
+``--budgets`` it prints the grid's budget table (environment steps per spec and method, the
+steps a method spends on each test task included) and runs nothing.
 """
 
 from __future__ import annotations
@@ -55,6 +58,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--address", help="ray: cluster address")
     parser.add_argument("--workers", type=int, help="local: parallel trials")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--budgets", action="store_true", help="print the grid's budget table and run nothing"
+    )
     return parser.parse_args(argv)
 
 
@@ -154,6 +160,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         grid = build_config(args)
+        if args.budgets:
+            print(budgets_markdown(plan_trials(grid)))
+            return 0
         start = time.monotonic()
         with sigterm_interrupts():
             result = run_benchmark(grid, progress=False if args.quiet else None)

@@ -4,13 +4,16 @@ A ``finetune`` run trains exactly like ``dr`` (context-blind, the whole train sp
 evaluation, :meth:`FinetuneAgent.adapt` loads a fresh copy of the run's saved model (and
 its observation normalizer) from disk, trains that clone for ``finetune_timesteps``
 environment steps on the one task, with the run's algorithm, hyperparameters and number
-of slots, and then acts with the clone. The saved files and any model already in memory
+of slots, and then acts with the clone. SB3 trains in whole rollouts, so the clone takes the
+budget rounded up to its rollout (:func:`clone_budget` says how many steps before any
+training; :attr:`FinetunedPolicy.timesteps` records them). The saved files and any model already in memory
 are never modified. The normalizer's statistics stay frozen while fine-tuning, so the
 clone sees inputs scaled as in training.
 """
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,15 +23,18 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from mtml_rl.envs.factory import make_task_vector_env
 from mtml_rl.envs.sb3 import SB3VecEnv
 from mtml_rl.errors import CheckpointError, ConfigError
 from mtml_rl.rollouts import ObsRequirements
-from mtml_rl.specs.spec import TaskSpec
+from mtml_rl.specs.spec import TaskSpec, resolve_spec
 from mtml_rl.tasks.task import Task
 from mtml_rl.training import rundir
+from mtml_rl.training.builders import resolve_algo
+from mtml_rl.training.config import TrainConfig
 from mtml_rl.training.hyperparams import clone_overrides
 from mtml_rl.training.monitor import silence_logger
 from mtml_rl.training.optim import use_foreach_updates
@@ -42,7 +48,8 @@ class FinetunedPolicy:
     :param task: the task it was fine-tuned on
     :param model: the clone
     :param normalizer: its (frozen) observation normalizer, if the run used one
-    :param timesteps: environment steps of fine-tuning
+    :param timesteps: environment steps of fine-tuning taken (the budget rounded up to whole
+        rollouts, :func:`clone_budget`)
     """
 
     task: Task
@@ -116,7 +123,7 @@ def finetune_clone(
     clone.set_random_seed(seed)
     silence_logger(clone)
     clone.learn(total_timesteps=timesteps, reset_num_timesteps=True, progress_bar=False)
-    return FinetunedPolicy(task, clone, normalizer, timesteps)
+    return FinetunedPolicy(task, clone, normalizer, int(clone.num_timesteps))
 
 
 def clone_hyperparams(run: Run, hyperparams: Mapping[str, Any]) -> dict[str, Any]:
@@ -125,6 +132,50 @@ def clone_hyperparams(run: Run, hyperparams: Mapping[str, Any]) -> dict[str, Any
     the algorithm does not take, or its network's, is a :class:`ConfigError`."""
     algo = run.method.algorithm(run.config, run.model.action_space)
     return clone_overrides(algo, hyperparams)
+
+
+@dataclass(frozen=True)
+class CloneBudget:
+    """The environment steps a clone takes on each task.
+
+    :param asked: ``finetune_timesteps``
+    :param rollout: the steps its algorithm collects between updates (an on-policy rollout,
+        ``n_steps × n_envs``; off-policy, ``train_freq × n_envs``); ``None`` where it counts
+        episodes, not steps
+    """
+
+    asked: int
+    rollout: int | None
+
+    @property
+    def taken(self) -> int:
+        """``asked`` rounded up to whole rollouts: SB3's ``learn`` collects whole rollouts
+        until it has at least ``asked`` steps (``asked`` where the rollout is unknown)."""
+        if self.rollout is None:
+            return self.asked
+        return -(-self.asked // self.rollout) * self.rollout
+
+
+def rollout_steps(algo_cls: type[BaseAlgorithm], hyperparams: Mapping[str, Any], n_envs: int) -> int | None:
+    """The steps ``algo_cls`` collects between updates with ``hyperparams`` (the algorithm's
+    defaults where they do not say): ``n_steps × n_envs`` on-policy, ``train_freq × n_envs``
+    off-policy with a frequency in steps; ``None`` for a frequency in episodes."""
+    defaults = inspect.signature(algo_cls.__init__).parameters
+    if issubclass(algo_cls, OnPolicyAlgorithm):
+        return int(hyperparams.get("n_steps", defaults["n_steps"].default)) * n_envs
+    freq = hyperparams.get("train_freq", defaults["train_freq"].default)
+    frequency, unit = (freq, "step") if isinstance(freq, int) else freq
+    return int(frequency) * n_envs if str(unit) == "step" else None
+
+
+def clone_budget(config: TrainConfig) -> CloneBudget:
+    """The steps ``config``'s clone takes on each test task, before any training: its
+    algorithm, hyperparameters (the clone's over the run's) and slots, as training resolves them."""
+    algo, hp = resolve_algo(config, resolve_spec(config.env))
+    settings = {**hp.algo_kwargs, **clone_overrides(algo, config.finetune_hyperparams)}
+    return CloneBudget(
+        config.finetune_timesteps, rollout_steps(algo.cls, settings, config.n_envs or hp.n_envs)
+    )
 
 
 def warn_no_update(model: BaseAlgorithm, timesteps: int) -> None:

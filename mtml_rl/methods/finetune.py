@@ -37,11 +37,20 @@ class FinetuneMethod(MetaMethod):
         return 2 * steps
 
     def budget_note(self, config: TrainConfig) -> str:
-        """The fine-tuning steps per test task (and the clone's own hyperparameters, if any)."""
-        clone = ", ".join(f"{k} {v}" for k, v in sorted(config.finetune_hyperparams.items()))
-        return f"+ {config.finetune_timesteps:,} steps on each test task" + (
-            f" (clone: {clone})" if clone else ""
+        """The fine-tuning steps each test task costs: ``finetune_timesteps`` rounded up to the
+        clone's whole rollouts, as SB3 trains (with the steps asked where that differs), and the
+        clone's own hyperparameters, if any."""
+        from mtml_rl.agents.finetune import clone_budget  # SB3: only on use
+
+        budget = clone_budget(config)
+        notes = (
+            [f"{budget.asked:,} asked, in whole rollouts of {budget.rollout:,}"]
+            if budget.taken != budget.asked
+            else []
         )
+        clone = ", ".join(f"{k} {v}" for k, v in sorted(config.finetune_hyperparams.items()))
+        notes += [f"clone: {clone}"] if clone else []
+        return f"+ {budget.taken:,} steps on each test task" + (f" ({'; '.join(notes)})" if notes else "")
 
 
 FINETUNE = FinetuneMethod(

@@ -57,7 +57,8 @@ def test_reproduce_budgets_state_algorithm_and_steps_of_every_family() -> None:
     )
     assert re.search(r"^\| CartPole \| adapt \| ppo \| [\d,]+ \+ 30,000 phase-2 steps \|$", table, re.M)
     assert re.search(
-        r"^\| Acrobot \| finetune \| ppo \| [\d,]+ \(`dr`'s run\) \+ 5,000 steps on each test task \|$",
+        r"^\| Acrobot \| finetune \| ppo \| [\d,]+ \(`dr`'s run\) \+ 8,192 steps on each test task "
+        r"\(5,000 asked, in whole rollouts of 4,096\) \|$",  # 16 slots x 256 steps: SB3's whole rollouts
         table,
         re.M,
     )
@@ -138,6 +139,23 @@ def test_reproduce_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixtu
     reproduce = load_script("reproduce")
     assert reproduce.main(["--methods", "dr", "orcale", "--out", str(tmp_path)]) == 2
     assert "unknown method 'orcale'; did you mean 'oracle'?" in capsys.readouterr().err
+
+
+def test_budgets_print_the_grids_budget_table_and_run_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reproduce = load_script("reproduce")
+    out = tmp_path / "grid"
+    args = ["--config", str(ROOT / "benchmarks" / "reproduce-small.yaml"), "--out", str(out)]
+    args += ["--methods", "dr", "finetune"]
+    assert reproduce.main([*args, "--budgets"]) == 0
+    printed = capsys.readouterr().out
+    assert printed == budgets_markdown(plan_trials(reproduce.build_config(reproduce.parse_args(args)))) + "\n"
+    assert (  # 1,000 steps asked of clones collecting 8 slots x 512 steps between updates
+        "| MountainCarContinuous | finetune | ppo | 50,000 (`dr`'s run) + 4,096 steps on each test "
+        "task (1,000 asked, in whole rollouts of 4,096) |"
+    ) in printed.splitlines()
+    assert not out.exists()
 
 
 def test_the_shipped_pearl_grid_trains_for_the_shipped_grids_budgets() -> None:

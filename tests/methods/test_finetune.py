@@ -11,11 +11,13 @@ import pytest
 import torch as th
 from baseline_helpers import PENDULUM, tiny_config
 from gymnasium import spaces
+from stable_baselines3 import PPO, SAC
 from stable_baselines3.common.base_class import BaseAlgorithm
 
-from mtml_rl.agents.finetune import FinetuneAgent
+from mtml_rl.agents.finetune import FinetuneAgent, clone_budget, rollout_steps
 from mtml_rl.errors import ConfigError
 from mtml_rl.evaluation.collect import play
+from mtml_rl.methods.finetune import FINETUNE
 from mtml_rl.policies import MetaExtractor
 from mtml_rl.rollouts import rollout_agent
 from mtml_rl.specs.splits import build_splits
@@ -87,6 +89,35 @@ def test_the_clone_trains_with_the_finetune_hyperparams(finetune_run: Run) -> No
         finetune_run.deployed_as("finetune", finetune_hyperparams=[16])
 
 
+@pytest.mark.parametrize(
+    ("asked", "clone", "taken", "rollout"), [(200, {}, 256, 128), (200, {"n_steps": 20}, 240, 80)]
+)
+def test_the_budget_counts_the_steps_the_clone_takes(
+    finetune_run: Run, asked: int, clone: dict[str, int], taken: int, rollout: int
+) -> None:
+    """SB3 trains in whole rollouts (here of ``n_steps`` x 4 slots): the budget table says the
+    steps the clone takes, known before any training, and the clone takes that many."""
+    run = finetune_run.deployed_as("finetune", finetune_timesteps=asked, finetune_hyperparams=clone)
+    budget = clone_budget(run.config)
+    assert (budget.asked, budget.rollout, budget.taken) == (asked, rollout, taken)
+    assert FINETUNE.budget_note(run.config).startswith(
+        f"+ {taken} steps on each test task ({asked} asked, in whole rollouts of {rollout}"
+    )
+    agent = FinetuneAgent(run)
+    agent.adapt(run.spec, build_splits(run.spec)["test-interpolation"].tasks[0], seed=SEED)
+    assert agent.current is not None
+    assert agent.current.timesteps == agent.current.model.num_timesteps == taken
+    exact = finetune_run.deployed_as("finetune", finetune_timesteps=256)
+    assert FINETUNE.budget_note(exact.config) == "+ 256 steps on each test task"
+
+
+def test_rollouts_of_off_policy_algorithms_count_their_training_frequency() -> None:
+    assert rollout_steps(PPO, {}, 4) == 2048 * 4  # SB3's default n_steps
+    assert rollout_steps(SAC, {}, 1) == 1 and rollout_steps(SAC, {"train_freq": 32}, 2) == 64
+    assert rollout_steps(SAC, {"train_freq": [8, "step"]}, 1) == 8
+    assert rollout_steps(SAC, {"train_freq": (2, "episode")}, 1) is None  # unknown ahead: as asked
+
+
 def test_adapt_fine_tunes_a_clone_and_never_touches_the_original(finetune_run: Run) -> None:
     final = finetune_run.path / "final"
     files_before, params_before = file_digest(final), params_of(finetune_run.model)
@@ -147,6 +178,7 @@ def test_an_off_policy_budget_below_learning_starts_warns(tmp_path: Path) -> Non
         warnings.filterwarnings("error", message="finetune timesteps")
         agent.adapt(run.spec, task, seed=SEED)
     assert agent.current is not None and agent.current.model.num_timesteps == 96
+    assert clone_budget(run.deployed_as("finetune", finetune_timesteps=96).config).taken == 96
 
 
 def test_a_clone_plays_its_trials_in_parallel_as_it_did_one_after_another(finetune_run: Run) -> None:
