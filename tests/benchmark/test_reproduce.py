@@ -57,8 +57,8 @@ def test_reproduce_budgets_state_algorithm_and_steps_of_every_family() -> None:
     )
     assert re.search(r"^\| CartPole \| adapt \| ppo \| [\d,]+ \+ 30,000 phase-2 steps \|$", table, re.M)
     assert re.search(
-        r"^\| Acrobot \| finetune \| ppo \| [\d,]+ \(`dr`'s run\) \+ 8,192 steps on each test task "
-        r"\(5,000 asked, in whole rollouts of 4,096\) \|$",  # 16 slots x 256 steps: SB3's whole rollouts
+        r"^\| MountainCarContinuous \| finetune \| ppo \| [\d,]+ \(`dr`'s run\) \+ 8,192 steps on each "
+        r"test task \(5,000 asked, in whole rollouts of 4,096\) \|$",  # 8 slots x 512 steps: SB3's rollouts
         table,
         re.M,
     )
@@ -214,19 +214,25 @@ def test_both_classic_grids_train_pointnavs_adapt_in_trials_of_two_and_history_i
 
 @pytest.mark.parametrize("grid", ["reproduce.yaml", "reproduce-small.yaml"])
 def test_both_classic_grids_deploy_drs_runs_as_finetune_with_the_chosen_clones(grid: str) -> None:
-    """Every ``finetune`` cell deploys ``dr``'s run; the reduced grid fine-tunes PointNav's and
-    Acrobot's clones in the rollouts chosen on validation draws (docs/baselines.md), the rest
-    with the runs' own."""
+    """Every ``finetune`` cell deploys ``dr``'s run; each grid fine-tunes the clones with the
+    settings chosen for its budget on validation draws (docs/baselines.md), the rest with the
+    runs' own."""
     trials = plan_trials(BenchmarkConfig.from_yaml(ROOT / "benchmarks" / grid))
-    finetune = {t.env: t for t in trials if t.method == "finetune" and t.seed == 0}
-    assert all(t.trained_by == t.name.replace("finetune", "dr") for t in finetune.values())
+    finetune = {t.env: t for t in trials if t.method == "finetune"}
+    assert all(t.trained_by == t.name.replace("finetune", "dr") for t in trials if t.method == "finetune")
     clones = {env: t.config["finetune_hyperparams"] for env, t in finetune.items()}
     chosen = {
-        "mtml/PointNav-v0": {"n_steps": 31, "batch_size": 248},
-        "mtml/Acrobot-v0": {"n_steps": 7, "batch_size": 112},
-    }
-    expected = {env: (chosen.get(env, {}) if grid == "reproduce-small.yaml" else {}) for env in clones}
-    assert clones == expected
+        "reproduce-small.yaml": {
+            "mtml/PointNav-v0": {"n_steps": 31, "batch_size": 248},
+            "mtml/Acrobot-v0": {"n_steps": 7, "batch_size": 112},
+        },
+        "reproduce.yaml": {
+            "mtml/PointNav-v0": {"n_steps": 15, "batch_size": 120},
+            "mtml/Acrobot-v0": {"n_steps": 39, "batch_size": 512},
+            "mtml/CartPole-v0": {"learning_rate": 0.0001},
+        },
+    }[grid]
+    assert clones == {env: chosen.get(env, {}) for env in clones}
 
 
 @pytest.mark.parametrize("grid", sorted((ROOT / "benchmarks").glob("*.yaml")), ids=lambda p: p.name)
