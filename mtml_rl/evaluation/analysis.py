@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 
@@ -63,12 +64,17 @@ DEPLOYED_NOTE = (
     "{spec}: {method} deploys {count} run(s) trained as {trained_as} (the two methods train the same "
     "way); " + _DEPLOYED_ENDING
 )
+_MIXED_ENDING = "its rows aggregate them; compare one setting per report to read each"
+MIXED_DEPLOYMENTS_NOTE = (
+    "{spec}: {method}'s runs were deployed with different settings ({settings}); " + _MIXED_ENDING
+)
 _DERIVED_ENDINGS = (
     _FLOORED_ENDING,
     _NO_REFERENCE_ENDING,
     _NO_GAP_ENDING,
     _BELOW_SOLVED_ENDING,
     _DEPLOYED_ENDING,
+    _MIXED_ENDING,
 )
 
 
@@ -95,7 +101,33 @@ def analyze(results: Results) -> Results:
     results.success = success_aggregates(results)
     _note_reference_caveats(results)
     _note_deployed_runs(results)
+    _note_mixed_deployments(results)
     return results
+
+
+def _note_mixed_deployments(results: Results) -> None:
+    """A note per spec and method whose runs were deployed with different settings (``finetune``
+    at two fine-tuning budgets): its rows average over settings, which the reader must know."""
+    settings: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for run in results.runs:
+        if run.deployment is not None:
+            settings[(run.spec, run.label)].add(deployment_words(run.deployment))
+    for (spec, method), found in sorted(settings.items()):
+        if len(found) > 1:
+            results.notes.append(
+                MIXED_DEPLOYMENTS_NOTE.format(spec=spec, method=method, settings="; ".join(sorted(found)))
+            )
+
+
+def deployment_words(deployment: dict[str, Any]) -> str:
+    """``finetune_hyperparams {n_steps: 15}, finetune_timesteps 5000``: a deployment in a line."""
+    return ", ".join(f"{name} {_compact(value)}" for name, value in sorted(deployment.items()))
+
+
+def _compact(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_compact(v)}" for k, v in sorted(value.items())) + "}"
+    return str(value)
 
 
 def _note_deployed_runs(results: Results) -> None:

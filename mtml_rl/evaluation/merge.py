@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 from mtml_rl.errors import ConfigError
-from mtml_rl.evaluation.results import GridResult, Protocol, Results
+from mtml_rl.evaluation.results import GridResult, Protocol, Results, RunRecord
 
 PROTOCOL_FIELDS = ("episodes", "seed", "deterministic")
 """Fields of the protocol that merged results must share for their numbers to compare."""
@@ -43,7 +44,7 @@ def merge_results(parts: list[Results], bootstrap_reps: int) -> Results:
     merged = Results(
         Protocol(first.episodes, first.seed, first.deterministic, splits, bootstrap_reps), [], [], []
     )
-    seen_runs: dict[tuple[str, str], str] = {}
+    seen_runs: dict[tuple[str, str, str], str] = {}
     seen_tasks: set[tuple[str, str, str]] = set()
     for part in parts:
         ids = _merge_runs(merged, part, seen_runs)
@@ -60,15 +61,22 @@ def merge_results(parts: list[Results], bootstrap_reps: int) -> Results:
     return merged
 
 
-def _merge_runs(merged: Results, part: Results, seen: dict[tuple[str, str], str]) -> dict[str, str]:
-    """Add ``part``'s new runs (a new directory, or one deployed as another method); returns
-    ``{old id: new id}`` of the runs taken from it."""
+def run_key(run: RunRecord) -> tuple[str, str, str]:
+    """What makes two run records one deployed policy: its directory, the method it was
+    deployed as and that method's deployment settings (``finetune`` of one ``dr`` run with
+    two fine-tuning budgets is two)."""
+    return (run.path, run.method, json.dumps(run.deployment, sort_keys=True))
+
+
+def _merge_runs(merged: Results, part: Results, seen: dict[tuple[str, str, str], str]) -> dict[str, str]:
+    """Add ``part``'s new runs (a new directory, or one deployed as another method or with
+    other deployment settings); returns ``{old id: new id}`` of the runs taken from it."""
     ids = {}
     for run in part.runs:
-        if (run.path, run.method) in seen:
+        if run_key(run) in seen:
             continue
         new_id = f"run{len(merged.runs)}"
-        seen[(run.path, run.method)] = new_id
+        seen[run_key(run)] = new_id
         ids[run.id] = new_id
         merged.runs.append(replace(run, id=new_id))
     return ids

@@ -10,7 +10,7 @@ from mtml_rl.evaluation.analysis import label_rank
 from mtml_rl.evaluation.gaps import NO_GAP_MARGIN, SOLVED_SPLITS, GapRow, gap_rows, oracle_below_solved
 from mtml_rl.evaluation.labels import method_for_label
 from mtml_rl.evaluation.references import documented_references, documented_solved_levels
-from mtml_rl.evaluation.results import Interval, Results
+from mtml_rl.evaluation.results import Interval, Results, RunRecord
 from mtml_rl.evaluation.success import ALL
 
 PICTURE_SECTIONS = (
@@ -105,6 +105,12 @@ def _mean_returns(results: Results) -> dict[tuple[str, str], float]:
     return {key: float(np.mean(values)) for key, values in returns.items()}
 
 
+def _steps(run: RunRecord) -> str:
+    """Training steps, and those the deployed method trains on each test task (``finetune``)."""
+    steps = str(run.steps)
+    return steps + (f" + {run.test_task_steps} on each test task" if run.test_task_steps else "")
+
+
 def _runs(results: Results) -> list[str]:
     means = _mean_returns(results)
     splits = list(results.protocol.splits)
@@ -116,7 +122,7 @@ def _runs(results: Results) -> list[str]:
             r.algo,
             str(r.seed),
             r.spec,
-            str(r.steps),
+            _steps(r),
             str(r.trial_episodes),
             " / ".join(f"{means[(r.id, split)]:.1f}" if (r.id, split) in means else "–" for split in splits),
             f"`{r.path}`",

@@ -23,7 +23,7 @@ import numpy as np
 from mtml_rl.errors import CheckpointError
 from mtml_rl.tasks.params import ParamValue
 
-SCHEMA_VERSION = "1.4"
+SCHEMA_VERSION = "1.5"
 """Version of the ``results.json`` format (major.minor; readers accept the same major)."""
 SCHEMA_FILE = Path(__file__).with_name("results.schema.json")
 """The JSON Schema of ``results.json``."""
@@ -68,6 +68,11 @@ class RunRecord:
     :param trained_as: the method the run was trained as, where it was deployed as another
         that trains the same way (a ``dr`` run deployed as ``finetune``; ``None``: deployed as
         trained) (1.4)
+    :param deployment: the values of its method's deployment fields it was evaluated with
+        (``finetune``: ``finetune_timesteps``, ``finetune_hyperparams``; ``None``: a method
+        with none) (1.5)
+    :param test_task_steps: environment steps the deployed method trains on each test task
+        before its episodes (``finetune``'s clone, in whole rollouts; ``None``: none) (1.5)
     """
 
     id: str
@@ -84,6 +89,8 @@ class RunRecord:
     steps: int | None
     cpu_kernels: str | None = None
     trained_as: str | None = None
+    deployment: dict[str, Any] | None = None
+    test_task_steps: int | None = None
 
 
 @dataclass

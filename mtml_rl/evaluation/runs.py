@@ -81,8 +81,16 @@ def open_run(
         steps=int(run.model.num_timesteps),
         cpu_kernels=rundir.recorded_kernels(path),
         trained_as=trained_as if trained_as != run.method.name else None,
+        deployment=deployment_of(run),
+        test_task_steps=run.method.test_task_steps(run.config),
     )
     return LoadedRun(run, agent, record)
+
+
+def deployment_of(run: Run) -> dict[str, Any] | None:
+    """The values of ``run``'s method's deployment fields (``None``: the method has none)."""
+    fields = run.method.deployment_fields
+    return {name: getattr(run.config, name) for name in fields} if fields else None
 
 
 def check_split_hashes(run: Run) -> dict[str, str]:

@@ -250,3 +250,8 @@ class Method:
     def budget_note(self, config: TrainConfig) -> str:
         """Steps beyond training, in words, for the budget table (default: none)."""
         return ""
+
+    def test_task_steps(self, config: TrainConfig) -> int | None:
+        """Environment steps the deployed method trains on each test task before its episodes
+        (``finetune``'s clone); ``None`` (the default): it trains on none."""
+        return None
