@@ -168,10 +168,14 @@ def rollout_steps(algo_cls: type[BaseAlgorithm], hyperparams: Mapping[str, Any],
     return int(frequency) * n_envs if str(unit) == "step" else None
 
 
-def clone_budget(config: TrainConfig) -> CloneBudget:
+def clone_budget(config: TrainConfig, spec: TaskSpec | None = None) -> CloneBudget:
     """The steps ``config``'s clone takes on each test task, before any training: its
-    algorithm, hyperparameters (the clone's over the run's) and slots, as training resolves them."""
-    algo, hp = resolve_algo(config, resolve_spec(config.env))
+    algorithm, hyperparameters (the clone's over the run's) and slots, as training resolves them.
+
+    :param spec: the spec it trains on (default: ``config.env`` resolved; a trained run's own
+        recorded spec stands where that file has moved)
+    """
+    algo, hp = resolve_algo(config, spec if spec is not None else resolve_spec(config.env))
     settings = {**hp.algo_kwargs, **clone_overrides(algo, config.finetune_hyperparams)}
     return CloneBudget(
         config.finetune_timesteps, rollout_steps(algo.cls, settings, config.n_envs or hp.n_envs)

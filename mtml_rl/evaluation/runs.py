@@ -82,7 +82,7 @@ def open_run(
         cpu_kernels=rundir.recorded_kernels(path),
         trained_as=trained_as if trained_as != run.method.name else None,
         deployment=deployment_of(run),
-        test_task_steps=run.method.test_task_steps(run.config),
+        test_task_steps=run.method.test_task_steps(run.config, run.spec),
     )
     return LoadedRun(run, agent, record)
 

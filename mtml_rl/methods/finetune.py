@@ -36,11 +36,11 @@ class FinetuneMethod(MetaMethod):
         """Training, and about as much again fine-tuning at evaluation."""
         return 2 * steps
 
-    def test_task_steps(self, config: TrainConfig) -> int:
+    def test_task_steps(self, config: TrainConfig, spec: TaskSpec) -> int:
         """The clone's steps on each test task: ``finetune_timesteps`` in whole rollouts."""
         from mtml_rl.agents.finetune import clone_budget  # SB3: only on use
 
-        return clone_budget(config).taken
+        return clone_budget(config, spec).taken
 
     def budget_note(self, config: TrainConfig) -> str:
         """The fine-tuning steps each test task costs: ``finetune_timesteps`` rounded up to the

@@ -251,7 +251,7 @@ class Method:
         """Steps beyond training, in words, for the budget table (default: none)."""
         return ""
 
-    def test_task_steps(self, config: TrainConfig) -> int | None:
-        """Environment steps the deployed method trains on each test task before its episodes
-        (``finetune``'s clone); ``None`` (the default): it trains on none."""
+    def test_task_steps(self, config: TrainConfig, spec: TaskSpec) -> int | None:
+        """Environment steps the deployed method trains on each test task of ``spec`` before
+        its episodes (``finetune``'s clone); ``None`` (the default): it trains on none."""
         return None

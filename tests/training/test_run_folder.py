@@ -81,6 +81,17 @@ def test_a_run_stands_after_its_spec_file_is_deleted(
     assert resume(relative_run, timesteps=192, progress=False).model.num_timesteps >= 192
     argv = ["evaluate", str(relative_run), "--episodes", "1", "--no-figures", "--out", str(tmp_path / "e2")]
     assert main(argv) == 0  # every split of the resumed run (evaluate_cli drew its pictures above)
+    deployed = [
+        "--deploy-as",
+        "finetune",
+        "--deployment",
+        "finetune_timesteps=100",
+        "--split",
+        "test-interpolation",
+    ]
+    assert main([*argv[:4], *deployed, "--no-figures", "--out", str(tmp_path / "e3")]) == 0
+    (run,) = json.loads((tmp_path / "e3" / "results.json").read_text())["runs"]
+    assert run["test_task_steps"] == 128  # two rollouts of 16 steps x 4 slots, from the run's own spec
 
 
 def test_a_description_edit_is_no_change_but_new_tasks_are(relative_run: Path, tmp_path: Path) -> None:
