@@ -65,6 +65,7 @@ DEPLOYED_NOTE = (
     "way); " + _DEPLOYED_ENDING
 )
 _MIXED_ENDING = "its rows aggregate them; compare one setting per report to read each"
+NOT_RECORDED = "settings not recorded: results written before schema 1.5"
 MIXED_DEPLOYMENTS_NOTE = (
     "{spec}: {method}'s runs were deployed with different settings ({settings}); " + _MIXED_ENDING
 )
@@ -107,11 +108,12 @@ def analyze(results: Results) -> Results:
 
 def _note_mixed_deployments(results: Results) -> None:
     """A note per spec and method whose runs were deployed with different settings (``finetune``
-    at two fine-tuning budgets): its rows average over settings, which the reader must know."""
+    at two fine-tuning budgets, or beside results written before settings were recorded): its
+    rows average over settings, which the reader must know."""
     settings: dict[tuple[str, str], set[str]] = defaultdict(set)
     for run in results.runs:
-        if run.deployment is not None:
-            settings[(run.spec, run.label)].add(deployment_words(run.deployment))
+        words = NOT_RECORDED if run.deployment is None else deployment_words(run.deployment)
+        settings[(run.spec, run.label)].add(words)
     for (spec, method), found in sorted(settings.items()):
         if len(found) > 1:
             results.notes.append(

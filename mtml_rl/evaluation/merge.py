@@ -64,7 +64,8 @@ def merge_results(parts: list[Results], bootstrap_reps: int) -> Results:
 def run_key(run: RunRecord) -> tuple[str, str, str]:
     """What makes two run records one deployed policy: its directory, the method it was
     deployed as and that method's deployment settings (``finetune`` of one ``dr`` run with
-    two fine-tuning budgets is two)."""
+    two fine-tuning budgets is two; a record written before results recorded settings is one
+    of its own, and the report's note on mixed settings names it)."""
     return (run.path, run.method, json.dumps(run.deployment, sort_keys=True))
 
 

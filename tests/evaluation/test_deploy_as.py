@@ -4,7 +4,9 @@ another run; its results say both how it was deployed and how it was trained."""
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -80,6 +82,25 @@ def test_two_deployments_of_one_run_are_two_runs_and_the_report_says_they_differ
     )
     assert main(["compare", both[0], both[0], *flags, "--out", str(tmp_path / "same")]) == 0
     assert len(load_results(tmp_path / "same" / "results.json").runs) == 1  # one deployment, twice
+    older = json.loads((tmp_path / "512" / "results.json").read_text())  # as written before 1.5
+    older.update(
+        schema_version="1.4", runs=[without(run, "deployment", "test_task_steps") for run in older["runs"]]
+    )
+    (tmp_path / "older").mkdir()
+    (tmp_path / "older" / "results.json").write_text(json.dumps(older))
+    assert main(["compare", str(tmp_path / "older"), both[0], *flags, "--out", str(tmp_path / "mixed")]) == 0
+    results = load_results(tmp_path / "mixed" / "results.json")
+    assert [r.deployment for r in results.runs] == [
+        None,
+        {"finetune_hyperparams": {}, "finetune_timesteps": 512},
+    ]
+    assert any(
+        "(finetune_hyperparams {}, finetune_timesteps 512; settings not recorded" in n for n in results.notes
+    )
+
+
+def without(record: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {key: value for key, value in record.items() if key not in keys}
 
 
 def test_one_run_deployed_otherwise_has_an_evaluation_folder_of_its_own(tmp_path: Path) -> None:
