@@ -13,7 +13,6 @@ clone sees inputs scaled as in training.
 
 from __future__ import annotations
 
-import inspect
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,8 +32,10 @@ from mtml_rl.rollouts import ObsRequirements
 from mtml_rl.specs.spec import TaskSpec, resolve_spec
 from mtml_rl.tasks.task import Task
 from mtml_rl.training import rundir
+from mtml_rl.training.algorithms import AlgoInfo
 from mtml_rl.training.builders import resolve_algo
 from mtml_rl.training.config import TrainConfig
+from mtml_rl.training.cost import algo_setting, train_frequency, training_work
 from mtml_rl.training.hyperparams import clone_overrides
 from mtml_rl.training.monitor import silence_logger
 from mtml_rl.training.optim import use_foreach_updates
@@ -160,26 +161,50 @@ def rollout_steps(algo_cls: type[BaseAlgorithm], hyperparams: Mapping[str, Any],
     """The steps ``algo_cls`` collects between updates with ``hyperparams`` (the algorithm's
     defaults where they do not say): ``n_steps × n_envs`` on-policy, ``train_freq × n_envs``
     off-policy with a frequency in steps; ``None`` for a frequency in episodes."""
-    defaults = inspect.signature(algo_cls.__init__).parameters
     if issubclass(algo_cls, OnPolicyAlgorithm):
-        return int(hyperparams.get("n_steps", defaults["n_steps"].default)) * n_envs
-    freq = hyperparams.get("train_freq", defaults["train_freq"].default)
-    frequency, unit = (freq, "step") if isinstance(freq, int) else freq
-    return int(frequency) * n_envs if str(unit) == "step" else None
+        return int(algo_setting(algo_cls, hyperparams, "n_steps")) * n_envs
+    frequency, unit = train_frequency(algo_cls, hyperparams)
+    return frequency * n_envs if unit == "step" else None
 
 
-def clone_budget(config: TrainConfig, spec: TaskSpec | None = None) -> CloneBudget:
-    """The steps ``config``'s clone takes on each test task, before any training: its
-    algorithm, hyperparameters (the clone's over the run's) and slots, as training resolves them.
+@dataclass(frozen=True)
+class CloneSettings:
+    """How a run's clone trains: its algorithm, its keyword arguments (the clone's
+    hyperparameters over the run's) and its slots."""
+
+    algo: AlgoInfo
+    settings: dict[str, Any]
+    n_envs: int
+
+
+def clone_settings(config: TrainConfig, spec: TaskSpec | None = None) -> CloneSettings:
+    """``config``'s clone as training resolves it, before any training.
 
     :param spec: the spec it trains on (default: ``config.env`` resolved; a trained run's own
         recorded spec stands where that file has moved)
     """
     algo, hp = resolve_algo(config, spec if spec is not None else resolve_spec(config.env))
     settings = {**hp.algo_kwargs, **clone_overrides(algo, config.finetune_hyperparams)}
-    return CloneBudget(
-        config.finetune_timesteps, rollout_steps(algo.cls, settings, config.n_envs or hp.n_envs)
-    )
+    return CloneSettings(algo, settings, config.n_envs or hp.n_envs)
+
+
+def clone_budget(config: TrainConfig, spec: TaskSpec | None = None) -> CloneBudget:
+    """The steps ``config``'s clone takes on each test task, before any training
+    (:func:`clone_settings`; ``spec`` as there)."""
+    return _budget(clone_settings(config, spec), config.finetune_timesteps)
+
+
+def clone_work(config: TrainConfig, spec: TaskSpec | None = None) -> int:
+    """What the clone's training costs on each test task, in sample passes
+    (:func:`~mtml_rl.training.cost.training_work` of its steps taken; ``spec`` as in
+    :func:`clone_settings`)."""
+    clone = clone_settings(config, spec)
+    taken = _budget(clone, config.finetune_timesteps).taken
+    return training_work(clone.algo, clone.settings, clone.n_envs, taken)
+
+
+def _budget(clone: CloneSettings, asked: int) -> CloneBudget:
+    return CloneBudget(asked, rollout_steps(clone.algo.cls, clone.settings, clone.n_envs))
 
 
 def warn_no_update(model: BaseAlgorithm, timesteps: int) -> None:

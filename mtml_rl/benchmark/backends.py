@@ -69,12 +69,37 @@ def dependents(trials: Sequence[Trial]) -> dict[str, list[Trial]]:
     return waiting
 
 
+class ReadyTrials:
+    """The trials a pool may start now, in the order given: each that deploys another trial's
+    run (where that trial is among them) joins once that trial has ended."""
+
+    def __init__(self, trials: Sequence[Trial]) -> None:
+        self._rank = {t.name: i for i, t in enumerate(trials)}
+        self._waiting = dependents(trials)
+        held = {t.name for group in self._waiting.values() for t in group}
+        self._ready = [t for t in trials if t.name not in held]
+
+    def next(self) -> Trial | None:
+        """The first trial ready to start, taken from the queue; ``None`` if none is."""
+        return self._ready.pop(0) if self._ready else None
+
+    def ended(self, trial: Trial) -> None:
+        """``trial`` ended: the trials that deploy its run are ready, in their place."""
+        self._ready.extend(self._waiting.pop(trial.name, []))
+        self._ready.sort(key=lambda t: self._rank[t.name])
+
+
 def run_local(
     trials: Sequence[Trial], workers: int, threads: int, trial_fn: TrialFn, on_done: OnDone
 ) -> None:
     """Run ``trials`` in a spawn-context process pool of ``workers`` processes.
 
-    :param trials: the trials to run
+    The pool is handed a trial only when a worker is free, the first ready one in the order
+    given (:class:`ReadyTrials`), so a trial released late by the trial whose run it deploys
+    still starts before the ready trials given after it. A pool broken by a worker's death
+    fails the trials it was running and is replaced for the rest.
+
+    :param trials: the trials to run, in the order to start them
     :param workers: parallel processes
     :param threads: torch threads per process
     :param trial_fn: the function each worker runs (module-level, importable by name)
@@ -82,27 +107,32 @@ def run_local(
     """
     if not trials:
         return
+    slots = min(workers, len(trials))
     context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(
-        max_workers=min(workers, len(trials)),
-        mp_context=context,
-        initializer=_init_worker,
-        initargs=(threads, os.getpid(), registered_methods()),
-    )
-    waiting = dependents(trials)
-    held = {t.name for group in waiting.values() for t in group}
+
+    def new_pool() -> ProcessPoolExecutor:
+        initargs = (threads, os.getpid(), registered_methods())
+        return ProcessPoolExecutor(slots, mp_context=context, initializer=_init_worker, initargs=initargs)
+
+    pool = new_pool()
+    ready = ReadyTrials(trials)
     futures: dict[Future[TrialOutcome], Trial] = {}
     try:
-        for trial in trials:
-            if trial.name not in held:
-                futures[pool.submit(trial_fn, trial)] = trial
-        while futures:
+        while True:
+            while len(futures) < slots and (trial := ready.next()) is not None:
+                try:
+                    futures[pool.submit(trial_fn, trial)] = trial
+                except BrokenProcessPool:
+                    pool.shutdown(wait=False)
+                    pool = new_pool()
+                    futures[pool.submit(trial_fn, trial)] = trial
+            if not futures:
+                break
             done, _ = wait(futures, return_when=FIRST_COMPLETED)
             for future in done:
                 trial = futures.pop(future)
                 on_done(trial, _local_outcome(future, trial))
-                for dependent in waiting.pop(trial.name, []):
-                    futures[pool.submit(trial_fn, dependent)] = dependent
+                ready.ended(trial)
     except BaseException:
         _end_workers(pool)
         raise

@@ -14,7 +14,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from mtml_rl.benchmark.backends import TrialFn, run_local, run_ray
+from mtml_rl.benchmark.backends import TrialFn, dependents, run_local, run_ray
 from mtml_rl.benchmark.config import BenchmarkConfig
 from mtml_rl.benchmark.evaluation import Comparison, compare_trials
 from mtml_rl.benchmark.manifest import INTERRUPTED, MANIFEST_FILE, SCHEDULED, Manifest, TrialRecord
@@ -31,6 +31,7 @@ from mtml_rl.benchmark.trials import (
     trial_done,
 )
 from mtml_rl.locks import lock_folder
+from mtml_rl.specs.spec import TaskSpec, resolve_spec
 from mtml_rl.training.config import TrainConfig
 
 REPORT_DIR = "report"
@@ -137,7 +138,7 @@ def run_benchmark(
     trials = grid.trials
     with lock_folder(config.out_dir):
         done = [] if force else [t for t in trials if trial_done(t)]
-        todo = sorted((t for t in trials if t not in done), key=estimated_cost, reverse=True)
+        todo = longest_path_first([t for t in trials if t not in done])
         repaired = {} if force else {t.name: r for t in todo if (r := damage(t)) is not None}
         with _backend_session(config, todo):
             config.out_dir.mkdir(parents=True, exist_ok=True)
@@ -203,18 +204,36 @@ def _backend_session(config: BenchmarkConfig, todo: list[Trial]) -> Iterator[Non
 
 
 def estimated_cost(trial: Trial) -> int:
-    """Environment steps a trial will take, roughly, so that the longest start first (a pool
-    then ends together instead of waiting for a long trial started last). A trial that deploys
-    another trial's run costs what its method adds to that run's training."""
-    cost = _method_cost(trial.config, trial)
+    """The work a trial takes, roughly, in sample passes (:mod:`mtml_rl.training.cost`): its
+    method's training under its algorithm and hyperparameters, and what the method spends on
+    the test tasks it is evaluated on (``finetune``'s clones). A trial that deploys another
+    trial's run costs what its method adds to that run's training."""
+    spec = resolve_spec(trial.env)
+    test_tasks = sum(spec.split_sizes[split] for split in (trial.evaluation or {}).get("splits", ()))
+    cost = _method_cost(trial.config, trial, spec, test_tasks)
     if trial.run_config is not None:
-        cost -= _method_cost(trial.run_config, trial)
+        cost -= _method_cost(trial.run_config, trial, spec, test_tasks)
     return max(cost, 0)
 
 
-def _method_cost(config_data: dict[str, Any], trial: Trial) -> int:
+def _method_cost(config_data: dict[str, Any], trial: Trial, spec: TaskSpec, test_tasks: int) -> int:
     config = TrainConfig.from_dict(dict(config_data), source=trial.name)
-    return config.resolved_method().estimated_cost(config, trial.steps)
+    return config.resolved_method().estimated_cost(config, spec, trial.steps, test_tasks)
+
+
+def longest_path_first(trials: Sequence[Trial]) -> list[Trial]:
+    """``trials`` in the order to start them: by the work on the longest chain each begins
+    (its own :func:`estimated_cost`, plus the longest chain of the trials that deploy its run),
+    longest first. A trial whose run others deploy goes before trials that cost more alone but
+    hold nothing back, so that the pool does not end waiting on a long trial that could only
+    start late."""
+    costs = {t.name: estimated_cost(t) for t in trials}
+    waiting = dependents(trials)
+
+    def chain(trial: Trial) -> int:
+        return costs[trial.name] + max((chain(d) for d in waiting.get(trial.name, [])), default=0)
+
+    return sorted(trials, key=chain, reverse=True)
 
 
 def _dispatch(config: BenchmarkConfig, todo: list[Trial], trial_fn: TrialFn, on_done: Any) -> None:

@@ -12,6 +12,7 @@ from mtml_rl.training.config import TrainConfig
 
 if TYPE_CHECKING:  # torch and SB3 load on use (mtml_rl.methods.meta)
     from mtml_rl.rollouts import Agent
+    from mtml_rl.specs.spec import TaskSpec
     from mtml_rl.training.run import Run
 
 
@@ -34,6 +35,16 @@ class AdaptMethod(MetaMethod):
     def environment_steps(self, config: TrainConfig, steps: int) -> int:
         """Phase 1's steps and phase 2's."""
         return steps + config.adapt_timesteps
+
+    def estimated_cost(self, config: TrainConfig, spec: TaskSpec, steps: int, test_tasks: int) -> int:
+        """Phase 1's training, and phase 2's steps: each collected once (the policy's and the
+        module's inference), then regressed on ``replay × adapt_epochs`` times."""
+        from mtml_rl.adaptation.phase2 import Phase2Config  # torch: only on use
+
+        passes = 1 + (Phase2Config.replay or 1) * config.adapt_epochs
+        return super().estimated_cost(config, spec, steps, test_tasks) + round(
+            config.adapt_timesteps * passes
+        )
 
     def budget_note(self, config: TrainConfig) -> str:
         """The phase-2 steps."""

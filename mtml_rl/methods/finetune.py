@@ -32,9 +32,11 @@ class FinetuneMethod(MetaMethod):
 
         clone_overrides(self.algorithm(config), config.finetune_hyperparams)
 
-    def estimated_cost(self, config: TrainConfig, steps: int) -> int:
-        """Training, and about as much again fine-tuning at evaluation."""
-        return 2 * steps
+    def estimated_cost(self, config: TrainConfig, spec: TaskSpec, steps: int, test_tasks: int) -> int:
+        """Training, and a clone's training on each test task."""
+        from mtml_rl.agents.finetune import clone_work  # SB3: only on use
+
+        return super().estimated_cost(config, spec, steps, test_tasks) + test_tasks * clone_work(config, spec)
 
     def test_task_steps(self, config: TrainConfig, spec: TaskSpec) -> int:
         """The clone's steps on each test task: ``finetune_timesteps`` in whole rollouts."""

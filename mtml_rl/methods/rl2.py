@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # a method object is cheap to import: torch and SB3 load on u
     from stable_baselines3.common.vec_env import VecEnv
 
     from mtml_rl.rollouts import Agent, EpisodeRecord
+    from mtml_rl.specs.spec import TaskSpec
     from mtml_rl.tasks.task import Task
     from mtml_rl.training.algorithms import AlgoInfo
     from mtml_rl.training.run import Run
@@ -88,9 +89,9 @@ class RL2Method(Method):
 
         return evaluate_rl2(run, tasks, episodes=episodes, seed=seed, deterministic=deterministic)
 
-    def estimated_cost(self, config: TrainConfig, steps: int) -> int:
+    def estimated_cost(self, config: TrainConfig, spec: TaskSpec, steps: int, test_tasks: int) -> int:
         """Recurrent steps cost about twice a feed-forward step."""
-        return 2 * steps
+        return 2 * super().estimated_cost(config, spec, steps, test_tasks)
 
     def algorithm_label(self, config: TrainConfig) -> str:
         """``recurrent ppo``."""

@@ -232,10 +232,17 @@ class Method:
         )
 
     # --------------------------------------------------------------------------- benchmark
-    def estimated_cost(self, config: TrainConfig, steps: int) -> int:
-        """Roughly the work a benchmark trial takes, in environment steps (longest trials start
-        first; default: :meth:`environment_steps`)."""
-        return self.environment_steps(config, steps)
+    def estimated_cost(self, config: TrainConfig, spec: TaskSpec, steps: int, test_tasks: int) -> int:
+        """Roughly the work a benchmark trial of ``steps`` training steps takes, evaluated on
+        ``test_tasks`` tasks, in sample passes (:mod:`mtml_rl.training.cost`; the benchmark
+        starts the longest first). Default: the ``steps`` of training under the method's
+        algorithm and hyperparameters; a method that does more (a post-training step, work on
+        each test task) adds it. Evaluation's rollouts are left out."""
+        from mtml_rl.training.builders import resolve_algo  # SB3: only on use
+        from mtml_rl.training.cost import training_work
+
+        algo, hp = resolve_algo(config, spec)
+        return training_work(algo, hp.algo_kwargs, config.n_envs or hp.n_envs, steps)
 
     def environment_steps(self, config: TrainConfig, steps: int) -> int:
         """The environment steps a run has spent once trained to ``steps`` training steps:

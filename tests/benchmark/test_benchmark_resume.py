@@ -66,9 +66,10 @@ def test_rerun_completes_only_the_failed_trial(tmp_path: Path, monkeypatch: pyte
 
 
 def test_a_killed_worker_fails_only_its_trial(tmp_path: Path) -> None:
-    grid = tiny_grid(tmp_path / "bench", workers=1, evaluation={"enabled": False})
+    """The pool its death broke is replaced for the trials not started yet."""
+    grid = tiny_grid(tmp_path / "bench", seeds=[0, 1, 2], workers=1, evaluation={"enabled": False})
     result = run_benchmark(grid, progress=False, trial_fn=killing_trial)
-    assert result.ran == ["CartPole-dr-s0"] and result.failed == ["CartPole-dr-s1"]
+    assert result.ran == ["CartPole-dr-s0", "CartPole-dr-s2"] and result.failed == ["CartPole-dr-s1"]
     entry = manifest(grid.out_dir)["CartPole-dr-s1"]
     assert entry["status"] == "failed" and str(entry["error"]).startswith("WorkerDied:")
     assert (

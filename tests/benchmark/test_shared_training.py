@@ -14,11 +14,13 @@ from pathlib import Path
 import pytest
 from benchmark_helpers import file_state, tiny_grid
 
+from mtml_rl.agents.finetune import clone_work
 from mtml_rl.benchmark.backends import pack_folders, run_packed
 from mtml_rl.benchmark.config import BenchmarkConfig
 from mtml_rl.benchmark.evaluation import OTHER_RUN, evaluation_problem
 from mtml_rl.benchmark.runner import BenchmarkResult, estimated_cost, run_benchmark
 from mtml_rl.benchmark.trials import damage, plan_trials, run_trial
+from mtml_rl.training import TrainConfig
 
 pytestmark = pytest.mark.slow
 
@@ -53,7 +55,8 @@ def test_finetune_plans_to_deploy_the_dr_run(grid: BenchmarkConfig) -> None:
     fields = {"finetune_timesteps": FINETUNE_STEPS, "finetune_hyperparams": {}}
     assert finetune.deployment == {"method": "finetune", "fields": fields}
     assert finetune.eval_dir == str(grid.out_dir / "eval" / "CartPole-finetune-s0")
-    assert 0 < estimated_cost(finetune) < estimated_cost(dr) * 2, "its training is not counted"
+    clones = 16 * clone_work(TrainConfig.from_dict(finetune.config))  # 16 interpolation tasks
+    assert estimated_cost(finetune) == clones, "its clones' training only, not its run's"
 
 
 def test_finetune_trains_its_own_run_where_no_dr_trial_trains_the_same(tmp_path: Path) -> None:
