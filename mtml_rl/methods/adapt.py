@@ -41,10 +41,8 @@ class AdaptMethod(MetaMethod):
         module's inference), then regressed on ``replay × adapt_epochs`` times."""
         from mtml_rl.adaptation.phase2 import Phase2Config  # torch: only on use
 
-        passes = 1 + (Phase2Config.replay or 1) * config.adapt_epochs
-        return super().estimated_cost(config, spec, steps, test_tasks) + round(
-            config.adapt_timesteps * passes
-        )
+        phase2 = config.adapt_timesteps * (1 + (Phase2Config.replay or 1) * config.adapt_epochs)
+        return super().estimated_cost(config, spec, steps, test_tasks) + round(phase2)
 
     def budget_note(self, config: TrainConfig) -> str:
         """The phase-2 steps."""
