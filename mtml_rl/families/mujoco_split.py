@@ -15,7 +15,11 @@ termination and ``info`` with the environment's own helpers (``_get_obs``, ``_ge
 A vector env can thus integrate many simulators on threads while all the Python of a
 step stays in the calling thread. The results are those of ``env.step`` bit for bit (a test
 compares them); a split is offered only for these exact classes (a subclass may step
-differently) and never for ``render_mode="human"`` (whose step renders).
+differently), never for ``render_mode="human"`` (whose step renders), and only where the
+installed Gymnasium's code that it reproduces is the code it was written from
+(:data:`REFERENCE_SOURCE_DIGESTS`: the class's ``step``, ``MujocoEnv``'s simulation and, for
+the written-out HalfCheetah, its helpers); a Gymnasium that changed any of them keeps its own
+step, slower and right.
 
 Nothing here imports MuJoCo or Gymnasium's MuJoCo environments before :func:`split_step`
 is called, so ``import mtml_rl`` works without the ``mujoco`` extra.
@@ -23,13 +27,84 @@ is called, so ``import mtml_rl`` works without the ``mujoco`` extra.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+import hashlib
+import importlib
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
 StepOut = tuple[Any, Any, bool, bool, dict[str, Any]]
 """A simulator's ``(obs, reward, terminated, truncated, info)``."""
+
+REFERENCE_SOURCE_DIGESTS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {  # the same sources in Gymnasium 1.1.0 to 1.4.0
+        "mujoco_env.MujocoEnv.do_simulation": frozenset(
+            {"e74c4bf660b003c1e64af57ce498a999ac4fa2166b3bef245533058f25b22646"}
+        ),
+        "mujoco_env.MujocoEnv._step_mujoco_simulation": frozenset(
+            {"04a7e4f3d926707199a707f04fabe4df687d82c52d1e42e2fe0a43aa8c381777"}
+        ),
+        "mujoco_env.MujocoEnv.dt": frozenset(
+            {"3042f0c475f0b445898f8c502a8ff790363bfc43caaac2c4a8d98415f2af31c2"}
+        ),
+        "half_cheetah_v5.HalfCheetahEnv.step": frozenset(
+            {"65da057ac53b778e76c30ffc6964d75cd14aee58ee63ea4b44a0c2bf7d9a4469"}
+        ),
+        "half_cheetah_v5.HalfCheetahEnv._get_obs": frozenset(
+            {"f3e1a6c9f37618a88e7b30b11a8ec741aca7d1dd16c6a8e68c362b8d13b42150"}
+        ),
+        "half_cheetah_v5.HalfCheetahEnv._get_rew": frozenset(
+            {"e0fc475d356b053082e9202e15ef5fa1f7a9781831ca12ae1512c11a65c6638d"}
+        ),
+        "half_cheetah_v5.HalfCheetahEnv.control_cost": frozenset(
+            {"07a5f746a15dd7f96ee6086a2af8afea8c70aff696ece43a8b0fc1f84cfc763f"}
+        ),
+        "hopper_v5.HopperEnv.step": frozenset(
+            {"28774ecde803f4758441743a1fcf861dffeb76928268612969f8e02e8a0c1d28"}
+        ),
+        "walker2d_v5.Walker2dEnv.step": frozenset(
+            {"28774ecde803f4758441743a1fcf861dffeb76928268612969f8e02e8a0c1d28"}
+        ),
+        "ant_v5.AntEnv.step": frozenset({"a00a02b332b27c958f86362063271193df026a30fbeedfbeedb27f0f0d515a9d"}),
+    }
+)
+"""SHA-256 of the sources (``inspect.getsource``) of the Gymnasium code a split step
+reproduces, by ``module.Class.attribute`` under ``gymnasium.envs.mujoco``."""
+
+SIMULATION_SOURCES = ("mujoco_env.MujocoEnv.do_simulation", "mujoco_env.MujocoEnv._step_mujoco_simulation")
+"""What :meth:`SplitStep.integrate` does in place of ``do_simulation``."""
+
+CHEETAH_INLINE_SOURCES = (
+    "mujoco_env.MujocoEnv.dt",
+    "half_cheetah_v5.HalfCheetahEnv._get_obs",
+    "half_cheetah_v5.HalfCheetahEnv._get_rew",
+    "half_cheetah_v5.HalfCheetahEnv.control_cost",
+)
+"""The helpers :func:`_cheetah_after_inline` writes out."""
+
+
+@functools.cache
+def reference_source_matches(name: str) -> bool:
+    """Whether the installed Gymnasium's ``name`` (a key of :data:`REFERENCE_SOURCE_DIGESTS`)
+    has a source this module reproduces (``False`` also where it has no source to read)."""
+    module_name, class_name, attribute = name.split(".")
+    owner = getattr(importlib.import_module(f"gymnasium.envs.mujoco.{module_name}"), class_name)
+    member = inspect.getattr_static(owner, attribute)
+    function: Any = member.fget if isinstance(member, property) else member
+    try:
+        source = inspect.getsource(function)
+    except (OSError, TypeError):  # no source to compare (e.g. only compiled files installed)
+        return False
+    return hashlib.sha256(source.encode()).hexdigest() in REFERENCE_SOURCE_DIGESTS[name]
+
+
+def reference_sources_match(names: Iterable[str]) -> bool:
+    """Whether every one of ``names`` matches (:func:`reference_source_matches`)."""
+    return all(reference_source_matches(name) for name in names)
 
 
 def _x_position(split: SplitStep) -> Any:
@@ -191,7 +266,8 @@ class SplitStep:
 
 def split_step(sim: Any) -> SplitStep | None:
     """The split step of ``sim``, or ``None`` where it has none (another class, a subclass,
-    or ``render_mode="human"``).
+    ``render_mode="human"``, or an installed Gymnasium whose step differs from the one
+    reproduced here: :data:`REFERENCE_SOURCE_DIGESTS`).
 
     :param sim: an unwrapped Gymnasium environment
     """
@@ -202,13 +278,22 @@ def split_step(sim: Any) -> SplitStep | None:
     from gymnasium.envs.mujoco.hopper_v5 import HopperEnv
     from gymnasium.envs.mujoco.walker2d_v5 import Walker2dEnv
 
-    parts: dict[type, tuple[Position, After]] = {
-        HalfCheetahEnv: (_x_position, _cheetah_after),
-        HopperEnv: (_x_position, _hopper_after),
-        Walker2dEnv: (_x_position, _hopper_after),
-        AntEnv: (_xy_position, _ant_after),
+    parts: dict[type, tuple[str, Position, After]] = {
+        HalfCheetahEnv: ("half_cheetah_v5.HalfCheetahEnv.step", _x_position, _cheetah_after),
+        HopperEnv: ("hopper_v5.HopperEnv.step", _x_position, _hopper_after),
+        Walker2dEnv: ("walker2d_v5.Walker2dEnv.step", _x_position, _hopper_after),
+        AntEnv: ("ant_v5.AntEnv.step", _xy_position, _ant_after),
     }
-    if getattr(sim, "_exclude_current_positions_from_observation", False):
-        parts[HalfCheetahEnv] = (_x_position, _cheetah_after_inline)
     found = parts.get(type(sim))
-    return None if found is None else SplitStep(sim, *found)
+    if found is None:
+        return None
+    step_source, position, after = found
+    if not reference_sources_match((*SIMULATION_SOURCES, step_source)):
+        return None
+    if (
+        after is _cheetah_after
+        and getattr(sim, "_exclude_current_positions_from_observation", False)
+        and reference_sources_match(CHEETAH_INLINE_SOURCES)
+    ):
+        after = _cheetah_after_inline
+    return SplitStep(sim, position, after)
