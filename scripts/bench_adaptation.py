@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib.util
 import json
 import tempfile
 import warnings
@@ -41,10 +40,12 @@ import numpy as np
 import torch as th
 from gymnasium import spaces
 
+from mtml_rl.errors import ConfigError
 from mtml_rl.rollouts import ObsRequirements, TrialEpisode, rollout_agent
 from mtml_rl.specs.spec import TaskSpec, resolve_spec
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import TrainConfig, train
+from mtml_rl.training.registry import get_method
 
 FAMILIES = ("CartPole", "Pendulum", "PointNav")
 BUDGETS = {"CartPole": 80_000, "Pendulum": 200_000, "PointNav": 200_000}
@@ -52,6 +53,9 @@ BUDGETS = {"CartPole": 80_000, "Pendulum": 200_000, "PointNav": 200_000}
 PHASE2 = {"CartPole": 20_000, "Pendulum": 30_000, "PointNav": 30_000}
 """``adapt``'s phase-2 (DAgger) share of the budget."""
 BENCH_METHODS = ("dr", "oracle", "adapt", "history", "rl2")
+SUBJECT = "adapt"
+"""The method whose share of the gap between the gap's two ends (``dr`` and ``oracle``, by
+their :attr:`~mtml_rl.training.method.Method.gap_end`) the summary reports."""
 SPLITS = ("train", "test-interpolation", "test-extrapolation")
 EVAL_SEED = 100
 RANDOM_EPISODES = 3
@@ -145,11 +149,10 @@ def run_job(job: Job) -> JobResult:
     from mtml_rl.agents.loading import load_agent
 
     th.set_num_threads(1)
-    phase1 = job.timesteps - job.adapt_timesteps if job.method == "adapt" else job.timesteps
     config = TrainConfig(
         env=f"mtml/{job.family}-v0",
         method=job.method,
-        timesteps=phase1,
+        timesteps=job.timesteps,
         adapt_timesteps=job.adapt_timesteps,
         seed=job.seed,
         eval_freq=0,
@@ -157,6 +160,10 @@ def run_job(job: Job) -> JobResult:
         num_threads=1,
         out=job.out,
     )
+    # the budget counts every environment step: training's and a post-training step's
+    # (``adapt``'s phase 2), so training gets what the method's own steps leave of it
+    after_training = get_method(job.method).environment_steps(config, 0)
+    config = dataclasses.replace(config, timesteps=job.timesteps - after_training)
     run = train(config, force=True, progress=False)
     agent = load_agent(run)
     k = int(getattr(agent, "trial_episodes", 1))
@@ -188,7 +195,8 @@ def normalized(
     present = [m for m in BENCH_METHODS if any(r.method == m for r in rows)]
     raw = {m: np.array([r.first[split] for r in rows if r.method == m]) for m in present}
     low = np.array(randoms[family][split])
-    gap = raw["oracle"].mean(axis=0) - low
+    reference = next(m for m in present if get_method(m).privileged)
+    gap = raw[reference].mean(axis=0) - low
     scale = np.maximum(gap, GAP_FLOOR * max(abs(float(gap.mean())), 1e-8))
     return {m: (v - low) / scale for m, v in raw.items()}
 
@@ -219,15 +227,22 @@ def _fmt(point: np.ndarray, ci: np.ndarray, which: int) -> str:
     return f"{point[which]:.2f} [{ci[0, which]:.2f}, {ci[1, which]:.2f}]"
 
 
+def gap_end(est: dict[str, tuple[np.ndarray, np.ndarray]], end: str) -> str | None:
+    """The method in ``est`` that stands for the gap's ``end`` (``"blind"`` or ``"privileged"``)."""
+    return next((m for m in est if get_method(m).gap_end == end), None)
+
+
 def gap_share(est: dict[str, tuple[np.ndarray, np.ndarray]]) -> str:
-    """``adapt``'s share of the normalized mean ``dr``-to-``oracle`` gap, or ``no gap``."""
-    if not {"dr", "oracle", "adapt"} <= set(est):
+    """:data:`SUBJECT`'s share of the normalized mean gap from the blind end (``dr``) to the
+    privileged one (``oracle``), or ``no gap``."""
+    blind, privileged = gap_end(est, "blind"), gap_end(est, "privileged")
+    if blind is None or privileged is None or SUBJECT not in est:
         return "n/a"
-    dr, oracle, adapt = (float(est[m][0][0]) for m in ("dr", "oracle", "adapt"))
-    if oracle - dr < MIN_GAP:
-        return f"no gap (oracle {oracle:.2f}, dr {dr:.2f})"
-    separated = est["adapt"][1][0, 0] > est["dr"][1][1, 0]
-    return f"{100 * (adapt - dr) / (oracle - dr):.0f}%" + (" (CI above dr)" if separated else "")
+    low, high, subject = (float(est[m][0][0]) for m in (blind, privileged, SUBJECT))
+    if high - low < MIN_GAP:
+        return f"no gap ({privileged} {high:.2f}, {blind} {low:.2f})"
+    separated = est[SUBJECT][1][0, 0] > est[blind][1][1, 0]
+    return f"{100 * (subject - low) / (high - low):.0f}%" + (f" (CI above {blind})" if separated else "")
 
 
 def summarize(results: Sequence[JobResult], randoms: dict[str, dict[str, list[float]]]) -> str:
@@ -246,34 +261,42 @@ def summarize(results: Sequence[JobResult], randoms: dict[str, dict[str, list[fl
             lines.append(f"| {family} | {method} | " + " | ".join(cells) + " |")
         gaps.append(f"| {family} | " + " | ".join(gap_share(estimates[s]) for s in SPLITS) + " |")
     return "\n".join(
-        [*lines, "", "Share of the dr-to-oracle gap (normalized means) that adapt closes:", "", *gaps]
+        [*lines, "", f"Share of the dr-to-oracle gap (normalized means) that {SUBJECT} closes:", "", *gaps]
     )
 
 
-def rl2_trial_note(results: Sequence[JobResult]) -> str:
-    """Raw mean returns of rl2's first episode against its whole trial."""
-    rows = [r for r in results if r.method == "rl2"]
+def trial_notes(results: Sequence[JobResult]) -> str:
+    """Raw mean returns of the first episode against the whole trial, for every method that
+    plays trials of more than one episode (``rl2``)."""
     notes = []
-    for family in FAMILIES:
-        mine = [r for r in rows if r.family == family]
-        if mine:
-            first = np.mean([np.mean(r.first["test-interpolation"]) for r in mine])
-            trial = np.mean([np.mean(r.trial["test-interpolation"]) for r in mine])
-            notes.append(
-                f"{family}: interpolation raw return, first episode {first:.1f}, trial mean {trial:.1f}"
-            )
-    return "rl2 " + "; ".join(notes) if notes else ""
+    for method in dict.fromkeys(r.method for r in results):
+        if get_method(method).default_trial_episodes < 2:
+            continue
+        per_family = []
+        for family in FAMILIES:
+            mine = [r for r in results if r.method == method and r.family == family]
+            if mine:
+                first = np.mean([np.mean(r.first["test-interpolation"]) for r in mine])
+                trial = np.mean([np.mean(r.trial["test-interpolation"]) for r in mine])
+                per_family.append(
+                    f"{family}: interpolation raw return, first episode {first:.1f}, trial mean {trial:.1f}"
+                )
+        notes.append(f"{method} " + "; ".join(per_family))
+    return "\n".join(notes)
 
 
 # --------------------------------------------------------------------------------------------
 # command line
 # --------------------------------------------------------------------------------------------
 def available_methods(wanted: Sequence[str]) -> list[str]:
-    """The wanted methods that this installation can train (rl2 needs sb3-contrib)."""
+    """The wanted methods that this installation can train (their algorithm is installed:
+    ``rl2`` needs sb3-contrib)."""
     methods = []
     for method in wanted:
-        if method == "rl2" and importlib.util.find_spec("sb3_contrib") is None:
-            print("note: rl2 is skipped (sb3-contrib is not installed)")
+        try:
+            get_method(method).algorithm(TrainConfig(method=method))
+        except ConfigError as exc:
+            print(f"note: {method} is skipped ({exc})")
             continue
         methods.append(method)
     return methods
@@ -301,8 +324,9 @@ def budget(family: str, quick: bool) -> tuple[int, int]:
 
 
 def jobs_for(args: argparse.Namespace, root: str) -> list[Job]:
-    """Every (family, method, seed) run, family by family; ``rl2`` (by far the slowest to
-    train on a CPU) last, so that a partial benchmark has whole families of the others."""
+    """Every (family, method, seed) run, family by family; recurrent methods' (``rl2``, by far
+    the slowest to train on a CPU) last, so that a partial benchmark has whole families of the
+    others."""
     methods = available_methods(args.methods)
     jobs = [
         Job(f, m, s, *budget(f, args.quick), str(Path(root) / f"{f}-{m}-s{s}"))
@@ -310,7 +334,7 @@ def jobs_for(args: argparse.Namespace, root: str) -> list[Job]:
         for m in methods
         for s in args.seeds
     ]
-    return sorted(jobs, key=lambda j: j.method == "rl2")
+    return sorted(jobs, key=lambda j: get_method(j.method).recurrent)
 
 
 def train_all(jobs: Sequence[Job], workers: int, log: Path) -> list[JobResult]:
@@ -341,10 +365,12 @@ def main(argv: Sequence[str] | None = None) -> None:
             b, a = budget(f, args.quick)
             print(f"  {f}: {b} env steps per run (adapt: {b - a} phase 1 + {a} phase 2); PPO defaults")
         results = train_all(jobs, args.workers, log)
-    families = [f for f in FAMILIES if any(r.family == f and r.method == "oracle" for r in results)]
+    families = [
+        f for f in FAMILIES if any(r.family == f and get_method(r.method).privileged for r in results)
+    ]
     randoms = {f: random_returns(f) for f in families}
     print(summarize([r for r in results if r.family in families], randoms))
-    print(rl2_trial_note(results))
+    print(trial_notes(results))
 
 
 if __name__ == "__main__":
