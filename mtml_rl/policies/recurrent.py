@@ -8,12 +8,19 @@ the initial state of the sequences that start an episode and running the LSTM ov
 padded batch at once then computes the same function (up to floating-point rounding) in one
 call instead of one per timestep, forward and backward. That loop was most of ``rl2``'s
 training time on CPU. A batch with an episode start after its first step (not produced by the
-buffer) still goes through the per-step path.
+buffer) still goes through the per-step path, and so does every batch where the installed
+sb3-contrib's ``_process_sequence`` is not one this module was written from
+(:data:`REFERENCE_SOURCE_DIGESTS`): a release that changed how it lays out a batch keeps its
+own code, slower and right.
 
 This module needs sb3-contrib (the ``contrib`` extra); only the ``rl2`` method imports it.
 """
 
 from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
 
 import torch as th
 from sb3_contrib.common.recurrent.policies import (
@@ -23,6 +30,28 @@ from sb3_contrib.common.recurrent.policies import (
 from torch import nn
 
 LstmStates = tuple[th.Tensor, th.Tensor]
+
+REFERENCE_SOURCE_DIGESTS = frozenset(
+    {
+        "44245acfbbbb8a6a515d88ea92449e9dfd43502cd49f8391e0eff87956838f1f",  # sb3-contrib 2.4.0
+        "bf15c8f9f4449b91887d696ac931e56e0974a53e3ee75605f56fbce072db4890",  # 2.5.0 to 2.7.1
+        "aa617e180d34e719a99d305b3956db5abd7fb151e3c7306f3b011b6e822acd69",  # 2.8.0 to 2.9.2
+    }
+)
+"""SHA-256 of the sources of sb3-contrib's ``RecurrentActorCriticPolicy._process_sequence``
+that :func:`process_sequences` computes in one call (the same code, spelled three ways: type
+hints and ``zip``'s strictness)."""
+
+
+@functools.cache
+def reference_matches() -> bool:
+    """Whether the installed sb3-contrib's ``_process_sequence`` is one this module reproduces
+    (``False`` also where it has no source to read)."""
+    try:
+        source = inspect.getsource(RecurrentActorCriticPolicy._process_sequence)
+    except (OSError, TypeError):  # no source to compare (e.g. only compiled files installed)
+        return False
+    return hashlib.sha256(source.encode()).hexdigest() in REFERENCE_SOURCE_DIGESTS
 
 
 def process_sequences(
@@ -39,7 +68,7 @@ def process_sequences(
     """
     n_seq = lstm_states[0].shape[1]
     starts = episode_starts.reshape((n_seq, -1))
-    if starts.shape[1] > 1 and bool(th.any(starts[:, 1:] != 0.0)):
+    if not reference_matches() or (starts.shape[1] > 1 and bool(th.any(starts[:, 1:] != 0.0))):
         stepped = RecurrentActorCriticPolicy._process_sequence(features, lstm_states, episode_starts, lstm)
         return stepped  # type: ignore[return-value]  # sb3-contrib annotates its states as one tensor
     keep = (1.0 - starts[:, 0]).view(1, n_seq, 1)

@@ -1,6 +1,9 @@
-"""rl2's LSTM over padded sequences in one call computes what sb3-contrib's per-step loop does."""
+"""rl2's LSTM over padded sequences in one call computes what sb3-contrib's per-step loop does,
+and only where the installed sb3-contrib's loop is the one it was written from."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 import torch as th
@@ -9,6 +12,7 @@ from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
 from torch import nn
 
 from mtml_rl.methods.rl2 import RL2
+from mtml_rl.policies import recurrent
 from mtml_rl.policies.recurrent import (
     MultiInputSequenceLstmPolicy,
     SequenceLstmPolicy,
@@ -54,3 +58,37 @@ def test_rl2_trains_the_one_call_policies() -> None:
     box = spaces.Box(-1.0, 1.0, (3,))
     assert RL2.policy(config, box, {}).name is SequenceLstmPolicy
     assert RL2.policy(config, spaces.Dict({"obs": box}), {}).name is MultiInputSequenceLstmPolicy
+
+
+def _count_loop_calls(monkeypatch: pytest.MonkeyPatch, own: Any) -> list[Any]:
+    """Wrap sb3-contrib's per-step loop (``own``) so that its calls are counted."""
+    calls: list[Any] = []
+
+    def counted(*args: Any) -> Any:
+        calls.append(args)
+        return own(*args)
+
+    monkeypatch.setattr(RecurrentActorCriticPolicy, "_process_sequence", staticmethod(counted))
+    return calls
+
+
+def test_a_changed_sb3_contrib_loop_is_left_to_run_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    own = RecurrentActorCriticPolicy._process_sequence
+    starts = th.zeros(N_SEQ, LENGTH)
+    starts[[0, 2], 0] = 1.0  # starts only at a sequence's first step: the one-call path
+    try:
+        recurrent.reference_matches.cache_clear()
+        assert recurrent.reference_matches()  # the installed loop is the one reproduced (cached)
+        calls = _count_loop_calls(monkeypatch, own)
+        run_both(starts)
+        assert len(calls) == 1  # run_both's own call of the loop only
+        monkeypatch.setattr(RecurrentActorCriticPolicy, "_process_sequence", staticmethod(own))
+        monkeypatch.setattr(recurrent, "REFERENCE_SOURCE_DIGESTS", frozenset({"0" * 64}))  # as a changed loop
+        recurrent.reference_matches.cache_clear()
+        assert not recurrent.reference_matches()
+        calls = _count_loop_calls(monkeypatch, own)
+        (stepped, _), (fused, _) = run_both(starts)
+        assert len(calls) == 2  # process_sequences handed the batch to the loop
+        assert th.equal(fused, stepped)
+    finally:
+        recurrent.reference_matches.cache_clear()
