@@ -20,7 +20,9 @@ extractor, trained through SAC's critic.
   first request keeps its graph and the second reuses it (:class:`PosteriorCache`). When the
   critic scores the actor's actions for the actor's loss, its features are detached
   (:class:`PearlCritic`): that loss trains the actor only, so the backward pass through the
-  encoder it would make is skipped. Both leave every gradient and parameter as they were.
+  encoder it would make is skipped (only where the installed SB3's ``ContinuousCritic.forward``
+  is the one written out there: :data:`CRITIC_FORWARD_DIGESTS`). Both leave every gradient and
+  parameter as they were.
 - **Which z.** In training mode ``z`` is a reparameterized posterior sample; otherwise it is
   ``μ + σ · noise`` with :attr:`PearlExtractor.noise` (set by the deployed agent: a sample
   held over an exploration episode), the posterior mean when no noise is set.
@@ -28,6 +30,9 @@ extractor, trained through SAC's critic.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -45,6 +50,26 @@ from mtml_rl.policies.history import mlp
 
 MIN_VARIANCE = 1e-6
 """Floor of every Gaussian factor's variance (keeps the product finite)."""
+
+CRITIC_FORWARD_DIGESTS = frozenset(
+    {
+        "ba33150d56455883595b1268201c21436c7fac01185d620114d1e6d88787e90f",  # SB3 2.4.0 and 2.4.1
+        "4ca87cecd2b49c96f297df5e3b7ef1688c33980a53d8b90dfa47455deee95055",  # 2.5.0 to 2.9.2
+    }
+)
+"""SHA-256 of the sources of SB3's ``ContinuousCritic.forward`` that :class:`PearlCritic`
+writes out for its detached features (the same code; the type hint's spelling differs)."""
+
+
+@functools.cache
+def critic_forward_matches() -> bool:
+    """Whether the installed SB3's ``ContinuousCritic.forward`` is one :class:`PearlCritic`
+    writes out (``False`` also where it has no source to read)."""
+    try:
+        source = inspect.getsource(ContinuousCritic.forward)
+    except (OSError, TypeError):  # no source to compare (e.g. only compiled files installed)
+        return False
+    return hashlib.sha256(source.encode()).hexdigest() in CRITIC_FORWARD_DIGESTS
 
 
 class KLGradient(th.autograd.Function):
@@ -249,11 +274,13 @@ class PearlCritic(ContinuousCritic):
     """SB3's twin Q-critic whose features are detached when it scores actions that carry a
     gradient: SAC's actor loss, which in PEARL trains the actor only (the encoder learns from
     the critic's loss and the KL). The actor's gradients are the same; the backward pass
-    through the critic's extractor, whose gradients SAC would discard, is not made."""
+    through the critic's extractor, whose gradients SAC would discard, is not made. Where the
+    installed SB3's forward is not the one written out here (:func:`critic_forward_matches`)
+    SB3's own runs: the same values, the backward pass made."""
 
     def forward(self, obs: Any, actions: th.Tensor) -> tuple[th.Tensor, ...]:
         """``(Q_1(o, a), Q_2(o, a))``."""
-        if not actions.requires_grad:
+        if not actions.requires_grad or not critic_forward_matches():
             return super().forward(obs, actions)
         with th.no_grad():
             features = self.extract_features(obs, self.features_extractor)

@@ -10,12 +10,14 @@ import numpy as np
 import pytest
 import torch as th
 from baseline_helpers import PENDULUM, tiny_config
+from gymnasium import spaces
 from stable_baselines3.common.policies import ContinuousCritic
 
 from mtml_rl.agents.loading import load_agent
 from mtml_rl.agents.pearl import PearlAgent
 from mtml_rl.envs.vector import MultiTaskVectorEnv
 from mtml_rl.errors import ConfigError
+from mtml_rl.policies import pearl
 from mtml_rl.policies.pearl import (
     KLGradient,
     PearlCritic,
@@ -231,3 +233,49 @@ def test_the_critic_detaches_its_features_only_for_actions_with_a_gradient(pendu
     finally:
         policy.critic.zero_grad()
         policy.set_training_mode(False)
+
+
+def _critic_gradients(critic: PearlCritic, batch: int = 4) -> tuple[th.Tensor, bool]:
+    """Q-values of random actions that carry a gradient, and whether their backward pass
+    reached the critic's posterior encoder."""
+    generator = th.Generator().manual_seed(0)
+    obs = {
+        key: th.randn(batch, int(space.shape[0]), generator=generator)  # type: ignore[index]
+        for key, space in critic.observation_space.spaces.items()  # type: ignore[attr-defined]
+    }
+    actions = th.randn(batch, 1, generator=generator, requires_grad=True)
+    critic.zero_grad(set_to_none=True)
+    th.manual_seed(1)  # the same posterior sample of z (the critic is in training mode)
+    q_values = th.cat(critic(obs, actions), dim=1)
+    q_values.sum().backward()
+    extractor = critic.features_extractor
+    assert isinstance(extractor, PearlExtractor) and extractor.encoder is not None
+    return q_values.detach(), any(p.grad is not None for p in extractor.encoder.parameters())
+
+
+def test_a_changed_sb3_critic_forward_is_left_to_run_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    th.manual_seed(0)
+    observation_space = spaces.Dict(
+        {"obs": spaces.Box(-1.0, 1.0, (3,)), "history": spaces.Box(-1.0, 1.0, (2 * 5,))}
+    )
+    policy = PearlPolicy(
+        observation_space,
+        spaces.Box(-1.0, 1.0, (1,)),
+        lambda _: 1e-3,
+        net_arch=[8],
+        features_extractor_class=PearlExtractor,
+        features_extractor_kwargs={"latent_dim": 2, "history_len": 2, "kl_weight": 0.1},
+        share_features_extractor=False,
+    )
+    try:
+        pearl.critic_forward_matches.cache_clear()
+        assert pearl.critic_forward_matches()  # the installed SB3's forward is the one written out
+        detached, reached = _critic_gradients(policy.critic)
+        assert not reached  # the actor's loss does not go back through the encoder
+        monkeypatch.setattr(pearl, "CRITIC_FORWARD_DIGESTS", frozenset({"0" * 64}))  # as a changed forward
+        pearl.critic_forward_matches.cache_clear()
+        own, reached = _critic_gradients(policy.critic)
+        assert reached  # SB3's own forward ran
+        assert th.equal(own, detached)
+    finally:
+        pearl.critic_forward_matches.cache_clear()
