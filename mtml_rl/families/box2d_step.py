@@ -23,8 +23,6 @@ Nothing here imports Box2D or Gymnasium's Box2D environments before
 from __future__ import annotations
 
 import functools
-import hashlib
-import inspect
 import math
 from collections.abc import Callable
 from typing import Any
@@ -32,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from mtml_rl.families.mujoco_split import StepOut
+from mtml_rl.sources import has_source
 
 # Gymnasium's lunar_lander constants (module globals there), and the quotients its step
 # computes from them, evaluated by the same expressions.
@@ -187,10 +186,6 @@ def reference_step_matches() -> bool:
     reproduces: the same source (:data:`REFERENCE_STEP_DIGESTS`) and module constants."""
     from gymnasium.envs.box2d import lunar_lander
 
-    try:
-        source = inspect.getsource(lunar_lander.LunarLander.step)
-    except (OSError, TypeError):  # no source to compare (e.g. only compiled files installed)
-        return False
     constants = (
         lunar_lander.FPS,
         lunar_lander.SCALE,
@@ -215,8 +210,7 @@ def reference_step_matches() -> bool:
         _VIEWPORT_W,
         _VIEWPORT_H,
     )
-    digest = hashlib.sha256(source.encode()).hexdigest()
-    return constants == ours and digest in REFERENCE_STEP_DIGESTS
+    return constants == ours and has_source(lunar_lander.LunarLander.step, REFERENCE_STEP_DIGESTS)
 
 
 def lunar_lander_step(sim: Any) -> Callable[[Any], StepOut] | None:

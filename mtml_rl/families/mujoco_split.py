@@ -28,7 +28,6 @@ is called, so ``import mtml_rl`` works without the ``mujoco`` extra.
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib
 import inspect
 from collections.abc import Callable, Iterable, Mapping
@@ -36,6 +35,8 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
+
+from mtml_rl.sources import has_source
 
 StepOut = tuple[Any, Any, bool, bool, dict[str, Any]]
 """A simulator's ``(obs, reward, terminated, truncated, info)``."""
@@ -93,13 +94,7 @@ def reference_source_matches(name: str) -> bool:
     has a source this module reproduces (``False`` also where it has no source to read)."""
     module_name, class_name, attribute = name.split(".")
     owner = getattr(importlib.import_module(f"gymnasium.envs.mujoco.{module_name}"), class_name)
-    member = inspect.getattr_static(owner, attribute)
-    function: Any = member.fget if isinstance(member, property) else member
-    try:
-        source = inspect.getsource(function)
-    except (OSError, TypeError):  # no source to compare (e.g. only compiled files installed)
-        return False
-    return hashlib.sha256(source.encode()).hexdigest() in REFERENCE_SOURCE_DIGESTS[name]
+    return has_source(inspect.getattr_static(owner, attribute), REFERENCE_SOURCE_DIGESTS[name])
 
 
 def reference_sources_match(names: Iterable[str]) -> bool:

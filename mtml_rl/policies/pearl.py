@@ -31,8 +31,6 @@ extractor, trained through SAC's critic.
 from __future__ import annotations
 
 import functools
-import hashlib
-import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -47,6 +45,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from mtml_rl.policies.history import mlp
+from mtml_rl.sources import has_source
 
 MIN_VARIANCE = 1e-6
 """Floor of every Gaussian factor's variance (keeps the product finite)."""
@@ -65,11 +64,7 @@ writes out for its detached features (the same code; the type hint's spelling di
 def critic_forward_matches() -> bool:
     """Whether the installed SB3's ``ContinuousCritic.forward`` is one :class:`PearlCritic`
     writes out (``False`` also where it has no source to read)."""
-    try:
-        source = inspect.getsource(ContinuousCritic.forward)
-    except (OSError, TypeError):  # no source to compare (e.g. only compiled files installed)
-        return False
-    return hashlib.sha256(source.encode()).hexdigest() in CRITIC_FORWARD_DIGESTS
+    return has_source(ContinuousCritic.forward, CRITIC_FORWARD_DIGESTS)
 
 
 class KLGradient(th.autograd.Function):

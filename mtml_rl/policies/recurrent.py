@@ -19,8 +19,6 @@ This module needs sb3-contrib (the ``contrib`` extra); only the ``rl2`` method i
 from __future__ import annotations
 
 import functools
-import hashlib
-import inspect
 
 import torch as th
 from sb3_contrib.common.recurrent.policies import (
@@ -28,6 +26,8 @@ from sb3_contrib.common.recurrent.policies import (
     RecurrentMultiInputActorCriticPolicy,
 )
 from torch import nn
+
+from mtml_rl.sources import has_source
 
 LstmStates = tuple[th.Tensor, th.Tensor]
 
@@ -47,11 +47,7 @@ hints and ``zip``'s strictness)."""
 def reference_matches() -> bool:
     """Whether the installed sb3-contrib's ``_process_sequence`` is one this module reproduces
     (``False`` also where it has no source to read)."""
-    try:
-        source = inspect.getsource(RecurrentActorCriticPolicy._process_sequence)
-    except (OSError, TypeError):  # no source to compare (e.g. only compiled files installed)
-        return False
-    return hashlib.sha256(source.encode()).hexdigest() in REFERENCE_SOURCE_DIGESTS
+    return has_source(RecurrentActorCriticPolicy._process_sequence, REFERENCE_SOURCE_DIGESTS)
 
 
 def process_sequences(
