@@ -1,11 +1,13 @@
 """Meta-World environments built from a compiled model's copy: Meta-World's own classes,
-models equal to a fresh compilation, and no model shared between two environments."""
+models equal to a fresh compilation, no model shared between two environments, and a
+Gymnasium whose simulation set-up differs from the one written out builds them itself."""
 
 from __future__ import annotations
 
 import pickle
 
 import numpy as np
+import pytest
 from mw_helpers import require_metaworld
 
 require_metaworld()
@@ -44,3 +46,29 @@ def test_two_environments_of_one_xml_do_not_share_their_model() -> None:
     assert np.array_equal(sim.compiled_model(first.fullpath).body_pos, before)
     first.close()
     second.close()
+
+
+def test_a_changed_simulation_set_up_in_gymnasium_builds_without_the_compiled_copy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import mujoco
+    from metaworld.env_dict import ALL_V3_ENVIRONMENTS
+
+    from mtml_rl.families.metaworld import sim
+
+    cls = ALL_V3_ENVIRONMENTS["window-open-v3"]
+    try:
+        sim.builds_from_compiled.cache_clear()
+        assert sim.builds_from_compiled(cls)  # the installed Gymnasium's set-up is the one written out
+        monkeypatch.setattr(sim, "INITIALIZE_SIMULATION_DIGESTS", frozenset({"0" * 64}))  # as a changed one
+        sim.builds_from_compiled.cache_clear()
+        monkeypatch.setattr(sim, "_COMPILED", {})
+        env = sim._build("window-open-v3", None)
+        assert sim._COMPILED == {}  # compiled by Gymnasium's own set-up, not copied
+        assert type(env) is cls
+        fresh = mujoco.MjModel.from_xml_path(env.fullpath)
+        for field in FIELDS:
+            assert np.array_equal(getattr(env.model, field), getattr(fresh, field)), field
+        env.close()
+    finally:
+        sim.builds_from_compiled.cache_clear()

@@ -13,7 +13,11 @@ the next one (Meta-World's own multi-task environments reuse one environment acr
 the same way: ``set_task`` and ``reset`` configure it completely). Most of a build is
 MuJoCo compiling the environment's XML; each XML is compiled once per process and every
 further environment of it gets a copy of that compiled model (:func:`compiled_model`), the
-same model bit for bit, in about a tenth of the time.
+same model bit for bit, in about a tenth of the time. That build writes out Gymnasium's
+``MujocoEnv._initialize_simulation`` with the compilation replaced, so it is used only where
+the class's own ``_initialize_simulation`` has the source written out
+(:data:`INITIALIZE_SIMULATION_DIGESTS`); elsewhere an environment is built as Meta-World
+builds it.
 
 Success: ``info["success"]`` is Meta-World's flag at each step; :attr:`MetaWorldSim.succeeded`
 says whether it was set at any step of the episode so far, Meta-World's evaluation rule.
@@ -22,6 +26,7 @@ says whether it was set at any step of the episode so far, Meta-World's evaluati
 from __future__ import annotations
 
 import copy
+import functools
 import pickle
 import threading
 import types
@@ -34,6 +39,7 @@ from gymnasium import spaces
 from gymnasium.utils import EzPickle
 
 from mtml_rl.errors import TaskError
+from mtml_rl.sources import has_source
 
 MAX_IDLE = 64
 """The most built Meta-World environments the pool keeps while no simulator uses them."""
@@ -45,6 +51,21 @@ _POOL: defaultdict[tuple[str, str | None], list[Any]] = defaultdict(list)
 _POOL_LOCK = threading.Lock()
 _COMPILED: dict[str, Any] = {}
 _COMPILED_LOCK = threading.Lock()
+
+INITIALIZE_SIMULATION_DIGESTS = frozenset(
+    {"a3d4970250f9ae1d1ce312527a9aaa2862c3eac04e801510cdbc7c6c28d35bd4"}  # Gymnasium 1.4.0
+)
+"""SHA-256 of the source of Gymnasium's ``MujocoEnv._initialize_simulation`` that
+:func:`_initialize_from_compiled` writes out. Gymnasium 1.1.0 to 1.3.0 set the offscreen
+framebuffer to the renderer's size instead of growing it: there environments are built
+without the compiled copy."""
+
+
+@functools.cache
+def builds_from_compiled(cls: type) -> bool:
+    """Whether environments of ``cls`` are built from a compiled model's copy: its
+    ``_initialize_simulation`` is the one :func:`_initialize_from_compiled` writes out."""
+    return has_source(cls._initialize_simulation, INITIALIZE_SIMULATION_DIGESTS)  # type: ignore[attr-defined]
 
 
 def compiled_model(path: str) -> Any:
@@ -75,19 +96,23 @@ def _initialize_from_compiled(env: Any) -> tuple[Any, Any]:
 
 def _build(name: str, render_mode: str | None) -> Any:
     """A new Meta-World environment ``name`` (its v2 reward, Meta-World's default), its
-    MuJoCo model a copy of the one compiled for its XML (:func:`compiled_model`).
+    MuJoCo model a copy of the one compiled for its XML (:func:`compiled_model`) where
+    :func:`builds_from_compiled`.
 
     The environment is an instance of Meta-World's own class: only for its construction
     does an instance attribute stand in for the class's ``_initialize_simulation``."""
     from metaworld.env_dict import ALL_V3_ENVIRONMENTS
 
     cls: Any = ALL_V3_ENVIRONMENTS[name]
-    env = cls.__new__(cls)
-    env._initialize_simulation = types.MethodType(_initialize_from_compiled, env)
-    try:
-        cls.__init__(env, render_mode=render_mode)
-    finally:
-        del env._initialize_simulation
+    if builds_from_compiled(cls):
+        env = cls.__new__(cls)
+        env._initialize_simulation = types.MethodType(_initialize_from_compiled, env)
+        try:
+            cls.__init__(env, render_mode=render_mode)
+        finally:
+            del env._initialize_simulation
+    else:
+        env = cls(render_mode=render_mode)
     env.max_path_length = UNLIMITED_STEPS
     return env
 
