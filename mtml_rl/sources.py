@@ -1,8 +1,9 @@
 """Whether installed code is the code a module of this package writes out.
 
 A few modules compute what a dependency's function computes, in another way (LunarLander's
-step on Python floats, the MuJoCo steps cut around their physics, ``rl2``'s LSTM over a batch
-in one call, ``pearl``'s critic with detached features). Each takes its own path only where
+step on Python floats, the MuJoCo steps cut around their physics, Meta-World environments
+built from a compiled model's copy, ``rl2``'s LSTM over a batch in one call, ``pearl``'s
+critic with detached features). Each takes its own path only where
 the installed function has the source it was written from, by the SHA-256 of
 ``inspect.getsource``; elsewhere the dependency's own function runs, slower and right.
 """
