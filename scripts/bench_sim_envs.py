@@ -79,6 +79,18 @@ def unsplit(env: gym.vector.VectorEnv) -> gym.vector.VectorEnv:
     return env
 
 
+def split_step_note(env: gym.vector.VectorEnv) -> str:
+    """Whether ``env``'s simulators step through their split step: only where the installed
+    Gymnasium has the code it reproduces (``mtml_rl.families.mujoco_split``); elsewhere
+    ``mtml sim`` and ``mtml sim unsplit`` step alike."""
+    if env.slots.splits is not None:  # type: ignore[attr-defined]
+        return "split step: on (the installed Gymnasium's HalfCheetah step is the one reproduced)"
+    return (
+        "split step: off (the installed Gymnasium's HalfCheetah step or MuJoCo simulation differs "
+        "from the code mtml_rl.families.mujoco_split reproduces; each simulator steps whole)"
+    )
+
+
 def builders(n: int, threads: int) -> dict[str, Callable[[], gym.vector.VectorEnv]]:
     """The envs compared, by column name."""
     same_step = AutoresetMode.SAME_STEP
@@ -117,6 +129,7 @@ def main() -> None:
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"N = {args.num_envs} slots, median of {args.repeats} x {args.budget:g} s")
     print(f"{usable_cpus()} usable CPUs, load average at the start {load_start:.2f}, at the end {load}")
+    print(split_step_note(envs["mtml sim"]))
     print(f"{'':>20}  {'steps/s':>8} {'ratio':>6}   {'steps/CPU-s':>11} {'ratio':>6}")
     for name in envs:
         cpu_part = (
