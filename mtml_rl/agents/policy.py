@@ -27,7 +27,7 @@ class PolicyAgent:
     def __init__(self, run: Run) -> None:
         self.run = run
         self.name = run.method.name
-        layout = run.method.layout(run.config)
+        layout = run.layout
         self.privileged = layout.context == "privileged"
         self.requirements = ObsRequirements(layout.context, layout.history_len)
 

@@ -29,7 +29,7 @@ class TaskIdAgent(PolicyAgent):
     def __init__(self, run: Run) -> None:
         super().__init__(run)
         self.privileged = False
-        layout = run.method.layout(run.config)
+        layout = run.layout
         self.requirements = ObsRequirements("privileged", layout.history_len)
         self.task_id = np.array(task_id_index(run.spec), dtype=np.int64)
 

@@ -84,7 +84,8 @@ def trial_budget(trial: Trial) -> Budget:
     method = config.resolved_method()
     algo, extra = method.algorithm_label(config), method.budget_note(config)
     if trial.trained_by is not None:  # the steps of the run it deploys, trained once for both
-        extra = f"(`{method.trains_as}`'s run) {extra}".rstrip()
+        source = TrainConfig.from_dict(dict(trial.run_config or {}), source=trial.name).resolved_method()
+        extra = f"(`{source.name}`'s run) {extra}".rstrip()
     spec = trial.name.removesuffix(f"-{method.name}-s{trial.seed}")
     return Budget(spec, method.name, algo, trial.steps, extra)
 

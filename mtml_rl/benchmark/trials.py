@@ -5,8 +5,10 @@ followed by its evaluation in ``<out>/eval/<spec>-<method>-s<seed>/``. A method 
 as another (:attr:`~mtml_rl.training.method.Method.trains_as`: ``finetune`` as ``dr``) trains
 no run of its own where the grid has a trial of that method with the same training config:
 its trial deploys that trial's run as its own method once the run is trained, so that the two
-methods' comparison is paired. Every path is
-absolute, so that a worker on another machine (Ray) writes where the driver reads.
+methods' comparison is paired. The same holds for a method whose training is another's first
+phase (:attr:`~mtml_rl.training.method.Method.first_phase`: ``oracle`` deploys ``adapt``'s
+run, whose phase 1 is the oracle's training bit for bit), which is then not trained twice.
+Every path is absolute, so that a worker on another machine (Ray) writes where the driver reads.
 :func:`run_trial` is what a worker executes; it never raises for a failed trial but
 returns the error, so one crash cannot take the others down.
 """
@@ -189,35 +191,57 @@ def plan_grid(config: BenchmarkConfig) -> GridPlan:
 
 
 def share_training(trials: list[Trial]) -> list[Trial]:
-    """The trials, each whose method trains as another method's trial of the same spec and
-    seed, with the same training config (its deployment fields aside), made to deploy that
-    trial's run instead of training a copy of it."""
+    """The trials, each made to deploy another trial's run of the same spec and seed instead
+    of training its own where that run holds its training: its method trains as the other's
+    (:attr:`~mtml_rl.training.method.Method.trains_as`: ``finetune`` deploys ``dr``'s run) or
+    is the other's first phase (:attr:`~mtml_rl.training.method.Method.first_phase`:
+    ``oracle`` deploys ``adapt``'s), with the same training config but for the fields that
+    act only in deployment or after that first phase."""
     by_key = {(t.env, get_method(t.method).name, t.seed): t for t in trials}
     return [_deploying(t, by_key) for t in trials]
 
 
 def _deploying(trial: Trial, by_key: dict[tuple[str, str, int], Trial]) -> Trial:
-    """``trial`` deploying the run of the trial it trains as, where there is one with its config."""
+    """``trial`` deploying the run of a trial whose training holds its own, where there is one
+    with its config."""
     method = get_method(trial.method)
-    source = by_key.get((trial.env, method.trains_as, trial.seed)) if method.trains_as else None
-    if source is None:
-        return trial
-    fields = {name: trial.config.get(name) for name in method.deployment_fields}
-    as_trained = {
-        **trial.config,
-        "method": source.config["method"],
-        "out": source.config["out"],
-        **{name: source.config.get(name) for name in fields},
-    }
-    if as_trained != source.config:
-        return trial  # trained otherwise (another budget, other hyperparameters): its own run
-    return replace(
-        trial,
-        run_dir=source.run_dir,
-        trained_by=source.name,
-        run_config=source.config,
-        deployment={"method": method.name, "fields": fields},
-    )
+    for source, later_fields in _run_sources(trial, method.name, method.trains_as, by_key):
+        ignored = (*method.deployment_fields, *later_fields)
+        as_trained = {
+            **trial.config,
+            "method": source.config["method"],
+            "out": source.config["out"],
+            **{name: source.config.get(name) for name in ignored},
+        }
+        if as_trained != source.config:
+            continue  # trained otherwise (another budget, other hyperparameters)
+        return replace(
+            trial,
+            run_dir=source.run_dir,
+            trained_by=source.name,
+            run_config=source.config,
+            deployment={
+                "method": method.name,
+                "fields": {name: trial.config.get(name) for name in method.deployment_fields},
+            },
+        )
+    return trial
+
+
+def _run_sources(
+    trial: Trial, name: str, trains_as: str | None, by_key: dict[tuple[str, str, int], Trial]
+) -> list[tuple[Trial, tuple[str, ...]]]:
+    """The trials of ``trial``'s spec and seed whose runs could serve it, each with the fields
+    its method reads only after the first phase: the trial of the method it trains as, then
+    those of methods whose first phase it is (by name)."""
+    sources: list[tuple[Trial, tuple[str, ...]]] = []
+    if trains_as and (trial.env, trains_as, trial.seed) in by_key:
+        sources.append((by_key[(trial.env, trains_as, trial.seed)], ()))
+    for (env, other, seed), source in sorted(by_key.items()):
+        other_method = get_method(other)
+        if env == trial.env and seed == trial.seed and other_method.first_phase == name:
+            sources.append((source, other_method.later_phase_fields))
+    return sources
 
 
 def _plan_cell(

@@ -125,6 +125,9 @@ def _methods_table() -> Table:
             deploys = "with the task id only"
         if method.trains_as:
             deploys += f"; trains as {method.trains_as}, deploys its runs (evaluate --deploy-as {name})"
+        if method.first_phase:
+            phase = method.first_phase
+            deploys += f"; its first phase is {phase}'s training (evaluate --deploy-as {phase})"
         table.add_row(*map(escape, (name, method.summary, deploys)))
     return table
 

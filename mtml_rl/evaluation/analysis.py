@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from mtml_rl.errors import MtmlError
 from mtml_rl.evaluation import scores
 from mtml_rl.evaluation.gaps import gap_rows, oracle_below_solved
 from mtml_rl.evaluation.labels import UNKNOWN_RANK, label_rank, method_for_label
@@ -28,6 +29,7 @@ from mtml_rl.evaluation.results import (
     cells_list,
 )
 from mtml_rl.evaluation.success import success_aggregates
+from mtml_rl.methods import get_method
 
 __all__ = ["UNKNOWN_RANK", "analyze", "label_rank", "method_for_label", "score_matrices"]
 
@@ -64,6 +66,11 @@ DEPLOYED_NOTE = (
     "{spec}: {method} deploys {count} run(s) trained as {trained_as} (the two methods train the same "
     "way); " + _DEPLOYED_ENDING
 )
+_FIRST_PHASE_ENDING = "its policy is the one a run of its own would train, bit for bit, trained once for both"
+FIRST_PHASE_NOTE = (
+    "{spec}: {method} deploys {count} run(s) trained as {trained_as}, whose first phase is its "
+    "training step for step; " + _FIRST_PHASE_ENDING
+)
 _MIXED_ENDING = "its rows aggregate them; compare one setting per report to read each"
 NOT_RECORDED = "settings not recorded: results written before schema 1.5"
 MIXED_DEPLOYMENTS_NOTE = (
@@ -75,6 +82,7 @@ _DERIVED_ENDINGS = (
     _NO_GAP_ENDING,
     _BELOW_SOLVED_ENDING,
     _DEPLOYED_ENDING,
+    _FIRST_PHASE_ENDING,
     _MIXED_ENDING,
 )
 
@@ -134,15 +142,24 @@ def _compact(value: Any) -> str:
 
 def _note_deployed_runs(results: Results) -> None:
     """A note per spec and method whose runs were trained as another method (``finetune``
-    deploying ``dr``'s runs): the reader learns that those rows share their policies."""
-    counts: dict[tuple[str, str, str], int] = defaultdict(int)
+    deploying ``dr``'s runs: the reader learns that those rows share their policies; ``oracle``
+    deploying ``adapt``'s: that its policy is the first phase of ``adapt``'s runs)."""
+    counts: dict[tuple[str, str, str, str], int] = defaultdict(int)
     for run in results.runs:
         if run.trained_as is not None:
-            counts[(run.spec, run.label, run.trained_as)] += 1
-    for (spec, method, trained_as), count in sorted(counts.items()):
-        results.notes.append(
-            DEPLOYED_NOTE.format(spec=spec, method=method, count=count, trained_as=trained_as)
-        )
+            counts[(run.spec, run.label, run.method, run.trained_as)] += 1
+    for (spec, label, method, trained_as), count in sorted(counts.items()):
+        note = FIRST_PHASE_NOTE if _first_phase_of(trained_as) == method else DEPLOYED_NOTE
+        results.notes.append(note.format(spec=spec, method=label, count=count, trained_as=trained_as))
+
+
+def _first_phase_of(method: str) -> str | None:
+    """The method whose training is ``method``'s first phase (``None``: none, or ``method`` is
+    not registered here)."""
+    try:
+        return get_method(method).first_phase
+    except MtmlError:
+        return None
 
 
 def _note_reference_caveats(results: Results) -> None:

@@ -66,7 +66,8 @@ class RunRecord:
     :param cpu_kernels: the CPU kernels it was trained with
         (:func:`~mtml_rl.training.rundir.recorded_kernels`; ``None``: not recorded) (1.3)
     :param trained_as: the method the run was trained as, where it was deployed as another
-        that trains the same way (a ``dr`` run deployed as ``finetune``; ``None``: deployed as
+        that trains the same way (a ``dr`` run deployed as ``finetune``) or whose training is the
+        run's first phase (an ``adapt`` run deployed as ``oracle``; ``None``: deployed as
         trained) (1.4)
     :param deployment: the values of its method's deployment fields it was evaluated with
         (``finetune``: ``finetune_timesteps``, ``finetune_hyperparams``; ``None``: a method

@@ -58,4 +58,14 @@ ADAPT = AdaptMethod(
     latent_input="context",
     context="privileged",
     uses_history=True,
+    first_phase="oracle",
+    later_phase_fields=(
+        "history_len",
+        "history_arch",
+        "history_hidden",
+        "adapt_timesteps",
+        "adapt_iterations",
+        "adapt_epochs",
+        "adapt_probe_steps",
+    ),
 )

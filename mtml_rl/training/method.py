@@ -105,6 +105,17 @@ class Method:
     :param deployment_fields: the :class:`TrainConfig` fields that act only at deployment
         (``finetune``'s ``finetune_timesteps``): a deployment may set them to other values than
         the run was trained with
+    :param first_phase: the registered method whose whole training is this one's first phase,
+        step for step (``adapt``'s phase 1 is the ``oracle``'s training: the same policy and
+        statistics, bit for bit; phase 2 then trains the adaptation module beside the policy;
+        ``None``: no such method). A run of this method can be deployed as that one (in this
+        method's observation layout: :meth:`~mtml_rl.training.run.Run.deployed_as`), and a
+        benchmark grid with both deploys this method's run as that one's instead of training
+        the same policy twice
+    :param later_phase_fields: the :class:`TrainConfig` fields that act only after the first
+        phase or at deployment (``adapt``'s phase 2, history window and encoder): a grid's trial
+        of the :attr:`first_phase` method whose config differs from this method's trial only in
+        these deploys this trial's run
     """
 
     name: str
@@ -120,6 +131,8 @@ class Method:
     needs_task_id: bool = False
     trains_as: str | None = None
     deployment_fields: tuple[str, ...] = ()
+    first_phase: str | None = None
+    later_phase_fields: tuple[str, ...] = ()
 
     @property
     def training_identity(self) -> str:
@@ -220,7 +233,7 @@ class Method:
     ) -> list[EpisodeRecord]:
         """Roll ``run`` out on ``tasks`` in its training layout, ``episodes`` per task
         (what :meth:`Run.evaluate` and training's periodic evaluation do)."""
-        layout = self.layout(run.config)
+        layout = run.layout
         return rollout_tasks(
             lambda obs: run.act(obs, deterministic),
             run.spec,

@@ -24,7 +24,7 @@ from mtml_rl.specs.splits import build_splits
 from mtml_rl.tasks.task import Task
 from mtml_rl.training import rundir
 from mtml_rl.training.config import TrainConfig
-from mtml_rl.training.method import Method
+from mtml_rl.training.method import Method, MethodEnv
 from mtml_rl.training.registry import get_method, method_names
 from mtml_rl.training.spaces import check_model_spaces, expected_spaces
 
@@ -42,6 +42,8 @@ class Run:
     :param model: the SB3 model
     :param normalizer: observation normalization statistics (``None`` if unused)
     :param model_dir: the folder the model was saved in (default: the run's ``final``)
+    :param trained_as: the method the run was trained as, where it is deployed as another
+        (:meth:`deployed_as`; ``None``: deployed as trained)
     """
 
     path: Path
@@ -50,6 +52,7 @@ class Run:
     model: BaseAlgorithm
     normalizer: VecNormalize | None
     model_dir: Path | None = None
+    trained_as: str | None = None
 
     def __post_init__(self) -> None:
         if self.model_dir is None:
@@ -59,6 +62,18 @@ class Run:
     def method(self) -> Method:
         """The run's :class:`~mtml_rl.training.method.Method` (resolved from its config)."""
         return get_method(self.config.method)
+
+    @property
+    def training_method(self) -> Method:
+        """The method the run was trained as (:attr:`method`, unless deployed as another)."""
+        return get_method(self.trained_as) if self.trained_as else self.method
+
+    @property
+    def layout(self) -> MethodEnv:
+        """The observation layout the model was trained in: its training method's, also where
+        the run is deployed as another method (an ``adapt`` run deployed as ``oracle`` sees
+        the history window its policy ignores)."""
+        return self.training_method.layout(self.config)
 
     @property
     def trial_episodes(self) -> int:
@@ -91,23 +106,26 @@ class Run:
         return self.method.evaluate(self, chosen, episodes=episodes, seed=seed, deterministic=deterministic)
 
     def deployed_as(self, method: str, **deployment: Any) -> Run:
-        """This run deployed as ``method``, a method that trains as the run's own does and
+        """This run deployed as ``method``: a method that trains as the run's own does and
         differs in deployment only (:attr:`Method.trains_as`: a ``dr`` run deployed as
-        ``finetune``, or a ``finetune`` run as ``dr``); the model and its files are shared,
-        never copied or changed.
+        ``finetune``, or a ``finetune`` run as ``dr``), or the method whose training is the
+        run's first phase (:attr:`Method.first_phase`: an ``adapt`` run deployed as ``oracle``,
+        in the run's own observation layout). The model and its files are shared, never copied
+        or changed.
 
         :param method: the deploying method's registered name (the run's own: the run as it is,
             with ``deployment`` applied)
         :param deployment: values of the method's deployment fields (:attr:`Method.deployment_fields`,
             e.g. ``finetune_timesteps``); the run's own where not given
-        :raises ConfigError: a method that does not train as the run's, or a field that acts in
-            training
+        :raises ConfigError: a method that trains otherwise, or a field that acts in training
         """
         target = get_method(method)
-        _check_same_training(self.method, target)
+        trained = self.training_method
+        _check_same_training(trained, target)
         _check_deployment_fields(target, deployment)
         config = dataclasses.replace(self.config, method=method, **deployment)
-        return dataclasses.replace(self, config=config)
+        trained_as = trained.name if trained.name != target.name else None
+        return dataclasses.replace(self, config=config, trained_as=trained_as)
 
     @classmethod
     def load(cls, path: str | Path, which: str = "final") -> Run:
@@ -142,13 +160,17 @@ class Run:
 
 
 def _check_same_training(own: Method, target: Method) -> None:
-    """Refuse to deploy a run of ``own`` as ``target`` unless the two train the same way."""
-    if target.training_identity == own.training_identity:
+    """Refuse to deploy a run of ``own`` as ``target`` unless the two train the same way or
+    ``target``'s training is ``own``'s first phase."""
+    if target.training_identity == own.training_identity or target.name == own.first_phase:
         return
     others = [n for n in method_names() if n != own.name and _training_identity(n) == own.training_identity]
-    choice = f"as trained or as a method that trains the same way ({', '.join(others)})"
+    if own.first_phase:
+        others.append(own.first_phase)
+    choice = f"as trained or as a method whose training it holds ({', '.join(others)})"
+    article = "an" if own.name[:1] in "aeiou" else "a"
     raise ConfigError(
-        f"a {own.name} run cannot be deployed as {target.name}, which trains otherwise; "
+        f"{article} {own.name} run cannot be deployed as {target.name}, which trains otherwise; "
         f"deploy it {choice if others else 'as trained'}"
     )
 

@@ -1,8 +1,10 @@
-"""The quickstart end to end at a reduced budget: trains dr, oracle and adapt, evaluates them
-on three splits, prints the table and writes the report with its pictures."""
+"""The quickstart end to end at a reduced budget: trains dr and adapt, evaluates them and the
+oracle (``adapt``'s phase 1) on three splits, prints the table and writes the report with its
+pictures."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -68,9 +70,12 @@ def test_quickstart_end_to_end_at_a_reduced_budget(
         assert re.search(rf"│ {method} +│ .*\[.*\].*│", printed), printed
     assert f"report with pictures: {out.resolve() / 'report' / 'report.md'}" in printed
     assert re.search(r"interpolation: adapt -?[0-9.]+ vs dr -?[0-9.]+ mean return", printed), printed
-    for method in ("dr", "oracle", "adapt"):
+    for method in ("dr", "adapt"):
         config = yaml.safe_load((out / "runs" / f"CartPole-{method}-s0" / "config.yaml").read_text())
         assert config["timesteps"] == 1500
+    assert not (out / "runs" / "CartPole-oracle-s0").exists(), "the oracle is adapt's phase 1"
+    oracle = json.loads((out / "eval" / "CartPole-oracle-s0" / "results.json").read_text())
+    assert [(r["method"], r["trained_as"]) for r in oracle["runs"]] == [("oracle", "adapt")]
     report = (out / "report" / "report.md").read_text()
     for split in ("train", "interpolation", "extrapolation"):
         assert split in report

@@ -48,7 +48,8 @@ def test_the_overview_lists_every_method_with_what_it_deploys(
         assert name in table, name
     assert table["oracle"][2] == "with the true context (privileged)"
     assert table["onehot"][2] == "with the task id only"
-    assert table["adapt"][2] == "without the context"
+    phase = "its first phase is oracle's training (evaluate --deploy-as oracle)"
+    assert table["adapt"][2] == f"without the context; {phase}"
     assert table["finetune"][2].endswith("trains as dr, deploys its runs (evaluate --deploy-as finetune)")
     assert table["adapt"][1], "a method's summary is shown"
 

@@ -61,7 +61,7 @@ def test_finetune_trains_as_dr_step_for_step(finetune_run: Run, tmp_path: Path) 
 def test_a_run_deploys_only_as_a_method_that_trains_as_its_own(finetune_run: Run) -> None:
     as_dr = finetune_run.deployed_as("dr")
     assert as_dr.method.name == "dr" and as_dr.deployed_as("finetune").method.name == "finetune"
-    with pytest.raises(ConfigError, match=r"cannot be deployed as oracle.*the same way \(dr\)"):
+    with pytest.raises(ConfigError, match=r"cannot be deployed as oracle.*whose training it holds \(dr\)"):
         finetune_run.deployed_as("oracle")
     with pytest.raises(ConfigError, match=r"seed act\(s\) in training"):
         finetune_run.deployed_as("finetune", seed=3)
