@@ -66,10 +66,10 @@ DEPLOYED_NOTE = (
     "{spec}: {method} deploys {count} run(s) trained as {trained_as} (the two methods train the same "
     "way); " + _DEPLOYED_ENDING
 )
-_FIRST_PHASE_ENDING = "its policy is the one a run of its own would train, bit for bit, trained once for both"
+_FIRST_PHASE_ENDING = "the same policy, bit for bit, as a run of its own"
 FIRST_PHASE_NOTE = (
     "{spec}: {method} deploys {count} run(s) trained as {trained_as}, whose first phase is its "
-    "training step for step; " + _FIRST_PHASE_ENDING
+    "training: " + _FIRST_PHASE_ENDING
 )
 _MIXED_ENDING = "its rows aggregate them; compare one setting per report to read each"
 NOT_RECORDED = "settings not recorded: results written before schema 1.5"
