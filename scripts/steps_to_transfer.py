@@ -5,6 +5,9 @@ as its method deploys it (context withheld) on a held-out split and scored per t
 ``(R - R_random) / (R_oracle - R_random)``, where ``R_oracle`` is the mean return of the
 ``--oracle`` runs' final models on the same task (without ``--oracle``: the family's documented
 reference return) and ``R_random`` a uniform random agent's, both from the same reset seeds.
+An ``--oracle`` run is a privileged method's run or one whose first phase is a privileged
+method's training (an ``adapt`` run, deployed as the oracle: a grid with both trains no oracle
+run of its own).
 The x axis is the environment steps the method spent to get there: the checkpoint's steps,
 and for ``adapt`` its phase-2 steps on top: at an intermediate checkpoint phase 2 is run here
 from that checkpoint's policy with the run's own phase-2 settings, at the final model the
@@ -122,9 +125,23 @@ def reference_returns(
         return np.full(len(tasks), value)
     returns = []
     for path in oracles:
-        run = Run.load(path)
+        run = privileged_run(Run.load(path))
         returns.append(task_returns(run.method.agent(run), spec, tasks, episodes, seed))
     return np.mean(returns, axis=0)
+
+
+def privileged_run(run: Any) -> Any:
+    """``run`` deployed as the privileged method it holds: its own, or the method whose training
+    is its first phase (an ``adapt`` run as the oracle); refused if it holds none."""
+    if run.method.privileged:
+        return run
+    first = run.method.first_phase
+    if first is not None and run.deployed_as(first).method.privileged:
+        return run.deployed_as(first)
+    raise SystemExit(
+        f"--oracle {run.path}: a {run.method.name} run holds no privileged policy; pass oracle runs, "
+        "or runs whose first phase is the oracle's (adapt)"
+    )
 
 
 @cache

@@ -70,6 +70,23 @@ def test_every_keeps_the_checkpoints_at_its_multiples_before_the_final_step(
 
 
 @pytest.mark.slow
+def test_an_adapt_run_is_an_oracle_reference_and_a_history_run_is_refused(tmp_path: Path) -> None:
+    """A grid with ``oracle`` and ``adapt`` trains no oracle run: ``adapt``'s, deployed as the
+    oracle, gives the same reference returns as an oracle run of the same config."""
+    import mtml_rl
+    from mtml_rl.specs.splits import build_splits
+
+    script = load_script("steps_to_transfer")
+    adapt, oracle, history = (tiny_checkpointed_run(tmp_path, m) for m in ("adapt", "oracle", "history"))
+    spec = mtml_rl.resolve_spec("mtml/CartPole-v0")
+    tasks = list(build_splits(spec)["test-interpolation"].tasks)[:4]
+    as_oracle = script.reference_returns([adapt], spec, tasks, 1, 100)
+    assert as_oracle.tolist() == script.reference_returns([oracle], spec, tasks, 1, 100).tolist()
+    with pytest.raises(SystemExit, match="a history run holds no privileged policy"):
+        script.reference_returns([history], spec, tasks, 1, 100)
+
+
+@pytest.mark.slow
 def test_every_checkpoint_is_scored_and_adapt_counts_its_phase_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
