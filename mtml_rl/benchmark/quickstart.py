@@ -4,7 +4,8 @@ At the default budget (60k PPO steps; 20k phase-2 steps for ``adapt``) and profi
 (``fast``) the deployed ``adapt`` agent, which never sees the pole length or the actuator's
 sign, scores well above the context-blind ``dr`` on the held-out interpolation and
 extrapolation tasks, at the level of the ``oracle`` that reads them (the oracle's policy is
-``adapt``'s phase 1, trained once for both). The hyperparameters are pinned here, so that tuning the shipped defaults cannot change what the quickstart shows.
+``adapt``'s phase 1, trained once for both). The hyperparameters are pinned here, so that
+tuning the shipped defaults cannot change what the quickstart shows.
 """
 
 from __future__ import annotations
