@@ -12,6 +12,7 @@ from pathlib import Path
 
 from mtml_rl.benchmark.trials import Trial
 from mtml_rl.training.config import TrainConfig
+from mtml_rl.training.registry import get_method
 from mtml_rl.training.rundir import cpu_kernels, describe_kernels
 
 
@@ -84,8 +85,8 @@ def trial_budget(trial: Trial) -> Budget:
     method = config.resolved_method()
     algo, extra = method.algorithm_label(config), method.budget_note(config)
     if trial.trained_by is not None:  # the steps of the run it deploys, trained once for both
-        source = TrainConfig.from_dict(dict(trial.run_config or {}), source=trial.name).resolved_method()
-        extra = f"(`{source.name}`'s run) {extra}".rstrip()
+        source = get_method(str((trial.run_config or {})["method"])).name
+        extra = f"(`{source}`'s run) {extra}".rstrip()
     spec = trial.name.removesuffix(f"-{method.name}-s{trial.seed}")
     return Budget(spec, method.name, algo, trial.steps, extra)
 
