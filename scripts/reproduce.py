@@ -7,9 +7,10 @@
 
 The grid is ``benchmarks/reproduce.yaml`` (flags override it). Finished trials are skipped
 on a rerun and failed ones retried, so an interrupted reproduction continues where it
-stopped. The script prints a markdown section for the README (scores with intervals, the
-dr-to-oracle gap per family, success rates where the families define success, the budgets,
-the commit, date and machine) and writes it to ``<out>/results_table.md``. With
+stopped. The script prints a markdown section (scores with intervals, the dr-to-oracle gap
+per family, success rates where the families define success, the report's caveats, the
+budgets, the commit, date and machine: the README quotes the scores and the gap,
+docs/results.md the rest) and writes it to ``<out>/results_table.md``. With
 ``--budgets`` it prints the grid's budget table (environment steps per spec and method, the
 steps a method spends on each test task included) and runs nothing.
 """
@@ -90,7 +91,7 @@ def results_markdown(
     wall_s: float,
     command: str = "python scripts/reproduce.py",
 ) -> str:
-    """The README section: provenance, scores, the dr-to-oracle gap and the budgets."""
+    """The results section: provenance, scores, the dr-to-oracle gap, success rates, caveats and budgets."""
     trials = plan_trials(grid)
     worker_s = sum(r.wall_s for r in result.records)
     backend = f"{grid.backend} backend" + (
