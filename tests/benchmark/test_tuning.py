@@ -317,18 +317,35 @@ TUNED_GRIDS = {
 }
 
 
+TUNED_PEARL_GRID = REDUCED_GRID.parent / "tuned-pearl-pendulum-small.yaml"
+PEARL_GRID = REDUCED_GRID.parent / "pearl-small.yaml"
+
+
 @pytest.mark.parametrize("spec", sorted(TUNED_GRIDS))
 def test_the_tuned_grid_trains_with_what_each_study_chose_under_the_reduced_grids_protocol(
     spec: str,
 ) -> None:
-    tuned = BenchmarkConfig.from_yaml(TUNED_GRIDS[spec])
-    reduced = BenchmarkConfig.from_yaml(REDUCED_GRID)
+    assert_trains_as_studied(TUNED_GRIDS[spec], REDUCED_GRID, spec, ["adapt", "history", "rl2"])
+
+
+def test_the_tuned_pearl_grid_trains_with_what_its_study_chose_under_the_pearl_grids_protocol() -> None:
+    """``pearl``'s Pendulum study had the tuning budget of the three above on Pendulum, under the
+    protocol of the grid that trains ``pearl`` at the reduced budgets."""
+    assert_trains_as_studied(TUNED_PEARL_GRID, PEARL_GRID, "Pendulum", ["pearl"])
+
+
+def assert_trains_as_studied(tuned_path: Path, grid_path: Path, spec: str, methods: list[str]) -> None:
+    """The tuned grid trains ``methods`` on ``spec`` as ``grid_path`` does, but for the values
+    each study on record chose (20 trials, training seed 10, which no grid run uses), and
+    evaluates as it does."""
+    tuned = BenchmarkConfig.from_yaml(tuned_path)
+    grid = BenchmarkConfig.from_yaml(grid_path)
     env = f"mtml/{spec}-v0"
     assert tuned.envs == [env] and set(tuned.seeds).isdisjoint({10})
-    assert tuned.evaluation == reduced.evaluation and tuned.seeds == reduced.seeds
-    assert sorted(tuned.methods) == ["adapt", "history", "rl2"]
+    assert tuned.evaluation == grid.evaluation and tuned.seeds == grid.seeds
+    assert sorted(tuned.methods) == methods
     for method in tuned.methods:
-        algo, timesteps, fixed = grid_protocol(reduced, env, method)
+        algo, timesteps, fixed = grid_protocol(grid, env, method)
         record, resumed = study_record(spec, method, algo)
         assert resumed.best == record["best"] and resumed.defaults == record["defaults"]
         assert record["setup"]["seeds"] == [10] and len(record["trials"]) == record["setup"]["trials"] == 20
@@ -344,7 +361,7 @@ def test_the_tuned_grid_trains_with_what_each_study_chose_under_the_reduced_grid
         protocol = {k: v for k, v in fixed.items() if k not in record["space"]}
         recorded = with_fields_added_since(record["setup"]["fixed"], protocol)
         assert without(recorded, LATER) == without(protocol, LATER)
-        # the tuned grid trains as the reduced grid does, but for the chosen values and with
+        # the tuned grid trains as the grid does, but for the chosen values and with
         # the study's trial length
         tuned_algo, tuned_steps, tuned_fixed = grid_protocol(tuned, env, method)
         assert (tuned_algo, tuned_steps) == (algo, timesteps)
