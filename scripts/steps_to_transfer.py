@@ -136,8 +136,9 @@ def privileged_run(run: Any) -> Any:
     if run.method.privileged:
         return run
     first = run.method.first_phase
-    if first is not None and run.deployed_as(first).method.privileged:
-        return run.deployed_as(first)
+    deployed = run.deployed_as(first) if first is not None else None
+    if deployed is not None and deployed.method.privileged:
+        return deployed
     raise SystemExit(
         f"--oracle {run.path}: a {run.method.name} run holds no privileged policy; pass oracle runs, "
         "or runs whose first phase is the oracle's (adapt)"
