@@ -38,10 +38,10 @@ from typing import Any
 
 import numpy as np
 import torch as th
-from gymnasium import spaces
 
 from mtml_rl.errors import ConfigError
-from mtml_rl.rollouts import ObsRequirements, TrialEpisode, rollout_agent
+from mtml_rl.evaluation.probes import RandomAgent
+from mtml_rl.rollouts import TrialEpisode, rollout_agent
 from mtml_rl.specs.spec import TaskSpec, resolve_spec
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import TrainConfig, train
@@ -90,34 +90,6 @@ class JobResult:
     seed: int
     first: dict[str, list[float]]
     trial: dict[str, list[float]]
-
-
-class RandomAgent:
-    """Uniform random actions (the ``R_random`` reference), seeded.
-
-    :param action_space: the family's single action space
-    :param seed: seed of the action sampler
-    """
-
-    name = "random"
-    privileged = False
-    requirements = ObsRequirements("hidden", 0)
-
-    def __init__(self, action_space: spaces.Space, seed: int) -> None:
-        self.space = action_space
-        self.space.seed(seed)
-
-    def reset(self, num_envs: int) -> None:
-        """Stateless."""
-
-    def act(self, obs: Any, deterministic: bool = True) -> np.ndarray:
-        """One uniform sample per slot."""
-        return np.stack([self.space.sample() for _ in range(len(obs))])
-
-    def observe(
-        self, actions: np.ndarray, rewards: np.ndarray, dones: np.ndarray, trial_starts: np.ndarray
-    ) -> None:
-        """Stateless."""
 
 
 def per_task(

@@ -35,7 +35,9 @@ from mtml_rl.evaluation.runs import LoadedRun, open_run
 from mtml_rl.evaluation.video import record_videos
 from mtml_rl.io import atomic_dir
 from mtml_rl.locks import lock_folder
+from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.specs.splits import build_splits
+from mtml_rl.tasks.task import Task
 from mtml_rl.training import rundir
 
 __all__ = ["EvalConfig", "SpecPlan", "compare", "default_output", "default_splits", "evaluate", "plan"]
@@ -77,6 +79,24 @@ def collect_results(plans: dict[str, SpecPlan], config: EvalConfig, progress: Pr
     return results
 
 
+def _play(
+    lr: LoadedRun, spec: TaskSpec, tasks: Sequence[Task], config: EvalConfig, progress: Progress
+) -> list[collect.Played]:
+    """``lr``'s agent on ``tasks`` under the protocol of ``config`` (its episodes, seed and
+    action mode), in trials of the run's own length."""
+    return collect.play(
+        lr.agent,
+        spec,
+        tasks,
+        episodes=config.episodes,
+        trial_episodes=lr.record.trial_episodes,
+        seed=config.seed,
+        deterministic=config.deterministic,
+        advance=progress.advance,
+        parallel=config.parallel_trials,
+    )
+
+
 def _collect_split(results: Results, p: SpecPlan, split: str, config: EvalConfig, progress: Progress) -> None:
     spec, tasks = p.spec, list(build_splits(p.spec)[split].tasks)
     progress.describe(f"{spec.name} {split}: random")
@@ -90,17 +110,7 @@ def _collect_split(results: Results, p: SpecPlan, split: str, config: EvalConfig
     ]
     for lr in p.runs:
         progress.describe(f"{spec.name} {split}: {lr.record.label} s{lr.record.seed}")
-        played = collect.play(
-            lr.agent,
-            spec,
-            tasks,
-            episodes=config.episodes,
-            trial_episodes=lr.record.trial_episodes,
-            seed=config.seed,
-            deterministic=config.deterministic,
-            advance=progress.advance,
-            parallel=config.parallel_trials,
-        )
+        played = _play(lr, spec, tasks, config, progress)
         results.episodes += collect.episode_rows(lr.record.id, spec.id, split, tasks, played)
         results.adaptation.append(
             collect.adaptation_curve(lr.record.id, spec, split, played, lr.record.trial_episodes)
@@ -120,17 +130,7 @@ def _collect_grid(p: SpecPlan, config: EvalConfig, progress: Progress) -> collec
     grid.family_reference = family_reference(spec)
     for lr in p.runs:
         progress.describe(f"{spec.name} grid: {lr.record.label} s{lr.record.seed}")
-        played = collect.play(
-            lr.agent,
-            spec,
-            tasks,
-            episodes=config.episodes,
-            trial_episodes=lr.record.trial_episodes,
-            seed=config.seed,
-            deterministic=config.deterministic,
-            advance=progress.advance,
-            parallel=config.parallel_trials,
-        )
+        played = _play(lr, spec, tasks, config, progress)
         means = [0.0] * len(tasks)
         for e in played:
             means[e.task_index] += e.ret / config.episodes
