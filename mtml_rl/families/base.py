@@ -15,15 +15,13 @@ Array layouts (``N`` slots):
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
 from typing import ClassVar, NamedTuple
 
 import numpy as np
 from gymnasium import spaces
 
-from mtml_rl.families.levels import ReturnLevel
-from mtml_rl.tasks.params import FamilyParams, ParamSpec, ParamValue, as_number, schema
-from mtml_rl.tasks.protocol import ProtocolQuery
+from mtml_rl.families.parameterized import ParameterizedFamily
+from mtml_rl.tasks.params import as_number
 from mtml_rl.tasks.task import Task
 
 
@@ -38,7 +36,7 @@ class StepOutput(NamedTuple):
     """``(N,)`` bool: whether the next state is terminal."""
 
 
-class Family(ABC):
+class Family(ParameterizedFamily, ABC):
     """A parameterized environment family with pure batched numpy dynamics.
 
     Subclasses set :attr:`name`, :attr:`params_cls` and :attr:`n_reset_uniforms`
@@ -46,56 +44,16 @@ class Family(ABC):
     functions (:meth:`initial_state`, :meth:`step`, :meth:`observe`). :attr:`reference_id`,
     :attr:`render_fps`, :meth:`success` and :meth:`render_rgb` have defaults. Actions must
     be ``Discrete(n)`` or a Box bounded by exactly [-1, 1] (checked when an env is built).
+    The schema, task helpers, levels and protocols are every family's
+    (:class:`~mtml_rl.families.parameterized.ParameterizedFamily`); at
+    :meth:`default_task` the family reproduces :attr:`reference_id`.
     """
 
-    name: ClassVar[str]
-    """Registered name, used in specs and task ids (e.g. ``"cartpole"``)."""
-    params_cls: ClassVar[type[FamilyParams]]
-    """The frozen parameter dataclass (schema, defaults, physical bounds)."""
     reference_id: ClassVar[str | None] = None
     """The Gymnasium id this family reproduces at default parameters, if any."""
     n_reset_uniforms: ClassVar[int]
     """How many U[0, 1) doubles one reset consumes (the reference env's draws)."""
-    headline_metric: ClassVar[str] = "normalized"
-    """What reports lead with: ``"normalized"`` (normalized return) or ``"success"`` (success
-    rate, where the family's benchmark reports it: Meta-World)."""
-    reference_return: ClassVar[ReturnLevel | None] = None
-    """What a competent agent earns on a task (normalizes scores where no oracle run is
-    evaluated alongside); ``None``: not documented, evaluate an oracle to normalize."""
-    solved_level: ClassVar[ReturnLevel | None] = None
-    """The mean return at which a train task counts as solved (reports flag an oracle below
-    it); ``None``: not documented."""
     render_fps: ClassVar[int] = 50
-
-    # -- schema ---------------------------------------------------------------------------
-    @classmethod
-    def param_specs(cls) -> tuple[ParamSpec, ...]:
-        """The parameter schema."""
-        return schema(cls.params_cls)
-
-    @classmethod
-    def param_names(cls) -> tuple[str, ...]:
-        """Parameter names in declaration order (the row order of parameter arrays)."""
-        return tuple(s.name for s in cls.param_specs())
-
-    @classmethod
-    def default_task(cls) -> Task:
-        """The task at default parameters (reproduces :attr:`reference_id`)."""
-        return cls.task(cls.params_cls().as_dict())
-
-    @classmethod
-    def task(cls, values: Mapping[str, ParamValue]) -> Task:
-        """Validate a (partial) mapping of values and return the full :class:`Task`."""
-        return Task.make(cls.name, cls.params_cls.from_mapping(dict(values)).as_dict())
-
-    @classmethod
-    def validate_task(cls, task: Task) -> Task:
-        """Check a task belongs to this family and its values are physically valid."""
-        from mtml_rl.errors import TaskError
-
-        if task.family != cls.name:
-            raise TaskError(f"task {task.id} belongs to family {task.family!r}, not {cls.name!r}")
-        return cls.task(task.as_dict())
 
     @classmethod
     def params_array(cls, tasks: list[Task]) -> np.ndarray:
@@ -104,19 +62,6 @@ class Family(ABC):
         specs = cls.param_specs()
         rows = [[as_number(s, t[s.name]) for t in tasks] for s in specs]
         return np.array(rows, dtype=np.float64).reshape(len(specs), -1)
-
-    # -- protocols ------------------------------------------------------------------------
-    protocols: ClassVar[tuple[str, ...]] = ()
-    """Protocols the family defines: a spec's ``protocol:`` names one (none by default)."""
-
-    @classmethod
-    def protocol_tasks(cls, query: ProtocolQuery) -> list[dict[str, ParamValue]] | None:
-        """The values of the tasks of ``query.split`` under ``query.protocol`` (in their fixed
-        order), or ``None`` for a split the protocol leaves to the spec's regions.
-
-        :param query: the protocol, split, size, seed and the spec's fixed and categorical values
-        """
-        return None
 
     # -- spaces ---------------------------------------------------------------------------
     @abstractmethod

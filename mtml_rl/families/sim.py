@@ -33,12 +33,11 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from mtml_rl.errors import FamilyError, MtmlError, TaskError
+from mtml_rl.errors import FamilyError, MtmlError
 from mtml_rl.families.actions import ActionMap
-from mtml_rl.families.levels import ReturnLevel
 from mtml_rl.families.mujoco_split import SplitStep, StepOut, split_step
-from mtml_rl.tasks.params import FamilyParams, ParamSpec, ParamValue, schema
-from mtml_rl.tasks.protocol import ProtocolQuery
+from mtml_rl.families.parameterized import ParameterizedFamily
+from mtml_rl.tasks.params import FamilyParams
 from mtml_rl.tasks.task import Task
 
 P = TypeVar("P", bound=FamilyParams)
@@ -110,7 +109,7 @@ def require_extra(family: str, modules: tuple[str, ...], extra: str | None) -> N
             raise MissingExtraError(family, extra, f"the module {module!r}") from None
 
 
-class SimFamily(ABC, Generic[P]):
+class SimFamily(ParameterizedFamily, ABC, Generic[P]):
     """A task family whose dynamics run in a Gymnasium simulator environment.
 
     Subclasses set :attr:`name`, :attr:`params_cls` and :attr:`reference_id` (required;
@@ -122,13 +121,11 @@ class SimFamily(ABC, Generic[P]):
     :meth:`simulator_action`).
 
     Observation and action spaces are those of the built environment (observations as
-    float32, the suite's dtype) and must not depend on the task.
+    float32, the suite's dtype) and must not depend on the task. The schema, task helpers,
+    levels and protocols are every family's
+    (:class:`~mtml_rl.families.parameterized.ParameterizedFamily`).
     """
 
-    name: ClassVar[str]
-    """Registered name, used in specs and task ids (e.g. ``"halfcheetah_vel"``)."""
-    params_cls: ClassVar[type[FamilyParams]]
-    """The frozen parameter dataclass (schema, defaults, physical bounds)."""
     reference_id: ClassVar[str]
     """The Gymnasium id that is built (e.g. ``"HalfCheetah-v5"``)."""
     env_kwargs: ClassVar[Mapping[str, Any]] = MappingProxyType({})
@@ -137,15 +134,6 @@ class SimFamily(ABC, Generic[P]):
     """The ``mtml-rl`` extra that installs the simulator (``"mujoco"``, ``"box2d"``), if any."""
     required_modules: ClassVar[tuple[str, ...]] = ()
     """Modules the simulator needs (checked before building, so that a missing one is named)."""
-    headline_metric: ClassVar[str] = "normalized"
-    """What reports lead with: ``"normalized"`` (normalized return) or ``"success"`` (success
-    rate, where the family's benchmark reports it: Meta-World)."""
-    reference_return: ClassVar[ReturnLevel | None] = None
-    """What a competent agent earns on a task (normalizes scores where no oracle run is
-    evaluated alongside); ``None``: not documented, evaluate an oracle to normalize."""
-    solved_level: ClassVar[ReturnLevel | None] = None
-    """The mean return at which a train task counts as solved (reports flag an oracle below
-    it); ``None``: not documented."""
     max_slots: ClassVar[int | None] = None
     """The most simulators worth holding at once in one process (memory, build time); longer
     task lists are evaluated in chunks of this many slots. ``None``: no limit."""
@@ -159,56 +147,15 @@ class SimFamily(ABC, Generic[P]):
     single env then extends in place with the task's entries and hands out; ``False`` (the
     default, for simulators that may reuse or later change their dict): it is copied first."""
 
-    # -- schema (the same helpers as numpy families) ----------------------------------------
-    @classmethod
-    def param_specs(cls) -> tuple[ParamSpec, ...]:
-        """The parameter schema."""
-        return schema(cls.params_cls)
-
-    @classmethod
-    def param_names(cls) -> tuple[str, ...]:
-        """Parameter names in declaration order."""
-        return tuple(s.name for s in cls.param_specs())
-
-    @classmethod
-    def task(cls, values: Mapping[str, ParamValue]) -> Task:
-        """Validate a (partial) mapping of values and return the full :class:`Task`."""
-        return Task.make(cls.name, cls.params_cls.from_mapping(dict(values)).as_dict())
-
-    @classmethod
-    def default_task(cls) -> Task:
-        """The task at default parameters."""
-        return cls.task({})
-
     @classmethod
     def reference_task(cls) -> Task | None:
         """The task at which the env reproduces :attr:`reference_id` step for step, reward
         included; ``None`` where no parameter value makes the reward equal Gymnasium's."""
         return cls.default_task()
 
-    @classmethod
-    def validate_task(cls, task: Task) -> Task:
-        """Check a task belongs to this family and its values are physically valid."""
-        if task.family != cls.name:
-            raise TaskError(f"task {task.id} belongs to family {task.family!r}, not {cls.name!r}")
-        return cls.task(task.as_dict())
-
     def params(self, task: Task) -> P:
         """The task's values as the family's parameter dataclass."""
         return cast(P, self.params_cls.from_mapping(task.as_dict()))
-
-    # -- protocols ------------------------------------------------------------------------
-    protocols: ClassVar[tuple[str, ...]] = ()
-    """Protocols the family defines: a spec's ``protocol:`` names one (none by default)."""
-
-    @classmethod
-    def protocol_tasks(cls, query: ProtocolQuery) -> list[dict[str, ParamValue]] | None:
-        """The values of the tasks of ``query.split`` under ``query.protocol`` (in their fixed
-        order), or ``None`` for a split the protocol leaves to the spec's regions.
-
-        :param query: the protocol, split, size, seed and the spec's fixed and categorical values
-        """
-        return None
 
     # -- the simulator ------------------------------------------------------------------
     def build(self, render_mode: str | None = None) -> gym.Env[Any, Any]:
