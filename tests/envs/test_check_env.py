@@ -10,14 +10,12 @@ also rolls every task out for a few steps and checks each observation against th
 from __future__ import annotations
 
 import itertools
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import pytest
+from check_env_helpers import warnings_as_errors
 from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
@@ -30,24 +28,6 @@ CONTEXTS = ("hidden", "visible", "privileged")
 HISTORY_LEN = 4
 SAMPLED_TASKS = 20
 ROLLOUT_STEPS = 20
-
-ALLOWED_WARNINGS = (
-    # Gymnasium's own test suite ignores exactly these two (tests/envs/test_envs.py,
-    # CHECK_ENV_IGNORE_WARNINGS): velocities and history entries are unbounded, as in
-    # Gymnasium's CartPole-v1, which these families reproduce.
-    r".*A Box observation space minimum value is -infinity",
-    r".*A Box observation space maximum value is infinity",
-)
-
-
-@contextmanager
-def warnings_as_errors() -> Iterator[None]:
-    """Turn every warning into an error except :data:`ALLOWED_WARNINGS`."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        for pattern in ALLOWED_WARNINGS:
-            warnings.filterwarnings("ignore", message=pattern)
-        yield
 
 
 def both_checks(env: gym.Env[Any, Any], *, render: bool) -> None:

@@ -1,12 +1,9 @@
 """Helpers of the Meta-World tests: skipping without the extra, Meta-World's own env at a task,
-checkers with warnings as errors, and rollouts to compare step for step."""
+and rollouts to compare step for step."""
 
 from __future__ import annotations
 
 import pickle
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -21,28 +18,6 @@ SKIP_REASON = 'the metaworld extra is not installed (pip install "mtml-rl[metawo
 def require_metaworld() -> None:
     """Skip the calling module when Meta-World is not installed."""
     pytest.importorskip("metaworld", reason=SKIP_REASON)
-
-
-ALLOWED_WARNINGS = (
-    # Gymnasium's own env tests ignore these two (CHECK_ENV_IGNORE_WARNINGS): object
-    # positions and orientations are unbounded in Meta-World's own observation space too.
-    r".*A Box observation space minimum value is -infinity",
-    r".*A Box observation space maximum value is infinity",
-)
-"""The only warnings the checkers may raise on mtml-rl's Meta-World envs. Meta-World's own
-envs raise two more, which ours do not: "The obs returned by the `reset()` method is not
-within the observation space" (its goal-observable observation leaves its cached space) and
-"A Box observation space maximum and minimum values are equal" (the hidden goal's [0, 0])."""
-
-
-@contextmanager
-def warnings_as_errors() -> Iterator[None]:
-    """Every warning is an error but :data:`ALLOWED_WARNINGS`."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        for pattern in ALLOWED_WARNINGS:
-            warnings.filterwarnings("ignore", message=pattern)
-        yield
 
 
 def metaworld_env(task: Task) -> Any:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import itertools
-import warnings
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import gymnasium as gym
@@ -20,24 +18,6 @@ SIM_SPEC_IDS = sorted(
 )
 """Every built-in id whose family is a :class:`~mtml_rl.families.sim.SimFamily`, but Meta-World's
 (tested under ``tests/metaworld``)."""
-
-ALLOWED_WARNINGS = (
-    # Gymnasium's own test suite ignores exactly these two (tests/envs/test_envs.py,
-    # CHECK_ENV_IGNORE_WARNINGS): MuJoCo observations and history entries are unbounded,
-    # as in Gymnasium's v5 environments themselves.
-    r".*A Box observation space minimum value is -infinity",
-    r".*A Box observation space maximum value is infinity",
-)
-
-
-@contextmanager
-def warnings_as_errors() -> Iterator[None]:
-    """Turn every warning into an error except :data:`ALLOWED_WARNINGS`."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        for pattern in ALLOWED_WARNINGS:
-            warnings.filterwarnings("ignore", message=pattern)
-        yield
 
 
 class Step(NamedTuple):

@@ -14,8 +14,9 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
+from check_env_helpers import warnings_as_errors
 from gymnasium.utils.env_checker import check_env as gym_check_env
-from sim_helpers import SIM_SPEC_IDS, check_tasks, warnings_as_errors
+from sim_helpers import SIM_SPEC_IDS, check_tasks
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import mtml_rl

@@ -12,8 +12,9 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import yaml
+from check_env_helpers import warnings_as_errors
 from gymnasium.utils.env_checker import check_env as gym_check_env
-from sim_helpers import assert_same_rollout, rollout, same_trajectory, warnings_as_errors
+from sim_helpers import assert_same_rollout, rollout, same_trajectory
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import mtml_rl
