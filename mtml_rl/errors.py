@@ -57,6 +57,8 @@ class UnknownNameError(MtmlError, KeyError):
         close = difflib.get_close_matches(str(name), self.known, n=1, cutoff=0.5)
         if close:
             message += f"; did you mean {close[0]!r}?"
+        elif self.known:
+            message += "."
         if self.known:
             message += f" Known: {', '.join(self.known)}."
         if hint:

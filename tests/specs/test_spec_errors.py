@@ -452,7 +452,7 @@ def test_every_input_error_is_an_mtml_error_and_a_builtin() -> None:
     for kind in (SpecError, TaskError, UnknownNameError):
         assert issubclass(kind, MtmlError)
     assert issubclass(UnknownNameError, KeyError)
-    assert str(UnknownNameError("family", "x", ["y"])) == "unknown family 'x' Known: y."
+    assert str(UnknownNameError("family", "x", ["y"])) == "unknown family 'x'. Known: y."
 
 
 def test_task_from_family_mapping_fills_defaults() -> None:
