@@ -209,7 +209,8 @@ def estimated_cost(trial: Trial) -> int:
     the test tasks it is evaluated on (``finetune``'s clones). A trial that deploys another
     trial's run costs what its method adds to that run's training."""
     spec = resolve_spec(trial.env)
-    test_tasks = sum(spec.split_sizes[split] for split in (trial.evaluation or {}).get("splits", ()))
+    splits = (trial.evaluation or {}).get("splits", ())
+    test_tasks = sum(spec.split_sizes.get(split, 0) for split in splits)  # a spec may lack one
     cost = _method_cost(trial.config, trial, spec, test_tasks)
     if trial.run_config is not None:
         cost -= _method_cost(trial.run_config, trial, spec, test_tasks)

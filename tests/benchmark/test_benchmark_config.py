@@ -97,6 +97,11 @@ def test_two_specs_of_one_name_are_refused(tmp_path: Path) -> None:
             "unknown key 'episode'; did you mean 'episodes'",
         ),
         ({"envs": [CARTPOLE], "evaluation": {"figures": "no"}}, "evaluation.figures must be true or false"),
+        (
+            {"envs": [CARTPOLE], "evaluation": {"splits": ["train", "test-interpolaton"]}},
+            "evaluation.splits: unknown split 'test-interpolaton'; did you mean 'test-interpolation'?",
+        ),
+        ({"envs": [CARTPOLE], "evaluation": {"splits": ["test"]}}, "the splits are train, test-"),
         ({"envs": [CARTPOLE], "train": {"timestep": 5}}, "unknown TrainConfig field 'timestep'"),
         ({"envs": [CARTPOLE], "train": {"seed": 5}}, "'seed' is set by the grid"),
         ({"envs": [CARTPOLE], "methods": ["adpat"]}, "unknown method 'adpat'; did you mean 'adapt'"),
