@@ -8,7 +8,8 @@ Messages name what is wrong and how to fix it.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 
@@ -100,3 +101,21 @@ def suggest(name: str, known: Iterable[str]) -> str:
     """Return ``"; did you mean 'x'?"`` for the closest known name, or ``""``."""
     close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.5)
     return f"; did you mean {close[0]!r}?" if close else ""
+
+
+BAD_INPUT_EXIT_CODE = 2
+"""Exit status of a command that refused its input (argparse's, for usage errors, too)."""
+
+
+def exit_status(program: str, main: Callable[[], int | None]) -> int:
+    """Run a command's ``main`` and return its exit status; when it refuses its input (an
+    :class:`MtmlError`: a missing run folder, a damaged file, a bad name), print one line
+    ``PROGRAM: error: MESSAGE`` on stderr instead of a traceback and return 2.
+
+    For the scripts under ``scripts/``: ``sys.exit(exit_status("name", main))``.
+    """
+    try:
+        return int(main() or 0)
+    except MtmlError as exc:
+        print(f"{program}: error: {exc}", file=sys.stderr)
+        return BAD_INPUT_EXIT_CODE

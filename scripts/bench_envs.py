@@ -42,6 +42,7 @@ from rich.console import Console
 from rich.table import Table
 
 import mtml_rl  # noqa: F401  (registers the ids)
+from mtml_rl.cli.arguments import positive_float, positive_int
 
 SPEC_ID = "mtml/CartPole-v0"
 ACTION_BANK = 128
@@ -82,8 +83,8 @@ def parse_args(argv: Sequence[str] | None = None) -> BenchConfig:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="short run: N = 64, 1024; 3 repeats of 0.3 s")
     parser.add_argument("--sizes", type=int, nargs="+", help="numbers of envs (default 64 256 1024 4096)")
-    parser.add_argument("--repeats", type=int, help="measurements per env and N (default 5)")
-    parser.add_argument("--budget", type=float, help="seconds per measurement (default 1.0)")
+    parser.add_argument("--repeats", type=positive_int, help="measurements per env and N (default 5)")
+    parser.add_argument("--budget", type=positive_float, help="seconds per measurement (default 1.0)")
     parser.add_argument("--sync-max", type=int, help="largest N for SyncVectorEnv (default 4096)")
     parser.add_argument("--seed", type=int, default=0, help="seed of actions and envs")
     args = parser.parse_args(argv)

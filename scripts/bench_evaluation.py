@@ -37,6 +37,8 @@ import numpy as np
 import torch as th
 
 from mtml_rl.benchmark.quickstart import ENV, HISTORY_ARCH, PPO
+from mtml_rl.cli.arguments import positive_int
+from mtml_rl.errors import exit_status
 from mtml_rl.evaluation import scores as score_fns
 from mtml_rl.evaluation.evaluate import EvalConfig, evaluate
 from mtml_rl.evaluation.results import Interval
@@ -157,9 +159,11 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--runs", nargs="+", type=Path, help="trained runs (default: train the quickstart's)")
-    parser.add_argument("--timesteps", type=int, default=60_000, help="PPO steps of the runs trained here")
-    parser.add_argument("--episodes", type=int, default=10, help="episodes per task")
-    parser.add_argument("--repeats", type=int, default=3, help="rounds of every mode")
+    parser.add_argument(
+        "--timesteps", type=positive_int, default=60_000, help="PPO steps of the runs trained here"
+    )
+    parser.add_argument("--episodes", type=positive_int, default=10, help="episodes per task")
+    parser.add_argument("--repeats", type=positive_int, default=3, help="rounds of every mode")
     args = parser.parse_args(argv)
     th.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
@@ -195,4 +199,4 @@ def report(times: dict[str, list[tuple[float, float]]], n_runs: int, episodes: i
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_status("bench_evaluation.py", main))

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from mtml_rl.benchmark.config import BenchmarkConfig, EvalSettings
 from mtml_rl.benchmark.runner import run_benchmark
+from mtml_rl.cli.arguments import positive_int
 
 
 def grid(out: Path, workers: int, timesteps: int, evaluate: bool) -> BenchmarkConfig:
@@ -55,10 +56,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--timesteps", type=int, default=10_000, help="steps per trial (default 10000)")
+    parser.add_argument(
+        "--timesteps", type=positive_int, default=10_000, help="steps per trial (default 10000)"
+    )
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts (default: 1 2)")
     parser.add_argument("--evaluate", action="store_true", help="include each trial's evaluation")
-    parser.add_argument("--repeats", type=int, default=1, help="interleaved repetitions (median reported)")
+    parser.add_argument(
+        "--repeats", type=positive_int, default=1, help="interleaved repetitions (median reported)"
+    )
     args = parser.parse_args(argv)
     samples: dict[int, list[float]] = {w: [] for w in args.workers}
     for _ in range(args.repeats):

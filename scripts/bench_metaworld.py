@@ -34,6 +34,7 @@ from collections.abc import Callable
 import gymnasium as gym
 import numpy as np
 
+from mtml_rl.cli.arguments import positive_float, positive_int
 from mtml_rl.envs import make_task_vector_env
 
 SPEC_ID = "mtml/MT10-v3"
@@ -83,8 +84,8 @@ def builders() -> dict[str, Callable[[], gym.vector.VectorEnv]]:
 def main() -> None:
     """Measure and print steps/s and the ratios to Meta-World's own vector env."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--budget", type=float, default=3.0, help="seconds per measurement")
+    parser.add_argument("--repeats", type=positive_int, default=3)
+    parser.add_argument("--budget", type=positive_float, default=3.0, help="seconds per measurement")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     with warnings.catch_warnings():

@@ -41,6 +41,8 @@ from mtml_rl.adaptation.orchestration import phase2_config
 from mtml_rl.adaptation.phase2 import split_latent_error, train_adaptation
 from mtml_rl.agents.policy import AdaptAgent
 from mtml_rl.benchmark.quickstart import DEFAULT_TIMESTEPS, ENV, HISTORY_ARCH, PPO
+from mtml_rl.cli.arguments import positive_int
+from mtml_rl.errors import exit_status
 from mtml_rl.policies.history import encoder_name, parse_encoder
 from mtml_rl.rollouts import rollout_agent
 from mtml_rl.specs.splits import build_splits
@@ -127,9 +129,11 @@ def main(argv: list[str] | None = None) -> int:
         metavar="ARCH[:WIDTH]",
         help="history encoders, each at its default width unless given (conv:32)",
     )
-    parser.add_argument("--phase2-steps", type=int, default=20_000, help="phase-2 environment steps")
-    parser.add_argument("--ppo-steps", type=int, default=16_384, help="PPO steps timed")
-    parser.add_argument("--episodes", type=int, default=3, help="evaluation episodes per held-out task")
+    parser.add_argument("--phase2-steps", type=positive_int, default=20_000, help="phase-2 environment steps")
+    parser.add_argument("--ppo-steps", type=positive_int, default=16_384, help="PPO steps timed")
+    parser.add_argument(
+        "--episodes", type=positive_int, default=3, help="evaluation episodes per held-out task"
+    )
     args = parser.parse_args(argv)
     th.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
@@ -155,4 +159,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_status("bench_phase2.py", main))

@@ -34,6 +34,7 @@ from mtml_rl.benchmark.throughput import (
     run_worker,
     time_learn,
 )
+from mtml_rl.cli.arguments import positive_int
 
 FAMILIES = {"cartpole": "mtml/CartPole-v0", "pendulum": "mtml/Pendulum-v0"}
 CASES = ("before", "now", "ppo")
@@ -86,8 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--timesteps", type=int, default=8192, help="training steps per run")
-    parser.add_argument("--rounds", type=int, default=3, help="repetitions of every case")
+    parser.add_argument("--timesteps", type=positive_int, default=8192, help="training steps per run")
+    parser.add_argument("--rounds", type=positive_int, default=3, help="repetitions of every case")
     parser.add_argument("--families", nargs="+", choices=FAMILIES, default=list(FAMILIES))
     parser.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))
     parser.add_argument("--worker", nargs=2, metavar=("FAMILY", "CASE"), help=argparse.SUPPRESS)

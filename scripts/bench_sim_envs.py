@@ -39,6 +39,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv
 
+from mtml_rl.cli.arguments import positive_float, positive_int
 from mtml_rl.envs import make_task_vector_env
 from mtml_rl.envs.sim_threads import resolve_sim_threads, usable_cpus
 
@@ -109,9 +110,9 @@ def builders(n: int, threads: int) -> dict[str, Callable[[], gym.vector.VectorEn
 def main() -> None:
     """Measure and print steps/s and the ratios to ``gym sync``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--num-envs", type=int, default=8)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--budget", type=float, default=2.0, help="seconds per measurement")
+    parser.add_argument("--num-envs", type=positive_int, default=8)
+    parser.add_argument("--repeats", type=positive_int, default=3)
+    parser.add_argument("--budget", type=positive_float, default=2.0, help="seconds per measurement")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", default="auto", help="sim_threads of the threaded column")
     args = parser.parse_args()

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from mtml_rl.benchmark.throughput import LearnTiming, paired_ratios, run_worker, time_learn
+from mtml_rl.cli.arguments import positive_int
 
 CASES = (
     "sb3",
@@ -164,8 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--timesteps", type=int, default=20_000, help="training steps per run")
-    parser.add_argument("--rounds", type=int, default=5, help="repetitions of every case")
+    parser.add_argument("--timesteps", type=positive_int, default=20_000, help="training steps per run")
+    parser.add_argument("--rounds", type=positive_int, default=5, help="repetitions of every case")
     parser.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES), help="cases to run")
     parser.add_argument("--save", type=Path, help="also write the raw measurements to this JSON file")
     parser.add_argument("--load", type=Path, help="only print the table of a file written by --save")

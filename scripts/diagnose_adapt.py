@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -47,6 +48,7 @@ from mtml_rl.adaptation.orchestration import phase2_config
 from mtml_rl.adaptation.phase2 import Phase2Config, train_adaptation
 from mtml_rl.agents.policy import AdaptAgent
 from mtml_rl.envs.factory import make_task_vector_env
+from mtml_rl.errors import exit_status
 from mtml_rl.rollouts import rollout_agent
 from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.specs.splits import build_splits, validation_tasks
@@ -288,4 +290,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(exit_status("diagnose_adapt.py", main))

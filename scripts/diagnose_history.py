@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ import numpy as np
 import torch as th
 
 from mtml_rl.agents.policy import PolicyAgent
+from mtml_rl.errors import exit_status
 from mtml_rl.policies import MetaExtractor
 from mtml_rl.rollouts import rollout_agent
 from mtml_rl.specs.splits import build_splits
@@ -100,4 +102,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(exit_status("diagnose_history.py", main))

@@ -15,12 +15,14 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import sys
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from mtml_rl.errors import exit_status
 from mtml_rl.evaluation.gaps import share_of_gap
 from mtml_rl.evaluation.results import Results, load_results
 
@@ -77,4 +79,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(exit_status("gap_by_task.py", main))

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -38,6 +39,7 @@ from mtml_rl.adaptation.module import AdaptationModule
 from mtml_rl.adaptation.orchestration import phase2_config
 from mtml_rl.adaptation.phase2 import splits_latent_errors, train_adaptation
 from mtml_rl.agents.policy import AdaptAgent
+from mtml_rl.errors import exit_status
 from mtml_rl.evaluation.collect import play
 from mtml_rl.evaluation.plan import default_splits
 from mtml_rl.specs.splits import TEST_SPLITS, build_splits
@@ -139,4 +141,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(exit_status("rerun_phase2.py", main))

@@ -47,6 +47,8 @@ from typing import Any
 
 import numpy as np
 
+from mtml_rl.errors import exit_status
+
 TARGET = 0.9
 """Default share of the oracle a method must reach."""
 
@@ -431,4 +433,4 @@ def record(args: argparse.Namespace, spec_id: str, n_tasks: int, points: Sequenc
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_status("steps_to_transfer.py", main))
