@@ -15,7 +15,8 @@ from typing import Any
 
 from mtml_rl.errors import ConfigError, MtmlError, suggest
 from mtml_rl.io import InputFileError, read_yaml_file
-from mtml_rl.specs.spec import SPLIT_NAMES, is_file, resolve_spec
+from mtml_rl.specs.spec import is_file, resolve_spec
+from mtml_rl.specs.splits import SPLIT_NAMES_AND_UNION
 from mtml_rl.training.config import TrainConfig
 from mtml_rl.training.registry import get_method, is_reference, method_names
 
@@ -54,10 +55,10 @@ class EvalSettings:
                 f"evaluation.splits must be a non-empty list of split names, got {self.splits!r}"
             )
         for name in self.splits:
-            if name not in SPLIT_NAMES:
+            if name not in SPLIT_NAMES_AND_UNION:
                 raise ConfigError(
-                    f"evaluation.splits: unknown split {name!r}{suggest(str(name), SPLIT_NAMES)}; "
-                    f"the splits are {', '.join(SPLIT_NAMES)} (a spec without one skips it)"
+                    f"evaluation.splits: unknown split {name!r}{suggest(str(name), SPLIT_NAMES_AND_UNION)}; "
+                    f"the splits are {', '.join(SPLIT_NAMES_AND_UNION)} (a spec without one skips it)"
                 )
         checks = (
             ("episodes", self.episodes, 1),

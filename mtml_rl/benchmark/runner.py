@@ -32,6 +32,7 @@ from mtml_rl.benchmark.trials import (
 )
 from mtml_rl.locks import lock_folder
 from mtml_rl.specs.spec import TaskSpec, resolve_spec
+from mtml_rl.specs.splits import build_splits
 from mtml_rl.training.config import TrainConfig
 
 REPORT_DIR = "report"
@@ -209,8 +210,9 @@ def estimated_cost(trial: Trial) -> int:
     the test tasks it is evaluated on (``finetune``'s clones). A trial that deploys another
     trial's run costs what its method adds to that run's training."""
     spec = resolve_spec(trial.env)
+    present = build_splits(spec)  # drawn (and cached) when the grid was planned
     splits = (trial.evaluation or {}).get("splits", ())
-    test_tasks = sum(spec.split_sizes.get(split, 0) for split in splits)  # a spec may lack one
+    test_tasks = sum(len(present[split]) for split in splits if split in present)  # a spec may lack one
     cost = _method_cost(trial.config, trial, spec, test_tasks)
     if trial.run_config is not None:
         cost -= _method_cost(trial.run_config, trial, spec, test_tasks)

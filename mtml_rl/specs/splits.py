@@ -37,6 +37,10 @@ Drawer = Callable[[TaskSpec, np.random.Generator], Values | None]
 """Draws one task's varying values from a region of a spec (``None``: the draw fell outside it)."""
 _MAX_DRAWS_PER_TASK = 1000
 TEST_SPLITS = SPLIT_NAMES[1:]
+TEST_UNION = "test"
+"""The name of every test split together (:class:`Splits` answers to it)."""
+SPLIT_NAMES_AND_UNION = (*SPLIT_NAMES, TEST_UNION)
+"""Every name a split of a spec can be asked for: its own splits' and :data:`TEST_UNION`."""
 
 
 @dataclass(frozen=True)
@@ -64,21 +68,22 @@ class Split:
 
 
 class Splits(Mapping[str, Split]):
-    """The splits of one spec, by name. ``"test"`` is the union of every test split."""
+    """The splits of one spec, by name. ``"test"`` (:data:`TEST_UNION`) is the union of every
+    test split."""
 
     def __init__(self, spec: TaskSpec, splits: dict[str, Split]) -> None:
         self.spec = spec
         self._splits = splits
 
     def __getitem__(self, name: str) -> Split:
-        if name == "test":
+        if name == TEST_UNION:
             tasks = tuple(t for s in TEST_SPLITS if s in self._splits for t in self._splits[s].tasks)
-            return Split("test", tasks)
+            return Split(TEST_UNION, tasks)
         if name not in self._splits:
             raise UnknownNameError(
                 f"split of {self.spec.id}",
                 name,
-                [*self._splits, "test"],
+                [*self._splits, TEST_UNION],
                 hint="Splits with size 0 in the spec are absent.",
             )
         return self._splits[name]

@@ -14,7 +14,7 @@ import yaml
 from benchmark_helpers import CARTPOLE, tiny_grid
 
 from mtml_rl.benchmark.config import BenchmarkConfig
-from mtml_rl.benchmark.runner import run_benchmark
+from mtml_rl.benchmark.runner import estimated_cost, longest_path_first, run_benchmark
 from mtml_rl.benchmark.trials import plan_trials
 from mtml_rl.cli.main import main
 from mtml_rl.errors import ConfigError, MtmlError
@@ -101,7 +101,7 @@ def test_two_specs_of_one_name_are_refused(tmp_path: Path) -> None:
             {"envs": [CARTPOLE], "evaluation": {"splits": ["train", "test-interpolaton"]}},
             "evaluation.splits: unknown split 'test-interpolaton'; did you mean 'test-interpolation'?",
         ),
-        ({"envs": [CARTPOLE], "evaluation": {"splits": ["test"]}}, "the splits are train, test-"),
+        ({"envs": [CARTPOLE], "evaluation": {"splits": ["tset"]}}, "the splits are train, test-"),
         ({"envs": [CARTPOLE], "train": {"timestep": 5}}, "unknown TrainConfig field 'timestep'"),
         ({"envs": [CARTPOLE], "train": {"seed": 5}}, "'seed' is set by the grid"),
         ({"envs": [CARTPOLE], "methods": ["adpat"]}, "unknown method 'adpat'; did you mean 'adapt'"),
@@ -300,3 +300,13 @@ def test_a_benchmark_folder_in_use_is_refused_and_untouched(
         "runs/CartPole-dr-s0",
         "runs/CartPole-dr-s0/run.json",
     ]
+
+
+def test_a_grid_evaluates_the_union_of_test_splits_and_orders_its_trials(tmp_path: Path) -> None:
+    """``test`` (every test split together, as ``mtml-rl evaluate --split test`` takes it) is a
+    split a grid may name; the runner's longest-chain order counts its tasks."""
+    config = tiny_grid(tmp_path / "out", evaluation={"splits": ["train", "test"], "episodes": 1})
+    trials = plan_trials(config)
+    assert [t.evaluation["splits"] for t in trials if t.evaluation] == [["train", "test"]] * 2
+    assert {t.name for t in longest_path_first(trials)} == {t.name for t in trials}
+    assert estimated_cost(trials[0]) > 0
