@@ -215,6 +215,7 @@ def compare(
     loaded = load_runs(run_paths, config) if run_paths else []
     plans = plan(loaded, config) if loaded else {}
     target = Path(out) if out is not None else default_output(inputs, "comparison")
+    _refuse_an_input_as_output(inputs, target)
     with lock_folder(target):
         check_output_dir(target)
         with atomic_dir(target) as tmp, torch_threads(config.num_threads):
@@ -225,6 +226,18 @@ def compare(
             results.notes.extend(n for n in notes if n not in results.notes)
             write_outputs(results, tmp, title="Comparison report", figures=config.figures)
     return results, target
+
+
+def _refuse_an_input_as_output(inputs: Sequence[str | Path], target: Path) -> None:
+    """An evaluation being compared is not replaced by the comparison (``--out`` one of the
+    inputs, or the folder of a ``results.json`` given), which would lose its own report."""
+    resolved = target.resolve()
+    for item in inputs:
+        path = Path(item).resolve()
+        if resolved in (path, path.parent if path.is_file() else path):
+            raise ConfigError(
+                f"--out {target} is an input of the comparison; write the comparison to another folder"
+            )
 
 
 def _classify(inputs: Sequence[str | Path]) -> tuple[list[Results], list[Path]]:

@@ -131,3 +131,18 @@ def test_a_deployment_the_run_cannot_take(
         "seed act(s) in training, not in deploying finetune",
     )
     _fails(capsys, ["evaluate", dr, "--deployment", "finetune_timesteps"], tmp_path / "c", "FIELD=VALUE")
+
+
+def test_compare_does_not_write_over_an_evaluation_it_compares(
+    capsys: pytest.CaptureFixture[str], runs: dict[str, Path], tmp_path: Path
+) -> None:
+    evaluation = tmp_path / "evaluation"
+    small = ["--episodes", "2", "--bootstrap-reps", "10", "--split", "test-interpolation", "--no-figures"]
+    assert main(["evaluate", str(runs["dr"]), "--out", str(evaluation), "--quiet", *small]) == 0
+    before = {p.name: p.read_bytes() for p in evaluation.iterdir()}
+    for given in (evaluation, evaluation / "results.json"):
+        code = main(["compare", str(given), "--out", str(evaluation), "--quiet"])
+        err = capsys.readouterr().err.strip()
+        assert code == 2 and err.count("\n") == 0, err
+        assert "is an input of the comparison; write the comparison to another folder" in err
+        assert {p.name: p.read_bytes() for p in evaluation.iterdir()} == before
