@@ -30,9 +30,12 @@ from mtml_rl.benchmark.trials import (
     run_trial,
     trial_done,
 )
+from mtml_rl.errors import ConfigError
+from mtml_rl.evaluation.output import RESULTS_FILE
 from mtml_rl.locks import lock_folder
 from mtml_rl.specs.spec import TaskSpec, resolve_spec
 from mtml_rl.specs.splits import build_splits
+from mtml_rl.training import rundir
 from mtml_rl.training.config import TrainConfig
 
 REPORT_DIR = "report"
@@ -138,6 +141,7 @@ def run_benchmark(
     grid = plan_grid(config)
     trials = grid.trials
     with lock_folder(config.out_dir):
+        _refuse_a_foreign_folder(config.out_dir)
         done = [] if force else [t for t in trials if trial_done(t)]
         todo = longest_path_first([t for t in trials if t not in done])
         repaired = {} if force else {t.name: r for t in todo if (r := damage(t)) is not None}
@@ -149,6 +153,23 @@ def run_benchmark(
             ran = _run_trials(config, todo, done, manifest, trial_fn, progress)
         result = _result(config, grid, manifest, ran, [t.name for t in done])
     return replace(result, repaired=repaired)
+
+
+def _refuse_a_foreign_folder(folder: Path) -> None:
+    """A grid writes into a new folder or goes on in its own; a folder that holds a run or an
+    evaluation (what ``train``, ``evaluate`` and ``compare`` write) is refused before anything
+    is written. A grid folder that lost its manifest still goes on (its trials are read from
+    their run folders)."""
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"the benchmark folder {folder} is a file; choose another out (--out)")
+    for holds, found in (
+        ("a run", rundir.is_run_dir(folder)),
+        ("an evaluation", (folder / RESULTS_FILE).is_file()),
+    ):
+        if found:
+            raise ConfigError(
+                f"the benchmark folder {folder} holds {holds}, not a benchmark; choose another out (--out)"
+            )
 
 
 def _open_manifest(

@@ -310,3 +310,14 @@ def test_a_grid_evaluates_the_union_of_test_splits_and_orders_its_trials(tmp_pat
     assert [t.evaluation["splits"] for t in trials if t.evaluation] == [["train", "test"]] * 2
     assert {t.name for t in longest_path_first(trials)} == {t.name for t in trials}
     assert estimated_cost(trials[0]) > 0
+
+
+@pytest.mark.parametrize("holds", ["a run", "an evaluation"])
+def test_a_grid_is_not_written_into_a_run_or_an_evaluation(tmp_path: Path, holds: str) -> None:
+    out = tmp_path / "theirs"
+    out.mkdir()
+    (out / ("config.yaml" if holds == "a run" else "results.json")).write_text("{}\n")
+    before = sorted(p.name for p in out.iterdir())
+    with pytest.raises(ConfigError, match=f"holds {holds}, not a benchmark; choose another out"):
+        run_benchmark(tiny_grid(out, seeds=[0]), progress=False)
+    assert sorted(p.name for p in out.iterdir()) == before
