@@ -37,6 +37,7 @@ from mtml_rl.benchmark.throughput import (
     run_worker,
     time_learn,
 )
+from mtml_rl.cli.arguments import positive_int
 
 FAMILIES = {"pendulum": "mtml/Pendulum-v0", "pointnav": "mtml/PointNav-v0"}
 CASES = ("before", "now", "sac")
@@ -94,14 +95,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--timesteps", type=int, default=3000, help="training steps per run")
-    parser.add_argument("--rounds", type=int, default=3, help="repetitions of every case")
+    parser.add_argument("--timesteps", type=positive_int, default=3000, help="training steps per run")
+    parser.add_argument("--rounds", type=positive_int, default=3, help="repetitions of every case")
     parser.add_argument("--families", nargs="+", choices=FAMILIES, default=list(FAMILIES))
     parser.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))
     parser.add_argument("--worker", nargs=2, metavar=("FAMILY", "CASE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.timesteps < 1 or args.rounds < 1:
-        parser.error("--timesteps and --rounds must be at least 1")
     if args.worker:
         family, case = args.worker
         print(worker(family, case, args.timesteps).to_json())

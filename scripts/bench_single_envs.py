@@ -63,6 +63,7 @@ from rich.markup import escape
 from rich.table import Table
 
 import mtml_rl
+from mtml_rl.cli.arguments import positive_int
 from mtml_rl.families.registry import get_family
 from mtml_rl.families.sim import is_sim_family
 
@@ -167,20 +168,23 @@ def parse_args(argv: Sequence[str] | None = None) -> BenchConfig:
     """Command-line options to a :class:`BenchConfig`."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 repeats of shorter chunks; PPO 4096 steps")
-    parser.add_argument("--repeats", type=int, help="interleaved measurements per env (default 25)")
+    parser.add_argument("--repeats", type=positive_int, help="interleaved measurements per env (default 25)")
     parser.add_argument("--ids", nargs="+", default=(), help="spec ids to measure (default: one per family)")
     parser.add_argument("--ppo-timesteps", type=int, help="steps per PPO run (default 16384; 0 skips PPO)")
     parser.add_argument(
-        "--numpy-steps", type=int, help="steps per measurement of a numpy family (default 2000)"
+        "--numpy-steps", type=positive_int, help="steps per measurement of a numpy family (default 2000)"
     )
     parser.add_argument(
-        "--sim-steps", type=int, help="steps per measurement of a simulator family (default 400)"
+        "--sim-steps", type=positive_int, help="steps per measurement of a simulator family (default 400)"
     )
-    parser.add_argument("--ppo-repeats", type=int, help="PPO measurements per id (default 5)")
+    parser.add_argument("--ppo-repeats", type=positive_int, help="PPO measurements per id (default 5)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     parser.add_argument(
-        "--processes", type=int, default=1, help="run the measurement N times, each in a fresh process"
+        "--processes",
+        type=positive_int,
+        default=1,
+        help="run the measurement N times, each in a fresh process",
     )
     parser.add_argument(
         "--json",
@@ -188,11 +192,6 @@ def parse_args(argv: Sequence[str] | None = None) -> BenchConfig:
         help="also write the rows and the PPO line to this file (with --processes: each process's)",
     )
     args = parser.parse_args(argv)
-    counts = {"--repeats": args.repeats, "--numpy-steps": args.numpy_steps, "--sim-steps": args.sim_steps}
-    counts |= {"--ppo-repeats": args.ppo_repeats, "--processes": args.processes}
-    for flag, value in counts.items():
-        if value is not None and value < 1:
-            parser.error(f"{flag} must be at least 1, got {value}")
     base = BenchConfig(repeats=3, numpy_steps=2000, sim_steps=300, ppo_timesteps=4096, ppo_repeats=2)
     base = base if args.quick else BenchConfig()
     return BenchConfig(

@@ -234,7 +234,7 @@ def _refuse_an_input_as_output(inputs: Sequence[str | Path], target: Path) -> No
     resolved = target.resolve()
     for item in inputs:
         path = Path(item).resolve()
-        if resolved in (path, path.parent if path.is_file() else path):
+        if resolved == (path.parent if path.is_file() else path):
             raise ConfigError(
                 f"--out {target} is an input of the comparison; write the comparison to another folder"
             )
