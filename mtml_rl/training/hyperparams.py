@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -40,7 +42,10 @@ class Hyperparams:
     algo_kwargs: dict[str, Any] = field(default_factory=dict)
 
 
+@cache
 def _table(name: str) -> dict[str, Any]:
+    """The shipped table ``mtml_rl/hyperparams/<name>.yaml``, parsed once per process (planning
+    a grid resolves every trial's hyperparameters); callers copy what they hand out."""
     text = resources.files("mtml_rl.hyperparams").joinpath(f"{name}.yaml").read_text()
     return dict(yaml.safe_load(text) or {})
 
@@ -66,9 +71,9 @@ def load_defaults(algo: str, family: str, profile: str = "default") -> dict[str,
     table = _table(algo)
     defaults = dict(table.get(family, table.get("default", {})))
     if check_profile(profile) == "default":
-        return defaults
+        return copy.deepcopy(defaults)
     overlay = dict(_table(profile).get(algo, {}) or {}).get(family, {})
-    return {**defaults, **overlay}
+    return copy.deepcopy({**defaults, **overlay})
 
 
 def linear_schedule(start: float) -> Any:

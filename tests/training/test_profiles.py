@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from mtml_rl.errors import ConfigError
@@ -36,3 +38,14 @@ def test_unknown_profile_is_one_clear_error() -> None:
         TrainConfig(profile="fats")
     with pytest.raises(ConfigError, match="choose one of default, fast"):
         load_defaults("ppo", "cartpole", "turbo")
+
+
+@pytest.mark.parametrize("profile", ["default", "fast"])
+def test_a_caller_changing_its_defaults_leaves_the_next_callers_alone(profile: str) -> None:
+    """The shipped tables are parsed once per process; each caller gets its own copy, nested
+    values (``policy_kwargs``) included."""
+    first = load_defaults("ppo", "hopper_params", profile)
+    expected = copy.deepcopy(first)
+    first["policy_kwargs"]["net_arch"] = "changed"
+    first["n_envs"] = -1
+    assert load_defaults("ppo", "hopper_params", profile) == expected
