@@ -4,6 +4,7 @@ argument parsers (a renamed or removed flag, a bad choice or a subcommand that w
 here), the repository files they name exist, their env ids are registered, and a grid command
 (``scripts/reproduce.py``, ``mtml-rl benchmark``) plans its trials with its flags applied, as
 the runner would before its first trial. Nothing is trained: each command stops after parsing.
+The Python examples' imports from ``mtml_rl`` resolve to names the package has.
 
 Placeholders the pages use for a value the reader chooses (``SEED``, ``METHOD``, ``$SEEDS``)
 are read as an example value; a command with an elided part (``...``) is skipped, and a bare
@@ -205,6 +206,35 @@ def _needs_metaworld(command: DocCommand) -> bool:
     return ("metaworld" in command.text or "ML1_" in command.text or "MT10" in command.text) and (
         importlib.util.find_spec("metaworld") is None
     )
+
+
+IMPORT = re.compile(r"^\s*from (mtml_rl[\w.]*) import \(?([\w, ]+)")
+
+
+def documented_imports() -> list[tuple[str, str, str]]:
+    """``(page, module, name)`` of every ``from mtml_rl... import name`` of a Python example."""
+    found = []
+    for page in PAGES:
+        for token in MarkdownIt("commonmark").parse(page.read_text(encoding="utf-8")):
+            if token.type != "fence" or token.info.strip() != "python":
+                continue
+            for match in filter(None, map(IMPORT.match, token.content.splitlines())):
+                names = [name.split(" as ")[0].strip() for name in match.group(2).split(",")]
+                found += [(str(page.relative_to(ROOT)), match.group(1), name) for name in names if name]
+    return found
+
+
+def test_every_documented_import_resolves() -> None:
+    imports = documented_imports()
+    assert ("README.md", "mtml_rl.training", "TrainConfig") in imports
+    missing = []
+    for page, module, name in imports:
+        if not hasattr(importlib.import_module(module), name):
+            try:
+                importlib.import_module(f"{module}.{name}")
+            except ImportError:
+                missing.append(f"{page}: from {module} import {name}")
+    assert not missing, missing
 
 
 def test_the_pages_hold_commands_of_both_kinds() -> None:
