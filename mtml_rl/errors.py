@@ -8,6 +8,7 @@ Messages name what is wrong and how to fix it.
 from __future__ import annotations
 
 import difflib
+import errno
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -107,9 +108,49 @@ BAD_INPUT_EXIT_CODE = 2
 """Exit status of a command that refused its input (argparse's, for usage errors, too)."""
 
 
+NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT})
+"""A write failed for want of space: the disk is full, or the user's quota is used up."""
+UNUSABLE_PATH = frozenset(
+    {errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.EEXIST, errno.EISDIR, errno.ENAMETOOLONG}
+)
+"""An output path the file system refuses: read-only, not permitted, a file where a folder
+must be (or the reverse), a name too long."""
+
+
+def _file_in_the_way(path: Path) -> Path | None:
+    """The first of ``path`` and its parents that is a file (where a folder was needed)."""
+    return next((p for p in (path, *path.parents) if p.is_file()), None)
+
+
+def output_problem(exc: OSError) -> str | None:
+    """One message for a write the file system refused in a way the user can fix (no room
+    left, a read-only or forbidden folder, a file where a folder must be): what happened and
+    what to do. ``None`` for any other ``OSError``, which is a bug and keeps its traceback.
+
+    Every file the package writes is written whole or not at all (:mod:`mtml_rl.io`), so a
+    full disk loses nothing saved before it: the message says how to go on.
+    """
+    path = Path(exc.filename) if exc.filename else None
+    where = f" {path}" if path is not None else ""
+    if exc.errno in NO_ROOM:
+        return (
+            f"no room to write{where} ({exc.strerror}); free space on that disk and run the "
+            "command again: what was saved before is whole (a run goes on from its last "
+            "checkpoint with `mtml-rl train --resume RUN`, a grid skips its finished trials)"
+        )
+    if exc.errno not in UNUSABLE_PATH or path is None:
+        return None
+    blocker = _file_in_the_way(path) if exc.errno in (errno.ENOTDIR, errno.EEXIST) else None
+    if blocker is not None:
+        needed = "" if blocker == path else f" to write {path}"
+        return f"{blocker} is a file, where a folder is needed{needed}; choose another output path"
+    return f"cannot write {path} ({exc.strerror}); choose an output folder you can write to"
+
+
 def exit_status(program: str, main: Callable[[], int | None]) -> int:
     """Run a command's ``main`` and return its exit status; when it refuses its input (an
-    :class:`MtmlError`: a missing run folder, a damaged file, a bad name), print one line
+    :class:`MtmlError`: a missing run folder, a damaged file, a bad name) or cannot write its
+    output (:func:`output_problem`: a full disk, a read-only folder), print one line
     ``PROGRAM: error: MESSAGE`` on stderr instead of a traceback and return 2.
 
     For the scripts under ``scripts/``: ``sys.exit(exit_status("name", main))``.
@@ -118,4 +159,10 @@ def exit_status(program: str, main: Callable[[], int | None]) -> int:
         return int(main() or 0)
     except MtmlError as exc:
         print(f"{program}: error: {exc}", file=sys.stderr)
+        return BAD_INPUT_EXIT_CODE
+    except OSError as exc:
+        problem = output_problem(exc)
+        if problem is None:
+            raise
+        print(f"{program}: error: {problem}", file=sys.stderr)
         return BAD_INPUT_EXIT_CODE

@@ -5,12 +5,14 @@ Code that writes files calls :func:`fault_point` at the moments a crash would hu
 :data:`FAULT_ENV` names that point, the call does nothing. Set it to ``POINT`` or
 ``POINT@N`` (the N-th time the point is reached; 1 by default), and :data:`ACTION_ENV` to
 ``kill`` (SIGKILL, the default: nothing is cleaned up, as after a power cut or the OOM
-killer) or ``wait:FILE`` (create ``FILE.waiting``, then block until ``FILE`` exists: a test
-holds a writer mid-run).
+killer), ``wait:FILE`` (create ``FILE.waiting``, then block until ``FILE`` exists: a test
+holds a writer mid-run) or ``enospc`` (the write fails as on a full disk: ``OSError`` with
+``errno.ENOSPC``, which the process handles as it would the real one).
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import time
@@ -41,6 +43,8 @@ def fault_point(name: str) -> None:
     if _hits[name] != int(nth or 1):
         return
     action = os.environ.get(ACTION_ENV, "kill")
+    if action == "enospc":
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
     if action.startswith("wait:"):
         release = Path(action[len("wait:") :])
         release.with_name(release.name + ".waiting").touch()

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from mtml_rl.cli import benchmark_cmd, compare_cmd, evaluate_cmd, list_cmd, quickstart_cmd, train_cmd
-from mtml_rl.errors import MtmlError
+from mtml_rl.errors import BAD_INPUT_EXIT_CODE, MtmlError, output_problem
 from mtml_rl.lifetime import report_interruption, sigterm_interrupts
 
 SUBCOMMANDS = (list_cmd, train_cmd, evaluate_cmd, compare_cmd, benchmark_cmd, quickstart_cmd)
@@ -31,8 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (0 ok, 2 bad input, 130 interrupted by Ctrl-C, 143
-    terminated by SIGTERM)."""
+    """Run the CLI; returns the exit code (0 ok, 2 bad input or an output that cannot be
+    written, 130 interrupted by Ctrl-C, 143 terminated by SIGTERM)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -40,7 +40,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(args.func(args) or 0)
     except MtmlError as exc:
         print(f"mtml-rl {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return BAD_INPUT_EXIT_CODE
+    except OSError as exc:
+        problem = output_problem(exc)
+        if problem is None:
+            raise
+        print(f"mtml-rl {args.command}: error: {problem}", file=sys.stderr)
+        return BAD_INPUT_EXIT_CODE
     except KeyboardInterrupt as exc:
         next_step = "the last checkpoint is whole and resumable"
         return report_interruption(f"mtml-rl {args.command}", exc, next_step)

@@ -6,6 +6,8 @@ traceback."""
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from mtml_rl.cli.arguments import positive_float, positive_int
-from mtml_rl.errors import CheckpointError, exit_status
+from mtml_rl.cli.main import main as cli_main
+from mtml_rl.errors import CheckpointError, exit_status, output_problem
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 
@@ -70,3 +73,62 @@ def test_a_script_given_results_that_are_not_there_says_so_in_one_line(tmp_path:
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith(f"gap_by_task.py: error: {missing}: cannot read results"), done.stderr
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def _os_error(code: int, filename: str | None = None) -> OSError:
+    return OSError(code, os.strerror(code), filename)
+
+
+def test_a_full_disk_says_what_was_kept_and_how_to_go_on(tmp_path: Path) -> None:
+    for code in (errno.ENOSPC, errno.EDQUOT):
+        problem = output_problem(_os_error(code, str(tmp_path / "run" / "model.zip")))
+        assert problem is not None and problem.startswith(
+            f"no room to write {tmp_path / 'run' / 'model.zip'}"
+        )
+        assert "what was saved before is whole" in problem and "mtml-rl train --resume RUN" in problem
+    assert str(output_problem(_os_error(errno.ENOSPC))).startswith("no room to write (No space left")
+
+
+def test_an_output_path_the_file_system_refuses_is_named(tmp_path: Path) -> None:
+    file = tmp_path / "notes.txt"
+    file.write_text("")
+    assert output_problem(_os_error(errno.EEXIST, str(file))) == (
+        f"{file} is a file, where a folder is needed; choose another output path"
+    )
+    lock = file / "run" / ".lock"
+    assert output_problem(_os_error(errno.ENOTDIR, str(lock))) == (
+        f"{file} is a file, where a folder is needed to write {lock}; choose another output path"
+    )
+    assert output_problem(_os_error(errno.EROFS, "/mnt/ro/run")) == (
+        "cannot write /mnt/ro/run (Read-only file system); choose an output folder you can write to"
+    )
+    assert output_problem(_os_error(errno.EBADF, "/x")) is None  # not the user's to fix: a bug
+    assert output_problem(_os_error(errno.EACCES)) is None  # nothing to name
+
+
+def test_a_command_that_cannot_write_exits_2_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    def main() -> int:
+        raise _os_error(errno.ENOSPC)
+
+    assert exit_status("tool.py", main) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tool.py: error: no room to write") and err.count("\n") == 1
+
+    def buggy() -> int:
+        raise _os_error(errno.EBADF)
+
+    with pytest.raises(OSError, match="Bad file descriptor"):
+        exit_status("tool.py", buggy)
+
+
+def test_train_into_a_path_under_a_file_is_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = tmp_path / "notes.txt"
+    file.write_text("")
+    args = ["train", "--env", "mtml/CartPole-v0", "--method", "dr", "--timesteps", "64", "--quiet"]
+    assert cli_main([*args, "--out", str(file / "run")]) == 2
+    assert capsys.readouterr().err == (
+        f"mtml-rl train: error: {file} is a file, where a folder is needed; choose another output path\n"
+    )
+    assert file.read_text() == ""

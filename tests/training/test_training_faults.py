@@ -18,7 +18,7 @@ import pytest
 
 from mtml_rl.adaptation.phase2 import phase2_slots
 from mtml_rl.agents import load_agent
-from mtml_rl.faults import FAULT_ENV
+from mtml_rl.faults import ACTION_ENV, FAULT_ENV
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import Run, rundir
 
@@ -99,3 +99,21 @@ def test_a_run_killed_anywhere_resumes_and_evaluates(tmp_path: Path) -> None:
     resumed(run_dir)
     assert_whole(run_dir)
     assert f"finished at step {TOTAL}; nothing to do" in resumed(run_dir)
+
+
+def test_a_run_that_finds_the_disk_full_stops_in_one_line_and_resumes(tmp_path: Path) -> None:
+    """The second periodic checkpoint's write fails as on a full disk (``ENOSPC``): ``train``
+    says so in one line with exit status 2, the checkpoint being written leaves nothing
+    behind, and once there is room again ``--resume`` completes the run."""
+    run_dir = tmp_path / "run"
+    env = {**os.environ, FAULT_ENV: "checkpoint@2", ACTION_ENV: "enospc"}
+    done = subprocess.run(
+        [*CLI, "train", "--out", str(run_dir), *TINY], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert done.stderr.startswith("mtml-rl train: error: no room to write (No space left on device)")
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
+    assert [p.name for p in (run_dir / "checkpoints").iterdir()] == ["step_128"]
+    resumed(run_dir)
+    assert_whole(run_dir)
