@@ -399,7 +399,8 @@ def run_finished(trial: Trial) -> bool:
     final model verifies (:func:`final_problem`).
 
     A finished run with a different config, or of a spec whose tasks changed since, is an
-    error: reusing it would mix budgets or tasks.
+    error: reusing it would mix budgets or tasks. The run's recorded ``out`` is not compared:
+    a grid folder moved or copied elsewhere goes on where it is.
     """
     if not claims_finished(trial):
         return False
@@ -408,7 +409,8 @@ def run_finished(trial: Trial) -> bool:
         return False
     recorded = TrainConfig.from_run(path / "config.yaml").to_dict()
     expected = trial.training_config
-    changed = sorted(k for k in set(recorded) | set(expected) if recorded.get(k) != expected.get(k))
+    keys = (set(recorded) | set(expected)) - {"out"}  # where the grid folder was when it ran
+    changed = sorted(k for k in keys if recorded.get(k) != expected.get(k))
     if changed:
         raise ConfigError(
             f"{path} holds a finished run whose config differs from this benchmark's in "

@@ -225,3 +225,21 @@ def test_an_interrupted_extension_goes_on_instead_of_training_again(
     assert len((run / "command.txt").read_text().splitlines()) == 3  # trained, resumed, resumed again
     assert file_state(run / "checkpoints").items() >= checkpoints.items()  # kept, not retrained
     assert json.loads((run / "run.json").read_text())["status"] == "finished"
+
+
+def test_a_grid_folder_moved_elsewhere_goes_on_where_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A grid folder renamed (or copied to another disk or machine) is the same grid: its
+    finished trials are skipped, nothing retrained or rewritten, though each run's
+    ``config.yaml`` records the folder it was trained in."""
+    trials_in_this_process(monkeypatch)
+    grid = tiny_grid(tmp_path / "bench", seeds=[0], workers=1)
+    assert run_benchmark(grid, progress=False).ran == ["CartPole-dr-s0"]
+    (tmp_path / "bench").rename(tmp_path / "moved")
+    moved = tiny_grid(tmp_path / "moved", seeds=[0], workers=1)
+    before = file_state(moved.out_dir / "runs")
+    result = run_benchmark(moved, progress=False)
+    assert result.skipped == ["CartPole-dr-s0"] and result.ran == []
+    assert file_state(moved.out_dir / "runs") == before
+    assert result.comparison is not None and result.comparison.rows[0].runs == 1
