@@ -231,15 +231,16 @@ def test_a_grid_folder_moved_elsewhere_goes_on_where_it_is(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A grid folder renamed (or copied to another disk or machine) is the same grid: its
-    finished trials are skipped, nothing retrained or rewritten, though each run's
-    ``config.yaml`` records the folder it was trained in."""
+    finished trials are skipped, nothing retrained, evaluated again or rewritten, though each
+    run's ``config.yaml`` and each evaluation's ``benchmark.json`` record the folder it was
+    made in."""
     trials_in_this_process(monkeypatch)
     grid = tiny_grid(tmp_path / "bench", seeds=[0], workers=1)
     assert run_benchmark(grid, progress=False).ran == ["CartPole-dr-s0"]
     (tmp_path / "bench").rename(tmp_path / "moved")
     moved = tiny_grid(tmp_path / "moved", seeds=[0], workers=1)
-    before = file_state(moved.out_dir / "runs")
+    before = {part: file_state(moved.out_dir / part) for part in ("runs", "eval")}
     result = run_benchmark(moved, progress=False)
     assert result.skipped == ["CartPole-dr-s0"] and result.ran == []
-    assert file_state(moved.out_dir / "runs") == before
+    assert {part: file_state(moved.out_dir / part) for part in ("runs", "eval")} == before
     assert result.comparison is not None and result.comparison.rows[0].runs == 1
