@@ -18,7 +18,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +32,7 @@ from mtml_rl.policies import MetaExtractor
 from mtml_rl.rollouts import rollout_agent
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import Run
+from mtml_rl.training.monitor import read_log_rows
 
 
 class RecordingAgent(PolicyAgent):
@@ -62,10 +62,13 @@ class RecordingAgent(PolicyAgent):
 
 
 def last_entropy(run: Path) -> float:
-    """Minus the last logged ``train/entropy_loss`` (the policy's entropy), NaN if none."""
-    with open(run / "logs" / "progress.csv", newline="") as handle:
-        values = [row.get("train/entropy_loss") for row in csv.DictReader(handle)]
-    numbers = [float(v) for v in values if v]
+    """Minus the last logged ``train/entropy_loss`` (the policy's entropy), NaN if none; a
+    damaged log is refused (:class:`~mtml_rl.training.monitor.DamagedLogError`)."""
+    header, *rows = read_log_rows(run / "logs" / "progress.csv") or [[]]
+    if "train/entropy_loss" not in header:
+        return float("nan")
+    col = header.index("train/entropy_loss")
+    numbers = [float(row[col]) for row in rows if col < len(row) and row[col]]
     return -numbers[-1] if numbers else float("nan")
 
 

@@ -14,7 +14,6 @@ creates its figure through pyplot, is closed as soon as it is saved.
 
 from __future__ import annotations
 
-import csv
 import re
 import warnings
 from collections import defaultdict
@@ -32,7 +31,7 @@ from mtml_rl.evaluation import scores
 from mtml_rl.evaluation.analysis import label_rank, score_matrices
 from mtml_rl.evaluation.labels import method_for_label
 from mtml_rl.evaluation.results import GridResult, Results, RunRecord, cells_array
-from mtml_rl.training.monitor import POST_TRAINING_RETURN
+from mtml_rl.training.monitor import POST_TRAINING_RETURN, DamagedLogError, read_log_rows
 
 SPLIT_STYLES = {
     "train": "-",
@@ -93,20 +92,32 @@ def make_pictures(results: Results, folder: Path, sub: str) -> list[str]:
 # learning curves
 # --------------------------------------------------------------------------------------------
 def read_progress(run_path: Path) -> dict[str, np.ndarray]:
-    """Numeric columns of a run's ``logs/progress.csv`` (empty cells as NaN); ``{}`` if absent."""
+    """Numeric columns of a run's ``logs/progress.csv`` (empty cells as NaN); ``{}`` if absent,
+    and a :class:`~mtml_rl.training.monitor.DamagedLogError` if it is not the log training writes."""
     file = run_path / "logs" / "progress.csv"
     if not file.is_file():
         return {}
-    with open(file, newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = read_log_rows(file)
     columns: dict[str, list[float]] = defaultdict(list)
-    for row in rows:
-        for key, value in row.items():
+    for row in rows[1:]:
+        for key, value in zip(rows[0], [*row, *[""] * (len(rows[0]) - len(row))], strict=True):
             try:
-                columns[key].append(float(value) if value not in ("", None) else np.nan)
+                columns[key].append(float(value) if value != "" else np.nan)
             except ValueError:
                 columns[key].append(np.nan)
     return {k: np.array(v) for k, v in columns.items()}
+
+
+def _run_log(results: Results, run: RunRecord) -> dict[str, np.ndarray]:
+    """The run's training log, or ``{}`` with a note in ``results`` when it is damaged (the
+    run's learning curve is left out; nothing else of the evaluation depends on the log)."""
+    try:
+        return read_progress(Path(run.path))
+    except DamagedLogError as exc:
+        note = f"{exc}: its learning curve is left out"
+        if note not in results.notes:
+            results.notes.append(note)
+        return {}
 
 
 def _plot_column(ax: Axes, log: dict[str, np.ndarray], column: str, **style: Any) -> bool:
@@ -175,7 +186,7 @@ def learning_figure(results: Results, spec: str, palette: dict[str, tuple[float,
     drawn = False
     runs = [r for r in results.runs if r.spec == spec]
     for run in sorted(runs, key=lambda r: (not r.privileged, label_rank(r.label), r.seed)):
-        log = read_progress(Path(run.path))
+        log = _run_log(results, run)
         style = _run_style(run, palette)
         drawn |= _training_curve(train_ax, run, log, style)
         for split, dash in SPLIT_STYLES.items():

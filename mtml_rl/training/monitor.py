@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import io
+import math
 import os
 from collections import deque
 from pathlib import Path
@@ -13,6 +15,16 @@ from stable_baselines3.common.logger import CSVOutputFormat, Logger, TensorBoard
 from stable_baselines3.common.vec_env import VecEnv, VecMonitor
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvStepReturn
 from torch.utils.tensorboard import SummaryWriter
+
+from mtml_rl.errors import MtmlError
+from mtml_rl.io import InputFileError, read_text_file
+
+STEPS_COLUMN = "time/total_timesteps"
+"""The log column of the environment steps done when a row was logged."""
+MAX_LOG_BYTES = 256 * 2**20
+"""The largest ``progress.csv`` read (a million-step run logs well under a megabyte)."""
+DAMAGED_LOG = "progress.damaged.csv"
+"""The name a damaged ``progress.csv`` is kept under when a resume starts the log again."""
 
 POST_TRAINING_RETURN = "post_training/return_mean"
 """The log column of a post-training step's own episodes on train tasks (``adapt``'s phase 2:
@@ -85,6 +97,67 @@ class TaskEpisodeMonitor(VecMonitor):
         return out
 
 
+class DamagedLogError(MtmlError, ValueError):
+    """A run's ``progress.csv`` cannot be read as the log training writes.
+
+    :param path: the log
+    :param problem: what is wrong, as a predicate of the file (``is not a CSV log: ...``)
+    """
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(f"{path} {problem}")
+        self.path = path
+        self.problem = problem
+
+
+def read_log_rows(path: Path) -> list[list[str]]:
+    """The rows of a ``progress.csv`` (header first), read strictly: UTF-8 CSV text whose header
+    has :data:`STEPS_COLUMN`, no row longer than the header, and a number or nothing in every
+    row's step cell; anything else is a :class:`DamagedLogError`. An empty file has no rows."""
+    try:
+        text = read_text_file(path, max_bytes=MAX_LOG_BYTES)
+        rows = [row for row in csv.reader(io.StringIO(text, newline="")) if row]
+    except (InputFileError, csv.Error) as exc:
+        raise DamagedLogError(path, f"is not a CSV log: it {str(exc).split(';')[0]}") from None
+    if not rows:
+        return rows
+    if STEPS_COLUMN not in rows[0]:
+        raise DamagedLogError(path, f"has no {STEPS_COLUMN} column in its header")
+    col = rows[0].index(STEPS_COLUMN)
+    for number, row in enumerate(rows[1:], start=2):
+        if len(row) > len(rows[0]) or not _step_cell(row[col] if col < len(row) else ""):
+            raise DamagedLogError(path, f"is damaged: its row {number} is not a row of the log")
+    return rows
+
+
+def _step_cell(cell: str) -> bool:
+    """Whether a step cell holds a finite number or nothing."""
+    try:
+        return cell == "" or math.isfinite(float(cell))
+    except ValueError:
+        return False
+
+
+def set_aside_damaged_log(log_dir: Path) -> tuple[Path, str] | None:
+    """Rename a damaged ``progress.csv`` of ``log_dir`` to :data:`DAMAGED_LOG` (numbered if taken),
+    so that a resume logs afresh without losing it; ``(where it is kept, what is wrong)``, or
+    ``None`` when the log reads (or there is none)."""
+    log = log_dir / "progress.csv"
+    if not log.is_file():
+        return None
+    try:
+        read_log_rows(log)
+    except DamagedLogError as exc:
+        kept = log_dir / DAMAGED_LOG
+        number = 1
+        while kept.exists():
+            number += 1
+            kept = log_dir / f"progress.damaged-{number}.csv"
+        os.replace(log, kept)
+        return kept, exc.problem
+    return None
+
+
 class ResumableCSVOutputFormat(CSVOutputFormat):
     """SB3's CSV writer, appending to an existing file (keeping its columns) on resume."""
 
@@ -105,13 +178,13 @@ class ResumableCSVOutputFormat(CSVOutputFormat):
 
 
 def _truncate_after(path: Path, step: int) -> None:
-    """Drop rows logged after ``step`` (they belong to work lost since the checkpoint)."""
-    with open(path, newline="") as handle:
-        rows = list(csv.reader(handle))
-    if not rows or "time/total_timesteps" not in rows[0]:
+    """Drop rows logged after ``step`` (they belong to work lost since the checkpoint); the
+    log was checked before (:func:`set_aside_damaged_log`)."""
+    rows = read_log_rows(path)
+    if not rows:
         return
-    col = rows[0].index("time/total_timesteps")
-    kept = [rows[0]] + [r for r in rows[1:] if not r[col] or float(r[col]) <= step]
+    col = rows[0].index(STEPS_COLUMN)
+    kept = [rows[0]] + [r for r in rows[1:] if col >= len(r) or not r[col] or float(r[col]) <= step]
     with open(path, "w", newline="") as handle:
         csv.writer(handle, lineterminator="\n").writerows(kept)
 

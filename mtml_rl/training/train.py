@@ -38,7 +38,7 @@ from mtml_rl.training.builders import EnvStack, build_env, build_model, resolve_
 from mtml_rl.training.callbacks import PeriodicCallback, RichProgress, TaskReturnLogger
 from mtml_rl.training.config import TrainConfig, check_device
 from mtml_rl.training.hyperparams import Hyperparams
-from mtml_rl.training.monitor import make_logger, silence_logger
+from mtml_rl.training.monitor import make_logger, set_aside_damaged_log, silence_logger
 from mtml_rl.training.optim import use_foreach_updates
 from mtml_rl.training.run import Run, checked_spec
 from mtml_rl.training.spaces import check_model_spaces, expected_spaces
@@ -145,6 +145,10 @@ def _resume_locked(
     spec = checked_spec(path, config)
     for leftover in rundir.remove_leftovers(path):
         say(f"removed {leftover}, left by a process that was stopped while writing it")
+    damaged = set_aside_damaged_log(path / "logs")
+    if damaged is not None:
+        copy, problem = damaged
+        say(f"{path / 'logs' / 'progress.csv'} {problem}: kept as {copy.name}; the log starts again")
     fault_point("resume")
     plan = recovery.plan_resume(path)
     _algo, hp = resolve_algo(config, spec)

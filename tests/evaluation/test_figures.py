@@ -160,3 +160,22 @@ def test_the_latent_error_is_drawn_with_the_mean_latent_baseline(cartpole: TaskS
     baseline = lines["adapt: mean latent (constant guess)"]
     assert list(baseline.get_ydata()) == [0.6, 0.6] and baseline.get_linestyle() == ":"
     assert lines["adapt"].get_color() == baseline.get_color()
+
+
+def test_a_damaged_training_log_leaves_out_its_curve_with_a_note(cartpole: TaskSpec, tmp_path: Path) -> None:
+    """A run whose ``progress.csv`` is not the log training writes (garbled bytes) draws no
+    learning curve; the others are drawn, and the report's notes say which log and why."""
+    results = synthetic_results(
+        cartpole, {"dr": 60.0, "adapt": 400.0, "oracle": 450.0}, random_return=20.0, seeds=(0,), root=tmp_path
+    )
+    _logged(results, tmp_path)
+    damaged = next(r for r in results.runs if r.method == "dr")
+    (Path(damaged.path) / "logs" / "progress.csv").write_bytes(b"\x9c\x01garbled\n")
+    fig = learning_figure(results, results.runs[0].spec, colors([r.label for r in results.runs]))
+    assert fig is not None
+    labels = {line.get_label() for line in fig.axes[0].get_lines()}
+    assert "dr s0" not in labels and f"{ORACLE_LABEL} s0" in labels
+    assert [n for n in results.notes if "progress.csv" in n] == [
+        f"{damaged.path}/logs/progress.csv is not a CSV log: it is not UTF-8 text (byte 0 is b'\\x9c'): "
+        "its learning curve is left out"
+    ]
