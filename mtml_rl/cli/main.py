@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from mtml_rl.cli import benchmark_cmd, compare_cmd, evaluate_cmd, list_cmd, quickstart_cmd, train_cmd
 from mtml_rl.errors import BAD_INPUT_EXIT_CODE, MtmlError, output_problem
@@ -30,11 +32,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def not_utf8_argument(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str | None:
+    """A usage error for the first argument that is not UTF-8 text (a path whose bytes name no
+    characters, which Python holds as surrogates): runs record their paths and commands as
+    UTF-8, so such a path would fail after the folder was made; ``None`` if all are text."""
+    for action in subcommand_parser(parser, args.command)._actions:
+        value = getattr(args, action.dest, None)
+        for item in value if isinstance(value, list | tuple) else [value]:
+            if isinstance(item, str | Path) and not _is_utf8(str(item)):
+                flag = action.option_strings[0] if action.option_strings else action.metavar or action.dest
+                return f"argument {flag}: {os.fsencode(item)!r} is not UTF-8 text; name it in UTF-8"
+    return None
+
+
+def subcommand_parser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    """The parser of one subcommand (``train``) of the full parser."""
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return subparsers.choices[command]
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 2 bad input or an output that cannot be
     written, 130 interrupted by Ctrl-C, 143 terminated by SIGTERM)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    problem = not_utf8_argument(parser, args)
+    if problem is not None:
+        subcommand_parser(parser, args.command).error(problem)
     try:
         with sigterm_interrupts():
             return int(args.func(args) or 0)

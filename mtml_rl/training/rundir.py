@@ -51,6 +51,7 @@ from mtml_rl.faults import fault_point
 from mtml_rl.io import (
     InputFileError,
     atomic_dir,
+    atomic_write_bytes,
     atomic_write_json,
     atomic_write_text,
     atomic_write_yaml,
@@ -177,9 +178,11 @@ def record_budget(path: Path, timesteps: int | None) -> None:
 
 
 def append_command(path: Path, command: str) -> None:
-    """Record a resume's command line after the original one."""
-    previous = (path / "command.txt").read_text() if (path / "command.txt").exists() else ""
-    atomic_write_text(path / "command.txt", previous + command + "\n")
+    """Record a resume's command line after the original one (the file's bytes kept as they
+    are: a record garbled since is not a reason to stop a resume, nor to rewrite it)."""
+    file = path / "command.txt"
+    previous = file.read_bytes() if file.is_file() else b""
+    atomic_write_bytes(file, previous + command.encode() + b"\n")
 
 
 def recorded_spec_hash(path: Path) -> str:
@@ -197,7 +200,7 @@ def recorded_spec(path: Path) -> TaskSpec:
     file = path / SPEC_FILE
     try:
         data = yaml.safe_load(file.read_text())
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, ValueError, yaml.YAMLError) as exc:  # ValueError: not UTF-8
         raise CheckpointError(f"{file} is missing or corrupt ({exc}); this is not a whole run") from None
     try:
         return parse_spec(data, source=str(file))

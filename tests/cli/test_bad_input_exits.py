@@ -132,3 +132,22 @@ def test_train_into_a_path_under_a_file_is_refused_in_one_line(
         f"mtml-rl train: error: {file} is a file, where a folder is needed; choose another output path\n"
     )
     assert file.read_text() == ""
+
+
+def test_a_path_that_is_not_utf8_is_a_usage_error_before_anything_is_made(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Runs record their paths and command lines as UTF-8: a path whose bytes are not UTF-8 is
+    refused when the command line is read, where it once failed after the run folder was made."""
+    out = os.fsdecode(os.fsencode(tmp_path) + b"/r\xe9")
+    args = ["train", "--env", "mtml/CartPole-v0", "--method", "dr", "--timesteps", "64", "--out", out]
+    with pytest.raises(SystemExit) as exited:
+        cli_main(args)
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.startswith(
+        f"mtml-rl train: error: argument --out: {os.fsencode(out)!r} is not UTF-8 text; name it in UTF-8\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(SystemExit):
+        cli_main(["evaluate", out])
+    assert "argument RUN: " in capsys.readouterr().err

@@ -127,3 +127,20 @@ def test_the_spec_hash_covers_only_what_defines_the_tasks(tmp_path: Path) -> Non
     }
     for key, value in different.items():
         assert parse_spec({**base, key: value}).content_hash() != reference, key
+
+
+def test_garbled_records_of_a_run_are_refused_or_kept_as_they_are(tmp_path: Path) -> None:
+    """A ``spec.yaml`` garbled into bytes that are not UTF-8 is refused in one message (the
+    run cannot be trusted without it); a garbled ``command.txt``, a record only, is kept byte
+    for byte and the resume's command line appended after it."""
+    run_dir = tmp_path / "run"
+    train(TrainConfig(env="mtml/CartPole-v0", out=str(run_dir), **TINY))
+    garbage = bytes(range(128, 256))
+    shutil.copy(run_dir / "spec.yaml", tmp_path / "spec.yaml")
+    (run_dir / "spec.yaml").write_bytes(garbage)
+    with pytest.raises(CheckpointError, match=r"spec.yaml is missing or corrupt .*this is not a whole run"):
+        resume(run_dir, timesteps=192, progress=False)
+    shutil.copy(tmp_path / "spec.yaml", run_dir / "spec.yaml")
+    (run_dir / "command.txt").write_bytes(garbage)
+    resume(run_dir, timesteps=192, progress=False, command="mtml-rl train --resume run")
+    assert (run_dir / "command.txt").read_bytes() == garbage + b"mtml-rl train --resume run\n"
