@@ -106,14 +106,15 @@ def test_a_run_that_finds_the_disk_full_stops_in_one_line_and_resumes(tmp_path: 
     says so in one line with exit status 2, the checkpoint being written leaves nothing
     behind, and once there is room again ``--resume`` completes the run."""
     run_dir = tmp_path / "run"
+    args = ["train", "--out", str(run_dir), *TINY, "--method", "dr", "--eval-freq", "0"]
     env = {**os.environ, FAULT_ENV: "checkpoint@2", ACTION_ENV: "enospc"}
-    done = subprocess.run(
-        [*CLI, "train", "--out", str(run_dir), *TINY], env=env, capture_output=True, text=True, timeout=600
-    )
+    done = subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 2, done.stderr[-3000:]
     assert done.stderr.startswith("mtml-rl train: error: no room to write (No space left on device)")
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
     assert [p.name for p in (run_dir / "checkpoints").iterdir()] == ["step_128"]
     resumed(run_dir)
-    assert_whole(run_dir)
+    assert json.loads((run_dir / "run.json").read_text()) == {"status": "finished", "steps": TOTAL}
+    assert rundir.checkpoint_problem(run_dir / "final") is None
+    assert [p for p in run_dir.rglob(".*") if not p.name.endswith(".lock")] == []
