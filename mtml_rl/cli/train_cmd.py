@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+import typing
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -14,24 +16,14 @@ from mtml_rl.training.config import TrainConfig
 
 MAPPING_FIELDS = ("hyperparams", "finetune_hyperparams")
 """Config fields given as ``KEY:VALUE`` pairs on the command line."""
-_FLAG_TYPES = {
-    "timesteps": int,
-    "n_envs": int,
-    "seed": int,
-    "latent_dim": int,
-    "history_len": int,
-    "eval_freq": int,
-    "adapt_timesteps": int,
-    "adapt_iterations": int,
-    "adapt_epochs": int,
-    "adapt_probe_steps": int,
-    "trial_episodes": int,
-    "finetune_timesteps": int,
-    "eval_episodes": int,
-    "eval_tasks": int,
-    "save_freq": int,
-    "num_threads": int,
-}
+
+
+def flag_type(field: dataclasses.Field[Any]) -> Callable[[str], Any]:
+    """How a config field's flag reads its text: ``int`` for a whole-number field (``int`` or
+    ``int | None``), as given for the rest; from the field's annotation, so that a field added
+    later reads as its type says."""
+    hint = typing.get_type_hints(TrainConfig)[field.name]
+    return int if hint is int or set(typing.get_args(hint)) == {int, type(None)} else str
 
 
 def add_parser(sub: Any) -> None:
@@ -48,7 +40,7 @@ def add_parser(sub: Any) -> None:
         parser.add_argument(
             flag,
             dest=f.name,
-            type=_FLAG_TYPES.get(f.name, str),
+            type=flag_type(f),
             default=None,
             help=_help_text(f),
         )
