@@ -1,9 +1,10 @@
 """Every command the README and ``docs/`` tell a user to type still parses: ``mtml-rl`` and
 ``python scripts/...`` command lines in shell blocks and code spans are parsed by the real
 argument parsers (a renamed or removed flag, a bad choice or a subcommand that went away fails
-here), the repository files they name exist, their env ids are registered, and a grid command
-(``scripts/reproduce.py``, ``mtml-rl benchmark``) plans its trials with its flags applied, as
-the runner would before its first trial. Nothing is trained: each command stops after parsing.
+here), the repository files they name exist, their env ids are registered, the config a
+``train`` or ``evaluate`` command builds validates, and a grid command (``scripts/reproduce.py``,
+``mtml-rl benchmark``) plans its trials with its flags applied, as the runner would before its
+first trial. Nothing is trained: each command stops after parsing.
 The Python examples' imports from ``mtml_rl`` resolve to names the package has.
 
 Placeholders the pages use for a value the reader chooses (``SEED``, ``METHOD``, ``$SEEDS``)
@@ -34,7 +35,7 @@ import mtml_rl  # noqa: F401  (registers the mtml/ env ids)
 from mtml_rl.benchmark.config import BenchmarkConfig
 from mtml_rl.benchmark.runner import longest_path_first
 from mtml_rl.benchmark.trials import plan_grid
-from mtml_rl.cli import benchmark_cmd
+from mtml_rl.cli import benchmark_cmd, evaluate_cmd, train_cmd
 from mtml_rl.cli.main import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -190,6 +191,19 @@ def _check_mention(program: str, arguments: list[str]) -> bool:
     return True
 
 
+def _check_config(program: str, namespace: argparse.Namespace) -> None:
+    """Build and validate what ``mtml-rl train`` and ``mtml-rl evaluate`` would run with (a flag
+    argparse takes can still be one the config refuses: a number read as text, a bad value)."""
+    if program != "mtml-rl":
+        return
+    if namespace.command == "train" and namespace.resume is None:
+        if namespace.config is not None and not (ROOT / namespace.config).is_file():
+            return  # a file of the reader's own (``my_run.yaml``)
+        train_cmd.build_config(namespace)
+    elif namespace.command == "evaluate":
+        evaluate_cmd.config_from_args(namespace).validate()
+
+
 def _grid(program: str, namespace: argparse.Namespace) -> BenchmarkConfig | None:
     """The grid a grid command would run, where its grid file is in the repository."""
     config = getattr(namespace, "config", None)
@@ -263,6 +277,7 @@ def test_every_documented_command_parses(command: DocCommand, chdir_root: None) 
         if usage_error.code == 0 or _check_mention(program, arguments):  # --help, or a mention
             return
         raise AssertionError(f"{command}: `{command.text}` is refused by its parser") from usage_error
+    _check_config(program, parsed.namespace)
     grid = _grid(program, parsed.namespace)
     if grid is not None:
         assert _plans(json.dumps(grid.to_dict(), sort_keys=True, default=str), grid)
