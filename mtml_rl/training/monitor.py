@@ -6,6 +6,7 @@ import csv
 import io
 import math
 import os
+import time
 from collections import deque
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -17,7 +18,7 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnvStepReturn
 from torch.utils.tensorboard import SummaryWriter
 
 from mtml_rl.errors import MtmlError
-from mtml_rl.io import InputFileError, read_text_file
+from mtml_rl.io import InputFileError, atomic_write_text, read_text_file
 
 STEPS_COLUMN = "time/total_timesteps"
 """The log column of the environment steps done when a row was logged."""
@@ -185,8 +186,33 @@ def _truncate_after(path: Path, step: int) -> None:
         return
     col = rows[0].index(STEPS_COLUMN)
     kept = [rows[0]] + [r for r in rows[1:] if col >= len(r) or not r[col] or float(r[col]) <= step]
-    with open(path, "w", newline="") as handle:
-        csv.writer(handle, lineterminator="\n").writerows(kept)
+    text = io.StringIO(newline="")
+    csv.writer(text, lineterminator="\n").writerows(kept)
+    atomic_write_text(path, text.getvalue())  # a crash here leaves the whole old log
+
+
+EVENT_FILE_PREFIX = "events.out.tfevents."
+"""TensorBoard's event file names: the prefix, then the second the file was made, the host,
+the process id and the writer's number in its process."""
+MAX_EVENT_WAIT_S = 2.0
+"""The longest a resume waits for the clock to pass the newest event file's second."""
+
+
+def wait_past_event_files(folder: Path, max_wait_s: float = MAX_EVENT_WAIT_S) -> None:
+    """Wait until the clock's second is past that of every event file in ``folder`` (at most
+    ``max_wait_s``; not at all in the usual case). TensorBoard reads a folder's event files in
+    name order and applies a file's purge to the events read before it; a file made in the
+    same second as an older one sorts by process id and writer number as text ("10" before
+    "9"), so a resume within that second could have its purge read first and applied to
+    nothing."""
+    seconds = [
+        int(stamp)
+        for p in folder.glob(EVENT_FILE_PREFIX + "*")
+        if (stamp := p.name[len(EVENT_FILE_PREFIX) :].split(".")[0]).isdigit()
+    ]
+    deadline = time.monotonic() + max_wait_s
+    while seconds and int(time.time()) <= max(seconds) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 class ResumableTensorBoardOutputFormat(TensorBoardOutputFormat):
@@ -198,6 +224,7 @@ class ResumableTensorBoardOutputFormat(TensorBoardOutputFormat):
         if keep_until_step is None:
             super().__init__(folder)
             return
+        wait_past_event_files(Path(folder))
         self.writer = SummaryWriter(log_dir=folder, purge_step=keep_until_step + 1)
         self._is_closed = False
 

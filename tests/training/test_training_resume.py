@@ -7,6 +7,7 @@ import importlib
 import json
 import pickle
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -122,6 +123,23 @@ def test_resume_shows_each_step_once_in_tensorboard(interrupted: Path, tmp_path:
     for tag, steps in shown.items():  # the last update's losses are flushed at the last step
         assert steps[:-1] == sorted(set(steps[:-1])), f"{tag} shows a step twice: {steps}"
     assert 1536 in shown["time/fps"] and max(shown["time/fps"]) > 1536
+
+
+@pytest.mark.slow
+def test_a_resume_in_the_second_of_the_old_event_file_still_purges_it(
+    interrupted: Path, tmp_path: Path
+) -> None:
+    """TensorBoard reads event files in name order (second, host, process id, writer number,
+    compared as text): an old file of this very second and a larger process id would sort
+    after the resume's new one, and its events after 1024 would show again. The resume waits
+    for the next second first."""
+    run_dir = copy_of(interrupted, tmp_path / "run")
+    now = int(time.time()) + 1
+    for old in (run_dir / "logs").glob("events.out.tfevents.*"):
+        old.rename(old.with_name(f"events.out.tfevents.{now}.host.99999.9"))
+    resume(run_dir, progress=False)
+    for tag, steps in tensorboard_steps(run_dir).items():
+        assert steps[:-1] == sorted(set(steps[:-1])), f"{tag} shows a step twice: {steps}"
 
 
 @pytest.mark.slow
