@@ -58,8 +58,10 @@ class LockHolder:
 
 
 def lock_file(folder: str | Path) -> Path:
-    """The lock file of ``folder``: ``<parent>/.<name>.lock`` of its absolute path."""
-    path = Path(folder).expanduser().absolute()
+    """The lock file of ``folder``: ``<parent>/.<name>.lock`` of its real path, symbolic links
+    resolved, so that every name of one folder (``runs/latest`` linking to ``runs/x``,
+    ``runs/../runs/x``) takes the same lock."""
+    path = Path(folder).expanduser().resolve()
     return path.parent / f".{path.name}.lock"
 
 

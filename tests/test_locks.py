@@ -57,6 +57,19 @@ def test_a_second_writer_is_refused_with_the_holders_pid(
 
 
 @pytest.mark.slow
+def test_every_name_of_the_folder_takes_the_same_lock(tmp_path: Path, holder: subprocess.Popen[str]) -> None:
+    """A symbolic link to the held folder, or a path through ``..``, is the same folder: a
+    second writer by that name is refused too (a link once let a resume and an evaluation
+    write one run at the same time)."""
+    (tmp_path / "folder").mkdir(exist_ok=True)
+    (tmp_path / "latest").symlink_to(tmp_path / "folder")
+    for name in (tmp_path / "latest", tmp_path / "folder" / ".." / "folder"):
+        assert lock_file(name) == lock_file(tmp_path / "folder")
+        with pytest.raises(FolderLockedError, match=f"PID {holder.pid}"):
+            FolderLock(name).acquire()
+
+
+@pytest.mark.slow
 def test_a_killed_holder_never_blocks(tmp_path: Path, holder: subprocess.Popen[str]) -> None:
     holder.send_signal(signal.SIGKILL)
     holder.wait()
