@@ -125,7 +125,7 @@ def is_run_dir(path: Path) -> bool:
 def lock_enclosing_run(target: str | Path) -> Iterator[None]:
     """Hold the lock of the run folder ``target`` lies in, if it lies in one (an evaluation
     written into a run is one more writer of that run: a ``--force`` would delete it)."""
-    parent = Path(target).expanduser().absolute().parent
+    parent = Path(target).expanduser().resolve().parent  # through links: the real enclosing folder
     if not is_run_dir(parent):
         yield
         return
