@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import socket
 import sys
 import threading
@@ -299,7 +300,7 @@ def _write_holder(fd: int) -> None:
     record = {
         "pid": os.getpid(),
         "host": socket.gethostname(),
-        "command": " ".join(sys.argv)[:COMMAND_CHARS] or "python",
+        "command": shlex.join(sys.argv)[:COMMAND_CHARS] or "python",
         "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     data = (json.dumps(record) + "\n").encode()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import shlex
 import sys
 import typing
 from collections.abc import Callable
@@ -113,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     from mtml_rl.training.train import resume, train  # torch and SB3: only once the command runs
 
     progress = False if args.quiet else None
-    command = "mtml-rl " + " ".join(sys.argv[1:])
+    command = shlex.join(["mtml-rl", *sys.argv[1:]])  # quoted: the line reruns as it was
     if args.resume:
         result = resume(args.resume, timesteps=args.timesteps, progress=progress, command=command)
     else:

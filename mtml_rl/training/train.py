@@ -11,6 +11,7 @@ step) is done; a finished run is left as it is unless more steps are asked for.
 from __future__ import annotations
 
 import pickle
+import shlex
 import shutil
 import sys
 import time
@@ -68,7 +69,7 @@ def _check_dir(path: Path, force: bool) -> None:
 
 
 def _command_line() -> str:
-    return " ".join(sys.argv)
+    return shlex.join(sys.argv)
 
 
 def train(

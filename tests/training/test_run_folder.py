@@ -5,7 +5,9 @@ edit that does not change the tasks."""
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -144,3 +146,13 @@ def test_garbled_records_of_a_run_are_refused_or_kept_as_they_are(tmp_path: Path
     (run_dir / "command.txt").write_bytes(garbage)
     resume(run_dir, timesteps=192, progress=False, command="mtml-rl train --resume run")
     assert (run_dir / "command.txt").read_bytes() == garbage + b"mtml-rl train --resume run\n"
+
+
+def test_the_recorded_command_reruns_as_it_was_typed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``command.txt`` quotes what needs quoting: a path with a space reads back as one argument."""
+    out = tmp_path / "my run é"
+    argv = ["train", "--env", "mtml/CartPole-v0", "--method", "dr", "--timesteps", "64", "--n-envs", "4"]
+    argv += ["--save-freq", "0", "--eval-freq", "0", "--quiet", "--out", str(out)]
+    monkeypatch.setattr(sys, "argv", ["mtml-rl", *argv])
+    assert main(argv) == 0
+    assert shlex.split((out / "command.txt").read_text().splitlines()[0]) == ["mtml-rl", *argv]
