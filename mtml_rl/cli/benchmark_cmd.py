@@ -27,6 +27,12 @@ _FLAGS = (
 )
 
 
+AFTER_INTERRUPT = (
+    "finished trials are kept and stopped ones go on from their last checkpoints: run the same command again"
+)
+"""What the CLI says after Ctrl-C or SIGTERM stopped this command."""
+
+
 def add_parser(sub: Any) -> None:
     """Register the subcommand."""
     parser = sub.add_parser(
@@ -58,7 +64,7 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--no-eval", action="store_true", help="train only; no evaluation or report")
     parser.add_argument("--force", action="store_true", help="retrain every trial, replacing finished ones")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, after_interrupt=AFTER_INTERRUPT)
 
 
 def build_config(args: argparse.Namespace) -> BenchmarkConfig:

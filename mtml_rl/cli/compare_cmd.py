@@ -7,6 +7,9 @@ from typing import Any
 
 from mtml_rl.cli.evaluate_cmd import add_protocol_arguments, config_from_args, summary
 
+AFTER_INTERRUPT = "nothing of the comparison was written: run the same command again"
+"""What the CLI says after Ctrl-C or SIGTERM stopped this command."""
+
 
 def add_parser(sub: Any) -> None:
     """Register the subcommand."""
@@ -27,7 +30,7 @@ def add_parser(sub: Any) -> None:
         help="run directories, results.json files or evaluation folders",
     )
     add_protocol_arguments(parser)
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, after_interrupt=AFTER_INTERRUPT)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -12,6 +12,10 @@ if TYPE_CHECKING:
     from mtml_rl.evaluation.results import Results
 
 
+AFTER_INTERRUPT = "nothing of the evaluation was written: run the same command again"
+"""What the CLI says after Ctrl-C or SIGTERM stopped this command."""
+
+
 def add_protocol_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags that set the protocol (shared by ``evaluate`` and ``compare``)."""
     parser.add_argument(
@@ -106,7 +110,7 @@ def add_parser(sub: Any) -> None:
         help="values of the deploying method's deployment fields, e.g. finetune_timesteps=2000 "
         "(default: the run's own)",
     )
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, after_interrupt=AFTER_INTERRUPT)
 
 
 def config_from_args(args: argparse.Namespace) -> EvalConfig:

@@ -41,6 +41,10 @@ GENERIC_TEXT = (
 )
 
 
+AFTER_INTERRUPT = "nothing was written"
+"""What the CLI says after Ctrl-C or SIGTERM stopped this command."""
+
+
 def add_parser(sub: Any) -> None:
     """Register the subcommand."""
     parser = sub.add_parser(
@@ -63,7 +67,7 @@ def add_parser(sub: Any) -> None:
         default=None,
         help="list the numbers of a Gymnasium environment that a 'gymnasium:' block can target",
     )
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, after_interrupt=AFTER_INTERRUPT)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -80,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mtml-rl {args.command}: error: {problem}", file=sys.stderr)
         return BAD_INPUT_EXIT_CODE
     except KeyboardInterrupt as exc:
-        next_step = "the last checkpoint is whole and resumable"
+        next_step = getattr(args, "after_interrupt", "run the same command again")
         return report_interruption(f"mtml-rl {args.command}", exc, next_step)
 
 

@@ -15,7 +15,7 @@ from mtml_rl.benchmark.quickstart import (
     QuickstartResult,
     run_quickstart,
 )
-from mtml_rl.cli.benchmark_cmd import summarize
+from mtml_rl.cli.benchmark_cmd import AFTER_INTERRUPT, summarize
 from mtml_rl.errors import ConfigError
 
 
@@ -57,7 +57,7 @@ def add_parser(sub: Any) -> None:
         "settings); docs/training.md",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, after_interrupt=AFTER_INTERRUPT)
 
 
 def held_out_lines(result: QuickstartResult) -> list[str]:

@@ -19,6 +19,10 @@ MAPPING_FIELDS = ("hyperparams", "finetune_hyperparams")
 """Config fields given as ``KEY:VALUE`` pairs on the command line."""
 
 
+AFTER_INTERRUPT = "the last checkpoint is whole: `mtml-rl train --resume RUN` goes on from it"
+"""What the CLI says after Ctrl-C or SIGTERM stopped this command."""
+
+
 def flag_type(field: dataclasses.Field[Any]) -> Callable[[str], Any]:
     """How a config field's flag reads its text: ``int`` for a whole-number field (``int`` or
     ``int | None``), as given for the rest; from the field's annotation, so that a field added
@@ -63,7 +67,7 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--resume", metavar="RUN", default=None, help="continue RUN from its last checkpoint")
     parser.add_argument("--force", action="store_true", help="replace a run already in --out")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, after_interrupt=AFTER_INTERRUPT)
 
 
 def _help_text(f: dataclasses.Field[Any]) -> str:

@@ -86,7 +86,8 @@ def test_sigterm_marks_the_running_trial_interrupted(tmp_path: Path) -> None:
     assert driver.returncode == TERMINATED_EXIT_CODE
     assert "Traceback" not in stderr
     assert stderr.strip().splitlines()[-1] == (
-        "mtml-rl benchmark: terminated (SIGTERM); the last checkpoint is whole and resumable"
+        "mtml-rl benchmark: terminated (SIGTERM); finished trials are kept and stopped ones go on "
+        "from their last checkpoints: run the same command again"
     )
     assert _trials(out) == {"CartPole-dr-s0": "interrupted"}
 
