@@ -31,7 +31,7 @@ from mtml_rl.benchmark.provenance import Provenance, budgets_markdown
 from mtml_rl.benchmark.runner import BenchmarkResult, run_benchmark
 from mtml_rl.benchmark.tables import gap_markdown, scores_markdown, success_markdown
 from mtml_rl.benchmark.trials import plan_trials
-from mtml_rl.errors import MtmlError
+from mtml_rl.errors import MtmlError, exit_status
 from mtml_rl.lifetime import report_interruption, sigterm_interrupts
 
 GRID = Path(__file__).resolve().parent.parent / "benchmarks" / "reproduce.yaml"
@@ -181,4 +181,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_status("reproduce", main))

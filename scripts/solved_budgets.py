@@ -318,4 +318,8 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    from mtml_rl.errors import exit_status
+
+    sys.exit(exit_status("solved_budgets.py", main))

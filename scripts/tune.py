@@ -51,7 +51,7 @@ from mtml_rl.benchmark.tuning import (
     search_space,
     tune,
 )
-from mtml_rl.errors import ConfigError, MtmlError
+from mtml_rl.errors import ConfigError, MtmlError, exit_status
 from mtml_rl.lifetime import report_interruption, sigterm_interrupts
 
 
@@ -175,4 +175,4 @@ def make_setup(args: argparse.Namespace) -> TuneSetup:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_status("tune", main))

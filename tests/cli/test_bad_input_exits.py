@@ -151,3 +151,21 @@ def test_a_path_that_is_not_utf8_is_a_usage_error_before_anything_is_made(
     with pytest.raises(SystemExit):
         cli_main(["evaluate", out])
     assert "argument RUN: " in capsys.readouterr().err
+
+
+@pytest.mark.slow  # a fresh interpreter
+def test_a_grid_script_that_cannot_write_its_folder_says_so_in_one_line(tmp_path: Path) -> None:
+    file = tmp_path / "notes.txt"
+    file.write_text("")
+    config = SCRIPTS.parent / "benchmarks" / "example.yaml"
+    done = subprocess.run(
+        [sys.executable, str(SCRIPTS / "reproduce.py"), "--config", str(config), "--out", str(file / "grid")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"reproduce: error: {file} is a file, where a folder is needed"), (
+        done.stderr
+    )
+    assert done.stderr.endswith("; choose another output path\n") and done.stderr.count("\n") == 1
