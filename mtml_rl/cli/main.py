@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mtml_rl.cli import benchmark_cmd, compare_cmd, evaluate_cmd, list_cmd, quickstart_cmd, train_cmd
-from mtml_rl.errors import BAD_INPUT_EXIT_CODE, MtmlError, output_problem
+from mtml_rl.errors import exit_status
 from mtml_rl.lifetime import report_interruption, sigterm_interrupts
 
 SUBCOMMANDS = (list_cmd, train_cmd, evaluate_cmd, compare_cmd, benchmark_cmd, quickstart_cmd)
@@ -68,17 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problem is not None:
         subcommand_parser(parser, args.command).error(problem)
     try:
-        with sigterm_interrupts():
-            return int(args.func(args) or 0)
-    except MtmlError as exc:
-        print(f"mtml-rl {args.command}: error: {exc}", file=sys.stderr)
-        return BAD_INPUT_EXIT_CODE
-    except OSError as exc:
-        problem = output_problem(exc)
-        if problem is None:
-            raise
-        print(f"mtml-rl {args.command}: error: {problem}", file=sys.stderr)
-        return BAD_INPUT_EXIT_CODE
+        with sigterm_interrupts():  # refused input and unwritable outputs: one line, exit 2
+            return exit_status(f"mtml-rl {args.command}", lambda: args.func(args))
     except KeyboardInterrupt as exc:
         next_step = getattr(args, "after_interrupt", "run the same command again")
         return report_interruption(f"mtml-rl {args.command}", exc, next_step)
