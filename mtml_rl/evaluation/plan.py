@@ -71,8 +71,9 @@ class EvalConfig:
         for name, value in positive.items():
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"--{name} must be a positive integer, got {value!r}")
-        if self.video < 0 or self.seed < 0:
-            raise ConfigError("--video and --seed must be integers >= 0")
+        for name, value in {"video": self.video, "seed": self.seed}.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ConfigError(f"--{name} must be an integer >= 0, got {value!r}")
         if self.grid is not None and (len(self.grid) != 2 or self.grid[0] == self.grid[1]):
             raise ConfigError(f"--grid takes two different parameters, got {' '.join(self.grid)}")
         if self.grid is not None and self.grid_size < 2:

@@ -16,7 +16,7 @@ import pytest
 
 from mtml_rl.cli.arguments import positive_float, positive_int
 from mtml_rl.cli.main import main as cli_main
-from mtml_rl.errors import CheckpointError, exit_status, output_problem
+from mtml_rl.errors import CheckpointError, ConfigError, exit_status, output_problem
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 
@@ -169,3 +169,19 @@ def test_a_grid_script_that_cannot_write_its_folder_says_so_in_one_line(tmp_path
         done.stderr
     )
     assert done.stderr.endswith("; choose another output path\n") and done.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"episodes": 0}, "--episodes must be a positive integer, got 0"),
+        ({"trial": 0}, "--trial must be a positive integer, got 0"),
+        ({"seed": -1}, "--seed must be an integer >= 0, got -1"),
+        ({"video": -2}, "--video must be an integer >= 0, got -2"),
+    ],
+)
+def test_an_evaluation_protocol_out_of_range_names_the_flag(fields: dict[str, int], message: str) -> None:
+    from mtml_rl.evaluation.evaluate import EvalConfig
+
+    with pytest.raises(ConfigError, match=f"^{message}$"):
+        EvalConfig(**fields).validate()
