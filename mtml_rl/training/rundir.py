@@ -532,20 +532,32 @@ def save_post_train(path: Path, write: Callable[[Path], None], logged_step: int)
         write_manifest(tmp)
 
 
+def post_train_problem(path: Path) -> str | None:
+    """Why the post-training progress of the run in ``path`` cannot be gone on from (``None``:
+    there is none, or it verifies and belongs to the current final model)."""
+    folder = post_train_dir(path)
+    if not folder.is_dir():
+        return None
+    problem = manifest_problem(folder, (META_FILE,))
+    if problem is not None:
+        return problem
+    try:
+        record = json.loads((folder / META_FILE).read_text())
+        current = _final_model_sha(path)
+    except (OSError, ValueError, InputFileError, KeyError) as exc:
+        return f"cannot be read ({exc})"
+    if not isinstance(record, dict) or set(record) != set(POST_TRAIN_META):
+        return f"{META_FILE} is not its record"
+    if record["final_model_sha256"] != current:
+        return "belongs to another final model"
+    return None
+
+
 def post_train_progress(path: Path) -> Path | None:
     """The post-training progress folder if it verifies and belongs to the current final
     model (``None``: there is none to go on from; the step starts over)."""
     folder = post_train_dir(path)
-    if not folder.is_dir() or manifest_problem(folder, (META_FILE,)) is not None:
-        return None
-    try:
-        record = json.loads((folder / META_FILE).read_text())
-        current = _final_model_sha(path)
-    except (OSError, ValueError, InputFileError, KeyError):
-        return None
-    if not isinstance(record, dict) or set(record) != set(POST_TRAIN_META):
-        return None
-    return folder if record["final_model_sha256"] == current else None
+    return folder if folder.is_dir() and post_train_problem(path) is None else None
 
 
 def post_train_logged_step(path: Path) -> int | None:

@@ -146,6 +146,9 @@ def _resume_locked(
     spec = checked_spec(path, config)
     for leftover in rundir.remove_leftovers(path):
         say(f"removed {leftover}, left by a process that was stopped while writing it")
+    post_train = rundir.post_train_problem(path)
+    if post_train is not None:
+        say(f"{rundir.post_train_dir(path)}: {post_train}; the post-training step starts over")
     damaged = set_aside_damaged_log(path / "logs")
     if damaged is not None:
         copy, problem = damaged

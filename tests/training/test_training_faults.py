@@ -118,3 +118,16 @@ def test_a_run_that_finds_the_disk_full_stops_in_one_line_and_resumes(tmp_path: 
     assert json.loads((run_dir / "run.json").read_text()) == {"status": "finished", "steps": TOTAL}
     assert rundir.checkpoint_problem(run_dir / "final") is None
     assert [p for p in run_dir.rglob(".*") if not p.name.endswith(".lock")] == []
+
+
+def test_a_damaged_post_training_checkpoint_is_named_and_the_step_starts_over(tmp_path: Path) -> None:
+    """Phase 2's progress (``checkpoints/post_train``) garbled after a kill: the resume says
+    which file is damaged and that phase 2 starts over (it went on in silence before), and
+    the run finishes whole."""
+    run_dir = tmp_path / "run"
+    killed(run_dir, "phase2@2")
+    (rundir.post_train_dir(run_dir) / "phase2.pt").write_bytes(b"\x00" * 200)
+    said = resumed(run_dir)
+    assert f"{rundir.post_train_dir(run_dir)}: phase2.pt has 200 bytes" in said
+    assert "; the post-training step starts over" in said
+    assert_whole(run_dir)
