@@ -59,7 +59,7 @@ def open_run(
     try:
         run = Run.load(path)  # checks the spec hash, loads model and normalizer
     except ConfigError as exc:  # config.yaml unreadable or invalid
-        raise CheckpointError(f"{path} is corrupt: {' '.join(str(exc).split())}") from None
+        raise CheckpointError(f"{path} cannot be loaded: {' '.join(str(exc).split())}") from None
     trained_as = run.method.name
     if deploy_as is not None or deployment:
         run = run.deployed_as(deploy_as or trained_as, **dict(deployment or {}))

@@ -7,8 +7,10 @@ its flags from the fields); checking a config does.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +32,25 @@ FIELDS_ADDED_SINCE_FIRST_RUNS: dict[str, Any] = {
 }
 """Fields a run's ``config.yaml`` lacks when it was written before they existed, with the
 value such a run trained with (its folder still loads, evaluates and resumes)."""
+
+
+def _installed_version() -> str:
+    try:
+        return metadata.version("mtml-rl")
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _written_by(run_dir: Path) -> str:
+    """What to do about a run whose config has fields this version does not know, by the
+    version its ``versions.json`` records."""
+    try:
+        recorded = json.loads((run_dir / "versions.json").read_text()).get("mtml-rl")
+    except (OSError, ValueError, AttributeError):
+        recorded = None
+    if recorded and recorded != _installed_version():
+        return f"the run was made by mtml-rl {recorded}: load it with that version or a later one"
+    return "a field added by hand, or by another version of mtml-rl: restore the run's config.yaml"
 
 
 def with_fields_added_since(recorded: Mapping[str, Any], fields: Iterable[str]) -> dict[str, Any]:
@@ -272,6 +293,14 @@ class TrainConfig:
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: expected a mapping of config fields, got {type(data).__name__}")
         data = with_fields_added_since(data, [f.name for f in dataclasses.fields(cls)])
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(map(str, set(data) - set(names)))
+        if unknown:
+            close = suggest(unknown[0], names) if len(unknown) == 1 else ""
+            raise ConfigError(
+                f"{path} has fields this mtml-rl ({_installed_version()}) does not know: "
+                f"{', '.join(unknown)}{close}; {_written_by(path.parent)}"
+            )
         missing = [f.name for f in dataclasses.fields(cls) if f.name not in data]
         if missing:
             raise ConfigError(

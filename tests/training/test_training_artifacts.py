@@ -154,7 +154,7 @@ def edit_config(run: Path, **fields: Any) -> None:
         ({"history_len": 4}, r"history_len is 4, was 16"),
         ({"adapt_timesteps": "lots"}, r"adapt_timesteps must be a positive integer"),
         ({"device": 3}, r"device must be a non-empty string"),
-        ({"colour": "red"}, r"unknown config field 'colour'"),
+        ({"colour": "red"}, r"has fields this mtml-rl \(.*\) does not know: colour; a field added by hand"),
     ],
 )
 def test_a_changed_or_ill_typed_config_is_refused(
@@ -167,6 +167,17 @@ def test_a_changed_or_ill_typed_config_is_refused(
     err = cli_error(capsys, ["train", "--resume", str(run), "--timesteps", "2048", "--quiet"])
     assert err.startswith("mtml-rl train: error: ")
     assert file_hashes(run) == before
+
+
+@pytest.mark.slow
+def test_a_run_of_a_newer_version_says_which_to_load_it_with(run: Path) -> None:
+    """A config field this version does not know, in a run whose ``versions.json`` names
+    another mtml-rl: the message names that version instead of calling the run corrupt."""
+    edit_config(run, latent_width=3)
+    versions = json.loads((run / "versions.json").read_text())
+    (run / "versions.json").write_text(json.dumps({**versions, "mtml-rl": "99.0.0"}))
+    with pytest.raises(ConfigError, match=r"the run was made by mtml-rl 99\.0\.0: load it with that version"):
+        Run.load(run)
 
 
 @pytest.mark.slow
