@@ -422,6 +422,14 @@ def check_finite(document: Any, source: str = "results.json") -> None:
         )
 
 
+def _is_newer(version: str) -> bool:
+    """Whether a ``schema_version`` is newer than :data:`SCHEMA_VERSION` (``False`` if unreadable)."""
+    try:
+        return tuple(map(int, version.split("."))) > tuple(map(int, SCHEMA_VERSION.split(".")))
+    except ValueError:
+        return False
+
+
 def validate(document: Any, source: str = "results.json") -> None:
     """Check a ``results.json`` document against the schema and refuse non-finite numbers;
     raises :class:`CheckpointError`."""
@@ -430,15 +438,19 @@ def validate(document: Any, source: str = "results.json") -> None:
     if not isinstance(document, dict):
         raise CheckpointError(f"{source}: not a results document (expected a JSON object)")
     version = str(document.get("schema_version", ""))
+    newer = _is_newer(version)
+    upgrade = "; it was written by a newer mtml-rl: upgrade to read it, or re-evaluate the runs with this one"
     if version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
         raise CheckpointError(
             f"{source}: schema_version {version or 'missing'} is not readable by this version "
-            f"(reads {SCHEMA_VERSION.split('.')[0]}.x); re-evaluate the runs"
+            f"(reads {SCHEMA_VERSION.split('.')[0]}.x)" + (upgrade if newer else "; re-evaluate the runs")
         )
     error = jsonschema.exceptions.best_match(_validator().iter_errors(document))
     if error is not None:  # the error jsonschema.validate raises
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise CheckpointError(f"{source}: invalid results at {where}: {error.message}")
+        raise CheckpointError(
+            f"{source}: invalid results at {where}: {error.message}" + (upgrade if newer else "")
+        )
     check_finite(document, source)
 
 

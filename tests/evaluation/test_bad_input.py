@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
 from mtml_rl.cli.main import main
+from mtml_rl.errors import CheckpointError
+from mtml_rl.evaluation.results import validate
 
 
 def _fails(capsys: pytest.CaptureFixture[str], argv: list[str], out: Path, expected: str) -> str:
@@ -146,3 +149,18 @@ def test_compare_does_not_write_over_an_evaluation_it_compares(
         assert code == 2 and err.count("\n") == 0, err
         assert "is an input of the comparison; write the comparison to another folder" in err
         assert {p.name: p.read_bytes() for p in evaluation.iterdir()} == before
+
+
+@pytest.mark.parametrize(
+    ("version", "says"),
+    [
+        (
+            "9.0",
+            "it was written by a newer mtml-rl: upgrade to read it, or re-evaluate the runs with this one",
+        ),
+        ("0.3", "(reads 1.x); re-evaluate the runs"),
+    ],
+)
+def test_results_of_another_schema_say_whether_to_upgrade(version: str, says: str) -> None:
+    with pytest.raises(CheckpointError, match=re.escape(says)):
+        validate({"schema_version": version}, "old/results.json")
