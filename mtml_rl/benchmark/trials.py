@@ -323,7 +323,12 @@ def trial_config(
     values.update(
         env=env_id, method=method, seed=seed, out=str(run_dir), num_threads=config.threads_per_worker
     )
-    return TrainConfig.from_dict(values, source=f"trial {method} s{seed} on {env}")
+    where = f"trial {method} s{seed} on {env}"
+    try:
+        return TrainConfig.from_dict(values, source=where)
+    except ConfigError as exc:  # a value the config refuses: say which trial's layers gave it
+        message = str(exc)
+        raise ConfigError(message if message.startswith(where) else f"{where}: {message}") from None
 
 
 def _check_unique(trials: list[Trial]) -> None:

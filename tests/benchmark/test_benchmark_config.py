@@ -321,3 +321,10 @@ def test_a_grid_is_not_written_into_a_run_or_an_evaluation(tmp_path: Path, holds
     with pytest.raises(ConfigError, match=f"holds {holds}, not a benchmark; choose another out"):
         run_benchmark(tiny_grid(out, seeds=[0]), progress=False)
     assert sorted(p.name for p in out.iterdir()) == before
+
+
+def test_a_value_an_override_gives_that_the_config_refuses_names_the_trial(tmp_path: Path) -> None:
+    grid = tiny_grid(tmp_path / "bench", seeds=[0], method_overrides={"dr": {"latent_dim": 0}})
+    with pytest.raises(ConfigError, match=r"^trial dr s0 on mtml/CartPole-v0: latent_dim must be a positive"):
+        plan_trials(grid)
+    assert not (tmp_path / "bench").exists()
