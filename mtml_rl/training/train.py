@@ -146,13 +146,6 @@ def _resume_locked(
     spec = checked_spec(path, config)
     for leftover in rundir.remove_leftovers(path):
         say(f"removed {leftover}, left by a process that was stopped while writing it")
-    post_train = rundir.post_train_problem(path)
-    if post_train is not None:
-        say(f"{rundir.post_train_dir(path)}: {post_train}; the post-training step starts over")
-    damaged = set_aside_damaged_log(path / "logs")
-    if damaged is not None:
-        copy, problem = damaged
-        say(f"{path / 'logs' / 'progress.csv'} {problem}: kept as {copy.name}; the log starts again")
     fault_point("resume")
     plan = recovery.plan_resume(path)
     _algo, hp = resolve_algo(config, spec)
@@ -178,6 +171,10 @@ def _resume_locked(
     final_done = plan.final_steps is not None and total <= plan.final_steps
     if plan.final_steps is not None and not final_done:
         _keep_earlier_final(path, plan.final_steps, total, say)
+    post_train = rundir.post_train_problem(path) if final_done else None
+    if post_train is not None:
+        say(f"{rundir.post_train_dir(path)}: {post_train}; the post-training step starts over")
+    _set_aside_damaged_log(path, say)
     _seed_everything(config.seed + plan.source.steps, config.num_threads)
     stack = build_env(config, spec, hp, config.n_envs or hp.n_envs)
     rundir.verify_folder(plan.source.path, path)  # checked again: it is loaded now
@@ -191,6 +188,14 @@ def _resume_locked(
     model.set_logger(make_logger(path / "logs", keep_until_step=kept or plan.source.steps))
     rundir.append_command(path, command or _command_line())
     return _learn(path, config, spec, model, stack, total, progress, reset=False, final_done=final_done)
+
+
+def _set_aside_damaged_log(path: Path, say: Note) -> None:
+    """Keep a ``progress.csv`` that does not read as the log aside, so the resume logs afresh."""
+    damaged = set_aside_damaged_log(path / "logs")
+    if damaged is not None:
+        copy, problem = damaged
+        say(f"{path / 'logs' / 'progress.csv'} {problem}: kept as {copy.name}; the log starts again")
 
 
 def _keep_earlier_final(path: Path, steps: int, total: int, say: Note) -> None:

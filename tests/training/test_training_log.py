@@ -73,7 +73,7 @@ def test_a_resume_over_a_damaged_log_keeps_it_and_logs_afresh(tmp_path: Path) ->
     said: list[str] = []
     run = resume(run_dir, timesteps=2048, progress=False, note=said.append)
     assert run.model.num_timesteps == 2048
-    assert said[0] == (
+    assert said[-1] == (
         f"{run_dir / 'logs' / 'progress.csv'} is not a CSV log: it is a binary file (it holds NUL "
         f"bytes), not text: kept as {DAMAGED_LOG}; the log starts again"
     )
