@@ -49,7 +49,7 @@ def _written_by(run_dir: Path) -> str:
     except (OSError, ValueError, AttributeError):
         recorded = None
     if recorded and recorded != _installed_version():
-        return f"the run was made by mtml-rl {recorded}: load it with that version or a later one"
+        return f"the run was made by mtml-rl {recorded}: load it with that version"
     return "a field added by hand, or by another version of mtml-rl: restore the run's config.yaml"
 
 
