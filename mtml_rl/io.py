@@ -66,20 +66,41 @@ def atomic_save(path: str | Path, save: Callable[[Path], None]) -> None:
         raise
 
 
+def replaced_name(path: Path) -> Path:
+    """Where :func:`atomic_dir` moves the folder it replaces while it puts the new one in place."""
+    return path.with_name(f".{path.name}.old")
+
+
+def restore_replaced(path: str | Path) -> bool:
+    """Put back the folder an interrupted replacement had moved aside: where ``path`` is missing
+    and :func:`replaced_name` holds a folder (a process stopped between :func:`atomic_dir`'s two
+    renames), that folder, the last whole version, goes back to ``path``; whether it did."""
+    path = Path(path)
+    old = replaced_name(path)
+    if path.exists() or path.is_symlink() or not old.is_dir():
+        return False
+    os.replace(old, path)
+    return True
+
+
 @contextmanager
 def atomic_dir(path: str | Path) -> Iterator[Path]:
     """Build a folder under a temporary name; it appears at ``path`` whole, or not at all.
 
-    An existing folder at ``path`` is replaced only once the new one is complete.
+    An existing folder at ``path`` is replaced only once the new one is complete: it is moved
+    aside (:func:`replaced_name`), the new one renamed into place, then the old one deleted. A
+    failure between the two renames puts the old one back; a process killed there leaves it
+    aside, and :func:`restore_replaced` (called here first, and by a run's resume) puts it back.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    restore_replaced(path)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
         yield tmp
         old = None
         if path.exists():
-            old = path.with_name(f".{path.name}.old")
+            old = replaced_name(path)
             shutil.rmtree(old, ignore_errors=True)
             os.replace(path, old)
         os.replace(tmp, path)
@@ -87,6 +108,7 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        restore_replaced(path)
         raise
 
 

@@ -144,6 +144,8 @@ def _resume_locked(
     """What :func:`resume` does while it holds the run folder's lock."""
     config = TrainConfig.from_run(path / "config.yaml")
     spec = checked_spec(path, config)
+    for restored in rundir.restore_replaced_folders(path):
+        say(f"put back {restored}, moved aside by a process that was stopped while replacing it")
     for leftover in rundir.remove_leftovers(path):
         say(f"removed {leftover}, left by a process that was stopped while writing it")
     fault_point("resume")

@@ -234,6 +234,22 @@ def test_resume_of_a_run_stopped_while_writing_final_finishes_it(run: Path) -> N
 
 
 @pytest.mark.slow
+def test_a_run_killed_while_replacing_its_best_model_gets_it_back(run: Path) -> None:
+    """Killed between the two renames of a replacement: ``best/`` aside as ``.best.old``, the
+    new one half-built under a temporary name. The resume puts the old ``best/`` back, byte for
+    byte, instead of deleting both as leftovers."""
+    before = file_hashes(run / "best")
+    (run / "best").rename(run / ".best.old")
+    (run / ".best.k3j2").mkdir()
+    (run / ".best.k3j2" / "model.zip").write_bytes(b"PK half")
+    notes: list[str] = []
+    resume(run, progress=False, note=notes.append)
+    assert f"put back {run / 'best'}, moved aside by a process that was stopped while replacing it" in notes
+    assert file_hashes(run / "best") == before
+    assert not (run / ".best.old").exists() and not (run / ".best.k3j2").exists()
+
+
+@pytest.mark.slow
 def test_resume_of_a_finished_run_goes_on_only_when_asked(run: Path) -> None:
     notes: list[str] = []
     before = file_hashes(run)
