@@ -119,7 +119,9 @@ def read_log_rows(path: Path) -> list[list[str]]:
         text = read_text_file(path, max_bytes=MAX_LOG_BYTES)
         rows = [row for row in csv.reader(io.StringIO(text, newline="")) if row]
     except (InputFileError, csv.Error) as exc:
-        raise DamagedLogError(path, f"is not a CSV log: it {str(exc).split(';')[0]}") from None
+        problem = str(exc).split(";")[0]  # the reader's advice (save it as UTF-8) is not ours
+        unreadable = problem.startswith("cannot be read")  # the file system's refusal, not its text
+        raise DamagedLogError(path, problem if unreadable else f"is not a CSV log: it {problem}") from None
     if not rows:
         return rows
     if STEPS_COLUMN not in rows[0]:
