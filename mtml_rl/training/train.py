@@ -98,8 +98,8 @@ def train(
         stack = build_env(config, spec, hp, config.n_envs or hp.n_envs)
         model = build_model(config, algo, hp, stack)  # refuses bad hyperparameters
         if path.exists():
-            shutil.rmtree(path)
-        path.mkdir(parents=True)
+            shutil.rmtree(path.resolve())  # through a link to a run: the run it names is replaced
+        path.resolve().mkdir(parents=True)
         config.out = str(path)
         resolved = hyperparams_record(config, hp)
         rundir.write_metadata(path, config, spec, resolved, command or _command_line())

@@ -156,3 +156,15 @@ def test_the_recorded_command_reruns_as_it_was_typed(tmp_path: Path, monkeypatch
     monkeypatch.setattr(sys, "argv", ["mtml-rl", *argv])
     assert main(argv) == 0
     assert shlex.split((out / "command.txt").read_text().splitlines()[0]) == ["mtml-rl", *argv]
+
+
+def test_force_through_a_link_to_a_run_replaces_the_run_it_names(tmp_path: Path) -> None:
+    """``--force`` with ``--out`` a symbolic link to a run replaces that run and keeps the link
+    (it was a traceback from ``shutil.rmtree``, which refuses links)."""
+    train(TrainConfig(env="mtml/CartPole-v0", out=str(tmp_path / "run"), **TINY))
+    (tmp_path / "latest").symlink_to(tmp_path / "run")
+    before = (tmp_path / "run" / "command.txt").stat().st_mtime_ns
+    run = train(TrainConfig(env="mtml/CartPole-v0", out=str(tmp_path / "latest"), **TINY), force=True)
+    assert (tmp_path / "latest").is_symlink() and (tmp_path / "latest").resolve() == tmp_path / "run"
+    assert (tmp_path / "run" / "command.txt").stat().st_mtime_ns != before
+    assert Run.load(tmp_path / "latest").model.num_timesteps == run.model.num_timesteps
