@@ -83,6 +83,16 @@ def restore_replaced(path: str | Path) -> bool:
     return True
 
 
+def restore_replaced_in(folder: Path) -> list[Path]:
+    """:func:`restore_replaced` for every folder of ``folder`` that an interrupted replacement
+    moved aside; the ones put back."""
+    if not folder.is_dir():
+        return []
+    aside = [e for e in folder.iterdir() if e.name.startswith(".") and e.name.endswith(".old")]
+    originals = [e.with_name(e.name[1 : -len(".old")]) for e in aside]
+    return [original for original in originals if restore_replaced(original)]
+
+
 @contextmanager
 def atomic_dir(path: str | Path) -> Iterator[Path]:
     """Build a folder under a temporary name; it appears at ``path`` whole, or not at all.

@@ -28,11 +28,11 @@ import torch as th
 
 from mtml_rl.agents.policy import PolicyAgent
 from mtml_rl.errors import exit_status
+from mtml_rl.evaluation.plots import read_progress
 from mtml_rl.policies import MetaExtractor
 from mtml_rl.rollouts import rollout_agent
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import Run
-from mtml_rl.training.monitor import read_log_rows
 
 
 class RecordingAgent(PolicyAgent):
@@ -64,12 +64,9 @@ class RecordingAgent(PolicyAgent):
 def last_entropy(run: Path) -> float:
     """Minus the last logged ``train/entropy_loss`` (the policy's entropy), NaN if none; a
     damaged log is refused (:class:`~mtml_rl.training.monitor.DamagedLogError`)."""
-    header, *rows = read_log_rows(run / "logs" / "progress.csv") or [[]]
-    if "train/entropy_loss" not in header:
-        return float("nan")
-    col = header.index("train/entropy_loss")
-    numbers = [float(row[col]) for row in rows if col < len(row) and row[col]]
-    return -numbers[-1] if numbers else float("nan")
+    numbers = read_progress(run).get("train/entropy_loss", np.array([]))
+    numbers = numbers[~np.isnan(numbers)]
+    return -float(numbers[-1]) if len(numbers) else float("nan")
 
 
 def diagnose(path: Path, tasks: int, seed: int) -> str:

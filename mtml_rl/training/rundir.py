@@ -57,7 +57,7 @@ from mtml_rl.io import (
     atomic_write_yaml,
     manifest_problem,
     read_manifest,
-    restore_replaced,
+    restore_replaced_in,
     write_manifest,
 )
 from mtml_rl.locks import lock_folder
@@ -452,16 +452,7 @@ def restore_replaced_folders(path: Path) -> list[Path]:
     """Put back the folders of a run (``final/``, ``best/``, ``checkpoints/post_train`` ...)
     that a writer killed while replacing one had moved aside (:func:`~mtml_rl.io.restore_replaced`);
     the ones put back. Call it holding the run's lock, before :func:`remove_leftovers`."""
-    restored = []
-    for folder in (path, path / "checkpoints"):
-        if not folder.is_dir():
-            continue
-        for entry in folder.iterdir():
-            if entry.name.startswith(".") and entry.name.endswith(".old"):
-                original = entry.with_name(entry.name[1 : -len(".old")])
-                if restore_replaced(original):
-                    restored.append(original)
-    return restored
+    return [*restore_replaced_in(path), *restore_replaced_in(path / "checkpoints")]
 
 
 def remove_leftovers(path: Path) -> list[Path]:
