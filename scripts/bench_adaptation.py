@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import torch as th
 
+from mtml_rl.cli.arguments import parse_arguments
 from mtml_rl.errors import ConfigError
 from mtml_rl.evaluation.probes import RandomAgent
 from mtml_rl.rollouts import TrialEpisode, rollout_agent
@@ -286,7 +287,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--load", default=None, help="summarize the results.jsonl of a (partial) run; train nothing"
     )
-    return parser.parse_args(argv)
+    return parse_arguments(parser, argv)
 
 
 def budget(family: str, quick: bool) -> tuple[int, int]:

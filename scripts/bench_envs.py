@@ -42,7 +42,7 @@ from rich.console import Console
 from rich.table import Table
 
 import mtml_rl  # noqa: F401  (registers the ids)
-from mtml_rl.cli.arguments import positive_float, positive_int
+from mtml_rl.cli.arguments import parse_arguments, positive_float, positive_int
 
 SPEC_ID = "mtml/CartPole-v0"
 ACTION_BANK = 128
@@ -87,7 +87,7 @@ def parse_args(argv: Sequence[str] | None = None) -> BenchConfig:
     parser.add_argument("--budget", type=positive_float, help="seconds per measurement (default 1.0)")
     parser.add_argument("--sync-max", type=int, help="largest N for SyncVectorEnv (default 4096)")
     parser.add_argument("--seed", type=int, default=0, help="seed of actions and envs")
-    args = parser.parse_args(argv)
+    args = parse_arguments(parser, argv)
     base = BenchConfig(sizes=(64, 1024), repeats=3, budget_s=0.3) if args.quick else BenchConfig()
     return BenchConfig(
         sizes=tuple(args.sizes) if args.sizes else base.sizes,

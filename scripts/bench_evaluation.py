@@ -37,7 +37,7 @@ import numpy as np
 import torch as th
 
 from mtml_rl.benchmark.quickstart import ENV, HISTORY_ARCH, PPO
-from mtml_rl.cli.arguments import positive_int
+from mtml_rl.cli.arguments import parse_arguments, positive_int
 from mtml_rl.errors import exit_status
 from mtml_rl.evaluation import scores as score_fns
 from mtml_rl.evaluation.evaluate import EvalConfig, evaluate
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--episodes", type=positive_int, default=10, help="episodes per task")
     parser.add_argument("--repeats", type=positive_int, default=3, help="rounds of every mode")
-    args = parser.parse_args(argv)
+    args = parse_arguments(parser, argv)
     th.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from mtml_rl.benchmark.config import BenchmarkConfig, EvalSettings
 from mtml_rl.benchmark.runner import run_benchmark
-from mtml_rl.cli.arguments import positive_int
+from mtml_rl.cli.arguments import parse_arguments, positive_int
 
 
 def grid(out: Path, workers: int, timesteps: int, evaluate: bool) -> BenchmarkConfig:
@@ -64,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--repeats", type=positive_int, default=1, help="interleaved repetitions (median reported)"
     )
-    args = parser.parse_args(argv)
+    args = parse_arguments(parser, argv)
     samples: dict[int, list[float]] = {w: [] for w in args.workers}
     for _ in range(args.repeats):
         for workers in args.workers:

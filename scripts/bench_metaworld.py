@@ -34,7 +34,7 @@ from collections.abc import Callable
 import gymnasium as gym
 import numpy as np
 
-from mtml_rl.cli.arguments import positive_float, positive_int
+from mtml_rl.cli.arguments import parse_arguments, positive_float, positive_int
 from mtml_rl.envs import make_task_vector_env
 
 SPEC_ID = "mtml/MT10-v3"
@@ -87,7 +87,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=positive_int, default=3)
     parser.add_argument("--budget", type=positive_float, default=3.0, help="seconds per measurement")
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    args = parse_arguments(parser)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Meta-World's own env warns about its observation space
         envs = {name: build() for name, build in builders().items()}

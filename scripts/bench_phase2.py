@@ -41,7 +41,7 @@ from mtml_rl.adaptation.orchestration import phase2_config
 from mtml_rl.adaptation.phase2 import split_latent_error, train_adaptation
 from mtml_rl.agents.policy import AdaptAgent
 from mtml_rl.benchmark.quickstart import DEFAULT_TIMESTEPS, ENV, HISTORY_ARCH, PPO
-from mtml_rl.cli.arguments import positive_int
+from mtml_rl.cli.arguments import parse_arguments, positive_int
 from mtml_rl.errors import exit_status
 from mtml_rl.policies.history import encoder_name, parse_encoder
 from mtml_rl.rollouts import rollout_agent
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--episodes", type=positive_int, default=3, help="evaluation episodes per held-out task"
     )
-    args = parser.parse_args(argv)
+    args = parse_arguments(parser, argv)
     th.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
         run = Run.load(args.run) if args.run else train_run(Path(tmp))

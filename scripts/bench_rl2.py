@@ -34,7 +34,7 @@ from mtml_rl.benchmark.throughput import (
     run_worker,
     time_learn,
 )
-from mtml_rl.cli.arguments import positive_int
+from mtml_rl.cli.arguments import parse_arguments, positive_int
 
 FAMILIES = {"cartpole": "mtml/CartPole-v0", "pendulum": "mtml/Pendulum-v0"}
 CASES = ("before", "now", "ppo")
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--families", nargs="+", choices=FAMILIES, default=list(FAMILIES))
     parser.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))
     parser.add_argument("--worker", nargs=2, metavar=("FAMILY", "CASE"), help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    args = parse_arguments(parser, argv)
     if args.worker:
         family, case = args.worker
         print(worker(family, case, args.timesteps).to_json())

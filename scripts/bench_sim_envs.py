@@ -39,7 +39,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv
 
-from mtml_rl.cli.arguments import positive_float, positive_int
+from mtml_rl.cli.arguments import parse_arguments, positive_float, positive_int
 from mtml_rl.envs import make_task_vector_env
 from mtml_rl.envs.sim_threads import resolve_sim_threads, usable_cpus
 
@@ -115,7 +115,7 @@ def main() -> None:
     parser.add_argument("--budget", type=positive_float, default=2.0, help="seconds per measurement")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", default="auto", help="sim_threads of the threaded column")
-    args = parser.parse_args()
+    args = parse_arguments(parser)
     threads = resolve_sim_threads(
         args.threads if args.threads == "auto" else int(args.threads), args.num_envs
     )

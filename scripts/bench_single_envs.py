@@ -63,7 +63,7 @@ from rich.markup import escape
 from rich.table import Table
 
 import mtml_rl
-from mtml_rl.cli.arguments import positive_int
+from mtml_rl.cli.arguments import parse_arguments, positive_int
 from mtml_rl.families.registry import get_family
 from mtml_rl.families.sim import is_sim_family
 
@@ -191,7 +191,7 @@ def parse_args(argv: Sequence[str] | None = None) -> BenchConfig:
         dest="json_out",
         help="also write the rows and the PPO line to this file (with --processes: each process's)",
     )
-    args = parser.parse_args(argv)
+    args = parse_arguments(parser, argv)
     base = BenchConfig(repeats=3, numpy_steps=2000, sim_steps=300, ppo_timesteps=4096, ppo_repeats=2)
     base = base if args.quick else BenchConfig()
     return BenchConfig(

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from mtml_rl.benchmark.throughput import LearnTiming, paired_ratios, run_worker, time_learn
-from mtml_rl.cli.arguments import positive_int
+from mtml_rl.cli.arguments import parse_arguments, positive_int
 
 CASES = (
     "sb3",
@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--save", type=Path, help="also write the raw measurements to this JSON file")
     parser.add_argument("--load", type=Path, help="only print the table of a file written by --save")
     parser.add_argument("--worker", choices=CASES, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    args = parse_arguments(parser, argv)
     if args.worker:
         print(worker(args.worker, args.timesteps).to_json())
         return 0

@@ -36,6 +36,7 @@ import torch as th
 from mtml_rl.adaptation.module import AdaptationModule
 from mtml_rl.adaptation.phase2 import Phase2Config, split_latent_error, train_adaptation
 from mtml_rl.agents.policy import AdaptAgent
+from mtml_rl.cli.arguments import parse_arguments
 from mtml_rl.policies.history import DEFAULT_HIDDEN, HISTORY_ARCHS, encoder_name, parse_encoder
 from mtml_rl.rollouts import rollout_agent
 from mtml_rl.specs.splits import build_splits
@@ -202,7 +203,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="processes (one torch thread each)")
     parser.add_argument("--out", default=None, help="folder of the runs (default: a temporary one)")
     parser.add_argument("--json", default=None, help="also write the raw results to this file")
-    return parser.parse_args(argv)
+    return parse_arguments(parser, argv)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

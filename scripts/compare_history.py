@@ -33,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from mtml_rl.cli.arguments import parse_arguments
+
 BEFORE = {"share_features_extractor": True, "features_extractor_kwargs": {"history_tanh": False}}
 """The ``history`` method's policy options before the fix."""
 VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -150,7 +152,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--eval-seed", type=int, default=100, help="reset seed of task 0")
     parser.add_argument("--workers", type=int, default=1, help="processes (one torch thread each)")
     parser.add_argument("--out", default=None, help="folder of the runs (default: a temporary one)")
-    return parser.parse_args(argv)
+    return parse_arguments(parser, argv)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -33,6 +33,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, NamedTuple
 
+from mtml_rl.cli.arguments import parse_arguments
+
 ENVS = ("reference", "ours", "history")
 """The envs of a row, in the order they are counted."""
 WARMUP = 200
@@ -144,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache-sim", action="store_true", help="also simulate the caches")
     parser.add_argument("--child", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    args = parse_arguments(parser, argv)
     if args.steps < 1:
         parser.error(f"--steps must be at least 1, got {args.steps}")
     if args.child:

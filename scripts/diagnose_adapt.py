@@ -47,6 +47,7 @@ from mtml_rl.adaptation.module import AdaptationModule, acting_extractor, acting
 from mtml_rl.adaptation.orchestration import phase2_config
 from mtml_rl.adaptation.phase2 import Phase2Config, train_adaptation
 from mtml_rl.agents.policy import AdaptAgent
+from mtml_rl.cli.arguments import parse_arguments
 from mtml_rl.envs.factory import make_task_vector_env
 from mtml_rl.errors import exit_status
 from mtml_rl.rollouts import rollout_agent
@@ -252,7 +253,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         default=[],
         help="also play with actions sampled for the first this many steps of each episode",
     )
-    args = parser.parse_args(argv)
+    args = parse_arguments(parser, argv)
     th.set_num_threads(1)  # as the runs trained; two threads on a busy 2-core machine spin
     variants = [parse_variant(text) for text in args.variants]
     for path in args.runs:

@@ -27,6 +27,7 @@ import numpy as np
 import torch as th
 
 from mtml_rl.agents.policy import PolicyAgent
+from mtml_rl.cli.arguments import parse_arguments
 from mtml_rl.errors import exit_status
 from mtml_rl.evaluation.plots import read_progress
 from mtml_rl.policies import MetaExtractor
@@ -91,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("runs", nargs="+", type=Path, help="run directories (discrete actions)")
     parser.add_argument("--tasks", type=int, default=16, help="first train tasks played")
     parser.add_argument("--seed", type=int, default=100, help="reset seed of task 0")
-    args = parser.parse_args(argv)
+    args = parse_arguments(parser, argv)
     th.set_num_threads(1)
     columns = ["run", "method", "return", "most frequent action", "mean abs z (first step)"]
     columns += ["mean abs ObsEncoder(o)", "entropy"]

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mtml_rl.cli.arguments import parse_arguments
 from mtml_rl.errors import exit_status
 from mtml_rl.evaluation.gaps import share_of_gap
 from mtml_rl.evaluation.results import Results, load_results
@@ -73,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--method", default="adapt", help="the method whose share is printed (default: adapt)"
     )
-    args = parser.parse_args(argv)
+    args = parse_arguments(parser, argv)
     parts = [load_results(path) for path in args.results]
     print("\n".join(table(parts, args.split, args.param, args.method)))
 

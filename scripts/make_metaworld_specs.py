@@ -26,6 +26,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mtml_rl.cli.arguments import parse_arguments
+
 ROOT = Path(__file__).resolve().parent.parent
 TABLE = ROOT / "mtml_rl" / "families" / "metaworld" / "table.py"
 SPECS = ROOT / "envs" / "metaworld"
@@ -301,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="the spec files from the shipped table (no Meta-World needed)",
     )
-    args = parser.parse_args(argv)
+    args = parse_arguments(parser, argv)
     data = shipped_table() if args.specs_only else read_metaworld()
     files = spec_files(data) if args.specs_only else {TABLE: table_source(data), **spec_files(data)}
     stale = []

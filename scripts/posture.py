@@ -40,6 +40,8 @@ from typing import Any
 
 import numpy as np
 
+from mtml_rl.cli.arguments import parse_arguments
+
 PLANAR_REFERENCES = {"HalfCheetah-v5": 9, "Hopper-v5": 6, "Walker2d-v5": 9}
 """Reference environments whose observation is ``qpos[1:]`` then ``qvel`` -> ``len(qpos)``: the
 forward speed ``qvel[0]`` is observation entry ``len(qpos) - 1``."""
@@ -254,7 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=500, help="seed of the validation draw and resets")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows to this file")
-    args = parser.parse_args(argv)
+    args = parse_arguments(parser, argv)
     import torch as th
 
     th.set_num_threads(1)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from mtml_rl.cli.arguments import parse_arguments
 from mtml_rl.io import atomic_write_text
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DURATIONS_FILE, help="the file to write")
     parser.add_argument("--min-seconds", type=float, default=0.5, help="leave out quicker tests")
     parser.add_argument("pytest_args", nargs="*", help="what to run (default: the repository's tests)")
-    args = parser.parse_args(argv)
+    args = parse_arguments(parser, argv)
     recorder = DurationRecorder()
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # one torch thread, as under make test
     what = args.pytest_args or [str(REPO_ROOT / "tests")]  # node ids relative to the repository

@@ -31,6 +31,7 @@ from mtml_rl.benchmark.provenance import Provenance, budgets_markdown
 from mtml_rl.benchmark.runner import BenchmarkResult, run_benchmark
 from mtml_rl.benchmark.tables import gap_markdown, scores_markdown, success_markdown
 from mtml_rl.benchmark.trials import plan_trials
+from mtml_rl.cli.arguments import parse_arguments
 from mtml_rl.errors import MtmlError, exit_status
 from mtml_rl.lifetime import report_interruption, sigterm_interrupts
 
@@ -62,7 +63,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--budgets", action="store_true", help="print the grid's budget table and run nothing"
     )
-    return parser.parse_args(argv)
+    return parse_arguments(parser, argv)
 
 
 def build_config(args: argparse.Namespace) -> BenchmarkConfig:

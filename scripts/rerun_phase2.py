@@ -39,6 +39,7 @@ from mtml_rl.adaptation.module import AdaptationModule
 from mtml_rl.adaptation.orchestration import phase2_config
 from mtml_rl.adaptation.phase2 import splits_latent_errors, train_adaptation
 from mtml_rl.agents.policy import AdaptAgent
+from mtml_rl.cli.arguments import parse_arguments
 from mtml_rl.errors import exit_status
 from mtml_rl.evaluation.collect import play
 from mtml_rl.evaluation.plan import default_splits
@@ -126,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--adapt-epochs", type=int, default=None, help="regression epochs per round (default: the run's)"
     )
-    args = parser.parse_args(argv)
+    args = parse_arguments(parser, argv)
     th.set_num_threads(1)  # as the runs trained; two threads on a busy 2-core machine spin
     print(header(), flush=True)
     for path in args.runs:

@@ -51,6 +51,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from mtml_rl.cli.arguments import parse_arguments
+
 if TYPE_CHECKING:
     from mtml_rl.benchmark import Trial, TrialOutcome
 
@@ -261,7 +263,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=None,
         help="overrides of the shipped hyperparameters, a JSON object, e.g. '{\"batch_size\": 128}'",
     )
-    args = parser.parse_args(argv)
+    args = parse_arguments(parser, argv)
     for env in args.envs or ():
         problem = _unknown_env(env)
         if problem:

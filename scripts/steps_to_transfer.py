@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from mtml_rl.cli.arguments import parse_arguments
 from mtml_rl.errors import exit_status
 
 TARGET = 0.9
@@ -313,7 +314,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=None,
         help="score only the checkpoints at multiples of this many training steps (the final model always)",
     )
-    args = parser.parse_args(argv)
+    args = parse_arguments(parser, argv)
     if args.workers < 1:
         parser.error(f"--workers must be at least 1, got {args.workers}")
     if args.every is not None and args.every < 1:

@@ -18,6 +18,8 @@ import subprocess
 import sys
 import time
 
+from mtml_rl.cli.arguments import parse_arguments
+
 
 def measure(target: str, workers: str | None) -> tuple[int, float, float, float, float]:
     """Run ``make <target>``; returns its exit code, wall seconds, CPU seconds of all its
@@ -38,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target", default="test-fast", help="the make target (default test-fast)")
     parser.add_argument("--workers", default=None, help="PYTEST_WORKERS (default: the Makefile's)")
-    args = parser.parse_args(argv)
+    args = parse_arguments(parser, argv)
     cores = os.cpu_count() or 1
     code, wall, cpu, before, after = measure(args.target, args.workers)
     print(

@@ -25,6 +25,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from mtml_rl.cli.arguments import parse_arguments
+
 FAMILIES = {
     "cartpole": ("mtml/CartPole-v0", "ppo"),
     "pendulum": ("mtml/Pendulum-v0", "sac"),
@@ -143,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--jobs", type=int, default=1, help="runs trained in parallel (one torch thread each)"
     )
-    args = parser.parse_args(argv)
+    args = parse_arguments(parser, argv)
     jobs = [(f, m, s) for f in args.families for m in args.methods for s in args.seeds]
     print(
         f"{len(jobs)} runs: families {args.families}, methods {args.methods}, seeds {args.seeds}", flush=True

@@ -51,6 +51,7 @@ from mtml_rl.benchmark.tuning import (
     search_space,
     tune,
 )
+from mtml_rl.cli.arguments import parse_arguments
 from mtml_rl.errors import ConfigError, MtmlError, exit_status
 from mtml_rl.lifetime import report_interruption, sigterm_interrupts
 
@@ -93,7 +94,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--out", default=None, help="record file (default: tuning/<spec>-<method>-<algo>.yaml)"
     )
-    return parser.parse_args(argv)
+    return parse_arguments(parser, argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from mtml_rl.cli.arguments import parse_arguments
+
 
 def load_agent_at(
     argument: str, deploy_as: str | None = None, deployment: dict[str, Any] | None = None
@@ -96,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     th.set_num_threads(1)
     options = parser()
-    args = options.parse_args(argv)
+    args = parse_arguments(options, argv)
     if args.tasks < 1 or args.episodes < 1:
         options.error("--tasks and --episodes must be at least 1")
     try:

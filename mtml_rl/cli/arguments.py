@@ -1,9 +1,13 @@
 """argparse types for the counts and durations that commands and scripts take, so that a zero or
-negative one is refused as a usage error (one line, exit status 2) before anything runs."""
+negative one is refused as a usage error (one line, exit status 2) before anything runs, and
+:func:`parse_arguments`, which refuses an argument that is not UTF-8 text the same way."""
 
 from __future__ import annotations
 
 import argparse
+import os
+from collections.abc import Sequence
+from pathlib import PurePath
 
 
 def positive_int(text: str) -> int:
@@ -26,3 +30,35 @@ def positive_float(text: str) -> float:
     if not value > 0:  # also refuses nan
         raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
     return value
+
+
+def parse_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """``parser.parse_args(argv)``, refusing an argument that is not UTF-8 text as a usage error
+    (:func:`not_utf8_argument`) before the command makes anything."""
+    args = parser.parse_args(argv)
+    problem = not_utf8_argument(parser, args)
+    if problem is not None:
+        parser.error(problem)
+    return args
+
+
+def not_utf8_argument(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str | None:
+    """A usage error for the first of ``parser``'s arguments in ``args`` that is not UTF-8 text
+    (a path whose bytes name no characters, which Python holds as surrogates): runs, grids and
+    records keep their paths and command lines as UTF-8, so such a path would fail after a
+    folder was made; ``None`` if all are text."""
+    for action in parser._actions:
+        value = getattr(args, action.dest, None)
+        for item in value if isinstance(value, list | tuple) else [value]:
+            if isinstance(item, str | PurePath) and not _is_utf8(str(item)):
+                flag = action.option_strings[0] if action.option_strings else action.metavar or action.dest
+                return f"argument {flag}: {os.fsencode(item)!r} is not UTF-8 text; name it in UTF-8"
+    return None
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

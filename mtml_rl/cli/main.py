@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from mtml_rl.cli import benchmark_cmd, compare_cmd, evaluate_cmd, list_cmd, quickstart_cmd, train_cmd
+from mtml_rl.cli.arguments import not_utf8_argument
 from mtml_rl.errors import exit_status
 from mtml_rl.lifetime import report_interruption, sigterm_interrupts
 
@@ -32,31 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def not_utf8_argument(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str | None:
-    """A usage error for the first argument that is not UTF-8 text (a path whose bytes name no
-    characters, which Python holds as surrogates): runs record their paths and commands as
-    UTF-8, so such a path would fail after the folder was made; ``None`` if all are text."""
-    for action in subcommand_parser(parser, args.command)._actions:
-        value = getattr(args, action.dest, None)
-        for item in value if isinstance(value, list | tuple) else [value]:
-            if isinstance(item, str | Path) and not _is_utf8(str(item)):
-                flag = action.option_strings[0] if action.option_strings else action.metavar or action.dest
-                return f"argument {flag}: {os.fsencode(item)!r} is not UTF-8 text; name it in UTF-8"
-    return None
-
-
 def subcommand_parser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
     """The parser of one subcommand (``train``) of the full parser."""
     subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     return subparsers.choices[command]
-
-
-def _is_utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -64,9 +42,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     written, 130 interrupted by Ctrl-C, 143 terminated by SIGTERM)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    problem = not_utf8_argument(parser, args)
+    command_parser = subcommand_parser(parser, args.command)
+    problem = not_utf8_argument(command_parser, args)
     if problem is not None:
-        subcommand_parser(parser, args.command).error(problem)
+        command_parser.error(problem)
     try:
         with sigterm_interrupts():  # refused input and unwritable outputs: one line, exit 2
             return exit_status(f"mtml-rl {args.command}", lambda: args.func(args))

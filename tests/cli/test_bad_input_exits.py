@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from script_loading import load_script
 
 from mtml_rl.cli.arguments import positive_float, positive_int
 from mtml_rl.cli.main import main as cli_main
@@ -151,6 +152,35 @@ def test_a_path_that_is_not_utf8_is_a_usage_error_before_anything_is_made(
     with pytest.raises(SystemExit):
         cli_main(["evaluate", out])
     assert "argument RUN: " in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("script", "args"),
+    [
+        ("reproduce", ["--config", str(SCRIPTS.parent / "benchmarks" / "example.yaml"), "--out"]),
+        ("tune", ["--env", "mtml/CartPole-v0", "--method", "dr", "--trials", "1", "--out"]),
+        ("posture", []),
+    ],
+)
+def test_a_script_given_a_path_that_is_not_utf8_refuses_it_before_anything_is_made(
+    script: str, args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The scripts read their command lines as the CLI does: ``reproduce.py --out`` once trained
+    the grid and failed writing its report, ``tune.py --out`` failed after its first trial."""
+    path = os.fsdecode(os.fsencode(tmp_path) + b"/r\xe9")
+    with pytest.raises(SystemExit) as exited:
+        load_script(script).main([*args, path])
+    assert exited.value.code == 2
+    flag = args[-1] if args else "runs"
+    assert f"error: argument {flag}: {os.fsencode(path)!r} is not UTF-8 text" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_every_script_reads_its_command_line_through_parse_arguments() -> None:
+    """A script that called ``parse_args`` itself would take a path that is not UTF-8 and fail
+    after making its output (the test above shows the check; this one that no script skips it)."""
+    direct = [path.name for path in sorted(SCRIPTS.glob("*.py")) if ".parse_args(" in path.read_text()]
+    assert direct == []
 
 
 @pytest.mark.slow  # a fresh interpreter
