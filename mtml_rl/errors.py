@@ -12,10 +12,27 @@ import errno
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 
 class MtmlError(Exception):
-    """Base class of every error this package raises for bad input or state."""
+    """Base class of every error this package raises for bad input or state.
+
+    Its errors cross process boundaries whole (a grid's worker, a script's process pool): they
+    pickle as their message and attributes, not as a call of their own ``__init__``, whose
+    arguments (``UnknownNameError(kind, name, known)``) are not what ``args`` keeps.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuilt_error, (type(self), self.args, self.__dict__))
+
+
+def _rebuilt_error(cls: type[MtmlError], args: tuple[Any, ...], state: dict[str, Any]) -> MtmlError:
+    """An error of ``cls`` with ``args`` and attributes ``state``, made without its ``__init__``."""
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class SpecError(MtmlError, ValueError):
