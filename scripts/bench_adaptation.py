@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 import tempfile
 import warnings
 from collections.abc import Callable, Sequence
@@ -40,8 +41,9 @@ import numpy as np
 import torch as th
 
 from mtml_rl.cli.arguments import parse_arguments
-from mtml_rl.errors import ConfigError
+from mtml_rl.errors import ConfigError, exit_status
 from mtml_rl.evaluation.probes import RandomAgent
+from mtml_rl.io import InputFileError, read_text_file
 from mtml_rl.rollouts import TrialEpisode, rollout_agent
 from mtml_rl.specs.spec import TaskSpec, resolve_spec
 from mtml_rl.specs.splits import build_splits
@@ -55,6 +57,8 @@ PHASE2 = {"CartPole": 20_000, "Pendulum": 30_000, "PointNav": 30_000}
 """``adapt``'s phase-2 (DAgger) share of the budget."""
 BENCH_METHODS = ("dr", "oracle", "adapt", "history", "rl2")
 SUBJECT = "adapt"
+MAX_RESULTS_BYTES = 100_000_000
+"""Largest ``results.jsonl`` ``--load`` reads (one line per run)."""
 """The method whose share of the gap between the gap's two ends (``dr`` and ``oracle``, by
 their :attr:`~mtml_rl.training.method.Method.gap_end`) the summary reports."""
 SPLITS = ("train", "test-interpolation", "test-extrapolation")
@@ -322,12 +326,20 @@ def train_all(jobs: Sequence[Job], workers: int, log: Path) -> list[JobResult]:
     return results
 
 
+def load_results(path: Path) -> list[JobResult]:
+    """The results in a ``results.jsonl`` this script wrote (one JSON object per line)."""
+    try:
+        lines = read_text_file(path, max_bytes=MAX_RESULTS_BYTES).splitlines()
+        return [JobResult(**json.loads(line)) for line in lines if line.strip()]
+    except (InputFileError, ValueError, TypeError) as exc:
+        raise ConfigError(f"--load {path} is not a results.jsonl of this script: {exc}") from None
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Train and evaluate (or load), then print the tables."""
     args = parse_args(argv)
     if args.load:
-        lines = Path(args.load).read_text().splitlines()
-        results = [JobResult(**json.loads(line)) for line in lines if line.strip()]
+        results = load_results(Path(args.load))
     else:
         root = Path(args.out or tempfile.mkdtemp(prefix="bench-adaptation-"))
         root.mkdir(parents=True, exist_ok=True)
@@ -347,4 +359,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(exit_status("bench_adaptation.py", main))

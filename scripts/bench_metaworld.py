@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -36,6 +37,7 @@ import numpy as np
 
 from mtml_rl.cli.arguments import parse_arguments, positive_float, positive_int
 from mtml_rl.envs import make_task_vector_env
+from mtml_rl.errors import exit_status
 
 SPEC_ID = "mtml/MT10-v3"
 ACTION_BANK = 64
@@ -113,4 +115,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(exit_status("bench_metaworld.py", main))

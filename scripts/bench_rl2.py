@@ -35,6 +35,7 @@ from mtml_rl.benchmark.throughput import (
     time_learn,
 )
 from mtml_rl.cli.arguments import parse_arguments, positive_int
+from mtml_rl.errors import exit_status
 
 FAMILIES = {"cartpole": "mtml/CartPole-v0", "pendulum": "mtml/Pendulum-v0"}
 CASES = ("before", "now", "ppo")
@@ -115,4 +116,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_status("bench_rl2.py", main))

@@ -64,6 +64,7 @@ from rich.table import Table
 
 import mtml_rl
 from mtml_rl.cli.arguments import parse_arguments, positive_int
+from mtml_rl.errors import exit_status
 from mtml_rl.families.registry import get_family
 from mtml_rl.families.sim import is_sim_family
 
@@ -669,4 +670,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(exit_status("bench_single_envs.py", main))

@@ -27,6 +27,8 @@ from typing import Any
 
 from mtml_rl.benchmark.throughput import LearnTiming, paired_ratios, run_worker, time_learn
 from mtml_rl.cli.arguments import parse_arguments, positive_int
+from mtml_rl.errors import ConfigError, exit_status
+from mtml_rl.io import InputFileError, read_text_file
 
 CASES = (
     "sb3",
@@ -54,6 +56,8 @@ GOALS = {"dr": 1.0, "oracle": 0.95, "history": 0.8, "history-mlp": 0.8}
 other encoder that could be the default)."""
 N_ENVS = 8
 SEED = 0
+MAX_SAVED_BYTES = 10_000_000
+"""Largest file ``--load`` reads (a saved file of a few rounds is a few kilobytes)."""
 
 
 def ppo_kwargs() -> dict[str, Any]:
@@ -161,6 +165,16 @@ def _ratio(value: float, goal: float | None) -> str:
     return f"{value:.3f} {'ok' if value >= goal else 'below'}"
 
 
+def load_saved(path: Path) -> tuple[dict[str, list[LearnTiming]], int, int]:
+    """The measurements, timesteps and rounds of a file written by ``--save``."""
+    try:
+        saved = json.loads(read_text_file(path, max_bytes=MAX_SAVED_BYTES))
+        results = {case: [LearnTiming(**m) for m in runs] for case, runs in saved["results"].items()}
+        return results, int(saved["timesteps"]), int(saved["rounds"])
+    except (InputFileError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ConfigError(f"--load {path} is not a file written by --save: {exc}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -176,9 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         print(worker(args.worker, args.timesteps).to_json())
         return 0
     if args.load:
-        saved = json.loads(args.load.read_text())
-        loaded = {case: [LearnTiming(**m) for m in runs] for case, runs in saved["results"].items()}
-        report(loaded, saved["timesteps"], saved["rounds"])
+        report(*load_saved(args.load))
         return 0
     cases = ["sb3", *[c for c in args.cases if c != "sb3"]]
     results: dict[str, list[LearnTiming]] = {case: [] for case in cases}
@@ -201,4 +213,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_status("bench_training.py", main))

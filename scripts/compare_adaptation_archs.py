@@ -23,6 +23,7 @@ import argparse
 import dataclasses
 import json
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -37,6 +38,7 @@ from mtml_rl.adaptation.module import AdaptationModule
 from mtml_rl.adaptation.phase2 import Phase2Config, split_latent_error, train_adaptation
 from mtml_rl.agents.policy import AdaptAgent
 from mtml_rl.cli.arguments import parse_arguments
+from mtml_rl.errors import exit_status
 from mtml_rl.policies.history import DEFAULT_HIDDEN, HISTORY_ARCHS, encoder_name, parse_encoder
 from mtml_rl.rollouts import rollout_agent
 from mtml_rl.specs.splits import build_splits
@@ -229,4 +231,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(exit_status("compare_adaptation_archs.py", main))

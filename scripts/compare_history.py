@@ -24,6 +24,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -34,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from mtml_rl.cli.arguments import parse_arguments
+from mtml_rl.errors import exit_status
 
 BEFORE = {"share_features_extractor": True, "features_extractor_kwargs": {"history_tanh": False}}
 """The ``history`` method's policy options before the fix."""
@@ -172,4 +174,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(exit_status("compare_history.py", main))

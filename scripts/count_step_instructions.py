@@ -34,6 +34,7 @@ from types import ModuleType
 from typing import Any, NamedTuple
 
 from mtml_rl.cli.arguments import parse_arguments
+from mtml_rl.errors import exit_status
 
 ENVS = ("reference", "ours", "history")
 """The envs of a row, in the order they are counted."""
@@ -160,4 +161,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(exit_status("count_step_instructions.py", main))

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from mtml_rl.cli.arguments import parse_arguments
+from mtml_rl.errors import exit_status
 from mtml_rl.io import atomic_write_text
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -68,4 +69,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_status("record_test_durations.py", main))

@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from mtml_rl.cli.arguments import parse_arguments
+from mtml_rl.errors import exit_status
 
 FAMILIES = {
     "cartpole": ("mtml/CartPole-v0", "ppo"),
@@ -168,4 +169,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_status("train_defaults.py", main))

@@ -23,6 +23,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from mtml_rl.cli.arguments import parse_arguments
+from mtml_rl.errors import exit_status
 
 
 def load_agent_at(
@@ -124,4 +126,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(exit_status("validation_scores.py", main))

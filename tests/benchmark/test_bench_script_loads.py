@@ -1,0 +1,45 @@
+"""``--load`` of ``scripts/bench_training.py`` and ``scripts/bench_adaptation.py``: a file the
+script wrote reads back; anything else is refused in one message naming the file (a missing
+file was a traceback)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+
+import pytest
+from script_loading import load_script
+
+from mtml_rl.benchmark.throughput import LearnTiming
+from mtml_rl.errors import ConfigError
+
+
+def test_bench_training_reads_back_what_save_wrote(tmp_path: Path) -> None:
+    timing = LearnTiming(case="sb3", steps=100, seconds=1.0, cpu_seconds=0.9, peak_rss_mb=300.0)
+    saved = tmp_path / "saved.json"
+    saved.write_text(json.dumps({"timesteps": 100, "rounds": 1, "results": {"sb3": [timing.__dict__]}}))
+    assert load_script("bench_training").load_saved(saved) == ({"sb3": [timing]}, 100, 1)
+
+
+@pytest.mark.parametrize("content", [None, "{", '{"results": 3}', "[]"])
+def test_bench_training_refuses_a_file_save_did_not_write(tmp_path: Path, content: str | None) -> None:
+    path = tmp_path / "saved.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(ConfigError, match=re.escape(f"--load {path} is not a file written by --save: ")):
+        load_script("bench_training").load_saved(path)
+
+
+def test_bench_adaptation_reads_back_its_results_and_refuses_other_files(tmp_path: Path) -> None:
+    script = load_script("bench_adaptation")
+    result = script.JobResult("CartPole", "dr", 0, {"train": [1.0]}, {"train": [1.5]})
+    log = tmp_path / "results.jsonl"
+    log.write_text(json.dumps(dataclasses.asdict(result)) + "\n\n")
+    assert script.load_results(log) == [result]
+    log.write_text('{"results": 3}\n')
+    with pytest.raises(ConfigError, match=r"is not a results\.jsonl of this script: "):
+        script.load_results(log)
+    with pytest.raises(ConfigError, match=r"cannot be read \(No such file"):
+        script.load_results(tmp_path / "missing.jsonl")
