@@ -37,12 +37,24 @@ def subcommand_parser(parser: argparse.ArgumentParser, command: str) -> argparse
     return subparsers.choices[command]
 
 
+def unrecognized(command_parser: argparse.ArgumentParser, extras: Sequence[str]) -> str:
+    """The usage error for arguments the subcommand does not take, pointing a YAML file given
+    alone (``mtml-rl benchmark grid.yaml``) to ``--config`` where the subcommand reads one."""
+    message = f"unrecognized arguments: {' '.join(extras)}"
+    takes_config = "--config" in command_parser._option_string_actions
+    if takes_config and len(extras) == 1 and extras[0].endswith((".yaml", ".yml")):
+        message += f"; a file of settings is given as --config {extras[0]}"
+    return message
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 2 bad input or an output that cannot be
     written, 130 interrupted by Ctrl-C, 143 terminated by SIGTERM)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
     command_parser = subcommand_parser(parser, args.command)
+    if extras:
+        command_parser.error(unrecognized(command_parser, extras))
     problem = not_utf8_argument(command_parser, args)
     if problem is not None:
         command_parser.error(problem)

@@ -154,6 +154,23 @@ def test_a_path_that_is_not_utf8_is_a_usage_error_before_anything_is_made(
     assert "argument RUN: " in capsys.readouterr().err
 
 
+def test_an_argument_a_subcommand_does_not_take_is_named_by_that_subcommand(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """argparse reported it as the program's (``mtml-rl: error: ...``, with the program's usage);
+    a grid file given without ``--config`` is pointed to it."""
+    with pytest.raises(SystemExit) as exited:
+        cli_main(["benchmark", "grid.yaml"])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == (
+        "mtml-rl benchmark: error: unrecognized arguments: grid.yaml; a file of settings is given as "
+        "--config grid.yaml\n(run `mtml-rl benchmark --help` for usage)\n"
+    )
+    with pytest.raises(SystemExit):
+        cli_main(["train", "--env", "mtml/CartPole-v0", "--nope", "3"])
+    assert capsys.readouterr().err.startswith("mtml-rl train: error: unrecognized arguments: --nope 3\n")
+
+
 @pytest.mark.parametrize(
     ("script", "args"),
     [
