@@ -167,7 +167,8 @@ def output_problem(exc: OSError) -> str | None:
 def exit_status(program: str, main: Callable[[], int | None]) -> int:
     """Run a command's ``main`` and return its exit status; when it refuses its input (an
     :class:`MtmlError`: a missing run folder, a damaged file, a bad name) or cannot write its
-    output (:func:`output_problem`: a full disk, a read-only folder), print one line
+    output (:func:`output_problem`: a full disk, a read-only folder), or asks for more memory
+    than there is (a ``MemoryError``: ``--n-envs 10000000``), print one line
     ``PROGRAM: error: MESSAGE`` on stderr instead of a traceback and return 2.
 
     For the scripts under ``scripts/``: ``sys.exit(exit_status("name", main))``.
@@ -183,3 +184,16 @@ def exit_status(program: str, main: Callable[[], int | None]) -> int:
             raise
         print(f"{program}: error: {problem}", file=sys.stderr)
         return BAD_INPUT_EXIT_CODE
+    except MemoryError as exc:
+        print(f"{program}: error: {out_of_memory(exc)}", file=sys.stderr)
+        return BAD_INPUT_EXIT_CODE
+
+
+def out_of_memory(exc: MemoryError) -> str:
+    """The one-line message of an allocation that failed, with numpy's account of it (``Unable
+    to allocate 19.1 GiB for an array with shape ...``) where it gave one."""
+    detail = f" ({exc})" if str(exc) else ""
+    return (
+        f"out of memory{detail}; ask for less: fewer environments (--n-envs), a smaller buffer "
+        "or batch, or fewer trials at once"
+    )

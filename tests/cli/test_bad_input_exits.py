@@ -122,6 +122,27 @@ def test_a_command_that_cannot_write_exits_2_in_one_line(capsys: pytest.CaptureF
         exit_status("tool.py", buggy)
 
 
+@pytest.mark.parametrize(
+    "detail", ["Unable to allocate 19.1 GiB for an array with shape (10000000, 64, 4)", ""]
+)
+def test_a_command_that_runs_out_of_memory_exits_2_in_one_line(
+    detail: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``mtml-rl train --n-envs 10000000`` was a numpy traceback; numpy's account of the
+    allocation is kept, and a bare ``MemoryError`` (a pickle of a checkpoint) reads as well."""
+
+    def main() -> int:
+        raise MemoryError(detail) if detail else MemoryError
+
+    assert exit_status("mtml-rl train", main) == 2
+    err = capsys.readouterr().err
+    shown = f" ({detail})" if detail else ""
+    assert err == (
+        f"mtml-rl train: error: out of memory{shown}; ask for less: fewer environments (--n-envs), "
+        "a smaller buffer or batch, or fewer trials at once\n"
+    )
+
+
 def test_train_into_a_path_under_a_file_is_refused_in_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
