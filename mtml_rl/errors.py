@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import errno
+import re
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -185,14 +186,33 @@ def exit_status(program: str, main: Callable[[], int | None]) -> int:
         print(f"{program}: error: {problem}", file=sys.stderr)
         return BAD_INPUT_EXIT_CODE
     except MemoryError as exc:
-        print(f"{program}: error: {out_of_memory(exc)}", file=sys.stderr)
+        print(f"{program}: error: {out_of_memory(str(exc))}", file=sys.stderr)
+        return BAD_INPUT_EXIT_CODE
+    except RuntimeError as exc:
+        wanted = TORCH_CPU_OUT_OF_MEMORY.search(str(exc))
+        if wanted is None:
+            raise
+        print(f"{program}: error: {out_of_memory(torch_allocation(int(wanted[1])))}", file=sys.stderr)
         return BAD_INPUT_EXIT_CODE
 
 
-def out_of_memory(exc: MemoryError) -> str:
+TORCH_CPU_OUT_OF_MEMORY = re.compile(
+    r"DefaultCPUAllocator: can't allocate memory: you tried to allocate (\d+) bytes"
+)
+"""How torch's CPU allocator reports an allocation that failed (a ``RuntimeError``, where numpy
+raises ``MemoryError``)."""
+
+
+def torch_allocation(size: int) -> str:
+    """``Unable to allocate 37.3 GiB for a torch tensor``: torch's failed allocation in numpy's
+    words."""
+    return f"Unable to allocate {size / 2**30:,.1f} GiB for a torch tensor"
+
+
+def out_of_memory(detail: str) -> str:
     """The one-line message of an allocation that failed, with numpy's account of it (``Unable
-    to allocate 19.1 GiB for an array with shape ...``) where it gave one."""
-    detail = f" ({exc})" if str(exc) else ""
+    to allocate 19.1 GiB for an array with shape ...``) where there is one."""
+    detail = f" ({detail})" if detail else ""
     return (
         f"out of memory{detail}; ask for less: fewer environments (--n-envs), a smaller buffer "
         "or batch, or fewer trials at once"

@@ -60,4 +60,3 @@ def test_an_error_raised_in_a_worker_process_reaches_the_parent_as_itself() -> N
         pytest.raises(UnknownNameError, match="unknown env id 'mtml/Nope-v0'"),
     ):
         pool.submit(_raise_unknown_name, "mtml/Nope-v0").result()
-

@@ -100,6 +100,21 @@ def _convert(key: str, value: Any) -> Any:
     return value
 
 
+def policy_kwargs_mapping(value: Any) -> dict[str, Any]:
+    """``policy_kwargs`` as a dict (nothing: an empty one), or a :class:`ConfigError` for
+    anything but a mapping, such as rl-baselines3-zoo's Python text ``dict(net_arch=[64])``,
+    which is not evaluated here."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            f"hyperparameter policy_kwargs must be a mapping, got {value!r}; write it in YAML, "
+            'e.g. --hyperparams policy_kwargs:"{net_arch: [64, 64], log_std_init: -2}" '
+            "(Python text such as dict(...) is not evaluated)"
+        )
+    return dict(value)
+
+
 NOT_HYPERPARAMETERS = frozenset(
     {"self", "policy", "env", "seed", "device", "tensorboard_log", "verbose", "_init_setup_model"}
 )
@@ -158,5 +173,5 @@ def resolve_hyperparams(
         if noise_type != "normal" or action_dim is None:
             raise ConfigError(f"noise_type must be 'normal' (continuous actions only), got {noise_type!r}")
         kwargs["action_noise"] = NormalActionNoise(np.zeros(action_dim), noise_std * np.ones(action_dim))
-    kwargs["policy_kwargs"] = dict(kwargs.get("policy_kwargs") or {})
+    kwargs["policy_kwargs"] = policy_kwargs_mapping(kwargs.get("policy_kwargs"))
     return Hyperparams(n_envs, n_timesteps, normalize, kwargs)

@@ -123,24 +123,42 @@ def test_a_command_that_cannot_write_exits_2_in_one_line(capsys: pytest.CaptureF
 
 
 @pytest.mark.parametrize(
-    "detail", ["Unable to allocate 19.1 GiB for an array with shape (10000000, 64, 4)", ""]
+    ("error", "detail"),
+    [
+        (MemoryError("Unable to allocate 19.1 GiB for an array with shape (10000000, 64, 4)"), None),
+        (MemoryError(), ""),
+        (
+            RuntimeError(
+                "[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate memory: "
+                "you tried to allocate 40000000000 bytes. Error code 12 (Cannot allocate memory)"
+            ),
+            "Unable to allocate 37.3 GiB for a torch tensor",
+        ),
+    ],
+    ids=["numpy", "bare", "torch"],
 )
 def test_a_command_that_runs_out_of_memory_exits_2_in_one_line(
-    detail: str, capsys: pytest.CaptureFixture[str]
+    error: Exception, detail: str | None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """``mtml-rl train --n-envs 10000000`` was a numpy traceback; numpy's account of the
-    allocation is kept, and a bare ``MemoryError`` (a pickle of a checkpoint) reads as well."""
+    allocation is kept, a bare ``MemoryError`` (a pickle of a checkpoint) reads as well, and
+    torch's allocator, which raises ``RuntimeError``, is told in numpy's words."""
 
     def main() -> int:
-        raise MemoryError(detail) if detail else MemoryError
+        raise error
 
     assert exit_status("mtml-rl train", main) == 2
-    err = capsys.readouterr().err
-    shown = f" ({detail})" if detail else ""
-    assert err == (
-        f"mtml-rl train: error: out of memory{shown}; ask for less: fewer environments (--n-envs), "
-        "a smaller buffer or batch, or fewer trials at once\n"
+    shown = str(error) if detail is None else detail
+    assert capsys.readouterr().err == (
+        f"mtml-rl train: error: out of memory{f' ({shown})' if shown else ''}; ask for less: fewer "
+        "environments (--n-envs), a smaller buffer or batch, or fewer trials at once\n"
     )
+
+    def buggy() -> int:
+        raise RuntimeError("mat1 and mat2 shapes cannot be multiplied")
+
+    with pytest.raises(RuntimeError, match="shapes"):
+        exit_status("mtml-rl train", buggy)
 
 
 def test_train_into_a_path_under_a_file_is_refused_in_one_line(

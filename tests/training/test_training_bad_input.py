@@ -61,6 +61,7 @@ def run_copy(checkpointed_run: Path, tmp_path: Path) -> Path:
         (["--env", "mtml/CartPol-v0"], "CartPole-v0"),
         (["--history-arch", "lstm"], "gru"),
         (["--method", "finetune", "--finetune-hyperparams", "n_step:32"], "did you mean 'n_steps'"),
+        (["--hyperparams", "policy_kwargs:dict(net_arch=[64])"], "policy_kwargs must be a mapping"),
     ],
     ids=[
         "method",
@@ -71,6 +72,7 @@ def run_copy(checkpointed_run: Path, tmp_path: Path) -> Path:
         "env",
         "history-arch",
         "finetune-hyperparameter",
+        "policy-kwargs-as-python",
     ],
 )
 def test_cli_rejects_unknown_names(
