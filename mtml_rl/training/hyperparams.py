@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import yaml
 from stable_baselines3.common.noise import NormalActionNoise
+from stable_baselines3.common.vec_env import VecNormalize
 
 from mtml_rl.errors import ConfigError, suggest
 from mtml_rl.training.algorithms import AlgoInfo
@@ -100,6 +101,64 @@ def _convert(key: str, value: Any) -> Any:
     return value
 
 
+WHOLE_AT_LEAST_ONE = ("batch_size", "n_steps", "n_epochs", "buffer_size")
+"""Algorithm hyperparameters that count something and must be at least 1 (SB3 checks some of
+them for some algorithms only: SAC took ``batch_size:0`` and trained on empty batches)."""
+IN_UNIT_INTERVAL = ("gamma", "gae_lambda", "tau")
+"""Algorithm hyperparameters that must lie in [0, 1] (SB3 does not check them)."""
+
+
+def _check_ranges(hyperparams: Mapping[str, Any]) -> None:
+    """A :class:`ConfigError` for a count below 1 or a factor outside [0, 1] among the
+    algorithm's hyperparameters that SB3 leaves unchecked."""
+    for key in WHOLE_AT_LEAST_ONE:
+        if key in hyperparams:
+            _whole_number(key, hyperparams[key], minimum=1)
+    for key in IN_UNIT_INTERVAL:
+        if key in hyperparams:
+            _number_in(key, hyperparams[key], 0.0, 1.0)
+
+
+def _whole_number(key: str, value: Any, *, minimum: int) -> int:
+    """``value`` as an int if it is a whole number of at least ``minimum``, else a
+    :class:`ConfigError` naming ``key`` (``n_envs:2.5`` was taken as 2, ``n_envs:abc`` a traceback)."""
+    whole = isinstance(value, int | np.integer) and not isinstance(value, bool)
+    if not whole and isinstance(value, float) and value.is_integer():
+        whole = True
+    if not whole or value < minimum:
+        raise ConfigError(f"hyperparameter {key} must be a whole number of at least {minimum}, got {value!r}")
+    return int(value)
+
+
+def _number_in(key: str, value: Any, low: float, high: float) -> float:
+    """``value`` as a float if it is a number in ``[low, high]``, else a :class:`ConfigError`."""
+    number = isinstance(value, int | float | np.number) and not isinstance(value, bool)
+    if not number or not low <= float(value) <= high:
+        where = f"of at least {low:g}" if high == np.inf else f"in [{low:g}, {high:g}]"
+        raise ConfigError(f"hyperparameter {key} must be a number {where}, got {value!r}")
+    return float(value)
+
+
+def normalize_setting(value: Any) -> bool | dict[str, Any]:
+    """The ``normalize`` hyperparameter: ``true``/``false`` or a mapping of ``VecNormalize``'s
+    keyword arguments (``{norm_reward: false}``); anything else is a :class:`ConfigError`."""
+    if isinstance(value, bool) or value is None:
+        return bool(value)
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            f"hyperparameter normalize must be true, false or a mapping of VecNormalize's arguments "
+            f'(e.g. normalize:"{{norm_reward: false}}"), got {value!r}'
+        )
+    known = sorted(set(inspect.signature(VecNormalize.__init__).parameters) - {"self", "venv"})
+    for key in value:
+        if key not in known:
+            raise ConfigError(
+                f"normalize: {key!r} is not an argument of VecNormalize{suggest(str(key), known)}; "
+                f"accepted: {', '.join(known)}"
+            )
+    return dict(value)
+
+
 def policy_kwargs_mapping(value: Any) -> dict[str, Any]:
     """``policy_kwargs`` as a dict (nothing: an empty one), or a :class:`ConfigError` for
     anything but a mapping, such as rl-baselines3-zoo's Python text ``dict(net_arch=[64])``,
@@ -143,6 +202,7 @@ def clone_overrides(algo: AlgoInfo, overrides: Mapping[str, Any]) -> dict[str, A
                 f"finetune_hyperparams: {key!r} is not a hyperparameter a {algo.name} clone can "
                 f"change{suggest(str(key), known)}; accepted: {', '.join(known)}"
             )
+    _check_ranges(overrides)
     return {key: _convert(key, value) for key, value in overrides.items()}
 
 
@@ -163,11 +223,12 @@ def resolve_hyperparams(
                 f"unknown hyperparameter {key!r} for {algo.name}{suggest(str(key), known)}; "
                 f"accepted: {', '.join(known)}"
             )
-    n_envs = int(merged.pop("n_envs", 8))
-    n_timesteps = int(merged.pop("n_timesteps", 100_000))
-    normalize = merged.pop("normalize", False)
+    n_envs = _whole_number("n_envs", merged.pop("n_envs", 8), minimum=1)
+    n_timesteps = _whole_number("n_timesteps", merged.pop("n_timesteps", 100_000), minimum=1)
+    normalize = normalize_setting(merged.pop("normalize", False))
     noise_type = merged.pop("noise_type", None)
-    noise_std = float(merged.pop("noise_std", 0.1))
+    noise_std = _number_in("noise_std", merged.pop("noise_std", 0.1), 0.0, np.inf)
+    _check_ranges(merged)
     kwargs = {k: _convert(k, v) for k, v in merged.items()}
     if noise_type is not None:
         if noise_type != "normal" or action_dim is None:
