@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import pickletools
+import re
 import shutil
 import tempfile
 import zipfile
@@ -48,8 +49,8 @@ def atomic_write_json(path: str | Path, data: Any) -> None:
 
 
 def atomic_write_yaml(path: str | Path, data: Any) -> None:
-    """Atomically write YAML."""
-    atomic_write_text(path, yaml.safe_dump(data, sort_keys=False))
+    """Atomically write YAML (:func:`dump_yaml`)."""
+    atomic_write_text(path, dump_yaml(data))
 
 
 def atomic_save(path: str | Path, save: Callable[[Path], None]) -> None:
@@ -152,6 +153,20 @@ def read_text_file(path: str | Path, *, max_bytes: int) -> str:
         ) from None
 
 
+EXPONENT_FLOAT = re.compile(
+    r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+    |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+    |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""",
+    re.X,
+)
+"""The floats of YAML 1.2, ``1e-3`` and ``3e4`` included: PyYAML follows YAML 1.1, where a
+float needs a dot (``1.0e-3``), and reads ``learning_rate: 1e-3`` as the text ``"1e-3"``."""
+FLOAT_FIRST_CHARS = list("-+0123456789.")
+
+
 class StrictLoader(yaml.SafeLoader):
     """PyYAML's safe loader that refuses a key repeated in one mapping and nesting deeper
     than :attr:`max_depth` (PyYAML would otherwise keep the last value, or overflow the stack)."""
@@ -197,6 +212,22 @@ class StrictLoader(yaml.SafeLoader):
                         key_node.start_mark,
                     )
         return super().construct_mapping(node, deep=deep)
+
+
+StrictLoader.add_implicit_resolver("tag:yaml.org,2002:float", EXPONENT_FLOAT, FLOAT_FIRST_CHARS)
+
+
+class _Dumper(yaml.SafeDumper):
+    """PyYAML's safe dumper, quoting a text that :class:`StrictLoader` would read as a number
+    (``"1e3"``), so that what it writes reads back as it was."""
+
+
+_Dumper.add_implicit_resolver("tag:yaml.org,2002:float", EXPONENT_FLOAT, FLOAT_FIRST_CHARS)
+
+
+def dump_yaml(data: Any) -> str:
+    """``data`` as YAML text, keys in their order, that :func:`load_yaml_text` reads back equal."""
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False)
 
 
 def load_yaml_text(text: str) -> Any:

@@ -446,7 +446,20 @@ def changed_hyperparams(path: Path, trial: Trial) -> list[str] | None:
     keys = set(recorded) | set(expected)
     if config.timesteps is not None:
         keys.discard("n_timesteps")
-    return sorted(k for k in keys if recorded.get(k) != expected.get(k))
+    return sorted(k for k in keys if not _same_record(recorded.get(k), expected.get(k)))
+
+
+LEGACY_SCHEDULE_RECORD = "linear_schedule.<locals>.schedule"
+"""How earlier runs recorded every ``lin_<x>`` schedule in ``hyperparams.yaml``: without its start."""
+
+
+def _same_record(recorded: Any, expected: Any) -> bool:
+    """Whether a recorded hyperparameter is the expected one; a schedule recorded as
+    :data:`LEGACY_SCHEDULE_RECORD` passes for any ``lin_<x>`` (its start was not recorded; the
+    run's ``config.yaml`` still pins the values a grid overrides)."""
+    if recorded == LEGACY_SCHEDULE_RECORD:
+        return isinstance(expected, str) and expected.startswith("lin_")
+    return bool(recorded == expected)
 
 
 def _same_hyperparams(path: Path, trial: Trial) -> bool:

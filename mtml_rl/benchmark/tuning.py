@@ -46,7 +46,7 @@ import yaml
 from mtml_rl.benchmark.config import BenchmarkConfig, env_key
 from mtml_rl.benchmark.trials import trial_config as grid_trial_config
 from mtml_rl.errors import ConfigError
-from mtml_rl.io import InputFileError, atomic_write_yaml, read_yaml_file
+from mtml_rl.io import InputFileError, atomic_write_yaml, dump_yaml, read_yaml_file
 from mtml_rl.locks import lock_folder
 from mtml_rl.specs.spec import TaskSpec, parse_spec, resolve_spec
 from mtml_rl.training import TrainConfig, train
@@ -492,7 +492,7 @@ def tune(
             record.cpu_kernels.append(kernels)
         with tempfile.TemporaryDirectory(prefix="mtml-tune-") as tmp:
             spec_file = Path(tmp) / "spec.yaml"
-            spec_file.write_text(yaml.safe_dump(spec.to_dict(), sort_keys=False))
+            spec_file.write_text(dump_yaml(spec.to_dict()))
 
             def score_seeds(
                 values: Mapping[str, Any], name: str, seeds: tuple[int, ...] = setup.seeds

@@ -10,9 +10,8 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-import yaml
-
 from mtml_rl.errors import ConfigError
+from mtml_rl.io import InputFileError, load_yaml_text
 from mtml_rl.training.config import TrainConfig
 
 MAPPING_FIELDS = ("hyperparams", "finetune_hyperparams")
@@ -83,15 +82,16 @@ def parse_pairs(
     items: list[str], flag: str = "--hyperparams", separator: str = ":", key_name: str = "KEY"
 ) -> dict[str, Any]:
     """``["key:value", ...]`` (or another ``separator``) -> dict, values parsed as YAML scalars
-    (``0.001``, ``true``, ``[64, 64]``); ``flag`` and ``key_name`` name them in errors."""
+    (``0.001``, ``1e-3``, ``true``, ``[64, 64]``; :func:`~mtml_rl.io.load_yaml_text`); ``flag`` and
+    ``key_name`` name them in errors."""
     out: dict[str, Any] = {}
     for item in items:
         key, sep, value = item.partition(separator)
         if not sep or not key:
             raise ConfigError(f"{flag} expects {key_name}{separator}VALUE pairs, got {item!r}")
         try:
-            out[key] = yaml.safe_load(value)
-        except yaml.YAMLError:
+            out[key] = load_yaml_text(value)
+        except InputFileError:
             raise ConfigError(f"{flag} {key}: cannot parse value {value!r}") from None
     return out
 

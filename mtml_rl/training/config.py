@@ -14,10 +14,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from mtml_rl.errors import ConfigError, UnknownNameError, suggest
-from mtml_rl.io import InputFileError, read_yaml_file
+from mtml_rl.io import InputFileError, dump_yaml, read_yaml_file
 
 if TYPE_CHECKING:
     from mtml_rl.training.method import Method
@@ -311,4 +309,4 @@ class TrainConfig:
 
     def to_yaml(self) -> str:
         """Serialize to YAML."""
-        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+        return dump_yaml(self.to_dict())

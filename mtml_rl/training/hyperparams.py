@@ -77,8 +77,11 @@ def load_defaults(algo: str, family: str, profile: str = "default") -> dict[str,
     return copy.deepcopy({**defaults, **overlay})
 
 
-def linear_schedule(start: float) -> Any:
-    """A learning-rate (or clip-range) schedule decaying linearly from ``start`` to 0, and 0 after.
+@dataclass(frozen=True)
+class LinearSchedule:
+    """A learning-rate (or clip-range) schedule decaying linearly from ``start`` to 0, and 0
+    after; written ``lin_<start>`` in hyperparameters, and so in its ``repr`` and a run's
+    record of them.
 
     SB3 passes ``progress_remaining = 1 - steps done / budget``, which turns negative for the
     update after an on-policy rollout that overshoots the budget (a budget that is not a
@@ -86,10 +89,18 @@ def linear_schedule(start: float) -> Any:
     then be a negative learning rate, a step up the loss, and a negative clip range.
     """
 
-    def schedule(progress_remaining: float) -> float:
-        return max(progress_remaining, 0.0) * start
+    start: float
 
-    return schedule
+    def __call__(self, progress_remaining: float) -> float:
+        return max(progress_remaining, 0.0) * self.start
+
+    def __repr__(self) -> str:
+        return f"lin_{self.start!r}"
+
+
+def linear_schedule(start: float) -> LinearSchedule:
+    """The schedule ``lin_<start>`` (:class:`LinearSchedule`)."""
+    return LinearSchedule(float(start))
 
 
 def _convert(key: str, value: Any) -> Any:
@@ -108,15 +119,18 @@ IN_UNIT_INTERVAL = ("gamma", "gae_lambda", "tau")
 """Algorithm hyperparameters that must lie in [0, 1] (SB3 does not check them)."""
 
 
-def _check_ranges(hyperparams: Mapping[str, Any]) -> None:
-    """A :class:`ConfigError` for a count below 1 or a factor outside [0, 1] among the
-    algorithm's hyperparameters that SB3 leaves unchecked."""
+def _checked_ranges(hyperparams: Mapping[str, Any]) -> dict[str, Any]:
+    """``hyperparams`` with its counts as ints (``n_steps: 1e3`` reads as the float 1000.0), or
+    a :class:`ConfigError` for a count below 1 or a factor outside [0, 1] among the algorithm's
+    hyperparameters that SB3 leaves unchecked."""
+    checked = dict(hyperparams)
     for key in WHOLE_AT_LEAST_ONE:
-        if key in hyperparams:
-            _whole_number(key, hyperparams[key], minimum=1)
+        if key in checked:
+            checked[key] = _whole_number(key, checked[key], minimum=1)
     for key in IN_UNIT_INTERVAL:
-        if key in hyperparams:
-            _number_in(key, hyperparams[key], 0.0, 1.0)
+        if key in checked:
+            _number_in(key, checked[key], 0.0, 1.0)
+    return checked
 
 
 def _whole_number(key: str, value: Any, *, minimum: int) -> int:
@@ -202,8 +216,7 @@ def clone_overrides(algo: AlgoInfo, overrides: Mapping[str, Any]) -> dict[str, A
                 f"finetune_hyperparams: {key!r} is not a hyperparameter a {algo.name} clone can "
                 f"change{suggest(str(key), known)}; accepted: {', '.join(known)}"
             )
-    _check_ranges(overrides)
-    return {key: _convert(key, value) for key, value in overrides.items()}
+    return {key: _convert(key, value) for key, value in _checked_ranges(overrides).items()}
 
 
 def resolve_hyperparams(
@@ -228,8 +241,7 @@ def resolve_hyperparams(
     normalize = normalize_setting(merged.pop("normalize", False))
     noise_type = merged.pop("noise_type", None)
     noise_std = _number_in("noise_std", merged.pop("noise_std", 0.1), 0.0, np.inf)
-    _check_ranges(merged)
-    kwargs = {k: _convert(k, v) for k, v in merged.items()}
+    kwargs = {k: _convert(k, v) for k, v in _checked_ranges(merged).items()}
     if noise_type is not None:
         if noise_type != "normal" or action_dim is None:
             raise ConfigError(f"noise_type must be 'normal' (continuous actions only), got {noise_type!r}")

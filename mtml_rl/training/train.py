@@ -38,7 +38,7 @@ from mtml_rl.training import recovery, rundir
 from mtml_rl.training.builders import EnvStack, build_env, build_model, resolve_algo
 from mtml_rl.training.callbacks import PeriodicCallback, RichProgress, TaskReturnLogger
 from mtml_rl.training.config import TrainConfig, check_device
-from mtml_rl.training.hyperparams import Hyperparams
+from mtml_rl.training.hyperparams import Hyperparams, LinearSchedule
 from mtml_rl.training.monitor import make_logger, set_aside_damaged_log, silence_logger
 from mtml_rl.training.optim import use_foreach_updates
 from mtml_rl.training.run import Run, checked_spec
@@ -273,6 +273,8 @@ def hyperparams_record(config: TrainConfig, hp: Hyperparams) -> dict[str, Any]:
 
 
 def _describe(value: Any) -> Any:
+    if isinstance(value, LinearSchedule):
+        return repr(value)  # lin_0.001
     if callable(value):
         return getattr(value, "__qualname__", repr(value))
     if isinstance(value, (int, float, str, bool, list, dict)) or value is None:

@@ -24,6 +24,7 @@ from benchmark_helpers import (
 
 from mtml_rl.benchmark import runner
 from mtml_rl.benchmark.runner import run_benchmark
+from mtml_rl.benchmark.trials import LEGACY_SCHEDULE_RECORD
 from mtml_rl.errors import ConfigError
 from mtml_rl.faults import FAULT_ENV
 from mtml_rl.training import hyperparams, resume
@@ -162,6 +163,39 @@ def test_a_finished_run_whose_shipped_defaults_changed_is_not_reused(
     result = run_benchmark(grid, progress=False, force=True)
     assert result.ran == ["CartPole-dr-s0"]
     assert yaml.safe_load((run / "hyperparams.yaml").read_text())["gae_lambda"] == 0.9
+
+
+def test_a_changed_schedule_is_a_changed_default_and_a_legacy_record_of_one_still_passes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``hyperparams.yaml`` recorded every ``lin_<x>`` schedule as the same function name, so a
+    shipped schedule that changed (CartPole's ``clip_range: lin_0.2``) passed for the old one;
+    it records ``lin_0.2`` now. A run recorded the old way is still its trial."""
+    trials_in_this_process(monkeypatch)
+    grid = tiny_grid(tmp_path / "bench", seeds=[0], workers=1, evaluation={"enabled": False})
+    assert run_benchmark(grid, progress=False).ran == ["CartPole-dr-s0"]
+    run = grid.out_dir / "runs" / "CartPole-dr-s0"
+    record = yaml.safe_load((run / "hyperparams.yaml").read_text())
+    assert record["clip_range"] == "lin_0.2"
+
+    shipped = hyperparams._table
+
+    def changed(name: str) -> dict[str, Any]:
+        table = shipped(name)
+        return (
+            {**table, "cartpole": {**table["cartpole"], "clip_range": "lin_0.1"}} if name == "ppo" else table
+        )
+
+    monkeypatch.setattr(hyperparams, "_table", changed)
+    with pytest.raises(ConfigError, match=r"other hyperparameters .*\(clip_range; the shipped defaults"):
+        run_benchmark(grid, progress=False)
+    monkeypatch.setattr(hyperparams, "_table", shipped)
+
+    legacy = {**record, "clip_range": LEGACY_SCHEDULE_RECORD}
+    (run / "hyperparams.yaml").write_text(yaml.safe_dump(legacy, sort_keys=False))
+    before = file_state(run)
+    assert run_benchmark(grid, progress=False).skipped == ["CartPole-dr-s0"]
+    assert file_state(run) == before
 
 
 def test_a_run_extended_by_resume_is_the_trial_of_its_new_budget(
