@@ -9,7 +9,7 @@ and the task's parameter values.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +51,10 @@ def play_frames(
     trial_episodes: int,
     seed: int,
     deterministic: bool,
-) -> list[list[np.ndarray]]:
-    """Frames of ``episodes`` consecutive episodes of ``task`` (trials of ``trial_episodes``)."""
+) -> Iterator[list[np.ndarray]]:
+    """The frames of ``episodes`` consecutive episodes of ``task`` (trials of
+    ``trial_episodes``), one episode at a time: a caller that writes each before taking the
+    next holds one episode's frames (CartPole's 500 steps at 600 x 400 are 360 MB), not all."""
     req = agent.requirements
     env = make_task_env(
         spec,
@@ -66,7 +68,15 @@ def play_frames(
         agent.adapt(spec, task, seed)  # type: ignore[attr-defined]
     agent.reset(1)
     obs, _ = env.reset(seed=seed)
-    videos = []
+    try:
+        yield from _episodes(agent, env, obs, spec, episodes, trial_episodes, deterministic)
+    finally:
+        env.close()
+
+
+def _episodes(
+    agent: Agent, env: Any, obs: Any, spec: TaskSpec, episodes: int, trial_episodes: int, deterministic: bool
+) -> Iterator[list[np.ndarray]]:
     for k in range(episodes):
         frames = [np.asarray(env.render())]
         for t in range(spec.max_episode_steps):
@@ -78,10 +88,8 @@ def play_frames(
             frames.append(np.asarray(env.render()))
             if done:
                 break
-        videos.append(frames)
+        yield frames
         obs, _ = env.reset(options={"new_trial": True} if (k + 1) % trial_episodes == 0 else None)
-    env.close()
-    return videos
 
 
 def write_mp4(path: Path, frames: Sequence[np.ndarray], fps: int) -> None:
@@ -101,7 +109,7 @@ def record_videos(plans: dict[str, SpecPlan], config: EvalConfig, folder: Path) 
         for split in p.splits:
             task = build_splits(p.spec)[split].tasks[0]
             for lr in p.runs:
-                videos = play_frames(
+                episodes = play_frames(
                     lr.agent,
                     p.spec,
                     task,
@@ -110,7 +118,7 @@ def record_videos(plans: dict[str, SpecPlan], config: EvalConfig, folder: Path) 
                     seed=config.seed,
                     deterministic=config.deterministic,
                 )
-                for k, frames in enumerate(videos):
+                for k, frames in enumerate(episodes):
                     name = video_name(lr.record.id, lr.record.method, split, task, p.spec.varying, k)
                     write_mp4(folder / VIDEOS / name, frames, fps)
                     written.append(f"{VIDEOS}/{name}")

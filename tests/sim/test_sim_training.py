@@ -132,7 +132,7 @@ def test_videos_play_through_the_simulator(
     spec = dataclasses.replace(run.spec, max_episode_steps=8)  # what evaluate --video plays, shorter
     task = build_splits(run.spec)["train"].tasks[0]
     agent = load_agent(run.path)
-    videos = play_frames(agent, spec, task, episodes=1, trial_episodes=1, seed=0, deterministic=True)
+    videos = list(play_frames(agent, spec, task, episodes=1, trial_episodes=1, seed=0, deterministic=True))
     assert len(videos) == 1 and len(videos[0]) == 9
     assert all(frame.ndim == 3 and frame.dtype == np.uint8 for frame in videos[0])
     write_mp4(tmp_path / "video.mp4", videos[0], fps)
