@@ -214,6 +214,6 @@ def out_of_memory(detail: str) -> str:
     to allocate 19.1 GiB for an array with shape ...``) where there is one."""
     detail = f" ({detail})" if detail else ""
     return (
-        f"out of memory{detail}; ask for less: fewer environments (--n-envs), a smaller buffer "
-        "or batch, or fewer trials at once"
+        f"out of memory{detail}; ask for less: smaller counts in the command (environments, "
+        "episodes, bootstrap repetitions, batch or buffer sizes, trials at once)"
     )

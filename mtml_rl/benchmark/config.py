@@ -17,7 +17,7 @@ from mtml_rl.errors import ConfigError, MtmlError, suggest
 from mtml_rl.io import InputFileError, read_yaml_file
 from mtml_rl.specs.spec import is_file, resolve_spec
 from mtml_rl.specs.splits import SPLIT_NAMES_AND_UNION
-from mtml_rl.training.config import TrainConfig
+from mtml_rl.training.config import TrainConfig, check_thread_count
 from mtml_rl.training.registry import get_method, is_reference, method_names
 
 BACKENDS = ("local", "ray")
@@ -171,6 +171,7 @@ class BenchmarkConfig:
             raise ConfigError(
                 f"threads_per_worker must be a positive integer, got {self.threads_per_worker!r}"
             )
+        check_thread_count("threads_per_worker", self.threads_per_worker)
         if self.address is not None and self.backend != "ray":
             raise ConfigError("address is for the ray backend; add --backend ray (or backend: ray)")
         if not isinstance(self.out, str) or not self.out:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,8 +12,9 @@ from mtml_rl.errors import ConfigError, suggest
 from mtml_rl.evaluation.rendering import check_family_renders
 from mtml_rl.evaluation.results import Protocol
 from mtml_rl.evaluation.runs import LoadedRun
-from mtml_rl.specs.spec import TaskSpec
+from mtml_rl.specs.spec import MAX_SPLIT_TASKS, TaskSpec
 from mtml_rl.specs.splits import TEST_SPLITS, build_splits
+from mtml_rl.training.config import check_thread_count
 
 
 @dataclass
@@ -74,6 +76,12 @@ class EvalConfig:
         for name, value in {"video": self.video, "seed": self.seed}.items():
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ConfigError(f"--{name} must be an integer >= 0, got {value!r}")
+        check_thread_count("--num-threads", self.num_threads)
+        if self.grid_size**2 > MAX_SPLIT_TASKS:
+            raise ConfigError(
+                f"--grid-size {self.grid_size} draws {self.grid_size**2:,} tasks; at most "
+                f"{math.isqrt(MAX_SPLIT_TASKS)} per parameter ({MAX_SPLIT_TASKS:,} tasks, a split's most)"
+            )
         if self.grid is not None and (len(self.grid) != 2 or self.grid[0] == self.grid[1]):
             raise ConfigError(f"--grid takes two different parameters, got {' '.join(self.grid)}")
         if self.grid is not None and self.grid_size < 2:

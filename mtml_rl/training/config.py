@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 
 MAX_CONFIG_BYTES = 1_000_000
 """The largest config file read."""
+MAX_TORCH_THREADS = 1024
+"""The most torch CPU threads a run, an evaluation or a grid's trial may ask for: more than any
+machine's cores, and below the counts at which OpenMP's thread pool fails (torch crashed with a
+segmentation fault at ``--num-threads 100000``)."""
 FIELDS_ADDED_SINCE_FIRST_RUNS: dict[str, Any] = {
     "profile": "default",
     "adapt_probe_steps": 0,
@@ -80,6 +84,15 @@ def check_device(device: str) -> None:
 
 def _help(text: str, **kwargs: Any) -> Any:
     return field(metadata={"help": text}, **kwargs)
+
+
+def check_thread_count(name: str, threads: int) -> None:
+    """A :class:`ConfigError` if ``threads`` (a positive integer) is above :data:`MAX_TORCH_THREADS`."""
+    if threads > MAX_TORCH_THREADS:
+        raise ConfigError(
+            f"{name} must be at most {MAX_TORCH_THREADS:,} torch threads, got {threads:,}; ask for about "
+            "as many as the machine has cores, or 1 for reproducible runs"
+        )
 
 
 @dataclass
@@ -204,6 +217,7 @@ class TrainConfig:
         for name, value in positive.items():
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        check_thread_count("num_threads", self.num_threads)
         for name in ("timesteps", "n_envs"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):

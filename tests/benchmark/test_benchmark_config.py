@@ -106,6 +106,7 @@ def test_two_specs_of_one_name_are_refused(tmp_path: Path) -> None:
         ({"envs": [CARTPOLE], "train": {"seed": 5}}, "'seed' is set by the grid"),
         ({"envs": [CARTPOLE], "methods": ["adpat"]}, "unknown method 'adpat'; did you mean 'adapt'"),
         ({"envs": [CARTPOLE], "backend": "slurm"}, "unknown backend 'slurm'"),
+        ({"envs": [CARTPOLE], "threads_per_worker": 5000}, "threads_per_worker must be at most 1,024"),
         ({"envs": [CARTPOLE], "seeds": [0, 0]}, "seeds lists a value twice"),
         ({"envs": [CARTPOLE], "address": "1.2.3.4:6379"}, "address is for the ray backend"),
         ({"methods": ["dr"]}, "missing required key(s) envs"),

@@ -150,8 +150,9 @@ def test_a_command_that_runs_out_of_memory_exits_2_in_one_line(
     assert exit_status("mtml-rl train", main) == 2
     shown = str(error) if detail is None else detail
     assert capsys.readouterr().err == (
-        f"mtml-rl train: error: out of memory{f' ({shown})' if shown else ''}; ask for less: fewer "
-        "environments (--n-envs), a smaller buffer or batch, or fewer trials at once\n"
+        f"mtml-rl train: error: out of memory{f' ({shown})' if shown else ''}; ask for less: smaller "
+        "counts in the command (environments, episodes, bootstrap repetitions, batch or buffer sizes, "
+        "trials at once)\n"
     )
 
     def buggy() -> int:
@@ -264,6 +265,16 @@ def test_a_grid_script_that_cannot_write_its_folder_says_so_in_one_line(tmp_path
         ({"trial": 0}, "--trial must be a positive integer, got 0"),
         ({"seed": -1}, "--seed must be an integer >= 0, got -1"),
         ({"video": -2}, "--video must be an integer >= 0, got -2"),
+        (
+            {"num_threads": 100_000},  # torch crashed with a segmentation fault
+            "--num-threads must be at most 1,024 torch threads, got 100,000; ask for about as many as the "
+            "machine has cores, or 1 for reproducible runs",
+        ),
+        (
+            {"grid_size": 1000},  # a million tasks, evaluated for hours before anything was said
+            r"--grid-size 1000 draws 1,000,000 tasks; at most 316 per parameter "
+            r"\(100,000 tasks, a split's most\)",
+        ),
     ],
 )
 def test_an_evaluation_protocol_out_of_range_names_the_flag(fields: dict[str, int], message: str) -> None:

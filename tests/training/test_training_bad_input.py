@@ -93,6 +93,7 @@ def test_cli_rejects_unknown_names(
         ({"hyperparams": {"n_step": 64}}, ConfigError, "did you mean 'n_steps'"),
         ({"algo": "sac", "hyperparams": {}}, ConfigError, "does not support discrete"),
         ({"timesteps": 0}, ConfigError, "timesteps must be a positive integer"),
+        ({"num_threads": 100_000}, ConfigError, "num_threads must be at most 1,024 torch threads"),
     ],
 )
 def test_api_rejects_bad_config(
