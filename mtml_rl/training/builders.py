@@ -12,7 +12,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 from mtml_rl.envs.factory import make_task_vector_env
 from mtml_rl.envs.sb3 import SB3VecEnv
 from mtml_rl.envs.vector import MultiTaskVectorEnv
-from mtml_rl.errors import ConfigError, MtmlError
+from mtml_rl.errors import TORCH_CPU_OUT_OF_MEMORY, ConfigError, MtmlError
 from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.training.algorithms import AlgoInfo
 from mtml_rl.training.config import TrainConfig
@@ -111,6 +111,8 @@ def build_model(config: TrainConfig, algo: AlgoInfo, hp: Hyperparams, stack: Env
     except MtmlError:
         raise
     except (AssertionError, ValueError, TypeError, RuntimeError, KeyError) as exc:
+        if TORCH_CPU_OUT_OF_MEMORY.search(str(exc)):
+            raise  # a network too large (--latent-dim 100000000) is out of memory, not a bad value
         text = " ".join(str(exc).split()) or type(exc).__name__
         raise ConfigError(
             f"{algo.name} cannot be built with these hyperparameters (policy_kwargs included): "

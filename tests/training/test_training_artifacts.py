@@ -27,6 +27,7 @@ from mtml_rl.cli.main import main
 from mtml_rl.errors import CheckpointError, ConfigError
 from mtml_rl.io import file_sha256, manifest_problem, write_manifest
 from mtml_rl.training import Run, resume, rundir, train
+from mtml_rl.training.algorithms import get_algo
 
 CHEAP = [
     "--timesteps", "256", "--n-envs", "4", "--eval-freq", "0", "--save-freq", "0", "--quiet",
@@ -269,7 +270,7 @@ def test_resume_of_a_finished_run_goes_on_only_when_asked(run: Path) -> None:
         (["--hyperparams", "learning_rate:-1"], "learning rate"),
         (["--hyperparams", "n_steps:0"], "n_steps"),
         (["--hyperparams", "policy_kwargs:{net_arch: 7, bogus: 1}"], "policy_kwargs"),
-        (["--hyperparams", "batch_size:-5"], "hyperparameters"),
+        (["--hyperparams", "batch_size:-5"], "batch_size must be a whole number of at least 1"),
         (["--device", "banana"], "not a torch device"),
         (["--device", "cuda:7"] if th.cuda.is_available() else ["--device", "cuda"], "cuda"),
     ],
@@ -282,6 +283,27 @@ def test_bad_hyperparameters_and_devices_are_refused_before_the_run_folder_exist
     err = cli_error(capsys, ["train", "--env", CARTPOLE, "--out", str(out), *CHEAP, *flags])
     assert expected in err.lower() or expected in err
     assert not (tmp_path / "sub").exists(), "nothing is left behind"
+
+
+def test_a_network_too_large_for_memory_is_out_of_memory_not_a_bad_hyperparameter(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """torch's allocator raises ``RuntimeError``, which building the model reported as SB3's
+    refusal of "these hyperparameters" (``--latent-dim 100000000``, say)."""
+
+    def too_large(self: Any) -> None:
+        raise RuntimeError(
+            "[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate memory: "
+            "you tried to allocate 25600000000 bytes. Error code 12 (Cannot allocate memory)"
+        )
+
+    monkeypatch.setattr(get_algo("ppo").cls, "_setup_model", too_large)
+    out = tmp_path / "sub" / "run"
+    err = cli_error(capsys, ["train", "--env", CARTPOLE, "--out", str(out), *CHEAP])
+    assert err.startswith(
+        "mtml-rl train: error: out of memory (Unable to allocate 23.8 GiB for a torch tensor)"
+    )
+    assert not (tmp_path / "sub").exists()
 
 
 def test_a_run_records_the_cpu_kernels_torch_computed_it_with(
