@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from mtml_rl.benchmark.config import BenchmarkConfig
 from mtml_rl.cli.train_cmd import parse_pairs
+from mtml_rl.errors import ConfigError
 from mtml_rl.io import dump_yaml, load_yaml_text
 from mtml_rl.training import TrainConfig
 
@@ -45,3 +47,18 @@ def test_hyperparams_on_the_command_line_and_in_a_config_file(tmp_path: Path) ->
     file = tmp_path / "config.yaml"
     file.write_text("env: mtml/CartPole-v0\nhyperparams: {learning_rate: 1e-3}\n")
     assert TrainConfig.from_yaml(file).hyperparams == {"learning_rate": 0.001}
+
+
+def test_a_whole_float_in_a_whole_number_field_is_that_number(tmp_path: Path) -> None:
+    """``timesteps: 1e6`` (rl-baselines3-zoo writes budgets so) reads as the float 1000000.0; a
+    whole-number field takes it as 1000000, and a fraction is still refused."""
+    file = tmp_path / "config.yaml"
+    file.write_text("env: mtml/CartPole-v0\ntimesteps: 1e6\nn_envs: 8.0\n")
+    config = TrainConfig.from_yaml(file)
+    assert (config.timesteps, config.n_envs) == (1_000_000, 8)
+    assert type(config.timesteps) is int
+    file.write_text("env: mtml/CartPole-v0\ntimesteps: 64.5\n")
+    with pytest.raises(ConfigError, match=r"timesteps must be a positive integer, got 64\.5"):
+        TrainConfig.from_yaml(file)
+    grid = BenchmarkConfig.from_dict({"envs": ["mtml/CartPole-v0"], "timesteps": 5e4, "workers": 2.0})
+    assert (grid.timesteps, grid.workers) == (50_000, 2)

@@ -17,7 +17,7 @@ from mtml_rl.errors import ConfigError, MtmlError, suggest
 from mtml_rl.io import InputFileError, read_yaml_file
 from mtml_rl.specs.spec import is_file, resolve_spec
 from mtml_rl.specs.splits import SPLIT_NAMES_AND_UNION
-from mtml_rl.training.config import TrainConfig, check_thread_count
+from mtml_rl.training.config import TrainConfig, check_thread_count, with_whole_numbers
 from mtml_rl.training.registry import get_method, is_reference, method_names
 
 BACKENDS = ("local", "ray")
@@ -248,7 +248,7 @@ def _build(cls: Any, data: Any, source: str) -> Any:
     if missing:
         raise ConfigError(f"{source}: missing required key(s) {', '.join(missing)}")
     try:
-        return cls(**data)
+        return cls(**with_whole_numbers(cls, data))
     except ConfigError as exc:
         raise ConfigError(f"{source}: {exc}") from None
     except TypeError as exc:

@@ -12,7 +12,7 @@ from typing import Any
 
 from mtml_rl.errors import ConfigError
 from mtml_rl.io import InputFileError, load_yaml_text
-from mtml_rl.training.config import TrainConfig
+from mtml_rl.training.config import TrainConfig, is_whole_number_type
 
 MAPPING_FIELDS = ("hyperparams", "finetune_hyperparams")
 """Config fields given as ``KEY:VALUE`` pairs on the command line."""
@@ -26,8 +26,7 @@ def flag_type(field: dataclasses.Field[Any]) -> Callable[[str], Any]:
     """How a config field's flag reads its text: ``int`` for a whole-number field (``int`` or
     ``int | None``), as given for the rest; from the field's annotation, so that a field added
     later reads as its type says."""
-    hint = typing.get_type_hints(TrainConfig)[field.name]
-    return int if hint is int or set(typing.get_args(hint)) == {int, type(None)} else str
+    return int if is_whole_number_type(typing.get_type_hints(TrainConfig)[field.name]) else str
 
 
 def add_parser(sub: Any) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -84,6 +85,23 @@ def check_device(device: str) -> None:
 
 def _help(text: str, **kwargs: Any) -> Any:
     return field(metadata={"help": text}, **kwargs)
+
+
+def is_whole_number_type(hint: Any) -> bool:
+    """Whether a field annotated ``hint`` holds a whole number (``int`` or ``int | None``)."""
+    return hint is int or set(typing.get_args(hint)) == {int, type(None)}
+
+
+def with_whole_numbers(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` (fields of the dataclass ``cls``) with a whole float in a whole-number field
+    made an int: YAML reads ``timesteps: 1e6`` as the float 1000000.0."""
+    hints = typing.get_type_hints(cls)
+    return {
+        key: int(value)
+        if is_whole_number_type(hints.get(key)) and isinstance(value, float) and value.is_integer()
+        else value
+        for key, value in data.items()
+    }
 
 
 def check_thread_count(name: str, threads: int) -> None:
@@ -276,7 +294,7 @@ class TrainConfig:
                     f"fields: {', '.join(names)}"
                 )
         try:
-            return cls(**data)
+            return cls(**with_whole_numbers(cls, data))
         except TypeError as exc:
             raise ConfigError(f"{source}: {exc}") from None
 
