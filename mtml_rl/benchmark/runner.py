@@ -162,6 +162,7 @@ def _refuse_a_foreign_folder(folder: Path) -> None:
     their run folders)."""
     if folder.exists() and not folder.is_dir():
         raise ConfigError(f"the benchmark folder {folder} is a file; choose another out (--out)")
+    rundir.refuse_inside_a_run(folder, "a benchmark", "its out (--out)")
     for holds, found in (
         ("a run", rundir.is_run_dir(folder)),
         ("an evaluation", (folder / RESULTS_FILE).is_file()),

@@ -46,7 +46,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecNormalize
 
-from mtml_rl.errors import CheckpointError, SpecError
+from mtml_rl.errors import CheckpointError, ConfigError, SpecError
 from mtml_rl.faults import fault_point
 from mtml_rl.io import (
     InputFileError,
@@ -122,15 +122,40 @@ def is_run_dir(path: Path) -> bool:
     return (path / "config.yaml").is_file()
 
 
+RUN_MARKERS = ("config.yaml", "run.json", "spec.yaml")
+"""Files every run folder has from its start: a folder with all three is taken for a run when
+it encloses another path (a project's own ``config.yaml`` alone is not a run)."""
+
+
+def enclosing_run(path: str | Path) -> Path | None:
+    """The run folder that ``path`` lies inside (not ``path`` itself; links resolved), if any."""
+    for folder in Path(path).expanduser().resolve().parents:
+        if all((folder / name).is_file() for name in RUN_MARKERS):
+            return folder
+    return None
+
+
+def refuse_inside_a_run(path: str | Path, what: str, flag: str) -> None:
+    """A :class:`ConfigError` if ``path``, where ``what`` is to be made, lies inside a run
+    folder: replacing that run (``--force``) or deleting it would take ``path`` with it."""
+    run = enclosing_run(path)
+    if run is not None:
+        raise ConfigError(
+            f"{path} lies inside the run {run}, which would take {what} with it when replaced or "
+            f"deleted; choose {flag} outside it"
+        )
+
+
 @contextmanager
 def lock_enclosing_run(target: str | Path) -> Iterator[None]:
-    """Hold the lock of the run folder ``target`` lies in, if it lies in one (an evaluation
-    written into a run is one more writer of that run: a ``--force`` would delete it)."""
+    """Hold the lock of the run folder ``target`` lies in, if it lies in one, at any depth (an
+    evaluation written into a run is one more writer of that run: a ``--force`` would delete it)."""
     parent = Path(target).expanduser().resolve().parent  # through links: the real enclosing folder
-    if not is_run_dir(parent):
+    run = parent if is_run_dir(parent) else enclosing_run(target)
+    if run is None:
         yield
         return
-    with lock_folder(parent):
+    with lock_folder(run):
         yield
 
 

@@ -59,7 +59,9 @@ def default_run_dir(config: TrainConfig, spec: TaskSpec) -> Path:
 
 
 def _check_dir(path: Path, force: bool) -> None:
-    """Refuse an output folder that holds something, unless ``force`` (nothing is touched)."""
+    """Refuse an output folder that holds something, unless ``force``, or that lies inside
+    another run (nothing is touched)."""
+    rundir.refuse_inside_a_run(path, "a run", "--out")
     if path.exists() and any(path.iterdir()) and not force:
         if not rundir.is_run_dir(path):
             raise ConfigError(f"output directory {path} exists and is not empty; choose another --out")

@@ -324,6 +324,16 @@ def test_a_grid_is_not_written_into_a_run_or_an_evaluation(tmp_path: Path, holds
     assert sorted(p.name for p in out.iterdir()) == before
 
 
+def test_a_grid_is_not_written_inside_a_run(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    for name in ("config.yaml", "run.json", "spec.yaml"):
+        (run / name).write_text("{}\n")
+    with pytest.raises(ConfigError, match=r"lies inside the run .*; choose its out \(--out\) outside it"):
+        run_benchmark(tiny_grid(run / "grid", seeds=[0]), progress=False)
+    assert not (run / "grid").exists()
+
+
 def test_a_value_an_override_gives_that_the_config_refuses_names_the_trial(tmp_path: Path) -> None:
     grid = tiny_grid(tmp_path / "bench", seeds=[0], method_overrides={"dr": {"latent_dim": 0}})
     with pytest.raises(ConfigError, match=r"^trial dr s0 on mtml/CartPole-v0: latent_dim must be a positive"):

@@ -17,6 +17,7 @@ from mtml_rl.cli.main import main
 from mtml_rl.errors import CheckpointError
 from mtml_rl.evaluation.output import RESULTS_FILE, write_outputs
 from mtml_rl.evaluation.results import load_results, non_finite
+from mtml_rl.training import rundir
 
 pytestmark = pytest.mark.slow  # bad input on the session's evaluation, and lock holders in other processes
 
@@ -117,3 +118,20 @@ def test_evaluate_into_a_folder_in_use_is_refused(
     err = capsys.readouterr().err.strip()
     assert code == 2 and f"is in use by PID {holder.pid}" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_an_evaluation_deep_inside_a_run_in_use_is_refused(
+    capsys: pytest.CaptureFixture[str], runs: dict[str, Path], tmp_path: Path, holder: subprocess.Popen[str]
+) -> None:
+    """An evaluation written anywhere inside a run is one more writer of it (the run's
+    ``--force`` would delete it); only one written straight into the run was locked."""
+    run = tmp_path / "out"  # the run the holder is writing
+    run.mkdir()
+    for name in rundir.RUN_MARKERS:
+        (run / name).write_text("")
+    target = run / "evals" / "today"
+    argv = ["evaluate", str(runs["dr"]), "--out", str(target), "--quiet", "--episodes", "2"]
+    code = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and f"is in use by PID {holder.pid}" in err
+    assert not (run / "evals").exists()

@@ -14,7 +14,7 @@ from training_helpers import CARTPOLE, ConfigFactory, file_hashes, small_config
 
 from mtml_rl.cli.main import main
 from mtml_rl.errors import CheckpointError, ConfigError, MtmlError, UnknownNameError
-from mtml_rl.training import Run, TrainConfig, resume, train
+from mtml_rl.training import Run, TrainConfig, resume, rundir, train
 
 CHEAP_FLAGS = [
     "--timesteps", "256", "--n-envs", "4", "--eval-freq", "0", "--save-freq", "0", "--quiet",
@@ -130,6 +130,31 @@ def test_force_replaces_a_run(capsys: pytest.CaptureFixture[str], run_copy: Path
     assert code == 0, capsys.readouterr().err
     assert not (run_copy / "checkpoints").exists(), "the old run's checkpoints must be gone"
     assert Run.load(run_copy).model.num_timesteps == 256
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("inside", ["inner", "logs/inner"])
+def test_a_run_inside_another_run_is_refused(
+    capsys: pytest.CaptureFixture[str], run_copy: Path, inside: str
+) -> None:
+    """It was trained there: the outer run's ``--force`` would then delete it, and TensorBoard
+    pointed at the outer run read both."""
+    before = file_hashes(run_copy)
+    out = run_copy / inside
+    err = cli_error(capsys, ["train", "--env", CARTPOLE, "--out", str(out), *CHEAP_FLAGS])
+    assert err == (
+        f"mtml-rl train: error: {out} lies inside the run {run_copy.resolve()}, which would take a run "
+        "with it when replaced or deleted; choose --out outside it\n"
+    )
+    assert file_hashes(run_copy) == before and not out.exists()
+
+
+def test_a_project_config_file_alone_does_not_make_a_folder_a_run(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text("lr: 1\n")  # a project of the user's, not a run
+    assert rundir.enclosing_run(tmp_path / "runs" / "x") is None
+    for name in rundir.RUN_MARKERS:
+        (tmp_path / name).write_text("")
+    assert rundir.enclosing_run(tmp_path / "runs" / "x") == tmp_path.resolve()
 
 
 def test_non_empty_folder_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
