@@ -134,7 +134,8 @@ class InputFileError(ValueError):
 
 
 def read_text_file(path: str | Path, *, max_bytes: int) -> str:
-    """The UTF-8 text of ``path``, read as bytes and refused if it is over ``max_bytes``, holds
+    """The UTF-8 text of ``path`` (a UTF-8 byte-order mark dropped), read as bytes and refused if
+    it is over ``max_bytes``, starts with UTF-16's byte-order mark (Windows' "Unicode"), holds
     NUL bytes (a binary file) or is not UTF-8."""
     try:
         with open(path, "rb") as handle:
@@ -143,6 +144,8 @@ def read_text_file(path: str | Path, *, max_bytes: int) -> str:
         raise InputFileError(f"cannot be read ({exc.strerror or exc})") from None
     if len(data) > max_bytes:
         raise InputFileError(f"is larger than {max_bytes:,} bytes; is it the right file?")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # the byte-order mark of UTF-16 (and UTF-32)
+        raise InputFileError("is UTF-16 (or UTF-32) text; save it as UTF-8")
     if b"\x00" in data:
         raise InputFileError("is a binary file (it holds NUL bytes), not text")
     try:

@@ -676,6 +676,14 @@ def is_file(path: str | Path) -> bool:
         return False
 
 
+def is_dir(path: str | Path) -> bool:
+    """:meth:`Path.is_dir`, ``False`` for a path the system refuses (too long, say)."""
+    try:
+        return Path(path).is_dir()
+    except (OSError, ValueError):
+        return False
+
+
 def load_spec_file(path: str | Path) -> TaskSpec:
     """Load and validate one spec file.
 
@@ -685,6 +693,8 @@ def load_spec_file(path: str | Path) -> TaskSpec:
     """
     source = str(path) if len(str(path)) <= 300 else str(path)[:300] + "..."
     if not is_file(path):
+        if is_dir(path):
+            raise SpecError("is a folder, not a spec file; pass a spec .yaml file in it", source=source)
         raise SpecError("no such spec file; pass an existing .yaml path or a registered id", source=source)
     try:
         data = load_yaml_text(read_text_file(path, max_bytes=MAX_SPEC_BYTES))
@@ -731,6 +741,8 @@ def resolve_spec(id_or_path: str | Path | TaskSpec) -> TaskSpec:
     aliases = {**specs, **{s.name: s for s in specs.values()}}
     if text in aliases:
         return aliases[text]
+    if is_dir(text):  # an id first: a folder named CartPole in the working directory is no spec
+        return load_spec_file(text)
     raise UnknownNameError(
         "environment id", text, specs, hint="Run `mtml-rl list` to see them, or pass a path to a spec .yaml."
     )

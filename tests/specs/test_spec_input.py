@@ -51,6 +51,7 @@ BAD_FILES = [
     ),
     pytest.param(b"# " + b"x" * (MAX_SPEC_BYTES + 10) + b"\n", "larger than", id="too-large"),
     pytest.param(b"name: [unclosed\n", "not valid YAML", id="syntax"),
+    pytest.param(CARTPOLE_TEXT.encode("utf-16"), "is UTF-16 (or UTF-32) text; save it as UTF-8", id="utf-16"),
     pytest.param(b"? [1, 2]\n: 3\n", "unhashable", id="unhashable-key"),
 ]
 
@@ -132,6 +133,20 @@ def test_names_up_to_the_limit_are_accepted(spec_file: SpecFile) -> None:
 def test_a_utf8_bom_is_fine(tmp_path: Path) -> None:
     spec = load_spec_file(_raw(tmp_path, b"\xef\xbb\xbf" + CARTPOLE_TEXT.encode()))
     assert spec.name == "CartPole"
+
+
+def test_a_folder_is_named_a_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """It was "no such spec file" (``d.yaml/``) or an unknown id (``/tmp``); a folder named as a
+    registered id is not taken for a spec in place of the id."""
+    (tmp_path / "d.yaml").mkdir()
+    for given in (tmp_path / "d.yaml", tmp_path):
+        with pytest.raises(
+            SpecError, match=r": is a folder, not a spec file; pass a spec \.yaml file in it$"
+        ):
+            resolve_spec(str(given))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "CartPole").mkdir()
+    assert resolve_spec("CartPole").id == "mtml/CartPole-v0"
 
 
 def test_an_overlong_path_is_no_such_file() -> None:
