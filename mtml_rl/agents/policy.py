@@ -11,7 +11,7 @@ import torch as th
 from mtml_rl.adaptation.module import MODULE_FILE, AdaptationModule, acting_with
 from mtml_rl.adaptation.phase2 import act_mixed
 from mtml_rl.adaptation.probe import LatentProbe
-from mtml_rl.errors import CheckpointError
+from mtml_rl.errors import CheckpointError, ConfigError
 from mtml_rl.rollouts import ObsRequirements
 from mtml_rl.tasks.task import Task
 from mtml_rl.training import rundir
@@ -48,10 +48,15 @@ def _load_module(run: Run) -> AdaptationModule:
     """The run's adaptation module, once ``final/``'s manifest vouches for it (phase 2 adds
     it to the manifest when it finishes)."""
     final = run.path / "final"
+    if not (final / MODULE_FILE).is_file() and not run.method.post_training:
+        raise ConfigError(
+            f"{run.path} is a {run.method.name} run, which trains no adaptation module; "
+            f"mtml_rl.agents.load_agent(run) deploys it as {run.method.name} does"
+        )
     if not (final / MODULE_FILE).is_file():
         raise CheckpointError(
-            f"{final / MODULE_FILE} is missing; the adapt run has no trained adaptation module (was "
-            f"phase 2 finished? `mtml-rl train --resume {run.path}` finishes it)"
+            f"{final / MODULE_FILE} is missing; the {run.method.name} run has no trained adaptation "
+            f"module (was phase 2 finished? `mtml-rl train --resume {run.path}` finishes it)"
         )
     rundir.verify_folder(final, run.path, (MODULE_FILE,))
     return AdaptationModule.load(final / MODULE_FILE)

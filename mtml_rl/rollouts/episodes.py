@@ -196,6 +196,8 @@ def rollout_agent(
     (:class:`~mtml_rl.rollouts.agent.AdaptingAgent`, e.g. ``finetune``'s) is adapted to each
     task first, with the task's seed, and plays the tasks one at a time, as evaluation does.
     """
+    if not tasks:
+        return []
     if has_adapt_step(agent):
         return _rollout_adapting(
             cast("AdaptingAgent", agent), spec, tasks, trials, trial_episodes, seed, deterministic

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecNormalize
 
-from mtml_rl.errors import CheckpointError, ConfigError, MtmlError, SpecError, UnknownNameError
+from mtml_rl.errors import CheckpointError, ConfigError, MtmlError, SpecError, TaskError, UnknownNameError
 from mtml_rl.io import MANIFEST_FILE
 from mtml_rl.locks import refuse_if_written
 from mtml_rl.rollouts import EpisodeRecord
@@ -87,10 +88,32 @@ class Run:
                 f"a {self.method.name} policy is recurrent and reads the previous transition: act "
                 "through its agent, which mtml_rl.agents.load_agent returns (an RL2Agent for rl2)"
             )
-        if self.normalizer is not None:
-            obs = self.normalizer.normalize_obs(obs)
-        actions, _ = self.model.predict(obs, deterministic=deterministic)
+        try:
+            if self.normalizer is not None:
+                obs = self.normalizer.normalize_obs(obs)
+            actions, _ = self.model.predict(obs, deterministic=deterministic)
+        except ValueError as exc:
+            problem = self._observation_problem(obs)
+            if problem is None:
+                raise
+            raise TaskError(problem) from exc
         return np.asarray(actions)
+
+    def _observation_problem(self, obs: Any) -> str | None:
+        """What is wrong with a batch of observations the policy refused: observations of
+        another spec's shape (``None``: their shapes are the policy's)."""
+        space = self.model.observation_space
+        if isinstance(space, gym.spaces.Dict):
+            want: Any = {key: sub.shape for key, sub in space.spaces.items()}
+            got: Any = {key: np.shape(v)[1:] for key, v in obs.items()} if isinstance(obs, dict) else None
+        else:
+            want, got = space.shape, None if isinstance(obs, dict) else np.shape(obs)[1:]
+        if got == want:
+            return None
+        return (
+            f"{self.path}'s policy acts on observations shaped {want} (of {self.spec.id}), got {got} "
+            "per slot; play it on the spec it was trained on"
+        )
 
     def evaluate(
         self,

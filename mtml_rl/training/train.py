@@ -87,6 +87,11 @@ def train(
     :param progress: show a progress bar (default: when stderr is a terminal)
     :param command: the command line to record (default: ``sys.argv``)
     """
+    if not isinstance(config, TrainConfig):
+        raise ConfigError(
+            f"train takes a TrainConfig, got {type(config).__name__}; build one with TrainConfig(...) "
+            "or TrainConfig.from_dict(...)"
+        )
     config.validate()
     check_device(config.device)
     spec = resolve_spec(config.env)
