@@ -169,7 +169,8 @@ def exit_status(program: str, main: Callable[[], int | None]) -> int:
     """Run a command's ``main`` and return its exit status; when it refuses its input (an
     :class:`MtmlError`: a missing run folder, a damaged file, a bad name) or cannot write its
     output (:func:`output_problem`: a full disk, a read-only folder), or asks for more memory
-    than there is (a ``MemoryError``: ``--n-envs 10000000``), print one line
+    than there is (numpy's ``MemoryError``, torch's :data:`TORCH_CPU_OUT_OF_MEMORY`:
+    ``--n-envs 10000000``), print one line
     ``PROGRAM: error: MESSAGE`` on stderr instead of a traceback and return 2.
 
     For the scripts under ``scripts/``: ``sys.exit(exit_status("name", main))``.
