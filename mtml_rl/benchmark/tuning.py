@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import copy
 import math
+import shutil
 import tempfile
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
@@ -453,9 +454,14 @@ def _set_nested(target: dict[str, Any], path: list[str], value: Any) -> None:
 
 
 def score(config: TrainConfig, episodes: int) -> float:
-    """Train one run and return its mean return on the train split."""
+    """Train one run and return its mean return on the train split; the run's folder is then
+    deleted (a study keeps scores, not runs: one killed leaves at most the run it was training,
+    not every run of the study, in its temporary folder)."""
     run = train(config, force=True, progress=False)
-    records = run.evaluate(TRAIN_SPLIT, episodes=episodes, seed=TUNE_EVAL_SEED)
+    try:
+        records = run.evaluate(TRAIN_SPLIT, episodes=episodes, seed=TUNE_EVAL_SEED)
+    finally:
+        shutil.rmtree(run.path, ignore_errors=True)
     return float(np.mean([r.ret for r in records]))
 
 

@@ -86,6 +86,23 @@ def test_a_study_reads_only_the_train_split(monkeypatch: pytest.MonkeyPatch, tmp
     assert written["space"] == {**SEARCH_SPACES["ppo"], **HISTORY_SPACE}
 
 
+def test_a_scored_run_is_deleted_before_the_next_one_trains(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The study keeps scores, not runs: a killed study (SIGKILL skips the cleanup of its
+    temporary folder) leaves behind at most the run it was training."""
+    earlier: list[Path] = []
+    real_train = tuning.train
+
+    def train(config: TrainConfig, **kwargs: Any) -> Run:
+        assert not any(p.exists() for p in earlier)
+        run = real_train(config, **kwargs)
+        earlier.append(run.path)
+        return run
+
+    monkeypatch.setattr(tuning, "train", train)
+    tune(TuneSetup(CARTPOLE, "dr", "ppo", trials=2, timesteps=256, seeds=(0, 1)), log=lambda _: None)
+    assert len(earlier) == 4 and not any(p.exists() for p in earlier)
+
+
 def test_a_method_adds_its_own_hyperparameters_to_the_space() -> None:
     space = search_space(TuneSetup("mtml/Pendulum-v0", "pearl", "sac", 1, 1))
     assert space == {**SEARCH_SPACES["sac"], **HISTORY_SPACE, KL_WEIGHT_PATH: {"log": [1e-3, 3e-1]}}
