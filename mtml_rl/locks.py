@@ -16,6 +16,7 @@ code that locks it again) and are not shared with child processes.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shlex
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from mtml_rl.errors import FolderLockedError
+from mtml_rl.errors import ConfigError, FolderLockedError
 
 POLL_S = 0.1
 """Seconds between attempts while waiting for a lock."""
@@ -164,7 +165,14 @@ class FolderLock:
         created = _make_parents(self.path.parent)
         while True:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-            if not _lock_fd(fd):
+            try:
+                locked = _lock_or_refuse(fd, self.path)
+            except ConfigError:
+                os.close(fd)
+                self.path.unlink(missing_ok=True)
+                _remove_if_empty(created)
+                raise
+            if not locked:
                 os.close(fd)
                 _remove_if_empty(created)
                 return None
@@ -216,7 +224,7 @@ def is_locked(folder: str | Path) -> bool:
     except FileNotFoundError:
         return False
     try:
-        if _lock_fd(fd):
+        if _lock_or_refuse(fd, path):
             _unlock_fd(fd)
             return False
         return True
@@ -283,6 +291,26 @@ else:
 
     def _unlock_fd(fd: int) -> None:
         fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+LOCKS_UNSUPPORTED = frozenset({errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS})
+"""How a file system without file locks answers ``flock`` (an NFS mount whose lock daemon is
+unreachable, some network and FUSE file systems)."""
+
+
+def _lock_or_refuse(fd: int, path: Path) -> bool:
+    """:func:`_lock_fd` of the lock file ``path``; a file system that refuses locks is a
+    :class:`ConfigError` naming the folder and what to do, not an ``OSError``."""
+    try:
+        return _lock_fd(fd)
+    except OSError as exc:
+        if exc.errno not in LOCKS_UNSUPPORTED:
+            raise
+        raise ConfigError(
+            f"cannot lock {path.parent}: its file system refuses file locks ({exc.strerror}); mtml-rl "
+            "locks every folder it writes so that one process writes it at a time: write to a folder "
+            "on a local disk"
+        ) from None
 
 
 def _same_file(fd: int, path: Path) -> bool:

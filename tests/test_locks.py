@@ -3,6 +3,7 @@ the lock is re-entrant in a process and leaves no file behind."""
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import subprocess
@@ -13,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from mtml_rl.errors import FolderLockedError, MtmlError
+from mtml_rl import locks
+from mtml_rl.cli.main import main as cli_main
+from mtml_rl.errors import ConfigError, FolderLockedError, MtmlError
 from mtml_rl.locks import FolderLock, is_locked, lock_file, lock_folder, read_holder
 
 HOLDER = """
@@ -131,3 +134,26 @@ def test_the_lock_is_not_shared_with_a_forked_child(tmp_path: Path) -> None:
         _, status = os.waitpid(pid, 0)
         assert os.waitstatus_to_exitcode(status) == 0
         assert lock_file(tmp_path / "folder").is_file() and is_locked(tmp_path / "folder")
+
+
+def test_a_file_system_without_locks_is_named_and_left_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``flock`` on an NFS mount whose lock daemon is unreachable fails with ``ENOLCK``: that was
+    a traceback from every command that writes; it is one message naming the folder."""
+
+    def refused(fd: int) -> bool:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(locks, "_lock_fd", refused)
+    folder = tmp_path / "new" / "run"
+    with pytest.raises(
+        ConfigError, match=r"^cannot lock .*new: its file system refuses file locks \(No locks"
+    ):
+        lock_folder(folder).__enter__()
+    assert list(tmp_path.iterdir()) == []  # no lock file, no parent made for it
+    argv = ["train", "--env", "mtml/CartPole-v0", "--method", "dr", "--timesteps", "64", "--out", str(folder)]
+    assert cli_main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mtml-rl train: error: cannot lock ") and err.count("\n") == 1
+    assert "write to a folder on a local disk" in err and list(tmp_path.iterdir()) == []
