@@ -378,7 +378,7 @@ def results_from_json(data: dict[str, Any]) -> Results:
 
 def schema() -> dict[str, Any]:
     """The JSON Schema of ``results.json``."""
-    loaded: dict[str, Any] = json.loads(SCHEMA_FILE.read_text())
+    loaded: dict[str, Any] = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
     return loaded
 
 

@@ -47,7 +47,7 @@ class Hyperparams:
 def _table(name: str) -> dict[str, Any]:
     """The shipped table ``mtml_rl/hyperparams/<name>.yaml``, parsed once per process (planning
     a grid resolves every trial's hyperparameters); callers copy what they hand out."""
-    text = resources.files("mtml_rl.hyperparams").joinpath(f"{name}.yaml").read_text()
+    text = resources.files("mtml_rl.hyperparams").joinpath(f"{name}.yaml").read_text(encoding="utf-8")
     return dict(yaml.safe_load(text) or {})
 
 
