@@ -176,6 +176,7 @@ def evaluate_trial(
     config = eval_config(settings, splits, TRIAL_BOOTSTRAP_REPS, figures=False)
     if deployment:
         config = replace(config, deploy_as=deployment["method"], deployment=dict(deployment["fields"]))
+    (eval_dir / MARKER_FILE).unlink(missing_ok=True)  # the evaluation it vouched for is replaced
     evaluate([run_dir], config, out=eval_dir)
     atomic_write_json(eval_dir / MARKER_FILE, {"settings": settings, **evaluated_run(run_dir, deployment)})
     return eval_dir / RESULTS_FILE

@@ -7,6 +7,7 @@ from pathlib import Path
 from mtml_rl.errors import ConfigError
 from mtml_rl.evaluation import report
 from mtml_rl.evaluation.results import Results, check_finite, csv_text, validate
+from mtml_rl.evaluation.video import VIDEOS
 from mtml_rl.io import atomic_write_json, atomic_write_text
 
 RESULTS_FILE = "results.json"
@@ -15,14 +16,26 @@ REPORT_FILE = "report.md"
 FIGURES = "figures"
 
 
+EVALUATION_OUTPUTS = frozenset({RESULTS_FILE, CSV_FILE, REPORT_FILE, FIGURES, VIDEOS})
+"""What an evaluation writes into its folder: all that replacing an earlier one may delete."""
+
+
 def check_output_dir(path: Path) -> None:
-    """Refuse an output folder that exists and is not an earlier evaluation (that is replaced)."""
+    """Refuse an output folder that exists and is not an earlier evaluation (that is replaced
+    whole), or that holds files besides the evaluation's (they would be deleted with it)."""
     if not path.exists():
         return
     if not path.is_dir():
         raise ConfigError(f"--out {path} is a file; choose a folder")
     if any(path.iterdir()) and not (path / RESULTS_FILE).is_file():
         raise ConfigError(f"--out {path} exists, is not empty and holds no evaluation; choose another folder")
+    foreign = sorted(p.name for p in path.iterdir() if p.name not in EVALUATION_OUTPUTS)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise ConfigError(
+            f"--out {path} holds an earlier evaluation and files it did not write ({shown}), which "
+            "replacing it would delete; move them out of it or choose another folder"
+        )
 
 
 def write_outputs(results: Results, folder: Path, title: str, *, figures: bool = True) -> None:

@@ -135,3 +135,23 @@ def test_an_evaluation_deep_inside_a_run_in_use_is_refused(
     err = capsys.readouterr().err.strip()
     assert code == 2 and f"is in use by PID {holder.pid}" in err
     assert not (run / "evals").exists()
+
+
+def test_an_evaluation_folder_holding_other_files_is_not_replaced(
+    capsys: pytest.CaptureFixture[str], runs: dict[str, Path], tmp_path: Path
+) -> None:
+    """Evaluating again into a folder replaces it whole: notes or analyses a user kept in it
+    were deleted without a word."""
+    out = tmp_path / "ev"
+    argv = ["evaluate", str(runs["dr"]), "--out", str(out), "--quiet", "--episodes", "2", "--no-figures"]
+    assert main(argv) == 0
+    (out / "notes.txt").write_text("keep me\n")
+    (out / "mine").mkdir()
+    before = sorted(p.name for p in out.iterdir())
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"--out {out} holds an earlier evaluation and files it did not write (mine, notes.txt)" in err
+    assert sorted(p.name for p in out.iterdir()) == before and (out / "notes.txt").read_text() == "keep me\n"
+    (out / "notes.txt").unlink()
+    (out / "mine").rmdir()
+    assert main(argv) == 0  # what an evaluation wrote alone is replaced as before
