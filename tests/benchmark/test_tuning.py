@@ -86,6 +86,7 @@ def test_a_study_reads_only_the_train_split(monkeypatch: pytest.MonkeyPatch, tmp
     assert written["space"] == {**SEARCH_SPACES["ppo"], **HISTORY_SPACE}
 
 
+@pytest.mark.slow  # four trainings
 def test_a_scored_run_is_deleted_before_the_next_one_trains(monkeypatch: pytest.MonkeyPatch) -> None:
     """The study keeps scores, not runs: a killed study (SIGKILL skips the cleanup of its
     temporary folder) leaves behind at most the run it was training."""
