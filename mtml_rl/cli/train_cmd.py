@@ -112,6 +112,29 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig.from_dict(data, source=args.config or "command line")
 
 
+RESUME_TAKES = ("timesteps",)
+"""The config fields ``--resume`` takes a flag of: the others are the run's own."""
+
+
+def refuse_settings_with_resume(args: argparse.Namespace) -> None:
+    """A :class:`ConfigError` naming the settings given with ``--resume`` that it would not use
+    (they were dropped without a word: ``--resume RUN --hyperparams learning_rate:0.1``)."""
+    if args.force:
+        raise ConfigError("give --resume or --force, not both: --resume continues a run, --force replaces it")
+    given = [
+        "--" + f.name.replace("_", "-")
+        for f in dataclasses.fields(TrainConfig)
+        if f.name not in RESUME_TAKES and getattr(args, f.name, None) not in (None, [])
+    ]
+    given += ["--config"] if args.config else []
+    if given:
+        raise ConfigError(
+            f"--resume continues {args.resume} with its own settings and takes --timesteps (and --quiet) "
+            f"only, not {', '.join(given)}; train a new run with them (another --out, or --force to "
+            "replace this one)"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     """Train (or resume) and print where the run is."""
     from mtml_rl.training.train import resume, train  # torch and SB3: only once the command runs
@@ -119,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
     progress = False if args.quiet else None
     command = shlex.join(["mtml-rl", *sys.argv[1:]])  # quoted: the line reruns as it was
     if args.resume:
+        refuse_settings_with_resume(args)
         result = resume(args.resume, timesteps=args.timesteps, progress=progress, command=command)
     else:
         result = train(build_config(args), force=args.force, progress=progress, command=command)

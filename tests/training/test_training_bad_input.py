@@ -157,6 +157,27 @@ def test_a_project_config_file_alone_does_not_make_a_folder_a_run(tmp_path: Path
     assert rundir.enclosing_run(tmp_path / "runs" / "x") == tmp_path.resolve()
 
 
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [
+        (["--method", "adapt"], "not --method;"),
+        (["--hyperparams", "learning_rate:0.1", "--num-threads", "2"], "not --hyperparams, --num-threads;"),
+        (["--config", "run.yaml"], "not --config;"),
+    ],
+)
+def test_settings_given_with_resume_are_refused_not_dropped(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, flags: list[str], named: str
+) -> None:
+    """``--resume RUN --hyperparams learning_rate:0.1`` went on with the run's own learning rate
+    and said nothing."""
+    run = tmp_path / "run"
+    err = cli_error(capsys, ["train", "--resume", str(run), *flags, "--timesteps", "2048", "--quiet"])
+    assert err.startswith(f"mtml-rl train: error: --resume continues {run} with its own settings")
+    assert named in err
+    err = cli_error(capsys, ["train", "--resume", str(run), "--force"])
+    assert "give --resume or --force, not both" in err
+
+
 def test_non_empty_folder_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     out = tmp_path / "notes"
     out.mkdir()
