@@ -14,7 +14,7 @@ from mtml_rl.evaluation.results import Protocol
 from mtml_rl.evaluation.runs import LoadedRun
 from mtml_rl.specs.spec import MAX_SPLIT_TASKS, TaskSpec
 from mtml_rl.specs.splits import TEST_SPLITS, build_splits
-from mtml_rl.training.config import check_thread_count
+from mtml_rl.training.config import check_seed, check_thread_count
 
 
 @dataclass
@@ -77,6 +77,7 @@ class EvalConfig:
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ConfigError(f"--{name} must be an integer >= 0, got {value!r}")
         check_thread_count("--num-threads", self.num_threads)
+        check_seed("--seed", self.seed)
         if self.grid_size**2 > MAX_SPLIT_TASKS:
             raise ConfigError(
                 f"--grid-size {self.grid_size} draws {self.grid_size**2:,} tasks; at most "

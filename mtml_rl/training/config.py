@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 MAX_CONFIG_BYTES = 1_000_000
 """The largest config file read."""
+MAX_SEED = 2**32 - 1
+"""The largest seed: SB3 seeds NumPy's global generator, which takes ``[0, 2**32 - 1]``."""
 MAX_TORCH_THREADS = 1024
 """The most torch CPU threads a run, an evaluation or a grid's trial may ask for: more than any
 machine's cores, and below the counts at which OpenMP's thread pool fails (torch crashed with a
@@ -102,6 +104,12 @@ def with_whole_numbers(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
         else value
         for key, value in data.items()
     }
+
+
+def check_seed(name: str, seed: int) -> None:
+    """A :class:`ConfigError` if ``seed`` (an integer) is above :data:`MAX_SEED`."""
+    if seed > MAX_SEED:
+        raise ConfigError(f"{name} must be at most {MAX_SEED:,} (2**32 - 1), got {seed:,}")
 
 
 def check_thread_count(name: str, threads: int) -> None:
@@ -244,6 +252,7 @@ class TrainConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ConfigError(f"{name} must be an integer >= 0, got {value!r}")
+        check_seed("seed", self.seed)
         if self.history_arch not in HISTORY_ARCHS:
             raise ConfigError(
                 f"unknown history_arch {self.history_arch!r}{suggest(self.history_arch, HISTORY_ARCHS)}; "

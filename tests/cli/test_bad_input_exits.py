@@ -266,6 +266,10 @@ def test_a_grid_script_that_cannot_write_its_folder_says_so_in_one_line(tmp_path
         ({"seed": -1}, "--seed must be an integer >= 0, got -1"),
         ({"video": -2}, "--video must be an integer >= 0, got -2"),
         (
+            {"seed": 2**64},
+            r"--seed must be at most 4,294,967,295 \(2\*\*32 - 1\), got 18,446,744,073,709,551,616",
+        ),
+        (
             {"num_threads": 100_000},  # torch crashed with a segmentation fault
             "--num-threads must be at most 1,024 torch threads, got 100,000; ask for about as many as the "
             "machine has cores, or 1 for reproducible runs",

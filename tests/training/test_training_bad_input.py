@@ -94,6 +94,11 @@ def test_cli_rejects_unknown_names(
         ({"algo": "sac", "hyperparams": {}}, ConfigError, "does not support discrete"),
         ({"timesteps": 0}, ConfigError, "timesteps must be a positive integer"),
         ({"num_threads": 100_000}, ConfigError, "num_threads must be at most 1,024 torch threads"),
+        (
+            {"seed": 2**32},
+            ConfigError,
+            r"seed must be at most 4,294,967,295 \(2\*\*32 - 1\), got 4,294,967,296",
+        ),
     ],
 )
 def test_api_rejects_bad_config(
