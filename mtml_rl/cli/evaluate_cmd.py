@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
+from mtml_rl.errors import ConfigError
+
 if TYPE_CHECKING:
     from rich.table import Table
 
@@ -85,7 +87,11 @@ def add_parser(sub: Any) -> None:
         help="draw a heat map of normalized return over these two varying parameters",
     )
     parser.add_argument(
-        "--grid-size", type=int, default=9, metavar="N", help="grid points per parameter (default: 9)"
+        "--grid-size",
+        type=int,
+        default=None,
+        metavar="N",
+        help="grid points per parameter of --grid (default: 9)",
     )
     parser.add_argument(
         "--video",
@@ -117,6 +123,12 @@ def config_from_args(args: argparse.Namespace) -> EvalConfig:
     """The :class:`EvalConfig` the flags describe."""
     from mtml_rl.evaluation.evaluate import EvalConfig  # torch: only once the command runs
 
+    grid_size = getattr(args, "grid_size", None)
+    if grid_size is not None and not getattr(args, "grid", None):
+        raise ConfigError(
+            "--grid-size sets the points per parameter of --grid's heat map, which was not asked for; "
+            "give --grid PARAM_A PARAM_B with it"
+        )
     return EvalConfig(
         splits=tuple(args.split) if args.split else None,
         episodes=10 if args.episodes is None else args.episodes,
@@ -124,7 +136,7 @@ def config_from_args(args: argparse.Namespace) -> EvalConfig:
         deterministic=not args.stochastic,
         seed=0 if args.seed is None else args.seed,
         grid=(args.grid[0], args.grid[1]) if getattr(args, "grid", None) else None,
-        grid_size=getattr(args, "grid_size", 9),
+        grid_size=9 if grid_size is None else grid_size,
         video=getattr(args, "video", 0),
         bootstrap_reps=args.bootstrap_reps,
         progress=False if args.quiet else None,

@@ -194,6 +194,20 @@ def test_a_path_that_is_not_utf8_is_a_usage_error_before_anything_is_made(
     assert "argument RUN: " in capsys.readouterr().err
 
 
+def test_a_grid_size_without_a_grid_is_refused_not_ignored(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``evaluate RUN --grid-size 5`` evaluated without a heat map and said nothing."""
+    assert (
+        cli_main(["evaluate", str(tmp_path / "run"), "--grid-size", "5", "--out", str(tmp_path / "ev")]) == 2
+    )
+    assert capsys.readouterr().err == (
+        "mtml-rl evaluate: error: --grid-size sets the points per parameter of --grid's heat map, which "
+        "was not asked for; give --grid PARAM_A PARAM_B with it\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_an_argument_a_subcommand_does_not_take_is_named_by_that_subcommand(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
