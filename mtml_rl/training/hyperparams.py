@@ -11,11 +11,11 @@ from importlib import resources
 from typing import Any
 
 import numpy as np
-import yaml
 from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.vec_env import VecNormalize
 
 from mtml_rl.errors import ConfigError, suggest
+from mtml_rl.io import load_yaml_text
 from mtml_rl.training.algorithms import AlgoInfo
 
 SPECIAL_KEYS = ("n_envs", "n_timesteps", "normalize", "noise_type", "noise_std")
@@ -46,9 +46,10 @@ class Hyperparams:
 @cache
 def _table(name: str) -> dict[str, Any]:
     """The shipped table ``mtml_rl/hyperparams/<name>.yaml``, parsed once per process (planning
-    a grid resolves every trial's hyperparameters); callers copy what they hand out."""
+    a grid resolves every trial's hyperparameters) by the loader of users' YAML, so that its
+    numbers read as an override's do (``3e-4`` a number); callers copy what they hand out."""
     text = resources.files("mtml_rl.hyperparams").joinpath(f"{name}.yaml").read_text(encoding="utf-8")
-    return dict(yaml.safe_load(text) or {})
+    return dict(load_yaml_text(text) or {})
 
 
 def check_profile(profile: Any) -> str:
