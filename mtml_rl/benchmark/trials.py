@@ -44,7 +44,7 @@ from mtml_rl.specs.spec import TaskSpec, is_file, resolve_spec
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import rundir
 from mtml_rl.training.builders import resolve_algo
-from mtml_rl.training.config import TrainConfig
+from mtml_rl.training.config import PER_METHOD_FIELDS, TrainConfig
 from mtml_rl.training.registry import get_method
 from mtml_rl.training.rundir import MODEL_FILE, NORMALIZER_FILE
 from mtml_rl.training.train import hyperparams_record, resume, train
@@ -390,6 +390,15 @@ def config_problem(run_dir: Path) -> str | None:
     return None
 
 
+def fields_not_read(config: dict[str, Any]) -> set[str]:
+    """The config fields only some methods read (:data:`PER_METHOD_FIELDS`) that the method
+    of ``config`` (a trial's training config, as plain data) does not read
+    (:meth:`~mtml_rl.training.method.Method.fields_read`; none for a method that does not say)."""
+    train_config = TrainConfig.from_dict(dict(config), source="trial config")
+    read = train_config.resolved_method().fields_read(train_config)
+    return set() if read is None else set(PER_METHOD_FIELDS) - read
+
+
 def _normalizes(run_dir: Path) -> bool:
     """Whether the run's recorded hyperparameters normalize observations."""
     try:
@@ -405,7 +414,9 @@ def run_finished(trial: Trial) -> bool:
 
     A finished run with a different config, or of a spec whose tasks changed since, is an
     error: reusing it would mix budgets or tasks. The run's recorded ``out`` is not compared:
-    a grid folder moved or copied elsewhere goes on where it is.
+    a grid folder moved or copied elsewhere goes on where it is; nor are the fields only other
+    methods read (:func:`fields_not_read`): a grid's ``adapt_timesteps`` reaches every trial's
+    config, and a change of it leaves the ``dr`` trial's run what it is.
     """
     if not claims_finished(trial):
         return False
@@ -414,12 +425,13 @@ def run_finished(trial: Trial) -> bool:
         return False
     recorded = TrainConfig.from_run(path / "config.yaml").to_dict()
     expected = trial.training_config
-    keys = (set(recorded) | set(expected)) - {"out"}  # where the grid folder was when it ran
+    keys = (set(recorded) | set(expected)) - {"out"} - fields_not_read(expected)  # out: where it ran
     changed = sorted(k for k in keys if recorded.get(k) != expected.get(k))
     if changed:
         raise ConfigError(
             f"{path} holds a finished run whose config differs from this benchmark's in "
-            f"{', '.join(changed)}; use another --out, or pass --force to retrain every trial"
+            f"{', '.join(changed)}; use another --out, delete that folder to retrain this trial "
+            "alone, or pass --force to retrain every trial"
         )
     return _same_tasks(path, trial) and _same_hyperparams(path, trial) and final_problem(path) is None
 

@@ -10,9 +10,9 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from mtml_rl.errors import ConfigError
+from mtml_rl.errors import ConfigError, MtmlError
 from mtml_rl.io import InputFileError, load_yaml_text
-from mtml_rl.training.config import TrainConfig, is_whole_number_type
+from mtml_rl.training.config import PER_METHOD_FIELDS, TrainConfig, is_whole_number_type
 
 MAPPING_FIELDS = ("hyperparams", "finetune_hyperparams")
 """Config fields given as ``KEY:VALUE`` pairs on the command line."""
@@ -112,6 +112,45 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig.from_dict(data, source=args.config or "command line")
 
 
+def refuse_flags_not_read(args: argparse.Namespace, config: TrainConfig) -> None:
+    """A :class:`ConfigError` naming the flags given for fields that only some methods read
+    (:data:`~mtml_rl.training.config.PER_METHOD_FIELDS`) and the config's method does not:
+    ``--method dr --adapt-timesteps 50000`` would train exactly what ``--method dr`` does,
+    recording a setting that changed nothing. A ``--config`` file may hold them (a run's own
+    ``config.yaml`` holds every field)."""
+    read = config.resolved_method().fields_read(config)
+    if read is None:
+        return
+    unread = [f for f in PER_METHOD_FIELDS if f not in read and getattr(args, f, None) not in (None, [])]
+    if not unread:
+        return
+    flags = ", ".join(f"{_flag(name)} ({_read_by(name, config)})" for name in unread)
+    them = "it" if len(unread) == 1 else "them"
+    raise ConfigError(
+        f"method {config.method} does not read {flags}: its run would be the same without {them}; "
+        f"drop {them}, or train a method that reads {them}"
+    )
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _read_by(name: str, config: TrainConfig) -> str:
+    """``read by adapt``: the registered methods that say they read the field ``name``."""
+    from mtml_rl.training.registry import get_method, method_names
+
+    reading = []
+    for method in method_names():
+        try:
+            read = get_method(method).fields_read(config)
+        except MtmlError:  # a plug-in that cannot be imported here: not one to point to
+            continue
+        if read is not None and name in read:
+            reading.append(method)
+    return f"read by {', '.join(reading)}" if reading else "read by no registered method"
+
+
 RESUME_TAKES = ("timesteps",)
 """The config fields ``--resume`` takes a flag of: the others are the run's own."""
 
@@ -145,6 +184,8 @@ def run(args: argparse.Namespace) -> int:
         refuse_settings_with_resume(args)
         result = resume(args.resume, timesteps=args.timesteps, progress=progress, command=command)
     else:
-        result = train(build_config(args), force=args.force, progress=progress, command=command)
+        config = build_config(args)
+        refuse_flags_not_read(args, config)
+        result = train(config, force=args.force, progress=progress, command=command)
     print(f"run finished: {result.path} ({result.model.num_timesteps} steps)")
     return 0

@@ -37,6 +37,14 @@ class MetaMethod(Method):
     extractor_kwargs: Mapping[str, Any] = field(default_factory=dict)
     policy_kwargs: Mapping[str, Any] = field(default_factory=dict)
 
+    def fields_read(self, config: TrainConfig) -> frozenset[str]:
+        """``latent_dim`` where ``z`` has an input, the history window's and encoder's fields
+        where the method uses the window, and its :attr:`later_phase_fields` and
+        :attr:`deployment_fields`."""
+        latent = ("latent_dim",) if self.latent_input else ()
+        history = ("history_len", "history_arch", "history_hidden") if self.uses_history else ()
+        return frozenset((*latent, *history, *self.later_phase_fields, *self.deployment_fields))
+
     def layout(self, config: TrainConfig) -> MethodEnv:
         """The context mode, and the history window if the method uses one."""
         trial = config.trial_episodes or self.default_trial_episodes

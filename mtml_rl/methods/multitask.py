@@ -77,6 +77,10 @@ class OneHotMethod(MetaMethod):
 class MultiHeadMethod(OneHotMethod):
     """A shared trunk (the hyperparameters' ``net_arch``) and one linear head per task."""
 
+    def fields_read(self, config: TrainConfig) -> frozenset[str]:
+        """None: the task id selects a head, it is not embedded in a latent."""
+        return frozenset()
+
     def policy(
         self, config: TrainConfig, observation_space: spaces.Space, policy_kwargs: dict[str, Any]
     ) -> PolicySpec:

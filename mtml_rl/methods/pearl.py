@@ -45,6 +45,10 @@ class PearlMethod(Method):
     explore_episodes: int = 1
     kl_weight: float = KL_WEIGHT
 
+    def fields_read(self, config: TrainConfig) -> frozenset[str]:
+        """The latent's size and the history window's length (the context set)."""
+        return frozenset(("latent_dim", "history_len"))
+
     def layout(self, config: TrainConfig) -> MethodEnv:
         """Context hidden; the history window (the context set), kept over trials."""
         return MethodEnv("hidden", config.history_len, config.trial_episodes or self.default_trial_episodes)

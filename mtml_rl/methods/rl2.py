@@ -41,6 +41,10 @@ def recurrent_ppo() -> AlgoInfo:
 class RL2Method(Method):
     """A recurrent policy whose memory carries over the episodes of a trial."""
 
+    def fields_read(self, config: TrainConfig) -> frozenset[str]:
+        """None: the LSTM's memory is its latent, the trial its history."""
+        return frozenset()
+
     def algorithm(self, config: TrainConfig, action_space: spaces.Space | None = None) -> AlgoInfo:
         """``ppo`` as sb3-contrib's ``RecurrentPPO``; no other algorithm."""
         if config.algo != "ppo":

@@ -85,8 +85,10 @@ def check_device(device: str) -> None:
         raise ConfigError(f"device {device!r} is not supported for training; use cpu, cuda or mps")
 
 
-def _help(text: str, **kwargs: Any) -> Any:
-    return field(metadata={"help": text}, **kwargs)
+def _help(text: str, per_method: bool = False, **kwargs: Any) -> Any:
+    """A config field documented by ``text`` (the CLI's help); ``per_method``: only the methods
+    that say so read it (:data:`PER_METHOD_FIELDS`)."""
+    return field(metadata={"help": text, "per_method": per_method}, **kwargs)
 
 
 def is_whole_number_type(hint: Any) -> bool:
@@ -153,26 +155,35 @@ class TrainConfig:
         "fast settings; docs/training.md)",
         default="default",
     )
-    latent_dim: int = _help("size of the task latent z", default=8)
-    history_len: int = _help("transitions in the history window (history and adapt methods)", default=16)
+    latent_dim: int = _help("size of the task latent z", per_method=True, default=8)
+    history_len: int = _help(
+        "transitions in the history window (history, adapt and pearl)", per_method=True, default=16
+    )
     history_arch: str = _help(
-        "history encoder: conv (1-D temporal convolution, as in RMA), mlp or gru", default="conv"
+        "history encoder: conv (1-D temporal convolution, as in RMA), mlp or gru",
+        per_method=True,
+        default="conv",
     )
     history_hidden: int = _help(
         "hidden width of the history encoder (the convolution's channels; the MLP's and GRU's units)",
+        per_method=True,
         default=64,
     )
-    adapt_timesteps: int = _help("adapt phase 2: environment steps of DAgger rollouts", default=30_000)
-    adapt_iterations: int = _help("adapt phase 2: rollout/regression rounds", default=10)
+    adapt_timesteps: int = _help(
+        "adapt phase 2: environment steps of DAgger rollouts", per_method=True, default=30_000
+    )
+    adapt_iterations: int = _help("adapt phase 2: rollout/regression rounds", per_method=True, default=10)
     adapt_epochs: int = _help(
         "adapt phase 2: regression effort per round (it regresses on 2 x this many samples per "
         "sample it collected)",
+        per_method=True,
         default=32,
     )
     adapt_probe_steps: int = _help(
         "adapt deployment: the first this many steps of each trial act with sampled actions, "
         "then the latent is fixed at the mean of the last estimates (0: the mean action and the "
         "window's estimate throughout)",
+        per_method=True,
         default=0,
     )
     trial_episodes: int | None = _help(
@@ -181,11 +192,14 @@ class TrainConfig:
         default=None,
     )
     finetune_timesteps: int = _help(
-        "finetune: environment steps of training on each test task before acting on it", default=5_000
+        "finetune: environment steps of training on each test task before acting on it",
+        per_method=True,
+        default=5_000,
     )
     finetune_hyperparams: dict[str, Any] = _help(  # noqa: RUF009
         "finetune: the algorithm's hyperparameters of the clone trained on each test task, over the "
         "run's (e.g. n_steps: 32 for shorter rollouts, more updates in its budget; empty: the run's)",
+        per_method=True,
         default_factory=dict,
     )
     eval_freq: int = _help(
@@ -351,3 +365,11 @@ class TrainConfig:
     def to_yaml(self) -> str:
         """Serialize to YAML."""
         return dump_yaml(self.to_dict())
+
+
+PER_METHOD_FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig) if f.metadata["per_method"])
+"""The config fields only some methods read: the task latent's size, the history window and
+encoder, ``adapt``'s phase 2 and probe, ``finetune``'s clone. Each method says which of them it
+reads (:meth:`~mtml_rl.training.method.Method.fields_read`): ``mtml-rl train`` refuses a flag of
+one that its method does not read, and a benchmark grid does not take a change of one for a
+change of the trials whose methods do not read it."""

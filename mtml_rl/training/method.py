@@ -146,6 +146,19 @@ class Method:
         return self.label or self.name
 
     # ---------------------------------------------------------------------------- training
+    def fields_read(self, config: TrainConfig) -> frozenset[str] | None:
+        """Those of the config fields only some methods read
+        (:data:`~mtml_rl.training.config.PER_METHOD_FIELDS`: ``latent_dim``, the history window's
+        and encoder's, ``adapt``'s, ``finetune``'s) that this method reads, in training or at
+        deployment. ``mtml-rl train`` refuses a flag of one it does not read (the flag would do
+        nothing), and a benchmark grid compares a finished run's config with its trial's in
+        these only (the others cannot have changed what the run is).
+
+        Default: ``None``, a method that does not say, taken as reading all of them; a method
+        that reads none returns an empty set.
+        """
+        return None
+
     def layout(self, config: TrainConfig) -> MethodEnv:
         """The training environment's layout (default: context hidden, no history)."""
         return MethodEnv("hidden", 0, config.trial_episodes or self.default_trial_episodes)

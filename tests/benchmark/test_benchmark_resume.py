@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -278,3 +279,30 @@ def test_a_grid_folder_moved_elsewhere_goes_on_where_it_is(
     assert result.skipped == ["CartPole-dr-s0"] and result.ran == []
     assert {part: file_state(moved.out_dir / part) for part in ("runs", "eval")} == before
     assert result.comparison is not None and result.comparison.rows[0].runs == 1
+
+
+def test_a_change_of_a_setting_only_other_methods_read_keeps_a_finished_trial(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A grid's ``train: adapt_timesteps`` reaches every trial's config. Changed, it is a change
+    of ``adapt``'s trial only: the ``dr`` trial is skipped, its run and evaluation untouched
+    (it was refused with the whole grid, to be retrained with ``--force``), and ``adapt``'s
+    refusal says how to retrain that trial alone, which then works."""
+    trials_in_this_process(monkeypatch)
+    grid = tiny_grid(tmp_path / "bench", methods=["dr", "adapt"], seeds=[0], workers=1)
+    assert sorted(run_benchmark(grid, progress=False).ran) == ["CartPole-adapt-s0", "CartPole-dr-s0"]
+    kept = {part: file_state(grid.out_dir / part / "CartPole-dr-s0") for part in ("runs", "eval")}
+
+    longer = {**TINY_TRAIN, "adapt_timesteps": 512}
+    changed = tiny_grid(tmp_path / "bench", methods=["dr", "adapt"], seeds=[0], workers=1, train=longer)
+    with pytest.raises(
+        ConfigError, match=r"CartPole-adapt-s0 holds a finished run whose config differs"
+    ) as err:
+        run_benchmark(changed, progress=False)
+    assert "in adapt_timesteps; use another --out, delete that folder to retrain this trial alone" in str(
+        err.value
+    )
+    shutil.rmtree(grid.out_dir / "runs" / "CartPole-adapt-s0")
+    result = run_benchmark(changed, progress=False)
+    assert result.ok and result.ran == ["CartPole-adapt-s0"] and result.skipped == ["CartPole-dr-s0"]
+    assert {part: file_state(grid.out_dir / part / "CartPole-dr-s0") for part in ("runs", "eval")} == kept

@@ -26,12 +26,17 @@ pytestmark = pytest.mark.slow
 CLI = [sys.executable, "-c", "import sys; from mtml_rl.cli import main; sys.exit(main())"]
 TOTAL = 512
 """Policy steps of the tiny run (4 slots x 32 steps per rollout: 4 rollouts)."""
-TINY = [
-    "--env", "mtml/CartPole-v0", "--method", "adapt", "--timesteps", str(TOTAL), "--n-envs", "4",
-    "--save-freq", "128", "--eval-freq", "256", "--eval-tasks", "1", "--adapt-timesteps", "256",
-    "--adapt-iterations", "2", "--adapt-epochs", "1", "--quiet",
+TINY_DR = [
+    "--env", "mtml/CartPole-v0", "--method", "dr", "--timesteps", str(TOTAL), "--n-envs", "4",
+    "--save-freq", "128", "--eval-freq", "256", "--eval-tasks", "1", "--quiet",
     "--hyperparams", "n_steps:32", "batch_size:64", "n_epochs:1",
 ]  # fmt: skip
+"""The tiny run, of ``dr``."""
+TINY = [
+    *TINY_DR, "--method", "adapt",
+    "--adapt-timesteps", "256", "--adapt-iterations", "2", "--adapt-epochs", "1",
+]  # fmt: skip
+"""The tiny run, of ``adapt``, with a tiny phase 2."""
 PHASE2_SLOTS = phase2_slots(4, 256, 2)
 PHASE2_ROUND = (256 // (2 * PHASE2_SLOTS)) * PHASE2_SLOTS
 """Phase-2 steps per round (256 steps in 2 rounds, each a whole number of steps per slot)."""
@@ -106,7 +111,7 @@ def test_a_run_that_finds_the_disk_full_stops_in_one_line_and_resumes(tmp_path: 
     says so in one line with exit status 2, the checkpoint being written leaves nothing
     behind, and once there is room again ``--resume`` completes the run."""
     run_dir = tmp_path / "run"
-    args = ["train", "--out", str(run_dir), *TINY, "--method", "dr", "--eval-freq", "0"]
+    args = ["train", "--out", str(run_dir), *TINY_DR, "--eval-freq", "0"]
     env = {**os.environ, FAULT_ENV: "checkpoint@2", ACTION_ENV: "enospc"}
     done = subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 2, done.stderr[-3000:]
