@@ -8,8 +8,8 @@ the parent is gone.
 Either way the child ends like a ``kill -9``: whatever it was writing is left as a crash
 leaves it, which every writer of this package survives.
 
-A driver (``mtml-rl``, ``scripts/reproduce.py``, ``scripts/tune.py``) runs its command inside
-:func:`sigterm_interrupts`, so that the SIGTERM of ``kill``, ``timeout``, a batch scheduler's
+A driver (``mtml-rl``, every script of ``scripts/``: :func:`script_exit_status`) runs its
+command inside :func:`sigterm_interrupts`, so that the SIGTERM of ``kill``, ``timeout``, a batch scheduler's
 cancel or preemption, or ``docker stop`` unwinds it as Ctrl-C does (:class:`Terminated` is a
 :class:`KeyboardInterrupt`): a grid marks its unfinished trials ``interrupted`` in its
 manifest, and folder locks are released, instead of the process vanishing mid-write.
@@ -24,9 +24,14 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
+from multiprocessing.context import BaseContext
 from types import FrameType
+from typing import Any
+
+from mtml_rl.errors import exit_status
 
 PR_SET_PDEATHSIG = 1
 """``prctl`` option: the signal a process gets when its parent dies (``<linux/prctl.h>``)."""
@@ -144,3 +149,85 @@ def report_interruption(prog: str, exc: KeyboardInterrupt, next_step: str) -> in
     how, code = interruption(exc)
     print(f"{prog}: {how}; {next_step}", file=sys.stderr)
     return code
+
+
+AFTER_SCRIPT_INTERRUPT = "what it had not yet printed or written is lost; run the same command again"
+"""What a script says after Ctrl-C or SIGTERM, unless it keeps more (:func:`script_exit_status`)."""
+
+
+def script_exit_status(
+    program: str, main: Callable[[], int | None], after_interrupt: str = AFTER_SCRIPT_INTERRUPT
+) -> int:
+    """:func:`~mtml_rl.errors.exit_status` for a script of ``scripts/``, with Ctrl-C and the
+    SIGTERM of ``kill`` or ``timeout`` (:func:`sigterm_interrupts`) reported in one line,
+    ``PROGRAM: interrupted; AFTER_INTERRUPT``, and exit status 130 (143) instead of a
+    traceback from wherever the script was (a process pool's wait, an SB3 rollout).
+
+    :param after_interrupt: what is kept and how to go on (a script whose runs resume says so)
+    """
+    try:
+        with sigterm_interrupts():
+            return exit_status(program, main)
+    except KeyboardInterrupt as exc:
+        return report_interruption(program, exc, after_interrupt)
+
+
+MANAGER_EXIT_TIMEOUT_S = 30.0
+"""How long :func:`end_pool_workers` waits for the pool's manager thread once its workers are killed."""
+
+
+def end_pool_workers(pool: ProcessPoolExecutor) -> None:
+    """Cancel what has not started and kill the workers at once (Ctrl-C, SIGTERM, an error of
+    the driver): the running tasks end as a crash ends them, which every writer of this
+    package survives, instead of the driver waiting, at its exit, for tasks of hours to finish.
+
+    Returns once the pool's manager thread has ended (it does so as soon as it sees its workers
+    dead), so that the interpreter's exit finds the pool wholly closed: in Python versions
+    without the fix of CPython gh-125451 (3.11 among them), the exit hook of
+    ``concurrent.futures`` could write to the manager's wake-up pipe while that thread was
+    closing it and print a traceback (``OSError: Bad file descriptor``) after the driver's
+    one-line message."""
+    manager = getattr(pool, "_executor_manager_thread", None)  # shutdown forgets it
+    kill_workers = getattr(pool, "kill_workers", None)  # Python 3.14
+    if kill_workers is not None:
+        kill_workers()
+    else:  # the pool's own record of its processes (shutdown forgets it)
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
+    if manager is not None:
+        manager.join(MANAGER_EXIT_TIMEOUT_S)
+
+
+def _start_worker(parent_pid: int, initializer: Callable[..., Any] | None, initargs: tuple[Any, ...]) -> None:
+    exit_with_parent(parent_pid)
+    if initializer is not None:
+        initializer(*initargs)
+
+
+@contextmanager
+def worker_pool(
+    max_workers: int,
+    *,
+    mp_context: BaseContext | None = None,
+    initializer: Callable[..., Any] | None = None,
+    initargs: tuple[Any, ...] = (),
+) -> Iterator[ProcessPoolExecutor]:
+    """A :class:`ProcessPoolExecutor` for a script's jobs whose workers end with this process
+    (:func:`exit_with_parent`, before ``initializer``) and which, when the block is left by an
+    exception (Ctrl-C, SIGTERM under :func:`sigterm_interrupts`, a job's error), kills its
+    workers at once (:func:`end_pool_workers`). The pool's own ``with`` waits for the running
+    jobs instead: a script stopped by ``kill`` or ``timeout`` (whose signal reaches it, not its
+    workers) sat until each worker had finished its hours of training."""
+    pool = ProcessPoolExecutor(
+        max_workers,
+        mp_context=mp_context,
+        initializer=_start_worker,
+        initargs=(os.getpid(), initializer, initargs),
+    )
+    try:
+        yield pool
+    except BaseException:
+        end_pool_workers(pool)
+        raise
+    pool.shutdown(wait=True)

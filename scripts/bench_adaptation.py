@@ -32,7 +32,6 @@ import sys
 import tempfile
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,9 +40,10 @@ import numpy as np
 import torch as th
 
 from mtml_rl.cli.arguments import parse_arguments
-from mtml_rl.errors import ConfigError, exit_status
+from mtml_rl.errors import ConfigError
 from mtml_rl.evaluation.probes import RandomAgent
 from mtml_rl.io import InputFileError, read_text_file
+from mtml_rl.lifetime import script_exit_status, worker_pool
 from mtml_rl.rollouts import TrialEpisode, rollout_agent
 from mtml_rl.specs.spec import TaskSpec, resolve_spec
 from mtml_rl.specs.splits import build_splits
@@ -318,7 +318,7 @@ def train_all(jobs: Sequence[Job], workers: int, log: Path) -> list[JobResult]:
     """Run the jobs on a process pool; each result is appended to ``log`` (JSON lines) as it
     comes, so that an interrupted benchmark can still be summarized with ``--load``."""
     results = []
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with worker_pool(workers) as pool:
         for result in pool.map(run_job, jobs):
             results.append(result)
             with open(log, "a") as handle:
@@ -359,4 +359,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(exit_status("bench_adaptation.py", main))
+    sys.exit(script_exit_status("bench_adaptation.py", main))

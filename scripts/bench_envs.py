@@ -44,7 +44,7 @@ from rich.table import Table
 
 import mtml_rl  # noqa: F401  (registers the ids)
 from mtml_rl.cli.arguments import parse_arguments, positive_float, positive_int
-from mtml_rl.errors import exit_status
+from mtml_rl.lifetime import script_exit_status
 
 SPEC_ID = "mtml/CartPole-v0"
 ACTION_BANK = 128
@@ -243,4 +243,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(exit_status("bench_envs.py", main))
+    sys.exit(script_exit_status("bench_envs.py", main))

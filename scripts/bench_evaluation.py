@@ -38,10 +38,10 @@ import torch as th
 
 from mtml_rl.benchmark.quickstart import ENV, HISTORY_ARCH, PPO
 from mtml_rl.cli.arguments import parse_arguments, positive_int
-from mtml_rl.errors import exit_status
 from mtml_rl.evaluation import scores as score_fns
 from mtml_rl.evaluation.evaluate import EvalConfig, evaluate
 from mtml_rl.evaluation.results import Interval
+from mtml_rl.lifetime import script_exit_status
 from mtml_rl.training import TrainConfig, train
 
 SPLITS = ("train", "test-interpolation", "test-extrapolation")
@@ -199,4 +199,4 @@ def report(times: dict[str, list[tuple[float, float]]], n_runs: int, episodes: i
 
 
 if __name__ == "__main__":
-    sys.exit(exit_status("bench_evaluation.py", main))
+    sys.exit(script_exit_status("bench_evaluation.py", main))

@@ -23,7 +23,7 @@ from pathlib import Path
 from mtml_rl.benchmark.config import BenchmarkConfig, EvalSettings
 from mtml_rl.benchmark.runner import run_benchmark
 from mtml_rl.cli.arguments import parse_arguments, positive_int
-from mtml_rl.errors import exit_status
+from mtml_rl.lifetime import script_exit_status
 
 
 def grid(out: Path, workers: int, timesteps: int, evaluate: bool) -> BenchmarkConfig:
@@ -84,4 +84,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(exit_status("bench_grid.py", main))
+    sys.exit(script_exit_status("bench_grid.py", main))

@@ -37,7 +37,7 @@ import numpy as np
 
 from mtml_rl.cli.arguments import parse_arguments, positive_float, positive_int
 from mtml_rl.envs import make_task_vector_env
-from mtml_rl.errors import exit_status
+from mtml_rl.lifetime import script_exit_status
 
 SPEC_ID = "mtml/MT10-v3"
 ACTION_BANK = 64
@@ -115,4 +115,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(exit_status("bench_metaworld.py", main))
+    sys.exit(script_exit_status("bench_metaworld.py", main))

@@ -38,7 +38,7 @@ from mtml_rl.benchmark.throughput import (
     time_learn,
 )
 from mtml_rl.cli.arguments import parse_arguments, positive_int
-from mtml_rl.errors import exit_status
+from mtml_rl.lifetime import script_exit_status
 
 FAMILIES = {"pendulum": "mtml/Pendulum-v0", "pointnav": "mtml/PointNav-v0"}
 CASES = ("before", "now", "sac")
@@ -124,4 +124,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(exit_status("bench_pearl.py", main))
+    sys.exit(script_exit_status("bench_pearl.py", main))

@@ -42,7 +42,7 @@ from mtml_rl.adaptation.phase2 import split_latent_error, train_adaptation
 from mtml_rl.agents.policy import AdaptAgent
 from mtml_rl.benchmark.quickstart import DEFAULT_TIMESTEPS, ENV, HISTORY_ARCH, PPO
 from mtml_rl.cli.arguments import parse_arguments, positive_int
-from mtml_rl.errors import exit_status
+from mtml_rl.lifetime import script_exit_status
 from mtml_rl.policies.history import encoder_name, parse_encoder
 from mtml_rl.rollouts import rollout_agent
 from mtml_rl.specs.splits import build_splits
@@ -159,4 +159,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(exit_status("bench_phase2.py", main))
+    sys.exit(script_exit_status("bench_phase2.py", main))

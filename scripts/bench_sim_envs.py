@@ -43,7 +43,7 @@ from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv
 from mtml_rl.cli.arguments import parse_arguments, positive_float, positive_int
 from mtml_rl.envs import make_task_vector_env
 from mtml_rl.envs.sim_threads import resolve_sim_threads, usable_cpus
-from mtml_rl.errors import exit_status
+from mtml_rl.lifetime import script_exit_status
 
 SPEC_ID = "mtml/HalfCheetahVel-v0"
 GYM_ID = "HalfCheetah-v5"
@@ -144,4 +144,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(exit_status("bench_sim_envs.py", main))
+    sys.exit(script_exit_status("bench_sim_envs.py", main))

@@ -64,9 +64,9 @@ from rich.table import Table
 
 import mtml_rl
 from mtml_rl.cli.arguments import parse_arguments, positive_int
-from mtml_rl.errors import exit_status
 from mtml_rl.families.registry import get_family
 from mtml_rl.families.sim import is_sim_family
+from mtml_rl.lifetime import script_exit_status
 
 HISTORY_LEN = 16
 ACTION_SCALE = {"pendulum": 2.0}
@@ -670,4 +670,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(exit_status("bench_single_envs.py", main))
+    sys.exit(script_exit_status("bench_single_envs.py", main))

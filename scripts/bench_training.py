@@ -27,8 +27,9 @@ from typing import Any
 
 from mtml_rl.benchmark.throughput import LearnTiming, paired_ratios, run_worker, time_learn
 from mtml_rl.cli.arguments import parse_arguments, positive_int
-from mtml_rl.errors import ConfigError, exit_status
+from mtml_rl.errors import ConfigError
 from mtml_rl.io import InputFileError, read_text_file
+from mtml_rl.lifetime import script_exit_status
 
 CASES = (
     "sb3",
@@ -213,4 +214,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(exit_status("bench_training.py", main))
+    sys.exit(script_exit_status("bench_training.py", main))

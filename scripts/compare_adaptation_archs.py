@@ -27,7 +27,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +37,7 @@ from mtml_rl.adaptation.module import AdaptationModule
 from mtml_rl.adaptation.phase2 import Phase2Config, split_latent_error, train_adaptation
 from mtml_rl.agents.policy import AdaptAgent
 from mtml_rl.cli.arguments import parse_arguments
-from mtml_rl.errors import exit_status
+from mtml_rl.lifetime import script_exit_status, worker_pool
 from mtml_rl.policies.history import DEFAULT_HIDDEN, HISTORY_ARCHS, encoder_name, parse_encoder
 from mtml_rl.rollouts import rollout_agent
 from mtml_rl.specs.splits import build_splits
@@ -223,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     for f in args.families:
         print(f"  {f}: phase-1 steps {int(PHASE1_TIMESTEPS[f] * scale)} (PPO, shipped hyperparameters)")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    with ProcessPoolExecutor(max_workers=args.workers) as pool:
+    with worker_pool(args.workers) as pool:
         results = [r for rs in pool.map(run_job, jobs) for r in rs]
     if args.json:
         Path(args.json).write_text(json.dumps([dataclasses.asdict(r) for r in results], indent=1))
@@ -231,4 +230,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(exit_status("compare_adaptation_archs.py", main))
+    sys.exit(script_exit_status("compare_adaptation_archs.py", main))

@@ -27,7 +27,6 @@ import argparse
 import sys
 import tempfile
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from mtml_rl.cli.arguments import parse_arguments
-from mtml_rl.errors import exit_status
+from mtml_rl.lifetime import script_exit_status, worker_pool
 
 BEFORE = {"share_features_extractor": True, "features_extractor_kwargs": {"history_tanh": False}}
 """The ``history`` method's policy options before the fix."""
@@ -168,10 +167,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         for seed in args.seeds
     ]
     print(f"{args.timesteps:,} steps, seeds {args.seeds}, {args.episodes} episodes per task; runs in {root}")
-    with ProcessPoolExecutor(args.workers) as pool:
+    with worker_pool(args.workers) as pool:
         results = list(pool.map(run_job, jobs))
     print(table(results))
 
 
 if __name__ == "__main__":
-    sys.exit(exit_status("compare_history.py", main))
+    sys.exit(script_exit_status("compare_history.py", main))

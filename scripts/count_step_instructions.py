@@ -34,7 +34,7 @@ from types import ModuleType
 from typing import Any, NamedTuple
 
 from mtml_rl.cli.arguments import parse_arguments
-from mtml_rl.errors import exit_status
+from mtml_rl.lifetime import script_exit_status
 
 ENVS = ("reference", "ours", "history")
 """The envs of a row, in the order they are counted."""
@@ -161,4 +161,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(exit_status("count_step_instructions.py", main))
+    sys.exit(script_exit_status("count_step_instructions.py", main))

@@ -49,7 +49,7 @@ from mtml_rl.adaptation.phase2 import Phase2Config, train_adaptation
 from mtml_rl.agents.policy import AdaptAgent
 from mtml_rl.cli.arguments import parse_arguments
 from mtml_rl.envs.factory import make_task_vector_env
-from mtml_rl.errors import exit_status
+from mtml_rl.lifetime import script_exit_status
 from mtml_rl.rollouts import rollout_agent
 from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.specs.splits import build_splits, validation_tasks
@@ -291,4 +291,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(exit_status("diagnose_adapt.py", main))
+    sys.exit(script_exit_status("diagnose_adapt.py", main))

@@ -28,8 +28,8 @@ import torch as th
 
 from mtml_rl.agents.policy import PolicyAgent
 from mtml_rl.cli.arguments import parse_arguments
-from mtml_rl.errors import exit_status
 from mtml_rl.evaluation.plots import read_progress
+from mtml_rl.lifetime import script_exit_status
 from mtml_rl.policies import MetaExtractor
 from mtml_rl.rollouts import rollout_agent
 from mtml_rl.specs.splits import build_splits
@@ -103,4 +103,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(exit_status("diagnose_history.py", main))
+    sys.exit(script_exit_status("diagnose_history.py", main))

@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from mtml_rl.cli.arguments import parse_arguments
-from mtml_rl.errors import exit_status
 from mtml_rl.evaluation.gaps import share_of_gap
 from mtml_rl.evaluation.results import Results, load_results
+from mtml_rl.lifetime import script_exit_status
 
 
 def task_returns(parts: Sequence[Results], split: str) -> dict[str, dict[str, float]]:
@@ -80,4 +80,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(exit_status("gap_by_task.py", main))
+    sys.exit(script_exit_status("gap_by_task.py", main))

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from mtml_rl.cli.arguments import parse_arguments
-from mtml_rl.errors import exit_status
+from mtml_rl.lifetime import script_exit_status
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLE = ROOT / "mtml_rl" / "families" / "metaworld" / "table.py"
@@ -321,4 +321,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(exit_status("make_metaworld_specs.py", main))
+    sys.exit(script_exit_status("make_metaworld_specs.py", main))

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from mtml_rl.cli.arguments import parse_arguments
-from mtml_rl.errors import exit_status
+from mtml_rl.lifetime import script_exit_status
 
 PLANAR_REFERENCES = {"HalfCheetah-v5": 9, "Hopper-v5": 6, "Walker2d-v5": 9}
 """Reference environments whose observation is ``qpos[1:]`` then ``qvel`` -> ``len(qpos)``: the
@@ -277,4 +277,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(exit_status("posture.py", main))
+    sys.exit(script_exit_status("posture.py", main))

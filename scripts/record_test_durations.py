@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 from mtml_rl.cli.arguments import parse_arguments
-from mtml_rl.errors import exit_status
 from mtml_rl.io import atomic_write_text
+from mtml_rl.lifetime import script_exit_status
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DURATIONS_FILE = REPO_ROOT / "tests" / "durations.json"
@@ -69,4 +69,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(exit_status("record_test_durations.py", main))
+    sys.exit(script_exit_status("record_test_durations.py", main))

@@ -40,9 +40,9 @@ from mtml_rl.adaptation.orchestration import phase2_config
 from mtml_rl.adaptation.phase2 import splits_latent_errors, train_adaptation
 from mtml_rl.agents.policy import AdaptAgent
 from mtml_rl.cli.arguments import parse_arguments
-from mtml_rl.errors import exit_status
 from mtml_rl.evaluation.collect import play
 from mtml_rl.evaluation.plan import default_splits
+from mtml_rl.lifetime import script_exit_status
 from mtml_rl.specs.splits import TEST_SPLITS, build_splits
 from mtml_rl.training import Run
 from mtml_rl.training.run import EVAL_SEED
@@ -142,4 +142,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(exit_status("rerun_phase2.py", main))
+    sys.exit(script_exit_status("rerun_phase2.py", main))

@@ -40,11 +40,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import tempfile
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -307,9 +305,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     ]
     overrides = f", hyperparameters {args.hyperparams}" if args.hyperparams else ""
     print(f"budget {args.budget:,}, checkpoints every {args.every:,}{overrides}; runs in {root}", flush=True)
-    from mtml_rl.lifetime import exit_with_parent
+    from mtml_rl.lifetime import worker_pool
 
-    with ProcessPoolExecutor(args.workers, initializer=exit_with_parent, initargs=(os.getpid(),)) as pool:
+    with worker_pool(args.workers) as pool:
         try:
             points = [p for result in pool.map(run_job, jobs) for p in result]
         except RuntimeError as exc:  # the failed run's own error, without this process's traceback
@@ -319,9 +317,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         Path(args.json).write_text(json.dumps([asdict(p) for p in points], indent=1))
 
 
+AFTER_INTERRUPT = "the runs in --out are kept, and the same command goes on from their newest checkpoints"
+"""What the script says after Ctrl-C or SIGTERM."""
+
 if __name__ == "__main__":
     import sys
 
-    from mtml_rl.errors import exit_status
+    from mtml_rl.lifetime import script_exit_status
 
-    sys.exit(exit_status("solved_budgets.py", main))
+    sys.exit(script_exit_status("solved_budgets.py", main, AFTER_INTERRUPT))

@@ -36,10 +36,8 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import os
 import sys
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import cache, partial
 from pathlib import Path
@@ -48,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from mtml_rl.cli.arguments import parse_arguments
-from mtml_rl.errors import exit_status
+from mtml_rl.lifetime import script_exit_status, worker_pool
 
 TARGET = 0.9
 """Default share of the oracle a method must reach."""
@@ -199,14 +197,10 @@ def score_checkpoint(
     return point
 
 
-def worker_start(driver_pid: int) -> None:
-    """Worker start-up: one torch thread per process, as in training, and an end with the
-    driver (a killed driver leaves no worker scoring on)."""
+def worker_start() -> None:
+    """Worker start-up: one torch thread per process, as in training."""
     import torch as th
 
-    from mtml_rl.lifetime import exit_with_parent
-
-    exit_with_parent(driver_pid)
     th.set_num_threads(1)
 
 
@@ -221,9 +215,7 @@ def score_all(
     if args.workers <= 1:
         return [score(job) for job in jobs]
     context = multiprocessing.get_context("spawn")  # no forked torch state
-    with ProcessPoolExecutor(
-        max_workers=args.workers, mp_context=context, initializer=worker_start, initargs=(os.getpid(),)
-    ) as pool:
+    with worker_pool(args.workers, mp_context=context, initializer=worker_start) as pool:
         return list(pool.map(score, jobs))
 
 
@@ -434,4 +426,4 @@ def record(args: argparse.Namespace, spec_id: str, n_tasks: int, points: Sequenc
 
 
 if __name__ == "__main__":
-    sys.exit(exit_status("steps_to_transfer.py", main))
+    sys.exit(script_exit_status("steps_to_transfer.py", main))

@@ -19,7 +19,7 @@ import sys
 import time
 
 from mtml_rl.cli.arguments import parse_arguments
-from mtml_rl.errors import exit_status
+from mtml_rl.lifetime import script_exit_status
 
 
 def measure(target: str, workers: str | None) -> tuple[int, float, float, float, float]:
@@ -54,4 +54,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(exit_status("time_tests.py", main))
+    sys.exit(script_exit_status("time_tests.py", main))

@@ -21,12 +21,11 @@ import argparse
 import json
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from mtml_rl.cli.arguments import parse_arguments
-from mtml_rl.errors import exit_status
+from mtml_rl.lifetime import script_exit_status, worker_pool
 
 FAMILIES = {
     "cartpole": ("mtml/CartPole-v0", "ppo"),
@@ -152,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(jobs)} runs: families {args.families}, methods {args.methods}, seeds {args.seeds}", flush=True
     )
     results: list[Result] = []
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+    with worker_pool(args.jobs) as pool:
         futures = [pool.submit(train_one, f, m, s, args.out) for f, m, s in jobs]
         for future in futures:
             result = future.result()
@@ -169,4 +168,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(exit_status("train_defaults.py", main))
+    sys.exit(script_exit_status("train_defaults.py", main))

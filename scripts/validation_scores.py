@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from mtml_rl.cli.arguments import parse_arguments
-from mtml_rl.errors import exit_status
+from mtml_rl.lifetime import script_exit_status
 
 
 def load_agent_at(
@@ -126,4 +126,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(exit_status("validation_scores.py", main))
+    sys.exit(script_exit_status("validation_scores.py", main))

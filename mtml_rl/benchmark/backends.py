@@ -27,7 +27,7 @@ from mtml_rl.benchmark.evaluation import MARKER_FILE
 from mtml_rl.benchmark.ray_connection import import_ray, ray_session
 from mtml_rl.benchmark.trials import FAILED, FINISHED, Trial, TrialOutcome
 from mtml_rl.io import MANIFEST_FILE
-from mtml_rl.lifetime import exit_with_parent
+from mtml_rl.lifetime import end_pool_workers, exit_with_parent
 from mtml_rl.methods import Method, register_method, registered_methods
 
 TrialFn = Callable[[Trial], TrialOutcome]
@@ -134,36 +134,9 @@ def run_local(
                 on_done(trial, _local_outcome(future, trial))
                 ready.ended(trial)
     except BaseException:
-        _end_workers(pool)
+        end_pool_workers(pool)
         raise
     pool.shutdown(wait=True)
-
-
-MANAGER_EXIT_TIMEOUT_S = 30.0
-"""How long :func:`_end_workers` waits for the pool's manager thread once its workers are killed."""
-
-
-def _end_workers(pool: ProcessPoolExecutor) -> None:
-    """Cancel what has not started and kill the workers at once (Ctrl-C, SIGTERM, an error of
-    the driver): the running trials end as a crash ends them, which they survive, instead of
-    the driver waiting, at its exit, for trials of hours to finish.
-
-    Returns once the pool's manager thread has ended (it does so as soon as it sees its workers
-    dead), so that the interpreter's exit finds the pool wholly closed: in Python versions
-    without the fix of CPython gh-125451 (3.11 among them), the exit hook of
-    ``concurrent.futures`` could write to the manager's wake-up pipe while that thread was
-    closing it and print a traceback (``OSError: Bad file descriptor``) after the driver's
-    one-line message."""
-    manager = getattr(pool, "_executor_manager_thread", None)  # shutdown forgets it
-    kill_workers = getattr(pool, "kill_workers", None)  # Python 3.14
-    if kill_workers is not None:
-        kill_workers()
-    else:  # the pool's own record of its processes (shutdown forgets it)
-        for process in list((getattr(pool, "_processes", None) or {}).values()):
-            process.kill()
-    pool.shutdown(wait=False, cancel_futures=True)
-    if manager is not None:
-        manager.join(MANAGER_EXIT_TIMEOUT_S)
 
 
 def _local_outcome(future: Future[TrialOutcome], trial: Trial) -> TrialOutcome:

@@ -19,8 +19,13 @@ import pytest
 import yaml
 from benchmark_helpers import CARTPOLE, TINY_TRAIN
 
-from mtml_rl.benchmark.backends import _end_workers
-from mtml_rl.lifetime import TERMINATED_EXIT_CODE, Terminated, interruption, sigterm_interrupts
+from mtml_rl.lifetime import (
+    TERMINATED_EXIT_CODE,
+    Terminated,
+    end_pool_workers,
+    interruption,
+    sigterm_interrupts,
+)
 
 CLI = "import sys; from mtml_rl.cli import main; sys.exit(main(sys.argv[1:]))"
 """``mtml-rl``, as its console script runs it."""
@@ -94,7 +99,7 @@ def test_sigterm_marks_the_running_trial_interrupted(tmp_path: Path) -> None:
 
 def test_ending_the_workers_returns_once_the_pool_is_closed() -> None:
     """The driver's exit then finds no pool thread still closing its pipes (the race behind a
-    traceback after the one-line message on Python 3.11: see ``_end_workers``)."""
+    traceback after the one-line message on Python 3.11: see ``end_pool_workers``)."""
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
     future = pool.submit(time.sleep, 600)
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
@@ -104,6 +109,6 @@ def test_ending_the_workers_returns_once_the_pool_is_closed() -> None:
     manager = pool._executor_manager_thread
     worker = next(iter(pool._processes.values()))
     assert manager is not None and manager.is_alive()
-    _end_workers(pool)
+    end_pool_workers(pool)
     assert not manager.is_alive()
     assert not worker.is_alive()
