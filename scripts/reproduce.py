@@ -31,7 +31,7 @@ from mtml_rl.benchmark.provenance import Provenance, budgets_markdown
 from mtml_rl.benchmark.runner import BenchmarkResult, run_benchmark
 from mtml_rl.benchmark.tables import gap_markdown, scores_markdown, success_markdown
 from mtml_rl.benchmark.trials import plan_trials
-from mtml_rl.cli.arguments import parse_arguments
+from mtml_rl.cli.arguments import config_source, parse_arguments
 from mtml_rl.errors import MtmlError, exit_status
 from mtml_rl.lifetime import report_interruption, sigterm_interrupts
 
@@ -66,18 +66,23 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parse_arguments(parser, argv)
 
 
+GRID_FLAGS = ("envs", "methods", "seeds", "timesteps", "out", "backend", "address", "workers")
+"""The flags that override the grid file's fields of the same name."""
+TRAIN_FLAGS = ("adapt_timesteps", "finetune_timesteps")
+"""The flags that override the grid file's ``train`` fields of the same name."""
+
+
 def build_config(args: argparse.Namespace) -> BenchmarkConfig:
     """The grid file with the flags applied."""
     data: dict[str, Any] = BenchmarkConfig.from_yaml(args.config).to_dict()
-    for name in ("envs", "methods", "seeds", "timesteps", "out", "backend", "address", "workers"):
-        if getattr(args, name) is not None:
-            data[name] = getattr(args, name)
-    for name in ("adapt_timesteps", "finetune_timesteps"):
-        if getattr(args, name) is not None:
-            data["train"][name] = getattr(args, name)
+    given = [name for name in GRID_FLAGS + TRAIN_FLAGS if getattr(args, name) is not None]
+    for name in given:
+        layer = data["train"] if name in TRAIN_FLAGS else data
+        layer[name] = getattr(args, name)
     if args.address is not None:
         data["backend"] = "ray"
-    return BenchmarkConfig.from_dict(data, source=args.config)
+    flags = ["--" + name.replace("_", "-") for name in given]
+    return BenchmarkConfig.from_dict(data, source=config_source(args.config, flags))
 
 
 def _hours(seconds: float) -> str:

@@ -62,3 +62,16 @@ def _is_utf8(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def config_source(path: str | None, flags: Sequence[str]) -> str:
+    """Where a config's values came from, for its errors: ``grid.yaml``, ``grid.yaml with
+    --timesteps from the command line`` (a value the flag gave must not be blamed on the
+    file), or ``command line``.
+
+    :param path: the config file given (``None``: none)
+    :param flags: the flags given that override its fields (``--timesteps``)
+    """
+    if path is None:
+        return "command line"
+    return f"{path} with {', '.join(flags)} from the command line" if flags else path

@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from mtml_rl.benchmark.config import BACKENDS, BenchmarkConfig
+from mtml_rl.cli.arguments import config_source
 from mtml_rl.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -70,21 +71,19 @@ def add_parser(sub: Any) -> None:
 def build_config(args: argparse.Namespace) -> BenchmarkConfig:
     """The grid file's fields (if any), overridden by explicit flags."""
     data: dict[str, Any] = {}
-    source = "command line"
     if args.config:
         data = BenchmarkConfig.from_yaml(args.config).to_dict()
-        source = args.config
-    for name in _FLAGS:
-        value = getattr(args, name, None)
-        if value is not None:
-            data[name] = value
+    given = [name for name in _FLAGS if getattr(args, name, None) is not None]
+    for name in given:
+        data[name] = getattr(args, name)
     if args.no_eval:
         data.setdefault("evaluation", {})["enabled"] = False
     if "envs" not in data:
         raise ConfigError("no environments: pass --config FILE or --envs ENV [ENV ...] (see `mtml-rl list`)")
     if data.get("address") is not None and "backend" not in data:
         data["backend"] = "ray"
-    return BenchmarkConfig.from_dict(data, source=source)
+    flags = ["--" + name.replace("_", "-") for name in given] + (["--no-eval"] if args.no_eval else [])
+    return BenchmarkConfig.from_dict(data, source=config_source(args.config, flags))
 
 
 def summarize(result: BenchmarkResult, console: Console) -> None:

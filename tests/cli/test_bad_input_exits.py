@@ -300,3 +300,45 @@ def test_an_evaluation_protocol_out_of_range_names_the_flag(fields: dict[str, in
 
     with pytest.raises(ConfigError, match=f"^{message}$"):
         EvalConfig(**fields).validate()
+
+
+GRID = "envs: [mtml/CartPole-v0]\nmethods: [dr]\ntimesteps: 512\n"
+"""A valid grid file."""
+
+
+@pytest.mark.parametrize(
+    ("flags", "blamed"),
+    [
+        (["--timesteps", "0"], "grid.yaml with --timesteps from the command line: timesteps must be"),
+        (
+            ["--seeds", "-3", "--workers", "2"],
+            "grid.yaml with --seeds, --workers from the command line: seeds",
+        ),
+    ],
+)
+def test_a_flag_over_a_grid_file_is_blamed_for_its_own_value(
+    flags: list[str],
+    blamed: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``mtml-rl benchmark --config grid.yaml --timesteps 0`` said ``grid.yaml: timesteps must be a
+    positive integer`` of a file that says 512; ``reproduce.py`` did the same."""
+    monkeypatch.chdir(tmp_path)
+    Path("grid.yaml").write_text(GRID)
+    assert cli_main(["benchmark", "--config", "grid.yaml", *flags, "--quiet"]) == 2
+    assert capsys.readouterr().err.startswith(f"mtml-rl benchmark: error: {blamed}")
+    reproduce = load_script("reproduce")
+    with pytest.raises(ConfigError, match="^" + blamed):
+        reproduce.build_config(reproduce.parse_args(["--config", "grid.yaml", *flags]))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grid.yaml"]
+
+
+def test_a_grid_file_is_blamed_for_its_own_value_under_a_flag(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("grid.yaml").write_text(GRID.replace("512", "0"))
+    assert cli_main(["benchmark", "--config", "grid.yaml", "--seeds", "1", "--quiet"]) == 2
+    assert capsys.readouterr().err.startswith("mtml-rl benchmark: error: grid.yaml: timesteps must be")
