@@ -42,8 +42,9 @@ import torch as th
 from mtml_rl.cli.arguments import parse_arguments
 from mtml_rl.errors import ConfigError
 from mtml_rl.evaluation.probes import RandomAgent
-from mtml_rl.io import InputFileError, read_text_file
+from mtml_rl.io import InputFileError, atomic_write_text, read_text_file
 from mtml_rl.lifetime import script_exit_status, worker_pool
+from mtml_rl.locks import lock_folder
 from mtml_rl.rollouts import TrialEpisode, rollout_agent
 from mtml_rl.specs.spec import TaskSpec, resolve_spec
 from mtml_rl.specs.splits import build_splits
@@ -316,8 +317,11 @@ def jobs_for(args: argparse.Namespace, root: str) -> list[Job]:
 
 def train_all(jobs: Sequence[Job], workers: int, log: Path) -> list[JobResult]:
     """Run the jobs on a process pool; each result is appended to ``log`` (JSON lines) as it
-    comes, so that an interrupted benchmark can still be summarized with ``--load``."""
+    comes, so that an interrupted benchmark can still be summarized with ``--load``. The log
+    starts empty: every job trains its run afresh, so an earlier invocation's results in the
+    same folder are of runs that are replaced (appended to, the log counted every job twice)."""
     results = []
+    atomic_write_text(log, "")
     with worker_pool(workers) as pool:
         for result in pool.map(run_job, jobs):
             results.append(result)
@@ -327,12 +331,21 @@ def train_all(jobs: Sequence[Job], workers: int, log: Path) -> list[JobResult]:
 
 
 def load_results(path: Path) -> list[JobResult]:
-    """The results in a ``results.jsonl`` this script wrote (one JSON object per line)."""
+    """The results in a ``results.jsonl`` this script wrote (one JSON object per line). A last
+    line without its newline is a result the script was stopped while appending: it is left
+    out, with a note, and the whole ones are summarized."""
     try:
-        lines = read_text_file(path, max_bytes=MAX_RESULTS_BYTES).splitlines()
-        return [JobResult(**json.loads(line)) for line in lines if line.strip()]
+        *lines, last = read_text_file(path, max_bytes=MAX_RESULTS_BYTES).split("\n")
+        results = [JobResult(**json.loads(line)) for line in lines if line.strip()]
     except (InputFileError, ValueError, TypeError) as exc:
         raise ConfigError(f"--load {path} is not a results.jsonl of this script: {exc}") from None
+    if last.strip():
+        print(
+            f"note: the last line of {path} is incomplete (the benchmark was stopped while writing "
+            f"it); summarizing the {len(results)} whole result(s)",
+            file=sys.stderr,
+        )
+    return results
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -349,7 +362,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         for f in args.families:
             b, a = budget(f, args.quick)
             print(f"  {f}: {b} env steps per run (adapt: {b - a} phase 1 + {a} phase 2); PPO defaults")
-        results = train_all(jobs, args.workers, log)
+        with lock_folder(root):  # one benchmark writes the folder
+            results = train_all(jobs, args.workers, log)
     families = [
         f for f in FAMILIES if any(r.family == f and get_method(r.method).privileged for r in results)
     ]

@@ -66,6 +66,7 @@ import mtml_rl
 from mtml_rl.cli.arguments import parse_arguments, positive_int
 from mtml_rl.families.registry import get_family
 from mtml_rl.families.sim import is_sim_family
+from mtml_rl.io import atomic_write_text
 from mtml_rl.lifetime import script_exit_status
 
 HISTORY_LEN = 16
@@ -552,7 +553,7 @@ def spread_goal_lines(rows: list[SpreadRow], ppo: Spread | None) -> list[str]:
 def write_json(path: str, rows: list[Row], ppo: PPORow | None) -> None:
     """One process's rows and PPO line, for the process that started it."""
     data = {"rows": [row._asdict() for row in rows], "ppo": None if ppo is None else ppo._asdict()}
-    Path(path).write_text(json.dumps(data))
+    atomic_write_text(path, json.dumps(data))
 
 
 def write_processes_json(path: str, runs: list[list[Row]], ppos: list[PPORow]) -> None:
@@ -563,7 +564,7 @@ def write_processes_json(path: str, runs: list[list[Row]], ppos: list[PPORow]) -
             for i, rows in enumerate(runs)
         ]
     }
-    Path(path).write_text(json.dumps(data))
+    atomic_write_text(path, json.dumps(data))
 
 
 def read_json(path: Path) -> tuple[list[Row], PPORow | None]:

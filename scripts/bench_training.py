@@ -28,7 +28,7 @@ from typing import Any
 from mtml_rl.benchmark.throughput import LearnTiming, paired_ratios, run_worker, time_learn
 from mtml_rl.cli.arguments import parse_arguments, positive_int
 from mtml_rl.errors import ConfigError
-from mtml_rl.io import InputFileError, read_text_file
+from mtml_rl.io import InputFileError, atomic_write_text, read_text_file
 from mtml_rl.lifetime import script_exit_status
 
 CASES = (
@@ -206,8 +206,8 @@ def main(argv: list[str] | None = None) -> int:
             )
     if args.save:
         raw = {case: [m.__dict__ for m in runs] for case, runs in results.items()}
-        args.save.write_text(
-            json.dumps({"timesteps": args.timesteps, "rounds": args.rounds, "results": raw}) + "\n"
+        atomic_write_text(
+            args.save, json.dumps({"timesteps": args.timesteps, "rounds": args.rounds, "results": raw}) + "\n"
         )
     report(results, args.timesteps, args.rounds)
     return 0

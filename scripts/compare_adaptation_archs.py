@@ -37,6 +37,7 @@ from mtml_rl.adaptation.module import AdaptationModule
 from mtml_rl.adaptation.phase2 import Phase2Config, split_latent_error, train_adaptation
 from mtml_rl.agents.policy import AdaptAgent
 from mtml_rl.cli.arguments import parse_arguments
+from mtml_rl.io import atomic_write_text
 from mtml_rl.lifetime import script_exit_status, worker_pool
 from mtml_rl.policies.history import DEFAULT_HIDDEN, HISTORY_ARCHS, encoder_name, parse_encoder
 from mtml_rl.rollouts import rollout_agent
@@ -225,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     with worker_pool(args.workers) as pool:
         results = [r for rs in pool.map(run_job, jobs) for r in rs]
     if args.json:
-        Path(args.json).write_text(json.dumps([dataclasses.asdict(r) for r in results], indent=1))
+        atomic_write_text(args.json, json.dumps([dataclasses.asdict(r) for r in results], indent=1))
     print(table(results))
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from mtml_rl.cli.arguments import parse_arguments
+from mtml_rl.io import atomic_write_text
 from mtml_rl.lifetime import script_exit_status
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -314,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         stale.append(path)
         if not args.check:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
+            atomic_write_text(path, text)
     for path in stale:
         print(f"{'stale' if args.check else 'wrote'}: {path.relative_to(ROOT)}")
     return 1 if args.check and stale else 0

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from mtml_rl.cli.arguments import parse_arguments
+from mtml_rl.io import atomic_write_text
 from mtml_rl.lifetime import script_exit_status
 
 PLANAR_REFERENCES = {"HalfCheetah-v5": 9, "Hopper-v5": 6, "Walker2d-v5": 9}
@@ -272,7 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     print(table(rows))
     if args.json:
-        args.json.write_text(json.dumps([asdict(r) for r in rows], indent=1) + "\n")
+        atomic_write_text(args.json, json.dumps([asdict(r) for r in rows], indent=1) + "\n")
     return 0
 
 

@@ -33,6 +33,7 @@ from mtml_rl.benchmark.tables import gap_markdown, scores_markdown, success_mark
 from mtml_rl.benchmark.trials import plan_trials
 from mtml_rl.cli.arguments import config_source, parse_arguments
 from mtml_rl.errors import MtmlError, exit_status
+from mtml_rl.io import atomic_write_text
 from mtml_rl.lifetime import report_interruption, sigterm_interrupts
 
 GRID = Path(__file__).resolve().parent.parent / "benchmarks" / "reproduce.yaml"
@@ -180,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return report_interruption("reproduce", exc, "finished trials are kept, the same command goes on")
     command = shlex.join(["python", "scripts/reproduce.py", *(sys.argv[1:] if argv is None else argv)])
     text = results_markdown(result, grid, Provenance.now(), time.monotonic() - start, command)
-    (grid.out_dir / TABLE_FILE).write_text(text)
+    atomic_write_text(grid.out_dir / TABLE_FILE, text)
     print(text)
     print(f"(written to {grid.out_dir / TABLE_FILE})", file=sys.stderr)
     return 0 if result.ok else 1

@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mtml_rl.cli.arguments import parse_arguments
+from mtml_rl.io import atomic_write_text
 
 if TYPE_CHECKING:
     from mtml_rl.benchmark import Trial, TrialOutcome
@@ -314,7 +315,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             raise SystemExit(f"solved_budgets.py: {exc}") from None
     print(table(points))
     if args.json:
-        Path(args.json).write_text(json.dumps([asdict(p) for p in points], indent=1))
+        atomic_write_text(args.json, json.dumps([asdict(p) for p in points], indent=1))
 
 
 AFTER_INTERRUPT = "the runs in --out are kept, and the same command goes on from their newest checkpoints"

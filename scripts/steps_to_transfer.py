@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from mtml_rl.cli.arguments import parse_arguments
+from mtml_rl.io import atomic_save, atomic_write_text
 from mtml_rl.lifetime import script_exit_status, worker_pool
 
 TARGET = 0.9
@@ -278,7 +279,7 @@ def figure(points: Sequence[Point], target: float, path: str, title: str) -> Non
     )
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    atomic_save(path, lambda tmp: fig.savefig(tmp, dpi=120))  # the old figure or the new, never half
     plt.close(fig)
 
 
@@ -343,7 +344,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def report(args: argparse.Namespace, scored: dict[str, Any]) -> None:
     """Print the table of a record; draw and write it where asked."""
-    from mtml_rl.io import atomic_write_text
 
     points = [Point(**p) for p in scored["points"]]
     title = f"{scored['spec']}, {scored['split']}"

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from mtml_rl.cli.arguments import parse_arguments
+from mtml_rl.io import atomic_write_text
 from mtml_rl.lifetime import script_exit_status, worker_pool
 
 FAMILIES = {
@@ -162,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(f"{what}, {result.minutes:.1f} min, {result.cpu_minutes:.1f} CPU min): {shown}", flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "defaults.json").write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
+    atomic_write_text(args.out / "defaults.json", json.dumps([asdict(r) for r in results], indent=2) + "\n")
     print_table(results)
     return 0
 

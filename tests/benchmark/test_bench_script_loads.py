@@ -43,3 +43,30 @@ def test_bench_adaptation_reads_back_its_results_and_refuses_other_files(tmp_pat
         script.load_results(log)
     with pytest.raises(ConfigError, match=r"cannot be read \(No such file"):
         script.load_results(tmp_path / "missing.jsonl")
+
+
+def test_bench_adaptation_summarizes_the_whole_results_of_a_log_cut_mid_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A benchmark stopped while appending a result leaves a line without its newline: the
+    results before it are what ``--load`` is for (the whole file was refused)."""
+    script = load_script("bench_adaptation")
+    result = script.JobResult("CartPole", "dr", 0, {"train": [1.0]}, {"train": [1.5]})
+    line = json.dumps(dataclasses.asdict(result))
+    log = tmp_path / "results.jsonl"
+    log.write_text(line + "\n" + line[: len(line) // 2])
+    assert script.load_results(log) == [result]
+    assert "the last line of" in capsys.readouterr().err
+    log.write_text(line[: len(line) // 2] + "\n" + line + "\n")  # a damaged line inside is refused
+    with pytest.raises(ConfigError, match=r"is not a results\.jsonl of this script: "):
+        script.load_results(log)
+
+
+def test_bench_adaptation_starts_its_log_afresh(tmp_path: Path) -> None:
+    """Every job trains its run again, so an earlier invocation's results in the folder are of
+    runs that are replaced: appended to, the log counted each job twice."""
+    script = load_script("bench_adaptation")
+    log = tmp_path / "results.jsonl"
+    log.write_text('{"an": "earlier invocation"}\n')
+    assert script.train_all([], workers=1, log=log) == []
+    assert log.read_text() == ""
