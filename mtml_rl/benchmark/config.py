@@ -17,7 +17,7 @@ from mtml_rl.errors import ConfigError, MtmlError, suggest
 from mtml_rl.io import InputFileError, read_yaml_file
 from mtml_rl.specs.spec import is_file, resolve_spec
 from mtml_rl.specs.splits import SPLIT_NAMES_AND_UNION
-from mtml_rl.training.config import TrainConfig, check_thread_count, with_whole_numbers
+from mtml_rl.training.config import PER_METHOD_FIELDS, TrainConfig, check_thread_count, with_whole_numbers
 from mtml_rl.training.registry import get_method, is_reference, method_names
 
 BACKENDS = ("local", "ray")
@@ -135,6 +135,7 @@ class BenchmarkConfig:
         for method, fields in self.method_overrides.items():
             check_method("method_overrides: ", str(method))
             _check_train_fields(f"method_overrides.{method}", fields)
+            _check_read_by(f"method_overrides.{method}", str(method), fields)
         self._check_cell_overrides()
         self.evaluation.validate()
 
@@ -154,6 +155,7 @@ class BenchmarkConfig:
             for method, fields in methods.items():
                 check_method(f"cell_overrides.{env}: ", str(method))
                 _check_train_fields(f"cell_overrides.{env}.{method}", fields)
+                _check_read_by(f"cell_overrides.{env}.{method}", str(method), fields)
 
     def _check_scalars(self) -> None:
         if self.timesteps is not None and not _is_int(self.timesteps, 1):
@@ -291,6 +293,21 @@ def _is_int(value: Any, low: int) -> bool:
 def _check_names(name: str, values: Any) -> None:
     if not isinstance(values, list) or not values or not all(isinstance(v, str) and v for v in values):
         raise ConfigError(f"{name} must be a non-empty list of names, got {values!r}")
+
+
+def _check_read_by(where: str, method: str, fields: dict[str, Any]) -> None:
+    """Refuse a field only some methods read (:data:`PER_METHOD_FIELDS`) set for ``method``
+    alone when it does not read it (:meth:`~mtml_rl.training.method.Method.fields_read`): it
+    would change nothing in its trials. ``train`` and ``env_overrides`` give fields to every
+    method, and may hold them."""
+    read = get_method(method).fields_read(TrainConfig(method=method))
+    unread = [key for key in fields if key in PER_METHOD_FIELDS and read is not None and key not in read]
+    if unread:
+        they, them = ("it", "it") if len(unread) == 1 else ("they", "them")
+        raise ConfigError(
+            f"{where}: method {method} does not read {', '.join(unread)}, so {they} would change nothing "
+            f"in its trials; remove {them} (or set {them} for a method that reads {them})"
+        )
 
 
 def _check_train_fields(where: str, fields: Any) -> None:

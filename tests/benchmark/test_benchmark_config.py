@@ -126,6 +126,14 @@ def test_two_specs_of_one_name_are_refused(tmp_path: Path) -> None:
         ({"envs": [CARTPOLE], "cell_overrides": {CARTPOLE: {"dr": {"seed": 1}}}}, "'seed' is set by"),
         ({"envs": [CARTPOLE], "cell_overrides": {CARTPOLE: [1]}}, "must map methods to TrainConfig fields"),
         ({"envs": [CARTPOLE], "cell_overrides": [CARTPOLE]}, "cell_overrides must map an env"),
+        (
+            {"envs": [CARTPOLE], "method_overrides": {"dr": {"adapt_timesteps": 5000}}},
+            "method_overrides.dr: method dr does not read adapt_timesteps, so it would change nothing",
+        ),
+        (
+            {"envs": [CARTPOLE], "cell_overrides": {CARTPOLE: {"rl2": {"latent_dim": 4, "history_len": 4}}}},
+            f"cell_overrides.{CARTPOLE}.rl2: method rl2 does not read latent_dim, history_len, so they would",
+        ),
     ],
 )
 def test_bad_grid_files_name_the_key_and_the_fix(
