@@ -31,7 +31,7 @@ from mtml_rl.benchmark.trials import (
     trial_done,
 )
 from mtml_rl.errors import ConfigError
-from mtml_rl.evaluation.output import RESULTS_FILE
+from mtml_rl.evaluation.output import RESULTS_FILE, check_output_dir
 from mtml_rl.locks import lock_folder
 from mtml_rl.specs.spec import TaskSpec, resolve_spec
 from mtml_rl.specs.splits import build_splits
@@ -142,6 +142,9 @@ def run_benchmark(
     trials = grid.trials
     with lock_folder(config.out_dir):
         _refuse_a_foreign_folder(config.out_dir)
+        if config.evaluation.enabled:  # before hours of training, not once they are done
+            report = config.out_dir / REPORT_DIR
+            check_output_dir(report, "the grid's report folder", "give the grid another --out")
         done = [] if force else [t for t in trials if trial_done(t)]
         todo = longest_path_first([t for t in trials if t not in done])
         repaired = {} if force else {t.name: r for t in todo if (r := damage(t)) is not None}

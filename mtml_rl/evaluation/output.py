@@ -20,21 +20,27 @@ EVALUATION_OUTPUTS = frozenset({RESULTS_FILE, CSV_FILE, REPORT_FILE, FIGURES, VI
 """What an evaluation writes into its folder: all that replacing an earlier one may delete."""
 
 
-def check_output_dir(path: Path) -> None:
+def check_output_dir(path: Path, named: str = "--out", elsewhere: str = "choose another folder") -> None:
     """Refuse an output folder that exists and is not an earlier evaluation (that is replaced
-    whole), or that holds files besides the evaluation's (they would be deleted with it)."""
+    whole), or that holds files besides the evaluation's (they would be deleted with it).
+
+    :param named: what the messages call the folder (the flag that gave it, or its role)
+    :param elsewhere: how to write the evaluation elsewhere instead
+    """
     if not path.exists():
         return
     if not path.is_dir():
-        raise ConfigError(f"--out {path} is a file; choose a folder")
+        raise ConfigError(f"{named} {path} is a file; move it, or {elsewhere}")
     if any(path.iterdir()) and not (path / RESULTS_FILE).is_file():
-        raise ConfigError(f"--out {path} exists, is not empty and holds no evaluation; choose another folder")
+        raise ConfigError(
+            f"{named} {path} exists, is not empty and holds no evaluation; move it, or {elsewhere}"
+        )
     foreign = sorted(p.name for p in path.iterdir() if p.name not in EVALUATION_OUTPUTS)
     if foreign:
         shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
         raise ConfigError(
-            f"--out {path} holds an earlier evaluation and files it did not write ({shown}), which "
-            "replacing it would delete; move them out of it or choose another folder"
+            f"{named} {path} holds an earlier evaluation and files it did not write ({shown}), which "
+            f"replacing it would delete; move them out of it, or {elsewhere}"
         )
 
 

@@ -343,7 +343,27 @@ def test_a_grid_is_not_written_inside_a_run(tmp_path: Path) -> None:
 
 
 def test_a_value_an_override_gives_that_the_config_refuses_names_the_trial(tmp_path: Path) -> None:
-    grid = tiny_grid(tmp_path / "bench", seeds=[0], method_overrides={"dr": {"latent_dim": 0}})
-    with pytest.raises(ConfigError, match=r"^trial dr s0 on mtml/CartPole-v0: latent_dim must be a positive"):
+    grid = tiny_grid(
+        tmp_path / "bench", seeds=[0], methods=["oracle"], method_overrides={"oracle": {"latent_dim": 0}}
+    )
+    with pytest.raises(
+        ConfigError, match=r"^trial oracle s0 on mtml/CartPole-v0: latent_dim must be a positive"
+    ):
         plan_trials(grid)
     assert not (tmp_path / "bench").exists()
+
+
+def test_a_report_folder_holding_other_files_is_refused_before_any_trial(tmp_path: Path) -> None:
+    """The grid trained and evaluated every trial and then refused to replace ``report/`` (a
+    user's notes were in it), naming it as if it were the ``--out`` given."""
+    grid = tiny_grid(tmp_path / "bench", seeds=[0], workers=1)
+    (grid.out_dir / "report").mkdir(parents=True)
+    (grid.out_dir / "report" / "notes.txt").write_text("mine")
+    with pytest.raises(ConfigError) as info:
+        run_benchmark(grid, progress=False)
+    assert str(info.value) == (
+        f"the grid's report folder {grid.out_dir / 'report'} exists, is not empty and holds no "
+        "evaluation; move it, or give the grid another --out"
+    )
+    assert sorted(p.name for p in grid.out_dir.iterdir()) == ["report"]
+    assert (grid.out_dir / "report" / "notes.txt").read_text() == "mine"
