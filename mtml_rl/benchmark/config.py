@@ -17,7 +17,7 @@ from mtml_rl.errors import ConfigError, MtmlError, suggest
 from mtml_rl.io import InputFileError, read_yaml_file
 from mtml_rl.specs.spec import is_file, resolve_spec
 from mtml_rl.specs.splits import SPLIT_NAMES_AND_UNION
-from mtml_rl.training.config import PER_METHOD_FIELDS, TrainConfig, check_thread_count, with_whole_numbers
+from mtml_rl.training.config import TrainConfig, check_thread_count, with_whole_numbers
 from mtml_rl.training.registry import get_method, is_reference, method_names
 
 BACKENDS = ("local", "ray")
@@ -296,12 +296,12 @@ def _check_names(name: str, values: Any) -> None:
 
 
 def _check_read_by(where: str, method: str, fields: dict[str, Any]) -> None:
-    """Refuse a field only some methods read (:data:`PER_METHOD_FIELDS`) set for ``method``
-    alone when it does not read it (:meth:`~mtml_rl.training.method.Method.fields_read`): it
-    would change nothing in its trials. ``train`` and ``env_overrides`` give fields to every
-    method, and may hold them."""
-    read = get_method(method).fields_read(TrainConfig(method=method))
-    unread = [key for key in fields if key in PER_METHOD_FIELDS and read is not None and key not in read]
+    """Refuse a field only some methods read
+    (:data:`~mtml_rl.training.config.PER_METHOD_FIELDS`) set for ``method`` alone when it does
+    not read it (:meth:`~mtml_rl.training.method.Method.fields_read`): it would change nothing
+    in its trials. ``train`` and ``env_overrides`` give fields to every method, and may hold
+    them."""
+    unread = get_method(method).fields_not_read(TrainConfig(method=method), fields)
     if unread:
         they, them = ("it", "it") if len(unread) == 1 else ("they", "them")
         raise ConfigError(

@@ -44,7 +44,7 @@ from mtml_rl.specs.spec import TaskSpec, is_file, resolve_spec
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import rundir
 from mtml_rl.training.builders import resolve_algo
-from mtml_rl.training.config import PER_METHOD_FIELDS, TrainConfig
+from mtml_rl.training.config import TrainConfig
 from mtml_rl.training.registry import get_method
 from mtml_rl.training.rundir import MODEL_FILE, NORMALIZER_FILE
 from mtml_rl.training.train import hyperparams_record, resume, train
@@ -391,12 +391,12 @@ def config_problem(run_dir: Path) -> str | None:
 
 
 def fields_not_read(config: dict[str, Any]) -> set[str]:
-    """The config fields only some methods read (:data:`PER_METHOD_FIELDS`) that the method
-    of ``config`` (a trial's training config, as plain data) does not read
+    """The config fields only some methods read
+    (:data:`~mtml_rl.training.config.PER_METHOD_FIELDS`) that the method of ``config`` (a
+    trial's training config, as plain data) does not read
     (:meth:`~mtml_rl.training.method.Method.fields_read`; none for a method that does not say)."""
     train_config = TrainConfig.from_dict(dict(config), source="trial config")
-    read = train_config.resolved_method().fields_read(train_config)
-    return set() if read is None else set(PER_METHOD_FIELDS) - read
+    return set(train_config.resolved_method().fields_not_read(train_config))
 
 
 def _normalizes(run_dir: Path) -> bool:

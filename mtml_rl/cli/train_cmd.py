@@ -118,10 +118,8 @@ def refuse_flags_not_read(args: argparse.Namespace, config: TrainConfig) -> None
     ``--method dr --adapt-timesteps 50000`` would train exactly what ``--method dr`` does,
     recording a setting that changed nothing. A ``--config`` file may hold them (a run's own
     ``config.yaml`` holds every field)."""
-    read = config.resolved_method().fields_read(config)
-    if read is None:
-        return
-    unread = [f for f in PER_METHOD_FIELDS if f not in read and getattr(args, f, None) not in (None, [])]
+    given = [f for f in PER_METHOD_FIELDS if getattr(args, f, None) not in (None, [])]
+    unread = config.resolved_method().fields_not_read(config, given)
     if not unread:
         return
     flags = ", ".join(f"{_flag(name)} ({_read_by(name, config)})" for name in unread)

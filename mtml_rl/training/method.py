@@ -14,7 +14,7 @@ the built-in methods (:mod:`mtml_rl.methods`) sit above it and are found by refe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,7 @@ from mtml_rl.errors import ConfigError
 from mtml_rl.rollouts import Agent, EpisodeRecord, rollout_tasks
 from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.tasks.task import Task
+from mtml_rl.training.config import PER_METHOD_FIELDS
 
 if TYPE_CHECKING:  # the config and the run ask their method; the method is handed both
     from stable_baselines3.common.policies import BasePolicy
@@ -158,6 +159,12 @@ class Method:
         that reads none returns an empty set.
         """
         return None
+
+    def fields_not_read(self, config: TrainConfig, names: Iterable[str] = PER_METHOD_FIELDS) -> list[str]:
+        """Those of ``names`` that only some methods read and this one does not
+        (:meth:`fields_read`; none for a method that does not say), in the order given."""
+        read = self.fields_read(config)
+        return [] if read is None else [n for n in names if n in PER_METHOD_FIELDS and n not in read]
 
     def layout(self, config: TrainConfig) -> MethodEnv:
         """The training environment's layout (default: context hidden, no history)."""
