@@ -9,6 +9,8 @@ so a deleted run is retrained even if the manifest says it finished.
 from __future__ import annotations
 
 import json
+import os
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -56,6 +58,75 @@ class TrialRecord:
     updated: str = field(default_factory=lambda: _now())
 
 
+RECORD_TYPES: dict[str, tuple[type, ...]] = {
+    "name": (str,),
+    "env": (str,),
+    "method": (str,),
+    "seed": (int,),
+    "run_dir": (str,),
+    "status": (str,),
+    "error": (str, type(None)),
+    "traceback": (str, type(None)),
+    "attempts": (int,),
+    "wall_s": (int, float),
+    "updated": (str,),
+}
+"""The types of a :class:`TrialRecord`'s fields, as JSON gives them back."""
+REQUIRED_FIELDS = ("name", "env", "method", "seed", "run_dir")
+DAMAGED_MANIFEST = "trials.damaged.json"
+"""The name a damaged manifest is kept under when a benchmark begins a new one."""
+
+
+def read_records(path: Path) -> dict[str, TrialRecord] | str:
+    """The entries of the manifest at ``path`` by name (none if there is no manifest or it
+    cannot be read), or what is wrong with it: a manifest must be a JSON object whose
+    ``trials`` are objects with :class:`TrialRecord`'s fields, of their types."""
+    try:
+        data = json.loads(path.read_bytes())
+    except OSError:
+        return {}
+    except (ValueError, RecursionError):
+        return "not JSON"
+    trials = data.get("trials") if isinstance(data, dict) else None
+    if not isinstance(trials, list):
+        return "no list of trials"
+    records: dict[str, TrialRecord] = {}
+    for entry in trials:
+        problem = _record_problem(entry)
+        if problem:
+            return problem
+        records[entry["name"]] = TrialRecord(**entry)
+    return records
+
+
+def _record_problem(entry: Any) -> str:
+    """What is wrong with one entry of a manifest's ``trials`` (``""``: nothing)."""
+    if not isinstance(entry, dict):
+        return f"a trial's entry is {type(entry).__name__}, not an object"
+    missing = [name for name in REQUIRED_FIELDS if name not in entry]
+    if missing:
+        return f"a trial's entry lacks {', '.join(missing)}"
+    unknown = sorted(map(str, set(entry) - set(RECORD_TYPES)))
+    if unknown:
+        return f"a trial's entry has unknown fields {', '.join(unknown)}"
+    for name, value in entry.items():
+        if not isinstance(value, RECORD_TYPES[name]) or isinstance(value, bool):
+            return f"a trial's {name} is {value!r}"
+    return ""
+
+
+def set_aside(path: Path) -> Path:
+    """Rename the damaged manifest ``path`` to :data:`DAMAGED_MANIFEST` beside it (numbered if
+    taken) and return where it is kept."""
+    kept = path.with_name(DAMAGED_MANIFEST)
+    number = 1
+    while kept.exists():
+        number += 1
+        kept = path.with_name(f"trials.damaged-{number}.json")
+    os.replace(path, kept)
+    return kept
+
+
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
@@ -78,13 +149,15 @@ class Manifest:
         """Load ``path`` (if any) and add the entries of ``trials`` it lacks; an entry of a
         trial of this grid gets the run folder the trial uses now (``finetune``'s, once it deploys
         ``dr``'s run); entries of trials outside this grid (a narrower rerun) are kept as they were."""
-        old: dict[str, TrialRecord] = {}
-        try:
-            data = json.loads(path.read_text())
-            old = {r["name"]: TrialRecord(**r) for r in data.get("trials", [])}
-        except (OSError, ValueError, TypeError, KeyError):
-            pass
-        records = dict(old)
+        records = read_records(path)
+        if isinstance(records, str):  # the trials' status is read from their runs, as without it
+            kept = set_aside(path)
+            print(
+                f"note: {path} is damaged ({records}); kept as {kept.name}, and a new one is begun from "
+                "the trials' run folders",
+                file=sys.stderr,
+            )
+            records = {}
         for t in trials:
             records.setdefault(
                 t.name, TrialRecord(t.name, t.env, t.method, t.seed, t.run_dir)
