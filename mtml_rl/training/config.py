@@ -51,7 +51,7 @@ def _written_by(run_dir: Path) -> str:
     version its ``versions.json`` records."""
     try:
         recorded = json.loads((run_dir / "versions.json").read_text()).get("mtml-rl")
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, RecursionError):
         recorded = None
     if recorded and recorded != _installed_version():
         return f"the run was made by mtml-rl {recorded}: load it with that version"

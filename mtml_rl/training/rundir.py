@@ -102,7 +102,7 @@ def recorded_kernels(path: Path) -> str | None:
     whose file is unreadable (the record is informative: nothing is refused for it)."""
     try:
         return describe_kernels(json.loads((path / "versions.json").read_text()))
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
 
 

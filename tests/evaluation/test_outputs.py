@@ -148,3 +148,11 @@ def test_without_figures_the_report_has_no_pictures(runs: dict[str, Path], tmp_p
     assert not (out / "figures").exists()
     assert "](figures/" not in (out / "report.md").read_text()
     assert json.loads((out / "results.json").read_text())["pictures"] == []
+
+
+@pytest.mark.parametrize("content", ["{", "[]", '{"torch_cpu_capability": 1}', "[" * 100_000])
+def test_a_kernel_record_that_does_not_read_is_left_out(content: str, tmp_path: Path) -> None:
+    """The record is informative: a ``versions.json`` that does not read (a nesting deep enough to
+    exhaust the parser's recursion included) gives none, never a traceback."""
+    (tmp_path / "versions.json").write_text(content)
+    assert rundir.recorded_kernels(tmp_path) is None
