@@ -403,7 +403,7 @@ def _normalizes(run_dir: Path) -> bool:
     """Whether the run's recorded hyperparameters normalize observations."""
     try:
         data = yaml.safe_load((run_dir / "hyperparams.yaml").read_text())
-    except (OSError, ValueError, yaml.YAMLError):
+    except (OSError, ValueError, yaml.YAMLError, RecursionError):
         return False
     return isinstance(data, dict) and bool(data.get("normalize"))
 
@@ -448,7 +448,7 @@ def changed_hyperparams(path: Path, trial: Trial) -> list[str] | None:
     """
     try:
         recorded = yaml.safe_load((path / "hyperparams.yaml").read_text())
-    except (OSError, ValueError, yaml.YAMLError):
+    except (OSError, ValueError, yaml.YAMLError, RecursionError):
         return None
     if not isinstance(recorded, dict):
         return None

@@ -197,7 +197,7 @@ def record_budget(path: Path, timesteps: int | None) -> None:
         return
     try:
         recorded = yaml.safe_load(file.read_text())
-    except (OSError, ValueError, yaml.YAMLError):
+    except (OSError, ValueError, yaml.YAMLError, RecursionError):
         return
     if isinstance(recorded, dict) and recorded.get("n_timesteps") != timesteps:
         atomic_write_yaml(file, {**recorded, "n_timesteps": timesteps})
@@ -226,7 +226,7 @@ def recorded_spec(path: Path) -> TaskSpec:
     file = path / SPEC_FILE
     try:
         data = yaml.safe_load(file.read_text())
-    except (OSError, ValueError, yaml.YAMLError) as exc:  # ValueError: not UTF-8
+    except (OSError, ValueError, yaml.YAMLError, RecursionError) as exc:  # ValueError: not UTF-8
         raise CheckpointError(f"{file} is missing or corrupt ({exc}); this is not a whole run") from None
     try:
         return parse_spec(data, source=str(file))

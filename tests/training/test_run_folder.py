@@ -142,6 +142,9 @@ def test_garbled_records_of_a_run_are_refused_or_kept_as_they_are(tmp_path: Path
     (run_dir / "spec.yaml").write_bytes(garbage)
     with pytest.raises(CheckpointError, match=r"spec.yaml is missing or corrupt .*this is not a whole run"):
         resume(run_dir, timesteps=192, progress=False)
+    (run_dir / "spec.yaml").write_text("[" * 100_000)  # deep enough to exhaust the parser's recursion
+    with pytest.raises(CheckpointError, match=r"spec.yaml is missing or corrupt .*this is not a whole run"):
+        resume(run_dir, timesteps=192, progress=False)
     shutil.copy(tmp_path / "spec.yaml", run_dir / "spec.yaml")
     (run_dir / "command.txt").write_bytes(garbage)
     resume(run_dir, timesteps=192, progress=False, command="mtml-rl train --resume run")
