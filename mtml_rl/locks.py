@@ -76,7 +76,7 @@ def read_holder(folder: str | Path) -> LockHolder | None:
     try:
         data = json.loads(lock_file(folder).read_text())
         return LockHolder(int(data["pid"]), str(data["host"]), str(data["command"]), str(data["since"]))
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,11 +94,7 @@ def deployment_of(run: Run) -> dict[str, Any] | None:
 
 def check_split_hashes(run: Run) -> dict[str, str]:
     """The splits' hashes, checked against those the run recorded in ``splits.json``."""
-    file = run.path / "splits.json"
-    try:
-        recorded = dict(json.loads(file.read_text())["hashes"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise CheckpointError(f"{file} is missing or corrupt ({exc}); this is not a whole run") from None
+    _, recorded = rundir.recorded_splits(run.path)
     current = build_splits(run.spec).hashes()
     for name in sorted(set(recorded) | set(current)):
         if recorded.get(name) != current.get(name):

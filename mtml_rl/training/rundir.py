@@ -71,6 +71,8 @@ SCHEDULER_FILE = "scheduler.pkl"
 REPLAY_FILE = "replay_buffer.pkl"
 META_FILE = "meta.json"
 SPEC_FILE = "spec.yaml"
+SPLITS_FILE = "splits.json"
+"""The run's record of its spec's hash, its splits' hashes and their tasks."""
 VERSIONED_PACKAGES = ("mtml-rl", "gymnasium", "stable-baselines3", "torch", "numpy", "sb3-contrib")
 
 
@@ -168,7 +170,7 @@ def write_metadata(
     atomic_write_text(path / "command.txt", command + "\n")
     atomic_write_yaml(path / SPEC_FILE, spec.to_dict())
     atomic_write_json(
-        path / "splits.json",
+        path / SPLITS_FILE,
         {
             "spec_hash": spec.content_hash(),
             "hashes": splits.hashes(),
@@ -211,14 +213,30 @@ def append_command(path: Path, command: str) -> None:
     atomic_write_bytes(file, previous + command.encode() + b"\n")
 
 
-def recorded_spec_hash(path: Path) -> str:
-    """The spec hash a run was trained with."""
+def recorded_splits(path: Path) -> tuple[str, dict[str, str]]:
+    """The spec hash and the split hashes (by split name) a run recorded in ``splits.json``;
+    a :class:`CheckpointError` if the file is missing or is not such a record."""
+    file = path / SPLITS_FILE
     try:
-        return str(json.loads((path / "splits.json").read_text())["spec_hash"])
-    except (OSError, ValueError, KeyError) as exc:
+        data = json.loads(file.read_text())
+    except (OSError, ValueError, RecursionError) as exc:
+        raise CheckpointError(f"{file} is missing or corrupt ({exc}); this is not a whole run") from None
+    spec_hash = data.get("spec_hash") if isinstance(data, dict) else None
+    hashes = data.get("hashes") if isinstance(data, dict) else None
+    if (
+        not isinstance(spec_hash, str)
+        or not isinstance(hashes, dict)
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in hashes.items())
+    ):
         raise CheckpointError(
-            f"{path}: splits.json is missing or corrupt ({exc}); this is not a whole run"
-        ) from None
+            f"{file} is corrupt (not a record of the spec's and the splits' hashes); this is not a whole run"
+        )
+    return spec_hash, hashes
+
+
+def recorded_spec_hash(path: Path) -> str:
+    """The spec hash a run was trained with (:func:`recorded_splits`)."""
+    return recorded_splits(path)[0]
 
 
 def recorded_spec(path: Path) -> TaskSpec:

@@ -89,6 +89,28 @@ def test_a_split_hash_mismatch(capsys: pytest.CaptureFixture[str], copied: Path,
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        ("[]", "is corrupt (not a record of the spec's and the splits' hashes)"),
+        (
+            '{"spec_hash": "a", "hashes": [1]}',
+            "is corrupt (not a record of the spec's and the splits' hashes)",
+        ),
+        ("[" * 100_000, "is missing or corrupt (maximum recursion depth exceeded"),
+    ],
+)
+def test_a_splits_record_of_another_shape(
+    content: str, said: str, capsys: pytest.CaptureFixture[str], copied: Path, tmp_path: Path
+) -> None:
+    """Valid JSON of another shape (``[]``) was a ``TypeError`` traceback in evaluation and resume."""
+    (copied / "splits.json").write_text(content)
+    _fails(capsys, ["evaluate", str(copied)], tmp_path / "out", f"splits.json {said}")
+    assert main(["train", "--resume", str(copied), "--timesteps", "4096", "--quiet"]) == 2
+    assert f"splits.json {said}" in capsys.readouterr().err
+
+
+@pytest.mark.slow
 def test_episodes_not_a_multiple_of_the_trial(
     capsys: pytest.CaptureFixture[str], runs: dict[str, Path], tmp_path: Path
 ) -> None:
