@@ -322,7 +322,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             merged = merge_records([read_record(path) for path in args.merge])
         except (OSError, ValueError) as err:
-            print(f"error: cannot merge {' '.join(map(str, args.merge))}: {err}", file=sys.stderr)
+            files = " ".join(map(str, args.merge))
+            print(f"steps_to_transfer.py: error: cannot merge {files}: {err}", file=sys.stderr)
             return 2
         report(args, merged)
         return 0
@@ -364,17 +365,52 @@ def read_record(path: Path) -> dict[str, Any]:
 
     :raises ValueError: naming the file and what is missing or malformed
     """
-    record = json.loads(path.read_text())
+    try:
+        record = json.loads(path.read_text())
+    except (ValueError, RecursionError) as err:
+        raise ValueError(f"{path} is not JSON ({err})") from None
     missing = [
         k for k in (*MERGE_KEYS, "every", "runs", "points") if not isinstance(record, dict) or k not in record
     ]
     if missing:
         raise ValueError(f"{path} is not a --json file of this script (no {', '.join(missing)})")
-    try:
-        [Point(**point) for point in record["points"]]
-    except TypeError as err:
-        raise ValueError(f"{path} has a malformed point ({err})") from None
+    runs, points = record["runs"], record["points"]
+    if not isinstance(runs, list) or not all(isinstance(run, str) for run in runs):
+        raise ValueError(f"{path} has malformed runs (a list of run folders, got {runs!r:.60})")
+    if not isinstance(points, list):
+        raise ValueError(f"{path} has malformed points (a list of points, got {points!r:.60})")
+    for point in points:
+        problem = _point_problem(point)
+        if problem:
+            raise ValueError(f"{path} has a malformed point ({problem})")
     return dict(record)
+
+
+POINT_TYPES: dict[str, tuple[type, ...]] = {
+    "method": (str,),
+    "seed": (int,),
+    "steps": (int,),
+    "score": (int, float),
+    "mean_return": (int, float),
+    "algo": (str,),
+}
+"""The types of a :class:`Point`'s fields, as JSON gives them back."""
+
+
+def _point_problem(point: Any) -> str:
+    """What is wrong with a point of a record (``""``: nothing)."""
+    if not isinstance(point, dict):
+        return f"{point!r:.60}, not an object"
+    try:
+        Point(**point)
+    except TypeError as err:
+        return str(err)
+    wrong = [
+        f"{name} {value!r:.40}"
+        for name, value in point.items()
+        if not isinstance(value, POINT_TYPES[name]) or isinstance(value, bool)
+    ]
+    return ", ".join(wrong)
 
 
 def merge_records(records: Sequence[dict[str, Any]]) -> dict[str, Any]:

@@ -318,6 +318,7 @@ def _command(pid: int) -> str:
         ("[1, 2]", "is not a --json file of this script"),
         ('{"spec": "mtml/CartPole-v0"}', "(no split, tasks"),
         ("{not json", "Expecting property name"),
+        ("[" * 100_000, "is not JSON (maximum recursion depth exceeded"),
     ],
 )
 def test_a_file_that_is_no_record_is_named_and_refused(
@@ -336,3 +337,32 @@ def test_a_file_that_is_no_record_is_named_and_refused(
     bad.write_text(json.dumps(broken))
     assert script.main(["--merge", str(good), str(bad)]) == 2
     assert f"{bad} has a malformed point" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"runs": "runs/rl2-s0"}, "has malformed runs (a list of run folders, got 'runs/rl2-s0')"),
+        ({"points": 3}, "has malformed points (a list of points, got 3)"),
+        ({"points": [3]}, "has a malformed point (3, not an object)"),
+        (
+            {"points": [{"method": "rl2", "seed": 0, "steps": "300", "score": 0.4, "mean_return": 1.0}]},
+            "(steps '300')",
+        ),
+    ],
+)
+def test_a_record_of_other_types_is_refused_in_one_line(
+    change: dict[str, object], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Fields of other types passed the check and failed later in a traceback (a text step
+    count when the table was printed)."""
+    script = load_script("steps_to_transfer")
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({**scored_record(["runs/rl2-s0"], [("rl2", 0, 300, 0.4)]), **change}))
+    assert script.main(["--merge", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.startswith("steps_to_transfer.py: error: cannot merge")
+        and message in err
+        and err.count("\n") == 1
+    )
