@@ -3,6 +3,7 @@ target) and guarded reads of YAML input (size, encoding, nesting depth, duplicat
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -10,6 +11,8 @@ import pickletools
 import re
 import shutil
 import tempfile
+import types
+import typing
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -410,3 +413,55 @@ def manifest_problem(folder: str | Path, required: tuple[str, ...] = ()) -> str 
         if file_sha256(path) != entry["sha256"]:
             return f"{name} does not match its SHA-256 in {MANIFEST_FILE} (damaged or replaced)"
     return None
+
+
+def record_problem(cls: type, data: Any) -> str:
+    """What keeps ``data`` (a record read back from JSON) from being ``cls(**data)`` with every
+    field of its annotated type (``""``: nothing): not an object, a required field missing, an
+    unknown field, or a value of another type. ``cls`` is a dataclass whose annotations use
+    ``str``, ``int`` (never a ``bool``), ``float`` (an ``int`` too), ``bool``, ``None``,
+    unions, ``list[T]``, ``dict[str, T]`` and ``Any``: what JSON gives back.
+
+    For the records mtml-rl and its scripts write and read back (a grid's manifest, a
+    script's saved measurements): valid JSON of another shape must be refused when read, not
+    fail in a traceback where a value is used.
+    """
+    if not isinstance(data, dict):
+        return f"{type(data).__name__}, not an object"
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    required = [
+        name
+        for name, f in fields.items()
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    missing = [name for name in required if name not in data]
+    if missing:
+        return f"no {', '.join(missing)}"
+    unknown = sorted(map(str, set(data) - set(fields)))
+    if unknown:
+        return f"unknown fields {', '.join(unknown)}"
+    hints = typing.get_type_hints(cls)
+    wrong = [f"{name} {value!r:.60}" for name, value in data.items() if not _is_of(value, hints[name])]
+    return f"a value of another type: {wrong[0]}" if wrong else ""
+
+
+def _is_of(value: Any, hint: Any) -> bool:
+    """Whether the JSON value ``value`` is of the annotated type ``hint`` (see :func:`record_problem`)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any:
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_of(value, arg) for arg in args)
+    if hint is type(None):
+        return value is None
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if origin is list:
+        return isinstance(value, list) and all(_is_of(item, args[0]) for item in value)
+    if origin is dict:
+        return isinstance(value, dict) and all(
+            isinstance(key, str) and _is_of(item, args[1]) for key, item in value.items()
+        )
+    return isinstance(hint, type) and isinstance(value, hint)

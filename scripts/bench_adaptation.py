@@ -42,7 +42,7 @@ import torch as th
 from mtml_rl.cli.arguments import parse_arguments
 from mtml_rl.errors import ConfigError
 from mtml_rl.evaluation.probes import RandomAgent
-from mtml_rl.io import InputFileError, atomic_write_text, read_text_file
+from mtml_rl.io import InputFileError, atomic_write_text, read_text_file, record_problem
 from mtml_rl.lifetime import script_exit_status, worker_pool
 from mtml_rl.locks import lock_folder
 from mtml_rl.rollouts import TrialEpisode, rollout_agent
@@ -336,9 +336,13 @@ def load_results(path: Path) -> list[JobResult]:
     out, with a note, and the whole ones are summarized."""
     try:
         *lines, last = read_text_file(path, max_bytes=MAX_RESULTS_BYTES).split("\n")
-        results = [JobResult(**json.loads(line)) for line in lines if line.strip()]
-    except (InputFileError, ValueError, TypeError) as exc:
+        records = [json.loads(line) for line in lines if line.strip()]
+    except (InputFileError, ValueError, RecursionError) as exc:
         raise ConfigError(f"--load {path} is not a results.jsonl of this script: {exc}") from None
+    problem = next((wrong for record in records if (wrong := record_problem(JobResult, record))), "")
+    if problem:
+        raise ConfigError(f"--load {path} is not a results.jsonl of this script: a result: {problem}")
+    results = [JobResult(**record) for record in records]
     if last.strip():
         print(
             f"note: the last line of {path} is incomplete (the benchmark was stopped while writing "

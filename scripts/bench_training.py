@@ -22,13 +22,14 @@ import argparse
 import json
 import statistics
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mtml_rl.benchmark.throughput import LearnTiming, paired_ratios, run_worker, time_learn
 from mtml_rl.cli.arguments import parse_arguments, positive_int
 from mtml_rl.errors import ConfigError
-from mtml_rl.io import InputFileError, atomic_write_text, read_text_file
+from mtml_rl.io import InputFileError, atomic_write_text, read_text_file, record_problem
 from mtml_rl.lifetime import script_exit_status
 
 CASES = (
@@ -166,14 +167,36 @@ def _ratio(value: float, goal: float | None) -> str:
     return f"{value:.3f} {'ok' if value >= goal else 'below'}"
 
 
+@dataclass(frozen=True)
+class SavedMeasurements:
+    """What ``--save`` writes: the shape ``--load`` checks (each measurement a :class:`LearnTiming`)."""
+
+    timesteps: int
+    rounds: int
+    results: dict[str, list[dict[str, Any]]]
+
+
 def load_saved(path: Path) -> tuple[dict[str, list[LearnTiming]], int, int]:
     """The measurements, timesteps and rounds of a file written by ``--save``."""
     try:
         saved = json.loads(read_text_file(path, max_bytes=MAX_SAVED_BYTES))
-        results = {case: [LearnTiming(**m) for m in runs] for case, runs in saved["results"].items()}
-        return results, int(saved["timesteps"]), int(saved["rounds"])
-    except (InputFileError, ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (InputFileError, ValueError, RecursionError) as exc:
         raise ConfigError(f"--load {path} is not a file written by --save: {exc}") from None
+    problem = record_problem(SavedMeasurements, saved)
+    if not problem:
+        problem = next(
+            (
+                f"a measurement of {case}: {wrong}"
+                for case, runs in saved["results"].items()
+                for run in runs
+                if (wrong := record_problem(LearnTiming, run))
+            ),
+            "",
+        )
+    if problem:
+        raise ConfigError(f"--load {path} is not a file written by --save: {problem}")
+    results = {case: [LearnTiming(**m) for m in runs] for case, runs in saved["results"].items()}
+    return results, saved["timesteps"], saved["rounds"]
 
 
 def main(argv: list[str] | None = None) -> int:

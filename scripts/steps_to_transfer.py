@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from mtml_rl.cli.arguments import parse_arguments
-from mtml_rl.io import atomic_save, atomic_write_text
+from mtml_rl.io import atomic_save, atomic_write_text, record_problem
 from mtml_rl.lifetime import script_exit_status, worker_pool
 
 TARGET = 0.9
@@ -380,37 +380,10 @@ def read_record(path: Path) -> dict[str, Any]:
     if not isinstance(points, list):
         raise ValueError(f"{path} has malformed points (a list of points, got {points!r:.60})")
     for point in points:
-        problem = _point_problem(point)
+        problem = record_problem(Point, point)
         if problem:
             raise ValueError(f"{path} has a malformed point ({problem})")
     return dict(record)
-
-
-POINT_TYPES: dict[str, tuple[type, ...]] = {
-    "method": (str,),
-    "seed": (int,),
-    "steps": (int,),
-    "score": (int, float),
-    "mean_return": (int, float),
-    "algo": (str,),
-}
-"""The types of a :class:`Point`'s fields, as JSON gives them back."""
-
-
-def _point_problem(point: Any) -> str:
-    """What is wrong with a point of a record (``""``: nothing)."""
-    if not isinstance(point, dict):
-        return f"{point!r:.60}, not an object"
-    try:
-        Point(**point)
-    except TypeError as err:
-        return str(err)
-    wrong = [
-        f"{name} {value!r:.40}"
-        for name, value in point.items()
-        if not isinstance(value, POINT_TYPES[name]) or isinstance(value, bool)
-    ]
-    return ", ".join(wrong)
 
 
 def merge_records(records: Sequence[dict[str, Any]]) -> dict[str, Any]:

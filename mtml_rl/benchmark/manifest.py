@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mtml_rl.benchmark.trials import FAILED, FINISHED, Trial, TrialOutcome
-from mtml_rl.io import atomic_write_json
+from mtml_rl.io import atomic_write_json, record_problem
 
 MANIFEST_FILE = "trials.json"
 MANIFEST_VERSION = 1
@@ -58,21 +58,6 @@ class TrialRecord:
     updated: str = field(default_factory=lambda: _now())
 
 
-RECORD_TYPES: dict[str, tuple[type, ...]] = {
-    "name": (str,),
-    "env": (str,),
-    "method": (str,),
-    "seed": (int,),
-    "run_dir": (str,),
-    "status": (str,),
-    "error": (str, type(None)),
-    "traceback": (str, type(None)),
-    "attempts": (int,),
-    "wall_s": (int, float),
-    "updated": (str,),
-}
-"""The types of a :class:`TrialRecord`'s fields, as JSON gives them back."""
-REQUIRED_FIELDS = ("name", "env", "method", "seed", "run_dir")
 DAMAGED_MANIFEST = "trials.damaged.json"
 """The name a damaged manifest is kept under when a benchmark begins a new one."""
 
@@ -80,7 +65,8 @@ DAMAGED_MANIFEST = "trials.damaged.json"
 def read_records(path: Path) -> dict[str, TrialRecord] | str:
     """The entries of the manifest at ``path`` by name (none if there is no manifest or it
     cannot be read), or what is wrong with it: a manifest must be a JSON object whose
-    ``trials`` are objects with :class:`TrialRecord`'s fields, of their types."""
+    ``trials`` are objects with :class:`TrialRecord`'s fields, of their types
+    (:func:`~mtml_rl.io.record_problem`)."""
     try:
         data = json.loads(path.read_bytes())
     except OSError:
@@ -92,27 +78,11 @@ def read_records(path: Path) -> dict[str, TrialRecord] | str:
         return "no list of trials"
     records: dict[str, TrialRecord] = {}
     for entry in trials:
-        problem = _record_problem(entry)
+        problem = record_problem(TrialRecord, entry)
         if problem:
-            return problem
+            return f"a trial's entry: {problem}"
         records[entry["name"]] = TrialRecord(**entry)
     return records
-
-
-def _record_problem(entry: Any) -> str:
-    """What is wrong with one entry of a manifest's ``trials`` (``""``: nothing)."""
-    if not isinstance(entry, dict):
-        return f"a trial's entry is {type(entry).__name__}, not an object"
-    missing = [name for name in REQUIRED_FIELDS if name not in entry]
-    if missing:
-        return f"a trial's entry lacks {', '.join(missing)}"
-    unknown = sorted(map(str, set(entry) - set(RECORD_TYPES)))
-    if unknown:
-        return f"a trial's entry has unknown fields {', '.join(unknown)}"
-    for name, value in entry.items():
-        if not isinstance(value, RECORD_TYPES[name]) or isinstance(value, bool):
-            return f"a trial's {name} is {value!r}"
-    return ""
 
 
 def set_aside(path: Path) -> Path:

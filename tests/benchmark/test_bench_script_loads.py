@@ -23,7 +23,21 @@ def test_bench_training_reads_back_what_save_wrote(tmp_path: Path) -> None:
     assert load_script("bench_training").load_saved(saved) == ({"sb3": [timing]}, 100, 1)
 
 
-@pytest.mark.parametrize("content", [None, "{", '{"results": 3}', "[]"])
+TIMING = {"case": "sb3", "steps": 100, "seconds": 1.0, "cpu_seconds": 0.9, "peak_rss_mb": 300.0}
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        None,
+        "{",
+        '{"results": 3}',
+        "[]",
+        "[" * 100_000,
+        json.dumps({"timesteps": 100, "rounds": 1, "results": {"sb3": [{**TIMING, "steps": "x"}]}}),
+        json.dumps({"timesteps": "x", "rounds": 1, "results": {}}),
+    ],
+)
 def test_bench_training_refuses_a_file_save_did_not_write(tmp_path: Path, content: str | None) -> None:
     path = tmp_path / "saved.json"
     if content is not None:
@@ -38,9 +52,14 @@ def test_bench_adaptation_reads_back_its_results_and_refuses_other_files(tmp_pat
     log = tmp_path / "results.jsonl"
     log.write_text(json.dumps(dataclasses.asdict(result)) + "\n\n")
     assert script.load_results(log) == [result]
-    log.write_text('{"results": 3}\n')
-    with pytest.raises(ConfigError, match=r"is not a results\.jsonl of this script: "):
-        script.load_results(log)
+    for content in (
+        '{"results": 3}\n',
+        "[" * 100_000 + "\n",
+        json.dumps({**dataclasses.asdict(result), "seed": "0"}) + "\n",
+    ):
+        log.write_text(content)
+        with pytest.raises(ConfigError, match=r"is not a results\.jsonl of this script: "):
+            script.load_results(log)
     with pytest.raises(ConfigError, match=r"cannot be read \(No such file"):
         script.load_results(tmp_path / "missing.jsonl")
 

@@ -30,11 +30,17 @@ ENTRY: dict[str, Any] = {
         ("{", "not JSON"),
         ("[1, 2]", "no list of trials"),
         ('{"trials": 3}', "no list of trials"),
-        ('{"trials": [1]}', "a trial's entry is int, not an object"),
-        (json.dumps({"trials": [{"name": "x"}]}), "a trial's entry lacks env, method, seed, run_dir"),
-        (json.dumps({"trials": [{**ENTRY, "attempts": "x"}]}), "a trial's attempts is 'x'"),
-        (json.dumps({"trials": [{**ENTRY, "seed": True}]}), "a trial's seed is True"),
-        (json.dumps({"trials": [{**ENTRY, "colour": 1}]}), "a trial's entry has unknown fields colour"),
+        ('{"trials": [1]}', "a trial's entry: int, not an object"),
+        (json.dumps({"trials": [{"name": "x"}]}), "a trial's entry: no env, method, seed, run_dir"),
+        (
+            json.dumps({"trials": [{**ENTRY, "attempts": "x"}]}),
+            "a trial's entry: a value of another type: attempts 'x'",
+        ),
+        (
+            json.dumps({"trials": [{**ENTRY, "seed": True}]}),
+            "a trial's entry: a value of another type: seed True",
+        ),
+        (json.dumps({"trials": [{**ENTRY, "colour": 1}]}), "a trial's entry: unknown fields colour"),
         ("[" * 100_000, "not JSON"),
     ],
 )

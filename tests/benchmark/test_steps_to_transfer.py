@@ -344,10 +344,10 @@ def test_a_file_that_is_no_record_is_named_and_refused(
     [
         ({"runs": "runs/rl2-s0"}, "has malformed runs (a list of run folders, got 'runs/rl2-s0')"),
         ({"points": 3}, "has malformed points (a list of points, got 3)"),
-        ({"points": [3]}, "has a malformed point (3, not an object)"),
+        ({"points": [3]}, "has a malformed point (int, not an object)"),
         (
             {"points": [{"method": "rl2", "seed": 0, "steps": "300", "score": 0.4, "mean_return": 1.0}]},
-            "(steps '300')",
+            "(a value of another type: steps '300')",
         ),
     ],
 )
