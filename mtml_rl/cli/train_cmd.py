@@ -10,7 +10,7 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from mtml_rl.errors import ConfigError, MtmlError
+from mtml_rl.errors import ConfigError
 from mtml_rl.io import InputFileError, load_yaml_text
 from mtml_rl.training.config import PER_METHOD_FIELDS, TrainConfig, is_whole_number_type
 
@@ -122,7 +122,9 @@ def refuse_flags_not_read(args: argparse.Namespace, config: TrainConfig) -> None
     unread = config.resolved_method().fields_not_read(config, given)
     if not unread:
         return
-    flags = ", ".join(f"{_flag(name)} ({_read_by(name, config)})" for name in unread)
+    from mtml_rl.training.registry import read_by
+
+    flags = ", ".join(f"{_flag(name)} ({read_by(name, config)})" for name in unread)
     them = "it" if len(unread) == 1 else "them"
     raise ConfigError(
         f"method {config.method} does not read {flags}: its run would be the same without {them}; "
@@ -132,21 +134,6 @@ def refuse_flags_not_read(args: argparse.Namespace, config: TrainConfig) -> None
 
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
-
-
-def _read_by(name: str, config: TrainConfig) -> str:
-    """``read by adapt``: the registered methods that say they read the field ``name``."""
-    from mtml_rl.training.registry import get_method, method_names
-
-    reading = []
-    for method in method_names():
-        try:
-            read = get_method(method).fields_read(config)
-        except MtmlError:  # a plug-in that cannot be imported here: not one to point to
-            continue
-        if read is not None and name in read:
-            reading.append(method)
-    return f"read by {', '.join(reading)}" if reading else "read by no registered method"
 
 
 RESUME_TAKES = ("timesteps",)

@@ -21,9 +21,10 @@ import re
 from importlib import metadata
 from typing import TYPE_CHECKING
 
-from mtml_rl.errors import ConfigError, UnknownNameError
+from mtml_rl.errors import ConfigError, MtmlError, UnknownNameError
 
 if TYPE_CHECKING:
+    from mtml_rl.training.config import TrainConfig
     from mtml_rl.training.method import Method
 
 ENTRY_POINT_GROUP = "mtml_rl.methods"
@@ -159,3 +160,18 @@ def registered_methods() -> tuple[Method, ...]:
     """The method objects :func:`register_method` added in this process (what spawned workers
     must register again to know them)."""
     return tuple(_registered.values())
+
+
+def read_by(field: str, config: TrainConfig) -> str:
+    """``read by adapt``: the registered methods that say they read the config field ``field``
+    (:meth:`~mtml_rl.training.method.Method.fields_read`), in words for a message that points
+    to them; a plug-in that cannot be imported here is left out."""
+    reading = []
+    for name in method_names():
+        try:
+            read = get_method(name).fields_read(config)
+        except MtmlError:
+            continue
+        if read is not None and field in read:
+            reading.append(name)
+    return f"read by {', '.join(reading)}" if reading else "read by no registered method"

@@ -26,7 +26,7 @@ from mtml_rl.tasks.task import Task
 from mtml_rl.training import rundir
 from mtml_rl.training.config import TrainConfig
 from mtml_rl.training.method import Method, MethodEnv
-from mtml_rl.training.registry import get_method, method_names
+from mtml_rl.training.registry import get_method, method_names, read_by
 from mtml_rl.training.spaces import check_model_spaces, expected_spaces
 
 EVAL_SEED = 12_345
@@ -145,7 +145,7 @@ class Run:
         target = get_method(method)
         trained = self.training_method
         _check_same_training(trained, target)
-        _check_deployment_fields(target, deployment)
+        _check_deployment_fields(target, deployment, self.config)
         config = dataclasses.replace(self.config, method=method, **deployment)
         trained_as = trained.name if trained.name != target.name else None
         return dataclasses.replace(self, config=config, trained_as=trained_as)
@@ -198,13 +198,22 @@ def _check_same_training(own: Method, target: Method) -> None:
     )
 
 
-def _check_deployment_fields(target: Method, deployment: dict[str, Any]) -> None:
-    """Refuse values of fields that are not ``target``'s deployment fields."""
+def _check_deployment_fields(target: Method, deployment: dict[str, Any], config: TrainConfig) -> None:
+    """Refuse values of fields that are not ``target``'s deployment fields: one it does not
+    read at all is named with the methods that do, the others act in training."""
     allowed = ", ".join(target.deployment_fields) or "none"
     unknown = sorted(set(deployment) - {f.name for f in dataclasses.fields(TrainConfig)})
     if unknown:
         raise ConfigError(
             f"{', '.join(unknown)}: no such config field; {target.name}'s deployment fields: {allowed}"
+        )
+    not_read = target.fields_not_read(config, sorted(deployment))
+    if not_read:
+        fields = ", ".join(f"{name} ({read_by(name, config)})" for name in not_read)
+        them = "it" if len(not_read) == 1 else "them"
+        raise ConfigError(
+            f"{target.name} does not read {fields}; deploy the run as a method that reads {them} "
+            f"(--deploy-as), or leave {them} out"
         )
     outside = sorted(set(deployment) - set(target.deployment_fields))
     if outside:

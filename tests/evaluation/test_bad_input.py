@@ -156,6 +156,12 @@ def test_a_deployment_the_run_cannot_take(
         "seed act(s) in training, not in deploying finetune",
     )
     _fails(capsys, ["evaluate", dr, "--deployment", "finetune_timesteps"], tmp_path / "c", "FIELD=VALUE")
+    _fails(  # finetune's field given to the run as trained: dr does not read it (it was "acts in training")
+        capsys,
+        ["evaluate", dr, "--deployment", "finetune_timesteps=10"],
+        tmp_path / "d",
+        "dr does not read finetune_timesteps (read by finetune); deploy the run as a method that reads it",
+    )
 
 
 def test_compare_does_not_write_over_an_evaluation_it_compares(
