@@ -151,9 +151,10 @@ class Method:
         """Those of the config fields only some methods read
         (:data:`~mtml_rl.training.config.PER_METHOD_FIELDS`: ``latent_dim``, the history window's
         and encoder's, ``adapt``'s, ``finetune``'s) that this method reads, in training or at
-        deployment. ``mtml-rl train`` refuses a flag of one it does not read (the flag would do
-        nothing), and a benchmark grid compares a finished run's config with its trial's in
-        these only (the others cannot have changed what the run is).
+        deployment. ``mtml-rl train``, ``evaluate --deployment`` and a grid file's
+        per-method overrides refuse one it does not read (it would do nothing), and a
+        benchmark grid leaves those out when it compares a finished run's config with its
+        trial's (they cannot have changed what the run is).
 
         Default: ``None``, a method that does not say, taken as reading all of them; a method
         that reads none returns an empty set.
