@@ -62,6 +62,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, help="local: parallel trials")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument(
+        "--retrain-changed",
+        action="store_true",
+        help="retrain each trial whose finished run is not its own any more (the grid file or the "
+        "shipped defaults changed since) and keep the others",
+    )
+    parser.add_argument(
         "--budgets", action="store_true", help="print the grid's budget table and run nothing"
     )
     return parse_arguments(parser, argv)
@@ -173,7 +179,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         start = time.monotonic()
         with sigterm_interrupts():
-            result = run_benchmark(grid, progress=False if args.quiet else None)
+            result = run_benchmark(
+                grid, retrain_changed=args.retrain_changed, progress=False if args.quiet else None
+            )
     except MtmlError as exc:
         print(f"reproduce: error: {exc}", file=sys.stderr)
         return 2

@@ -123,6 +123,7 @@ def run_benchmark(
     config: BenchmarkConfig,
     *,
     force: bool = False,
+    retrain_changed: bool = False,
     progress: bool | None = None,
     trial_fn: TrialFn = run_trial,
 ) -> BenchmarkResult:
@@ -134,12 +135,15 @@ def run_benchmark(
 
     :param config: the grid
     :param force: retrain (and re-evaluate) every trial, replacing finished ones
+    :param retrain_changed: retrain the trials whose finished runs are not theirs any more
+        (another config, other shipped hyperparameters, another spec), keeping the others;
+        without it such a run stops the grid with the difference named
     :param progress: show the progress bar (default: when stderr is a terminal)
     :param trial_fn: what a worker runs per trial (module-level; the default trains and evaluates)
     :raises FolderLockedError: another live process holds the benchmark folder
     """
     grid = plan_grid(config)
-    trials = grid.trials
+    trials = [replace(t, retrain_changed=True) for t in grid.trials] if retrain_changed else grid.trials
     with lock_folder(config.out_dir):
         _refuse_a_foreign_folder(config.out_dir)
         if config.evaluation.enabled:  # before hours of training, not once they are done

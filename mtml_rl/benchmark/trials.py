@@ -74,6 +74,8 @@ class Trial:
     :param run_config: that trial's config (the config the run is checked against)
     :param deployment: how this trial deploys that run: ``{"method": <registered name>,
         "fields": {<deployment field>: <value>}}``
+    :param retrain_changed: a finished run that is not this trial's any more (another config,
+        other shipped hyperparameters, another spec) is trained again instead of refused
     """
 
     name: str
@@ -88,6 +90,7 @@ class Trial:
     trained_by: str | None = None
     run_config: dict[str, Any] | None = None
     deployment: dict[str, Any] | None = None
+    retrain_changed: bool = False
 
     @property
     def training_config(self) -> dict[str, Any]:
@@ -413,7 +416,8 @@ def run_finished(trial: Trial) -> bool:
     final model verifies (:func:`final_problem`).
 
     A finished run with a different config, or of a spec whose tasks changed since, is an
-    error: reusing it would mix budgets or tasks. The run's recorded ``out`` is not compared:
+    error, reusing it would mix budgets or tasks, unless the trial retrains changed runs
+    (:attr:`Trial.retrain_changed`: then it is not finished). The run's recorded ``out`` is not compared:
     a grid folder moved or copied elsewhere goes on where it is; nor are the fields only other
     methods read (:func:`fields_not_read`): a grid's ``adapt_timesteps`` reaches every trial's
     config, and a change of it leaves the ``dr`` trial's run what it is.
@@ -428,12 +432,26 @@ def run_finished(trial: Trial) -> bool:
     keys = (set(recorded) | set(expected)) - {"out"} - fields_not_read(expected)  # out: where it ran
     changed = sorted(k for k in keys if recorded.get(k) != expected.get(k))
     if changed:
-        raise ConfigError(
-            f"{path} holds a finished run whose config differs from this benchmark's in "
-            f"{', '.join(changed)}; use another --out, delete that folder to retrain this trial "
-            "alone, or pass --force to retrain every trial"
+        return _changed_run(
+            trial,
+            f"{path} holds a finished run whose config differs from this benchmark's in {', '.join(changed)}",
         )
     return _same_tasks(path, trial) and _same_hyperparams(path, trial) and final_problem(path) is None
+
+
+RETRAIN_CHANGED = (
+    "use another --out, or pass --retrain-changed to train again each trial whose run differs (the "
+    "others are kept)"
+)
+"""How to go on from a finished run that is not its trial's any more."""
+
+
+def _changed_run(trial: Trial, what: str) -> bool:
+    """``False`` (the trial's run is to be trained again) where the trial retrains changed runs;
+    else a :class:`ConfigError` saying ``what`` changed and how to go on."""
+    if trial.retrain_changed:
+        return False
+    raise ConfigError(f"{what}; {RETRAIN_CHANGED}")
 
 
 def changed_hyperparams(path: Path, trial: Trial) -> list[str] | None:
@@ -481,10 +499,10 @@ def _same_hyperparams(path: Path, trial: Trial) -> bool:
     if changed is None:
         return False
     if changed:
-        raise ConfigError(
-            f"{path} holds a finished run trained with other hyperparameters than this "
-            f"benchmark's config resolves to now ({', '.join(changed)}; the shipped defaults "
-            f"changed since); use another --out, or pass --force to retrain every trial"
+        return _changed_run(
+            trial,
+            f"{path} holds a finished run trained with other hyperparameters than this benchmark's "
+            f"config resolves to now ({', '.join(changed)}; the shipped defaults changed since)",
         )
     return True
 
@@ -497,9 +515,10 @@ def _same_tasks(path: Path, trial: Trial) -> bool:
     except CheckpointError:
         return False
     if trained != resolve_spec(trial.env).content_hash():
-        raise ConfigError(
-            f"{path} holds a finished run of other tasks: its spec {trial.env} changed since (hash "
-            f"{trained} then); use another --out, or pass --force to retrain every trial"
+        return _changed_run(
+            trial,
+            f"{path} holds a finished run of other tasks: its spec {trial.env} changed since "
+            f"(hash {trained} then)",
         )
     return True
 

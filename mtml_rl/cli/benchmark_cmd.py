@@ -64,6 +64,12 @@ def add_parser(sub: Any) -> None:
     )
     parser.add_argument("--no-eval", action="store_true", help="train only; no evaluation or report")
     parser.add_argument("--force", action="store_true", help="retrain every trial, replacing finished ones")
+    parser.add_argument(
+        "--retrain-changed",
+        action="store_true",
+        help="retrain each trial whose finished run is not its own any more (another config, other "
+        "shipped hyperparameters, another spec) and keep the others; without it such a run stops the grid",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run, after_interrupt=AFTER_INTERRUPT)
 
@@ -126,6 +132,6 @@ def run(args: argparse.Namespace) -> int:
 
     config = build_config(args)
     progress = False if args.quiet else None
-    result = run_benchmark(config, force=args.force, progress=progress)
+    result = run_benchmark(config, force=args.force, retrain_changed=args.retrain_changed, progress=progress)
     summarize(result, Console(width=None if sys.stdout.isatty() else 160))
     return 0 if result.ok else 1

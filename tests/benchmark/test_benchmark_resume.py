@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -287,7 +286,7 @@ def test_a_change_of_a_setting_only_other_methods_read_keeps_a_finished_trial(
     """A grid's ``train: adapt_timesteps`` reaches every trial's config. Changed, it is a change
     of ``adapt``'s trial only: the ``dr`` trial is skipped, its run and evaluation untouched
     (it was refused with the whole grid, to be retrained with ``--force``), and ``adapt``'s
-    refusal says how to retrain that trial alone, which then works."""
+    refusal names ``--retrain-changed``, which retrains that trial alone."""
     trials_in_this_process(monkeypatch)
     grid = tiny_grid(tmp_path / "bench", methods=["dr", "adapt"], seeds=[0], workers=1)
     assert sorted(run_benchmark(grid, progress=False).ran) == ["CartPole-adapt-s0", "CartPole-dr-s0"]
@@ -299,10 +298,30 @@ def test_a_change_of_a_setting_only_other_methods_read_keeps_a_finished_trial(
         ConfigError, match=r"CartPole-adapt-s0 holds a finished run whose config differs"
     ) as err:
         run_benchmark(changed, progress=False)
-    assert "in adapt_timesteps; use another --out, delete that folder to retrain this trial alone" in str(
-        err.value
+    assert str(err.value).endswith(
+        "in adapt_timesteps; use another --out, or pass --retrain-changed to train again each trial whose "
+        "run differs (the others are kept)"
     )
-    shutil.rmtree(grid.out_dir / "runs" / "CartPole-adapt-s0")
-    result = run_benchmark(changed, progress=False)
+    result = run_benchmark(changed, retrain_changed=True, progress=False)
     assert result.ok and result.ran == ["CartPole-adapt-s0"] and result.skipped == ["CartPole-dr-s0"]
     assert {part: file_state(grid.out_dir / part / "CartPole-dr-s0") for part in ("runs", "eval")} == kept
+    run = grid.out_dir / "runs" / "CartPole-adapt-s0"
+    assert yaml.safe_load((run / "config.yaml").read_text())["adapt_timesteps"] == 512
+    assert sorted(run_benchmark(changed, progress=False).skipped) == ["CartPole-adapt-s0", "CartPole-dr-s0"]
+
+
+def test_retrain_changed_retrains_a_run_whose_shipped_defaults_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other ways a finished run stops being its trial's (here the shipped defaults under
+    the grid's overrides) are retrained too with ``retrain_changed``."""
+    trials_in_this_process(monkeypatch)
+    grid = tiny_grid(tmp_path / "bench", seeds=[0], workers=1, evaluation={"enabled": False})
+    assert run_benchmark(grid, progress=False).ran == ["CartPole-dr-s0"]
+    run = grid.out_dir / "runs" / "CartPole-dr-s0"
+    recorded = yaml.safe_load((run / "hyperparams.yaml").read_text())
+    (run / "hyperparams.yaml").write_text(yaml.safe_dump({**recorded, "gamma": 0.5}, sort_keys=False))
+    with pytest.raises(ConfigError, match=r"trained with other hyperparameters .* pass --retrain-changed"):
+        run_benchmark(grid, progress=False)
+    assert run_benchmark(grid, retrain_changed=True, progress=False).ran == ["CartPole-dr-s0"]
+    assert yaml.safe_load((run / "hyperparams.yaml").read_text())["gamma"] == recorded["gamma"]
