@@ -56,6 +56,19 @@ def atomic_write_yaml(path: str | Path, data: Any) -> None:
     atomic_write_text(path, dump_yaml(data))
 
 
+def set_aside_damaged(path: Path) -> Path:
+    """Rename the damaged file ``path`` to ``<stem>.damaged<suffix>`` beside it
+    (``<stem>.damaged-2<suffix>`` ... where taken), so that what replaces it loses nothing of
+    it; returns where it is kept."""
+    kept = path.with_name(f"{path.stem}.damaged{path.suffix}")
+    number = 1
+    while kept.exists():
+        number += 1
+        kept = path.with_name(f"{path.stem}.damaged-{number}{path.suffix}")
+    os.replace(path, kept)
+    return kept
+
+
 def atomic_save(path: str | Path, save: Callable[[Path], None]) -> None:
     """Atomically create ``path`` with a saver that writes to the path it is given."""
     path = Path(path)

@@ -31,7 +31,7 @@ from mtml_rl.benchmark.provenance import Provenance, budgets_markdown
 from mtml_rl.benchmark.runner import BenchmarkResult, run_benchmark
 from mtml_rl.benchmark.tables import gap_markdown, scores_markdown, success_markdown
 from mtml_rl.benchmark.trials import plan_trials
-from mtml_rl.cli.arguments import config_source, parse_arguments
+from mtml_rl.cli.arguments import config_source, flag_of, parse_arguments
 from mtml_rl.errors import MtmlError, exit_status
 from mtml_rl.io import atomic_write_text
 from mtml_rl.lifetime import report_interruption, sigterm_interrupts
@@ -88,7 +88,7 @@ def build_config(args: argparse.Namespace) -> BenchmarkConfig:
         layer[name] = getattr(args, name)
     if args.address is not None:
         data["backend"] = "ray"
-    flags = ["--" + name.replace("_", "-") for name in given]
+    flags = [flag_of(name) for name in given]
     return BenchmarkConfig.from_dict(data, source=config_source(args.config, flags))
 
 

@@ -9,7 +9,6 @@ so a deleted run is retrained even if the manifest says it finished.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mtml_rl.benchmark.trials import FAILED, FINISHED, Trial, TrialOutcome
-from mtml_rl.io import atomic_write_json, record_problem
+from mtml_rl.io import atomic_write_json, record_problem, set_aside_damaged
 
 MANIFEST_FILE = "trials.json"
 MANIFEST_VERSION = 1
@@ -59,7 +58,8 @@ class TrialRecord:
 
 
 DAMAGED_MANIFEST = "trials.damaged.json"
-"""The name a damaged manifest is kept under when a benchmark begins a new one."""
+"""The name a damaged manifest is kept under when a benchmark begins a new one
+(:func:`~mtml_rl.io.set_aside_damaged`)."""
 
 
 def read_records(path: Path) -> dict[str, TrialRecord] | str:
@@ -83,18 +83,6 @@ def read_records(path: Path) -> dict[str, TrialRecord] | str:
             return f"a trial's entry: {problem}"
         records[entry["name"]] = TrialRecord(**entry)
     return records
-
-
-def set_aside(path: Path) -> Path:
-    """Rename the damaged manifest ``path`` to :data:`DAMAGED_MANIFEST` beside it (numbered if
-    taken) and return where it is kept."""
-    kept = path.with_name(DAMAGED_MANIFEST)
-    number = 1
-    while kept.exists():
-        number += 1
-        kept = path.with_name(f"trials.damaged-{number}.json")
-    os.replace(path, kept)
-    return kept
 
 
 def _now() -> str:
@@ -121,7 +109,7 @@ class Manifest:
         ``dr``'s run); entries of trials outside this grid (a narrower rerun) are kept as they were."""
         records = read_records(path)
         if isinstance(records, str):  # the trials' status is read from their runs, as without it
-            kept = set_aside(path)
+            kept = set_aside_damaged(path)
             print(
                 f"note: {path} is damaged ({records}); kept as {kept.name}, and a new one is begun from "
                 "the trials' run folders",

@@ -64,6 +64,11 @@ def _is_utf8(text: str) -> bool:
     return True
 
 
+def flag_of(field: str) -> str:
+    """The command-line flag of a config field: ``--adapt-timesteps`` for ``adapt_timesteps``."""
+    return "--" + field.replace("_", "-")
+
+
 def config_source(path: str | None, flags: Sequence[str]) -> str:
     """Where a config's values came from, for its errors: ``grid.yaml``, ``grid.yaml with
     --timesteps from the command line`` (a value the flag gave must not be blamed on the

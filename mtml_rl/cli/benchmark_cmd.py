@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from mtml_rl.benchmark.config import BACKENDS, BenchmarkConfig
-from mtml_rl.cli.arguments import config_source
+from mtml_rl.cli.arguments import config_source, flag_of
 from mtml_rl.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ def build_config(args: argparse.Namespace) -> BenchmarkConfig:
         raise ConfigError("no environments: pass --config FILE or --envs ENV [ENV ...] (see `mtml-rl list`)")
     if data.get("address") is not None and "backend" not in data:
         data["backend"] = "ray"
-    flags = ["--" + name.replace("_", "-") for name in given] + (["--no-eval"] if args.no_eval else [])
+    flags = [flag_of(name) for name in given] + (["--no-eval"] if args.no_eval else [])
     return BenchmarkConfig.from_dict(data, source=config_source(args.config, flags))
 
 

@@ -10,9 +10,11 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
+from mtml_rl.cli.arguments import flag_of
 from mtml_rl.errors import ConfigError
 from mtml_rl.io import InputFileError, load_yaml_text
 from mtml_rl.training.config import PER_METHOD_FIELDS, TrainConfig, is_whole_number_type
+from mtml_rl.training.registry import read_by
 
 MAPPING_FIELDS = ("hyperparams", "finetune_hyperparams")
 """Config fields given as ``KEY:VALUE`` pairs on the command line."""
@@ -39,7 +41,7 @@ def add_parser(sub: Any) -> None:
     for f in dataclasses.fields(TrainConfig):
         if f.name in MAPPING_FIELDS:
             continue
-        flag = "--" + f.name.replace("_", "-")
+        flag = flag_of(f.name)
         parser.add_argument(
             flag,
             dest=f.name,
@@ -107,7 +109,7 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
     for name in MAPPING_FIELDS:
         given = getattr(args, name, None)
         if given:
-            flag = "--" + name.replace("_", "-")
+            flag = flag_of(name)
             data[name] = {**data.get(name, {}), **parse_pairs(given, flag)}
     return TrainConfig.from_dict(data, source=args.config or "command line")
 
@@ -122,18 +124,12 @@ def refuse_flags_not_read(args: argparse.Namespace, config: TrainConfig) -> None
     unread = config.resolved_method().fields_not_read(config, given)
     if not unread:
         return
-    from mtml_rl.training.registry import read_by
-
-    flags = ", ".join(f"{_flag(name)} ({read_by(name, config)})" for name in unread)
+    flags = ", ".join(f"{flag_of(name)} ({read_by(name, config)})" for name in unread)
     them = "it" if len(unread) == 1 else "them"
     raise ConfigError(
         f"method {config.method} does not read {flags}: its run would be the same without {them}; "
         f"drop {them}, or train a method that reads {them}"
     )
-
-
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
 
 
 RESUME_TAKES = ("timesteps",)
@@ -146,7 +142,7 @@ def refuse_settings_with_resume(args: argparse.Namespace) -> None:
     if args.force:
         raise ConfigError("give --resume or --force, not both: --resume continues a run, --force replaces it")
     given = [
-        "--" + f.name.replace("_", "-")
+        flag_of(f.name)
         for f in dataclasses.fields(TrainConfig)
         if f.name not in RESUME_TAKES and getattr(args, f.name, None) not in (None, [])
     ]

@@ -18,7 +18,7 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnvStepReturn
 from torch.utils.tensorboard import SummaryWriter
 
 from mtml_rl.errors import MtmlError
-from mtml_rl.io import InputFileError, atomic_write_text, read_text_file
+from mtml_rl.io import InputFileError, atomic_write_text, read_text_file, set_aside_damaged
 
 STEPS_COLUMN = "time/total_timesteps"
 """The log column of the environment steps done when a row was logged."""
@@ -142,22 +142,16 @@ def _step_cell(cell: str) -> bool:
 
 
 def set_aside_damaged_log(log_dir: Path) -> tuple[Path, str] | None:
-    """Rename a damaged ``progress.csv`` of ``log_dir`` to :data:`DAMAGED_LOG` (numbered if taken),
-    so that a resume logs afresh without losing it; ``(where it is kept, what is wrong)``, or
-    ``None`` when the log reads (or there is none)."""
+    """Rename a damaged ``progress.csv`` of ``log_dir`` to :data:`DAMAGED_LOG` (numbered if taken:
+    :func:`~mtml_rl.io.set_aside_damaged`), so that a resume logs afresh without losing it;
+    ``(where it is kept, what is wrong)``, or ``None`` when the log reads (or there is none)."""
     log = log_dir / "progress.csv"
     if not log.is_file():
         return None
     try:
         read_log_rows(log)
     except DamagedLogError as exc:
-        kept = log_dir / DAMAGED_LOG
-        number = 1
-        while kept.exists():
-            number += 1
-            kept = log_dir / f"progress.damaged-{number}.csv"
-        os.replace(log, kept)
-        return kept, exc.problem
+        return set_aside_damaged(log), exc.problem
     return None
 
 
