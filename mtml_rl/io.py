@@ -392,6 +392,29 @@ def read_manifest(folder: str | Path) -> dict[str, dict[str, Any]]:
     return files
 
 
+def lists_file(folder: str | Path, name: str) -> bool:
+    """Whether ``folder``'s manifest lists ``name`` (a relative path); ``False`` for a folder
+    whose manifest is missing or damaged. A file a manifest does not list is not vouched for:
+    one being removed (:func:`unlist_file`) may still be on disk."""
+    try:
+        return name in read_manifest(folder)
+    except InputFileError:
+        return False
+
+
+def unlist_file(folder: str | Path, name: str) -> None:
+    """Take ``name`` out of ``folder``'s manifest (rewritten atomically, nothing hashed again);
+    delete the file after this, so that a crash in between leaves a folder that still verifies
+    and a file no reader trusts (:func:`lists_file`).
+
+    :raises InputFileError: the manifest is missing or damaged (the folder is left as it is)
+    """
+    files = read_manifest(folder)
+    if name in files:
+        rest = {k: v for k, v in files.items() if k != name}
+        atomic_write_json(Path(folder) / MANIFEST_FILE, {"version": MANIFEST_VERSION, "files": rest})
+
+
 def _is_entry(entry: Any) -> bool:
     return (
         isinstance(entry, dict)

@@ -166,7 +166,7 @@ class Run:
         folder = {"final": path / "final", "best": path / "best"}.get(which)
         if which == "latest":
             folder = rundir.latest_checkpoint(path).path
-        elif which.startswith(("step_", rundir.KEPT_FINAL_PREFIX)):
+        elif which.startswith((rundir.STEP_PREFIX, rundir.KEPT_FINAL_PREFIX)):
             folder = path / "checkpoints" / which
             if not folder.is_dir():
                 saved = [c.path for c in rundir.list_checkpoints(path)] + rundir.kept_finals(path)

@@ -10,8 +10,9 @@
       versions.json      package versions and the CPU kernels torch uses
       hyperparams.yaml   resolved algorithm hyperparameters
       logs/              progress.csv and TensorBoard events
-      checkpoints/step_<N>/   model.zip, vecnormalize.pkl, scheduler.pkl, replay_buffer.pkl, meta.json,
-                              manifest.json (size and SHA-256 of each file, written last)
+      checkpoints/step_<N>/   model.zip, vecnormalize.pkl, scheduler.pkl, replay_buffer.pkl (the
+                              newest checkpoint only), meta.json, manifest.json (size and SHA-256
+                              of each file, written last)
       checkpoints/post_train/ the method's post-training progress (adapt: phase 2), if any
       checkpoints/final_<N>/  an earlier final model of step N, kept when a resume went past it
       best/              the best model by periodic evaluation on training tasks
@@ -55,9 +56,11 @@ from mtml_rl.io import (
     atomic_write_json,
     atomic_write_text,
     atomic_write_yaml,
+    lists_file,
     manifest_problem,
     read_manifest,
     restore_replaced_in,
+    unlist_file,
     write_manifest,
 )
 from mtml_rl.locks import lock_folder
@@ -69,6 +72,8 @@ MODEL_FILE = "model.zip"
 NORMALIZER_FILE = "vecnormalize.pkl"
 SCHEDULER_FILE = "scheduler.pkl"
 REPLAY_FILE = "replay_buffer.pkl"
+STEP_PREFIX = "step_"
+"""``checkpoints/step_<N>``: the periodic checkpoint of step ``N``."""
 META_FILE = "meta.json"
 SPEC_FILE = "spec.yaml"
 SPLITS_FILE = "splits.json"
@@ -372,7 +377,7 @@ def checkpoint_problem(folder: Path, required: tuple[str, ...] = ()) -> str | No
 def list_checkpoints(path: Path) -> list[Checkpoint]:
     """Periodic checkpoints of a run that verify (:func:`checkpoint_problem`), oldest first."""
     found = []
-    for folder in (path / "checkpoints").glob("step_*"):
+    for folder in (path / "checkpoints").glob(f"{STEP_PREFIX}*"):
         if checkpoint_problem(folder) is None:
             found.append(Checkpoint(folder, read_meta(folder)[0]))
     return sorted(found, key=lambda c: c.steps)
@@ -381,7 +386,7 @@ def list_checkpoints(path: Path) -> list[Checkpoint]:
 def damaged_checkpoints(path: Path) -> dict[Path, str]:
     """Periodic checkpoint folders of a run that do not verify, with what is wrong."""
     out = {}
-    for folder in sorted((path / "checkpoints").glob("step_*")):
+    for folder in sorted((path / "checkpoints").glob(f"{STEP_PREFIX}*")):
         problem = checkpoint_problem(folder)
         if problem is not None:
             out[folder] = problem
@@ -451,6 +456,43 @@ def latest_checkpoint(path: Path) -> Checkpoint:
             "it cannot be resumed (train again with --force)"
         )
     return checkpoints[-1]
+
+
+def checkpoint_dir(path: Path, steps: int) -> Path:
+    """The periodic checkpoint of ``steps`` of the run in ``path``."""
+    return path / "checkpoints" / f"{STEP_PREFIX}{steps}"
+
+
+def has_replay_buffer(folder: Path) -> bool:
+    """Whether the saved model folder keeps a replay buffer its manifest vouches for."""
+    return (folder / REPLAY_FILE).is_file() and lists_file(folder, REPLAY_FILE)
+
+
+def drop_replay_buffers_before(path: Path, steps: int) -> list[Path]:
+    """Delete the replay buffer of every periodic checkpoint of the run in ``path`` before step
+    ``steps``; the checkpoints whose buffer went. Call it holding the run's lock, once the
+    checkpoint of ``steps`` (or the model training goes on from) is whole.
+
+    A resume goes on from the newest checkpoint, so only its buffer is ever read; every older
+    one would keep a copy of a buffer that can be hundreds of MB (SB3 saves its whole capacity).
+    The buffer leaves the manifest first: a process killed before the file is deleted leaves a
+    checkpoint that verifies and a file that is not trusted (:func:`has_replay_buffer`), which
+    the next call deletes. A checkpoint whose manifest does not read is left as it is.
+    """
+    dropped = []
+    for folder in (path / "checkpoints").glob(f"{STEP_PREFIX}*"):
+        replay = folder / REPLAY_FILE
+        folder_steps = folder.name[len(STEP_PREFIX) :]
+        if not folder_steps.isdigit() or int(folder_steps) >= steps or not replay.is_file():
+            continue
+        try:
+            unlist_file(folder, REPLAY_FILE)
+        except InputFileError:
+            continue
+        fault_point("drop_replay")
+        replay.unlink(missing_ok=True)
+        dropped.append(folder)
+    return sorted(dropped)
 
 
 KEPT_FINAL_PREFIX = "final_"

@@ -188,10 +188,11 @@ def _resume_locked(
     stack = build_env(config, spec, hp, config.n_envs or hp.n_envs)
     rundir.verify_folder(plan.source.path, path)  # checked again: it is loaded now
     model = _restore(plan.source.path, config, stack)
+    rundir.drop_replay_buffers_before(path, plan.source.steps)  # kept by an older mtml-rl, or left by a kill
     if not final_done and _without_replay_buffer(model, plan.source.path):
         say(
-            f"{plan.source.path} keeps no replay buffer (final/ never does; periodic checkpoints "
-            f"do): {type(model).__name__} goes on with an empty one"
+            f"{plan.source.path} keeps no replay buffer (final/ never does, a periodic checkpoint "
+            f"only while it is the newest): {type(model).__name__} goes on with an empty one"
         )
     kept = rundir.post_train_logged_step(path) if final_done else None
     model.set_logger(make_logger(path / "logs", keep_until_step=kept or plan.source.steps))
@@ -215,8 +216,8 @@ def _keep_earlier_final(path: Path, steps: int, total: int, say: Note) -> None:
 
 
 def _without_replay_buffer(model: BaseAlgorithm, folder: Path) -> bool:
-    """Whether ``model`` learns from a replay buffer that ``folder`` did not save."""
-    return isinstance(model, OffPolicyAlgorithm) and not (folder / rundir.REPLAY_FILE).is_file()
+    """Whether ``model`` learns from a replay buffer that ``folder`` does not keep."""
+    return isinstance(model, OffPolicyAlgorithm) and not rundir.has_replay_buffer(folder)
 
 
 def _restore(folder: Path, config: TrainConfig, stack: EnvStack) -> BaseAlgorithm:
@@ -227,7 +228,7 @@ def _restore(folder: Path, config: TrainConfig, stack: EnvStack) -> BaseAlgorith
             stack.venv.slots.set_rng_state(pickle.load(handle))
         if stack.normalizer is not None:
             _restore_normalizer(folder, stack.normalizer)
-        if isinstance(model, OffPolicyAlgorithm) and (folder / rundir.REPLAY_FILE).is_file():
+        if isinstance(model, OffPolicyAlgorithm) and rundir.has_replay_buffer(folder):
             model.load_replay_buffer(folder / rundir.REPLAY_FILE)
     except CheckpointError:
         raise
@@ -367,7 +368,8 @@ def _callbacks(run: Run, stack: EnvStack, total: int, progress: bool | None) -> 
     label = f"{run.spec.name} {run.method.name}/{config.algo} s{config.seed}"
 
     def checkpoint(steps: int) -> None:
-        _save(run.path / "checkpoints" / f"step_{steps}", run, stack, replay=True)
+        _save(rundir.checkpoint_dir(run.path, steps), run, stack, replay=True)
+        rundir.drop_replay_buffers_before(run.path, steps)
 
     return [
         TaskReturnLogger(stack.monitor),
