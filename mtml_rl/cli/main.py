@@ -5,13 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 
+from mtml_rl import __version__
 from mtml_rl.cli import benchmark_cmd, compare_cmd, evaluate_cmd, list_cmd, quickstart_cmd, train_cmd
 from mtml_rl.cli.arguments import not_utf8_argument
 from mtml_rl.errors import exit_status
 from mtml_rl.lifetime import report_interruption, sigterm_interrupts
 
 SUBCOMMANDS = (list_cmd, train_cmd, evaluate_cmd, compare_cmd, benchmark_cmd, quickstart_cmd)
+DEPENDENCIES = ("gymnasium", "stable-baselines3", "torch", "numpy")
+"""The packages ``--version`` names beside mtml-rl's own version (what a bug report needs)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -23,12 +27,28 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser."""
-    parser = _Parser(prog="mtml-rl", description="Multitask and meta RL on parameterized Gymnasium families.")
+    parser = _Parser(
+        prog="mtml-rl",
+        description="Multitask and meta RL on parameterized Gymnasium families.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # the --version line unwrapped
+    )
+    parser.add_argument("--version", action="version", version=version_line())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for module in SUBCOMMANDS:
         module.add_parser(sub)
     return parser
+
+
+def version_line() -> str:
+    """``mtml-rl X (Python Y; gymnasium Z, ...)``: the versions a bug report should give."""
+    found = []
+    for name in DEPENDENCIES:
+        try:
+            found.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"{name} not installed")
+    return f"mtml-rl {__version__} (Python {sys.version.split()[0]}; {', '.join(found)})"
 
 
 def subcommand_parser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
