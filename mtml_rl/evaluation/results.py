@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from mtml_rl.errors import CheckpointError
+from mtml_rl.evaluation.consistency import consistency_problem
 from mtml_rl.tasks.params import ParamValue
 
 SCHEMA_VERSION = "1.5"
@@ -465,7 +466,15 @@ def load_results(path: str | Path) -> Results:
     except RecursionError:
         raise CheckpointError(f"{file}: cannot read results (nested too deeply)") from None
     validate(document, str(file))
-    return results_from_json(document)
+    results = results_from_json(document)
+    problem = consistency_problem(results)
+    if problem is not None:
+        raise CheckpointError(
+            f"{file}: its records disagree: {problem}; it was not written whole by mtml-rl "
+            "(edited, cut or merged by hand?): evaluate the runs again, or merge evaluations "
+            "with `mtml-rl compare`"
+        )
+    return results
 
 
 # --------------------------------------------------------------------------------------------
