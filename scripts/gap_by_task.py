@@ -3,8 +3,9 @@
 ``dr`` there).
 
 Reads evaluation folders (or ``results.json`` files), such as a grid's ``eval/*`` folders,
-through the package's validated loader, pools each method's episodes over its runs (seeds)
-and prints one markdown row per task, ordered by the value of one varying parameter.
+through the package's validated loader, merges them as ``mtml-rl compare`` does (a run in
+two inputs counted once), pools each method's episodes over its runs (seeds) and prints
+one markdown row per task, ordered by the value of one varying parameter.
 
 Usage::
 
@@ -24,6 +25,7 @@ import numpy as np
 
 from mtml_rl.cli.arguments import parse_arguments
 from mtml_rl.evaluation.gaps import share_of_gap
+from mtml_rl.evaluation.merge import merge_results
 from mtml_rl.evaluation.results import Results, load_results
 from mtml_rl.lifetime import script_exit_status
 
@@ -76,7 +78,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     args = parse_arguments(parser, argv)
     parts = [load_results(path) for path in args.results]
-    print("\n".join(table(parts, args.split, args.param, args.method)))
+    merged = merge_results(parts, parts[0].protocol.bootstrap_reps)  # a run in two inputs once
+    print("\n".join(table([merged], args.split, args.param, args.method)))
 
 
 if __name__ == "__main__":
