@@ -88,7 +88,8 @@ def _merge_runs(merged: Results, part: Results, seen: dict[tuple[str, str, str],
     """Add ``part``'s new runs (a new directory, or one deployed as another method or with
     other deployment settings); returns ``{old id: new id}`` of all of ``part``'s runs.
 
-    :raises ConfigError: a run seen before disagrees in :data:`SAME_RUN_FIELDS`
+    :raises ConfigError: a run seen before disagrees in :data:`SAME_RUN_FIELDS`, or a new
+        one was trained on another version of a spec than the runs before it
     """
     ids = {}
     for run in part.runs:
@@ -97,11 +98,23 @@ def _merge_runs(merged: Results, part: Results, seen: dict[tuple[str, str, str],
             _check_same_run(merged.run(known), run)
             ids[run.id] = known
             continue
+        _check_same_tasks(merged, run)
         new_id = f"run{len(merged.runs)}"
         seen[run_key(run)] = new_id
         ids[run.id] = new_id
         merged.runs.append(replace(run, id=new_id))
     return ids
+
+
+def _check_same_tasks(merged: Results, run: RunRecord) -> None:
+    """Runs of one spec id are compared on one task list: refuse a run of another version of
+    the spec (as ``evaluate`` does), whose splits hold other tasks under the same names."""
+    first = next((r for r in merged.runs if r.spec == run.spec), None)
+    if first is not None and first.spec_hash != run.spec_hash:
+        raise ConfigError(
+            f"{run.path} and {first.path} were trained on different tasks of {run.spec} (spec "
+            f"hashes {run.spec_hash} and {first.spec_hash}); compare them separately"
+        )
 
 
 def _check_same_run(kept: RunRecord, other: RunRecord) -> None:

@@ -159,3 +159,12 @@ def test_one_run_evaluated_as_two_models_is_refused(name: str, value: Any) -> No
         ConfigError, match=f"/runs/dr-s0 \\(dr\\) was evaluated in two of the inputs with {name}"
     ):
         merge_results([results(splits=["train"]), later], 100)
+
+
+def test_runs_of_two_versions_of_a_spec_are_refused() -> None:
+    """Evaluated apart, two runs trained on different task lists under one spec id: their
+    splits hold other tasks under the same names (``evaluate`` refuses them together too)."""
+    first, second = results(("run0",)), results(("run0",))
+    second.runs[0].path, second.runs[0].spec_hash = "/runs/edited", "other-hash"
+    with pytest.raises(ConfigError, match="/runs/edited and /runs/dr-s0 were trained on different tasks"):
+        merge_results([first, second], 100)
