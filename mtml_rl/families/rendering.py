@@ -8,6 +8,7 @@ task's values for the one call.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
@@ -18,9 +19,24 @@ import numpy as np
 _MISSING = object()
 
 
+def draw_offscreen_without_display() -> None:
+    """Let pygame draw frames off-screen quietly where there is no display.
+
+    Gymnasium's classic-control and Box2D envs draw ``rgb_array`` frames with pygame, whose
+    first frame starts SDL's video; on a machine with no display SDL then prints ``error:
+    XDG_RUNTIME_DIR is invalid or not set`` (once per process), though the frame is drawn.
+    SDL's dummy video driver draws the same pixels without it. Set only where neither
+    ``DISPLAY`` nor ``WAYLAND_DISPLAY`` is (nothing could open a window there anyway) and
+    ``SDL_VIDEODRIVER`` is unset.
+    """
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+
+
 @cache
 def _reference_env(gym_id: str) -> gym.Env[Any, Any]:
     """One rendering instance per Gymnasium id (its pygame surface is reused)."""
+    draw_offscreen_without_display()
     env = gym.make(gym_id, render_mode="rgb_array")
     env.reset(seed=0)
     return env

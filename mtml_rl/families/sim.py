@@ -37,6 +37,7 @@ from mtml_rl.errors import FamilyError, MtmlError
 from mtml_rl.families.actions import ActionMap
 from mtml_rl.families.mujoco_split import SplitStep, StepOut, split_step
 from mtml_rl.families.parameterized import ParameterizedFamily
+from mtml_rl.families.rendering import draw_offscreen_without_display
 from mtml_rl.tasks.params import FamilyParams
 from mtml_rl.tasks.task import Task
 
@@ -165,6 +166,8 @@ class SimFamily(ParameterizedFamily, ABC, Generic[P]):
         :raises MissingExtraError: if the simulator is not installed
         """
         require_extra(self.name, self.required_modules, self.extra)
+        if render_mode == "rgb_array":
+            draw_offscreen_without_display()
         try:
             env = gym.make(
                 self.reference_id, render_mode=render_mode, disable_env_checker=True, **self.env_kwargs
