@@ -11,9 +11,11 @@ import difflib
 import errno
 import re
 import sys
-from collections.abc import Callable, Iterable
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 
 class MtmlError(Exception):
@@ -116,6 +118,36 @@ class FolderLockedError(MtmlError, RuntimeError):
         super().__init__(message)
 
 
+class MtmlWarning(UserWarning):
+    """A setting that runs, but probably not as meant (a fine-tuning budget too small to
+    update the clone, an entry point shadowed by a built-in family ...). The CLI and the
+    scripts print it as one line, ``PROGRAM: warning: MESSAGE``; filter it by this class."""
+
+
+@contextmanager
+def one_line_warnings(program: str) -> Iterator[None]:
+    """Within the block, show each :class:`MtmlWarning` as ``PROGRAM: warning: MESSAGE`` on
+    stderr (not Python's file, line and source); other warnings as Python shows them."""
+    shown = warnings.showwarning
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        if issubclass(category, MtmlWarning):
+            print(f"{program}: warning: {message}", file=file or sys.stderr)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
+
+
 def suggest(name: str, known: Iterable[str]) -> str:
     """Return ``"; did you mean 'x'?"`` for the closest known name, or ``""``."""
     close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.5)
@@ -176,7 +208,8 @@ def exit_status(program: str, main: Callable[[], int | None]) -> int:
     For the scripts under ``scripts/``: ``sys.exit(exit_status("name", main))``.
     """
     try:
-        return int(main() or 0)
+        with one_line_warnings(program):
+            return int(main() or 0)
     except MtmlError as exc:
         print(f"{program}: error: {exc}", file=sys.stderr)
         return BAD_INPUT_EXIT_CODE

@@ -27,7 +27,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from mtml_rl.envs.factory import make_task_vector_env
 from mtml_rl.envs.sb3 import SB3VecEnv
-from mtml_rl.errors import CheckpointError, ConfigError
+from mtml_rl.errors import CheckpointError, ConfigError, MtmlWarning
 from mtml_rl.rollouts import ObsRequirements
 from mtml_rl.specs.spec import TaskSpec, resolve_spec
 from mtml_rl.tasks.task import Task
@@ -222,6 +222,7 @@ def warn_no_update(model: BaseAlgorithm, timesteps: int) -> None:
                 f"finetune timesteps {timesteps} do not exceed the algorithm's learning_starts "
                 f"{starts}: the clone fills its empty replay buffer and is never updated, so it "
                 f"acts exactly like the dr policy; use more than {starts} steps",
+                MtmlWarning,
                 stacklevel=3,
             )
         return
@@ -231,6 +232,7 @@ def warn_no_update(model: BaseAlgorithm, timesteps: int) -> None:
             f"finetune timesteps {timesteps} fit in one rollout of {rollout} steps (n_steps x n_envs): "
             f"the clone is updated once, at the end of its learning-rate schedule; "
             f"use at least {2 * rollout} steps",
+            MtmlWarning,
             stacklevel=3,
         )
 

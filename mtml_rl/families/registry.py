@@ -26,7 +26,7 @@ import importlib
 import warnings
 from importlib import metadata
 
-from mtml_rl.errors import FamilyError, UnknownNameError
+from mtml_rl.errors import FamilyError, MtmlWarning, UnknownNameError
 from mtml_rl.families.checks import FamilyClass, check_family_class, check_name, describe
 
 ENTRY_POINT_GROUP = "mtml_rl.families"
@@ -225,6 +225,7 @@ def _entry_points(refresh: bool = False) -> dict[str, str]:
                 warnings.warn(
                     f"the entry point {ep.name!r} = {ep.value!r} (group {ENTRY_POINT_GROUP!r}) is ignored: "
                     f"{ep.name!r} is a built-in family; rename the entry point",
+                    MtmlWarning,
                     stacklevel=3,
                 )
                 continue

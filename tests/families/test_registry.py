@@ -16,7 +16,7 @@ import toy_families
 import yaml
 
 import mtml_rl
-from mtml_rl.errors import FamilyError, SpecError, UnknownNameError
+from mtml_rl.errors import FamilyError, MtmlWarning, SpecError, UnknownNameError
 from mtml_rl.families import registry
 from mtml_rl.specs.spec import parse_spec
 
@@ -125,7 +125,7 @@ def test_an_entry_point_is_found_by_name(
 def test_an_entry_point_cannot_shadow_a_built_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _write_plugin(tmp_path / "site", f"cartpole = {TOY_REF}")
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
-    with pytest.warns(UserWarning, match="'cartpole' is a built-in family; rename the entry point"):
+    with pytest.warns(MtmlWarning, match="'cartpole' is a built-in family; rename the entry point"):
         names = mtml_rl.family_names()
     assert mtml_rl.get_family("cartpole").__name__ == "CartPole"
     assert names.count("cartpole") == 1

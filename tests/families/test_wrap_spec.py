@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 import mtml_rl
-from mtml_rl.errors import SpecError
+from mtml_rl.errors import MtmlWarning, SpecError
 from mtml_rl.families.wrap.expressions import Expression, ExpressionError
 from mtml_rl.families.wrap.targets import Target, TargetError
 from mtml_rl.specs.spec import parse_spec
@@ -158,7 +158,7 @@ def test_errors_name_the_field_and_the_fix(edit: Any, field: str, message: str, 
 def test_a_wrong_derived_expression_is_a_warning_with_the_values() -> None:
     data = cartpole_data()
     data["gymnasium"]["derived"]["total_mass"] = "masspole * masscart"
-    with pytest.warns(UserWarning, match="total_mass = masspole \\* masscart gives 0.1 at the defaults"):
+    with pytest.warns(MtmlWarning, match="total_mass = masspole \\* masscart gives 0.1 at the defaults"):
         parse_spec(data)
 
 

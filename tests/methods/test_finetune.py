@@ -15,7 +15,7 @@ from stable_baselines3 import PPO, SAC
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from mtml_rl.agents.finetune import FinetuneAgent, clone_budget, rollout_steps
-from mtml_rl.errors import ConfigError
+from mtml_rl.errors import ConfigError, MtmlWarning
 from mtml_rl.evaluation.collect import play
 from mtml_rl.methods.finetune import FINETUNE
 from mtml_rl.policies import MetaExtractor
@@ -148,7 +148,7 @@ def test_adapt_is_seeded(finetune_run: Run) -> None:
 def test_a_budget_of_one_rollout_warns(finetune_run: Run) -> None:
     agent = FinetuneAgent(finetune_run, timesteps=128)  # n_steps 32 x 4 slots
     task = build_splits(finetune_run.spec)["train"].tasks[0]
-    with pytest.warns(UserWarning, match="one rollout"):
+    with pytest.warns(MtmlWarning, match="one rollout"):
         agent.adapt(finetune_run.spec, task, seed=SEED)
 
 
@@ -171,7 +171,7 @@ def test_an_off_policy_budget_below_learning_starts_warns(tmp_path: Path) -> Non
     )
     run = train(config, progress=False)
     task = build_splits(run.spec)["test-interpolation"].tasks[0]
-    with pytest.warns(UserWarning, match="learning_starts 64"):
+    with pytest.warns(MtmlWarning, match="learning_starts 64"):
         FinetuneAgent(run, timesteps=64).adapt(run.spec, task, seed=SEED)
     agent = FinetuneAgent(run, timesteps=96)
     with warnings.catch_warnings():

@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 
-from mtml_rl.errors import SpecError
+from mtml_rl.errors import MtmlWarning, SpecError
 from mtml_rl.families.sim import SimFamily
 from mtml_rl.families.wrap.block import GymnasiumBlock, WrappedParameter
 from mtml_rl.families.wrap.expressions import ExpressionError
@@ -174,6 +174,7 @@ def _check_derived(env: gym.Env[Any, Any], block: GymnasiumBlock, defaults: Mapp
             warnings.warn(
                 f"{block.env_id}: derived {derived.target.text} = {derived.expression.text} gives {value:g} "
                 f"at the defaults, but the environment holds {current}; check the expression",
+                MtmlWarning,
                 stacklevel=4,
             )
 
