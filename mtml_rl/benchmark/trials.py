@@ -37,7 +37,7 @@ from mtml_rl.benchmark.evaluation import (
     evaluation_is_current,
     evaluation_problem,
 )
-from mtml_rl.errors import CheckpointError, ConfigError, MtmlError
+from mtml_rl.errors import CheckpointError, ConfigError, MtmlError, one_line_warnings
 from mtml_rl.io import file_problem
 from mtml_rl.locks import lock_folder
 from mtml_rl.specs.spec import TaskSpec, is_file, resolve_spec
@@ -554,13 +554,14 @@ def run_trial(trial: Trial) -> TrialOutcome:
 
     Runs in a worker process (local pool or Ray task) holding the lock of the trial's run
     folder, so that a worker of an earlier driver that is still alive is never raced.
-    Failures are returned, not raised.
+    Failures are returned, not raised; an :class:`~mtml_rl.errors.MtmlWarning` is shown as
+    ``TRIAL: warning: ...``.
     """
     start = time.monotonic()
     trained = False
     try:
         th.set_num_threads(int(trial.config["num_threads"]))
-        with lock_folder(trial.run_dir, wait_s=WORKER_LOCK_WAIT_S):
+        with one_line_warnings(trial.name), lock_folder(trial.run_dir, wait_s=WORKER_LOCK_WAIT_S):
             trained = _train_and_evaluate(trial)
     except Exception as exc:
         return TrialOutcome(
