@@ -292,6 +292,26 @@ def _mark_interrupted(manifest: Manifest, todo: Sequence[Trial]) -> None:
     manifest.save()
 
 
+SHOWN_UNFINISHED = 10
+"""Unfinished trials a report names before it counts the rest."""
+
+
+def incomplete_notes(unfinished: list[str], total: int) -> list[str]:
+    """The report's note on trials that did not finish (failed, interrupted), so that a
+    report of part of a grid never reads as the whole grid (``[]``: every trial finished)."""
+    if not unfinished:
+        return []
+    named = ", ".join(unfinished[:SHOWN_UNFINISHED])
+    more = len(unfinished) - SHOWN_UNFINISHED
+    if more > 0:
+        named += f" and {more} more"
+    return [
+        f"incomplete grid: {len(unfinished)} of {total} trials did not finish ({named}); the tables "
+        "hold the finished trials only, so those cells have fewer seeds: rerun the same command to "
+        "retry them (their errors are in trials.json)"
+    ]
+
+
 def _result(
     config: BenchmarkConfig, grid: GridPlan, manifest: Manifest, ran: list[str], skipped: list[str]
 ) -> BenchmarkResult:
@@ -307,7 +327,7 @@ def _result(
             settings,
             config.evaluation.bootstrap_reps,
             figures=config.evaluation.figures,
-            notes=[cell.note for cell in grid.unsupported],
+            notes=[cell.note for cell in grid.unsupported] + incomplete_notes(failed, len(trials)),
         )
     records = [manifest.records[t.name] for t in trials]
     return BenchmarkResult(

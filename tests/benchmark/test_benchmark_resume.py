@@ -46,6 +46,9 @@ def test_rerun_completes_only_the_failed_trial(tmp_path: Path, monkeypatch: pyte
     assert f"ConfigError: unknown hyperparameter '{BAD_HYPERPARAMETER}'" in str(entry["error"])
     assert "Traceback" in str(entry["traceback"])
     assert first.comparison is not None and first.comparison.rows[0].runs == 1
+    incomplete = "incomplete grid: 1 of 2 trials did not finish (CartPole-dr-s1)"
+    assert any(note.startswith(incomplete) for note in first.comparison.notes)
+    assert incomplete in (first.comparison.report_dir / "report.md").read_text()
     finished = file_state(grid.out_dir / "runs" / "CartPole-dr-s0")
     evaluated = file_state(grid.out_dir / "eval" / "CartPole-dr-s0")
 
@@ -64,6 +67,7 @@ def test_rerun_completes_only_the_failed_trial(tmp_path: Path, monkeypatch: pyte
     }
     assert entries["CartPole-dr-s1"]["attempts"] == 2 and entries["CartPole-dr-s0"]["attempts"] == 1
     assert second.comparison is not None and second.comparison.rows[0].runs == 2
+    assert "incomplete grid" not in (second.comparison.report_dir / "report.md").read_text()
 
 
 def test_a_killed_worker_fails_only_its_trial(tmp_path: Path) -> None:
