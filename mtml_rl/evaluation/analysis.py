@@ -8,7 +8,7 @@ merge raw results from several evaluations and derive everything again.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from itertools import combinations
 from typing import Any
 
@@ -23,6 +23,7 @@ from mtml_rl.evaluation.results import (
     GridResult,
     Improvement,
     Results,
+    RunRecord,
     TaskRecord,
     TaskScore,
     cells_array,
@@ -76,6 +77,12 @@ NOT_RECORDED = "settings not recorded: results written before schema 1.5"
 MIXED_DEPLOYMENTS_NOTE = (
     "{spec}: {method}'s runs were deployed with different settings ({settings}); " + _MIXED_ENDING
 )
+MIXED_TRAINING_NOTE = (
+    "{spec}: {method}'s {count} runs are not seeds of one training ({differences}); " + _MIXED_ENDING
+)
+TRAINING_FIELDS = ("algo", "steps", "seed")
+"""What runs pooled under one label must share (``seed``: must not repeat) to be seeds of one
+training, as their rows' intervals assume."""
 _DERIVED_ENDINGS = (
     _FLOORED_ENDING,
     _NO_REFERENCE_ENDING,
@@ -111,7 +118,38 @@ def analyze(results: Results) -> Results:
     _note_reference_caveats(results)
     _note_deployed_runs(results)
     _note_mixed_deployments(results)
+    _note_mixed_training(results)
     return results
+
+
+def _note_mixed_training(results: Results) -> None:
+    """A note per spec and method whose runs are not seeds of one training: trained with other
+    algorithms or for other steps (another budget, a run taken further), or two of one seed (a
+    copy of a run, or a run trained twice). Their rows pool them as if they were seeds."""
+    runs: dict[tuple[str, str], list[RunRecord]] = defaultdict(list)
+    for run in results.runs:
+        runs[(run.spec, run.label)].append(run)
+    for (spec, method), pooled in sorted(runs.items()):
+        differences = [text for name in TRAINING_FIELDS if (text := _spread(pooled, name))]
+        if differences:
+            results.notes.append(
+                MIXED_TRAINING_NOTE.format(
+                    spec=spec, method=method, count=len(pooled), differences="; ".join(differences)
+                )
+            )
+
+
+def _spread(runs: list[RunRecord], name: str) -> str:
+    """``algo ppo (1 run), sac (1 run)`` where ``runs`` differ in ``name`` (``seed``: where one
+    repeats), else ``""``."""
+    counts = Counter(getattr(run, name) for run in runs)
+    repeated = max(counts.values()) > 1
+    if (name == "seed" and not repeated) or (name != "seed" and len(counts) == 1):
+        return ""
+    shown = sorted(counts.items(), key=lambda kv: (kv[0] is None, type(kv[0]).__name__, kv[0] or 0))
+    if name == "seed":
+        return "seed " + ", ".join(f"{value} in {n} runs" for value, n in shown if n > 1)
+    return f"{name} " + ", ".join(f"{value} ({n} run{'s' if n > 1 else ''})" for value, n in shown)
 
 
 def _note_mixed_deployments(results: Results) -> None:

@@ -7,12 +7,13 @@ so that the folder stays fast while every output is still produced.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mtml_rl.evaluation.evaluate import EvalConfig
-from mtml_rl.evaluation.results import Results
+from mtml_rl.evaluation.results import EpisodeRow, Protocol, Results, RunRecord, TaskRecord
 from mtml_rl.training import TrainConfig
 
 CARTPOLE = "mtml/CartPole-v0"
@@ -58,3 +59,41 @@ def small_eval(**fields: Any) -> EvalConfig:
     values: dict[str, Any] = {"episodes": 2, "splits": SPLITS, "bootstrap_reps": 200, "progress": False}
     values.update(fields)
     return EvalConfig(**values)
+
+
+# -- results built by hand: two runs, two splits of two tasks, two episodes per task ----------
+EPISODES = 2
+"""Episodes per task of the results built by hand."""
+
+
+def run_record(run_id: str, seed: int) -> RunRecord:
+    return RunRecord(
+        run_id, f"/runs/dr-s{seed}", "dr", "dr", "ppo", seed, CARTPOLE, "spec-hash",
+        dict.fromkeys(SPLITS, "split-hash"), False, 1, 1024,
+    )  # fmt: skip
+
+
+def tasks() -> list[TaskRecord]:
+    return [
+        TaskRecord(CARTPOLE, split, f"{split}-{i}", {"length": 0.5 + i}, 20.0)
+        for split in SPLITS
+        for i in range(2)
+    ]
+
+
+def episodes(run_id: str, splits: Sequence[str] = SPLITS, offset: float = 0.0) -> list[EpisodeRow]:
+    return [
+        EpisodeRow(run_id, CARTPOLE, split, f"{split}-{i}", k, 0, k, 100.0 + 10 * i + k + offset, 100, None)
+        for split in splits
+        for i in range(2)
+        for k in range(EPISODES)
+    ]
+
+
+def results(run_ids: tuple[str, ...] = ("run0", "run1"), splits: Sequence[str] = SPLITS) -> Results:
+    return Results(
+        Protocol(EPISODES, 0, True, list(splits)),
+        [run_record(r, seed) for seed, r in enumerate(run_ids)],
+        tasks(),
+        [e for r in run_ids for e in episodes(r, splits)],
+    )

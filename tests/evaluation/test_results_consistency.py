@@ -1,8 +1,8 @@
 """A ``results.json`` whose records disagree is refused when read, naming what disagrees;
 ``compare`` merges one run's splits from several evaluations whole.
 
-The documents are built by hand (two runs, two splits of two tasks, two episodes per task in
-trials of one), so each mutation is the only thing wrong with them.
+The documents are built by hand (:func:`evaluation_helpers.results`), so each mutation is the
+only thing wrong with them.
 """
 
 from __future__ import annotations
@@ -14,55 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from evaluation_helpers import CARTPOLE, episodes, results
 
 from mtml_rl.errors import CheckpointError, ConfigError
 from mtml_rl.evaluation.merge import merge_results
-from mtml_rl.evaluation.results import (
-    EpisodeRow,
-    GridResult,
-    Protocol,
-    Results,
-    RunRecord,
-    TaskRecord,
-    load_results,
-)
-
-SPEC = "mtml/CartPole-v0"
-SPLITS = ["train", "test-interpolation"]
-EPISODES = 2
-
-
-def run_record(run_id: str, seed: int) -> RunRecord:
-    return RunRecord(
-        run_id, f"/runs/dr-s{seed}", "dr", "dr", "ppo", seed, SPEC, "spec-hash",
-        dict.fromkeys(SPLITS, "split-hash"), False, 1, 1024,
-    )  # fmt: skip
-
-
-def tasks() -> list[TaskRecord]:
-    return [
-        TaskRecord(SPEC, split, f"{split}-{i}", {"length": 0.5 + i}, 20.0)
-        for split in SPLITS
-        for i in range(2)
-    ]
-
-
-def episodes(run_id: str, splits: list[str] = SPLITS, offset: float = 0.0) -> list[EpisodeRow]:
-    return [
-        EpisodeRow(run_id, SPEC, split, f"{split}-{i}", k, 0, k, 100.0 + 10 * i + k + offset, 100, None)
-        for split in splits
-        for i in range(2)
-        for k in range(EPISODES)
-    ]
-
-
-def results(run_ids: tuple[str, ...] = ("run0", "run1"), splits: list[str] = SPLITS) -> Results:
-    return Results(
-        Protocol(EPISODES, 0, True, list(splits)),
-        [run_record(r, seed) for seed, r in enumerate(run_ids)],
-        tasks(),
-        [e for r in run_ids for e in episodes(r, splits)],
-    )
+from mtml_rl.evaluation.results import GridResult, Protocol, Results, load_results
 
 
 def written(document: dict[str, Any], folder: Path) -> Path:
@@ -99,7 +55,7 @@ def repeat_first(where: str) -> Callable[[dict[str, Any]], None]:
 
 def grid_of_unknown_run(d: dict[str, Any]) -> None:
     grid = GridResult(
-        SPEC, ["length", "actuator_gain"], [0.5], [1.0], {}, [], None, [[20.0]], None, {"run7": [[1.0]]}
+        CARTPOLE, ["length", "actuator_gain"], [0.5], [1.0], {}, [], None, [[20.0]], None, {"run7": [[1.0]]}
     )
     d["grids"].append(Results(Protocol(1, 0, True, []), [], [], [], grids=[grid]).to_json()["grids"][0])
 

@@ -1,0 +1,40 @@
+"""A report says when the runs it pools under one method are not seeds of one training
+(other algorithms, other budgets, a seed twice): their intervals treat them as seeds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from evaluation_helpers import results
+
+from mtml_rl.evaluation.analysis import analyze, is_derived_note
+
+
+def noted(**changes: Any) -> list[str]:
+    """The notes of the two-run results with run1 changed by ``changes``."""
+    built = results()
+    for name, value in changes.items():
+        setattr(built.runs[1], name, value)
+    return [n for n in analyze(built).notes if "are not seeds of one training" in n]
+
+
+def test_seeds_of_one_training_are_not_noted() -> None:
+    assert noted() == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "said"),
+    [
+        ({"algo": "sac"}, "algo ppo (1 run), sac (1 run)"),
+        ({"steps": 2048}, "steps 1024 (1 run), 2048 (1 run)"),
+        ({"seed": 0}, "seed 0 in 2 runs"),
+        ({"algo": "sac", "seed": 0}, "algo ppo (1 run), sac (1 run); seed 0 in 2 runs"),
+    ],
+)
+def test_runs_pooled_as_seeds_that_are_not_are_noted(changes: dict[str, Any], said: str) -> None:
+    notes = noted(**changes)
+    assert len(notes) == 1
+    assert notes[0].startswith(f"mtml/CartPole-v0: dr's 2 runs are not seeds of one training ({said}); ")
+    assert notes[0].endswith("its rows aggregate them; compare one setting per report to read each")
+    assert is_derived_note(notes[0])  # recomputed by every analysis, never carried over by compare
