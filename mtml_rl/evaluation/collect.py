@@ -195,22 +195,29 @@ def adaptation_curve(
 ) -> AdaptationCurve:
     """Mean cumulative reward by step, mean return by episode of a trial, latent error by step."""
     horizon = spec.max_episode_steps
-    cumulative = np.zeros((len(played), horizon))
-    for row, p in enumerate(played):
-        sums = np.cumsum(p.rewards)
-        cumulative[row, : len(sums)] = sums
-        cumulative[row, len(sums) :] = sums[-1] if len(sums) else 0.0
     by_episode = [float(np.mean([p.ret for p in played if p.episode == j])) for j in range(trial_episodes)]
     baselines = [p.mean_latent for p in played if p.mean_latent is not None]
     return AdaptationCurve(
         run,
         spec.id,
         split,
-        cumulative.mean(axis=0).tolist(),
+        _return_curve(played, horizon).tolist(),
         by_episode,
         _latent_curve(played, horizon),
         float(np.mean(baselines)) if baselines else None,
     )
+
+
+def _return_curve(played: list[Played], horizon: int) -> np.ndarray:
+    """Mean cumulative reward after each of ``horizon`` steps (an ended episode keeps its final
+    return), summed episode by episode into one row: the memory of one episode's curve, not of
+    every episode's (a long time limit times many episodes)."""
+    total = np.zeros(horizon)
+    for p in played:
+        sums = np.cumsum(p.rewards)[:horizon]
+        total[: len(sums)] += sums
+        total[len(sums) :] += sums[-1] if len(sums) else 0.0
+    return total / max(len(played), 1)
 
 
 def _latent_curve(played: list[Played], horizon: int) -> list[float | None] | None:

@@ -70,6 +70,10 @@ MAX_INTEGER = 2**63 - 1
 """The largest integer a spec field may hold (seeds and step counts are int64)."""
 MAX_SPLIT_TASKS = 100_000
 """The most tasks a split may hold (every split is drawn and hashed when a spec is used)."""
+MAX_EPISODE_STEPS = 100_000
+"""The longest time limit a spec may set: an evaluation records every step of its adaptation
+curves (``results.json``), and Gymnasium's longest-lived environments stop well before it
+(Atari's 108,000 frames are 27,000 steps)."""
 NOT_HASHED = ("name", "version", "description", "context")
 """Spec fields that do not define the tasks: left out of :meth:`TaskSpec.content_hash`."""
 
@@ -512,7 +516,9 @@ def parse_spec(data: Any, source: str = "<memory>") -> TaskSpec:
         family=family_name,
         description=description.strip(),
         seed=parser.integer(data["seed"], "seed", 0),
-        max_episode_steps=parser.integer(data["max_episode_steps"], "max_episode_steps", 1),
+        max_episode_steps=parser.integer(
+            data["max_episode_steps"], "max_episode_steps", 1, MAX_EPISODE_STEPS
+        ),
         context=context,
         parameters=parameters,
         fixed=fixed,

@@ -142,6 +142,12 @@ BAD_SPECS = [
         _set("splits.train", 6.5), "splits.train", ["expected an integer"], id="split-size-wrong-type"
     ),
     pytest.param(_set("max_episode_steps", 0), "max_episode_steps", ["must be at least 1"], id="steps-zero"),
+    pytest.param(
+        _set("max_episode_steps", 100_000_000),
+        "max_episode_steps",
+        ["must be at most 100,000, got 100,000,000"],
+        id="steps-beyond-any-episode",
+    ),
     pytest.param(_set("name", "Cart Pole"), "name", ["letters, digits and '_'"], id="name-not-an-identifier"),
     pytest.param(_drop("name"), "name", ["missing required field"], id="missing-name"),
     pytest.param(_drop("family"), "family", ["missing required field"], id="missing-family"),
