@@ -229,14 +229,20 @@ def _bounds(p: ParamSpec) -> str:
 
 
 # ------------------------------------------------------------------------------ --gym
-def _gym_table(env_id: str) -> Table:
-    table = Table(title=f"numbers of {env_id} a 'gymnasium:' block can target")
-    for column in ("target", "value", "meaning"):
-        table.add_column(column)
+def _gym_table(env_id: str) -> Table | str:
+    """The numbers of ``env_id`` a ``gymnasium:`` block can target (a line saying so if none)."""
     try:
         candidates = candidate_targets(env_id)
     except (gym.error.Error, ImportError) as exc:
         raise ConfigError(f"--gym: cannot build {env_id!r}: {exc}") from None
+    if not candidates:
+        return (
+            f"{escape(env_id)}'s environment holds no number as a public attribute and no MuJoCo "
+            "model: a 'gymnasium:' block has nothing to vary in it"
+        )
+    table = Table(title=f"numbers of {env_id} a 'gymnasium:' block can target")
+    for column in ("target", "value", "meaning"):
+        table.add_column(column)
     for candidate in candidates:
         table.add_row(*map(escape, (candidate.target, _number(candidate.value), candidate.meaning)))
     return table

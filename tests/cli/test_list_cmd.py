@@ -100,6 +100,14 @@ def test_gym_lists_the_targets_of_an_environment(capsys: pytest.CaptureFixture[s
     assert pendulum["model.geom_friction[cpole, 0]"][1] == "1"
 
 
+def test_gym_says_when_an_environment_has_nothing_to_target(capsys: pytest.CaptureFixture[str]) -> None:
+    """Blackjack's attributes are flags (natural, sab), none a number: one line, no empty table."""
+    assert listed(capsys, "--gym", "Blackjack-v1").strip() == (
+        "Blackjack-v1's environment holds no number as a public attribute and no MuJoCo model: "
+        "a 'gymnasium:' block has nothing to vary in it"
+    )
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
