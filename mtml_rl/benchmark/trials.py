@@ -72,8 +72,9 @@ class Trial:
     :param trained_by: the trial whose run this one deploys (``run_dir`` is that trial's), or
         ``None``: it trains its own
     :param run_config: that trial's config (the config the run is checked against)
-    :param deployment: how this trial deploys that run: ``{"method": <registered name>,
-        "fields": {<deployment field>: <value>}}``
+    :param deployment: how this trial deploys that run (or its own, where its method has
+        deployment fields): ``{"method": <registered name>, "fields": {<deployment field>:
+        <value>}}``; ``None``: its own run, as trained
     :param retrain_changed: a finished run that is not this trial's any more (another config,
         other shipped hyperparameters, another spec) is trained again instead of refused
     """
@@ -243,7 +244,7 @@ def _run_sources(
     for (env, other, seed), source in sorted(by_key.items()):
         other_method = get_method(other)
         if env == trial.env and seed == trial.seed and other_method.first_phase == name:
-            sources.append((source, other_method.later_phase_fields))
+            sources.append((source, (*other_method.later_phase_fields, *other_method.deployment_fields)))
     return sources
 
 
@@ -274,9 +275,22 @@ def _plan_cell(
                 train_config.to_dict(),
                 evaluation,
                 train_config.timesteps or hyperparams.n_timesteps,
+                deployment=_own_deployment(train_config),
             )
         )
     return trials
+
+
+def _own_deployment(train_config: TrainConfig) -> dict[str, Any] | None:
+    """How a trial deploys its own run: with the grid's values of its method's deployment
+    fields, which its evaluation applies and its marker records, so that a change of one is
+    evaluated again on the finished run, not trained again (``None``: a method without such
+    fields, deployed as trained)."""
+    method = train_config.resolved_method()
+    if not method.deployment_fields:
+        return None
+    data = train_config.to_dict()
+    return {"method": method.name, "fields": {name: data[name] for name in method.deployment_fields}}
 
 
 def _check_episodes(settings: EvalSettings, train_config: TrainConfig) -> None:
@@ -429,7 +443,8 @@ def run_finished(trial: Trial) -> bool:
         return False
     recorded = TrainConfig.from_run(path / "config.yaml").to_dict()
     expected = trial.training_config
-    keys = (set(recorded) | set(expected)) - {"out"} - fields_not_read(expected)  # out: where it ran
+    deployment_only = set(get_method(str(expected["method"])).deployment_fields)  # the evaluation's
+    keys = (set(recorded) | set(expected)) - {"out"} - fields_not_read(expected) - deployment_only
     changed = sorted(k for k in keys if recorded.get(k) != expected.get(k))
     if changed:
         return _changed_run(

@@ -73,7 +73,7 @@ FIRST_PHASE_NOTE = (
     "training: " + _FIRST_PHASE_ENDING
 )
 _MIXED_ENDING = "its rows aggregate them; compare one setting per report to read each"
-NOT_RECORDED = "settings not recorded: results written before schema 1.5"
+NOT_RECORDED = "settings not recorded: results written before schema 1.5 (1.6 for adapt)"
 MIXED_DEPLOYMENTS_NOTE = (
     "{spec}: {method}'s runs were deployed with different settings ({settings}); " + _MIXED_ENDING
 )

@@ -24,7 +24,7 @@ from mtml_rl.errors import CheckpointError
 from mtml_rl.evaluation.consistency import consistency_problem
 from mtml_rl.tasks.params import ParamValue
 
-SCHEMA_VERSION = "1.5"
+SCHEMA_VERSION = "1.6"
 """Version of the ``results.json`` format (major.minor; readers accept the same major)."""
 SCHEMA_FILE = Path(__file__).with_name("results.schema.json")
 """The JSON Schema of ``results.json``."""

@@ -66,6 +66,6 @@ ADAPT = AdaptMethod(
         "adapt_timesteps",
         "adapt_iterations",
         "adapt_epochs",
-        "adapt_probe_steps",
     ),
+    deployment_fields=("adapt_probe_steps",),
 )

@@ -104,8 +104,9 @@ class Method:
         (:meth:`~mtml_rl.training.run.Run.deployed_as`), and a benchmark grid with both
         methods evaluates one run for both, so that their comparison is paired
     :param deployment_fields: the :class:`TrainConfig` fields that act only at deployment
-        (``finetune``'s ``finetune_timesteps``): a deployment may set them to other values than
-        the run was trained with
+        (``finetune``'s ``finetune_timesteps``, ``adapt``'s ``adapt_probe_steps``): a deployment
+        may set them to other values than the run was trained with, and a grid whose value
+        changes evaluates its finished runs again instead of training them again
     :param first_phase: the registered method whose whole training is this one's first phase,
         step for step (``adapt``'s phase 1 is the ``oracle``'s training: the same policy and
         statistics, bit for bit; phase 2 then trains the adaptation module beside the policy;
@@ -114,9 +115,9 @@ class Method:
         benchmark grid with both deploys this method's run as that one's instead of training
         the same policy twice
     :param later_phase_fields: the :class:`TrainConfig` fields that act only after the first
-        phase or at deployment (``adapt``'s phase 2, history window and encoder): a grid's trial
-        of the :attr:`first_phase` method whose config differs from this method's trial only in
-        these deploys this trial's run
+        phase (``adapt``'s phase 2, history window and encoder): a grid's trial of the
+        :attr:`first_phase` method whose config differs from this method's trial only in these
+        and the :attr:`deployment_fields` deploys this trial's run
     """
 
     name: str
