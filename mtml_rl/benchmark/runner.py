@@ -312,6 +312,20 @@ def incomplete_notes(unfinished: list[str], total: int) -> list[str]:
     ]
 
 
+def _drop_stale_report(report: Path) -> None:
+    """Remove the report of an earlier run of the grid when no trial of this one finished: its
+    tables (of other trials or settings) must not stay to read as this run's. The folder was
+    checked to hold only an evaluation's files before any trial ran; it leaves whole, moved
+    aside first."""
+    if not report.is_dir():
+        return
+    with lock_folder(report):
+        aside = report.with_name(f".{report.name}.stale")
+        shutil.rmtree(aside, ignore_errors=True)
+        report.rename(aside)
+        shutil.rmtree(aside, ignore_errors=True)
+
+
 def _result(
     config: BenchmarkConfig, grid: GridPlan, manifest: Manifest, ran: list[str], skipped: list[str]
 ) -> BenchmarkResult:
@@ -329,6 +343,8 @@ def _result(
             figures=config.evaluation.figures,
             notes=[cell.note for cell in grid.unsupported] + incomplete_notes(failed, len(trials)),
         )
+    elif config.evaluation.enabled:
+        _drop_stale_report(config.out_dir / REPORT_DIR)
     records = [manifest.records[t.name] for t in trials]
     return BenchmarkResult(
         config.out_dir, records, ran, skipped, failed, comparison, unsupported=list(grid.unsupported)

@@ -14,6 +14,7 @@ import pytest
 import yaml
 from benchmark_helpers import (
     BAD_HYPERPARAMETER,
+    FAILING_SEED,
     TINY_TRAIN,
     file_state,
     killing_trial,
@@ -68,6 +69,21 @@ def test_rerun_completes_only_the_failed_trial(tmp_path: Path, monkeypatch: pyte
     assert entries["CartPole-dr-s1"]["attempts"] == 2 and entries["CartPole-dr-s0"]["attempts"] == 1
     assert second.comparison is not None and second.comparison.rows[0].runs == 2
     assert "incomplete grid" not in (second.comparison.report_dir / "report.md").read_text()
+
+
+def test_a_rerun_in_which_no_trial_finishes_leaves_no_report_of_the_earlier_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The earlier report's tables are of runs this rerun replaced: it must not stay to read as
+    the grid's."""
+    trials_in_this_process(monkeypatch)
+    grid = tiny_grid(tmp_path / "bench", seeds=[FAILING_SEED], workers=1)
+    assert run_benchmark(grid, progress=False).comparison is not None
+    assert (grid.out_dir / "report" / "report.md").is_file()
+    rerun = run_benchmark(grid, progress=False, force=True, trial_fn=raising_trial)
+    assert rerun.failed == [f"CartPole-dr-s{FAILING_SEED}"] and rerun.comparison is None
+    assert not (grid.out_dir / "report").exists()
+    assert [p.name for p in grid.out_dir.iterdir() if p.name.startswith(".report")] in ([], [".report.lock"])
 
 
 def test_a_killed_worker_fails_only_its_trial(tmp_path: Path) -> None:
