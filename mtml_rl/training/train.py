@@ -27,6 +27,7 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import VecNormalize
 
+from mtml_rl.envs.parameter_effects import warn_inert_parameters
 from mtml_rl.envs.sb3 import SB3VecEnv
 from mtml_rl.errors import CheckpointError, ConfigError
 from mtml_rl.faults import fault_point
@@ -95,6 +96,7 @@ def train(
     config.validate()
     check_device(config.device)
     spec = resolve_spec(config.env)
+    warn_inert_parameters(spec)
     if Path(config.env).is_file():  # the run records where its spec came from, from anywhere
         config.env = str(Path(config.env).resolve())
     algo, hp = resolve_algo(config, spec)
