@@ -8,6 +8,7 @@ document rather than score what is left of it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Hashable, Iterable
 from typing import TYPE_CHECKING, TypeVar
 
@@ -20,7 +21,8 @@ Item = TypeVar("Item", bound=Hashable)
 def consistency_problem(results: Results) -> str | None:
     """What keeps the records of ``results`` from agreeing (``None``: they agree).
 
-    Each run id and each task (spec, split, id) is listed once; every episode is of a listed
+    Each run id, each run deployed one way (its folder, method and deployment settings) and
+    each task (spec, split, id) is listed once; every episode is of a listed
     run, of a task of that run's spec listed in its split, and is numbered within its task as
     its trial and episode say; and a run's episodes of a split are whole: ``episodes`` of the
     protocol for every task of the split, each once. Adaptation curves and grids name listed
@@ -30,6 +32,11 @@ def consistency_problem(results: Results) -> str | None:
     twice = _first_repeated(run.id for run in results.runs)
     if twice is not None:
         return f"run id {twice!r} is listed twice in runs"
+    deployed = _first_repeated(
+        (run.path, run.method, json.dumps(run.deployment, sort_keys=True)) for run in results.runs
+    )
+    if deployed is not None:
+        return f"run {deployed[0]} deployed as {deployed[1]} is listed twice in runs (under two ids)"
     task_key = _first_repeated((t.spec, t.split, t.task_id) for t in results.tasks)
     if task_key is not None:
         return f"task {task_key[2]} of {task_key[0]} ({task_key[1]}) is listed twice in tasks"

@@ -72,6 +72,7 @@ def grid_of_unknown_run(d: dict[str, Any]) -> None:
         (set_field("episodes", 1, "index", 5), "episodes/1 has index 5, outside 0 to 1"),
         (set_field("episodes", 1, "trial", 0), "index 1, but is episode 0 of trial 0 in trials of 1"),
         (repeat_first("runs"), "run id 'run0' is listed twice in runs"),
+        (set_field("runs", 1, "path", "/runs/dr-s0"), "run /runs/dr-s0 deployed as dr is listed twice"),
         (repeat_first("tasks"), "task train-0 of mtml/CartPole-v0 (train) is listed twice in tasks"),
         (grid_of_unknown_run, "grids/0 has returns of run 'run7', which runs does not list"),
     ],
