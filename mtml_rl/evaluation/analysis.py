@@ -78,11 +78,11 @@ MIXED_DEPLOYMENTS_NOTE = (
     "{spec}: {method}'s runs were deployed with different settings ({settings}); " + _MIXED_ENDING
 )
 MIXED_TRAINING_NOTE = (
-    "{spec}: {method}'s {count} runs are not seeds of one training ({differences}); " + _MIXED_ENDING
+    "{spec}: {method}'s {count} runs are not seeds of one setting ({differences}); " + _MIXED_ENDING
 )
-TRAINING_FIELDS = ("algo", "steps", "seed")
+POOLED_FIELDS = ("algo", "steps", "trial_episodes", "seed")
 """What runs pooled under one label must share (``seed``: must not repeat) to be seeds of one
-training, as their rows' intervals assume."""
+setting, as their rows' intervals assume: how they were trained and the trials they played."""
 _DERIVED_ENDINGS = (
     _FLOORED_ENDING,
     _NO_REFERENCE_ENDING,
@@ -123,14 +123,15 @@ def analyze(results: Results) -> Results:
 
 
 def _note_mixed_training(results: Results) -> None:
-    """A note per spec and method whose runs are not seeds of one training: trained with other
-    algorithms or for other steps (another budget, a run taken further), or two of one seed (a
-    copy of a run, or a run trained twice). Their rows pool them as if they were seeds."""
+    """A note per spec and method whose runs are not seeds of one setting: trained with other
+    algorithms or for other steps (another budget, a run taken further), evaluated in trials of
+    other lengths, or two of one seed (a copy of a run, or a run trained twice). Their rows pool
+    them as if they were seeds."""
     runs: dict[tuple[str, str], list[RunRecord]] = defaultdict(list)
     for run in results.runs:
         runs[(run.spec, run.label)].append(run)
     for (spec, method), pooled in sorted(runs.items()):
-        differences = [text for name in TRAINING_FIELDS if (text := _spread(pooled, name))]
+        differences = [text for name in POOLED_FIELDS if (text := _spread(pooled, name))]
         if differences:
             results.notes.append(
                 MIXED_TRAINING_NOTE.format(

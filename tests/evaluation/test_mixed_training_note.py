@@ -1,5 +1,6 @@
-"""A report says when the runs it pools under one method are not seeds of one training
-(other algorithms, other budgets, a seed twice): their intervals treat them as seeds."""
+"""A report says when the runs it pools under one method are not seeds of one setting
+(other algorithms, other budgets, other trial lengths, a seed twice): their intervals treat
+them as seeds."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ def noted(**changes: Any) -> list[str]:
     built = results()
     for name, value in changes.items():
         setattr(built.runs[1], name, value)
-    return [n for n in analyze(built).notes if "are not seeds of one training" in n]
+    return [n for n in analyze(built).notes if "are not seeds of one setting" in n]
 
 
 def test_seeds_of_one_training_are_not_noted() -> None:
@@ -28,6 +29,7 @@ def test_seeds_of_one_training_are_not_noted() -> None:
     [
         ({"algo": "sac"}, "algo ppo (1 run), sac (1 run)"),
         ({"steps": 2048}, "steps 1024 (1 run), 2048 (1 run)"),
+        ({"trial_episodes": 2}, "trial_episodes 1 (1 run), 2 (1 run)"),
         ({"seed": 0}, "seed 0 in 2 runs"),
         ({"algo": "sac", "seed": 0}, "algo ppo (1 run), sac (1 run); seed 0 in 2 runs"),
     ],
@@ -35,6 +37,6 @@ def test_seeds_of_one_training_are_not_noted() -> None:
 def test_runs_pooled_as_seeds_that_are_not_are_noted(changes: dict[str, Any], said: str) -> None:
     notes = noted(**changes)
     assert len(notes) == 1
-    assert notes[0].startswith(f"mtml/CartPole-v0: dr's 2 runs are not seeds of one training ({said}); ")
+    assert notes[0].startswith(f"mtml/CartPole-v0: dr's 2 runs are not seeds of one setting ({said}); ")
     assert notes[0].endswith("its rows aggregate them; compare one setting per report to read each")
     assert is_derived_note(notes[0])  # recomputed by every analysis, never carried over by compare
