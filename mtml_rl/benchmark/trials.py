@@ -45,6 +45,7 @@ from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import rundir
 from mtml_rl.training.builders import resolve_algo
 from mtml_rl.training.config import TrainConfig
+from mtml_rl.training.method import Method
 from mtml_rl.training.registry import get_method
 from mtml_rl.training.rundir import MODEL_FILE, NORMALIZER_FILE
 from mtml_rl.training.train import hyperparams_record, resume, train
@@ -224,12 +225,15 @@ def _deploying(trial: Trial, by_key: dict[tuple[str, str, int], Trial]) -> Trial
             run_dir=source.run_dir,
             trained_by=source.name,
             run_config=source.config,
-            deployment={
-                "method": method.name,
-                "fields": {name: trial.config.get(name) for name in method.deployment_fields},
-            },
+            deployment=deployment_of(method, trial.config),
         )
     return trial
+
+
+def deployment_of(method: Method, config: dict[str, Any]) -> dict[str, Any]:
+    """A trial's deployment as its marker records it: ``method`` with the values ``config`` (a
+    trial's config, as plain data) gives its deployment fields."""
+    return {"method": method.name, "fields": {name: config.get(name) for name in method.deployment_fields}}
 
 
 def _run_sources(
@@ -287,10 +291,7 @@ def _own_deployment(train_config: TrainConfig) -> dict[str, Any] | None:
     evaluated again on the finished run, not trained again (``None``: a method without such
     fields, deployed as trained)."""
     method = train_config.resolved_method()
-    if not method.deployment_fields:
-        return None
-    data = train_config.to_dict()
-    return {"method": method.name, "fields": {name: data[name] for name in method.deployment_fields}}
+    return deployment_of(method, train_config.to_dict()) if method.deployment_fields else None
 
 
 def _check_episodes(settings: EvalSettings, train_config: TrainConfig) -> None:

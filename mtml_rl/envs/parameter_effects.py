@@ -52,7 +52,11 @@ def inert_parameters(spec: TaskSpec, steps: int = PROBE_STEPS) -> list[str]:
 
     Random actions can miss an effect that only a skilled policy meets (a sparse reward at a
     goal): a name here is a reason to look, not a proof."""
-    return [p.name for p in spec.parameters if _ends(p) is not None and _same_play(spec, p, steps)]
+    return [
+        p.name
+        for p in spec.parameters
+        if (ends := _ends(p)) is not None and _same_play(spec, p.name, ends, steps)
+    ]
 
 
 def _ends(p: VaryingParameter) -> tuple[Any, Any] | None:
@@ -64,11 +68,9 @@ def _ends(p: VaryingParameter) -> tuple[Any, Any] | None:
     return (values[0], values[1]) if len(values) > 1 else None
 
 
-def _same_play(spec: TaskSpec, p: VaryingParameter, steps: int) -> bool:
-    ends = _ends(p)
-    assert ends is not None
+def _same_play(spec: TaskSpec, name: str, ends: tuple[Any, Any], steps: int) -> bool:
     try:
-        first, second = (_play(spec, {p.name: value}, steps) for value in ends)
+        first, second = (_play(spec, {name: value}, steps) for value in ends)
     except TaskError:  # a task the family rejects with the others at their defaults
         return False
     return len(first) == len(second) and all(_same(a, b) for a, b in zip(first, second, strict=True))
