@@ -480,32 +480,12 @@ def changed_hyperparams(path: Path, trial: Trial) -> list[str] | None:
     ``mtml-rl train --resume RUN --timesteps N`` before its ``hyperparams.yaml`` followed its
     config still names the old budget there.
     """
-    try:
-        recorded = yaml.safe_load((path / "hyperparams.yaml").read_text())
-    except (OSError, ValueError, yaml.YAMLError, RecursionError):
-        return None
-    if not isinstance(recorded, dict):
-        return None
     config = TrainConfig.from_dict(dict(trial.training_config), source=trial.name)
     _, hp = resolve_algo(config, resolve_spec(trial.env))
-    expected = yaml.safe_load(yaml.safe_dump(hyperparams_record(config, hp)))
-    keys = set(recorded) | set(expected)
-    if config.timesteps is not None:
-        keys.discard("n_timesteps")
-    return sorted(k for k in keys if not _same_record(recorded.get(k), expected.get(k)))
-
-
-LEGACY_SCHEDULE_RECORD = "linear_schedule.<locals>.schedule"
-"""How earlier runs recorded every ``lin_<x>`` schedule in ``hyperparams.yaml``: without its start."""
-
-
-def _same_record(recorded: Any, expected: Any) -> bool:
-    """Whether a recorded hyperparameter is the expected one; a schedule recorded as
-    :data:`LEGACY_SCHEDULE_RECORD` passes for any ``lin_<x>`` (its start was not recorded; the
-    run's ``config.yaml`` still pins the values a grid overrides)."""
-    if recorded == LEGACY_SCHEDULE_RECORD:
-        return isinstance(expected, str) and expected.startswith("lin_")
-    return bool(recorded == expected)
+    changes = rundir.changed_hyperparams(
+        path, hyperparams_record(config, hp), compare_budget=config.timesteps is None
+    )
+    return None if changes is None else [change.name for change in changes]
 
 
 def _same_hyperparams(path: Path, trial: Trial) -> bool:

@@ -210,6 +210,59 @@ def record_budget(path: Path, timesteps: int | None) -> None:
         atomic_write_yaml(file, {**recorded, "n_timesteps": timesteps})
 
 
+@dataclass(frozen=True)
+class HyperparamChange:
+    """A hyperparameter a run recorded (``hyperparams.yaml``) that its config resolves to
+    otherwise now."""
+
+    name: str
+    recorded: Any
+    resolved: Any
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.recorded!r} then, {self.resolved!r} now"
+
+
+LEGACY_SCHEDULE_RECORD = "linear_schedule.<locals>.schedule"
+"""How earlier runs recorded every ``lin_<x>`` schedule in ``hyperparams.yaml``: without its start."""
+
+
+def changed_hyperparams(
+    path: Path, resolved: dict[str, Any], *, compare_budget: bool
+) -> list[HyperparamChange] | None:
+    """The hyperparameters the run in ``path`` recorded that differ from ``resolved`` (what
+    its config resolves to now, as a run records it), by name (``None``: the run has no
+    readable record of them).
+
+    :param compare_budget: compare ``n_timesteps`` too (a config that names its budget
+        decides it there, and a resume records a new one)
+    """
+    try:
+        recorded = yaml.safe_load((path / "hyperparams.yaml").read_text())
+    except (OSError, ValueError, yaml.YAMLError, RecursionError):
+        return None
+    if not isinstance(recorded, dict):
+        return None
+    expected = yaml.safe_load(yaml.safe_dump(resolved))
+    keys = set(recorded) | set(expected)
+    if not compare_budget:
+        keys.discard("n_timesteps")
+    return [
+        HyperparamChange(k, recorded.get(k), expected.get(k))
+        for k in sorted(keys)
+        if not _same_record(recorded.get(k), expected.get(k))
+    ]
+
+
+def _same_record(recorded: Any, expected: Any) -> bool:
+    """Whether a recorded hyperparameter is the expected one; a schedule recorded as
+    :data:`LEGACY_SCHEDULE_RECORD` passes for any ``lin_<x>`` (its start was not recorded; the
+    run's ``config.yaml`` still pins the values a grid overrides)."""
+    if recorded == LEGACY_SCHEDULE_RECORD:
+        return isinstance(expected, str) and expected.startswith("lin_")
+    return bool(recorded == expected)
+
+
 def append_command(path: Path, command: str) -> None:
     """Record a resume's command line after the original one (the file's bytes kept as they
     are: a record garbled since is not a reason to stop a resume, nor to rewrite it)."""
@@ -285,8 +338,15 @@ MODEL_FIELDS = (
     "history_hidden",
     "trial_episodes",
     "hyperparams",
+    "seed",
 )
-"""Config fields a saved model was built from: a changed one cannot load it."""
+"""Config fields a saved model was built from: a changed one cannot load it, or (``seed``, which
+drew its first weights and every stream its training used) would make the run's record name
+training it did not have."""
+
+MODEL_FIELDS_RECORDED_SINCE = frozenset({"seed"})
+"""Model fields checkpoints record since a later version: one saved before lacks them, and a
+config is not compared with it on them."""
 
 
 @dataclass(frozen=True)
@@ -335,7 +395,8 @@ def save_checkpoint(
 def read_meta(folder: Path) -> tuple[int, dict[str, Any]]:
     """The step count and model config a checkpoint's ``meta.json`` records (strictly: a
     missing, unknown or ill-typed field is a :class:`CheckpointError`, except a model field that a
-    checkpoint saved before it existed lacks: :func:`~mtml_rl.training.config.with_fields_added_since`)."""
+    checkpoint saved before it existed lacks: :func:`~mtml_rl.training.config.with_fields_added_since`,
+    or before checkpoints recorded it: :data:`MODEL_FIELDS_RECORDED_SINCE`, left out)."""
     file = folder / META_FILE
     try:
         data = json.loads(file.read_text())
@@ -345,6 +406,7 @@ def read_meta(folder: Path) -> tuple[int, dict[str, Any]]:
     fields = data.get("config") if isinstance(data, dict) else None
     if isinstance(fields, dict):
         fields = with_fields_added_since(fields, MODEL_FIELDS)
+    required = set(MODEL_FIELDS) - MODEL_FIELDS_RECORDED_SINCE
     if (
         not isinstance(data, dict)
         or set(data) != {"steps", "config"}
@@ -352,7 +414,7 @@ def read_meta(folder: Path) -> tuple[int, dict[str, Any]]:
         or not isinstance(steps, int)
         or steps < 0
         or not isinstance(fields, dict)
-        or set(fields) != set(MODEL_FIELDS)
+        or not required <= set(fields) <= set(MODEL_FIELDS)
     ):
         raise CheckpointError(
             f"{file} is not a checkpoint record (expected steps >= 0 and the config fields "
@@ -437,7 +499,9 @@ def check_model_config(folder: Path, run: Path, config: TrainConfig) -> None:
     model is built from (``method``, ``history_len`` ...): it would not load that model."""
     _, saved = read_meta(folder)
     now = model_fields(config)
-    changed = [f"{k} is {now[k]!r}, was {saved[k]!r}" for k in MODEL_FIELDS if now[k] != saved[k]]
+    changed = [
+        f"{k} is {now[k]!r}, was {saved[k]!r}" for k in MODEL_FIELDS if k in saved and now[k] != saved[k]
+    ]
     if changed:
         raise CheckpointError(
             f"{run / 'config.yaml'} changed since {folder} was saved ({'; '.join(changed)}); "

@@ -160,6 +160,7 @@ def _resume_locked(
     fault_point("resume")
     plan = recovery.plan_resume(path)
     _algo, hp = resolve_algo(config, spec)
+    _refuse_changed_hyperparams(path, config, hp, budget_given=timesteps is not None)
     total = timesteps or config.timesteps or hp.n_timesteps
     if plan.finished and plan.final_steps is not None and total <= plan.final_steps:
         say(f"{path} finished at step {plan.final_steps}; nothing to do (pass --timesteps above it to go on)")
@@ -269,6 +270,26 @@ def _keep_restored_streams(stack: EnvStack) -> None:
 def _seed_everything(seed: int, threads: int) -> None:
     th.set_num_threads(threads)
     set_random_seed(seed)
+
+
+def _refuse_changed_hyperparams(
+    path: Path, config: TrainConfig, hp: Hyperparams, *, budget_given: bool
+) -> None:
+    """Refuse to resume a run whose config resolves to other hyperparameters than it trained
+    with (``hyperparams.yaml``): its ``profile`` edited, or the shipped defaults changed in
+    another mtml-rl. The model keeps its own, but the environment slots, normalization and
+    budget come from the resolved ones (a changed ``n_envs`` ended in an ``IndexError``)."""
+    changes = rundir.changed_hyperparams(
+        path, hyperparams_record(config, hp), compare_budget=config.timesteps is None and not budget_given
+    )
+    if changes:
+        listed = "; ".join(str(change) for change in changes[:4])
+        more = f"; and {len(changes) - 4} more" if len(changes) > 4 else ""
+        raise CheckpointError(
+            f"{path} trained with other hyperparameters than its config.yaml resolves to now "
+            f"({listed}{more}): restore config.yaml, or resume with the mtml-rl version that "
+            "trained it (versions.json)"
+        )
 
 
 def hyperparams_record(config: TrainConfig, hp: Hyperparams) -> dict[str, Any]:

@@ -25,10 +25,10 @@ from benchmark_helpers import (
 
 from mtml_rl.benchmark import runner
 from mtml_rl.benchmark.runner import run_benchmark
-from mtml_rl.benchmark.trials import LEGACY_SCHEDULE_RECORD
 from mtml_rl.errors import ConfigError
 from mtml_rl.faults import FAULT_ENV
 from mtml_rl.training import hyperparams, resume
+from mtml_rl.training.rundir import LEGACY_SCHEDULE_RECORD
 
 pytestmark = pytest.mark.slow
 

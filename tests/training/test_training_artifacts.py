@@ -153,6 +153,7 @@ def edit_config(run: Path, **fields: Any) -> None:
     [
         ({"method": "dr"}, r"config\.yaml changed since .*final was saved \(method is 'dr', was 'oracle'\)"),
         ({"history_len": 4}, r"history_len is 4, was 16"),
+        ({"seed": 7}, r"config\.yaml changed since .*final was saved \(seed is 7, was 0\)"),
         ({"adapt_timesteps": "lots"}, r"adapt_timesteps must be a positive integer"),
         ({"device": 3}, r"device must be a non-empty string"),
         ({"colour": "red"}, r"has fields this mtml-rl \(.*\) does not know: colour; a field added by hand"),
@@ -168,6 +169,47 @@ def test_a_changed_or_ill_typed_config_is_refused(
     err = cli_error(capsys, ["train", "--resume", str(run), "--timesteps", "2048", "--quiet"])
     assert err.startswith("mtml-rl train: error: ")
     assert file_hashes(run) == before
+
+
+@pytest.mark.slow
+def test_a_resume_refuses_a_config_that_resolves_to_other_hyperparameters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``profile: fast`` written into a run trained with the shipped profile resolved to 32
+    slots where the run's scheduler saved 8: the resume ended in an ``IndexError`` traceback."""
+    run = tmp_path / "run"
+    train(small_config(run, n_envs=None, timesteps=512, save_freq=512), progress=False)
+    edit_config(run, profile="fast")
+    before = file_hashes(run)
+    err = cli_error(capsys, ["train", "--resume", str(run), "--timesteps", "1024", "--quiet"])
+    assert f"{run} trained with other hyperparameters than its config.yaml resolves to now (" in err
+    assert "n_envs 8 then, 32 now" in err and "restore config.yaml" in err
+    assert file_hashes(run) == before
+
+
+@pytest.mark.slow
+def test_a_resume_refuses_hyperparameters_that_changed_since_the_run_trained(
+    run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A shipped default that another mtml-rl resolved otherwise (the record says what the run
+    trained with) stops the resume instead of going on with the new one."""
+    record = yaml.safe_load((run / "hyperparams.yaml").read_text())
+    (run / "hyperparams.yaml").write_text(yaml.safe_dump({**record, "gamma": 0.5}))
+    before = file_hashes(run)
+    err = cli_error(capsys, ["train", "--resume", str(run), "--timesteps", "2048", "--quiet"])
+    assert f"(gamma 0.5 then, {record['gamma']!r} now)" in err and "versions.json" in err
+    assert file_hashes(run) == before
+
+
+@pytest.mark.slow
+def test_checkpoints_saved_before_they_recorded_the_seed_load_and_resume(run: Path) -> None:
+    for meta in run.rglob(rundir.META_FILE):
+        data = json.loads(meta.read_text())
+        assert data["config"].pop("seed") == 0
+        meta.write_text(json.dumps(data))
+        write_manifest(meta.parent)
+    assert Run.load(run).config.seed == 0
+    assert resume(run, timesteps=1536, progress=False).model.num_timesteps >= 1536
 
 
 @pytest.mark.slow
