@@ -55,6 +55,8 @@ class BenchmarkResult:
         or evaluation), with what was wrong; they were run again
     :param unsupported: the (env, method) cells left out because the method does not support
         the env (each also a note of the report)
+    :param stale_report: the earlier report this invocation removed and wrote none in its place
+        (its evaluations were replaced with evaluation off, or no trial finished)
     """
 
     out_dir: Path
@@ -65,6 +67,7 @@ class BenchmarkResult:
     comparison: Comparison | None
     repaired: dict[str, str] = field(default_factory=dict)
     unsupported: list[UnsupportedCell] = field(default_factory=list)
+    stale_report: Path | None = None
 
     @property
     def ok(self) -> bool:
@@ -146,20 +149,25 @@ def run_benchmark(
     trials = [replace(t, retrain_changed=True) for t in grid.trials] if retrain_changed else grid.trials
     with lock_folder(config.out_dir):
         _refuse_a_foreign_folder(config.out_dir)
+        report = config.out_dir / REPORT_DIR
         if config.evaluation.enabled:  # before hours of training, not once they are done
-            report = config.out_dir / REPORT_DIR
-            check_output_dir(report, "the grid's report folder", "give the grid another --out")
+            _check_report_folder(report)
         done = [] if force else [t for t in trials if trial_done(t)]
         todo = longest_path_first([t for t in trials if t not in done])
+        replaced = [t for t in todo if Path(t.eval_dir).is_dir()]
+        if replaced and not config.evaluation.enabled:
+            _check_report_folder(report)
         repaired = {} if force else {t.name: r for t in todo if (r := damage(t)) is not None}
         with _backend_session(config, todo):
             config.out_dir.mkdir(parents=True, exist_ok=True)
             if force:
                 _clear(trials)
             manifest = _open_manifest(config, trials, done, todo)
+            dropped = _drop_stale_report(report) if replaced else False
             ran = _run_trials(config, todo, done, manifest, trial_fn, progress)
         result = _result(config, grid, manifest, ran, [t.name for t in done])
-    return replace(result, repaired=repaired)
+    stale = report if (dropped or result.stale_report) and result.comparison is None else None
+    return replace(result, repaired=repaired, stale_report=stale)
 
 
 def _refuse_a_foreign_folder(folder: Path) -> None:
@@ -312,18 +320,27 @@ def incomplete_notes(unfinished: list[str], total: int) -> list[str]:
     ]
 
 
-def _drop_stale_report(report: Path) -> None:
-    """Remove the report of an earlier run of the grid when no trial of this one finished: its
-    tables (of other trials or settings) must not stay to read as this run's. The folder was
-    checked to hold only an evaluation's files before any trial ran; it leaves whole, moved
-    aside first."""
+def _check_report_folder(report: Path) -> None:
+    """Refuse a report folder that holds anything but an earlier report (replacing or
+    removing it would delete those files)."""
+    check_output_dir(report, "the grid's report folder", "give the grid another --out")
+
+
+def _drop_stale_report(report: Path) -> bool:
+    """Remove the report of an earlier run of the grid that no longer describes it: before
+    trials whose evaluations it pooled are trained or evaluated again (an interrupted or
+    evaluation-less rerun left it naming runs that were replaced), and when no trial of this
+    run finished (its tables, of other trials or settings, must not stay to read as this
+    run's). The folder was checked to hold only an evaluation's files before any trial ran; it
+    leaves whole, moved aside first; whether there was one."""
     if not report.is_dir():
-        return
+        return False
     with lock_folder(report):
         aside = report.with_name(f".{report.name}.stale")
         shutil.rmtree(aside, ignore_errors=True)
         report.rename(aside)
         shutil.rmtree(aside, ignore_errors=True)
+    return True
 
 
 def _result(
@@ -333,6 +350,7 @@ def _result(
     finished = [t for t in trials if manifest.records[t.name].status == FINISHED]
     failed = [t.name for t in trials if manifest.records[t.name].status != FINISHED]
     comparison = None
+    stale = None
     settings = finished[0].evaluation if finished else None
     if settings is not None:
         comparison = compare_trials(
@@ -343,9 +361,16 @@ def _result(
             figures=config.evaluation.figures,
             notes=[cell.note for cell in grid.unsupported] + incomplete_notes(failed, len(trials)),
         )
-    elif config.evaluation.enabled:
-        _drop_stale_report(config.out_dir / REPORT_DIR)
+    elif config.evaluation.enabled and _drop_stale_report(config.out_dir / REPORT_DIR):
+        stale = config.out_dir / REPORT_DIR
     records = [manifest.records[t.name] for t in trials]
     return BenchmarkResult(
-        config.out_dir, records, ran, skipped, failed, comparison, unsupported=list(grid.unsupported)
+        config.out_dir,
+        records,
+        ran,
+        skipped,
+        failed,
+        comparison,
+        unsupported=list(grid.unsupported),
+        stale_report=stale,
     )

@@ -122,6 +122,13 @@ def summarize(result: BenchmarkResult, console: Console) -> None:
                 continue
             console.print(f"note: {note}", highlight=False)
         console.print(f"report: {result.comparison.report}")
+    elif result.stale_report is not None:
+        then = "once its trials finish" if result.failed else "with evaluation on (no --no-eval)"
+        console.print(
+            f"removed the earlier report {result.stale_report}: it described runs or evaluations "
+            f"this run replaced; the grid writes a new one {then}",
+            highlight=False,
+        )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ import yaml
 from benchmark_helpers import (
     BAD_HYPERPARAMETER,
     FAILING_SEED,
+    TINY_EVALUATION,
     TINY_TRAIN,
     file_state,
     killing_trial,
@@ -22,9 +23,11 @@ from benchmark_helpers import (
     tiny_grid,
     trials_in_this_process,
 )
+from rich.console import Console
 
 from mtml_rl.benchmark import runner
 from mtml_rl.benchmark.runner import run_benchmark
+from mtml_rl.cli.benchmark_cmd import summarize
 from mtml_rl.errors import ConfigError
 from mtml_rl.faults import FAULT_ENV
 from mtml_rl.training import hyperparams, resume
@@ -84,6 +87,47 @@ def test_a_rerun_in_which_no_trial_finishes_leaves_no_report_of_the_earlier_run(
     assert rerun.failed == [f"CartPole-dr-s{FAILING_SEED}"] and rerun.comparison is None
     assert not (grid.out_dir / "report").exists()
     assert [p.name for p in grid.out_dir.iterdir() if p.name.startswith(".report")] in ([], [".report.lock"])
+
+
+def test_a_rerun_that_replaces_evaluations_without_evaluating_leaves_no_report_of_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A grid rerun with evaluation off after its budget changed (``--retrain-changed``)
+    retrained the run and removed its evaluation, but kept the report that named the run at
+    its old budget; a rerun that changes nothing keeps the report."""
+    trials_in_this_process(monkeypatch)
+    out = tmp_path / "bench"
+    assert run_benchmark(tiny_grid(out, seeds=[0]), progress=False).comparison is not None
+    report = file_state(out / "report")
+    kept = run_benchmark(tiny_grid(out, seeds=[0], evaluation={"enabled": False}), progress=False)
+    assert kept.ran == [] and kept.stale_report is None and file_state(out / "report") == report
+    changed = tiny_grid(out, seeds=[0], timesteps=1500, evaluation={"enabled": False})
+    rerun = run_benchmark(changed, progress=False, retrain_changed=True)
+    assert rerun.ran == ["CartPole-dr-s0"] and rerun.stale_report == out / "report"
+    assert not (out / "report").exists() and not (out / "eval" / "CartPole-dr-s0").exists()
+    summarize(rerun, Console(width=200))
+    assert f"removed the earlier report {out / 'report'}: it described runs or evaluations" in (
+        capsys.readouterr().out
+    )
+
+
+def test_an_interrupted_rerun_that_evaluates_again_leaves_no_report_of_the_old_evaluations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stopped after its first re-evaluation, a rerun with other evaluation settings left the
+    report of the old ones, beside an evaluation it had already replaced."""
+    trials_in_this_process(monkeypatch)
+    out = tmp_path / "bench"
+    assert run_benchmark(tiny_grid(out, seeds=[0]), progress=False).comparison is not None
+
+    def stopped(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "_dispatch", stopped)
+    other = tiny_grid(out, seeds=[0], evaluation={**TINY_EVALUATION, "figures": False, "seed": 7})
+    with pytest.raises(KeyboardInterrupt):
+        run_benchmark(other, progress=False)
+    assert not (out / "report").exists()
 
 
 def test_a_killed_worker_fails_only_its_trial(tmp_path: Path) -> None:
