@@ -8,11 +8,11 @@ the evaluation. Unknown keys anywhere are an error that suggests the closest kno
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mtml_rl.envs.sim_threads import usable_cpus
 from mtml_rl.errors import ConfigError, MtmlError, suggest
 from mtml_rl.io import InputFileError, read_yaml_file
 from mtml_rl.specs.spec import is_file, resolve_spec
@@ -188,7 +188,7 @@ class BenchmarkConfig:
         """Parallel trials of the local backend (``workers``, else cores / threads per worker)."""
         if self.workers is not None:
             return self.workers
-        return max(1, (os.cpu_count() or 1) // self.threads_per_worker)
+        return max(1, usable_cpus() // self.threads_per_worker)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (for YAML and the manifest)."""

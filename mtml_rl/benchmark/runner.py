@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -30,7 +31,8 @@ from mtml_rl.benchmark.trials import (
     run_trial,
     trial_done,
 )
-from mtml_rl.errors import ConfigError
+from mtml_rl.envs.sim_threads import usable_cpus
+from mtml_rl.errors import ConfigError, MtmlWarning
 from mtml_rl.evaluation.output import RESULTS_FILE, check_output_dir
 from mtml_rl.locks import lock_folder
 from mtml_rl.specs.spec import TaskSpec, resolve_spec
@@ -281,7 +283,24 @@ def _dispatch(config: BenchmarkConfig, todo: list[Trial], trial_fn: TrialFn, on_
     if config.backend == "ray":
         run_ray(todo, config.address, threads, trial_fn, on_done)
     else:
-        run_local(todo, config.resolved_workers(), threads, trial_fn, on_done)
+        workers = config.resolved_workers()
+        _warn_oversubscribed(min(workers, len(todo)), threads)
+        run_local(todo, workers, threads, trial_fn, on_done)
+
+
+def _warn_oversubscribed(workers: int, threads: int) -> None:
+    """Warn where the local pool's processes ask for more CPU threads than this process may
+    run on (``--workers 8`` on 2 cores): they share the cores, so the grid ends no sooner,
+    each trial's process holds its memory throughout, and trial times stop meaning much."""
+    cores = usable_cpus()
+    if workers * threads > cores:
+        warnings.warn(
+            f"{workers} workers x {threads} torch thread(s) on {cores} usable CPU core(s): the trials "
+            "share the cores, so the grid ends no sooner, in more memory, and its trial times are "
+            f"inflated; --workers {max(1, cores // threads)} uses each core once",
+            MtmlWarning,
+            stacklevel=2,
+        )
 
 
 def _clear(trials: Sequence[Trial]) -> None:

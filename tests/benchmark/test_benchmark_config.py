@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,11 +14,13 @@ import pytest
 import yaml
 from benchmark_helpers import CARTPOLE, tiny_grid
 
+from mtml_rl.benchmark import config as benchmark_config
+from mtml_rl.benchmark import runner
 from mtml_rl.benchmark.config import BenchmarkConfig
 from mtml_rl.benchmark.runner import estimated_cost, longest_path_first, run_benchmark
 from mtml_rl.benchmark.trials import plan_trials
 from mtml_rl.cli.main import main
-from mtml_rl.errors import ConfigError, MtmlError
+from mtml_rl.errors import ConfigError, MtmlError, MtmlWarning
 
 
 def write_grid(path: Path, data: dict[str, object]) -> Path:
@@ -367,3 +370,31 @@ def test_a_report_folder_holding_other_files_is_refused_before_any_trial(tmp_pat
     )
     assert sorted(p.name for p in grid.out_dir.iterdir()) == ["report"]
     assert (grid.out_dir / "report" / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize(
+    ("workers", "threads", "warned"), [(3, 1, True), (2, 1, False), (1, 2, False), (2, 2, True)]
+)
+def test_a_local_pool_larger_than_the_usable_cores_is_warned_about(
+    monkeypatch: pytest.MonkeyPatch, workers: int, threads: int, warned: bool
+) -> None:
+    """``--workers 8`` on 2 cores ran 8 trials at once with nothing said: the grid ends no
+    sooner, and every trial's process holds its memory throughout."""
+    monkeypatch.setattr(runner, "usable_cpus", lambda: 2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        runner._warn_oversubscribed(workers, threads)
+    messages = [str(w.message) for w in caught if issubclass(w.category, MtmlWarning)]
+    expected = f"{workers} workers x {threads} torch thread(s) on 2 usable CPU core(s)"
+    assert [m.startswith(expected) for m in messages] == ([True] if warned else [])
+    if warned:
+        assert messages[0].endswith(f"--workers {2 // threads} uses each core once")
+
+
+def test_the_default_pool_has_a_worker_per_usable_core(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The default counts the cores this process may run on (its affinity), not the machine's."""
+    monkeypatch.setattr(benchmark_config, "usable_cpus", lambda: 6)
+    assert tiny_grid(tmp_path, workers=None).resolved_workers() == 6
+    assert tiny_grid(tmp_path, workers=None, threads_per_worker=2).resolved_workers() == 3
