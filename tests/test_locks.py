@@ -105,6 +105,39 @@ def test_a_waiting_writer_gets_the_lock_when_the_holder_ends(
     assert got == [os.getpid()]
 
 
+PROBER = """
+import sys
+from mtml_rl.locks import is_locked
+print("probing", flush=True)
+while True:
+    is_locked(sys.argv[1])
+"""
+
+
+@pytest.mark.slow
+def test_a_readers_probe_never_refuses_a_writer(tmp_path: Path) -> None:
+    """:func:`is_locked` takes a free lock for an instant to tell that it is free: a writer
+    starting in that instant was refused, naming "another process" (24 of 5,000 writers
+    beside a probing loop here, 80 of 20,000 in a longer run)."""
+    prober = subprocess.Popen(
+        [sys.executable, "-c", PROBER, str(tmp_path / "folder")], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert prober.stdout is not None and prober.stdout.readline().strip() == "probing"
+        refused = 0
+        for _ in range(2000):
+            try:
+                with lock_folder(tmp_path / "folder"):
+                    pass
+            except FolderLockedError:
+                refused += 1
+        assert prober.poll() is None  # it probed throughout
+    finally:
+        prober.kill()
+        prober.wait()
+    assert refused == 0
+
+
 def test_reentrant_in_one_process_and_nothing_left_behind(tmp_path: Path) -> None:
     folder = tmp_path / "a" / "b" / "folder"
     with lock_folder(folder):
