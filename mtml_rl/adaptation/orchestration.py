@@ -78,7 +78,7 @@ class Phase2Store:
 
     def load(self) -> dict[str, Any] | None:
         """The state after the last saved round (``None``: none, or not this final model's)."""
-        folder = rundir.post_train_progress(self.run.path)
+        folder = rundir.post_train_progress(self.run.path, self._settings())
         if folder is None or not (folder / STATE_FILE).is_file():
             return None
         state: dict[str, Any] = th.load(folder / STATE_FILE, map_location="cpu", weights_only=True)
@@ -87,8 +87,15 @@ class Phase2Store:
     def save(self, state: dict[str, Any], logged_step: int) -> None:
         """Replace the saved progress with ``state`` (whole, or not at all)."""
         rundir.save_post_train(
-            self.run.path, lambda tmp: th.save(state, tmp / STATE_FILE), self.offset + logged_step
+            self.run.path,
+            lambda tmp: th.save(state, tmp / STATE_FILE),
+            self.offset + logged_step,
+            self._settings(),
         )
+
+    def _settings(self) -> dict[str, Any]:
+        """The settings phase 2 runs with, as its saved progress records them."""
+        return self.run.method.later_phase_settings(self.run.config)
 
 
 def split_errors(run: Run, module: AdaptationModule) -> dict[str, dict[str, float]]:

@@ -147,6 +147,13 @@ class Method:
         """The name results report the method under."""
         return self.label or self.name
 
+    def later_phase_settings(self, config: TrainConfig) -> dict[str, Any]:
+        """``config``'s values of :attr:`later_phase_fields`: the settings a post-training
+        step's saved progress was made with, recorded beside it so that a resume never goes on
+        from progress of other settings."""
+        data = config.to_dict()
+        return {name: data[name] for name in self.later_phase_fields}
+
     # ---------------------------------------------------------------------------- training
     def fields_read(self, config: TrainConfig) -> frozenset[str] | None:
         """Those of the config fields only some methods read

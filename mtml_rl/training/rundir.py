@@ -32,7 +32,7 @@ import platform
 import shutil
 import sys
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
@@ -666,6 +666,9 @@ def check_normalizer(saved: Any, space: gym.spaces.Space, file: Path) -> None:
 POST_TRAIN_DIR = "post_train"
 """``checkpoints/post_train``: the post-training step's progress."""
 POST_TRAIN_META = ("logged_step", "final_model_sha256")
+POST_TRAIN_SETTINGS = "settings"
+"""The record's field of the settings the progress was made with (an earlier mtml-rl's record
+lacks it)."""
 
 
 def post_train_dir(path: Path) -> Path:
@@ -677,11 +680,18 @@ def _final_model_sha(path: Path) -> str:
     return str(read_manifest(path / "final")[MODEL_FILE]["sha256"])
 
 
-def save_post_train(path: Path, write: Callable[[Path], None], logged_step: int) -> None:
+def save_post_train(
+    path: Path, write: Callable[[Path], None], logged_step: int, settings: Mapping[str, Any]
+) -> None:
     """Save the post-training step's progress: ``write(folder)`` writes its files, then its
-    record (the last step it logged, the final model it belongs to) and a manifest; the
-    folder is replaced whole."""
-    record = {"logged_step": int(logged_step), "final_model_sha256": _final_model_sha(path)}
+    record (the last step it logged, the final model it belongs to, the ``settings`` it was
+    made with: :meth:`~mtml_rl.training.method.Method.later_phase_settings`) and a manifest;
+    the folder is replaced whole."""
+    record = {
+        "logged_step": int(logged_step),
+        "final_model_sha256": _final_model_sha(path),
+        POST_TRAIN_SETTINGS: _plain(settings),
+    }
     with atomic_dir(post_train_dir(path)) as tmp:
         write(tmp)
         fault_point("phase2")
@@ -689,9 +699,15 @@ def save_post_train(path: Path, write: Callable[[Path], None], logged_step: int)
         write_manifest(tmp)
 
 
-def post_train_problem(path: Path) -> str | None:
+def _plain(settings: Mapping[str, Any]) -> Any:
+    """``settings`` as its JSON record reads back (tuples as lists)."""
+    return json.loads(json.dumps(dict(settings)))
+
+
+def post_train_problem(path: Path, settings: Mapping[str, Any]) -> str | None:
     """Why the post-training progress of the run in ``path`` cannot be gone on from (``None``:
-    there is none, or it verifies and belongs to the current final model)."""
+    there is none, or it verifies, belongs to the current final model and was made with
+    ``settings``, the run's config's now)."""
     folder = post_train_dir(path)
     if not folder.is_dir():
         return None
@@ -703,23 +719,43 @@ def post_train_problem(path: Path) -> str | None:
         current = _final_model_sha(path)
     except (OSError, ValueError, InputFileError, KeyError) as exc:
         return f"cannot be read ({exc})"
-    if not isinstance(record, dict) or set(record) != set(POST_TRAIN_META):
+    if not isinstance(record, dict) or not set(POST_TRAIN_META) <= set(record) <= {
+        *POST_TRAIN_META,
+        POST_TRAIN_SETTINGS,
+    }:
         return f"{META_FILE} is not its record"
     if record["final_model_sha256"] != current:
         return "belongs to another final model"
-    return None
+    return _changed_settings(record.get(POST_TRAIN_SETTINGS), _plain(settings))
 
 
-def post_train_progress(path: Path) -> Path | None:
-    """The post-training progress folder if it verifies and belongs to the current final
-    model (``None``: there is none to go on from; the step starts over)."""
+def _changed_settings(recorded: Any, now: dict[str, Any]) -> str | None:
+    """What differs between the settings a progress was made with and the run's now (``None``:
+    nothing, or a record from before they were kept)."""
+    if recorded is None:
+        return None
+    if not isinstance(recorded, dict):
+        return f"{META_FILE} is not its record"
+    changed = [
+        f"{k} {recorded.get(k)!r} then, {now.get(k)!r} now"
+        for k in sorted(set(recorded) | set(now))
+        if recorded.get(k) != now.get(k)
+    ]
+    return f"was made with other settings ({'; '.join(changed)})" if changed else None
+
+
+def post_train_progress(path: Path, settings: Mapping[str, Any]) -> Path | None:
+    """The post-training progress folder if it verifies, belongs to the current final model
+    and was made with ``settings`` (``None``: there is none to go on from; the step starts
+    over)."""
     folder = post_train_dir(path)
-    return folder if folder.is_dir() and post_train_problem(path) is None else None
+    return folder if folder.is_dir() and post_train_problem(path, settings) is None else None
 
 
-def post_train_logged_step(path: Path) -> int | None:
-    """The last step the post-training progress logged (``None``: there is no progress)."""
-    folder = post_train_progress(path)
+def post_train_logged_step(path: Path, settings: Mapping[str, Any]) -> int | None:
+    """The last step the post-training progress logged (``None``: there is no progress to go
+    on from)."""
+    folder = post_train_progress(path, settings)
     if folder is None:
         return None
     step = json.loads((folder / META_FILE).read_text())["logged_step"]

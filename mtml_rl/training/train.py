@@ -183,7 +183,8 @@ def _resume_locked(
     final_done = plan.final_steps is not None and total <= plan.final_steps
     if plan.final_steps is not None and not final_done:
         _keep_earlier_final(path, plan.final_steps, total, say)
-    post_train = rundir.post_train_problem(path) if final_done else None
+    settings = config.resolved_method().later_phase_settings(config)
+    post_train = rundir.post_train_problem(path, settings) if final_done else None
     if post_train is not None:
         say(f"{rundir.post_train_dir(path)}: {post_train}; the post-training step starts over")
     _set_aside_damaged_log(path, say)
@@ -197,7 +198,7 @@ def _resume_locked(
             f"{plan.source.path} keeps no replay buffer (final/ never does, a periodic checkpoint "
             f"only while it is the newest): {type(model).__name__} goes on with an empty one"
         )
-    kept = rundir.post_train_logged_step(path) if final_done else None
+    kept = rundir.post_train_logged_step(path, settings) if final_done else None
     model.set_logger(make_logger(path / "logs", keep_until_step=kept or plan.source.steps))
     rundir.append_command(path, command or _command_line())
     return _learn(path, config, spec, model, stack, total, progress, reset=False, final_done=final_done)

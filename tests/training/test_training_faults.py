@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from mtml_rl.adaptation.phase2 import phase2_slots
 from mtml_rl.agents import load_agent
@@ -136,3 +137,19 @@ def test_a_damaged_post_training_checkpoint_is_named_and_the_step_starts_over(tm
     assert f"{rundir.post_train_dir(run_dir)}: phase2.pt has 200 bytes" in said
     assert "; the post-training step starts over" in said
     assert_whole(run_dir)
+
+
+def test_phase_2_progress_of_other_settings_starts_over(tmp_path: Path) -> None:
+    """``adapt_epochs`` edited in ``config.yaml`` after a kill in phase 2: the resume went on
+    from the round saved with the old value (and ``adapt_iterations`` 4 → 2 after 2 of 4
+    rounds made a module of neither setting, named as the new one); now the saved progress
+    is named with what changed, phase 2 starts over, and its log rows are the new ones only."""
+    run_dir = tmp_path / "run"
+    killed(run_dir, "phase2@2")
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    (run_dir / "config.yaml").write_text(yaml.safe_dump({**config, "adapt_epochs": 2}, sort_keys=False))
+    said = resumed(run_dir)
+    expected = "was made with other settings (adapt_epochs 1 then, 2 now); the post-training step starts over"
+    assert f"{rundir.post_train_dir(run_dir)}: {expected}" in said
+    assert_whole(run_dir)
+    assert json.loads((run_dir / "final" / "adaptation.json").read_text())["phase2"]["epochs"] == 2
