@@ -7,6 +7,7 @@ training loop once the policy is saved; it logs to the run's logs and writes
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import torch as th
@@ -54,9 +55,36 @@ def run_phase2(run: Run, n_envs: int) -> AdaptationModule:
     logger.dump(offset + cfg.timesteps)
     module.save(run.path / "final" / MODULE_FILE)
     atomic_write_json(
-        run.path / "final" / "adaptation.json", {"phase2": cfg.__dict__, "latent_errors": errors}
+        run.path / "final" / RECORD_FILE,
+        {"phase2": cfg.__dict__, "latent_errors": errors, SETTINGS: store.settings()},
     )
     return module
+
+
+RECORD_FILE = "adaptation.json"
+"""Phase 2's record in ``final/``: its settings, budget and the module's latent errors."""
+SETTINGS = "settings"
+"""The record's field of the run's later-phase settings phase 2 ran with (an earlier
+mtml-rl's record lacks it)."""
+
+
+def changed_settings(run: Run) -> list[str]:
+    """The later-phase settings (``adapt_epochs`` ...) the run's ``config.yaml`` gives
+    otherwise than the phase 2 that trained ``final/``'s module ran with (``[]``: none, or a
+    record from before they were kept)."""
+    try:
+        record = json.loads((run.path / "final" / RECORD_FILE).read_text())
+    except (OSError, ValueError, RecursionError):
+        return []  # phase 2 not finished: the module's own check names that
+    recorded = record.get(SETTINGS) if isinstance(record, dict) else None
+    if not isinstance(recorded, dict):
+        return []
+    now = json.loads(json.dumps(run.method.later_phase_settings(run.config)))
+    return [
+        f"{k} is {now.get(k)!r}, was {recorded.get(k)!r}"
+        for k in sorted(set(now) | set(recorded))
+        if now.get(k) != recorded.get(k)
+    ]
 
 
 STATE_FILE = "phase2.pt"
@@ -78,7 +106,7 @@ class Phase2Store:
 
     def load(self) -> dict[str, Any] | None:
         """The state after the last saved round (``None``: none, or not this final model's)."""
-        folder = rundir.post_train_progress(self.run.path, self._settings())
+        folder = rundir.post_train_progress(self.run.path, self.settings())
         if folder is None or not (folder / STATE_FILE).is_file():
             return None
         state: dict[str, Any] = th.load(folder / STATE_FILE, map_location="cpu", weights_only=True)
@@ -90,10 +118,10 @@ class Phase2Store:
             self.run.path,
             lambda tmp: th.save(state, tmp / STATE_FILE),
             self.offset + logged_step,
-            self._settings(),
+            self.settings(),
         )
 
-    def _settings(self) -> dict[str, Any]:
+    def settings(self) -> dict[str, Any]:
         """The settings phase 2 runs with, as its saved progress records them."""
         return self.run.method.later_phase_settings(self.run.config)
 

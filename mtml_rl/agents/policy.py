@@ -9,6 +9,7 @@ import numpy as np
 import torch as th
 
 from mtml_rl.adaptation.module import MODULE_FILE, AdaptationModule, acting_with
+from mtml_rl.adaptation.orchestration import changed_settings
 from mtml_rl.adaptation.phase2 import act_mixed
 from mtml_rl.adaptation.probe import LatentProbe
 from mtml_rl.errors import CheckpointError, ConfigError
@@ -59,6 +60,12 @@ def _load_module(run: Run) -> AdaptationModule:
             f"module (was phase 2 finished? `mtml-rl train --resume {run.path}` finishes it)"
         )
     rundir.verify_folder(final, run.path, (MODULE_FILE,))
+    changed = changed_settings(run)
+    if changed:
+        raise CheckpointError(
+            f"{run.path / 'config.yaml'} changed since phase 2 trained {final / MODULE_FILE} "
+            f"({'; '.join(changed)}); restore it, or train a new run with the new settings"
+        )
     return AdaptationModule.load(final / MODULE_FILE)
 
 

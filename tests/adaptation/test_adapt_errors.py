@@ -7,20 +7,24 @@ can say it does not (``privileged_context: false``).
 
 from __future__ import annotations
 
+import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from adaptation_helpers import tiny_config
+import yaml
+from adaptation_helpers import TinyRun, tiny_config
 
 from mtml_rl.adaptation.module import AdaptationModule
+from mtml_rl.agents import load_agent
 from mtml_rl.cli.main import main
 from mtml_rl.envs.single import MultiTaskEnv
 from mtml_rl.envs.vector import MultiTaskVectorEnv
-from mtml_rl.errors import ConfigError, SpecError, TaskError
+from mtml_rl.errors import CheckpointError, ConfigError, SpecError, TaskError
 from mtml_rl.specs.spec import builtin_specs, load_spec_file, parse_spec
-from mtml_rl.training import TrainConfig
+from mtml_rl.training import Run, TrainConfig
 from mtml_rl.training.train import train
 
 SpecFile = Callable[..., Path]
@@ -145,3 +149,23 @@ def test_spec_refuses_bad_privileged_context(
 ) -> None:
     with pytest.raises(SpecError, match=match):
         parse_spec({**cartpole_data, **change})
+
+
+def test_a_phase_2_setting_edited_after_phase_2_is_refused_at_deployment(
+    tiny_run: TinyRun, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``adapt_epochs`` edited in a finished ``adapt`` run's ``config.yaml`` evaluated its
+    module as one of the new setting; deployed as ``oracle`` (phase 1 only) it still loads."""
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run("adapt").path, run)
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    epochs = config["adapt_epochs"]
+    (run / "config.yaml").write_text(yaml.safe_dump({**config, "adapt_epochs": epochs + 1}, sort_keys=False))
+    module = run / "final" / "adaptation.pt"
+    expected = f"changed since phase 2 trained {module} (adapt_epochs is {epochs + 1}, was {epochs})"
+    with pytest.raises(CheckpointError, match=re.escape(expected)):
+        load_agent(Run.load(run))
+    assert type(load_agent(Run.load(run).deployed_as("oracle"))).__name__ == "PolicyAgent"
+    args = ["evaluate", str(run), "--split", "test-interpolation", "--episodes", "1", "--no-figures"]
+    assert main([*args, "--out", str(tmp_path / "eval")]) == 2
+    assert expected in capsys.readouterr().err
