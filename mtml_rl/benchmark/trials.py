@@ -591,6 +591,7 @@ def _train_or_resume(trial: Trial) -> None:
                 file=sys.stderr,
             )
     config = TrainConfig.from_dict(dict(trial.config), source=trial.name)
+    shutil.rmtree(trial.run_dir, ignore_errors=True)  # the grid's own folder, leftovers of any attempt
     train(config, force=True, progress=False, command=command)
 
 

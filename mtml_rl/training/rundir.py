@@ -134,6 +134,35 @@ RUN_MARKERS = ("config.yaml", "run.json", "spec.yaml")
 it encloses another path (a project's own ``config.yaml`` alone is not a run)."""
 
 
+RUN_ENTRIES = frozenset(
+    {
+        "config.yaml",
+        "command.txt",
+        SPEC_FILE,
+        SPLITS_FILE,
+        "versions.json",
+        "hyperparams.yaml",
+        "logs",
+        "checkpoints",
+        "best",
+        "final",
+        "run.json",
+    }
+)
+"""What a run writes at the top of its folder (besides the hidden temporaries of its atomic
+writes, ``.<entry>.*``)."""
+
+
+def foreign_entries(path: Path) -> list[str]:
+    """The names at the top of the run folder ``path`` that the run did not write (an
+    evaluation written into it, a user's notes): replacing the run would delete them."""
+    return sorted(
+        entry.name
+        for entry in path.iterdir()
+        if entry.name not in RUN_ENTRIES and not any(entry.name.startswith(f".{e}.") for e in RUN_ENTRIES)
+    )
+
+
 def enclosing_run(path: str | Path) -> Path | None:
     """The run folder that ``path`` lies inside (not ``path`` itself; links resolved), if any."""
     for folder in Path(path).expanduser().resolve().parents:

@@ -60,14 +60,24 @@ def default_run_dir(config: TrainConfig, spec: TaskSpec) -> Path:
 
 
 def _check_dir(path: Path, force: bool) -> None:
-    """Refuse an output folder that holds something, unless ``force``, or that lies inside
-    another run (nothing is touched)."""
+    """Refuse an output folder that holds something, unless it holds a run and nothing else
+    and ``force`` replaces it, or that lies inside another run (nothing is touched)."""
     rundir.refuse_inside_a_run(path, "a run", "--out")
-    if path.exists() and any(path.iterdir()) and not force:
-        if not rundir.is_run_dir(path):
-            raise ConfigError(f"output directory {path} exists and is not empty; choose another --out")
+    if not path.exists() or not any(path.iterdir()):
+        return
+    if not rundir.is_run_dir(path):
+        only = ", and --force replaces only a run" if force else ""
+        raise ConfigError(f"output directory {path} exists and is not empty{only}; choose another --out")
+    if not force:
         raise ConfigError(
             f"{path} already holds a run; pass --resume {path} to continue it, or --force to replace it"
+        )
+    foreign = rundir.foreign_entries(path)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise ConfigError(
+            f"{path} holds a run and files it did not write ({shown}), which --force would delete with "
+            "it; move them out of it, or choose another --out"
         )
 
 

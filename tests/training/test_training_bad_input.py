@@ -137,6 +137,45 @@ def test_force_replaces_a_run(capsys: pytest.CaptureFixture[str], run_copy: Path
     assert Run.load(run_copy).model.num_timesteps == 256
 
 
+def test_force_never_deletes_a_folder_that_holds_no_run(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``--force --out mydata`` deleted ``mydata`` whole, a user's files with it."""
+    folder = tmp_path / "mydata"
+    folder.mkdir()
+    (folder / "thesis.tex").write_text("precious\n")
+    err = cli_error(capsys, ["train", "--env", CARTPOLE, "--out", str(folder), "--force", *CHEAP_FLAGS])
+    assert err == (
+        f"mtml-rl train: error: output directory {folder} exists and is not empty, and --force replaces "
+        "only a run; choose another --out\n"
+    )
+    assert [p.name for p in folder.iterdir()] == ["thesis.tex"]
+
+
+@pytest.mark.slow
+def test_force_never_deletes_what_the_run_did_not_write(
+    capsys: pytest.CaptureFixture[str], run_copy: Path
+) -> None:
+    """An evaluation written into the run (``evaluate RUN --out RUN/eval``, which is allowed)
+    and a user's notes went with the replaced run; a killed save's temporary folder did not
+    stop it, and does not now."""
+    (run_copy / "eval").mkdir()
+    (run_copy / "eval" / "results.json").write_text("{}\n")
+    (run_copy / "notes.txt").write_text("lr sweep\n")
+    before = file_hashes(run_copy)
+    err = cli_error(capsys, ["train", "--env", CARTPOLE, "--out", str(run_copy), "--force", *CHEAP_FLAGS])
+    assert err == (
+        f"mtml-rl train: error: {run_copy} holds a run and files it did not write (eval, notes.txt), which "
+        "--force would delete with it; move them out of it, or choose another --out\n"
+    )
+    assert file_hashes(run_copy) == before
+    shutil.rmtree(run_copy / "eval")
+    (run_copy / "notes.txt").unlink()
+    (run_copy / ".final.abc123").mkdir()  # what a killed atomic save leaves
+    assert main(["train", "--env", CARTPOLE, "--out", str(run_copy), "--force", *CHEAP_FLAGS]) == 0
+    assert not (run_copy / ".final.abc123").exists()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("inside", ["inner", "logs/inner"])
 def test_a_run_inside_another_run_is_refused(
