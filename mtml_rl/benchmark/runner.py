@@ -339,6 +339,23 @@ def incomplete_notes(unfinished: list[str], total: int) -> list[str]:
     ]
 
 
+def narrower_notes(outside: list[str]) -> list[str]:
+    """The report's note on finished trials of the folder that this invocation's grid leaves
+    out (a rerun narrowed by ``--envs``, ``--methods`` or ``--seeds``), so that the report of
+    a narrower rerun never reads as the folder's whole grid (``[]``: none)."""
+    if not outside:
+        return []
+    named = ", ".join(outside[:SHOWN_UNFINISHED])
+    more = len(outside) - SHOWN_UNFINISHED
+    if more > 0:
+        named += f" and {more} more"
+    return [
+        f"narrower run: the folder holds {len(outside)} finished trial(s) this run's grid leaves out "
+        f"({named}), which the tables do not include (a rerun narrowed by --envs, --methods or "
+        "--seeds, or a grid file edited since): run the whole grid to report them all"
+    ]
+
+
 def _check_report_folder(report: Path) -> None:
     """Refuse a report folder that holds anything but an earlier report (replacing or
     removing it would delete those files)."""
@@ -362,6 +379,12 @@ def _drop_stale_report(report: Path) -> bool:
     return True
 
 
+def _finished_outside(manifest: Manifest, trials: Sequence[Trial]) -> list[str]:
+    """The finished trials the manifest records that are not among ``trials``."""
+    inside = {t.name for t in trials}
+    return [r.name for r in manifest.records.values() if r.name not in inside and r.status == FINISHED]
+
+
 def _result(
     config: BenchmarkConfig, grid: GridPlan, manifest: Manifest, ran: list[str], skipped: list[str]
 ) -> BenchmarkResult:
@@ -378,7 +401,11 @@ def _result(
             settings,
             config.evaluation.bootstrap_reps,
             figures=config.evaluation.figures,
-            notes=[cell.note for cell in grid.unsupported] + incomplete_notes(failed, len(trials)),
+            notes=[
+                *(cell.note for cell in grid.unsupported),
+                *incomplete_notes(failed, len(trials)),
+                *narrower_notes(_finished_outside(manifest, trials)),
+            ],
         )
     elif config.evaluation.enabled and _drop_stale_report(config.out_dir / REPORT_DIR):
         stale = config.out_dir / REPORT_DIR

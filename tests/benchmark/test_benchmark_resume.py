@@ -130,6 +130,25 @@ def test_an_interrupted_rerun_that_evaluates_again_leaves_no_report_of_the_old_e
     assert not (out / "report").exists()
 
 
+def test_the_report_of_a_narrower_rerun_names_the_finished_trials_it_leaves_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--seeds 0`` (or ``--envs``, ``--methods``) over a grid folder whose other trials had
+    finished replaced the grid's report with one of its own trials, with nothing said."""
+    trials_in_this_process(monkeypatch)
+    out = tmp_path / "bench"
+    assert run_benchmark(tiny_grid(out), progress=False).ok
+    narrower = run_benchmark(tiny_grid(out, seeds=[0]), progress=False)
+    assert narrower.comparison is not None and narrower.comparison.rows[0].runs == 1
+    left_out = f"CartPole-dr-s{FAILING_SEED}"
+    note = f"narrower run: the folder holds 1 finished trial(s) this run's grid leaves out ({left_out})"
+    assert any(n.startswith(note) for n in narrower.comparison.notes)
+    assert note in (out / "report" / "report.md").read_text()
+    whole = run_benchmark(tiny_grid(out), progress=False)
+    assert whole.comparison is not None and whole.comparison.rows[0].runs == 2
+    assert "narrower run" not in (out / "report" / "report.md").read_text()
+
+
 def test_a_killed_worker_fails_only_its_trial(tmp_path: Path) -> None:
     """The pool its death broke is replaced for the trials not started yet."""
     grid = tiny_grid(tmp_path / "bench", seeds=[0, 1, 2], workers=1, evaluation={"enabled": False})
