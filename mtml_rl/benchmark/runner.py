@@ -320,7 +320,13 @@ def _mark_interrupted(manifest: Manifest, todo: Sequence[Trial]) -> None:
 
 
 SHOWN_UNFINISHED = 10
-"""Unfinished trials a report names before it counts the rest."""
+"""Trials a report's note names before it counts the rest."""
+
+
+def _named(trials: list[str]) -> str:
+    """The first :data:`SHOWN_UNFINISHED` of ``trials``, then how many more."""
+    more = len(trials) - SHOWN_UNFINISHED
+    return ", ".join(trials[:SHOWN_UNFINISHED]) + (f" and {more} more" if more > 0 else "")
 
 
 def incomplete_notes(unfinished: list[str], total: int) -> list[str]:
@@ -328,10 +334,7 @@ def incomplete_notes(unfinished: list[str], total: int) -> list[str]:
     report of part of a grid never reads as the whole grid (``[]``: every trial finished)."""
     if not unfinished:
         return []
-    named = ", ".join(unfinished[:SHOWN_UNFINISHED])
-    more = len(unfinished) - SHOWN_UNFINISHED
-    if more > 0:
-        named += f" and {more} more"
+    named = _named(unfinished)
     return [
         f"incomplete grid: {len(unfinished)} of {total} trials did not finish ({named}); the tables "
         "hold the finished trials only, so those cells have fewer seeds: rerun the same command to "
@@ -345,10 +348,7 @@ def narrower_notes(outside: list[str]) -> list[str]:
     a narrower rerun never reads as the folder's whole grid (``[]``: none)."""
     if not outside:
         return []
-    named = ", ".join(outside[:SHOWN_UNFINISHED])
-    more = len(outside) - SHOWN_UNFINISHED
-    if more > 0:
-        named += f" and {more} more"
+    named = _named(outside)
     return [
         f"narrower run: the folder holds {len(outside)} finished trial(s) this run's grid leaves out "
         f"({named}), which the tables do not include (a rerun narrowed by --envs, --methods or "

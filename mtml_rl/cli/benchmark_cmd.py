@@ -123,10 +123,10 @@ def summarize(result: BenchmarkResult, console: Console) -> None:
             console.print(f"note: {note}", highlight=False)
         console.print(f"report: {result.comparison.report}")
     elif result.stale_report is not None:
-        then = "once its trials finish" if result.failed else "with evaluation on (no --no-eval)"
         console.print(
             f"removed the earlier report {result.stale_report}: it described runs or evaluations "
-            f"this run replaced; the grid writes a new one {then}",
+            "this run replaced; the grid writes a new one once it runs with evaluation on and a "
+            "trial finishes",
             highlight=False,
         )
 
