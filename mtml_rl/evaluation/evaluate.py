@@ -49,7 +49,7 @@ def default_output(
     """``RUN/evaluation`` for one run (``RUN/evaluation-<method>`` deployed as another method,
     so that the run's own evaluation stays), else ``<kind>-<time>`` in the working directory."""
     if len(paths) == 1 and kind == "evaluation":
-        return Path(paths[0]) / ("evaluation" if deploy_as is None else f"evaluation-{deploy_as}")
+        return rundir.evaluation_dir(Path(paths[0]), deploy_as)
     return Path(f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}")
 
 

@@ -151,16 +151,28 @@ RUN_ENTRIES = frozenset(
 )
 """What a run writes at the top of its folder (besides the hidden temporaries of its atomic
 writes, ``.<entry>.*``)."""
+EVALUATION_DIR = "evaluation"
+"""Where ``mtml-rl evaluate RUN`` writes the run's evaluation by default (``evaluation-<method>``
+deployed as another method): part of the run, replaced with it."""
+
+
+def evaluation_dir(path: Path, deploy_as: str | None = None) -> Path:
+    """The default evaluation folder of the run in ``path`` (deployed as ``deploy_as``)."""
+    return path / (EVALUATION_DIR if deploy_as is None else f"{EVALUATION_DIR}-{deploy_as}")
+
+
+def _written_for_the_run(name: str) -> bool:
+    """Whether a top-level entry of a run folder is the run's own: written by training, a
+    default evaluation folder, or a hidden temporary of either."""
+    own = name in RUN_ENTRIES or name == EVALUATION_DIR or name.startswith(f"{EVALUATION_DIR}-")
+    return own or any(name.startswith(f".{e}.") for e in (*RUN_ENTRIES, EVALUATION_DIR))
 
 
 def foreign_entries(path: Path) -> list[str]:
-    """The names at the top of the run folder ``path`` that the run did not write (an
-    evaluation written into it, a user's notes): replacing the run would delete them."""
-    return sorted(
-        entry.name
-        for entry in path.iterdir()
-        if entry.name not in RUN_ENTRIES and not any(entry.name.startswith(f".{e}.") for e in RUN_ENTRIES)
-    )
+    """The names at the top of the run folder ``path`` that neither the run nor its default
+    evaluations wrote (an evaluation written elsewhere in it, a user's notes): replacing the
+    run would delete them."""
+    return sorted(entry.name for entry in path.iterdir() if not _written_for_the_run(entry.name))
 
 
 def enclosing_run(path: str | Path) -> Path | None:

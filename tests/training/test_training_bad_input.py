@@ -156,9 +156,10 @@ def test_force_never_deletes_a_folder_that_holds_no_run(
 def test_force_never_deletes_what_the_run_did_not_write(
     capsys: pytest.CaptureFixture[str], run_copy: Path
 ) -> None:
-    """An evaluation written into the run (``evaluate RUN --out RUN/eval``, which is allowed)
-    and a user's notes went with the replaced run; a killed save's temporary folder did not
-    stop it, and does not now."""
+    """An evaluation written into the run under a name of the user's (``evaluate RUN --out
+    RUN/eval``, which is allowed) and a user's notes went with the replaced run; its default
+    evaluation folders (``evaluate RUN``: ``RUN/evaluation``, ``RUN/evaluation-finetune``) and a
+    killed save's temporary folder are the run's, and go with it."""
     (run_copy / "eval").mkdir()
     (run_copy / "eval" / "results.json").write_text("{}\n")
     (run_copy / "notes.txt").write_text("lr sweep\n")
@@ -171,9 +172,11 @@ def test_force_never_deletes_what_the_run_did_not_write(
     assert file_hashes(run_copy) == before
     shutil.rmtree(run_copy / "eval")
     (run_copy / "notes.txt").unlink()
-    (run_copy / ".final.abc123").mkdir()  # what a killed atomic save leaves
+    own = [".final.abc123", "evaluation", "evaluation-finetune"]  # .final.*: a killed atomic save
+    for name in own:
+        (run_copy / name).mkdir()
     assert main(["train", "--env", CARTPOLE, "--out", str(run_copy), "--force", *CHEAP_FLAGS]) == 0
-    assert not (run_copy / ".final.abc123").exists()
+    assert not any((run_copy / name).exists() for name in own)
 
 
 @pytest.mark.slow
