@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import math
 import pickle
+import re
 from pathlib import Path
 from typing import Any
 
@@ -229,6 +230,22 @@ def test_expressions_refuse_anything_but_arithmetic(text: str) -> None:
 def test_huge_powers_fail_fast() -> None:
     with pytest.raises(ExpressionError, match="cannot be evaluated"):
         Expression.parse("10 ** 10 ** 10").evaluate(lambda name: 0.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("-" * 100_000 + "1", "has 100,001 characters, more than an expression may (1,000)"),
+        ("1" + " + 1" * 200, "is nested more than 100 levels deep"),
+        ("-" * 900 + "1", "is nested more than 100 levels deep"),
+    ],
+)
+def test_an_expression_too_long_or_too_deep_is_refused_in_one_line(text: str, expected: str) -> None:
+    """A ``MemoryError`` (100,000 minus signs) and a ``RecursionError`` (hundreds of levels,
+    in Python's parser or the evaluator) were tracebacks."""
+    with pytest.raises(ExpressionError, match=re.escape(expected)):
+        Expression.parse(text)
+    assert Expression.parse("(" * 40 + "x" + ")" * 40).evaluate(lambda name: 3.0) == 3.0
 
 
 def test_expression_names_exclude_functions_and_constants() -> None:

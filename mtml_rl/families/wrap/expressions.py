@@ -31,6 +31,12 @@ FUNCTIONS: dict[str, Callable[..., float]] = {
 """The functions an expression may call."""
 CONSTANTS = {"pi": math.pi}
 """Names that are constants, not parameters or attributes."""
+MAX_CHARS = 1_000
+"""The longest expression accepted (a ``derived:`` formula is a line; 100,000 unary minus
+signs ended in a ``MemoryError`` traceback)."""
+MAX_DEPTH = 100
+"""The deepest nesting of operations accepted (the evaluator recurses once per level, and
+a few hundred levels ended in a ``RecursionError`` traceback)."""
 
 _BINARY: dict[type[ast.operator], Callable[[float, float], float]] = {
     ast.Add: operator.add,
@@ -82,12 +88,23 @@ class Expression:
         if isinstance(text, bool) or not isinstance(text, (str, int, float)):
             raise ExpressionError(f"expected an expression (a string or a number), got {text!r}")
         source = str(text)
+        if len(source) > MAX_CHARS:
+            raise ExpressionError(
+                f"{source[:40]!r}... has {len(source):,} characters, more than an expression may "
+                f"({MAX_CHARS:,}); write it shorter"
+            )
         try:
             tree = ast.parse(source, mode="eval")
         except SyntaxError as exc:
             raise ExpressionError(
                 f"{source!r} is not an expression ({exc.msg}); allowed: {ALLOWED}"
             ) from None
+        except (RecursionError, MemoryError):  # nested deeper than Python's parser goes
+            raise ExpressionError(f"{source[:40]!r}... is nested too deeply; write it flatter") from None
+        if _depth(tree) > MAX_DEPTH:
+            raise ExpressionError(
+                f"{source[:40]!r}... is nested more than {MAX_DEPTH} levels deep; write it flatter"
+            )
         for node in ast.walk(tree):
             _check_node(node, source)
         return cls(source, tree)
@@ -119,6 +136,16 @@ class Expression:
             return float(_evaluate(self.tree.body, lookup))
         except (ArithmeticError, TypeError, ValueError) as exc:
             raise ExpressionError(f"{self.text!r} cannot be evaluated: {exc}") from None
+
+
+def _depth(tree: ast.AST) -> int:
+    """How many nodes deep ``tree`` goes (counted without recursing)."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 def _check_node(node: ast.AST, source: str) -> None:
