@@ -23,6 +23,10 @@ import yaml
 
 MAX_YAML_DEPTH = 32
 """The deepest nesting of lists and mappings a YAML input may have."""
+MAX_YAML_VALUES = 100_000
+"""The most values a YAML input may expand to through its aliases (``*name``): a 1 KB grid
+file of nine-fold nested aliases stands for billions of values, and ``mtml-rl benchmark``
+copied them until it was killed. The largest file this project ships has a few thousand."""
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -187,14 +191,25 @@ FLOAT_FIRST_CHARS = list("-+0123456789.")
 
 
 class StrictLoader(yaml.SafeLoader):
-    """PyYAML's safe loader that refuses a key repeated in one mapping and nesting deeper
-    than :attr:`max_depth` (PyYAML would otherwise keep the last value, or overflow the stack)."""
+    """PyYAML's safe loader that refuses a key repeated in one mapping, nesting deeper than
+    :attr:`max_depth` (PyYAML would otherwise keep the last value, or overflow the stack),
+    and aliases that expand to more than :attr:`max_values` values or that contain themselves."""
 
     max_depth = MAX_YAML_DEPTH
+    max_values = MAX_YAML_VALUES
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._depth = 0
+
+    def get_single_node(self) -> Any:
+        """Compose the document, refusing it if its aliases expand it too far."""
+        node = super().get_single_node()
+        if node is not None:
+            problem = _alias_problem(node, self.max_values)
+            if problem is not None:
+                raise yaml.composer.ComposerError(None, None, problem, node.start_mark)
+        return node
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         """Compose one node, counting how deep it is."""
@@ -247,6 +262,41 @@ _Dumper.add_implicit_resolver("tag:yaml.org,2002:float", EXPONENT_FLOAT, FLOAT_F
 def dump_yaml(data: Any) -> str:
     """``data`` as YAML text, keys in their order, that :func:`load_yaml_text` reads back equal."""
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False)
+
+
+def _alias_problem(root: yaml.Node, cap: int) -> str | None:
+    """What is wrong with the node graph under ``root`` once aliases are expanded: more than
+    ``cap`` values, or a node that contains itself (``None``: neither). Each node is sized
+    once (its aliases share it), without recursing."""
+    sizes: dict[int, int] = {}
+    in_progress: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_sized = stack.pop()
+        key = id(node)
+        children = _child_nodes(node)
+        if children_sized:
+            in_progress.discard(key)
+            sizes[key] = min(cap + 1, 1 + sum(sizes[id(child)] for child in children))
+            continue
+        if key in sizes:
+            continue
+        if key in in_progress:
+            return "an alias (*name) contains its own anchor, so the value has no end"
+        in_progress.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in children if id(child) not in sizes)
+    if sizes[id(root)] > cap:
+        return f"its aliases (*name) expand it to more than {cap:,} values; write the values out"
+    return None
+
+
+def _child_nodes(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def load_yaml_text(text: str) -> Any:

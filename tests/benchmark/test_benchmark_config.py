@@ -252,6 +252,12 @@ def test_cli_zero_width_region_leaves_nothing(
         pytest.param(bytes(range(256)), "binary file", id="binary"),
         pytest.param(b"envs: " + b"[" * 3000 + b"]" * 3000, "deeper than", id="nested"),
         pytest.param("envs: [caf\u00e9]".encode("latin-1"), "not UTF-8", id="latin-1"),
+        pytest.param(  # a hang until killed: the trials' configs copied billions of values
+            b"train:\n  hyperparams:\n    a0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1]\n"
+            + b"".join(f"    a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n".encode() for i in range(1, 10)),
+            "expand it to more than",
+            id="billion-laughs",
+        ),
     ],
 )
 def test_cli_unreadable_grid_files(

@@ -14,7 +14,7 @@ import pytest
 
 from mtml_rl.cli import main
 from mtml_rl.errors import SpecError
-from mtml_rl.io import MAX_YAML_DEPTH
+from mtml_rl.io import MAX_YAML_DEPTH, MAX_YAML_VALUES
 from mtml_rl.specs.spec import MAX_NAME_CHARS, MAX_SPEC_BYTES, load_spec_file, resolve_spec
 
 SpecFile = Callable[..., Path]
@@ -53,6 +53,13 @@ BAD_FILES = [
     pytest.param(b"name: [unclosed\n", "not valid YAML", id="syntax"),
     pytest.param(CARTPOLE_TEXT.encode("utf-16"), "is UTF-16 (or UTF-32) text; save it as UTF-8", id="utf-16"),
     pytest.param(b"? [1, 2]\n: 3\n", "unhashable", id="unhashable-key"),
+    pytest.param(
+        b"a0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1]\n"
+        + b"".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n".encode() for i in range(1, 10)),
+        f"its aliases (*name) expand it to more than {MAX_YAML_VALUES:,} values",
+        id="billion-laughs",
+    ),
+    pytest.param(b"name: &a [1, *a]\n", "contains its own anchor", id="recursive-alias"),
 ]
 
 
