@@ -170,7 +170,7 @@ def _resume_locked(
     fault_point("resume")
     plan = recovery.plan_resume(path)
     _algo, hp = resolve_algo(config, spec)
-    _refuse_changed_hyperparams(path, config, hp, budget_given=timesteps is not None)
+    _refuse_changed_hyperparams(path, config, hp, say, budget_given=timesteps is not None)
     total = timesteps or config.timesteps or hp.n_timesteps
     if plan.finished and plan.final_steps is not None and total <= plan.final_steps:
         say(f"{path} finished at step {plan.final_steps}; nothing to do (pass --timesteps above it to go on)")
@@ -284,15 +284,25 @@ def _seed_everything(seed: int, threads: int) -> None:
 
 
 def _refuse_changed_hyperparams(
-    path: Path, config: TrainConfig, hp: Hyperparams, *, budget_given: bool
+    path: Path, config: TrainConfig, hp: Hyperparams, say: Note, *, budget_given: bool
 ) -> None:
     """Refuse to resume a run whose config resolves to other hyperparameters than it trained
-    with (``hyperparams.yaml``): its ``profile`` edited, or the shipped defaults changed in
-    another mtml-rl. The model keeps its own, but the environment slots, normalization and
-    budget come from the resolved ones (a changed ``n_envs`` ended in an ``IndexError``)."""
+    with (``hyperparams.yaml``; one that does not read is said, and not checked): its
+    ``profile`` edited, or the shipped defaults changed in another mtml-rl. The model keeps
+    its own, but the environment slots, normalization and budget come from the resolved ones
+    (a changed ``n_envs`` ended in an ``IndexError``)."""
     changes = rundir.changed_hyperparams(
         path, hyperparams_record(config, hp), compare_budget=config.timesteps is None and not budget_given
     )
+    if changes is None:
+        record = path / "hyperparams.yaml"
+        what = "does not read as a mapping" if record.exists() else "is missing"
+        say(
+            f"{record} {what}: the hyperparameters the run trained with cannot be checked against "
+            "what its config resolves to now; it goes on with the latter (a grid trains such a run "
+            "again)"
+        )
+        return
     if changes:
         listed = "; ".join(str(change) for change in changes[:4])
         more = f"; and {len(changes) - 4} more" if len(changes) > 4 else ""

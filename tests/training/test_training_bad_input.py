@@ -326,7 +326,9 @@ def test_resume_past_the_runs_own_budget_finishes_it(run_copy: Path) -> None:
 
 
 @pytest.mark.slow
-def test_resume_to_more_steps_leaves_a_garbled_hyperparameter_record_as_it_is(run_copy: Path) -> None:
+def test_resume_to_more_steps_leaves_a_garbled_hyperparameter_record_as_it_is(
+    run_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The new budget goes into ``hyperparams.yaml`` only where that record reads; a garbled
     one (a grid trains such a run again rather than trust it) does not stop the resume."""
     garbled = b"n_envs: [8\n\x00"
@@ -334,6 +336,8 @@ def test_resume_to_more_steps_leaves_a_garbled_hyperparameter_record_as_it_is(ru
     assert main(["train", "--resume", str(run_copy), "--timesteps", "2048", "--quiet"]) == 0
     assert json.loads((run_copy / "run.json").read_text())["steps"] >= 2048
     assert (run_copy / "hyperparams.yaml").read_bytes() == garbled
+    said = capsys.readouterr().err  # the resume cannot check what it trained with, and says so
+    assert f"{run_copy / 'hyperparams.yaml'} does not read as a mapping: the hyperparameters" in said
 
 
 @pytest.mark.slow
