@@ -124,14 +124,16 @@ def analyze(results: Results) -> Results:
 
 def _note_mixed_training(results: Results) -> None:
     """A note per spec and method whose runs are not seeds of one setting: trained with other
-    algorithms or for other steps (another budget, a run taken further), evaluated in trials of
-    other lengths, or two of one seed (a copy of a run, or a run trained twice). Their rows pool
-    them as if they were seeds."""
+    algorithms, for other steps (another budget, a run taken further) or with other
+    hyperparameters or per-method settings (where the results record them, 1.7), evaluated
+    in trials of other lengths, or two of one seed (a copy of a run, or a run trained twice).
+    Their rows pool them as if they were seeds."""
     runs: dict[tuple[str, str], list[RunRecord]] = defaultdict(list)
     for run in results.runs:
         runs[(run.spec, run.label)].append(run)
     for (spec, method), pooled in sorted(runs.items()):
         differences = [text for name in POOLED_FIELDS if (text := _spread(pooled, name))]
+        differences += _settings_spread(pooled)
         if differences:
             results.notes.append(
                 MIXED_TRAINING_NOTE.format(
@@ -151,6 +153,28 @@ def _spread(runs: list[RunRecord], name: str) -> str:
     if name == "seed":
         return "seed " + ", ".join(f"{value} in {n} runs" for value, n in shown if n > 1)
     return f"{name} " + ", ".join(f"{value} ({n} run{'s' if n > 1 else ''})" for value, n in shown)
+
+
+SHOWN_SETTINGS = 3
+"""Differing training settings a note names before it counts the rest."""
+
+
+def _settings_spread(runs: list[RunRecord]) -> list[str]:
+    """``learning_rate 0.001 (2 runs), 0.0003 (1 run)`` for each training setting (schema 1.7:
+    hyperparameters, per-method settings) in which the runs that record theirs differ."""
+    recorded = [run.training for run in runs if run.training is not None]
+    if len(recorded) < 2:
+        return []
+    spreads = []
+    for name in sorted(set().union(*recorded)):
+        counts = Counter(_compact(settings[name]) if name in settings else "unset" for settings in recorded)
+        if len(counts) > 1:
+            shown = ", ".join(
+                f"{value} ({n} run{'s' if n > 1 else ''})" for value, n in sorted(counts.items())
+            )
+            spreads.append(f"{name} {shown}")
+    more = len(spreads) - SHOWN_SETTINGS
+    return spreads[:SHOWN_SETTINGS] + ([f"{more} more training setting(s)"] if more > 0 else [])
 
 
 def _note_mixed_deployments(results: Results) -> None:

@@ -24,7 +24,7 @@ from mtml_rl.errors import CheckpointError
 from mtml_rl.evaluation.consistency import consistency_problem
 from mtml_rl.tasks.params import ParamValue
 
-SCHEMA_VERSION = "1.6"
+SCHEMA_VERSION = "1.7"
 """Version of the ``results.json`` format (major.minor; readers accept the same major)."""
 SCHEMA_FILE = Path(__file__).with_name("results.schema.json")
 """The JSON Schema of ``results.json``."""
@@ -75,6 +75,9 @@ class RunRecord:
         with none) (1.5)
     :param test_task_steps: environment steps the deployed method trains on each test task
         before its episodes (``finetune``'s clone, in whole rollouts; ``None``: none) (1.5)
+    :param training: what the run was trained with besides its seed, budget and algorithm: the
+        hyperparameters it recorded and the per-method settings the deployed method reads
+        (:func:`~mtml_rl.evaluation.runs.training_settings`; ``None``: not recorded) (1.7)
     """
 
     id: str
@@ -93,6 +96,7 @@ class RunRecord:
     trained_as: str | None = None
     deployment: dict[str, Any] | None = None
     test_task_steps: int | None = None
+    training: dict[str, Any] | None = None
 
 
 @dataclass

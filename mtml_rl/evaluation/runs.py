@@ -13,6 +13,7 @@ from mtml_rl.evaluation.results import RunRecord
 from mtml_rl.rollouts import Agent
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import rundir
+from mtml_rl.training.config import PER_METHOD_FIELDS
 from mtml_rl.training.run import Run
 
 
@@ -82,8 +83,30 @@ def open_run(
         trained_as=trained_as if trained_as != run.method.name else None,
         deployment=deployment_of(run),
         test_task_steps=run.method.test_task_steps(run.config, run.spec),
+        training=training_settings(run),
     )
     return LoadedRun(run, agent, record)
+
+
+NOT_TRAINING_SETTINGS = frozenset({"n_timesteps"})
+"""Recorded hyperparameters that are not what a setting is (the budget: the run's steps)."""
+
+
+def training_settings(run: Run) -> dict[str, Any] | None:
+    """What ``run`` was trained with besides its seed, budget and algorithm, as a report
+    compares runs pooled as seeds: the hyperparameters it recorded (its family's shipped
+    ones under its profile and overrides) and the per-method settings its deployed method
+    reads, deployment fields excepted (``None``: the run's record of its hyperparameters is
+    missing or does not read)."""
+    recorded = rundir.recorded_hyperparams(run.path)
+    if recorded is None:
+        return None
+    method = run.method
+    skipped = {*method.fields_not_read(run.config), *method.deployment_fields}
+    config = run.config.to_dict()
+    settings = {name: config[name] for name in PER_METHOD_FIELDS if name not in skipped}
+    hyperparams = {k: v for k, v in recorded.items() if k not in NOT_TRAINING_SETTINGS}
+    return {**settings, **hyperparams}
 
 
 def deployment_of(run: Run) -> dict[str, Any] | None:

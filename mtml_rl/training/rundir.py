@@ -268,6 +268,16 @@ LEGACY_SCHEDULE_RECORD = "linear_schedule.<locals>.schedule"
 """How earlier runs recorded every ``lin_<x>`` schedule in ``hyperparams.yaml``: without its start."""
 
 
+def recorded_hyperparams(path: Path) -> dict[str, Any] | None:
+    """The hyperparameters the run in ``path`` recorded (``hyperparams.yaml``; ``None``: it is
+    missing or does not read as a mapping)."""
+    try:
+        recorded = yaml.safe_load((path / "hyperparams.yaml").read_text())
+    except (OSError, ValueError, yaml.YAMLError, RecursionError):
+        return None
+    return recorded if isinstance(recorded, dict) else None
+
+
 def changed_hyperparams(
     path: Path, resolved: dict[str, Any], *, compare_budget: bool
 ) -> list[HyperparamChange] | None:
@@ -278,11 +288,8 @@ def changed_hyperparams(
     :param compare_budget: compare ``n_timesteps`` too (a config that names its budget
         decides it there, and a resume records a new one)
     """
-    try:
-        recorded = yaml.safe_load((path / "hyperparams.yaml").read_text())
-    except (OSError, ValueError, yaml.YAMLError, RecursionError):
-        return None
-    if not isinstance(recorded, dict):
+    recorded = recorded_hyperparams(path)
+    if recorded is None:
         return None
     expected = yaml.safe_load(yaml.safe_dump(resolved))
     keys = set(recorded) | set(expected)

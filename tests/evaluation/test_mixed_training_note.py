@@ -1,6 +1,6 @@
 """A report says when the runs it pools under one method are not seeds of one setting
-(other algorithms, other budgets, other trial lengths, a seed twice): their intervals treat
-them as seeds."""
+(other algorithms, other budgets, other trial lengths, other hyperparameters, a seed twice):
+their intervals treat them as seeds."""
 
 from __future__ import annotations
 
@@ -40,3 +40,29 @@ def test_runs_pooled_as_seeds_that_are_not_are_noted(changes: dict[str, Any], sa
     assert notes[0].startswith(f"mtml/CartPole-v0: dr's 2 runs are not seeds of one setting ({said}); ")
     assert notes[0].endswith("its rows aggregate them; compare one setting per report to read each")
     assert is_derived_note(notes[0])  # recomputed by every analysis, never carried over by compare
+
+
+SETTINGS = {"learning_rate": "lin_0.001", "n_steps": 64, "policy_kwargs": {"net_arch": [64, 64]}}
+"""A run's training record (schema 1.7), trimmed."""
+
+
+def with_training(first: dict[str, Any] | None, second: dict[str, Any] | None) -> list[str]:
+    built = results()
+    built.runs[0].training, built.runs[1].training = first, second
+    return [n for n in analyze(built).notes if "are not seeds of one setting" in n]
+
+
+def test_runs_of_other_hyperparameters_are_noted_where_recorded() -> None:
+    """Two runs of other learning rates under one method were pooled as seeds without a word:
+    ``results.json`` did not record hyperparameters."""
+    assert with_training(SETTINGS, dict(SETTINGS)) == []
+    assert with_training(SETTINGS, None) == []  # a run evaluated before 1.7: nothing to compare
+    notes = with_training(SETTINGS, {**SETTINGS, "learning_rate": 0.0003})
+    assert notes == [
+        "mtml/CartPole-v0: dr's 2 runs are not seeds of one setting (learning_rate 0.0003 (1 run), "
+        "lin_0.001 (1 run)); its rows aggregate them; compare one setting per report to read each"
+    ]
+    many = {"learning_rate": 1, "n_steps": 32, "policy_kwargs": {"net_arch": [8]}, "gamma": 0.9}
+    said = with_training(SETTINGS, many)[0]
+    assert "gamma 0.9 (1 run), unset (1 run); learning_rate 1 (1 run), lin_0.001 (1 run); n_steps" in said
+    assert "; 1 more training setting(s)); " in said and "policy_kwargs" not in said

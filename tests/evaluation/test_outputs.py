@@ -39,6 +39,10 @@ def test_results_json_validates_against_the_shipped_schema(evaluated: Evaluated)
     assert load_results(evaluated.out).to_json() == document  # reads back whole
     for run in evaluated.results.runs:  # what each run's versions.json recorded
         assert run.cpu_kernels == rundir.recorded_kernels(Path(run.path)) and run.cpu_kernels
+    for run in evaluated.results.runs:  # and its hyperparameters record, less the budget (1.7)
+        recorded = rundir.recorded_hyperparams(Path(run.path))
+        assert recorded is not None and run.training is not None and "n_timesteps" not in run.training
+        assert all(run.training[k] == v for k, v in recorded.items() if k != "n_timesteps")
 
 
 @pytest.mark.slow
