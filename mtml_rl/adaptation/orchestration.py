@@ -79,12 +79,9 @@ def changed_settings(run: Run) -> list[str]:
     recorded = record.get(SETTINGS) if isinstance(record, dict) else None
     if not isinstance(recorded, dict):
         return []
-    now = json.loads(json.dumps(run.method.later_phase_settings(run.config)))
-    return [
-        f"{k} is {now.get(k)!r}, was {recorded.get(k)!r}"
-        for k in sorted(set(now) | set(recorded))
-        if now.get(k) != recorded.get(k)
-    ]
+    now = rundir.as_json_record(run.method.later_phase_settings(run.config))
+    changes = rundir.setting_changes(recorded, now)
+    return [f"{c.name} is {c.now!r}, was {c.recorded!r}" for c in changes]
 
 
 STATE_FILE = "phase2.pt"

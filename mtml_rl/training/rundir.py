@@ -26,6 +26,7 @@ loaded only once its manifest verifies. One process writes a run at a time (its 
 from __future__ import annotations
 
 import json
+import operator
 import os
 import pickle
 import platform
@@ -252,16 +253,31 @@ def record_budget(path: Path, timesteps: int | None) -> None:
 
 
 @dataclass(frozen=True)
-class HyperparamChange:
-    """A hyperparameter a run recorded (``hyperparams.yaml``) that its config resolves to
-    otherwise now."""
+class SettingChange:
+    """A setting a run recorded (a hyperparameter in ``hyperparams.yaml``, a later-phase field
+    beside phase 2's progress or module) that its config gives otherwise now."""
 
     name: str
     recorded: Any
-    resolved: Any
+    now: Any
 
     def __str__(self) -> str:
-        return f"{self.name} {self.recorded!r} then, {self.resolved!r} now"
+        return f"{self.name} {self.recorded!r} then, {self.now!r} now"
+
+
+def setting_changes(
+    recorded: Mapping[str, Any],
+    now: Mapping[str, Any],
+    same: Callable[[Any, Any], bool] = operator.eq,
+    ignore: frozenset[str] = frozenset(),
+) -> list[SettingChange]:
+    """The names in either mapping, ``ignore`` left out, whose values differ by ``same``, in
+    name order (``now`` as its record would read back: :func:`as_json_record`)."""
+    return [
+        SettingChange(k, recorded.get(k), now.get(k))
+        for k in sorted((set(recorded) | set(now)) - ignore)
+        if not same(recorded.get(k), now.get(k))
+    ]
 
 
 LEGACY_SCHEDULE_RECORD = "linear_schedule.<locals>.schedule"
@@ -280,7 +296,7 @@ def recorded_hyperparams(path: Path) -> dict[str, Any] | None:
 
 def changed_hyperparams(
     path: Path, resolved: dict[str, Any], *, compare_budget: bool
-) -> list[HyperparamChange] | None:
+) -> list[SettingChange] | None:
     """The hyperparameters the run in ``path`` recorded that differ from ``resolved`` (what
     its config resolves to now, as a run records it), by name (``None``: the run has no
     readable record of them).
@@ -291,15 +307,8 @@ def changed_hyperparams(
     recorded = recorded_hyperparams(path)
     if recorded is None:
         return None
-    expected = yaml.safe_load(yaml.safe_dump(resolved))
-    keys = set(recorded) | set(expected)
-    if not compare_budget:
-        keys.discard("n_timesteps")
-    return [
-        HyperparamChange(k, recorded.get(k), expected.get(k))
-        for k in sorted(keys)
-        if not _same_record(recorded.get(k), expected.get(k))
-    ]
+    ignore = frozenset() if compare_budget else frozenset({"n_timesteps"})
+    return setting_changes(recorded, yaml.safe_load(yaml.safe_dump(resolved)), _same_record, ignore)
 
 
 def _same_record(recorded: Any, expected: Any) -> bool:
@@ -738,7 +747,7 @@ def save_post_train(
     record = {
         "logged_step": int(logged_step),
         "final_model_sha256": _final_model_sha(path),
-        POST_TRAIN_SETTINGS: _plain(settings),
+        POST_TRAIN_SETTINGS: as_json_record(settings),
     }
     with atomic_dir(post_train_dir(path)) as tmp:
         write(tmp)
@@ -747,9 +756,10 @@ def save_post_train(
         write_manifest(tmp)
 
 
-def _plain(settings: Mapping[str, Any]) -> Any:
+def as_json_record(settings: Mapping[str, Any]) -> dict[str, Any]:
     """``settings`` as its JSON record reads back (tuples as lists)."""
-    return json.loads(json.dumps(dict(settings)))
+    plain: dict[str, Any] = json.loads(json.dumps(dict(settings)))
+    return plain
 
 
 def post_train_problem(path: Path, settings: Mapping[str, Any]) -> str | None:
@@ -774,22 +784,18 @@ def post_train_problem(path: Path, settings: Mapping[str, Any]) -> str | None:
         return f"{META_FILE} is not its record"
     if record["final_model_sha256"] != current:
         return "belongs to another final model"
-    return _changed_settings(record.get(POST_TRAIN_SETTINGS), _plain(settings))
+    return _changed_settings(record.get(POST_TRAIN_SETTINGS), settings)
 
 
-def _changed_settings(recorded: Any, now: dict[str, Any]) -> str | None:
+def _changed_settings(recorded: Any, now: Mapping[str, Any]) -> str | None:
     """What differs between the settings a progress was made with and the run's now (``None``:
     nothing, or a record from before they were kept)."""
     if recorded is None:
         return None
     if not isinstance(recorded, dict):
         return f"{META_FILE} is not its record"
-    changed = [
-        f"{k} {recorded.get(k)!r} then, {now.get(k)!r} now"
-        for k in sorted(set(recorded) | set(now))
-        if recorded.get(k) != now.get(k)
-    ]
-    return f"was made with other settings ({'; '.join(changed)})" if changed else None
+    changed = setting_changes(recorded, as_json_record(now))
+    return f"was made with other settings ({'; '.join(map(str, changed))})" if changed else None
 
 
 def post_train_progress(path: Path, settings: Mapping[str, Any]) -> Path | None:
