@@ -29,6 +29,36 @@ file of nine-fold nested aliases stands for billions of values, and ``mtml-rl be
 copied them until it was killed. The largest file this project ships has a few thousand."""
 
 
+def current_umask() -> int:
+    """The process's umask, read without changing it where the system says it (Linux's
+    ``/proc/self/status``); elsewhere set and put back at once, as pip does."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def give_creation_mode(built: str | Path, target: Path, *, folder: bool = False) -> None:
+    """Give ``built``, the temporary file or folder an atomic write is about to rename to
+    ``target``, the permissions of what ``target`` is now, or those ``open`` or ``mkdir`` give a
+    new one (``0o666``, ``0o777`` for a folder, less the umask). :mod:`tempfile` makes it
+    readable by its owner alone: renamed into place as it is, every run, record and report
+    would be hidden from the owner's group whatever their umask allows. A folder's set-group-ID
+    bit, inherited from a shared parent as ``mkdir`` would, is kept."""
+    try:
+        permissions = target.stat().st_mode & 0o777
+    except OSError:
+        permissions = (0o777 if folder else 0o666) & ~current_umask()
+    special = os.stat(built).st_mode & 0o7000
+    os.chmod(built, special | permissions)
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new, never half."""
     path = Path(path)
@@ -39,6 +69,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        give_creation_mode(tmp, path)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -81,6 +112,7 @@ def atomic_save(path: str | Path, save: Callable[[Path], None]) -> None:
     os.close(fd)
     try:
         save(Path(tmp))
+        give_creation_mode(tmp, path)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -129,6 +161,7 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
         yield tmp
+        give_creation_mode(tmp, path, folder=True)
         old = None
         if path.exists():
             old = replaced_name(path)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from benchmark_helpers import CARTPOLE, WITH_FIGURES, file_state, tiny_grid
+from permission_helpers import unexpected_modes
 from rich.console import Console
 
 from mtml_rl.benchmark.backends import pack_folders, unpack, written_folders
@@ -47,6 +48,13 @@ def test_every_trial_finishes_in_its_absolute_run_dir(grid: BenchmarkConfig, fir
         assert (run / "final" / "model.zip").is_file()
         assert (Path(trial.eval_dir) / "results.json").is_file()
         assert (Path(trial.eval_dir) / "benchmark.json").is_file()
+
+
+def test_the_grids_runs_evaluations_and_report_have_the_permissions_the_umask_gives(
+    grid: BenchmarkConfig, first: BenchmarkResult
+) -> None:
+    assert first.ok
+    assert unexpected_modes(grid.out_dir) == []
 
 
 def test_manifest_lists_every_trial_as_finished(grid: BenchmarkConfig, first: BenchmarkResult) -> None:

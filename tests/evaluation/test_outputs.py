@@ -11,6 +11,7 @@ import jsonschema
 import matplotlib.image
 import pytest
 from evaluation_helpers import PNG_SIGNATURE, SPLITS, Evaluated, small_eval
+from permission_helpers import unexpected_modes
 
 from mtml_rl.evaluation.evaluate import evaluate
 from mtml_rl.evaluation.results import CSV_COLUMNS, SCHEMA_FILE, SCHEMA_VERSION, load_results
@@ -29,6 +30,7 @@ def test_every_output_is_written(evaluated: Evaluated) -> None:
     assert not [p for p in evaluated.out.parent.iterdir() if p.name.startswith(".")], "temporary folder left"
     pictures = {p.split("/")[-1].split("-")[0] for p in evaluated.results.pictures}
     assert {"learning", "adaptation", "latent", "heatmap", "profiles", "intervals"} <= pictures
+    assert unexpected_modes(evaluated.out) == []  # not readable by its owner alone
 
 
 @pytest.mark.slow

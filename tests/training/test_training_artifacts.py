@@ -19,6 +19,7 @@ import gymnasium as gym
 import pytest
 import torch as th
 import yaml
+from permission_helpers import unexpected_modes
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 from training_helpers import CARTPOLE, file_hashes, small_config
 
@@ -73,6 +74,12 @@ def test_every_saved_folder_has_a_manifest_that_verifies(finished: Path) -> None
         listed = json.loads((finished / folder / "manifest.json").read_text())["files"]
         assert set(listed) == {p.name for p in (finished / folder).iterdir()} - {"manifest.json"}
         assert listed["model.zip"]["sha256"] == file_sha256(finished / folder / "model.zip")
+
+
+def test_every_file_and_folder_of_a_run_has_the_permissions_the_umask_gives(finished: Path) -> None:
+    """Written atomically from private temporary files, they were readable by their owner
+    alone (``config.yaml``, ``final/``...), SB3's ``model.zip`` beside them by everyone."""
+    assert unexpected_modes(finished) == []
 
 
 @pytest.mark.parametrize(
