@@ -172,7 +172,7 @@ class FolderLock:
         """
         created = _make_parents(self.path.parent)
         while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
             try:
                 locked = _lock_or_refuse(fd, self.path)
             except ConfigError:
@@ -230,9 +230,8 @@ def is_locked(folder: str | Path) -> bool:
         held = _HELD.get(path)
         if held is not None and held.pid == os.getpid():
             return True
-    try:
-        fd = os.open(path, os.O_RDWR)
-    except FileNotFoundError:
+    fd = _open_to_probe(path, folder)
+    if fd is None:
         return False
     try:
         if _lock_or_refuse(fd, path):
@@ -241,6 +240,28 @@ def is_locked(folder: str | Path) -> bool:
         return True
     finally:
         os.close(fd)
+
+
+def _open_to_probe(path: Path, folder: str | Path) -> int | None:
+    """The lock file ``path`` of ``folder`` opened to probe it, or ``None`` if there is none.
+    Another user's lock file may be read-only to this process (a colleague's run in a shared
+    folder): it is opened for reading then, which taking a lock needs no more of."""
+    try:
+        return os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return None
+    except PermissionError:
+        pass
+    try:
+        return os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    except PermissionError:
+        raise ConfigError(
+            f"cannot tell whether another process writes {folder}: its lock file {path} is not "
+            "readable to you (Permission denied); ask its owner to make it readable, or wait until "
+            "it is gone (the writer deletes it when it finishes)"
+        ) from None
 
 
 def refuse_if_written(folder: str | Path, what: str) -> None:

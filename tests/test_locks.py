@@ -17,7 +17,7 @@ import pytest
 from mtml_rl import locks
 from mtml_rl.cli.main import main as cli_main
 from mtml_rl.errors import ConfigError, FolderLockedError, MtmlError
-from mtml_rl.locks import FolderLock, is_locked, lock_file, lock_folder, read_holder
+from mtml_rl.locks import FolderLock, is_locked, lock_file, lock_folder, read_holder, refuse_if_written
 
 HOLDER = """
 import sys
@@ -167,6 +167,63 @@ def test_the_lock_is_not_shared_with_a_forked_child(tmp_path: Path) -> None:
         _, status = os.waitpid(pid, 0)
         assert os.waitstatus_to_exitcode(status) == 0
         assert lock_file(tmp_path / "folder").is_file() and is_locked(tmp_path / "folder")
+
+
+def _lock_file_not_writable(monkeypatch: pytest.MonkeyPatch, folder: Path, *, readable: bool = True) -> None:
+    """Open ``folder``'s lock file as a user other than its owner would: not for writing (and,
+    unless ``readable``, not at all). Tests run as root, whom permission bits do not stop."""
+    real_open = os.open
+    path = str(lock_file(folder))
+
+    def open_as_another_user(name: str | Path, flags: int, *args: int) -> int:
+        if str(name) == path and os.path.exists(path) and (flags & os.O_RDWR or not readable):
+            raise PermissionError(errno.EACCES, "Permission denied", path)
+        return real_open(name, flags, *args)
+
+    monkeypatch.setattr(locks.os, "open", open_as_another_user)
+
+
+@pytest.mark.slow
+def test_a_reader_who_may_not_write_the_lock_file_still_sees_the_writer(
+    tmp_path: Path, holder: subprocess.Popen[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A colleague's run in a shared folder: its lock file is the writer's, ``0o644``. The probe
+    opened it for writing, and ``mtml-rl evaluate`` of the run (to another output folder) said
+    ``cannot write .../.run.lock (Permission denied); choose an output folder you can write
+    to`` while the run trained (found with a second user). The probe reads it instead."""
+    folder = tmp_path / "folder"
+    _lock_file_not_writable(monkeypatch, folder)
+    assert is_locked(folder)
+    with pytest.raises(FolderLockedError, match=f"PID {holder.pid}"):
+        refuse_if_written(folder, "load the run")
+    assert holder.stdin is not None and holder.stdout is not None
+    holder.stdin.write("\n")
+    holder.stdin.flush()
+    assert holder.stdout.readline().strip() == "released"
+    assert not is_locked(folder)
+
+
+@pytest.mark.slow
+def test_a_lock_file_the_reader_may_not_read_is_named(
+    tmp_path: Path, holder: subprocess.Popen[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "folder"
+    _lock_file_not_writable(monkeypatch, folder, readable=False)
+    with pytest.raises(ConfigError) as caught:
+        is_locked(folder)
+    message = str(caught.value)
+    assert message.startswith(f"cannot tell whether another process writes {folder}: its lock file ")
+    assert "not readable to you (Permission denied)" in message and "\n" not in message
+
+
+def test_a_lock_file_has_the_permissions_the_umask_gives(tmp_path: Path) -> None:
+    """With a umask of ``002``, a group sharing a results folder can take its writers' locks."""
+    old = os.umask(0o002)
+    try:
+        with lock_folder(tmp_path / "folder"):
+            assert lock_file(tmp_path / "folder").stat().st_mode & 0o777 == 0o664
+    finally:
+        os.umask(old)
 
 
 def test_a_file_system_without_locks_is_named_and_left_as_it_was(
