@@ -10,6 +10,7 @@ import os
 import pickletools
 import re
 import shutil
+import stat
 import tempfile
 import types
 import typing
@@ -50,10 +51,15 @@ def give_creation_mode(built: str | Path, target: Path, *, folder: bool = False)
     new one (``0o666``, ``0o777`` for a folder, less the umask). :mod:`tempfile` makes it
     readable by its owner alone: renamed into place as it is, every run, record and report
     would be hidden from the owner's group whatever their umask allows. A folder's set-group-ID
-    bit, inherited from a shared parent as ``mkdir`` would, is kept."""
+    bit, inherited from a shared parent as ``mkdir`` would, is kept. What is there now counts
+    only if it is a folder where a folder is written, a file where a file is."""
     try:
-        permissions = target.stat().st_mode & 0o777
+        current = target.stat().st_mode
     except OSError:
+        current = None
+    if current is not None and stat.S_ISDIR(current) == folder:
+        permissions = current & 0o777
+    else:
         permissions = (0o777 if folder else 0o666) & ~current_umask()
     special = os.stat(built).st_mode & 0o7000
     os.chmod(built, special | permissions)

@@ -80,3 +80,12 @@ def test_a_folder_in_a_shared_set_group_id_folder_keeps_the_bit(tmp_path: Path, 
     with atomic_dir(shared / "final") as tmp:
         (tmp / "meta.json").write_text("{}")
     assert mode(shared / "final") == mode(shared / "made-by-mkdir") == 0o2775
+
+
+@pytest.mark.parametrize("umask", [0o022], indirect=True, ids=["022"])
+def test_a_file_replaced_by_a_folder_does_not_give_it_its_permissions(tmp_path: Path, umask: int) -> None:
+    """A file's ``0o644`` on a folder would leave it without the right to enter it."""
+    (tmp_path / "final").write_text("a file")
+    with atomic_dir(tmp_path / "final") as tmp:
+        (tmp / "meta.json").write_text("{}")
+    assert mode(tmp_path / "final") == 0o755 and (tmp_path / "final" / "meta.json").is_file()
