@@ -245,13 +245,15 @@ def is_locked(folder: str | Path) -> bool:
 def _open_to_probe(path: Path, folder: str | Path) -> int | None:
     """The lock file ``path`` of ``folder`` opened to probe it, or ``None`` if there is none.
     Another user's lock file may be read-only to this process (a colleague's run in a shared
-    folder): it is opened for reading then, which taking a lock needs no more of."""
+    folder), and so is one on a read-only file system (a lock a killed writer left in runs
+    archived since): it is opened for reading then, which taking a lock needs no more of."""
     try:
         return os.open(path, os.O_RDWR)
     except FileNotFoundError:
         return None
-    except PermissionError:
-        pass
+    except OSError as exc:
+        if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise
     try:
         return os.open(path, os.O_RDONLY)
     except FileNotFoundError:

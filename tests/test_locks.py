@@ -169,30 +169,36 @@ def test_the_lock_is_not_shared_with_a_forked_child(tmp_path: Path) -> None:
         assert lock_file(tmp_path / "folder").is_file() and is_locked(tmp_path / "folder")
 
 
-def _lock_file_not_writable(monkeypatch: pytest.MonkeyPatch, folder: Path, *, readable: bool = True) -> None:
-    """Open ``folder``'s lock file as a user other than its owner would: not for writing (and,
-    unless ``readable``, not at all). Tests run as root, whom permission bits do not stop."""
+def _lock_file_not_writable(
+    monkeypatch: pytest.MonkeyPatch, folder: Path, *, readable: bool = True, why: int = errno.EACCES
+) -> None:
+    """Open ``folder``'s lock file as a user other than its owner would (``EACCES``), or on a
+    read-only file system (``EROFS``): not for writing (and, unless ``readable``, not at all).
+    Tests run as root, whom permission bits do not stop, and cannot mount file systems."""
     real_open = os.open
     path = str(lock_file(folder))
 
     def open_as_another_user(name: str | Path, flags: int, *args: int) -> int:
         if str(name) == path and os.path.exists(path) and (flags & os.O_RDWR or not readable):
-            raise PermissionError(errno.EACCES, "Permission denied", path)
+            raise OSError(why, os.strerror(why), path)
         return real_open(name, flags, *args)
 
     monkeypatch.setattr(locks.os, "open", open_as_another_user)
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("why", [errno.EACCES, errno.EROFS], ids=["another-user", "read-only"])
 def test_a_reader_who_may_not_write_the_lock_file_still_sees_the_writer(
-    tmp_path: Path, holder: subprocess.Popen[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, holder: subprocess.Popen[str], monkeypatch: pytest.MonkeyPatch, why: int
 ) -> None:
     """A colleague's run in a shared folder: its lock file is the writer's, ``0o644``. The probe
     opened it for writing, and ``mtml-rl evaluate`` of the run (to another output folder) said
     ``cannot write .../.run.lock (Permission denied); choose an output folder you can write
-    to`` while the run trained (found with a second user). The probe reads it instead."""
+    to`` while the run trained (found with a second user); a lock file on a read-only mount
+    (left by a killed writer) said so with ``Read-only file system``, and the run could not be
+    evaluated at all. The probe reads it instead."""
     folder = tmp_path / "folder"
-    _lock_file_not_writable(monkeypatch, folder)
+    _lock_file_not_writable(monkeypatch, folder, why=why)
     assert is_locked(folder)
     with pytest.raises(FolderLockedError, match=f"PID {holder.pid}"):
         refuse_if_written(folder, "load the run")
