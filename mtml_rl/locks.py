@@ -80,7 +80,7 @@ def read_holder(folder: str | Path) -> LockHolder | None:
     is held.
     """
     try:
-        data = json.loads(lock_file(folder).read_text())
+        data = json.loads(lock_file(folder).read_text(encoding="utf-8"))
         return LockHolder(int(data["pid"]), str(data["host"]), str(data["command"]), str(data["since"]))
     except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None

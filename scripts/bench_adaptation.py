@@ -325,7 +325,7 @@ def train_all(jobs: Sequence[Job], workers: int, log: Path) -> list[JobResult]:
     with worker_pool(workers) as pool:
         for result in pool.map(run_job, jobs):
             results.append(result)
-            with open(log, "a") as handle:
+            with open(log, "a", encoding="utf-8") as handle:
                 handle.write(json.dumps(dataclasses.asdict(result)) + "\n")
     return results
 

@@ -569,7 +569,7 @@ def write_processes_json(path: str, runs: list[list[Row]], ppos: list[PPORow]) -
 
 def read_json(path: Path) -> tuple[list[Row], PPORow | None]:
     """What :func:`write_json` wrote."""
-    data = json.loads(path.read_text())
+    data = json.loads(path.read_text(encoding="utf-8"))
     return [Row(**row) for row in data["rows"]], None if data["ppo"] is None else PPORow(**data["ppo"])
 
 

@@ -124,7 +124,7 @@ def train_module(run: Run, encoder: str, timesteps: int) -> tuple[AdaptationModu
     """Phase 2 from ``run``'s frozen phase-1 policy with ``encoder`` (``ARCH`` or
     ``ARCH:WIDTH``): the run's recorded phase-2 settings and seed, ``timesteps`` steps;
     returns the module and its seconds."""
-    recorded = json.loads((run.path / "final" / "adaptation.json").read_text())["phase2"]
+    recorded = json.loads((run.path / "final" / "adaptation.json").read_text(encoding="utf-8"))["phase2"]
     arch, width = parse_encoder(encoder)
     cfg = dataclasses.replace(Phase2Config(**recorded), arch=arch, hidden=width, timesteps=timesteps)
     start = time.perf_counter()

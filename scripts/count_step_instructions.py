@@ -119,7 +119,7 @@ def count_row(spec_id: str, steps: int, seed: int, cache_sim: bool) -> list[Coun
         if result.returncode != 0 or len(dumps) < len(names):
             raise SystemExit(f"valgrind run of {spec_id} failed:\n{result.stderr[-2000:]}")
         # the last dumps are the envs' (a library may call functools.reduce while importing)
-        counts = [parse_dump(dump.read_text()) for dump in dumps[len(dumps) - len(names) :]]
+        counts = [parse_dump(dump.read_text(encoding="utf-8")) for dump in dumps[len(dumps) - len(names) :]]
     return [
         Count(spec_id, n, {k: v / steps for k, v in c.items()}) for n, c in zip(names, counts, strict=True)
     ]

@@ -310,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     files = spec_files(data) if args.specs_only else {TABLE: table_source(data), **spec_files(data)}
     stale = []
     for path, text in files.items():
-        if path.exists() and path.read_text() == text:
+        if path.exists() and path.read_text(encoding="utf-8") == text:
             continue
         stale.append(path)
         if not args.check:

@@ -366,7 +366,7 @@ def read_record(path: Path) -> dict[str, Any]:
     :raises ValueError: naming the file and what is missing or malformed
     """
     try:
-        record = json.loads(path.read_text())
+        record = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, RecursionError) as err:
         raise ValueError(f"{path} is not JSON ({err})") from None
     missing = [

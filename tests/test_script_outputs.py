@@ -25,4 +25,4 @@ def test_no_script_writes_a_file_in_place() -> None:
 
 def test_the_append_logs_are_appended_only() -> None:
     for name in APPEND_LOGS:
-        assert re.search(r"\bopen\([^)]*\"a\"\)", (SCRIPTS / name).read_text())
+        assert re.search(r"\bopen\([^)]*\"a\"[,)]", (SCRIPTS / name).read_text())

@@ -73,7 +73,7 @@ def changed_settings(run: Run) -> list[str]:
     otherwise than the phase 2 that trained ``final/``'s module ran with (``[]``: none, or a
     record from before they were kept)."""
     try:
-        record = json.loads((run.path / "final" / RECORD_FILE).read_text())
+        record = json.loads((run.path / "final" / RECORD_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):
         return []  # phase 2 not finished: the module's own check names that
     recorded = record.get(SETTINGS) if isinstance(record, dict) else None

@@ -128,7 +128,7 @@ def evaluation_problem(eval_dir: Path, settings: dict[str, Any], source: dict[st
     A marker without a record of its run (written before runs could be shared) is of the
     run of its own name as it is now, deployed as trained."""
     try:
-        marker = json.loads((eval_dir / MARKER_FILE).read_text())
+        marker = json.loads((eval_dir / MARKER_FILE).read_text(encoding="utf-8"))
         recorded = marker["settings"]
         of = {
             "run": marker.get("run", eval_dir.name),

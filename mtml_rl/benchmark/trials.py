@@ -363,7 +363,7 @@ def _check_unique(trials: list[Trial]) -> None:
 def read_json_or_none(path: Path) -> Any:
     """The JSON in ``path``, or ``None`` if it is missing or unreadable."""
     try:
-        return json.loads(path.read_text())
+        return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):
         return None
 
@@ -420,7 +420,7 @@ def fields_not_read(config: dict[str, Any]) -> set[str]:
 def _normalizes(run_dir: Path) -> bool:
     """Whether the run's recorded hyperparameters normalize observations."""
     try:
-        data = yaml.safe_load((run_dir / "hyperparams.yaml").read_text())
+        data = yaml.safe_load((run_dir / "hyperparams.yaml").read_text(encoding="utf-8"))
     except (OSError, ValueError, yaml.YAMLError, RecursionError):
         return False
     return isinstance(data, dict) and bool(data.get("normalize"))

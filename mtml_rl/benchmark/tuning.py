@@ -498,7 +498,7 @@ def tune(
             record.cpu_kernels.append(kernels)
         with tempfile.TemporaryDirectory(prefix="mtml-tune-") as tmp:
             spec_file = Path(tmp) / "spec.yaml"
-            spec_file.write_text(dump_yaml(spec.to_dict()))
+            spec_file.write_text(dump_yaml(spec.to_dict()), encoding="utf-8")
 
             def score_seeds(
                 values: Mapping[str, Any], name: str, seeds: tuple[int, ...] = setup.seeds

@@ -50,7 +50,7 @@ def _written_by(run_dir: Path) -> str:
     """What to do about a run whose config has fields this version does not know, by the
     version its ``versions.json`` records."""
     try:
-        recorded = json.loads((run_dir / "versions.json").read_text()).get("mtml-rl")
+        recorded = json.loads((run_dir / "versions.json").read_text(encoding="utf-8")).get("mtml-rl")
     except (OSError, ValueError, AttributeError, RecursionError):
         recorded = None
     if recorded and recorded != _installed_version():

@@ -163,12 +163,12 @@ class ResumableCSVOutputFormat(CSVOutputFormat):
         if path.exists() and path.stat().st_size > 0:
             if keep_until_step is not None:
                 _truncate_after(path, keep_until_step)
-            self.file = open(path, "r+")
+            self.file = open(path, "r+", encoding="utf-8")
             header = self.file.readline().strip()
             self.keys = header.split(",") if header else []
             self.file.seek(0, os.SEEK_END)
         else:
-            self.file = open(path, "w+")
+            self.file = open(path, "w+", encoding="utf-8")
             self.keys = []
         self.separator = ","
         self.quotechar = '"'

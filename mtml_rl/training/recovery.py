@@ -74,7 +74,7 @@ def recorded_best(path: Path) -> float:
     value = None
     if problem is None:
         try:
-            record = json.loads((best / BEST_RECORD).read_text())
+            record = json.loads((best / BEST_RECORD).read_text(encoding="utf-8"))
             value = record["train_return_mean"]
         except (OSError, ValueError, KeyError, TypeError) as exc:
             problem = f"{BEST_RECORD} is not a record ({exc})"

@@ -109,7 +109,7 @@ def recorded_kernels(path: Path) -> str | None:
     (:func:`describe_kernels`); ``None`` for a run written before they were recorded, or
     whose file is unreadable (the record is informative: nothing is refused for it)."""
     try:
-        return describe_kernels(json.loads((path / "versions.json").read_text()))
+        return describe_kernels(json.loads((path / "versions.json").read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
 
@@ -245,7 +245,7 @@ def record_budget(path: Path, timesteps: int | None) -> None:
     if timesteps is None:
         return
     try:
-        recorded = yaml.safe_load(file.read_text())
+        recorded = yaml.safe_load(file.read_text(encoding="utf-8"))
     except (OSError, ValueError, yaml.YAMLError, RecursionError):
         return
     if isinstance(recorded, dict) and recorded.get("n_timesteps") != timesteps:
@@ -288,7 +288,7 @@ def recorded_hyperparams(path: Path) -> dict[str, Any] | None:
     """The hyperparameters the run in ``path`` recorded (``hyperparams.yaml``; ``None``: it is
     missing or does not read as a mapping)."""
     try:
-        recorded = yaml.safe_load((path / "hyperparams.yaml").read_text())
+        recorded = yaml.safe_load((path / "hyperparams.yaml").read_text(encoding="utf-8"))
     except (OSError, ValueError, yaml.YAMLError, RecursionError):
         return None
     return recorded if isinstance(recorded, dict) else None
@@ -333,7 +333,7 @@ def recorded_splits(path: Path) -> tuple[str, dict[str, str]]:
     a :class:`CheckpointError` if the file is missing or is not such a record."""
     file = path / SPLITS_FILE
     try:
-        data = json.loads(file.read_text())
+        data = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError) as exc:
         raise CheckpointError(f"{file} is missing or corrupt ({exc}); this is not a whole run") from None
     spec_hash = data.get("spec_hash") if isinstance(data, dict) else None
@@ -358,7 +358,7 @@ def recorded_spec(path: Path) -> TaskSpec:
     """The spec the run recorded in ``spec.yaml`` (what it loads, resumes and evaluates with)."""
     file = path / SPEC_FILE
     try:
-        data = yaml.safe_load(file.read_text())
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
     except (OSError, ValueError, yaml.YAMLError, RecursionError) as exc:  # ValueError: not UTF-8
         raise CheckpointError(f"{file} is missing or corrupt ({exc}); this is not a whole run") from None
     try:
@@ -375,7 +375,7 @@ def write_status(path: Path, status: str, steps: int) -> None:
 def read_status(path: Path) -> str | None:
     """The status ``run.json`` records (``None``: missing or unreadable)."""
     try:
-        data = json.loads((path / "run.json").read_text())
+        data = json.loads((path / "run.json").read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):
         return None
     status = data.get("status") if isinstance(data, dict) else None
@@ -456,7 +456,7 @@ def read_meta(folder: Path) -> tuple[int, dict[str, Any]]:
     or before checkpoints recorded it: :data:`MODEL_FIELDS_RECORDED_SINCE`, left out)."""
     file = folder / META_FILE
     try:
-        data = json.loads(file.read_text())
+        data = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError) as exc:
         raise CheckpointError(f"{file} is missing or not JSON ({exc})") from None
     steps = data.get("steps") if isinstance(data, dict) else None
@@ -773,7 +773,7 @@ def post_train_problem(path: Path, settings: Mapping[str, Any]) -> str | None:
     if problem is not None:
         return problem
     try:
-        record = json.loads((folder / META_FILE).read_text())
+        record = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
         current = _final_model_sha(path)
     except (OSError, ValueError, InputFileError, KeyError) as exc:
         return f"cannot be read ({exc})"
@@ -812,7 +812,7 @@ def post_train_logged_step(path: Path, settings: Mapping[str, Any]) -> int | Non
     folder = post_train_progress(path, settings)
     if folder is None:
         return None
-    step = json.loads((folder / META_FILE).read_text())["logged_step"]
+    step = json.loads((folder / META_FILE).read_text(encoding="utf-8"))["logged_step"]
     return step if isinstance(step, int) and not isinstance(step, bool) else None
 
 
