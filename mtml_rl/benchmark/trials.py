@@ -350,14 +350,24 @@ def trial_config(
 
 
 def _check_unique(trials: list[Trial]) -> None:
-    seen: dict[str, str] = {}
+    """Refuse two trials of one folder name, in any case: on a file system that ignores case
+    (macOS's and Windows' by default) ``PointNav-dr-s0`` and ``pointnav-dr-s0`` are one run
+    folder, and the second trial would take the first one's run as its own."""
+    seen: dict[str, Trial] = {}
     for trial in trials:
-        if trial.name in seen and seen[trial.name] != trial.env:
+        other = seen.setdefault(trial.name.casefold(), trial)
+        if other.name == trial.name and other.env == trial.env:
+            continue
+        if other.name == trial.name:
             raise ConfigError(
-                f"envs {seen[trial.name]} and {trial.env} share the spec name of trial {trial.name}; "
+                f"envs {other.env} and {trial.env} share the spec name of trial {trial.name}; "
                 "give one spec another name"
             )
-        seen[trial.name] = trial.env
+        raise ConfigError(
+            f"trials {other.name} and {trial.name} differ only in case, and would share one run "
+            "folder on a file system that ignores case (macOS's and Windows' by default); give "
+            "one spec (its name:) or method another name"
+        )
 
 
 def read_json_or_none(path: Path) -> Any:

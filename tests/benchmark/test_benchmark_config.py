@@ -91,6 +91,17 @@ def test_two_specs_of_one_name_are_refused(tmp_path: Path) -> None:
         plan_trials(tiny_grid(tmp_path / "out", envs=[str(spec), CARTPOLE]))
 
 
+def test_two_specs_whose_names_differ_only_in_case_are_refused(tmp_path: Path) -> None:
+    """On macOS and Windows ``CartPole-dr-s0`` and ``cartpole-dr-s0`` are one run folder."""
+    text = (Path(__file__).parents[2] / "envs" / "CartPole.yaml").read_text()
+    spec = tmp_path / "lower.yaml"
+    spec.write_text(text.replace("name: CartPole", "name: cartpole", 1))
+    with pytest.raises(ConfigError) as caught:
+        plan_trials(tiny_grid(tmp_path / "out", envs=[CARTPOLE, str(spec)]))
+    assert str(caught.value).startswith("trials CartPole-dr-s0 and cartpole-dr-s0 differ only in case")
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
