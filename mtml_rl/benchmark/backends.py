@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import multiprocessing
 import os
-import shutil
 import tarfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -26,7 +25,7 @@ from typing import Any
 from mtml_rl.benchmark.evaluation import MARKER_FILE
 from mtml_rl.benchmark.ray_connection import import_ray, ray_session
 from mtml_rl.benchmark.trials import FAILED, FINISHED, Trial, TrialOutcome
-from mtml_rl.io import MANIFEST_FILE
+from mtml_rl.io import MANIFEST_FILE, atomic_dir
 from mtml_rl.lifetime import end_pool_workers, exit_with_parent
 from mtml_rl.methods import Method, register_method, registered_methods
 
@@ -230,7 +229,7 @@ def unpack_differing(archive: bytes, folders: Sequence[str]) -> None:
         packed = {f: _packed_bytes(tar, f) for f in folders}
     differing = [f for f in folders if packed[f] is not None and packed[f] != _local_bytes(f)]
     if differing:
-        _unpack_folders(Path(differing[0]).parent.parent, archive, differing)
+        _unpack_folders(archive, differing)
 
 
 IDENTIFYING_FILES = {"runs": f"final/{MANIFEST_FILE}", "eval": MARKER_FILE}
@@ -256,17 +255,24 @@ def _local_bytes(folder: str) -> bytes | None:
         return None
 
 
-def _unpack_folders(root: Path, archive: bytes, folders: Sequence[str]) -> None:
-    """Replace ``folders`` of the benchmark folder ``root`` with their copies in ``archive``
-    (which may hold others, left out); nothing for an empty archive."""
+def _unpack_folders(archive: bytes, folders: Sequence[str]) -> None:
+    """Replace ``folders`` with their copies in ``archive`` (which may hold others, left out);
+    nothing for an empty archive. Each is unpacked under a temporary name and put in place
+    whole (:func:`~mtml_rl.io.atomic_dir`): a driver killed while it unpacks keeps the folder
+    as it was, where deleting it first and then unpacking left half of a finished trial."""
     if not archive:
         return
-    wanted = {_archive_name(f) for f in folders}
-    for folder in folders:
-        shutil.rmtree(folder, ignore_errors=True)
     with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
-        members = [m for m in tar.getmembers() if "/".join(m.name.split("/")[:2]) in wanted]
-        tar.extractall(root, members=members, filter="data")
+        members = tar.getmembers()
+        for folder in folders:
+            with atomic_dir(folder) as building:
+                tar.extractall(building, members=_inside(members, folder), filter="data")
+
+
+def _inside(members: Sequence[tarfile.TarInfo], folder: str) -> list[tarfile.TarInfo]:
+    """The members of ``folder``'s copy in an archive, named relative to it."""
+    prefix = f"{_archive_name(folder)}/"
+    return [m.replace(name=m.name[len(prefix) :]) for m in members if m.name.startswith(prefix)]
 
 
 def run_ray(

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import tarfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from benchmark_helpers import CARTPOLE, WITH_FIGURES, file_state, tiny_grid
@@ -120,6 +122,34 @@ def test_unpacking_replaces_a_stale_copy_and_leaves_the_packed_one(
     assert marker.read_bytes() == packed_marker
     assert json.loads((Path(trial.eval_dir) / "results.json").read_text())["runs"]
     assert (Path(trial.run_dir) / "checkpoints").is_dir(), "the run, the same, is left as it was"
+
+
+def test_an_unpacking_stopped_part_way_leaves_the_folder_as_it_was(
+    grid: BenchmarkConfig, first: BenchmarkResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The driver deleted a stale copy, then unpacked the new one in place: killed in between,
+    it kept half of a finished trial. Now each folder is built aside and put in place whole."""
+    trial = plan_trials(grid)[0]
+    archive = pack_folders(written_folders(trial))
+    marker, results = Path(trial.eval_dir) / "benchmark.json", Path(trial.eval_dir) / "results.json"
+    packed_marker = marker.read_bytes()
+    marker.write_text(json.dumps({**json.loads(packed_marker), "settings": {"episodes": 99}}))
+    results.write_text("{}")  # a stale copy, which the archive's replaces
+    before = file_state(Path(trial.run_dir).parent.parent)
+    extract = tarfile.TarFile.extractall
+
+    def killed_half_way(tar: tarfile.TarFile, path: str, members: list[tarfile.TarInfo], **kw: Any) -> None:
+        extract(tar, path, members=members[: len(members) // 2], **kw)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tarfile.TarFile, "extractall", killed_half_way)
+    with pytest.raises(KeyboardInterrupt):
+        unpack(trial, archive)
+    assert file_state(Path(trial.run_dir).parent.parent) == before  # no half folder, none aside
+    monkeypatch.undo()
+    unpack(trial, archive)
+    assert marker.read_bytes() == packed_marker and json.loads(results.read_text())["runs"]
+    assert [p.name for p in Path(trial.eval_dir).parent.iterdir() if p.name.startswith(".")] == []
 
 
 def test_a_narrower_rerun_keeps_the_other_trials_entries(
