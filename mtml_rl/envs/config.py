@@ -8,7 +8,7 @@ from typing import Any, cast
 
 from mtml_rl.errors import TaskError, UnknownNameError
 from mtml_rl.families.base import Family
-from mtml_rl.families.checks import check_family_actions
+from mtml_rl.families.checks import check_family_actions, check_family_observations
 from mtml_rl.specs.spec import CONTEXT_MODES, TaskSpec, resolve_spec
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.tasks.task import Task
@@ -68,6 +68,7 @@ def resolve_setup(
     resolved = resolve_spec(spec)
     family = resolved.family_cls()
     check_family_actions(family)
+    check_family_observations(family)
     # the sim engines cast back to SimFamily (sim_slots.sim_family); both share what EnvSetup reads
     given = sum(x is not None for x in (split, task, tasks))
     if given > 1:

@@ -12,6 +12,8 @@ import inspect
 import re
 from typing import Any, TypeAlias
 
+from gymnasium import spaces
+
 from mtml_rl.errors import FamilyError
 from mtml_rl.families.actions import check_action_space
 from mtml_rl.families.base import Family
@@ -118,6 +120,31 @@ def _check_params_cls(cls: FamilyClass, where: str) -> None:
         )
     if not dataclasses.fields(params_cls):
         raise FamilyError(f"family class {where}: {params_cls.__qualname__} declares no parameter; add one")
+
+
+NUMPY_OBSERVATION_FIX = "return Box(low, high, (n,)) from observation_space()"
+SIM_OBSERVATION_FIX = (
+    "register a Gymnasium id that wraps the environment in gymnasium.wrappers.FlattenObservation "
+    "and name that id (an image needs a convolutional encoder, which mtml-rl does not have)"
+)
+
+
+def check_family_observations(family: Family | SimFamily[Any]) -> None:
+    """Raise :class:`FamilyError` unless ``family`` observes one vector (a Box of shape
+    ``(n,)``), what the meta-policy's encoders, the history window and the context columns
+    take: an image or a grid (``CarRacing-v3``'s 96 x 96 x 3) ended in a matrix-shape error
+    from torch, reported as bad hyperparameters.
+
+    :param family: a family instance
+    """
+    space = family.observation_space()
+    if isinstance(space, spaces.Box) and len(space.shape) == 1:
+        return
+    fix = SIM_OBSERVATION_FIX if isinstance(family, SimFamily) else NUMPY_OBSERVATION_FIX
+    raise FamilyError(
+        f"family {family.name!r} observes {space}, but the suite's encoders take one vector of "
+        f"floats (a Box of shape (n,)); {fix}"
+    )
 
 
 def check_family_actions(family: Family | SimFamily[Any]) -> None:
