@@ -432,6 +432,17 @@ def check_fixed(setup: TuneSetup) -> None:
         )
 
 
+def check_seeds(setup: TuneSetup) -> None:
+    """Refuse a study without seeds or with one seed twice: a trial's score is the mean over
+    its seeds, and a run of a seed trains the same bits again, so ``--seeds 0 0`` spent twice
+    the budget on one seed's evidence, counted as two."""
+    if not setup.seeds or len(set(setup.seeds)) != len(setup.seeds):
+        raise ConfigError(
+            f"a study's seeds must be given each once (got {', '.join(map(str, setup.seeds)) or 'none'}); "
+            "a seed trains the same run again"
+        )
+
+
 def grid_protocol(config: BenchmarkConfig, env: str, method: str) -> tuple[str, int | None, dict[str, Any]]:
     """What a benchmark grid trains ``method`` on ``env`` with: its algorithm, its budget
     (``None``: the shipped default) and every other training config field, the fixed protocol
@@ -481,6 +492,7 @@ def tune(
     and the choice is the best of them over all their seeds."""
     optuna = _optuna()
     check_fixed(setup)
+    check_seeds(setup)
     if confirm is not None:
         confirm.check(setup)
     spec = train_only(resolve_spec(setup.env))
