@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import torch as th
 
-from mtml_rl.cli.arguments import parse_arguments
+from mtml_rl.cli.arguments import DistinctValues, parse_arguments
 from mtml_rl.errors import ConfigError
 from mtml_rl.evaluation.probes import RandomAgent
 from mtml_rl.io import InputFileError, atomic_write_text, read_text_file, record_problem
@@ -284,7 +284,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=FAMILIES)
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--seeds", action=DistinctValues, nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--methods", nargs="+", default=list(BENCH_METHODS), choices=BENCH_METHODS)
     parser.add_argument("--quick", action="store_true", help="a tenth of every budget (checks the script)")
     parser.add_argument("--workers", type=int, default=2, help="processes (one torch thread each)")

@@ -36,7 +36,7 @@ import torch as th
 from mtml_rl.adaptation.module import AdaptationModule
 from mtml_rl.adaptation.phase2 import Phase2Config, split_latent_error, train_adaptation
 from mtml_rl.agents.policy import AdaptAgent
-from mtml_rl.cli.arguments import parse_arguments
+from mtml_rl.cli.arguments import DistinctValues, parse_arguments
 from mtml_rl.io import atomic_write_text
 from mtml_rl.lifetime import script_exit_status, worker_pool
 from mtml_rl.policies.history import DEFAULT_HIDDEN, HISTORY_ARCHS, encoder_name, parse_encoder
@@ -190,7 +190,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--families", nargs="+", default=list(PHASE1_TIMESTEPS), choices=list(PHASE1_TIMESTEPS)
     )
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--seeds", action=DistinctValues, nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument(
         "--archs",
         nargs="+",

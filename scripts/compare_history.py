@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from mtml_rl.cli.arguments import parse_arguments
+from mtml_rl.cli.arguments import DistinctValues, parse_arguments
 from mtml_rl.lifetime import script_exit_status, worker_pool
 
 BEFORE = {"share_features_extractor": True, "features_extractor_kwargs": {"history_tanh": False}}
@@ -147,7 +147,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         choices=list(VARIANTS),
     )
     parser.add_argument("--splits", nargs="+", default=list(SPLITS))
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--seeds", action=DistinctValues, nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--timesteps", type=int, default=50_000, help="training steps of every run")
     parser.add_argument("--episodes", type=int, default=10, help="evaluation episodes per task")
     parser.add_argument("--eval-seed", type=int, default=100, help="reset seed of task 0")

@@ -31,7 +31,7 @@ from mtml_rl.benchmark.provenance import Provenance, budgets_markdown
 from mtml_rl.benchmark.runner import BenchmarkResult, run_benchmark
 from mtml_rl.benchmark.tables import gap_markdown, scores_markdown, success_markdown
 from mtml_rl.benchmark.trials import plan_trials
-from mtml_rl.cli.arguments import config_source, flag_of, parse_arguments
+from mtml_rl.cli.arguments import DistinctValues, config_source, flag_of, parse_arguments
 from mtml_rl.errors import MtmlError, exit_status
 from mtml_rl.io import atomic_write_text
 from mtml_rl.lifetime import report_interruption, sigterm_interrupts
@@ -52,7 +52,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--config", default=str(GRID), help="grid file (default: benchmarks/reproduce.yaml)")
     parser.add_argument("--envs", nargs="+", help="only these specs")
     parser.add_argument("--methods", nargs="+", help="only these methods")
-    parser.add_argument("--seeds", nargs="+", type=int, help="only these seeds")
+    parser.add_argument("--seeds", action=DistinctValues, nargs="+", type=int, help="only these seeds")
     parser.add_argument("--timesteps", type=int, help="steps per trial (default: the shipped budgets)")
     parser.add_argument("--adapt-timesteps", type=int, help="adapt: phase-2 steps")
     parser.add_argument("--finetune-timesteps", type=int, help="finetune: steps on each test task")

@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mtml_rl.cli.arguments import parse_arguments
+from mtml_rl.cli.arguments import DistinctValues, parse_arguments
 from mtml_rl.io import atomic_write_text
 
 if TYPE_CHECKING:
@@ -249,7 +249,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="registered ids or spec files instead of --families (PPO unless --algo)",
     )
     parser.add_argument("--methods", nargs="+", default=["oracle"])
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--seeds", action=DistinctValues, nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--budget", type=int, required=True, help="training steps of every run")
     parser.add_argument("--every", type=int, required=True, help="checkpoint interval (steps)")
     parser.add_argument("--algo", default="", help="algorithm (default: each family's)")

@@ -24,7 +24,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from mtml_rl.cli.arguments import parse_arguments
+from mtml_rl.cli.arguments import DistinctValues, parse_arguments
 from mtml_rl.io import atomic_write_text
 from mtml_rl.lifetime import script_exit_status, worker_pool
 
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--families", nargs="+", choices=list(FAMILIES), default=list(FAMILIES))
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=["oracle", "dr", "random"])
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--seeds", action=DistinctValues, nargs="+", type=int, default=[0])
     parser.add_argument("--out", type=Path, default=Path("runs/defaults"), help="parent folder of the runs")
     parser.add_argument(
         "--jobs", type=int, default=1, help="runs trained in parallel (one torch thread each)"

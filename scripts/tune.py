@@ -51,7 +51,7 @@ from mtml_rl.benchmark.tuning import (
     search_space,
     tune,
 )
-from mtml_rl.cli.arguments import parse_arguments
+from mtml_rl.cli.arguments import DistinctValues, parse_arguments
 from mtml_rl.errors import ConfigError, MtmlError, exit_status
 from mtml_rl.lifetime import report_interruption, sigterm_interrupts
 
@@ -73,7 +73,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=None,
         help="a benchmark config: train every run as it trains this method on this env",
     )
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="training seeds per trial")
+    parser.add_argument(
+        "--seeds", action=DistinctValues, type=int, nargs="+", default=[0], help="training seeds per trial"
+    )
     parser.add_argument("--episodes", type=int, default=1, help="scoring episodes per train task")
     parser.add_argument(
         "--score-defaults",
@@ -88,7 +90,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "the best over all seeds (default: 0, no confirmation)",
     )
     parser.add_argument(
-        "--confirm-seeds", type=int, nargs="+", default=[], help="the confirmation's extra training seeds"
+        "--confirm-seeds",
+        action=DistinctValues,
+        type=int,
+        nargs="+",
+        default=[],
+        help="the confirmation's extra training seeds",
     )
     parser.add_argument("--sampler-seed", type=int, default=0, help="the TPE sampler's seed")
     parser.add_argument(

@@ -1,5 +1,6 @@
 """argparse types for the counts and durations that commands and scripts take, so that a zero or
-negative one is refused as a usage error (one line, exit status 2) before anything runs, and
+negative one is refused as a usage error (one line, exit status 2) before anything runs,
+:class:`DistinctValues` for a list whose values must differ (seeds), and
 :func:`parse_arguments`, which refuses an argument that is not UTF-8 text the same way."""
 
 from __future__ import annotations
@@ -30,6 +31,27 @@ def positive_float(text: str) -> float:
     if not value > 0:  # also refuses nan
         raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
     return value
+
+
+class DistinctValues(argparse.Action):
+    """An ``nargs="+"`` option whose values must differ: ``--seeds 0 0`` trains seed 0's run
+    twice (the second refused by the first one's lock, or the same bits counted as two
+    seeds); it is a usage error naming the repeated value."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[object] | None,
+        option_string: str | None = None,
+    ) -> None:
+        items = list(values) if isinstance(values, list | tuple) else [values]
+        repeated = sorted({str(v) for i, v in enumerate(items) if v in items[:i]})
+        if repeated:
+            parser.error(
+                f"argument {option_string}: {', '.join(repeated)} given more than once; give each once"
+            )
+        setattr(namespace, self.dest, items)
 
 
 def parse_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> argparse.Namespace:

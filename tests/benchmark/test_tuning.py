@@ -264,7 +264,6 @@ def test_the_script_resumes_a_study_and_prints_the_choice_as_grid_overrides(
         (["--method", "dr"], "give --timesteps"),
         (["--method", "dr", "--timesteps", "0"], "must be positive"),
         (["--grid", str(REDUCED_GRID), "--method", "adapt", "--timesteps", "0"], "must be positive"),
-        (["--method", "dr", "--timesteps", "64", "--seeds", "0", "0"], "seeds must be given each once"),
     ],
 )
 def test_the_script_refuses_bad_input_with_exit_2(
