@@ -35,7 +35,13 @@ def _num(value: float | None, digits: int = 2) -> str:
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return lines + ["| " + " | ".join(row) + " |" for row in rows]
+    return lines + ["| " + " | ".join(map(_cell, row)) + " |" for row in rows]
+
+
+def _cell(text: str) -> str:
+    """``text`` as one cell of a Markdown table: a ``|`` (a run folder may have one in its
+    name) escaped, which would otherwise end the cell and shift the rest of the row."""
+    return text.replace("|", "\\|")
 
 
 def _protocol(results: Results) -> list[str]:
