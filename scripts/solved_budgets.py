@@ -131,7 +131,7 @@ def job_trial(job: Job) -> Trial:
     """The job as a benchmark :class:`~mtml_rl.benchmark.Trial` without evaluation, so that
     it trains, resumes and reuses its run exactly as a grid's trial does."""
     from mtml_rl.benchmark import Trial
-    from mtml_rl.training import TrainConfig
+    from mtml_rl.training import TrainConfig, rundir
 
     env, algo = target(job.family)
     name = f"{folder_name(job.family)}-{job.method}-s{job.seed}"
@@ -148,9 +148,8 @@ def job_trial(job: Job) -> Trial:
         hyperparams=json.loads(job.hyperparams) if job.hyperparams else {},
         out=str(run_dir),
     )
-    return Trial(
-        name, env, job.method, job.seed, str(run_dir), str(run_dir / "evaluation"), config.to_dict(), None
-    )
+    eval_dir = rundir.evaluation_dir(run_dir)
+    return Trial(name, env, job.method, job.seed, str(run_dir), str(eval_dir), config.to_dict(), None)
 
 
 def failure_message(name: str, outcome: TrialOutcome) -> str:
