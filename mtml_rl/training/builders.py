@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
 from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from mtml_rl.envs.factory import make_task_vector_env
 from mtml_rl.envs.sb3 import SB3VecEnv
 from mtml_rl.envs.vector import MultiTaskVectorEnv
-from mtml_rl.errors import TORCH_CPU_OUT_OF_MEMORY, ConfigError, MtmlError
+from mtml_rl.errors import TORCH_CPU_OUT_OF_MEMORY, ConfigError, MtmlError, MtmlWarning
 from mtml_rl.specs.spec import TaskSpec
 from mtml_rl.training.algorithms import AlgoInfo
 from mtml_rl.training.config import TrainConfig
@@ -120,3 +123,31 @@ def build_model(config: TrainConfig, algo: AlgoInfo, hp: Hyperparams, stack: Env
         ) from None
     use_foreach_updates(model)
     return model
+
+
+def warn_if_the_budget_misfits(model: BaseAlgorithm, timesteps: int) -> None:
+    """Warn (:class:`~mtml_rl.errors.MtmlWarning`) where SB3 will not train ``timesteps`` as
+    asked: an on-policy model collects whole rollouts, so a budget under half of one takes
+    at least twice the steps asked (``--timesteps 1000`` with ``n_steps: 4096`` on 8 slots
+    trained 32,768 steps, with nothing said before it finished); an off-policy model whose
+    ``learning_starts`` is not below the budget takes no gradient step at all, and the run
+    "finished" with its random initial policy."""
+    if isinstance(model, OnPolicyAlgorithm):
+        rollout = model.n_steps * model.n_envs
+        taken = -(-timesteps // rollout) * rollout
+        if taken >= 2 * timesteps:
+            warnings.warn(
+                f"timesteps {timesteps} is less than half of one rollout of {rollout} steps (n_steps "
+                f"{model.n_steps} x n_envs {model.n_envs}); SB3 trains in whole rollouts, so the run "
+                f"takes {taken}: ask for them, or lower n_steps or n_envs",
+                MtmlWarning,
+                stacklevel=2,
+            )
+    elif isinstance(model, OffPolicyAlgorithm) and model.learning_starts >= timesteps:
+        warnings.warn(
+            f"learning_starts {model.learning_starts} is not below timesteps {timesteps}: the run "
+            "collects its steps and takes no gradient step, so its policy stays the random initial "
+            "one; lower learning_starts or raise the budget",
+            MtmlWarning,
+            stacklevel=2,
+        )

@@ -36,7 +36,13 @@ from mtml_rl.locks import lock_folder
 from mtml_rl.specs.spec import TaskSpec, resolve_spec
 from mtml_rl.specs.splits import build_splits
 from mtml_rl.training import recovery, rundir
-from mtml_rl.training.builders import EnvStack, build_env, build_model, resolve_algo
+from mtml_rl.training.builders import (
+    EnvStack,
+    build_env,
+    build_model,
+    resolve_algo,
+    warn_if_the_budget_misfits,
+)
 from mtml_rl.training.callbacks import PeriodicCallback, RichProgress, TaskReturnLogger
 from mtml_rl.training.config import TrainConfig, check_device
 from mtml_rl.training.hyperparams import Hyperparams, LinearSchedule
@@ -116,6 +122,7 @@ def train(
         _seed_everything(config.seed, config.num_threads)
         stack = build_env(config, spec, hp, config.n_envs or hp.n_envs)
         model = build_model(config, algo, hp, stack)  # refuses bad hyperparameters
+        warn_if_the_budget_misfits(model, config.timesteps or hp.n_timesteps)
         if path.exists():
             shutil.rmtree(path.resolve())  # through a link to a run: the run it names is replaced
         path.resolve().mkdir(parents=True)
