@@ -127,7 +127,7 @@ def build_model(config: TrainConfig, algo: AlgoInfo, hp: Hyperparams, stack: Env
 
 def warn_if_the_budget_misfits(model: BaseAlgorithm, timesteps: int) -> None:
     """Warn (:class:`~mtml_rl.errors.MtmlWarning`) where SB3 will not train ``timesteps`` as
-    asked: an on-policy model collects whole rollouts, so a budget under half of one takes
+    asked: an on-policy model collects whole rollouts, so a budget of at most half of one takes
     at least twice the steps asked (``--timesteps 1000`` with ``n_steps: 4096`` on 8 slots
     trained 32,768 steps, with nothing said before it finished); an off-policy model whose
     ``learning_starts`` is not below the budget takes no gradient step at all, and the run
@@ -137,7 +137,7 @@ def warn_if_the_budget_misfits(model: BaseAlgorithm, timesteps: int) -> None:
         taken = -(-timesteps // rollout) * rollout
         if taken >= 2 * timesteps:
             warnings.warn(
-                f"timesteps {timesteps} is less than half of one rollout of {rollout} steps (n_steps "
+                f"timesteps {timesteps} is at most half of one rollout of {rollout} steps (n_steps "
                 f"{model.n_steps} x n_envs {model.n_envs}); SB3 trains in whole rollouts, so the run "
                 f"takes {taken}: ask for them, or lower n_steps or n_envs",
                 MtmlWarning,

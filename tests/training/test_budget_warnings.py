@@ -1,4 +1,4 @@
-"""A budget SB3 will not train as asked is said before the run starts: an on-policy budget under
+"""A budget SB3 will not train as asked is said before the run starts: an on-policy budget of at most
 half of one rollout (``--timesteps 1000`` with ``n_steps: 4096`` on 8 slots trained 32,768
 steps), and an off-policy ``learning_starts`` at or above the budget (no gradient step: the
 run "finished" with its random initial policy). Both were silent."""
@@ -27,7 +27,7 @@ def _warnings(model: object, timesteps: int) -> list[str]:
 def test_an_on_policy_budget_under_half_a_rollout_is_named_with_what_it_takes() -> None:
     model = PPO("MlpPolicy", make_vec_env("CartPole-v1", n_envs=4), n_steps=64, batch_size=64, device="cpu")
     assert _warnings(model, 100) == [
-        "timesteps 100 is less than half of one rollout of 256 steps (n_steps 64 x n_envs 4); SB3 trains "
+        "timesteps 100 is at most half of one rollout of 256 steps (n_steps 64 x n_envs 4); SB3 trains "
         "in whole rollouts, so the run takes 256: ask for them, or lower n_steps or n_envs"
     ]
     assert _warnings(model, 129) == []  # 256 steps: less than twice the budget
@@ -49,6 +49,4 @@ def test_the_cli_says_it_before_training(tmp_path: Path, capsys: pytest.CaptureF
     argv = ["train", "--env", "mtml/CartPole-v0", "--method", "dr", "--timesteps", "100", "--n-envs", "2"]
     assert main([*argv, "--hyperparams", "n_steps:128", "--out", out, "--quiet"]) == 0
     err = capsys.readouterr().err
-    assert err.startswith(
-        "mtml-rl train: warning: timesteps 100 is less than half of one rollout of 256 steps"
-    )
+    assert err.startswith("mtml-rl train: warning: timesteps 100 is at most half of one rollout of 256 steps")
