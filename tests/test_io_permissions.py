@@ -1,7 +1,7 @@
 """Atomic writes give what they write the permissions a plain write would.
 
 Each builds its file or folder under a temporary name made by :mod:`tempfile`, readable by
-its owner alone (``0o600``, ``0o700``), and renamed it into place as it was: a run, a grid's
+its owner alone (``0o600``, ``0o700``), and used to rename it into place as it was: a run, a grid's
 report or a study's record written under a umask of ``0o022`` or ``0o002`` (a group sharing
 results) could not be read by anyone but its owner, while the files SB3 and torch wrote
 beside them could (found by hand: ``ls -l`` of a run showed ``config.yaml`` and ``final/``
