@@ -30,7 +30,7 @@ from mtml_rl.families.registry import (
     is_family_ref,
 )
 from mtml_rl.families.sim import is_sim_family
-from mtml_rl.families.wrap.discover import candidate_targets
+from mtml_rl.families.wrap.discover import candidate_targets, space_problems
 from mtml_rl.specs.spec import TaskSpec, builtin_specs, resolve_spec
 from mtml_rl.tasks.params import ParamSpec
 from mtml_rl.training.registry import get_method, method_names
@@ -77,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
         console = Console(width=200)
     if args.gym is not None:
         console.print(_gym_table(args.gym))
+        for problem in space_problems(args.gym):
+            console.print(f"note: a spec of {escape(args.gym)} is refused: {escape(problem)}", soft_wrap=True)
     elif args.target is None:
         console.print(_environments_table())
         console.print(_families_table())

@@ -129,6 +129,11 @@ SIM_OBSERVATION_FIX = (
 )
 
 
+def observes_one_vector(space: spaces.Space[Any]) -> bool:
+    """Whether ``space`` is what a family may observe: a Box of shape ``(n,)``."""
+    return isinstance(space, spaces.Box) and len(space.shape) == 1
+
+
 def check_family_observations(family: Family | SimFamily[Any]) -> None:
     """Raise :class:`FamilyError` unless ``family`` observes one vector (a Box of shape
     ``(n,)``), what the meta-policy's encoders, the history window and the context columns
@@ -138,7 +143,7 @@ def check_family_observations(family: Family | SimFamily[Any]) -> None:
     :param family: a family instance
     """
     space = family.observation_space()
-    if isinstance(space, spaces.Box) and len(space.shape) == 1:
+    if observes_one_vector(space):
         return
     fix = SIM_OBSERVATION_FIX if isinstance(family, SimFamily) else NUMPY_OBSERVATION_FIX
     raise FamilyError(

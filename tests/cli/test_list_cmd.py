@@ -102,10 +102,23 @@ def test_gym_lists_the_targets_of_an_environment(capsys: pytest.CaptureFixture[s
 
 def test_gym_says_when_an_environment_has_nothing_to_target(capsys: pytest.CaptureFixture[str]) -> None:
     """Blackjack's attributes are flags (natural, sab), none a number: one line, no empty table."""
-    assert listed(capsys, "--gym", "Blackjack-v1").strip() == (
+    first, *notes = listed(capsys, "--gym", "Blackjack-v1").strip().splitlines()
+    assert first == (
         "Blackjack-v1's environment holds no number as a public attribute and no MuJoCo model: "
         "a 'gymnasium:' block has nothing to vary in it"
     )
+    assert [n.split(":")[0] for n in notes] == ["note"]  # its observations are a Tuple
+
+
+def test_gym_says_what_would_keep_a_spec_of_the_environment_from_being_built(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """FrozenLake observes a Discrete cell: a spec of it was refused only once it was written
+    and trained (found with CarRacing-v3's images); the listing says so beside its targets."""
+    text = listed(capsys, "--gym", "FrozenLake-v1")
+    assert "note: a spec of FrozenLake-v1 is refused: it observes Discrete(16), not one vector" in text
+    assert "gymnasium.wrappers.FlattenObservation" in text
+    assert "note:" not in listed(capsys, "--gym", "CartPole-v1")
 
 
 @pytest.mark.parametrize(

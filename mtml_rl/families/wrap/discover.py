@@ -4,7 +4,8 @@
 address: public numeric attributes of the unwrapped environment and, for a MuJoCo
 environment, each body's mass, each geom's sliding friction, each joint's damping, each
 actuator's gear and the model's gravity and timestep. ``mtml-rl list --gym ID`` prints
-them; the environment itself may read only some of them in ``step``.
+them; the environment itself may read only some of them in ``step``. :func:`space_problems`
+says what would keep a spec of the id from being built (its observations or actions).
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from typing import Any, NamedTuple
 import gymnasium as gym
 import numpy as np
 
+from mtml_rl.errors import FamilyError
+from mtml_rl.families.actions import ActionMap
+from mtml_rl.families.checks import observes_one_vector
 from mtml_rl.families.wrap.targets import is_mujoco_model
 
 _MUJOCO_ENTRIES = (
@@ -51,6 +55,31 @@ def candidate_targets(env_id: str, **kwargs: Any) -> list[Candidate]:
     finally:
         env.close()
     return found
+
+
+def space_problems(env_id: str, **kwargs: Any) -> list[str]:
+    """What would keep a spec of ``env_id`` from being built (empty: nothing): observations
+    that are not one vector of floats, actions that are neither a bounded Box nor Discrete.
+
+    :param env_id: a registered Gymnasium id
+    :param kwargs: keyword arguments of ``gym.make``
+    """
+    env = gym.make(env_id, disable_env_checker=True, **kwargs).unwrapped
+    try:
+        observations, actions = env.observation_space, env.action_space
+    finally:
+        env.close()
+    problems = []
+    if not observes_one_vector(observations):
+        problems.append(
+            f"it observes {observations}, not one vector of floats; register an id that wraps it in "
+            "gymnasium.wrappers.FlattenObservation and name that one"
+        )
+    try:
+        ActionMap.of(actions, env_id)
+    except FamilyError:
+        problems.append(f"its action space {actions} is neither a bounded Box nor a Discrete space")
+    return problems
 
 
 def _attributes(env: Any) -> Iterator[Candidate]:
