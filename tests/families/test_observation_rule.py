@@ -6,7 +6,10 @@ multiplied (9216x3 and 96x64)``, which blamed the hyperparameters; it is refused
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import gymnasium as gym
+import numpy as np
 import pytest
 import yaml
 from gymnasium import spaces
@@ -16,6 +19,7 @@ from mtml_rl.cli.main import main
 from mtml_rl.errors import FamilyError
 from mtml_rl.families.cartpole import CartPole
 from mtml_rl.families.checks import check_family_observations
+from mtml_rl.families.wrap.discover import space_problems
 
 CAR_RACING = {
     "name": "CarLapShare",
@@ -55,3 +59,23 @@ def test_a_wrapped_env_of_images_is_refused_before_anything_is_built(
     err = capsys.readouterr().err
     assert err.startswith("mtml-rl train: error: family ") and "observes Box" in err
     assert "hyperparameters" not in err and "Traceback" not in err and not out.exists()
+
+
+class MultiButtonEnv(gym.Env[np.ndarray, np.ndarray]):
+    """Observes a vector, acts with three on/off buttons (MultiBinary)."""
+
+    observation_space = spaces.Box(-1.0, 1.0, (3,))
+    action_space = spaces.MultiBinary(3)
+
+    def step(self, action: Any) -> Any:  # never stepped here
+        raise NotImplementedError
+
+
+def test_space_problems_name_the_observations_and_actions_a_spec_cannot_take() -> None:
+    gym.register("MultiButton-v0", entry_point=MultiButtonEnv)
+    assert space_problems("MultiButton-v0") == [
+        "its action space MultiBinary(3) is neither a bounded Box nor a Discrete space"
+    ]
+    assert space_problems("Pendulum-v1") == []
+    (observations,) = space_problems("FrozenLake-v1")
+    assert observations.startswith("it observes Discrete(16), not one vector of floats")
