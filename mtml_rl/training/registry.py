@@ -107,6 +107,13 @@ def _add(name: str, target: Method | str, replace: bool) -> None:
         raise ConfigError(
             f"method name {name!r} must start with a letter and hold only letters, digits, '_' and '-'"
         )
+    other_case = next((known for known in _entries if known != name and known.lower() == name.lower()), None)
+    if other_case is not None:
+        raise ConfigError(
+            f"a method named {other_case!r} is registered already, and {name!r} differs from it only "
+            "in case: run folders and trial names carry method names, and macOS's and Windows' file "
+            "systems ignore case; give yours another name"
+        )
     current = _entries.get(name)
     if current is not None and current is not target and current != target and not replace:
         raise ConfigError(

@@ -137,6 +137,8 @@ def test_registry_errors_name_the_fix() -> None:
         get_method("oracel")
     with pytest.raises(ConfigError, match="registered already; pass replace=True"):
         register_method(MetaMethod(name="dr"))
+    with pytest.raises(ConfigError, match="'DR' differs from it only in case"):  # one folder on macOS
+        register_method(MetaMethod(name="DR"), replace=True)
     with pytest.raises(ConfigError, match="not a Method"):
         register_method(object())  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="register an instance"):
