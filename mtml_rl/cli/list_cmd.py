@@ -30,7 +30,7 @@ from mtml_rl.families.registry import (
     is_family_ref,
 )
 from mtml_rl.families.sim import is_sim_family
-from mtml_rl.families.wrap.discover import candidate_targets, space_problems
+from mtml_rl.families.wrap.discover import survey
 from mtml_rl.specs.spec import TaskSpec, builtin_specs, resolve_spec
 from mtml_rl.tasks.params import ParamSpec
 from mtml_rl.training.registry import get_method, method_names
@@ -76,8 +76,9 @@ def run(args: argparse.Namespace) -> int:
     if not console.is_terminal:
         console = Console(width=200)
     if args.gym is not None:
-        console.print(_gym_table(args.gym))
-        for problem in space_problems(args.gym):
+        table, problems = _gym_table(args.gym)
+        console.print(table)
+        for problem in problems:
             console.print(f"note: a spec of {escape(args.gym)} is refused: {escape(problem)}", soft_wrap=True)
     elif args.target is None:
         console.print(_environments_table())
@@ -231,20 +232,21 @@ def _bounds(p: ParamSpec) -> str:
 
 
 # ------------------------------------------------------------------------------ --gym
-def _gym_table(env_id: str) -> Table | str:
-    """The numbers of ``env_id`` a ``gymnasium:`` block can target (a line saying so if none)."""
+def _gym_table(env_id: str) -> tuple[Table | str, list[str]]:
+    """The numbers of ``env_id`` a ``gymnasium:`` block can target (a line saying so if none),
+    and what would keep a spec of it from being built."""
     try:
-        candidates = candidate_targets(env_id)
+        candidates, problems = survey(env_id)
     except (gym.error.Error, ImportError) as exc:
         raise ConfigError(f"--gym: cannot build {env_id!r}: {exc}") from None
     if not candidates:
         return (
             f"{escape(env_id)}'s environment holds no number as a public attribute and no MuJoCo "
             "model: a 'gymnasium:' block has nothing to vary in it"
-        )
+        ), problems
     table = Table(title=f"numbers of {env_id} a 'gymnasium:' block can target")
     for column in ("target", "value", "meaning"):
         table.add_column(column)
     for candidate in candidates:
         table.add_row(*map(escape, (candidate.target, _number(candidate.value), candidate.meaning)))
-    return table
+    return table, problems

@@ -19,7 +19,7 @@ from mtml_rl.cli.main import main
 from mtml_rl.errors import FamilyError
 from mtml_rl.families.cartpole import CartPole
 from mtml_rl.families.checks import check_family_observations
-from mtml_rl.families.wrap.discover import space_problems
+from mtml_rl.families.wrap.discover import survey
 
 CAR_RACING = {
     "name": "CarLapShare",
@@ -73,9 +73,9 @@ class MultiButtonEnv(gym.Env[np.ndarray, np.ndarray]):
 
 def test_space_problems_name_the_observations_and_actions_a_spec_cannot_take() -> None:
     gym.register("MultiButton-v0", entry_point=MultiButtonEnv)
-    assert space_problems("MultiButton-v0") == [
+    assert survey("MultiButton-v0").problems == [
         "its action space MultiBinary(3) is neither a bounded Box nor a Discrete space"
     ]
-    assert space_problems("Pendulum-v1") == []
-    (observations,) = space_problems("FrozenLake-v1")
+    assert survey("Pendulum-v1").problems == []
+    (observations,) = survey("FrozenLake-v1").problems
     assert observations.startswith("it observes Discrete(16), not one vector of floats")

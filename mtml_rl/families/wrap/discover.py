@@ -1,11 +1,12 @@
 """What a ``gymnasium:`` block could target in an environment: its numbers, by target.
 
-:func:`candidate_targets` builds a Gymnasium id once and lists the numbers a spec can
+:func:`survey` builds a Gymnasium id once and lists the numbers a spec can
 address: public numeric attributes of the unwrapped environment and, for a MuJoCo
 environment, each body's mass, each geom's sliding friction, each joint's damping, each
 actuator's gear and the model's gravity and timestep. ``mtml-rl list --gym ID`` prints
-them; the environment itself may read only some of them in ``step``. :func:`space_problems`
-says what would keep a spec of the id from being built (its observations or actions).
+them (:func:`survey`); the environment itself may read only some of them in ``step``.
+:func:`space_problems` says what would keep a spec of the id from being built (its
+observations or actions).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 
 from mtml_rl.errors import FamilyError
 from mtml_rl.families.actions import ActionMap
-from mtml_rl.families.checks import observes_one_vector
+from mtml_rl.families.checks import SIM_OBSERVATION_FIX, observes_one_vector
 from mtml_rl.families.wrap.targets import is_mujoco_model
 
 _MUJOCO_ENTRIES = (
@@ -40,8 +41,18 @@ class Candidate(NamedTuple):
     """What it is, where known."""
 
 
-def candidate_targets(env_id: str, **kwargs: Any) -> list[Candidate]:
-    """The numbers of ``env_id``'s unwrapped environment that a spec can target.
+class GymSurvey(NamedTuple):
+    """What ``mtml-rl list --gym ID`` says of a Gymnasium id, from one build of it."""
+
+    candidates: list[Candidate]
+    """The numbers a spec can target."""
+    problems: list[str]
+    """What would keep a spec of the id from being built (:func:`space_problems`)."""
+
+
+def survey(env_id: str, **kwargs: Any) -> GymSurvey:
+    """The numbers of ``env_id``'s unwrapped environment that a spec can target, and what
+    would keep a spec of it from being built, from one build of the environment.
 
     :param env_id: a registered Gymnasium id
     :param kwargs: keyword arguments of ``gym.make``
@@ -52,29 +63,19 @@ def candidate_targets(env_id: str, **kwargs: Any) -> list[Candidate]:
         model = getattr(env, "model", None)
         if is_mujoco_model(model):
             found += list(_mujoco_entries(model))
+        problems = space_problems(env.observation_space, env.action_space, env_id)
     finally:
         env.close()
-    return found
+    return GymSurvey(found, problems)
 
 
-def space_problems(env_id: str, **kwargs: Any) -> list[str]:
-    """What would keep a spec of ``env_id`` from being built (empty: nothing): observations
-    that are not one vector of floats, actions that are neither a bounded Box nor Discrete.
-
-    :param env_id: a registered Gymnasium id
-    :param kwargs: keyword arguments of ``gym.make``
-    """
-    env = gym.make(env_id, disable_env_checker=True, **kwargs).unwrapped
-    try:
-        observations, actions = env.observation_space, env.action_space
-    finally:
-        env.close()
+def space_problems(observations: gym.Space[Any], actions: gym.Space[Any], env_id: str) -> list[str]:
+    """What would keep a spec of ``env_id``, whose spaces these are, from being built (empty:
+    nothing): observations that are not one vector of floats (:func:`observes_one_vector`),
+    actions that are neither a bounded Box nor Discrete (:meth:`ActionMap.of`)."""
     problems = []
     if not observes_one_vector(observations):
-        problems.append(
-            f"it observes {observations}, not one vector of floats; register an id that wraps it in "
-            "gymnasium.wrappers.FlattenObservation and name that one"
-        )
+        problems.append(f"it observes {observations}, not one vector of floats; {SIM_OBSERVATION_FIX}")
     try:
         ActionMap.of(actions, env_id)
     except FamilyError:
